@@ -1,0 +1,68 @@
+"""Facts about activations that both kernel sets and the ops agree on.
+
+A kernel set (``_kernels`` or ``_xp``) takes an activation by name plus one
+float parameter. This module says which names exist, what the parameter
+means and what its default is, and whether the backward pass needs the
+activation's input or can work from its output alone (in which case a fused
+layer need not keep the pre-activation array).
+"""
+
+__all__ = [
+    "ACTIVATIONS",
+    "ACTIVATION_IDS",
+    "check_activation",
+    "default_param",
+    "backward_uses_output",
+]
+
+# The order fixes the integer ids the Cython kernels switch on.
+ACTIVATIONS = (
+    "identity",
+    "relu",
+    "leaky_relu",  # param: negative_slope (0.01)
+    "elu",  # param: alpha (1.0)
+    "selu",
+    "gelu",  # exact, with erf
+    "gelu_tanh",  # PyTorch's approximate="tanh"
+    "silu",
+    "mish",
+    "softplus",  # param: beta (1.0); linear above beta * x > 20, as PyTorch
+    "tanh",
+    "sigmoid",
+)
+ACTIVATION_IDS = {name: i for i, name in enumerate(ACTIVATIONS)}
+
+_DEFAULT_PARAMS = {"leaky_relu": 0.01, "elu": 1.0, "softplus": 1.0}
+
+# Activations whose derivative is a function of the output y alone.
+_FROM_OUTPUT = frozenset({"identity", "relu", "tanh", "sigmoid"})
+
+# scikit-learn's names for the same functions.
+_ALIASES = {"logistic": "sigmoid", "linear": "identity", None: "identity"}
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+SOFTPLUS_THRESHOLD = 20.0
+
+
+def check_activation(name):
+    """Return the canonical activation name, or raise listing the valid ones."""
+    name = _ALIASES.get(name, name)
+    if name not in ACTIVATION_IDS:
+        raise ValueError(
+            f"activation must be one of {', '.join(ACTIVATIONS)} "
+            f"(or 'logistic' for sigmoid); got {name!r}."
+        )
+    return name
+
+
+def default_param(name, param=None):
+    """Return ``param`` or the activation's default parameter as a float."""
+    if param is not None:
+        return float(param)
+    return float(_DEFAULT_PARAMS.get(name, 0.0))
+
+
+def backward_uses_output(name):
+    """True if the activation's derivative can be computed from its output."""
+    return name in _FROM_OUTPUT

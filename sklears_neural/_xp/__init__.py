@@ -1,0 +1,48 @@
+"""Portable kernels written once against an array namespace.
+
+With numpy arrays these are the readable reference that every Cython kernel
+in ``sklears_neural._kernels`` is tested against; with CuPy arrays they are
+the GPU path. Both kernel sets export exactly the names below, with the same
+signatures and semantics.
+"""
+
+from sklears_neural._xp._activation import (
+    activation_backward,
+    activation_forward,
+    log_softmax,
+    log_softmax_backward,
+    softmax,
+    softmax_backward,
+)
+from sklears_neural._xp._dense import dense_backward, dense_forward, gemm
+from sklears_neural._xp._loss import (
+    bce_with_logits,
+    huber_loss,
+    l1_loss,
+    mse_loss,
+    poisson_nll_loss,
+    softmax_cross_entropy,
+)
+from sklears_neural._xp._optim import adagrad_step, adam_step, rmsprop_step, sgd_step
+
+__all__ = [
+    "activation_backward",
+    "activation_forward",
+    "adagrad_step",
+    "adam_step",
+    "bce_with_logits",
+    "dense_backward",
+    "dense_forward",
+    "gemm",
+    "huber_loss",
+    "l1_loss",
+    "log_softmax",
+    "log_softmax_backward",
+    "mse_loss",
+    "poisson_nll_loss",
+    "rmsprop_step",
+    "sgd_step",
+    "softmax",
+    "softmax_backward",
+    "softmax_cross_entropy",
+]

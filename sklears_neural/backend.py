@@ -1,0 +1,187 @@
+"""Array namespaces, devices, dtypes and the choice of kernel set.
+
+Everything above this module asks it three questions: which array library
+holds this array (``get_array_module``), where does it live (``device_of``),
+and which kernels work on it (``kernels_for``). CuPy is imported only when a
+CUDA device is asked for or a CuPy array is seen, so the CPU path never needs
+it.
+"""
+
+import importlib
+import re
+
+import numpy as np
+
+__all__ = [
+    "DEFAULT_DTYPE",
+    "SUPPORTED_DTYPES",
+    "check_dtype",
+    "device_of",
+    "get_array_module",
+    "is_cupy_array",
+    "kernels_for",
+    "parse_device",
+    "to_device",
+    "to_numpy",
+]
+
+DEFAULT_DTYPE = np.dtype(np.float32)
+SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+_DEVICE_PATTERN = re.compile(r"^(cpu|cuda)(?::(\d+))?$")
+
+
+def _import_cupy():
+    """Import CuPy on first use, with an error that says how to get it."""
+    try:
+        return importlib.import_module("cupy")
+    except ImportError as exc:
+        raise RuntimeError(
+            "device='cuda' needs CuPy, which is not installed. Install the GPU "
+            "extra with `pip install sklears-neural[cuda]` (it needs an NVIDIA "
+            "GPU and driver), or use device='cpu'."
+        ) from exc
+
+
+def is_cupy_array(a):
+    """Return True if ``a`` is a CuPy array, without importing CuPy."""
+    return type(a).__module__.split(".")[0] == "cupy"
+
+
+def get_array_module(*arrays):
+    """Return the array namespace (``numpy`` or ``cupy``) of ``arrays``.
+
+    Parameters
+    ----------
+    *arrays : array-like or None
+        Arrays to inspect; ``None`` entries are ignored.
+
+    Returns
+    -------
+    module
+        ``cupy`` if any array is a CuPy array, else ``numpy``.
+    """
+    for a in arrays:
+        if a is not None and is_cupy_array(a):
+            return _import_cupy()
+    return np
+
+
+def parse_device(device):
+    """Split a device string into ``(kind, index)``.
+
+    Parameters
+    ----------
+    device : str
+        ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+
+    Returns
+    -------
+    kind : {"cpu", "cuda"}
+    index : int or None
+        The GPU ordinal for ``"cuda:N"``, 0 for ``"cuda"``, None for the CPU.
+    """
+    match = _DEVICE_PATTERN.match(device) if isinstance(device, str) else None
+    if match is None:
+        raise ValueError(
+            f"device must be 'cpu', 'cuda' or 'cuda:N' (N a GPU index); got {device!r}."
+        )
+    kind, index = match.group(1), match.group(2)
+    if kind == "cpu":
+        if index is not None:
+            raise ValueError(f"device 'cpu' takes no index; got {device!r}.")
+        return "cpu", None
+    return "cuda", int(index) if index is not None else 0
+
+
+def _cuda_device(index):
+    """Return a ``cupy.cuda.Device`` after checking that the GPU exists."""
+    cp = _import_cupy()
+    try:
+        count = cp.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # CUDA driver missing or broken
+        raise RuntimeError(
+            f"device='cuda:{index}' was asked for, but CuPy cannot reach a CUDA "
+            f"driver ({exc}). Use device='cpu' on a machine without a GPU."
+        ) from exc
+    if index >= count:
+        raise RuntimeError(
+            f"device='cuda:{index}' was asked for, but only {count} CUDA "
+            "device(s) are visible."
+        )
+    return cp.cuda.Device(index)
+
+
+def device_of(a):
+    """Return the device string of an array: ``"cpu"`` or ``"cuda:N"``."""
+    if is_cupy_array(a):
+        return f"cuda:{a.device.id}"
+    return "cpu"
+
+
+def to_device(a, device):
+    """Return ``a`` as an array on ``device``, copying only when needed.
+
+    Parameters
+    ----------
+    a : array-like
+        A numpy array, a CuPy array, or anything ``numpy.asarray`` takes.
+    device : str
+        ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+
+    Returns
+    -------
+    numpy.ndarray or cupy.ndarray
+    """
+    kind, index = parse_device(device)
+    if kind == "cpu":
+        return to_numpy(a)
+    cp = _import_cupy()
+    with _cuda_device(index):
+        return cp.asarray(a)
+
+
+def to_numpy(a):
+    """Return ``a`` as a numpy array (copying device arrays to the host)."""
+    if is_cupy_array(a):
+        return a.get()
+    return np.asarray(a)
+
+
+def check_dtype(dtype):
+    """Return ``dtype`` as a numpy dtype, if it is float32 or float64.
+
+    Parameters
+    ----------
+    dtype : dtype-like or None
+        None means the default, float32.
+
+    Returns
+    -------
+    numpy.dtype
+    """
+    if dtype is None:
+        return DEFAULT_DTYPE
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError as exc:
+        raise ValueError(f"dtype must be float32 or float64; got {dtype!r}.") from exc
+    if resolved not in SUPPORTED_DTYPES:
+        raise ValueError(f"dtype must be float32 or float64; got {resolved}.")
+    return resolved
+
+
+def kernels_for(a):
+    """Return the kernel set for array ``a``.
+
+    numpy arrays get the compiled Cython kernels (``sklears_neural._kernels``);
+    CuPy arrays get the portable ones (``sklears_neural._xp``), which run on
+    the GPU through CuPy. Both expose the same functions.
+    """
+    if is_cupy_array(a):
+        from sklears_neural import _xp
+
+        return _xp
+    from sklears_neural import _kernels
+
+    return _kernels

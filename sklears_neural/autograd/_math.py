@@ -157,11 +157,14 @@ class MatMul(Function):
         a, b = self.saved
         sa, sb = self.shapes
         a_vec, b_vec = len(sa) == 1, len(sb) == 1
-        g = gy
-        if a_vec:
-            g = xp.expand_dims(g, -2)
-        if b_vec:
-            g = xp.expand_dims(g, -1)
+        if a_vec and b_vec:
+            g = gy.reshape(1, 1)
+        elif a_vec:
+            g = xp.expand_dims(gy, -2)
+        elif b_vec:
+            g = xp.expand_dims(gy, -1)
+        else:
+            g = gy
         ga = gb = None
         if self.needs_input_grad[0]:
             b2 = b[:, None] if b_vec else b

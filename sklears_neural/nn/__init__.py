@@ -1,0 +1,39 @@
+"""Neural-network building blocks: modules, layers, losses and initialisers."""
+
+from sklears_neural.nn import functional, init
+from sklears_neural.nn._loss import (
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    PoissonNLLLoss,
+)
+from sklears_neural.nn._module import Module
+from sklears_neural.nn._parameter import Parameter
+from sklears_neural.nn.layers.activation import (
+    ELU,
+    GELU,
+    SELU,
+    Identity,
+    LeakyReLU,
+    LogSoftmax,
+    Mish,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from sklears_neural.nn.layers.container import Sequential
+from sklears_neural.nn.layers.dense import Linear
+from sklears_neural.nn.layers.dropout import Dropout
+from sklears_neural.nn.layers.norm import BatchNorm1d, LayerNorm
+
+__all__ = [
+    "BCEWithLogitsLoss", "BatchNorm1d", "CrossEntropyLoss", "Dropout", "ELU", "GELU",
+    "HuberLoss", "Identity", "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax",
+    "MSELoss", "Mish", "Module", "Parameter", "PoissonNLLLoss", "ReLU", "SELU",
+    "Sequential", "SiLU", "Sigmoid", "Softmax", "Softplus", "Tanh", "functional", "init",
+]

@@ -1,0 +1,237 @@
+"""``Module``: a container of parameters, buffers and sub-modules."""
+
+from collections import OrderedDict
+
+from sklears_neural.autograd import Tensor
+from sklears_neural.backend import check_dtype, get_array_module, to_device, to_numpy
+from sklears_neural.nn._parameter import Parameter
+
+__all__ = ["Module"]
+
+
+class Module:
+    """Base class of layers and networks, in PyTorch's manner.
+
+    Assigning a ``Parameter`` or a ``Module`` to an attribute registers it;
+    ``register_buffer`` registers state that is saved but not trained
+    (running statistics). Subclasses implement ``forward``; calling the
+    module calls it.
+    """
+
+    training = True
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # -- registration ------------------------------------------------------
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(
+                f"cannot assign {name!r} before Module.__init__() was called; "
+                "call super().__init__() first in your module's __init__."
+            )
+        for registry in (self._parameters, self._buffers, self._modules):
+            registry.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        for registry in ("_parameters", "_buffers", "_modules"):
+            entries = self.__dict__.get(registry)
+            if entries is not None and name in entries:
+                return entries[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name):
+        for registry in (self._parameters, self._buffers, self._modules):
+            if name in registry:
+                del registry[name]
+                return
+        object.__delattr__(self, name)
+
+    def register_buffer(self, name, array):
+        """Register ``array`` (a raw numpy/cupy array or None) as saved state."""
+        self.__dict__.pop(name, None)
+        self._buffers[name] = array
+
+    def register_parameter(self, name, param):
+        """Register ``param`` (a Parameter or None) under ``name``."""
+        if param is None:
+            self.__dict__.pop(name, None)
+            object.__setattr__(self, name, None)
+        else:
+            setattr(self, name, param)
+
+    def add_module(self, name, module):
+        """Register ``module`` as a child under ``name``."""
+        setattr(self, name, module)
+
+    # -- traversal ---------------------------------------------------------
+    def named_modules(self, prefix=""):
+        """Yield ``(name, module)`` for this module and every descendant."""
+        stack = [(prefix, self)]
+        seen = set()
+        while stack:
+            name, module = stack.pop(0)
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            stack[:0] = [(f"{name}.{child}" if name else child, sub)
+                         for child, sub in module._modules.items() if sub is not None]
+
+    def modules(self):
+        """Yield this module and every descendant."""
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self):
+        """Yield ``(name, module)`` for the direct children."""
+        yield from ((n, m) for n, m in self._modules.items() if m is not None)
+
+    def children(self):
+        """Yield the direct children."""
+        for _, module in self.named_children():
+            yield module
+
+    def named_parameters(self, prefix="", recurse=True):
+        """Yield ``(dotted_name, parameter)``, each parameter once."""
+        seen = set()
+        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for module_name, module in modules:
+            for name, param in module._parameters.items():
+                if param is None or id(param) in seen:
+                    continue
+                seen.add(id(param))
+                yield (f"{module_name}.{name}" if module_name else name), param
+
+    def parameters(self, recurse=True):
+        """Yield every parameter once."""
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_buffers(self, prefix=""):
+        """Yield ``(dotted_name, array)`` for every registered buffer."""
+        for module_name, module in self.named_modules(prefix):
+            for name, buf in module._buffers.items():
+                if buf is not None:
+                    yield (f"{module_name}.{name}" if module_name else name), buf
+
+    # -- modes -------------------------------------------------------------
+    def train(self, mode=True):
+        """Set training mode (dropout active, batch statistics) recursively."""
+        for module in self.modules():
+            object.__setattr__(module, "training", bool(mode))
+        return self
+
+    def eval(self):
+        """Set evaluation mode recursively."""
+        return self.train(False)
+
+    def zero_grad(self, set_to_none=True):
+        """Clear every parameter's gradient."""
+        for param in self.parameters():
+            if set_to_none or param.grad is None:
+                param.grad = None
+            else:
+                param.grad[...] = 0
+
+    # -- state -------------------------------------------------------------
+    def state_dict(self):
+        """Return an ordered dict of numpy copies of parameters and buffers.
+
+        numpy copies make the dict safe to pickle and to load on a machine
+        without a GPU.
+        """
+        state = OrderedDict()
+        for name, param in self.named_parameters():
+            state[name] = to_numpy(param.data).copy()
+        for name, buf in self.named_buffers():
+            state[name] = to_numpy(buf).copy()
+        return state
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy arrays from ``state_dict`` into the parameters and buffers.
+
+        Values are cast to each parameter's dtype and moved to its device.
+
+        Raises
+        ------
+        KeyError
+            With ``strict``, if keys are missing or unexpected.
+        ValueError
+            If a shape differs.
+        """
+        own = dict(self.named_parameters())
+        buffers = {}
+        for module_name, module in self.named_modules():
+            for name, buf in module._buffers.items():
+                if buf is not None:
+                    buffers[f"{module_name}.{name}" if module_name else name] = (module, name)
+        expected = set(own) | set(buffers)
+        missing = sorted(expected - set(state_dict))
+        unexpected = sorted(set(state_dict) - expected)
+        if strict and (missing or unexpected):
+            raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}.")
+        for key, value in state_dict.items():
+            value = value.data if isinstance(value, Tensor) else value
+            if key in own:
+                target = own[key].data
+            elif key in buffers:
+                module, name = buffers[key]
+                target = module._buffers[name]
+            else:
+                continue
+            if tuple(value.shape) != tuple(target.shape):
+                raise ValueError(f"load_state_dict: {key!r} has shape {tuple(value.shape)} in the "
+                                 f"state dict but {tuple(target.shape)} in the module.")
+            xp = get_array_module(target)
+            target[...] = xp.asarray(value).astype(target.dtype, copy=False)
+        return self
+
+    def to(self, device=None, dtype=None):
+        """Move (and/or cast) every parameter and buffer in place; returns self."""
+        dtype = None if dtype is None else check_dtype(dtype)
+
+        def convert(a):
+            if device is not None:
+                a = to_device(a, device)
+            if dtype is not None and a.dtype.kind == "f":
+                a = a.astype(dtype, copy=False)
+            return a
+
+        for module in self.modules():
+            for param in module._parameters.values():
+                if param is not None:
+                    param.data = convert(param.data)
+                    param.grad = None
+            for name, buf in module._buffers.items():
+                if buf is not None:
+                    module._buffers[name] = convert(buf)
+        return self
+
+    # -- calling and printing ------------------------------------------------
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must implement forward().")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def extra_repr(self):
+        """One line of settings shown inside the module's repr."""
+        return ""
+
+    def __repr__(self):
+        lines = [f"({name}): " + repr(module).replace("\n", "\n  ")
+                 for name, module in self._modules.items()]
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not lines:
+            return head + ")"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"

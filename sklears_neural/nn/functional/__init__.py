@@ -1,0 +1,58 @@
+"""Differentiable operations with PyTorch's names and argument conventions.
+
+Each op is one graph node (a ``Function``) that calls a kernel of the
+array's kernel set. Elementary arithmetic is also available as ``Tensor``
+operators.
+"""
+
+from sklears_neural.autograd._math import (
+    add,
+    div,
+    exp,
+    log,
+    matmul,
+    mean,
+    mul,
+    neg,
+    pow,
+    reshape,
+    sub,
+    sum,
+    transpose,
+)
+from sklears_neural.nn.functional._activation import (
+    activation,
+    elu,
+    gelu,
+    leaky_relu,
+    log_softmax,
+    mish,
+    relu,
+    selu,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    tanh,
+)
+from sklears_neural.nn.functional._dense import linear
+from sklears_neural.nn.functional._dropout import dropout
+from sklears_neural.nn.functional._loss import (
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    poisson_nll_loss,
+)
+from sklears_neural.nn.functional._norm import batch_norm, layer_norm
+
+__all__ = [
+    "activation", "add", "batch_norm", "binary_cross_entropy_with_logits",
+    "cross_entropy", "div", "dropout", "elu", "exp", "gelu", "huber_loss",
+    "l1_loss", "layer_norm", "leaky_relu", "linear", "log", "log_softmax",
+    "matmul", "mean", "mish", "mse_loss", "mul", "neg", "nll_loss",
+    "poisson_nll_loss", "pow", "relu", "reshape", "selu", "sigmoid", "silu",
+    "softmax", "softplus", "sub", "sum", "tanh", "transpose",
+]

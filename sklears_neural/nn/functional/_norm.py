@@ -1,0 +1,137 @@
+"""Batch and layer normalisation ops."""
+
+from sklears_neural.autograd import Function
+from sklears_neural.backend import get_array_module
+
+__all__ = ["batch_norm", "layer_norm"]
+
+
+class _Normalize(Function):
+    """``y = (x - mean) * inv_std * gamma + beta`` with mean/var over ``axes``.
+
+    The statistic axes and the parameter shape differ between batch and
+    layer norm; the calculus is the same.
+    """
+
+    def __init__(self, axes, param_shape, flat_shape, eps, running=None, momentum=0.1):
+        self.axes = axes
+        self.param_shape = param_shape  # broadcastable against the input
+        self.flat_shape = flat_shape  # the parameters' own shape
+        self.eps = eps
+        self.running = running  # (running_mean, running_var) to update, or None
+        self.momentum = momentum
+
+    def forward(self, x, gamma, beta):
+        xp = get_array_module(x)
+        mean = x.mean(axis=self.axes, keepdims=True)
+        centered = x - mean
+        var = (centered * centered).mean(axis=self.axes, keepdims=True)
+        inv_std = 1.0 / xp.sqrt(var + self.eps)
+        xhat = centered * inv_std
+        if self.running is not None:
+            running_mean, running_var = self.running
+            count = x.size // mean.size
+            unbiased = var * (count / max(count - 1, 1))
+            running_mean *= 1 - self.momentum
+            running_mean += self.momentum * mean.reshape(running_mean.shape)
+            running_var *= 1 - self.momentum
+            running_var += self.momentum * unbiased.reshape(running_var.shape)
+        y = xhat
+        if gamma is not None:
+            y = y * gamma.reshape(self.param_shape)
+        if beta is not None:
+            y = y + beta.reshape(self.param_shape)
+        self.save_for_backward(xhat, inv_std, gamma)
+        return y
+
+    def _param_axes(self, ndim):
+        # Axes over which a parameter's gradient is summed.
+        kept = [i for i, n in enumerate(self.param_shape) if n != 1]
+        return tuple(i for i in range(ndim) if i not in kept)
+
+    def backward(self, gy):
+        xhat, inv_std, gamma = self.saved
+        need_x, need_gamma, need_beta = self.needs_input_grad
+        param_axes = self._param_axes(gy.ndim)
+        g_gamma = (gy * xhat).sum(axis=param_axes).reshape(self.flat_shape) if need_gamma else None
+        g_beta = gy.sum(axis=param_axes).reshape(self.flat_shape) if need_beta else None
+        gx = None
+        if need_x:
+            g_xhat = gy if gamma is None else gy * gamma.reshape(self.param_shape)
+            mean_g = g_xhat.mean(axis=self.axes, keepdims=True)
+            mean_gx = (g_xhat * xhat).mean(axis=self.axes, keepdims=True)
+            gx = (g_xhat - mean_g - xhat * mean_gx) * inv_std
+        return gx, g_gamma, g_beta
+
+
+class _Affine(Function):
+    """Eval-mode batch norm: a fixed per-channel scale and shift."""
+
+    def __init__(self, scale, shift, param_shape):
+        self.scale = scale  # inv_std of the running variance, per channel
+        self.shift = shift
+        self.param_shape = param_shape
+
+    def forward(self, x, gamma, beta):
+        xhat = (x - self.shift.reshape(self.param_shape)) * self.scale.reshape(self.param_shape)
+        y = xhat if gamma is None else xhat * gamma.reshape(self.param_shape)
+        if beta is not None:
+            y = y + beta.reshape(self.param_shape)
+        self.save_for_backward(xhat, gamma)
+        return y
+
+    def backward(self, gy):
+        xhat, gamma = self.saved
+        axes = tuple(i for i in range(gy.ndim) if i != 1)
+        need_x, need_gamma, need_beta = self.needs_input_grad
+        scale = self.scale.reshape(self.param_shape)
+        if gamma is not None:
+            scale = scale * gamma.reshape(self.param_shape)
+        return (gy * scale if need_x else None,
+                (gy * xhat).sum(axis=axes) if need_gamma else None,
+                gy.sum(axis=axes) if need_beta else None)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Normalise each channel (axis 1) over the batch and any trailing axes.
+
+    In training mode the batch statistics are used and, when given,
+    ``running_mean`` / ``running_var`` (raw arrays) are updated in place
+    with ``momentum`` (the running variance is unbiased, as PyTorch).
+    Otherwise the running statistics are used.
+    """
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: input must be (n, channels, ...); got shape {input.shape}.")
+    n_channels = input.shape[1]
+    for name, a in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
+                    ("running_var", running_var)):
+        if a is not None and tuple(a.shape) != (n_channels,):
+            raise ValueError(f"batch_norm: {name} has shape {tuple(a.shape)}; input of shape "
+                             f"{input.shape} needs ({n_channels},).")
+    param_shape = (1, n_channels) + (1,) * (input.ndim - 2)
+    if training:
+        if input.size // n_channels <= 1:
+            raise ValueError(f"batch_norm: training needs more than one value per channel; "
+                             f"got input of shape {input.shape}.")
+        running = None if running_mean is None else (running_mean, running_var)
+        axes = (0,) + tuple(range(2, input.ndim))
+        op = _Normalize(axes, param_shape, (n_channels,), eps, running, momentum)
+        return op.apply(input, weight, bias)
+    if running_mean is None:
+        raise ValueError("batch_norm: eval mode needs running_mean and running_var.")
+    xp = get_array_module(running_var)
+    scale = 1.0 / xp.sqrt(running_var + eps)
+    return _Affine(scale, running_mean, param_shape).apply(input, weight, bias)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalise over the trailing ``normalized_shape`` axes of each sample."""
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(normalized_shape)
+    if tuple(input.shape[input.ndim - k:]) != normalized_shape:
+        raise ValueError(f"layer_norm: input of shape {input.shape} does not end with "
+                         f"normalized_shape {normalized_shape}.")
+    axes = tuple(range(input.ndim - k, input.ndim))
+    param_shape = (1,) * (input.ndim - k) + normalized_shape
+    return _Normalize(axes, param_shape, normalized_shape, eps).apply(input, weight, bias)

@@ -1,0 +1,1 @@
+"""Layers, by family; the public names are exported by ``sklears_neural.nn``."""

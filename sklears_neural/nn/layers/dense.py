@@ -1,0 +1,73 @@
+"""Fully connected layer."""
+
+import math
+
+from sklears_neural._specs import check_activation
+from sklears_neural.nn import functional as F
+from sklears_neural.nn import init
+from sklears_neural.nn._module import Module
+from sklears_neural.nn._parameter import Parameter
+from sklears_neural.nn.layers._factory import empty_parameter_array
+
+__all__ = ["Linear"]
+
+
+class Linear(Module):
+    """``y = activation(x @ weight.T + bias)``, the activation fused into the op.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    bias : bool, default=True
+    activation : str, optional
+        Fused activation (None = identity, as ``torch.nn.Linear``).
+    activation_param : float, optional
+        negative_slope for leaky_relu, alpha for elu, beta for softplus.
+    dtype : {"float32", "float64"}, default="float32"
+    device : str, default="cpu"
+    generator : numpy.random.Generator, int or None
+        Seeds the initial weights: uniform in ``±1/sqrt(in_features)`` like
+        PyTorch's default.
+
+    Examples
+    --------
+    >>> from sklears_neural import nn
+    >>> layer = nn.Linear(4, 3, activation="relu", generator=0)
+    >>> layer.weight.shape
+    (3, 4)
+    """
+
+    def __init__(self, in_features, out_features, bias=True, activation=None,
+                 activation_param=None, *, dtype=None, device="cpu", generator=None):
+        super().__init__()
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(value, (int,)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"Linear: {name} must be a positive integer; got {value!r}.")
+        self.in_features = in_features
+        self.out_features = out_features
+        self.activation = check_activation(activation)
+        self.activation_param = activation_param
+        self.weight = Parameter(empty_parameter_array((out_features, in_features), dtype, device))
+        if bias:
+            self.bias = Parameter(empty_parameter_array((out_features,), dtype, device))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters(generator)
+
+    def reset_parameters(self, generator=None):
+        """Draw weights and bias uniformly from ``±1/sqrt(in_features)``."""
+        from sklears_neural.nn.functional._dropout import as_generator
+
+        rng = as_generator(generator)
+        bound = 1.0 / math.sqrt(self.in_features)
+        init.uniform_(self.weight, -bound, bound, generator=rng)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound, generator=rng)
+
+    def forward(self, input):
+        return F.linear(input, self.weight, self.bias, self.activation, self.activation_param)
+
+    def extra_repr(self):
+        act = "" if self.activation == "identity" else f", activation={self.activation!r}"
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}{act}")

@@ -1,0 +1,99 @@
+"""Normalisation layers."""
+
+import numpy as np
+
+from sklears_neural.nn import functional as F
+from sklears_neural.nn._module import Module
+from sklears_neural.nn._parameter import Parameter
+from sklears_neural.nn.layers._factory import empty_parameter_array
+
+__all__ = ["BatchNorm1d", "LayerNorm"]
+
+
+class BatchNorm1d(Module):
+    """Batch normalisation of (n, C) or (n, C, L) inputs, per channel.
+
+    Parameters
+    ----------
+    num_features : int
+        C, the number of channels.
+    eps : float, default=1e-5
+    momentum : float, default=0.1
+        Weight of the newest batch in the running statistics.
+    affine : bool, default=True
+        Learn a per-channel scale (``weight``) and shift (``bias``).
+    track_running_stats : bool, default=True
+        Keep running mean/variance for evaluation; otherwise evaluation
+        uses batch statistics too.
+    dtype, device : as for ``Linear``
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, *, dtype=None, device="cpu"):
+        super().__init__()
+        self.num_features = num_features
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        if affine:
+            self.weight = Parameter(empty_parameter_array((num_features,), dtype, device) + 1)
+            self.bias = Parameter(empty_parameter_array((num_features,), dtype, device))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", empty_parameter_array((num_features,), dtype, device))
+            self.register_buffer("running_var", empty_parameter_array((num_features,), dtype, device) + 1)
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+
+    def forward(self, input):
+        if input.ndim not in (2, 3) or input.shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm1d({self.num_features}): expected input of shape "
+                             f"(n, {self.num_features}) or (n, {self.num_features}, L); "
+                             f"got {input.shape}.")
+        use_batch_stats = self.training or self.running_mean is None
+        return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
+                            training=use_batch_stats, momentum=self.momentum, eps=self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+class LayerNorm(Module):
+    """Normalise each sample over its trailing ``normalized_shape`` axes.
+
+    Parameters
+    ----------
+    normalized_shape : int or tuple of int
+    eps : float, default=1e-5
+    elementwise_affine : bool, default=True
+    bias : bool, default=True
+    dtype, device : as for ``Linear``
+    """
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, *,
+                 dtype=None, device="cpu"):
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
+            else tuple(normalized_shape)
+        self.normalized_shape = tuple(int(n) for n in shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(empty_parameter_array(self.normalized_shape, dtype, device) + 1)
+        else:
+            self.register_parameter("weight", None)
+        if elementwise_affine and bias:
+            self.bias = Parameter(empty_parameter_array(self.normalized_shape, dtype, device))
+        else:
+            self.register_parameter("bias", None)
+
+    def forward(self, input):
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

@@ -25,6 +25,12 @@ def _array(x):
     return x.data if isinstance(x, Tensor) else x
 
 
+def _check_class_range(t, n_classes):
+    if t.size and (int(t.min()) < 0 or int(t.max()) >= n_classes):
+        raise ValueError(f"class-index target must lie in [0, {n_classes - 1}]; "
+                         f"got values from {int(t.min())} to {int(t.max())}.")
+
+
 def _row_weights(xp, n_rows, dtype, sample_weight):
     if sample_weight is None:
         return None
@@ -107,6 +113,7 @@ def cross_entropy(input, target, weight=None, reduction="mean", label_smoothing=
             raise ValueError(f"cross_entropy: class-index target has shape {t.shape}; "
                              f"expected ({n},) for input of shape {input.shape}.")
         t = t.astype(xp.int64, copy=False)
+        _check_class_range(t, n_classes)
     elif t.shape != input.shape:
         raise ValueError(f"cross_entropy: probability target has shape {t.shape}; "
                          f"expected {input.shape}.")
@@ -131,6 +138,7 @@ def nll_loss(input, target, reduction="mean", sample_weight=None):
     _check_reduction(reduction)
     xp = get_array_module(input.data)
     t = xp.asarray(_array(target)).astype(xp.int64, copy=False)
+    _check_class_range(t, input.shape[1])
     picked = -input[xp.arange(input.shape[0]), t]
     if sample_weight is not None:
         picked = picked * Tensor(_row_weights(xp, input.shape[0], input.dtype, sample_weight))

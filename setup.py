@@ -1,0 +1,117 @@
+"""Build the Cython kernels of sklears-neural.
+
+Everything about the package itself lives in ``pyproject.toml``; this file
+only describes the compiled extensions ``sklears_neural._kernels.*``.
+
+Compiler flags are portable by default (``-O3 -fno-math-errno``, no
+``-march``). Set ``SKLEARS_NEURAL_NATIVE=1`` to add ``-march=native`` for a
+build that only has to run on this machine. OpenMP (``-fopenmp``) is used when
+a small test program compiles and links with it; otherwise the kernels are
+built serial and a warning is printed (``test_openmp.py`` then fails on
+purpose, so a build that silently lost OpenMP does not go unnoticed).
+"""
+
+import os
+import shutil
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+HERE = Path(__file__).resolve().parent
+KERNELS = "sklears_neural/_kernels"
+
+COMPILER_DIRECTIVES = {
+    "language_level": 3,
+    "boundscheck": False,
+    "wraparound": False,
+    "cdivision": True,
+    "initializedcheck": False,
+}
+
+OPENMP_FLAG = "-fopenmp"
+
+_OPENMP_TEST_PROGRAM = textwrap.dedent(
+    """\
+    #include <omp.h>
+    int main(void) {
+        int n = 0;
+        #pragma omp parallel reduction(+:n)
+        n += 1;
+        return (n > 0 && omp_get_max_threads() > 0) ? 0 : 1;
+    }
+    """
+)
+
+
+def _env_flag(name):
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _compile_args():
+    args = ["-O3", "-fno-math-errno"]
+    if _env_flag("SKLEARS_NEURAL_NATIVE"):
+        args.append("-march=native")
+    return args
+
+
+def _openmp_works(compiler):
+    """Return True if ``compiler`` compiles and links a program with -fopenmp."""
+    tmp = tempfile.mkdtemp(prefix="sklears_neural_openmp_")
+    try:
+        source = os.path.join(tmp, "test_openmp.c")
+        with open(source, "w") as f:
+            f.write(_OPENMP_TEST_PROGRAM)
+        objects = compiler.compile([source], output_dir=tmp, extra_postargs=[OPENMP_FLAG])
+        compiler.link_executable(
+            objects, "test_openmp", output_dir=tmp, extra_postargs=[OPENMP_FLAG]
+        )
+        return True
+    except Exception:  # CompileError, LinkError, missing compiler
+        return False
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+class BuildExtWithOpenMP(build_ext):
+    """build_ext that adds OpenMP flags when the compiler supports them."""
+
+    def build_extensions(self):
+        if _openmp_works(self.compiler):
+            for ext in self.extensions:
+                ext.extra_compile_args.append(OPENMP_FLAG)
+                ext.extra_link_args.append(OPENMP_FLAG)
+        else:
+            message = (
+                "WARNING: the C compiler cannot build OpenMP programs with "
+                f"{OPENMP_FLAG}; sklears_neural's kernels are built WITHOUT "
+                "OpenMP and will run on one thread. Install a compiler with "
+                "OpenMP support (gcc, or clang with libomp) and rebuild."
+            )
+            print("\n" + "*" * 78 + "\n" + message + "\n" + "*" * 78 + "\n", file=sys.stderr)
+        super().build_extensions()
+
+
+def _extensions():
+    sources = sorted((HERE / KERNELS).glob("*.pyx"))
+    extensions = [
+        Extension(
+            f"{KERNELS.replace('/', '.')}.{source.stem}",
+            [f"{KERNELS}/{source.name}"],
+            extra_compile_args=_compile_args(),
+            extra_link_args=[],
+        )
+        for source in sources
+    ]
+    return cythonize(
+        extensions,
+        compiler_directives=COMPILER_DIRECTIVES,
+        include_path=[str(HERE)],
+    )
+
+
+setup(ext_modules=_extensions(), cmdclass={"build_ext": BuildExtWithOpenMP})

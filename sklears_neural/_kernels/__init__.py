@@ -1,0 +1,57 @@
+"""Compiled CPU kernels (Cython, nogil, OpenMP where it pays).
+
+The same entry points as ``sklears_neural._xp`` (same names, signatures and
+semantics), tested against it; ``sklears_neural.backend.kernels_for`` hands
+this module out for numpy arrays. Functions that can use several OpenMP
+threads take an extra keyword-only ``n_threads`` (None: serial below a
+measured size, all threads above).
+"""
+
+from sklears_neural._kernels._activation import (
+    activation_backward,
+    activation_forward,
+    log_softmax,
+    log_softmax_backward,
+    softmax,
+    softmax_backward,
+)
+from sklears_neural._kernels._dense import dense_backward, dense_forward, gemm
+from sklears_neural._kernels._loss import (
+    bce_with_logits,
+    huber_loss,
+    l1_loss,
+    mse_loss,
+    poisson_nll_loss,
+    softmax_cross_entropy,
+)
+from sklears_neural._kernels._openmp_helpers import openmp_enabled, openmp_max_threads
+from sklears_neural._kernels._optim import (
+    adagrad_step,
+    adam_step,
+    rmsprop_step,
+    sgd_step,
+)
+
+__all__ = [
+    "activation_backward",
+    "activation_forward",
+    "adagrad_step",
+    "adam_step",
+    "bce_with_logits",
+    "dense_backward",
+    "dense_forward",
+    "gemm",
+    "huber_loss",
+    "l1_loss",
+    "log_softmax",
+    "log_softmax_backward",
+    "mse_loss",
+    "openmp_enabled",
+    "openmp_max_threads",
+    "poisson_nll_loss",
+    "rmsprop_step",
+    "sgd_step",
+    "softmax",
+    "softmax_backward",
+    "softmax_cross_entropy",
+]

@@ -1,0 +1,422 @@
+"""Activations forward and backward, softmax and log-softmax (CPU kernels).
+
+Same names, signatures and results as ``sklears_neural._xp._activation``.
+Each kernel is one pass over its input: an elementwise loop for the
+activations, one loop per row (max, exp-sum, output) for the softmaxes.
+The activation loops are also what the dense layer's fused epilogue runs
+(``act_forward_rows`` / ``act_backward_rows``, cimported by ``_dense``).
+"""
+
+import numpy as np
+
+cimport cython
+
+from cython.parallel cimport prange
+
+from sklears_neural._kernels._fused cimport floating
+from sklears_neural._kernels._math cimport (
+    ACT_ELU, ACT_GELU, ACT_GELU_TANH, ACT_IDENTITY, ACT_LEAKY_RELU, ACT_MISH,
+    ACT_RELU, ACT_SELU, ACT_SIGMOID, ACT_SILU, ACT_SOFTPLUS, ACT_TANH,
+    SKN_SELU_ALPHA, SKN_SELU_SCALE, SKN_SOFTPLUS_THRESHOLD,
+    act_backward_elem, act_forward_elem, c_exp, c_log,
+)
+from sklears_neural._kernels._openmp_helpers cimport resolve_n_threads
+
+from sklears_neural._kernels._validation import (
+    FLOAT32,
+    as_array,
+    c_array,
+    check_same_shape,
+    float_dtype,
+)
+from sklears_neural._specs import (
+    ACTIVATION_IDS,
+    SELU_ALPHA,
+    SELU_SCALE,
+    SOFTPLUS_THRESHOLD,
+    backward_uses_output,
+    check_activation,
+    default_param,
+)
+
+__all__ = [
+    "activation_forward",
+    "activation_backward",
+    "softmax",
+    "log_softmax",
+    "softmax_backward",
+    "log_softmax_backward",
+]
+
+# The C side switches on these ids; they must be the ids of ``_specs``.
+_C_ACTIVATION_IDS = {
+    "identity": ACT_IDENTITY,
+    "relu": ACT_RELU,
+    "leaky_relu": ACT_LEAKY_RELU,
+    "elu": ACT_ELU,
+    "selu": ACT_SELU,
+    "gelu": ACT_GELU,
+    "gelu_tanh": ACT_GELU_TANH,
+    "silu": ACT_SILU,
+    "mish": ACT_MISH,
+    "softplus": ACT_SOFTPLUS,
+    "tanh": ACT_TANH,
+    "sigmoid": ACT_SIGMOID,
+}
+_C_CONSTANTS = (SKN_SELU_ALPHA, SKN_SELU_SCALE, SKN_SOFTPLUS_THRESHOLD)
+if _C_ACTIVATION_IDS != ACTIVATION_IDS or _C_CONSTANTS != (
+    SELU_ALPHA, SELU_SCALE, SOFTPLUS_THRESHOLD
+):
+    raise ImportError(
+        "sklears_neural._kernels was built against a different "
+        "sklears_neural._specs (activation ids or constants differ); rebuild it."
+    )
+
+# From this many elements an elementwise activation uses all OpenMP threads
+# when n_threads is None (measured: see the kernels' benchmark notes).
+PARALLEL_MIN_SIZE = 1 << 18
+
+
+# ---------------------------------------------------------------------------
+# nogil loops
+# ---------------------------------------------------------------------------
+
+cdef inline void _forward_rows(const floating* x, const floating* bias,
+                               floating* pre, floating* y, Py_ssize_t n_rows,
+                               Py_ssize_t n_cols, int act, floating a) noexcept nogil:
+    cdef Py_ssize_t i, j, off
+    cdef floating z
+    for i in range(n_rows):
+        off = i * n_cols
+        for j in range(n_cols):
+            z = x[off + j]
+            if bias != NULL:
+                z = z + bias[j]
+            if pre != NULL:
+                pre[off + j] = z
+            y[off + j] = act_forward_elem(z, act, a)
+
+
+cdef void act_forward_rows(const floating* x, const floating* bias, floating* pre,
+                           floating* y, Py_ssize_t n_rows, Py_ssize_t n_cols,
+                           int act, floating a) noexcept nogil:
+    """``z = x + bias`` (bias per column, may be NULL); ``pre = z`` when
+    ``pre`` is not NULL; ``y = act(z)``. ``y`` may be ``x`` (in place).
+
+    Each branch passes a constant id, so the C compiler specialises the
+    inlined loop per activation (no switch per element).
+    """
+    if act == ACT_RELU:
+        _forward_rows(x, bias, pre, y, n_rows, n_cols, ACT_RELU, a)
+    elif act == ACT_LEAKY_RELU:
+        _forward_rows(x, bias, pre, y, n_rows, n_cols, ACT_LEAKY_RELU, a)
+    elif act == ACT_ELU:
+        _forward_rows(x, bias, pre, y, n_rows, n_cols, ACT_ELU, a)
+    elif act == ACT_SELU:
+        _forward_rows(x, bias, pre, y, n_rows, n_cols, ACT_SELU, a)
+    elif act == ACT_GELU:
+        _forward_rows(x, bias, pre, y, n_rows, n_cols, ACT_GELU, a)
+    elif act == ACT_GELU_TANH:
+        _forward_rows(x, bias, pre, y, n_rows, n_cols, ACT_GELU_TANH, a)
+    elif act == ACT_SILU:
+        _forward_rows(x, bias, pre, y, n_rows, n_cols, ACT_SILU, a)
+    elif act == ACT_MISH:
+        _forward_rows(x, bias, pre, y, n_rows, n_cols, ACT_MISH, a)
+    elif act == ACT_SOFTPLUS:
+        _forward_rows(x, bias, pre, y, n_rows, n_cols, ACT_SOFTPLUS, a)
+    elif act == ACT_TANH:
+        _forward_rows(x, bias, pre, y, n_rows, n_cols, ACT_TANH, a)
+    elif act == ACT_SIGMOID:
+        _forward_rows(x, bias, pre, y, n_rows, n_cols, ACT_SIGMOID, a)
+    else:
+        _forward_rows(x, bias, pre, y, n_rows, n_cols, ACT_IDENTITY, a)
+
+
+cdef inline void _backward_rows(const floating* g, const floating* v, floating* gz,
+                                double* colsum, Py_ssize_t n_rows, Py_ssize_t n_cols,
+                                int act, floating a) noexcept nogil:
+    cdef Py_ssize_t i, j, off
+    cdef floating r
+    for i in range(n_rows):
+        off = i * n_cols
+        for j in range(n_cols):
+            r = act_backward_elem(g[off + j], v[off + j], act, a)
+            gz[off + j] = r
+            if colsum != NULL:
+                colsum[j] += r
+
+
+cdef void act_backward_rows(const floating* g, const floating* v, floating* gz,
+                            double* colsum, Py_ssize_t n_rows, Py_ssize_t n_cols,
+                            int act, floating a) noexcept nogil:
+    """``gz = g * act'(v)`` (``v``: output or input, see ``act_backward_elem``),
+    and, when ``colsum`` is not NULL, ``colsum[j] += gz[i, j]`` in the same
+    pass (the bias gradient of a dense layer).
+    """
+    if act == ACT_RELU:
+        _backward_rows(g, v, gz, colsum, n_rows, n_cols, ACT_RELU, a)
+    elif act == ACT_LEAKY_RELU:
+        _backward_rows(g, v, gz, colsum, n_rows, n_cols, ACT_LEAKY_RELU, a)
+    elif act == ACT_ELU:
+        _backward_rows(g, v, gz, colsum, n_rows, n_cols, ACT_ELU, a)
+    elif act == ACT_SELU:
+        _backward_rows(g, v, gz, colsum, n_rows, n_cols, ACT_SELU, a)
+    elif act == ACT_GELU:
+        _backward_rows(g, v, gz, colsum, n_rows, n_cols, ACT_GELU, a)
+    elif act == ACT_GELU_TANH:
+        _backward_rows(g, v, gz, colsum, n_rows, n_cols, ACT_GELU_TANH, a)
+    elif act == ACT_SILU:
+        _backward_rows(g, v, gz, colsum, n_rows, n_cols, ACT_SILU, a)
+    elif act == ACT_MISH:
+        _backward_rows(g, v, gz, colsum, n_rows, n_cols, ACT_MISH, a)
+    elif act == ACT_SOFTPLUS:
+        _backward_rows(g, v, gz, colsum, n_rows, n_cols, ACT_SOFTPLUS, a)
+    elif act == ACT_TANH:
+        _backward_rows(g, v, gz, colsum, n_rows, n_cols, ACT_TANH, a)
+    elif act == ACT_SIGMOID:
+        _backward_rows(g, v, gz, colsum, n_rows, n_cols, ACT_SIGMOID, a)
+    else:
+        _backward_rows(g, v, gz, colsum, n_rows, n_cols, ACT_IDENTITY, a)
+
+
+cdef int _forward_flat(const floating[::1] x, floating[::1] y, int act, floating a,
+                       int n_threads) except -1:
+    cdef Py_ssize_t n = x.shape[0], chunk, lo, hi
+    cdef int c
+    with nogil:
+        if n_threads <= 1:
+            act_forward_rows(&x[0], NULL, NULL, &y[0], 1, n, act, a)
+        else:
+            chunk = (n + n_threads - 1) // n_threads
+            for c in prange(n_threads, num_threads=n_threads, schedule="static"):
+                lo = c * chunk
+                hi = min(n, lo + chunk)
+                if lo < hi:
+                    act_forward_rows(&x[lo], NULL, NULL, &y[lo], 1, hi - lo, act, a)
+    return 0
+
+
+cdef int _backward_flat(const floating[::1] g, const floating[::1] v, floating[::1] gz,
+                        int act, floating a, int n_threads) except -1:
+    cdef Py_ssize_t n = g.shape[0], chunk, lo, hi
+    cdef int c
+    with nogil:
+        if n_threads <= 1:
+            act_backward_rows(&g[0], &v[0], &gz[0], NULL, 1, n, act, a)
+        else:
+            chunk = (n + n_threads - 1) // n_threads
+            for c in prange(n_threads, num_threads=n_threads, schedule="static"):
+                lo = c * chunk
+                hi = min(n, lo + chunk)
+                if lo < hi:
+                    act_backward_rows(&g[lo], &v[lo], &gz[lo], NULL, 1, hi - lo, act, a)
+    return 0
+
+
+cdef int _softmax_rows(const floating[:, ::1] x, floating[:, ::1] out,
+                       bint take_log) except -1:
+    cdef Py_ssize_t n = x.shape[0], c = x.shape[1], i, j
+    cdef floating m, shift
+    cdef double s
+    with nogil:
+        for i in range(n):
+            # A NaN anywhere makes the sum NaN, hence the whole row, as in numpy.
+            m = x[i, 0]
+            for j in range(1, c):
+                if x[i, j] > m:
+                    m = x[i, j]
+            s = 0
+            if take_log:
+                for j in range(c):
+                    s += c_exp(x[i, j] - m)
+                # shifted - log(sum(exp(shifted))), as the reference
+                shift = c_log(<floating> s)
+                for j in range(c):
+                    out[i, j] = (x[i, j] - m) - shift
+            else:
+                for j in range(c):
+                    out[i, j] = c_exp(x[i, j] - m)
+                    s += out[i, j]
+                for j in range(c):
+                    out[i, j] = out[i, j] / <floating> s
+    return 0
+
+
+cdef int _softmax_backward_rows(const floating[:, ::1] gy, const floating[:, ::1] y,
+                                floating[:, ::1] gx, bint from_log) except -1:
+    cdef Py_ssize_t n = gy.shape[0], c = gy.shape[1], i, j
+    cdef double s
+    cdef floating sf
+    with nogil:
+        for i in range(n):
+            s = 0
+            if from_log:
+                for j in range(c):
+                    s += gy[i, j]
+                sf = <floating> s
+                for j in range(c):
+                    gx[i, j] = gy[i, j] - c_exp(y[i, j]) * sf
+            else:
+                for j in range(c):
+                    s += gy[i, j] * y[i, j]
+                sf = <floating> s
+                for j in range(c):
+                    gx[i, j] = y[i, j] * (gy[i, j] - sf)
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# Python faces
+# ---------------------------------------------------------------------------
+
+def activation_forward(x, activation, param=None, *, n_threads=None):
+    """Return ``activation(x)`` elementwise.
+
+    Parameters
+    ----------
+    x : array-like
+        Any shape, float32 or float64.
+    activation : str
+        A name from ``sklears_neural._specs.ACTIVATIONS``.
+    param : float, optional
+        negative_slope for leaky_relu, alpha for elu, beta for softplus.
+    n_threads : int, optional
+        OpenMP threads; None runs serially below ``PARALLEL_MIN_SIZE``
+        elements and on all threads above.
+
+    Returns
+    -------
+    ndarray
+        A new C-contiguous array of the shape and dtype of ``x``.
+    """
+    name = check_activation(activation)
+    cdef int act = ACTIVATION_IDS[name]
+    cdef double a = default_param(name, param)
+    x = as_array(x)
+    dtype = float_dtype("activation_forward", ("x", x))
+    xc = c_array(x, dtype)
+    y = np.empty(x.shape, dtype=dtype)
+    nt = resolve_n_threads(n_threads, xc.size, PARALLEL_MIN_SIZE)
+    if dtype == FLOAT32:
+        _forward_flat[float](xc.reshape(-1), y.reshape(-1), act, <float> a, nt)
+    else:
+        _forward_flat[double](xc.reshape(-1), y.reshape(-1), act, a, nt)
+    return y
+
+
+def activation_backward(gy, x, y, activation, param=None, *, n_threads=None):
+    """Return ``gy * activation'(x)``.
+
+    Parameters
+    ----------
+    gy : array-like
+        Gradient with respect to the activation's output.
+    x : array-like or None
+        The activation's input; may be None when
+        ``backward_uses_output(activation)`` is true.
+    y : array-like or None
+        The activation's output; may be None when the backward uses the input.
+    activation : str
+    param : float, optional
+    n_threads : int, optional
+        As in ``activation_forward``.
+
+    Returns
+    -------
+    ndarray
+        A new array of the shape and dtype of ``gy``.
+    """
+    kernel = "activation_backward"
+    name = check_activation(activation)
+    cdef int act = ACTIVATION_IDS[name]
+    cdef double a = default_param(name, param)
+    gy = as_array(gy)
+    if name == "identity":
+        dtype = float_dtype(kernel, ("gy", gy))
+        return np.array(gy, dtype=dtype, order="C", copy=True)
+    if backward_uses_output(name):
+        v_name, v = "y", y
+    else:
+        v_name, v = "x", x
+    if v is None:
+        raise ValueError(
+            f"{kernel}: the backward of {name!r} needs {v_name} (the activation's "
+            f"{'output' if v_name == 'y' else 'input'}); got None."
+        )
+    v = as_array(v)
+    dtype = float_dtype(kernel, ("gy", gy), (v_name, v))
+    check_same_shape(kernel, "gy", gy, v_name, v)
+    gyc = c_array(gy, dtype)
+    vc = c_array(v, dtype)
+    gx = np.empty(gy.shape, dtype=dtype)
+    nt = resolve_n_threads(n_threads, gyc.size, PARALLEL_MIN_SIZE)
+    if dtype == FLOAT32:
+        _backward_flat[float](gyc.reshape(-1), vc.reshape(-1), gx.reshape(-1),
+                              act, <float> a, nt)
+    else:
+        _backward_flat[double](gyc.reshape(-1), vc.reshape(-1), gx.reshape(-1),
+                               act, a, nt)
+    return gx
+
+
+@cython.wraparound(True)  # Python-level negative indices (shapes)
+def _rows_last_axis(kernel, name, a):
+    if a.ndim == 0:
+        raise ValueError(f"{kernel}: {name} must have at least 1 dimension; got a scalar.")
+    if a.shape[-1] == 0:
+        raise ValueError(
+            f"{kernel}: {name} has shape {a.shape}; the last axis must not be empty."
+        )
+    return a.reshape(-1, a.shape[-1])
+
+
+def _softmax(kernel, x, take_log):
+    x = as_array(x)
+    dtype = float_dtype(kernel, ("x", x))
+    xc = c_array(x, dtype)
+    out = np.empty(x.shape, dtype=dtype)
+    x2 = _rows_last_axis(kernel, "x", xc)
+    out2 = out.reshape(x2.shape)
+    if dtype == FLOAT32:
+        _softmax_rows[float](x2, out2, take_log)
+    else:
+        _softmax_rows[double](x2, out2, take_log)
+    return out
+
+
+def softmax(x):
+    """Softmax over the last axis (one pass per row)."""
+    return _softmax("softmax", x, False)
+
+
+def log_softmax(x):
+    """Log-softmax over the last axis (one pass per row)."""
+    return _softmax("log_softmax", x, True)
+
+
+def _softmax_backward(kernel, gy, y, from_log):
+    gy = as_array(gy)
+    y = as_array(y)
+    dtype = float_dtype(kernel, ("gy", gy), ("y", y))
+    check_same_shape(kernel, "gy", gy, "y", y)
+    gyc = c_array(gy, dtype)
+    yc = c_array(y, dtype)
+    gx = np.empty(gy.shape, dtype=dtype)
+    gy2 = _rows_last_axis(kernel, "gy", gyc)
+    y2 = yc.reshape(gy2.shape)
+    gx2 = gx.reshape(gy2.shape)
+    if dtype == FLOAT32:
+        _softmax_backward_rows[float](gy2, y2, gx2, from_log)
+    else:
+        _softmax_backward_rows[double](gy2, y2, gx2, from_log)
+    return gx
+
+
+def softmax_backward(gy, y):
+    """Gradient of softmax given its output ``y``."""
+    return _softmax_backward("softmax_backward", gy, y, False)
+
+
+def log_softmax_backward(gy, y):
+    """Gradient of log-softmax given its output ``y`` (log-probabilities)."""
+    return _softmax_backward("log_softmax_backward", gy, y, True)

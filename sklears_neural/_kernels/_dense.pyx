@@ -1,0 +1,380 @@
+"""GEMM and the dense layer ``y = act(x @ W.T + b)`` (CPU kernels).
+
+Same names, signatures and results as ``sklears_neural._xp._dense``.
+
+Forward: one GEMM into the output, then one fused pass over it that adds the
+bias, keeps the pre-activation only when the activation's backward needs it,
+and applies the activation in place. Backward: one fused pass computing
+``gz = gy * act'(.)`` and the bias gradient (column sums, accumulated in
+double) together, then a GEMM for each of ``gx = gz @ W`` and
+``gW = gz.T @ x`` that is asked for.
+
+Matrices are handed to BLAS without copies when they are C- or F-contiguous
+(an F-contiguous matrix is the C-contiguous storage of its transpose: the
+transpose flag flips instead); anything else is copied once.
+"""
+
+import numpy as np
+
+cimport cython
+
+from sklears_neural._kernels._fused cimport floating
+from sklears_neural._kernels._activation cimport act_backward_rows, act_forward_rows
+from sklears_neural._kernels._blas cimport gemm_rowmajor
+
+from sklears_neural._kernels._validation import (
+    FLOAT32,
+    FLOAT64,
+    as_array,
+    float_dtype,
+)
+from sklears_neural._specs import (
+    ACTIVATION_IDS,
+    backward_uses_output,
+    check_activation,
+    default_param,
+)
+
+__all__ = ["gemm", "dense_forward", "dense_backward"]
+
+
+# ---------------------------------------------------------------------------
+# nogil parts
+# ---------------------------------------------------------------------------
+
+cdef int _gemm_mv(const floating[:, ::1] a, bint trans_a, const floating[:, ::1] b,
+                  bint trans_b, floating[:, ::1] c, double alpha,
+                  double beta) except -1:
+    """c = alpha * op(a) @ op(b) + beta * c; all dimensions positive."""
+    cdef int m = <int> c.shape[0]
+    cdef int n = <int> c.shape[1]
+    cdef int k = <int> (a.shape[0] if trans_a else a.shape[1])
+    cdef int lda = <int> a.shape[1]
+    cdef int ldb = <int> b.shape[1]
+    cdef int ldc = <int> c.shape[1]
+    with nogil:
+        gemm_rowmajor(trans_a, trans_b, m, n, k, <floating> alpha, &a[0, 0], lda,
+                      &b[0, 0], ldb, <floating> beta, &c[0, 0], ldc)
+    return 0
+
+
+cdef int _forward_epilogue(floating[:, ::1] y, object b, object pre, int act,
+                           floating a) except -1:
+    """y = act(y + b) in place; pre = y + b first when ``pre`` is given."""
+    cdef const floating[::1] bv
+    cdef floating[:, ::1] pv
+    cdef const floating* bp = NULL
+    cdef floating* pp = NULL
+    if b is not None:
+        bv = b
+        bp = &bv[0]
+    if pre is not None:
+        pv = pre
+        pp = &pv[0, 0]
+    with nogil:
+        act_forward_rows(&y[0, 0], bp, pp, &y[0, 0], y.shape[0], y.shape[1], act, a)
+    return 0
+
+
+cdef int _backward_epilogue(const floating[:, ::1] gy, const floating[:, ::1] v,
+                            floating[:, ::1] gz, object colsum, int act,
+                            floating a) except -1:
+    """gz = gy * act'(v) and colsum += column sums of gz, in one pass."""
+    cdef double[::1] cv
+    cdef double* cp = NULL
+    if colsum is not None:
+        cv = colsum
+        cp = &cv[0]
+    with nogil:
+        act_backward_rows(&gy[0, 0], &v[0, 0], &gz[0, 0], cp, gy.shape[0],
+                          gy.shape[1], act, a)
+    return 0
+
+
+cdef int _column_sums(const floating[:, ::1] g, double[::1] out) except -1:
+    cdef Py_ssize_t i, j
+    with nogil:
+        for i in range(g.shape[0]):
+            for j in range(g.shape[1]):
+                out[j] += g[i, j]
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# Python side
+# ---------------------------------------------------------------------------
+
+def _operand(a, dtype):
+    """Return ``(stored, flipped)``: a C-contiguous matrix holding ``a``
+    (``a`` itself or ``a.T``, copied only when neither is contiguous)."""
+    if a.dtype == dtype:
+        if a.flags.c_contiguous:
+            return a, False
+        if a.flags.f_contiguous:
+            return a.T, True
+    return np.ascontiguousarray(a, dtype=dtype), False
+
+
+def _product(a, trans_a, b, trans_b, out, alpha, beta):
+    """out = alpha * op(a) @ op(b) + beta * out; ``out`` is C-contiguous.
+
+    Shapes are already checked. Empty products are handled here (BLAS wants
+    positive sizes and leading dimensions).
+    """
+    m, n = out.shape
+    k = a.shape[0] if trans_a else a.shape[1]
+    if m == 0 or n == 0:
+        return
+    if k == 0:
+        if beta == 0.0:
+            out.fill(0)
+        else:
+            out *= beta
+        return
+    dtype = out.dtype
+    a, flipped = _operand(a, dtype)
+    trans_a = trans_a != flipped
+    b, flipped = _operand(b, dtype)
+    trans_b = trans_b != flipped
+    if dtype == FLOAT32:
+        _gemm_mv[float](a, trans_a, b, trans_b, out, alpha, beta)
+    else:
+        _gemm_mv[double](a, trans_a, b, trans_b, out, alpha, beta)
+
+
+def gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, c=None):
+    """Return ``alpha * op(a) @ op(b) + beta * c`` for 2-D arrays.
+
+    ``op(m)`` is ``m.T`` when the matching ``trans_*`` flag is set. When ``c``
+    is given it is updated in place and returned (it must be a writeable
+    array of the operands' dtype).
+    """
+    kernel = "gemm"
+    a = as_array(a)
+    b = as_array(b)
+    if c is not None and not isinstance(c, np.ndarray):
+        raise ValueError(f"{kernel}: c must be a numpy array (it is updated in place).")
+    dtype = float_dtype(kernel, ("a", a), ("b", b), ("c", c))
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(
+            f"{kernel}: a and b must be 2-D; got shapes {a.shape} and {b.shape}."
+        )
+    trans_a = bool(trans_a)
+    trans_b = bool(trans_b)
+    alpha = float(alpha)
+    beta = float(beta)
+    op_a = a.shape[::-1] if trans_a else a.shape
+    op_b = b.shape[::-1] if trans_b else b.shape
+    if op_a[1] != op_b[0]:
+        raise ValueError(f"gemm: op(a) has shape {op_a} and op(b) has shape {op_b}.")
+    shape = (op_a[0], op_b[1])
+    if c is None:
+        out = np.empty(shape, dtype=dtype)
+        _product(a, trans_a, b, trans_b, out, alpha, 0.0)
+        return out
+    if c.shape != shape:
+        raise ValueError(f"gemm: c has shape {c.shape}, expected {shape}.")
+    if c.dtype != dtype:
+        raise ValueError(
+            f"{kernel}: c has dtype {c.dtype} but a and b have dtype {dtype}."
+        )
+    if not c.flags.writeable:
+        raise ValueError(f"{kernel}: c is read-only; it must be writeable.")
+    if c.flags.c_contiguous:
+        _product(a, trans_a, b, trans_b, c, alpha, beta)
+    elif c.flags.f_contiguous:
+        # c.T is C-contiguous: c.T = op(b).T @ op(a).T
+        _product(b, not trans_b, a, not trans_a, c.T, alpha, beta)
+    else:
+        tmp = np.ascontiguousarray(c) if beta != 0.0 else np.empty(shape, dtype=dtype)
+        _product(a, trans_a, b, trans_b, tmp, alpha, beta)
+        c[...] = tmp
+    return c
+
+
+def _prod(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+@cython.wraparound(True)  # Python-level negative indices (shapes)
+def dense_forward(x, W, b, activation="identity", param=None):
+    """Forward of a dense layer.
+
+    Parameters
+    ----------
+    x : array-like of shape (n, in_features)
+        Leading dimensions other than one batch axis are flattened (and
+        restored on the output).
+    W : array-like of shape (out_features, in_features)
+    b : array-like of shape (out_features,) or None
+    activation : str
+    param : float, optional
+
+    Returns
+    -------
+    y : ndarray of shape (n, out_features)
+        ``activation(x @ W.T + b)``.
+    pre : ndarray or None
+        The pre-activation, kept only when the activation's backward needs it.
+    """
+    kernel = "dense_forward"
+    name = check_activation(activation)
+    cdef int act = ACTIVATION_IDS[name]
+    cdef double a = default_param(name, param)
+    x = as_array(x)
+    W = as_array(W)
+    if b is not None:
+        b = as_array(b)
+    dtype = float_dtype(kernel, ("x", x), ("W", W), ("b", b))
+    if W.ndim != 2:
+        raise ValueError(f"{kernel}: W must be 2-D (out_features, in_features); got shape {W.shape}.")
+    out_f, in_f = W.shape
+    if x.ndim == 0 or x.shape[-1] != in_f:
+        raise ValueError(
+            f"{kernel}: x has shape {x.shape} but W has shape {W.shape}; "
+            "x.shape[-1] must equal W.shape[1]."
+        )
+    if b is not None:
+        if b.shape != (out_f,):
+            raise ValueError(
+                f"{kernel}: b has shape {b.shape} but W has shape {W.shape}; "
+                f"b must have shape ({out_f},)."
+            )
+        if b.dtype != dtype or not b.flags.c_contiguous:
+            b = np.ascontiguousarray(b, dtype=dtype)
+    lead = x.shape[:-1]
+    n = _prod(lead)
+    x2 = x if x.ndim == 2 else x.reshape(n, in_f)
+    y = np.empty((n, out_f), dtype=dtype)
+    _product(x2, False, W, True, y, 1.0, 0.0)
+    pre = None if backward_uses_output(name) else np.empty((n, out_f), dtype=dtype)
+    if b is not None or name != "identity":
+        if dtype == FLOAT32:
+            _forward_epilogue[float](y, b, pre, act, <float> a)
+        else:
+            _forward_epilogue[double](y, b, pre, act, a)
+    out_shape = lead + (out_f,)
+    if x.ndim != 2:
+        y = y.reshape(out_shape)
+        if pre is not None:
+            pre = pre.reshape(out_shape)
+    return y, pre
+
+
+@cython.wraparound(True)  # Python-level negative indices (shapes)
+def dense_backward(gy, x, W, y, pre, activation="identity", param=None,
+                   need_x=True, need_W=True, need_b=True):
+    """Backward of a dense layer.
+
+    Parameters
+    ----------
+    gy : array-like of shape (n, out_features)
+    x, W : the forward inputs
+        ``x`` may be None when ``need_W`` is false, ``W`` when ``need_x`` is.
+    y, pre : the forward outputs of ``dense_forward``
+        Only the one the activation's backward uses is read (``y`` for
+        identity, relu, tanh, sigmoid; ``pre`` otherwise).
+    activation, param : as in the forward
+    need_x, need_W, need_b : bool
+        Which gradients to compute; the others are returned as None.
+
+    Returns
+    -------
+    gx, gW, gb : ndarrays or None
+    """
+    kernel = "dense_backward"
+    name = check_activation(activation)
+    cdef int act = ACTIVATION_IDS[name]
+    cdef double a = default_param(name, param)
+    need_x = bool(need_x)
+    need_W = bool(need_W)
+    need_b = bool(need_b)
+    gy = as_array(gy)
+    if gy.ndim == 0:
+        raise ValueError(f"{kernel}: gy must be at least 1-D; got a scalar.")
+    identity = name == "identity"
+    v_name, v = None, None
+    if not identity:
+        v_name, v = ("y", y) if backward_uses_output(name) else ("pre", pre)
+        if v is None:
+            raise ValueError(
+                f"{kernel}: the backward of {name!r} needs {v_name} from "
+                f"dense_forward; got None."
+            )
+        v = as_array(v)
+    if need_W:
+        if x is None:
+            raise ValueError(f"{kernel}: need_W=True needs x; got None.")
+        x = as_array(x)
+    else:
+        x = None
+    if need_x:
+        if W is None:
+            raise ValueError(f"{kernel}: need_x=True needs W; got None.")
+        W = as_array(W)
+    else:
+        W = None
+    dtype = float_dtype(kernel, ("gy", gy), (v_name, v), ("x", x), ("W", W))
+
+    out_f = gy.shape[-1]
+    lead = gy.shape[:-1]
+    n = _prod(lead)
+    if v is not None and v.shape != gy.shape:
+        raise ValueError(
+            f"{kernel}: gy has shape {gy.shape} but {v_name} has shape {v.shape}; "
+            "they must be equal."
+        )
+    if W is not None and (W.ndim != 2 or W.shape[0] != out_f):
+        raise ValueError(
+            f"{kernel}: gy has shape {gy.shape} but W has shape {W.shape}; "
+            "W must be 2-D with W.shape[0] == gy.shape[-1]."
+        )
+    if x is not None:
+        if x.ndim == 0 or x.shape[:-1] != lead:
+            raise ValueError(
+                f"{kernel}: x has shape {x.shape} but gy has shape {gy.shape}; "
+                "their leading dimensions must be equal."
+            )
+        if W is not None and x.shape[-1] != W.shape[1]:
+            raise ValueError(
+                f"{kernel}: x has shape {x.shape} but W has shape {W.shape}; "
+                "x.shape[-1] must equal W.shape[1]."
+            )
+
+    if not (need_x or need_W or need_b):
+        return None, None, None
+    gy2 = np.ascontiguousarray(gy, dtype=dtype).reshape(n, out_f)
+    colsum = np.zeros(out_f, dtype=FLOAT64) if need_b else None
+    if identity:
+        gz = gy2
+        if need_b:
+            if dtype == FLOAT32:
+                _column_sums[float](gz, colsum)
+            else:
+                _column_sums[double](gz, colsum)
+    else:
+        v2 = np.ascontiguousarray(v, dtype=dtype).reshape(n, out_f)
+        gz = np.empty((n, out_f), dtype=dtype)
+        if dtype == FLOAT32:
+            _backward_epilogue[float](gy2, v2, gz, colsum, act, <float> a)
+        else:
+            _backward_epilogue[double](gy2, v2, gz, colsum, act, a)
+
+    gx = gW = gb = None
+    if need_b:
+        gb = colsum.astype(dtype)
+    if need_x:
+        in_f = W.shape[1]
+        gx = np.empty((n, in_f), dtype=dtype)
+        _product(gz, False, W, False, gx, 1.0, 0.0)
+        if gy.ndim != 2:
+            gx = gx.reshape(lead + (in_f,))
+    if need_W:
+        in_f = x.shape[-1]
+        x2 = x if x.ndim == 2 else x.reshape(n, in_f)
+        gW = np.empty((out_f, in_f), dtype=dtype)
+        _product(gz, True, x2, False, gW, 1.0, 0.0)
+    return gx, gW, gb

@@ -1,0 +1,402 @@
+"""Losses with their gradients, computed together (CPU kernels).
+
+Same names, signatures and results as ``sklears_neural._xp._loss``: every
+loss returns ``(losses, grad)``, both already multiplied by
+``scale * weight[i]`` for row ``i``.
+
+softmax + cross-entropy is one pass per row (max, exp-sum, loss, gradient);
+the other losses are one elementwise pass. Class indices are checked against
+``[0, n_classes)`` inside that pass, before they are used to read a logit.
+"""
+
+import numpy as np
+
+cimport cython
+
+from sklears_neural._kernels._fused cimport floating
+from sklears_neural._kernels._math cimport c_exp, c_fabs, c_log, c_log1p, c_sigmoid
+
+from sklears_neural._kernels._validation import (
+    FLOAT32,
+    as_array,
+    c_array,
+    check_rows,
+    check_same_shape,
+    float_dtype,
+    rows_view,
+)
+
+__all__ = [
+    "softmax_cross_entropy",
+    "bce_with_logits",
+    "mse_loss",
+    "l1_loss",
+    "huber_loss",
+    "poisson_nll_loss",
+]
+
+cdef enum:
+    LOSS_MSE = 0
+    LOSS_L1 = 1
+    LOSS_HUBER = 2
+    LOSS_POISSON = 3
+    LOSS_BCE = 4
+
+cdef double _TWO_PI = 6.283185307179586
+
+
+# ---------------------------------------------------------------------------
+# softmax + cross-entropy
+# ---------------------------------------------------------------------------
+
+cdef Py_ssize_t _sce_rows(const floating[:, ::1] x, object index_target,
+                          object prob_target, object weight, floating[::1] losses,
+                          floating[:, ::1] grad, double label_smoothing,
+                          double scale) except -2:
+    """Fill ``losses`` and ``grad``; return -1, or the first row whose class
+    index is out of range (nothing is read out of bounds)."""
+    cdef const Py_ssize_t[::1] tv
+    cdef const floating[:, ::1] qv
+    cdef const floating[::1] wv
+    cdef const Py_ssize_t* tp = NULL
+    cdef const floating* qp = NULL
+    cdef const floating* wp = NULL
+    cdef Py_ssize_t n = x.shape[0], c = x.shape[1], i, j, ti = 0, bad = -1
+    cdef double ls = label_smoothing
+    cdef double s, sum_x, sum_q, acc, loss
+    cdef floating m, lse, r, inv_s, q, sum_qf, e_t
+    cdef floating ls_c = <floating> (ls / c) if c > 0 else 0
+    cdef floating keep = <floating> (1.0 - ls)
+    cdef floating scale_f = <floating> scale
+    if index_target is not None:
+        tv = index_target
+        tp = &tv[0]
+    else:
+        qv = prob_target
+        qp = &qv[0, 0]
+    if weight is not None:
+        wv = weight
+        wp = &wv[0]
+    with nogil:
+        for i in range(n):
+            if tp != NULL:
+                ti = tp[i]
+                if ti < 0 or ti >= c:
+                    bad = i
+                    break
+            r = scale_f * wp[i] if wp != NULL else scale_f
+            m = x[i, 0]
+            for j in range(1, c):
+                if x[i, j] > m:
+                    m = x[i, j]
+            s = 0
+            for j in range(c):
+                grad[i, j] = c_exp(x[i, j] - m)  # scratch: exp(x - max)
+                s += grad[i, j]
+            lse = m + c_log(<floating> s)
+            inv_s = <floating> (1.0 / s)
+            if tp != NULL:
+                # q = (1 - ls) onehot(t) + ls / c, summing to 1
+                loss = (1.0 - ls) * (lse - x[i, ti])
+                if ls != 0:
+                    sum_x = 0
+                    for j in range(c):
+                        sum_x += x[i, j]
+                    loss += ls * (lse - sum_x / c)
+                e_t = grad[i, ti]
+                for j in range(c):
+                    grad[i, j] = (grad[i, j] * inv_s - ls_c) * r
+                grad[i, ti] = (e_t * inv_s - (keep + ls_c)) * r
+            else:
+                # Any target: loss = sum_j q_j (lse - x_j), grad = p sum(q) - q
+                acc = 0
+                sum_q = 0
+                for j in range(c):
+                    q = qp[i * c + j]
+                    if ls != 0:
+                        q = q * keep + ls_c
+                    sum_q += q
+                    acc += q * <double> (lse - x[i, j])
+                loss = acc
+                sum_qf = <floating> sum_q
+                for j in range(c):
+                    q = qp[i * c + j]
+                    if ls != 0:
+                        q = q * keep + ls_c
+                    grad[i, j] = (grad[i, j] * inv_s * sum_qf - q) * r
+            losses[i] = <floating> loss * r
+    return bad
+
+
+def softmax_cross_entropy(logits, target, weight=None, label_smoothing=0.0, scale=1.0):
+    """Softmax followed by cross-entropy, in one pass over each row.
+
+    Parameters
+    ----------
+    logits : array-like of shape (n, n_classes)
+    target : int array of shape (n,) (class indices in ``[0, n_classes)``) or
+        float array of shape (n, n_classes) (class probabilities)
+    weight : array-like of shape (n,) or None
+    label_smoothing : float in [0, 1]
+        The target becomes ``(1 - label_smoothing) * target + label_smoothing / n_classes``.
+    scale : float
+
+    Returns
+    -------
+    losses : ndarray of shape (n,)
+    grad : ndarray of shape (n, n_classes)
+    """
+    kernel = "softmax_cross_entropy"
+    logits = as_array(logits)
+    target = as_array(target)
+    if weight is not None:
+        weight = as_array(weight)
+    if logits.ndim != 2:
+        raise ValueError(f"{kernel}: logits must be 2-D (n, n_classes); got shape {logits.shape}.")
+    n, n_classes = logits.shape
+    index_target = prob_target = None
+    if target.ndim == 1:
+        if target.dtype.kind not in "iu":
+            raise ValueError(
+                f"{kernel}: a 1-D target holds class indices and must be an integer "
+                f"array; got dtype {target.dtype}."
+            )
+        if target.shape != (n,):
+            raise ValueError(
+                f"{kernel}: target has shape {target.shape} but logits has shape "
+                f"{logits.shape}; class indices need shape ({n},)."
+            )
+        dtype = float_dtype(kernel, ("logits", logits), ("weight", weight))
+        index_target = np.ascontiguousarray(target, dtype=np.intp)
+        if target.dtype.kind == "u" and target.dtype.itemsize >= np.dtype(np.intp).itemsize:
+            too_big = target > np.iinfo(np.intp).max
+            if too_big.any():
+                i = int(np.argmax(too_big))
+                raise ValueError(
+                    f"{kernel}: target[{i}] = {target[i]} is not a class index in "
+                    f"[0, {n_classes - 1}] (logits have shape {logits.shape})."
+                )
+    elif target.ndim == 2:
+        dtype = float_dtype(kernel, ("logits", logits), ("target", target), ("weight", weight))
+        check_same_shape(kernel, "target", target, "logits", logits)
+        prob_target = c_array(target, dtype)
+    else:
+        raise ValueError(
+            f"{kernel}: target must be class indices of shape ({n},) or "
+            f"probabilities of shape {logits.shape}; got shape {target.shape}."
+        )
+    if n_classes == 0 and n > 0:
+        raise ValueError(f"{kernel}: logits has shape {logits.shape}; no classes.")
+    if weight is not None:
+        check_rows(kernel, "weight", weight, n, "logits", logits.shape)
+        weight = c_array(weight, dtype)
+    x = c_array(logits, dtype)
+    losses = np.empty(n, dtype=dtype)
+    grad = np.empty((n, n_classes), dtype=dtype)
+    ls = float(label_smoothing)
+    if dtype == FLOAT32:
+        bad = _sce_rows[float](x, index_target, prob_target, weight, losses, grad,
+                               ls, float(scale))
+    else:
+        bad = _sce_rows[double](x, index_target, prob_target, weight, losses, grad,
+                                ls, float(scale))
+    if bad >= 0:
+        raise ValueError(
+            f"{kernel}: target[{bad}] = {index_target[bad]} is not a class index in "
+            f"[0, {n_classes - 1}] (logits have shape {logits.shape})."
+        )
+    return losses, grad
+
+
+# ---------------------------------------------------------------------------
+# elementwise losses
+# ---------------------------------------------------------------------------
+
+cdef int _elementwise(int kind, const floating[:, ::1] x, const floating[:, ::1] t,
+                      object weight, object pos_weight, floating[:, ::1] losses,
+                      floating[:, ::1] grad, double scale, double p1,
+                      bint flag1, bint flag2) except -1:
+    """One pass: ``losses`` and ``grad`` of loss ``kind`` times the row factor.
+
+    p1/flag1/flag2: huber (delta); poisson (eps; log_input, full).
+    ``pos_weight`` (bce) is 2-D (1 or n rows, one column per element of a row).
+    """
+    cdef const floating[::1] wv
+    cdef const floating[:, ::1] pwv
+    cdef const floating* wp = NULL
+    cdef const floating* pwp = NULL
+    cdef Py_ssize_t n = x.shape[0], d = x.shape[1], i, j, pw_row_stride = 0
+    cdef floating r, xi, ti, dd, ad, e, l, g, sp, pw, st
+    cdef floating scale_f = <floating> scale
+    cdef floating delta = <floating> p1
+    cdef floating half_delta = <floating> (0.5 * p1)
+    cdef floating eps = <floating> p1
+    cdef floating two_pi = <floating> _TWO_PI
+    if weight is not None:
+        wv = weight
+        wp = &wv[0]
+    if pos_weight is not None:
+        pwv = pos_weight
+        pwp = &pwv[0, 0]
+        pw_row_stride = d if pwv.shape[0] > 1 else 0
+    with nogil:
+        for i in range(n):
+            r = scale_f * wp[i] if wp != NULL else scale_f
+            if kind == LOSS_MSE:
+                for j in range(d):
+                    dd = x[i, j] - t[i, j]
+                    losses[i, j] = dd * dd * r
+                    grad[i, j] = 2 * dd * r
+            elif kind == LOSS_L1:
+                for j in range(d):
+                    dd = x[i, j] - t[i, j]
+                    losses[i, j] = c_fabs(dd) * r
+                    if dd > 0:
+                        g = 1
+                    elif dd < 0:
+                        g = -1
+                    elif dd == 0:
+                        g = 0
+                    else:
+                        g = dd  # NaN
+                    grad[i, j] = g * r
+            elif kind == LOSS_HUBER:
+                for j in range(d):
+                    dd = x[i, j] - t[i, j]
+                    ad = c_fabs(dd)
+                    if ad <= delta:
+                        l = <floating> 0.5 * dd * dd
+                    else:
+                        l = delta * (ad - half_delta)
+                    if dd < -delta:
+                        g = -delta
+                    elif dd > delta:
+                        g = delta
+                    else:
+                        g = dd
+                    losses[i, j] = l * r
+                    grad[i, j] = g * r
+            elif kind == LOSS_POISSON:
+                for j in range(d):
+                    xi = x[i, j]
+                    ti = t[i, j]
+                    if flag1:  # log_input
+                        e = c_exp(xi)
+                        l = e - ti * xi
+                        g = e - ti
+                    else:
+                        l = xi - ti * c_log(xi + eps)
+                        g = 1 - ti / (xi + eps)
+                    if flag2 and ti > 1:  # full: Stirling's log(t!)
+                        st = ti * c_log(ti) - ti + <floating> 0.5 * c_log(two_pi * ti)
+                        l = l + st
+                    losses[i, j] = l * r
+                    grad[i, j] = g * r
+            else:  # LOSS_BCE
+                for j in range(d):
+                    xi = x[i, j]
+                    ti = t[i, j]
+                    sp = c_log1p(c_exp(-c_fabs(xi))) + (-xi if xi < 0 else 0)
+                    if pwp == NULL:
+                        l = (1 - ti) * xi + sp
+                        g = c_sigmoid(xi) - ti
+                    else:
+                        pw = pwp[i * pw_row_stride + j]
+                        l = (1 - ti) * xi + (1 + (pw - 1) * ti) * sp
+                        g = c_sigmoid(xi) * (pw * ti + 1 - ti) - pw * ti
+                    losses[i, j] = l * r
+                    grad[i, j] = g * r
+    return 0
+
+
+@cython.wraparound(True)  # Python-level negative indices (shapes)
+def _elementwise_loss(kernel, kind, x, target, weight, scale, pos_weight=None,
+                      p1=0.0, flag1=False, flag2=False):
+    x = as_array(x)
+    target = as_array(target)
+    if weight is not None:
+        weight = as_array(weight)
+    if pos_weight is not None:
+        pos_weight = as_array(pos_weight)
+    dtype = float_dtype(kernel, ("x", x), ("target", target), ("weight", weight),
+                        ("pos_weight", pos_weight))
+    check_same_shape(kernel, "x", x, "target", target)
+    n = x.shape[0] if x.ndim else 1
+    if weight is not None:
+        if x.ndim == 0:
+            raise ValueError(f"{kernel}: weight holds one value per row, but x is a scalar.")
+        check_rows(kernel, "weight", weight, n, "x", x.shape)
+        weight = c_array(weight, dtype)
+    xc = c_array(x, dtype)
+    x2 = rows_view(xc)
+    t2 = rows_view(c_array(target, dtype))
+    pw2 = None
+    if pos_weight is not None:
+        try:
+            full = np.broadcast_shapes(pos_weight.shape, x.shape)
+        except ValueError:
+            full = None
+        if full != x.shape:
+            raise ValueError(
+                f"{kernel}: pos_weight has shape {pos_weight.shape} but x has shape "
+                f"{x.shape}; pos_weight must broadcast to x's shape (e.g. shape "
+                f"({x.shape[-1] if x.ndim else 1},))."
+            )
+        if x.ndim == 0:
+            pw2 = np.ascontiguousarray(pos_weight, dtype=dtype).reshape(1, 1)
+        elif pos_weight.ndim < x.ndim or pos_weight.shape[0] == 1:
+            # the same for every row: one row of x.shape[1:]
+            if pos_weight.ndim == x.ndim:
+                pos_weight = pos_weight[0]
+            row = np.broadcast_to(pos_weight, x.shape[1:])
+            pw2 = np.ascontiguousarray(row, dtype=dtype).reshape(1, x2.shape[1])
+        else:
+            pw2 = rows_view(np.ascontiguousarray(np.broadcast_to(pos_weight, x.shape), dtype=dtype))
+    losses = np.empty(x.shape, dtype=dtype)
+    grad = np.empty(x.shape, dtype=dtype)
+    l2 = rows_view(losses)
+    g2 = rows_view(grad)
+    if dtype == FLOAT32:
+        _elementwise[float](kind, x2, t2, weight, pw2, l2, g2, float(scale),
+                            float(p1), flag1, flag2)
+    else:
+        _elementwise[double](kind, x2, t2, weight, pw2, l2, g2, float(scale),
+                             float(p1), flag1, flag2)
+    return losses, grad
+
+
+def bce_with_logits(x, target, weight=None, pos_weight=None, scale=1.0):
+    """Binary cross-entropy on logits, elementwise over (n, d).
+
+    ``pos_weight`` (shape (d,)) multiplies the positive term, as in PyTorch.
+    """
+    return _elementwise_loss("bce_with_logits", LOSS_BCE, x, target, weight, scale,
+                             pos_weight=pos_weight)
+
+
+def mse_loss(x, target, weight=None, scale=1.0):
+    """Squared error ``(x - t)**2`` elementwise."""
+    return _elementwise_loss("mse_loss", LOSS_MSE, x, target, weight, scale)
+
+
+def l1_loss(x, target, weight=None, scale=1.0):
+    """Absolute error ``|x - t|`` elementwise (gradient 0 where x == t)."""
+    return _elementwise_loss("l1_loss", LOSS_L1, x, target, weight, scale)
+
+
+def huber_loss(x, target, weight=None, scale=1.0, delta=1.0):
+    """Huber loss: quadratic within ``delta`` of the target, linear beyond."""
+    return _elementwise_loss("huber_loss", LOSS_HUBER, x, target, weight, scale,
+                             p1=delta)
+
+
+def poisson_nll_loss(x, target, weight=None, scale=1.0, log_input=True, full=False,
+                     eps=1e-8):
+    """Poisson negative log-likelihood, as ``torch.nn.PoissonNLLLoss``.
+
+    With ``log_input`` the input is the log-rate: ``exp(x) - t * x``;
+    otherwise it is the rate: ``x - t * log(x + eps)``. ``full`` adds
+    Stirling's approximation of ``log(t!)`` where ``t > 1``.
+    """
+    return _elementwise_loss("poisson_nll_loss", LOSS_POISSON, x, target, weight,
+                             scale, p1=eps, flag1=bool(log_input), flag2=bool(full))

@@ -1,0 +1,21 @@
+# OpenMP, guarded at C compile time: ``_OPENMP`` is defined by the compiler
+# only when the module is built with -fopenmp, so a serial build still
+# compiles and links (and ``openmp_enabled()`` then says False).
+
+cdef extern from * nogil:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    #define SKN_OPENMP_ENABLED 1
+    #define skn_omp_get_max_threads() omp_get_max_threads()
+    #else
+    #define SKN_OPENMP_ENABLED 0
+    #define skn_omp_get_max_threads() 1
+    #endif
+    """
+    const bint SKN_OPENMP_ENABLED
+    int skn_omp_get_max_threads()
+
+
+cpdef int resolve_n_threads(object n_threads, Py_ssize_t size,
+                            Py_ssize_t parallel_min_size) except -1

@@ -1,0 +1,68 @@
+"""Fixtures for the kernel tests: dtypes, tolerances and memory layouts.
+
+Every Cython kernel is compared with the numpy reference in
+``sklears_neural._xp``; these helpers build the same input in different
+layouts (C-, Fortran-ordered, strided) so each layout path of a kernel is
+checked against the same expected values.
+"""
+
+import numpy as np
+import pytest
+
+DTYPES = [np.dtype(np.float32), np.dtype(np.float64)]
+LAYOUTS = ["C", "F", "strided"]
+
+# float32 to ~1e-5 relative, float64 to ~1e-12 relative; the small absolute
+# tolerance covers values that are zero up to rounding.
+TOLERANCES = {
+    np.dtype(np.float32): {"rtol": 1e-5, "atol": 1e-6},
+    np.dtype(np.float64): {"rtol": 1e-12, "atol": 1e-13},
+}
+
+
+@pytest.fixture(params=DTYPES, ids=[d.name for d in DTYPES])
+def dtype(request):
+    return request.param
+
+
+@pytest.fixture
+def assert_close(dtype):
+    """``assert_allclose`` with the tolerance of the test's dtype.
+
+    ``atol_scale`` widens the absolute part for sums of many terms (GEMMs),
+    whose rounding depends on the summation order of the BLAS build.
+    """
+    tol = TOLERANCES[np.dtype(dtype)]
+
+    def check(actual, expected, atol_scale=1.0, err_msg=""):
+        assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
+        assert actual.shape == expected.shape, (actual.shape, expected.shape)
+        np.testing.assert_allclose(actual, expected, rtol=tol["rtol"],
+                                   atol=tol["atol"] * atol_scale, err_msg=err_msg)
+
+    return check
+
+
+def with_layout(a, layout):
+    """Return an array equal to ``a`` in the given memory layout.
+
+    "C": C-contiguous; "F": Fortran-ordered; "strided": a non-contiguous
+    view (every other element of a twice as wide last axis).
+    """
+    a = np.asarray(a)
+    if layout == "C":
+        return np.ascontiguousarray(a)
+    if layout == "F":
+        return np.asfortranarray(a)
+    if layout == "strided":
+        if a.ndim == 0:
+            return a.copy()
+        wide = np.zeros(a.shape[:-1] + (2 * a.shape[-1],), dtype=a.dtype)
+        wide[..., ::2] = a
+        return wide[..., ::2]
+    raise ValueError(layout)
+
+
+@pytest.fixture
+def layout_of():
+    return with_layout

@@ -1,0 +1,195 @@
+"""Activation and softmax kernels against the numpy reference (``_xp``), and
+the reference's derivatives against central finite differences."""
+
+import numpy as np
+import pytest
+
+from sklears_neural import _kernels as K
+from sklears_neural import _xp as X
+from sklears_neural._kernels import _activation as cy_activation
+from sklears_neural._specs import ACTIVATION_IDS, ACTIVATIONS, backward_uses_output
+
+# (activation, param): defaults and non-default parameters.
+CASES = [(name, None) for name in ACTIVATIONS] + [
+    ("leaky_relu", 0.2),
+    ("elu", 0.5),
+    ("softplus", 2.0),
+    ("softplus", 0.5),
+]
+CASE_IDS = [f"{name}-{param}" for name, param in CASES]
+SHAPES = [(1, 1), (1, 7), (6, 1), (5, 9), (2, 3, 4), (11,)]
+
+
+def _inputs(shape, dtype, rng):
+    """Values over the interesting ranges: both signs, exact zeros, tails."""
+    x = rng.standard_normal(shape) * 4
+    flat = x.reshape(-1)
+    specials = [0.0, -0.0, 30.0, -30.0, 10.5, -12.0, 25.0]
+    flat[: min(len(specials), flat.size)] = specials[: flat.size]
+    return x.astype(dtype)
+
+
+def test_c_ids_match_specs():
+    assert cy_activation._C_ACTIVATION_IDS == ACTIVATION_IDS
+
+
+@pytest.mark.parametrize("activation,param", CASES, ids=CASE_IDS)
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+def test_forward_matches_reference(activation, param, shape, layout, dtype, rng,
+                                   assert_close, layout_of):
+    x = _inputs(shape, dtype, rng)
+    expected = X.activation_forward(x, activation, param)
+    got = K.activation_forward(layout_of(x, layout), activation, param)
+    assert_close(got, expected)
+
+
+@pytest.mark.parametrize("activation,param", CASES, ids=CASE_IDS)
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+def test_backward_matches_reference(activation, param, shape, layout, dtype, rng,
+                                    assert_close, layout_of):
+    x = _inputs(shape, dtype, rng)
+    y = X.activation_forward(x, activation, param)
+    gy = rng.standard_normal(shape).astype(dtype)
+    expected = X.activation_backward(gy, x, y, activation, param)
+    # Pass only what the backward is documented to need.
+    uses_y = backward_uses_output(activation)
+    got = K.activation_backward(layout_of(gy, layout),
+                                None if uses_y else layout_of(x, layout),
+                                layout_of(y, layout) if uses_y else None,
+                                activation, param)
+    assert_close(got, expected)
+
+
+@pytest.mark.parametrize("alias,name", [("logistic", "sigmoid"), (None, "identity"),
+                                        ("linear", "identity")])
+def test_aliases(alias, name, rng):
+    x = rng.standard_normal((3, 4))
+    np.testing.assert_allclose(K.activation_forward(x, alias),
+                               X.activation_forward(x, name), rtol=1e-12)
+
+
+def test_identity_returns_a_copy(rng):
+    x = rng.standard_normal((3, 4))
+    y = K.activation_forward(x, "identity")
+    assert y is not x and not np.shares_memory(x, y)
+    g = K.activation_backward(x, None, None, "identity")
+    assert g is not x and not np.shares_memory(x, g)
+    np.testing.assert_array_equal(g, x)
+
+
+def test_relu_propagates_nan():
+    x = np.array([np.nan, -1.0, 2.0])
+    np.testing.assert_array_equal(np.isnan(K.activation_forward(x, "relu")),
+                                  np.isnan(X.activation_forward(x, "relu")))
+
+
+@pytest.mark.parametrize("activation", ["gelu", "silu", "tanh"])
+def test_parallel_path_matches_serial(activation, rng):
+    x = rng.standard_normal(10_001)
+    gy = rng.standard_normal(10_001)
+    y1 = K.activation_forward(x, activation, n_threads=1)
+    y2 = K.activation_forward(x, activation, n_threads=2)
+    np.testing.assert_array_equal(y1, y2)
+    np.testing.assert_allclose(y1, X.activation_forward(x, activation), rtol=1e-12)
+    g1 = K.activation_backward(gy, x, y1, activation, n_threads=1)
+    g2 = K.activation_backward(gy, x, y1, activation, n_threads=2)
+    np.testing.assert_array_equal(g1, g2)
+
+
+def test_errors(rng):
+    x32 = rng.standard_normal((3, 4)).astype(np.float32)
+    x64 = x32.astype(np.float64)
+    with pytest.raises(ValueError, match="activation must be one of"):
+        K.activation_forward(x32, "swish")
+    with pytest.raises(ValueError, match="float32.*float64|float64.*float32"):
+        K.activation_backward(x32, x64, None, "gelu")
+    with pytest.raises(ValueError, match=r"\(3, 4\).*\(4, 3\)"):
+        K.activation_backward(x32, x32.T.copy(), None, "gelu")
+    with pytest.raises(ValueError, match="needs y"):
+        K.activation_backward(x32, x32, None, "relu")
+    with pytest.raises(ValueError, match="needs x"):
+        K.activation_backward(x32, None, x32, "gelu")
+    with pytest.raises(ValueError, match="float32 or float64"):
+        K.activation_forward(x32.astype(np.float16), "relu")
+    with pytest.raises(ValueError, match="n_threads"):
+        K.activation_forward(x32, "relu", n_threads=0)
+
+
+# -- the reference's derivatives, by central differences (float64) ---------
+
+def _away_from_kinks(activation, param, rng, n=400):
+    x = rng.uniform(-6, 6, n)
+    kinks = [0.0]
+    if activation == "softplus":
+        kinks.append(20.0 / (2.0 if param is None else param))
+    for k in kinks:
+        x = x[np.abs(x - k) > 1e-3]
+    return x
+
+
+@pytest.mark.parametrize("activation,param", CASES, ids=CASE_IDS)
+def test_reference_derivative_by_finite_differences(activation, param, rng):
+    x = _away_from_kinks(activation, param, rng)
+    h = 1e-6
+    numeric = (X.activation_forward(x + h, activation, param)
+               - X.activation_forward(x - h, activation, param)) / (2 * h)
+    y = X.activation_forward(x, activation, param)
+    analytic = X.activation_backward(np.ones_like(x), x, y, activation, param)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("fn,bwd", [(X.softmax, X.softmax_backward),
+                                    (X.log_softmax, X.log_softmax_backward)],
+                         ids=["softmax", "log_softmax"])
+def test_reference_softmax_backward_by_finite_differences(fn, bwd, rng):
+    x = rng.standard_normal((4, 5))
+    gy = rng.standard_normal((4, 5))
+    analytic = bwd(gy, fn(x))
+    h = 1e-6
+    numeric = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[idx] = h
+        numeric[idx] = ((fn(x + e) - fn(x - e)) * gy).sum() / (2 * h)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
+
+
+# -- softmax / log-softmax -------------------------------------------------
+
+SOFTMAX_SHAPES = [(1, 1), (1, 6), (7, 1), (5, 8), (2, 3, 4), (9,)]
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("shape", SOFTMAX_SHAPES, ids=str)
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+def test_softmax_matches_reference(name, shape, layout, dtype, rng, assert_close,
+                                   layout_of):
+    x = (rng.standard_normal(shape) * 5).astype(dtype)
+    expected = getattr(X, name)(x)
+    got = getattr(K, name)(layout_of(x, layout))
+    assert_close(got, expected)
+    gy = rng.standard_normal(shape).astype(dtype)
+    bwd = name + "_backward"
+    expected_g = getattr(X, bwd)(gy, expected)
+    got_g = getattr(K, bwd)(layout_of(gy, layout), layout_of(expected, layout))
+    assert_close(got_g, expected_g)
+
+
+def test_softmax_is_stable_and_normalised(dtype):
+    x = np.array([[1000.0, 0.0, -1000.0], [-1e4, -1e4, -1e4]], dtype=dtype)
+    p = K.softmax(x)
+    assert np.all(np.isfinite(p))
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(p[1], 1.0 / 3.0, rtol=1e-6)
+    lp = K.log_softmax(x)
+    np.testing.assert_allclose(lp[0], [0.0, -1000.0, -2000.0], rtol=1e-6)
+
+
+def test_softmax_errors(rng):
+    x = rng.standard_normal((3, 4))
+    with pytest.raises(ValueError, match=r"\(3, 4\).*\(3, 5\)"):
+        K.softmax_backward(x, rng.standard_normal((3, 5)))
+    with pytest.raises(ValueError, match="float"):
+        K.log_softmax_backward(x, x.astype(np.float32))

@@ -1,0 +1,42 @@
+"""Guard against a build that silently lost OpenMP (it cost scikit-learn a
+release): this test fails when the kernels were compiled without it, unless
+SKLEARS_NEURAL_SKIP_OPENMP_TEST is set (for platforms known to lack it)."""
+
+import os
+
+import pytest
+
+from sklears_neural import _kernels as K
+from sklears_neural._kernels._openmp_helpers import resolve_n_threads
+
+SKIP_VAR = "SKLEARS_NEURAL_SKIP_OPENMP_TEST"
+
+
+def test_openmp_is_built_in():
+    if os.environ.get(SKIP_VAR):
+        pytest.skip(f"{SKIP_VAR} is set: OpenMP support is not required on this build.")
+    assert K.openmp_enabled(), (
+        "sklears_neural._kernels was compiled WITHOUT OpenMP: every parallel "
+        "kernel runs on one thread. Rebuild with a compiler that supports "
+        f"-fopenmp, or set {SKIP_VAR}=1 if that is intended."
+    )
+
+
+def test_openmp_max_threads():
+    n = K.openmp_max_threads()
+    assert isinstance(n, int) and n >= 1
+    if not K.openmp_enabled():
+        assert n == 1
+
+
+def test_resolve_n_threads():
+    max_threads = K.openmp_max_threads() if K.openmp_enabled() else 1
+    assert resolve_n_threads(None, 10, 1000) == 1
+    assert resolve_n_threads(None, 1000, 1000) == K.openmp_max_threads()
+    assert resolve_n_threads(1, 10**9, 1000) == 1
+    assert resolve_n_threads(-1, 10, 1000) == max_threads
+    if K.openmp_enabled():
+        assert resolve_n_threads(3, 10, 1000) == 3
+    for bad in (0, 1.5, "2", True):
+        with pytest.raises(ValueError, match="n_threads"):
+            resolve_n_threads(bad, 10, 1000)

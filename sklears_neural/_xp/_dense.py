@@ -82,6 +82,8 @@ def dense_backward(gy, x, W, y, pre, activation="identity", param=None,
     else:
         gz = activation_backward(gy, pre, y, name, param)
     gx = gz @ W if need_x else None
-    gW = gz.T @ x if need_W else None
-    gb = gz.sum(axis=0) if need_b else None
+    # Leading axes of x (..., in_features) are all batch axes, as in the forward.
+    gz2 = gz.reshape(-1, gz.shape[-1])
+    gW = gz2.T @ x.reshape(-1, x.shape[-1]) if need_W else None
+    gb = gz2.sum(axis=0) if need_b else None
     return gx, gW, gb

@@ -51,6 +51,17 @@ def softmax_cross_entropy(logits, target, weight=None, label_smoothing=0.0, scal
     n, n_classes = logits.shape
     logp = log_softmax(logits)
     if target.ndim == 1:
+        if target.dtype.kind not in "iu":
+            raise ValueError(
+                "softmax_cross_entropy: a 1-D target holds class indices and must be "
+                f"an integer array; got dtype {target.dtype}."
+            )
+        # Negative indices would silently wrap around: reject them (one sync).
+        if bool(((target < 0) | (target >= n_classes)).any()):
+            raise ValueError(
+                f"softmax_cross_entropy: target holds class indices outside "
+                f"[0, {n_classes - 1}] (logits have shape {logits.shape})."
+            )
         q = xp.zeros_like(logits)
         q[xp.arange(n), target] = 1
     else:
@@ -59,7 +70,12 @@ def softmax_cross_entropy(logits, target, weight=None, label_smoothing=0.0, scal
         q *= 1 - label_smoothing
         q += label_smoothing / n_classes
     losses = -(q * logp).sum(axis=1)
-    grad = xp.exp(logp) - q
+    if target.ndim == 1:
+        grad = xp.exp(logp) - q  # q sums to 1
+    else:
+        # d/dx of -sum(q * log_softmax(x)) is softmax(x) * sum(q) - q; the
+        # sum is 1 only for normalised targets.
+        grad = xp.exp(logp) * q.sum(axis=1, keepdims=True) - q
     row = _row_scale(xp, logits, weight, scale)
     return losses * (row if weight is None else row[:, 0]), grad * row
 

@@ -292,8 +292,8 @@ def activation_forward(x, activation, param=None, *, n_threads=None):
     name = check_activation(activation)
     cdef int act = ACTIVATION_IDS[name]
     cdef double a = default_param(name, param)
-    x = as_array(x)
     dtype = float_dtype("activation_forward", ("x", x))
+    x = as_array(x)
     xc = c_array(x, dtype)
     y = np.empty(x.shape, dtype=dtype)
     nt = resolve_n_threads(n_threads, xc.size, PARALLEL_MIN_SIZE)
@@ -330,7 +330,6 @@ def activation_backward(gy, x, y, activation, param=None, *, n_threads=None):
     name = check_activation(activation)
     cdef int act = ACTIVATION_IDS[name]
     cdef double a = default_param(name, param)
-    gy = as_array(gy)
     if name == "identity":
         dtype = float_dtype(kernel, ("gy", gy))
         return np.array(gy, dtype=dtype, order="C", copy=True)
@@ -343,8 +342,9 @@ def activation_backward(gy, x, y, activation, param=None, *, n_threads=None):
             f"{kernel}: the backward of {name!r} needs {v_name} (the activation's "
             f"{'output' if v_name == 'y' else 'input'}); got None."
         )
-    v = as_array(v)
     dtype = float_dtype(kernel, ("gy", gy), (v_name, v))
+    gy = as_array(gy)
+    v = as_array(v)
     check_same_shape(kernel, "gy", gy, v_name, v)
     gyc = c_array(gy, dtype)
     vc = c_array(v, dtype)
@@ -371,8 +371,8 @@ def _rows_last_axis(kernel, name, a):
 
 
 def _softmax(kernel, x, take_log):
-    x = as_array(x)
     dtype = float_dtype(kernel, ("x", x))
+    x = as_array(x)
     xc = c_array(x, dtype)
     out = np.empty(x.shape, dtype=dtype)
     x2 = _rows_last_axis(kernel, "x", xc)
@@ -395,9 +395,9 @@ def log_softmax(x):
 
 
 def _softmax_backward(kernel, gy, y, from_log):
+    dtype = float_dtype(kernel, ("gy", gy), ("y", y))
     gy = as_array(gy)
     y = as_array(y)
-    dtype = float_dtype(kernel, ("gy", gy), ("y", y))
     check_same_shape(kernel, "gy", gy, "y", y)
     gyc = c_array(gy, dtype)
     yc = c_array(y, dtype)

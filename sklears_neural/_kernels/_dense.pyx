@@ -150,11 +150,11 @@ def gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, c=None):
     array of the operands' dtype).
     """
     kernel = "gemm"
-    a = as_array(a)
-    b = as_array(b)
     if c is not None and not isinstance(c, np.ndarray):
         raise ValueError(f"{kernel}: c must be a numpy array (it is updated in place).")
     dtype = float_dtype(kernel, ("a", a), ("b", b), ("c", c))
+    a = as_array(a)
+    b = as_array(b)
     if a.ndim != 2 or b.ndim != 2:
         raise ValueError(
             f"{kernel}: a and b must be 2-D; got shapes {a.shape} and {b.shape}."
@@ -224,11 +224,11 @@ def dense_forward(x, W, b, activation="identity", param=None):
     name = check_activation(activation)
     cdef int act = ACTIVATION_IDS[name]
     cdef double a = default_param(name, param)
+    dtype = float_dtype(kernel, ("x", x), ("W", W), ("b", b))
     x = as_array(x)
     W = as_array(W)
     if b is not None:
         b = as_array(b)
-    dtype = float_dtype(kernel, ("x", x), ("W", W), ("b", b))
     if W.ndim != 2:
         raise ValueError(f"{kernel}: W must be 2-D (out_features, in_features); got shape {W.shape}.")
     out_f, in_f = W.shape
@@ -292,9 +292,6 @@ def dense_backward(gy, x, W, y, pre, activation="identity", param=None,
     need_x = bool(need_x)
     need_W = bool(need_W)
     need_b = bool(need_b)
-    gy = as_array(gy)
-    if gy.ndim == 0:
-        raise ValueError(f"{kernel}: gy must be at least 1-D; got a scalar.")
     identity = name == "identity"
     v_name, v = None, None
     if not identity:
@@ -304,20 +301,26 @@ def dense_backward(gy, x, W, y, pre, activation="identity", param=None,
                 f"{kernel}: the backward of {name!r} needs {v_name} from "
                 f"dense_forward; got None."
             )
-        v = as_array(v)
     if need_W:
         if x is None:
             raise ValueError(f"{kernel}: need_W=True needs x; got None.")
-        x = as_array(x)
     else:
         x = None
     if need_x:
         if W is None:
             raise ValueError(f"{kernel}: need_x=True needs W; got None.")
-        W = as_array(W)
     else:
         W = None
     dtype = float_dtype(kernel, ("gy", gy), (v_name, v), ("x", x), ("W", W))
+    gy = as_array(gy)
+    if v is not None:
+        v = as_array(v)
+    if x is not None:
+        x = as_array(x)
+    if W is not None:
+        W = as_array(W)
+    if gy.ndim == 0:
+        raise ValueError(f"{kernel}: gy must be at least 1-D; got a scalar.")
 
     out_f = gy.shape[-1]
     lead = gy.shape[:-1]

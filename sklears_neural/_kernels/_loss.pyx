@@ -14,6 +14,8 @@ import numpy as np
 cimport cython
 
 from sklears_neural._kernels._fused cimport floating
+from libc.math cimport log
+
 from sklears_neural._kernels._math cimport c_exp, c_fabs, c_log, c_log1p, c_sigmoid
 
 from sklears_neural._kernels._validation import (
@@ -63,8 +65,8 @@ cdef Py_ssize_t _sce_rows(const floating[:, ::1] x, object index_target,
     cdef const floating* wp = NULL
     cdef Py_ssize_t n = x.shape[0], c = x.shape[1], i, j, ti = 0, bad = -1
     cdef double ls = label_smoothing
-    cdef double s, sum_x, sum_q, acc, loss
-    cdef floating m, lse, r, inv_s, q, sum_qf, e_t
+    cdef double s, log_s, sum_shift, sum_q, acc, loss
+    cdef floating m, r, inv_s, q, sum_qf, e_t
     cdef floating ls_c = <floating> (ls / c) if c > 0 else 0
     cdef floating keep = <floating> (1.0 - ls)
     cdef floating scale_f = <floating> scale
@@ -93,22 +95,25 @@ cdef Py_ssize_t _sce_rows(const floating[:, ::1] x, object index_target,
             for j in range(c):
                 grad[i, j] = c_exp(x[i, j] - m)  # scratch: exp(x - max)
                 s += grad[i, j]
-            lse = m + c_log(<floating> s)
+            # Work with shifted logits x - m (as log_softmax does): no
+            # cancellation between a large log-sum-exp and a large logit.
+            log_s = log(s)
             inv_s = <floating> (1.0 / s)
             if tp != NULL:
                 # q = (1 - ls) onehot(t) + ls / c, summing to 1
-                loss = (1.0 - ls) * (lse - x[i, ti])
+                loss = (1.0 - ls) * (log_s - <double> (x[i, ti] - m))
                 if ls != 0:
-                    sum_x = 0
+                    sum_shift = 0
                     for j in range(c):
-                        sum_x += x[i, j]
-                    loss += ls * (lse - sum_x / c)
+                        sum_shift += x[i, j] - m
+                    loss += ls * (log_s - sum_shift / c)
                 e_t = grad[i, ti]
                 for j in range(c):
                     grad[i, j] = (grad[i, j] * inv_s - ls_c) * r
                 grad[i, ti] = (e_t * inv_s - (keep + ls_c)) * r
             else:
-                # Any target: loss = sum_j q_j (lse - x_j), grad = p sum(q) - q
+                # Any target: loss = sum_j q_j (log_s - (x_j - m)),
+                # grad = softmax * sum(q) - q
                 acc = 0
                 sum_q = 0
                 for j in range(c):
@@ -116,7 +121,7 @@ cdef Py_ssize_t _sce_rows(const floating[:, ::1] x, object index_target,
                     if ls != 0:
                         q = q * keep + ls_c
                     sum_q += q
-                    acc += q * <double> (lse - x[i, j])
+                    acc += q * (log_s - <double> (x[i, j] - m))
                 loss = acc
                 sum_qf = <floating> sum_q
                 for j in range(c):
@@ -147,6 +152,7 @@ def softmax_cross_entropy(logits, target, weight=None, label_smoothing=0.0, scal
     grad : ndarray of shape (n, n_classes)
     """
     kernel = "softmax_cross_entropy"
+    raw = (("logits", logits), ("target", target), ("weight", weight))
     logits = as_array(logits)
     target = as_array(target)
     if weight is not None:
@@ -166,7 +172,7 @@ def softmax_cross_entropy(logits, target, weight=None, label_smoothing=0.0, scal
                 f"{kernel}: target has shape {target.shape} but logits has shape "
                 f"{logits.shape}; class indices need shape ({n},)."
             )
-        dtype = float_dtype(kernel, ("logits", logits), ("weight", weight))
+        dtype = float_dtype(kernel, raw[0], raw[2])
         index_target = np.ascontiguousarray(target, dtype=np.intp)
         if target.dtype.kind == "u" and target.dtype.itemsize >= np.dtype(np.intp).itemsize:
             too_big = target > np.iinfo(np.intp).max
@@ -177,7 +183,7 @@ def softmax_cross_entropy(logits, target, weight=None, label_smoothing=0.0, scal
                     f"[0, {n_classes - 1}] (logits have shape {logits.shape})."
                 )
     elif target.ndim == 2:
-        dtype = float_dtype(kernel, ("logits", logits), ("target", target), ("weight", weight))
+        dtype = float_dtype(kernel, *raw)
         check_same_shape(kernel, "target", target, "logits", logits)
         prob_target = c_array(target, dtype)
     else:
@@ -312,14 +318,14 @@ cdef int _elementwise(int kind, const floating[:, ::1] x, const floating[:, ::1]
 @cython.wraparound(True)  # Python-level negative indices (shapes)
 def _elementwise_loss(kernel, kind, x, target, weight, scale, pos_weight=None,
                       p1=0.0, flag1=False, flag2=False):
+    dtype = float_dtype(kernel, ("x", x), ("target", target), ("weight", weight),
+                        ("pos_weight", pos_weight))
     x = as_array(x)
     target = as_array(target)
     if weight is not None:
         weight = as_array(weight)
     if pos_weight is not None:
         pos_weight = as_array(pos_weight)
-    dtype = float_dtype(kernel, ("x", x), ("target", target), ("weight", weight),
-                        ("pos_weight", pos_weight))
     check_same_shape(kernel, "x", x, "target", target)
     n = x.shape[0] if x.ndim else 1
     if weight is not None:

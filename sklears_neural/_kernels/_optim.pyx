@@ -240,10 +240,10 @@ class _Flat:
 
     def __init__(self, kernel, param, grad, states):
         check_writeable(kernel, "param", param)
-        grad = as_array(grad)
         named = [("param", param), ("grad", grad)]
         named += [(name, a) for name, a in states if a is not None]
         self.dtype = dtype = float_dtype(kernel, *named)
+        grad = as_array(grad)
         if param.dtype != dtype:
             raise ValueError(
                 f"{kernel}: param has dtype {param.dtype}; it must be float32 or float64."

@@ -24,10 +24,12 @@ def float_dtype(kernel, *named):
     ----------
     kernel : str
         Kernel name, for messages.
-    *named : (str, ndarray or None)
-        Arrays to inspect. Integer and boolean arrays take the float dtype of
-        the others; float32 and float64 are never mixed; other dtypes
-        (float16, complex, object, ...) are rejected.
+    *named : (str, object or None)
+        The arguments as passed in (before ``as_array``). Integer and boolean
+        arrays, and Python scalars and lists (which carry no dtype of their
+        own, as in NEP 50), take the float dtype of the others; float32 and
+        float64 numpy arrays are never mixed; other dtypes (float16, complex,
+        object, ...) are rejected.
 
     Returns
     -------
@@ -37,7 +39,11 @@ def float_dtype(kernel, *named):
     found_name = None
     found = None
     for name, a in named:
-        if a is None:
+        if not isinstance(a, (np.ndarray, np.generic)):
+            if a is not None and np.asarray(a).dtype.kind not in "biuf":
+                raise ValueError(
+                    f"{kernel}: {name} must be numeric; got {type(a).__name__}."
+                )
             continue
         dt = a.dtype
         if dt.kind in "biu":

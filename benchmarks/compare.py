@@ -1,0 +1,797 @@
+#!/usr/bin/env python
+"""This project against plain numpy, its own BLAS and PyTorch, in one run.
+
+Run from the repository root (after ``pip install -e .`` has built the
+Cython kernels)::
+
+    python benchmarks/compare.py              # every table, ~1 minute
+    python benchmarks/compare.py --quick      # smoke run, a few seconds
+    python benchmarks/compare.py --threads 1,2 --json results.json
+
+PyTorch columns appear when ``import torch`` works (``pip install
+torch==2.13.0`` takes the CPU wheel); torch is never a dependency.
+
+Each table is one ``bench_*`` function registered in ``TABLES``: it builds
+its data with fixed seeds, checks that the implementations it compares
+compute the same thing, times them with ``measure`` and returns a ``Table``.
+A new comparison (MLP training against scikit-learn, convolution, LSTM)
+is one more function and one more ``TABLES`` entry.
+
+Timing: ``time.perf_counter``; warm-up calls first; each repeat runs the
+call enough times to last ``min_time`` seconds; the reported time is the
+median over repeats of the time per call (the best repeat is shown too).
+Thread counts are set explicitly for every pool in the process (both
+OpenBLAS copies, OpenMP, PyTorch) with threadpoolctl and printed.
+"""
+
+import argparse
+import gc
+import importlib.metadata
+import importlib.util
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import textwrap
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+if importlib.util.find_spec("sklears_neural") is None:  # run from a checkout, not installed
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+import scipy
+import threadpoolctl
+from scipy.linalg.blas import sgemm
+
+try:
+    import torch
+except ImportError:  # the PyTorch columns say "not installed"
+    torch = None
+
+
+# ---------------------------------------------------------------------------
+# Timing
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Config:
+    """How hard to measure: ``quick`` trades precision for a short run."""
+
+    quick: bool = False
+    repeat: int = 9
+    warmup: int = 5
+    min_time: float = 0.05  # seconds per repeat
+    threads: int = 1
+
+
+@dataclass
+class Timing:
+    """Seconds per call: median and best over the repeats."""
+
+    median: float
+    best: float
+    q1: float
+    q3: float
+    number: int  # calls per repeat
+    repeat: int
+    samples: list = field(default_factory=list)
+
+
+def measure(fn, cfg):
+    """Time ``fn()`` and return a ``Timing`` (seconds per call).
+
+    Runs ``cfg.warmup`` calls, picks a number of calls per repeat so that
+    one repeat lasts at least ``cfg.min_time`` seconds, then takes the
+    median of ``cfg.repeat`` repeats. The garbage collector is left on (the
+    engine's graph is freed by reference counting, as in real training) but
+    is run once before timing starts.
+    """
+    for _ in range(cfg.warmup):
+        fn()
+    number = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        elapsed = time.perf_counter() - start
+        if elapsed >= cfg.min_time or number >= 1 << 20:
+            break
+        grow = cfg.min_time / max(elapsed, 1e-9) * 1.1
+        number = max(number + 1, min(int(number * grow), number * 100))
+    gc.collect()
+    samples = []
+    for _ in range(cfg.repeat):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        samples.append((time.perf_counter() - start) / number)
+    q = statistics.quantiles(samples, n=4) if len(samples) > 1 else samples * 3
+    return Timing(statistics.median(samples), min(samples), q[0], q[2], number,
+                  cfg.repeat, samples)
+
+
+# ---------------------------------------------------------------------------
+# Tables
+# ---------------------------------------------------------------------------
+
+
+class Table:
+    """An aligned plain-text table plus the raw numbers for ``--json``."""
+
+    def __init__(self, key, title, columns):
+        self.key = key
+        self.title = title
+        self.columns = list(columns)
+        self.rows = []  # lists of cell strings
+        self.records = []  # dicts for JSON
+        self.notes = []
+        self.checks = {}  # name -> {"value", "target", "ok"}
+
+    def add_row(self, cells, **record):
+        self.rows.append([str(c) for c in cells])
+        self.records.append(record)
+
+    def add_note(self, text):
+        self.notes.append(text)
+
+    def add_check(self, name, value, target=None, op=">="):
+        """Record a ratio, and its verdict against ``target`` when one is set
+        (``op`` is ``"<="`` or ``">="``)."""
+        if value is None or target is None:
+            ok = None
+        else:
+            ok = value <= target if op == "<=" else value >= target
+        self.checks[name] = {"value": value,
+                             "target": None if target is None else f"{op} {target}", "ok": ok}
+
+    def render(self):
+        widths = [len(c) for c in self.columns]
+        for row in self.rows:
+            widths = [max(w, len(c)) for w, c in zip(widths, row)]
+
+        def line(cells):
+            first = cells[0].ljust(widths[0])
+            rest = [c.rjust(w) for c, w in zip(cells[1:], widths[1:])]
+            return "  ".join([first, *rest]).rstrip()
+
+        out = [self.title, "=" * len(self.title), line(self.columns),
+               line(["-" * w for w in widths])]
+        out += [line(row) for row in self.rows]
+        if self.checks:
+            out.append("")
+            name_width = max(len(n) for n in self.checks)
+            for name, check in self.checks.items():
+                value = "n/a" if check["value"] is None else f"{check['value']:.2f}"
+                line_ = f"  {name.ljust(name_width)}  {value:>6}"
+                if check["target"] is not None:
+                    verdict = {True: "ok", False: "MISSED", None: "-"}[check["ok"]]
+                    line_ += f"  (target {check['target']})  {verdict}"
+                out.append(line_)
+        if self.notes:
+            out.append("")
+            for note in self.notes:
+                out += textwrap.wrap(note, width=100, initial_indent="  ",
+                                     subsequent_indent="    ")
+        return "\n".join(out)
+
+    def to_json(self):
+        return {"key": self.key, "title": self.title, "columns": self.columns,
+                "rows": self.rows, "records": self.records, "checks": self.checks,
+                "notes": self.notes}
+
+
+def ms(seconds):
+    return f"{seconds * 1e3:.3f}"
+
+
+def iqr(t):
+    """Interquartile range of the repeats, in percent of the median: a noise gauge."""
+    return f"{(t.q3 - t.q1) / t.median * 100:.0f}"
+
+
+def ratio(a, b):
+    return None if a is None or b is None else a / b
+
+
+def fmt_ratio(r):
+    return "-" if r is None else f"{r:.2f}x"
+
+
+def _timing_record(t):
+    return None if t is None else {k: v for k, v in asdict(t).items()}
+
+
+# ---------------------------------------------------------------------------
+# a. Dense forward + backward
+# ---------------------------------------------------------------------------
+
+DENSE_SIZES = (784, 256, 128, 10)
+DENSE_BATCH = 128
+
+
+def _dense_gemm_flops(n, sizes):
+    """FLOPs of the 3 forward and 5 backward GEMMs (no dX for the first layer)."""
+    pairs = list(zip(sizes[:-1], sizes[1:]))
+    forward = sum(2 * n * i * o for i, o in pairs)
+    grad_w = forward
+    grad_x = sum(2 * n * i * o for i, o in pairs[1:])
+    return forward + grad_w + grad_x
+
+
+def _sgemm_rowmajor(a, b, c, trans_a=False, trans_b=False):
+    """``c[...] = op(a) @ op(b)`` for C-ordered float32 arrays, in place, via
+    scipy's sgemm (the BLAS that ``scipy.linalg.cython_blas`` and hence the
+    kernels use). Row-major ``C`` is column-major ``C.T = op(b).T @ op(a).T``,
+    so the operands swap and every array is passed as a no-copy F-ordered view.
+    """
+    sgemm(1.0, b.T, a.T, beta=0.0, c=c.T, trans_a=trans_b, trans_b=trans_a, overwrite_c=1)
+
+
+def _numpy_dense_step(x, y, Ws, bs):
+    """Forward + backward of the MLP in straightforward numpy; returns (loss, gWs, gbs)."""
+    n = x.shape[0]
+    h1 = x @ Ws[0].T
+    h1 += bs[0]
+    np.maximum(h1, 0, out=h1)
+    h2 = h1 @ Ws[1].T
+    h2 += bs[1]
+    np.maximum(h2, 0, out=h2)
+    z = h2 @ Ws[2].T
+    z += bs[2]
+    # softmax cross-entropy, mean over the batch
+    z -= z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    rows = np.arange(n)
+    loss = -np.log(p[rows, y]).mean()
+    g3 = p
+    g3[rows, y] -= 1
+    g3 *= 1.0 / n
+    # backward
+    gW3 = g3.T @ h2
+    gb3 = g3.sum(axis=0)
+    g2 = g3 @ Ws[2]
+    g2 *= h2 > 0
+    gW2 = g2.T @ h1
+    gb2 = g2.sum(axis=0)
+    g1 = g2 @ Ws[1]
+    g1 *= h1 > 0
+    gW1 = g1.T @ x
+    gb1 = g1.sum(axis=0)
+    return loss, (gW1, gW2, gW3), (gb1, gb2, gb3)
+
+
+def _kernel_dense_step(k, x, y, Ws, bs):
+    """Forward + backward through the kernels directly; returns (loss, gWs, gbs)."""
+    n = x.shape[0]
+    h1, p1 = k.dense_forward(x, Ws[0], bs[0], "relu", None)
+    h2, p2 = k.dense_forward(h1, Ws[1], bs[1], "relu", None)
+    z, p3 = k.dense_forward(h2, Ws[2], bs[2], "identity", None)
+    losses, g3 = k.softmax_cross_entropy(z, y, None, 0.0, 1.0 / n)
+    g2, gW3, gb3 = k.dense_backward(g3, h2, Ws[2], z, p3, "identity", None, True, True, True)
+    g1, gW2, gb2 = k.dense_backward(g2, h1, Ws[1], h2, p2, "relu", None, True, True, True)
+    _, gW1, gb1 = k.dense_backward(g1, x, Ws[0], h1, p1, "relu", None, False, True, True)
+    return losses.sum(), (gW1, gW2, gW3), (gb1, gb2, gb3)
+
+
+def _torch_dense_model(x, y, Ws, bs):
+    """PyTorch's version of the step, with the same weights; (None, None) without torch."""
+    if torch is None:
+        return None, None
+    torch.manual_seed(0)
+    modules = []
+    for j, (W, b) in enumerate(zip(Ws, bs)):
+        lin = torch.nn.Linear(W.shape[1], W.shape[0])
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(W))
+            lin.bias.copy_(torch.from_numpy(b))
+        modules.append(lin)
+        if j < len(Ws) - 1:
+            modules.append(torch.nn.ReLU())
+    tmodel = torch.nn.Sequential(*modules)
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+    def torch_step():
+        tmodel.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.cross_entropy(tmodel(tx), ty)
+        loss.backward()
+        return loss
+
+    return torch_step, tmodel
+
+
+def _max_rel_err(a, b):
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-30))
+
+
+def bench_dense(cfg):
+    """Table a: one training step's forward + backward of a 784-256-128-10 MLP."""
+    from sklears_neural import nn
+    from sklears_neural.autograd import Tensor
+    from sklears_neural.backend import kernels_for
+
+    n, sizes = DENSE_BATCH, DENSE_SIZES
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, sizes[0]), dtype=np.float32)
+    y = rng.integers(0, sizes[-1], size=n).astype(np.int64)
+
+    layers = [nn.Linear(i, o, activation="relu" if j < len(sizes) - 2 else None, generator=j)
+              for j, (i, o) in enumerate(zip(sizes[:-1], sizes[1:]))]
+    model = nn.Sequential(*layers)
+    loss_fn = nn.CrossEntropyLoss()
+    Ws = [np.array(layer.weight.data) for layer in layers]
+    bs = [np.array(layer.bias.data) for layer in layers]
+    x_t = Tensor(x)
+
+    def engine_step():
+        model.zero_grad()
+        loss = loss_fn(model(x_t), y)
+        loss.backward()
+        return loss
+
+    k = kernels_for(x)
+
+    def kernel_step():
+        return _kernel_dense_step(k, x, y, Ws, bs)
+
+    def numpy_step():
+        return _numpy_dense_step(x, y, Ws, bs)
+
+    # The same 8 GEMMs, preallocated, through scipy's BLAS (= the kernels')
+    # and through numpy's matmul (numpy bundles its own OpenBLAS build).
+    acts = [x] + [np.ones((n, o), np.float32) for o in sizes[1:]]
+    grads = [np.ones((n, o), np.float32) for o in sizes[1:]]
+    outs = [np.empty((n, o), np.float32) for o in sizes[1:]]
+    gWs = [np.empty_like(W) for W in Ws]
+    gxs = [np.empty((n, i), np.float32) for i in sizes[1:-1]]
+
+    def gemms_scipy():
+        for j, W in enumerate(Ws):
+            _sgemm_rowmajor(acts[j], W, outs[j], trans_b=True)
+        for j in reversed(range(len(Ws))):
+            _sgemm_rowmajor(grads[j], acts[j], gWs[j], trans_a=True)
+            if j > 0:
+                _sgemm_rowmajor(grads[j], Ws[j], gxs[j - 1])
+
+    def gemms_numpy():
+        for j, W in enumerate(Ws):
+            np.matmul(acts[j], W.T, out=outs[j])
+        for j in reversed(range(len(Ws))):
+            np.matmul(grads[j].T, acts[j], out=gWs[j])
+            if j > 0:
+                np.matmul(grads[j], Ws[j], out=gxs[j - 1])
+
+    torch_step, tmodel = _torch_dense_model(x, y, Ws, bs)
+
+    # Check that everyone computes the same gradients before timing anyone.
+    ref_loss, ref_gW, ref_gb = _numpy_dense_step(x, y, Ws, bs)
+    engine_loss = float(engine_step().item())
+    errors = {"engine": max(_max_rel_err(l.weight.grad, g) for l, g in zip(layers, ref_gW))}
+    k_loss, k_gW, _ = kernel_step()
+    errors["kernels"] = max(_max_rel_err(a, g) for a, g in zip(k_gW, ref_gW))
+    losses = {"numpy": float(ref_loss), "engine": engine_loss, "kernels": float(k_loss)}
+    if torch_step is not None:
+        losses["torch"] = float(torch_step().item())
+        tlins = [m for m in tmodel if isinstance(m, torch.nn.Linear)]
+        errors["torch"] = max(_max_rel_err(m.weight.grad.numpy(), g)
+                              for m, g in zip(tlins, ref_gW))
+    for name, err in errors.items():
+        if not err < 1e-3 or not abs(losses[name] - losses["numpy"]) < 1e-4:
+            raise RuntimeError(f"dense: {name} disagrees with numpy (max rel. grad error "
+                               f"{err:.2e}, loss {losses[name]} vs {losses['numpy']}).")
+
+    flops = _dense_gemm_flops(n, sizes)
+    cases = [
+        ("ours: engine (nn.Sequential + CrossEntropyLoss + backward)", engine_step),
+        ("ours: kernels called directly", kernel_step),
+        ("plain numpy", numpy_step),
+        ("PyTorch (nn.Sequential Linear/ReLU + F.cross_entropy)", torch_step),
+        ("GEMMs alone: 3 fwd + 5 bwd, scipy sgemm (kernels' BLAS)", gemms_scipy),
+        ("GEMMs alone: 3 fwd + 5 bwd, numpy matmul", gemms_numpy),
+    ]
+    timings = {name: (measure(fn, cfg) if fn is not None else None) for name, fn in cases}
+    ours = timings[cases[0][0]].median
+
+    table = Table(
+        "dense",
+        f"a. Dense forward+backward: batch {n}, {'-'.join(map(str, sizes))}, float32, "
+        f"relu, softmax cross-entropy (threads={cfg.threads})",
+        ["implementation", "ms/step", "best ms", "iqr %", "GFLOP/s", "time / ours"],
+    )
+    for name, _ in cases:
+        t = timings[name]
+        if t is None:
+            table.add_row([name, "not installed", "", "", "", ""], name=name, timing=None)
+            continue
+        table.add_row([name, ms(t.median), ms(t.best), iqr(t), f"{flops / t.median / 1e9:.1f}",
+                       fmt_ratio(t.median / ours)], name=name, timing=_timing_record(t))
+    gemm = timings[cases[4][0]].median
+    torch_t = timings[cases[3][0]]
+    table.add_check("ours / GEMMs alone", ratio(ours, gemm), 1.3, "<=")
+    table.add_check("numpy / ours", ratio(timings[cases[2][0]].median, ours))
+    table.add_check("torch / ours", ratio(None if torch_t is None else torch_t.median, ours))
+    kern = timings[cases[1][0]].median
+    table.add_note(f"engine overhead over direct kernel calls: {(ours - kern) * 1e6:.0f} us/step "
+                   f"({(ours - kern) / ours:.0%} of the step); kernels / GEMMs alone = "
+                   f"{kern / gemm:.2f}")
+    table.add_note(f"{flops / 1e6:.1f} MFLOP of GEMM per step; gradients checked against numpy "
+                   f"before timing (max rel. error {max(errors.values()):.1e})")
+    return table
+
+
+# ---------------------------------------------------------------------------
+# b. Adam step
+# ---------------------------------------------------------------------------
+
+ADAM_TOTAL = 1_000_000
+ADAM_LR, ADAM_BETAS, ADAM_EPS = 1e-3, (0.9, 0.999), 1e-8
+
+
+class NumpyAdam:
+    """Adam as ``torch.optim.Adam`` documents it, in in-place numpy ufuncs.
+
+    A fair numpy version: state and one scratch buffer per parameter are
+    allocated once, every pass writes with ``out=``/in-place operators, and
+    scalars are Python floats so float32 stays float32. It still makes about
+    a dozen passes over memory where a fused kernel makes one.
+    """
+
+    def __init__(self, params, lr=ADAM_LR, betas=ADAM_BETAS, eps=ADAM_EPS):
+        self.params = params  # list of (param, grad) arrays
+        self.lr, (self.beta1, self.beta2), self.eps = lr, betas, eps
+        self.exp_avg = [np.zeros_like(p) for p, _ in params]
+        self.exp_avg_sq = [np.zeros_like(p) for p, _ in params]
+        self.scratch = [np.empty_like(p) for p, _ in params]
+        self.step_count = 0
+
+    def step(self):
+        self.step_count += 1
+        beta1, beta2 = self.beta1, self.beta2
+        bias_correction1 = 1.0 - beta1 ** self.step_count
+        bias_correction2_sqrt = math.sqrt(1.0 - beta2 ** self.step_count)
+        step_size = self.lr / bias_correction1
+        for (p, g), m, v, t in zip(self.params, self.exp_avg, self.exp_avg_sq, self.scratch):
+            np.subtract(g, m, out=t)  # m.lerp_(g, 1 - beta1)
+            t *= 1.0 - beta1
+            m += t
+            np.multiply(g, g, out=t)  # v = beta2 * v + (1 - beta2) * g * g
+            t *= 1.0 - beta2
+            v *= beta2
+            v += t
+            np.sqrt(v, out=t)  # denom = sqrt(v) / sqrt(bc2) + eps
+            t *= 1.0 / bias_correction2_sqrt
+            t += self.eps
+            np.divide(m, t, out=t)  # p -= step_size * m / denom
+            t *= -step_size
+            p += t
+
+
+def _adam_layouts(quick):
+    layouts = [(1, ADAM_TOTAL), (10, ADAM_TOTAL // 10)]
+    if not quick:
+        layouts.append((100, ADAM_TOTAL // 100))
+    return layouts
+
+
+ADAM_TINY = (100, 16)  # tensors, elements: per-tensor overhead, no arithmetic to speak of
+
+
+def _adam_per_tensor_cost(cfg, k, nn, optim):
+    """Seconds per tensor of one step over many tiny tensors, for each implementation."""
+    n_tensors, size = ADAM_TINY
+    rng = np.random.default_rng(1)
+    values = [rng.standard_normal(size, dtype=np.float32) for _ in range(n_tensors)]
+    grads = [rng.standard_normal(size, dtype=np.float32) for _ in range(n_tensors)]
+    params = [nn.Parameter(v.copy()) for v in values]
+    for p, g in zip(params, grads):
+        p.grad = g
+    opt = optim.Adam(params, lr=ADAM_LR, betas=ADAM_BETAS, eps=ADAM_EPS)
+    raw = [(v.copy(), g, np.zeros_like(v), np.zeros_like(v)) for v, g in zip(values, grads)]
+    beta1, beta2 = ADAM_BETAS
+
+    def kernel_step():
+        for p, g, m, v in raw:
+            k.adam_step(p, g, m, v, None, 1, ADAM_LR, beta1, beta2, ADAM_EPS,
+                        0.0, False, False, False)
+
+    fns = {"optim": opt.step, "kernel": kernel_step,
+           "numpy": NumpyAdam([(v.copy(), g) for v, g in zip(values, grads)]).step}
+    if torch is not None:
+        tparams = [torch.nn.Parameter(torch.from_numpy(v.copy())) for v in values]
+        for tp, g in zip(tparams, grads):
+            tp.grad = torch.from_numpy(g)
+        fns["torch"] = torch.optim.Adam(tparams, lr=ADAM_LR).step
+    return {name: measure(fn, cfg).median / n_tensors for name, fn in fns.items()}
+
+
+def bench_adam(cfg):
+    """Table b: one Adam step over 1M float32 parameters, split into 1, 10, 100 tensors."""
+    from sklears_neural import nn, optim
+    from sklears_neural.backend import kernels_for
+
+    k = kernels_for(np.zeros(1, np.float32))
+    beta1, beta2 = ADAM_BETAS
+    table = Table(
+        "adam",
+        f"b. Adam step on {ADAM_TOTAL:,} float32 parameters (threads={cfg.threads})",
+        ["implementation", "tensors", "ms/step", "best ms", "iqr %", "GB/s", "time / ours"],
+    )
+    bytes_per_step = 7 * 4 * ADAM_TOTAL  # read p, g, m, v; write p, m, v
+
+    for n_tensors, size in _adam_layouts(cfg.quick):
+        rng = np.random.default_rng(n_tensors)
+        values = [rng.standard_normal(size, dtype=np.float32) for _ in range(n_tensors)]
+        grads = [rng.standard_normal(size, dtype=np.float32) for _ in range(n_tensors)]
+
+        params = [nn.Parameter(v.copy()) for v in values]
+        for p, g in zip(params, grads):
+            p.grad = g.copy()
+        opt = optim.Adam(params, lr=ADAM_LR, betas=ADAM_BETAS, eps=ADAM_EPS)
+
+        raw = [(v.copy(), g, np.zeros_like(v), np.zeros_like(v)) for v, g in zip(values, grads)]
+        raw_step = [0]
+
+        def kernel_step():
+            raw_step[0] += 1
+            for p, g, m, v in raw:
+                k.adam_step(p, g, m, v, None, raw_step[0], ADAM_LR, beta1, beta2, ADAM_EPS,
+                            0.0, False, False, False)
+
+        np_opt = NumpyAdam([(v.copy(), g) for v, g in zip(values, grads)])
+
+        torch_cases = []
+        if torch is not None:
+            for label, options in (("default: single-tensor on CPU", {}),
+                                   ("foreach=True", {"foreach": True}),
+                                   ("fused=True", {"fused": True})):
+                tparams = [torch.nn.Parameter(torch.from_numpy(v.copy())) for v in values]
+                for tp, g in zip(tparams, grads):
+                    tp.grad = torch.from_numpy(g.copy())
+                topt = torch.optim.Adam(tparams, lr=ADAM_LR, betas=ADAM_BETAS, eps=ADAM_EPS,
+                                        **options)
+                torch_cases.append((f"torch.optim.Adam ({label})", topt.step, topt, tparams))
+
+        # Same rule everywhere: three steps from the same start must agree.
+        for _ in range(3):
+            opt.step()
+            kernel_step()
+            np_opt.step()
+            for _, step, _, _ in torch_cases:
+                step()
+        reference = np_opt.params[0][0]
+        results = {"optim.Adam": params[0].data, "adam_step": raw[0][0]}
+        for name, _, _, tparams in torch_cases:
+            results[name] = tparams[0].detach().numpy()
+        for name, value in results.items():
+            err = float(np.max(np.abs(value - reference)))
+            if not err < 1e-5:
+                raise RuntimeError(f"adam: {name} disagrees with numpy after 3 steps "
+                                   f"(max abs. difference {err:.2e}).")
+
+        cases = [("ours: optim.Adam.step()", opt.step),
+                 ("ours: adam_step kernel, one call per tensor", kernel_step),
+                 ("numpy, in-place ufuncs (NumpyAdam)", np_opt.step)]
+        if torch_cases:
+            cases += [(name, step) for name, step, _, _ in torch_cases]
+        else:
+            cases.append(("torch.optim.Adam", None))
+        timings = {name: (measure(fn, cfg) if fn is not None else None) for name, fn in cases}
+        ours = timings[cases[0][0]].median
+        for name, _ in cases:
+            t = timings[name]
+            if t is None:
+                table.add_row([name, n_tensors, "not installed", "", "", "", ""],
+                              name=name, tensors=n_tensors, timing=None)
+                continue
+            table.add_row([name, n_tensors, ms(t.median), ms(t.best), iqr(t),
+                           f"{bytes_per_step / t.median / 1e9:.1f}", fmt_ratio(t.median / ours)],
+                          name=name, tensors=n_tensors, timing=_timing_record(t))
+        torch_default = timings.get(cases[3][0])
+        suffix = f" ({n_tensors} tensor{'s' if n_tensors > 1 else ''})"
+        table.add_check("numpy / ours" + suffix, ratio(timings[cases[2][0]].median, ours),
+                        4.0, ">=")
+        table.add_check("torch / ours" + suffix,
+                        ratio(None if torch_default is None else torch_default.median, ours),
+                        1.0, ">=")
+
+    # Fixed cost per tensor, measured where the arithmetic is negligible.
+    per_tensor = _adam_per_tensor_cost(cfg, k, nn, optim)
+    costs = [f"optim.Adam.step() {per_tensor['optim'] * 1e6:.1f} us",
+             f"raw adam_step call {per_tensor['kernel'] * 1e6:.1f} us",
+             f"NumpyAdam {per_tensor['numpy'] * 1e6:.1f} us"]
+    if "torch" in per_tensor:
+        costs.append(f"torch default {per_tensor['torch'] * 1e6:.1f} us")
+    table.add_note(f"fixed cost per tensor ({ADAM_TINY[0]} tensors of {ADAM_TINY[1]} elements): "
+                   + ", ".join(costs))
+    table.records.append({"per_tensor_cost_s": per_tensor, "tiny_layout": ADAM_TINY})
+    table.add_note("GB/s counts 7 float32 streams per parameter (read p, g, m, v; write p, m, "
+                   "v); all implementations agree after 3 steps before timing. torch/ours is "
+                   "taken against torch's default (foreach=None, which is the single-tensor "
+                   "loop on CPU).")
+    return table
+
+
+# ---------------------------------------------------------------------------
+# Driver
+# ---------------------------------------------------------------------------
+
+TABLES = {
+    "dense": bench_dense,
+    "adam": bench_adam,
+}
+
+
+def _version(distribution):
+    """Installed version of a distribution, without importing it (None if absent)."""
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _git_revision():
+    head = Path(__file__).resolve().parents[1] / ".git"
+    try:
+        import subprocess
+
+        return subprocess.run(["git", "-C", str(head.parent), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=5).stdout.strip() or None
+    except Exception:
+        return None
+
+
+def environment(threads, load_average=None):
+    """Versions, CPU and thread pools, for the header and the JSON file."""
+    from sklears_neural._kernels import _openmp_helpers
+
+    pools = [{"api": p["user_api"], "library": p["internal_api"],
+              "file": os.path.basename(p["filepath"]), "version": p.get("version"),
+              "num_threads": p["num_threads"]}
+             for p in threadpoolctl.threadpool_info()]
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "torch": None if torch is None else torch.__version__,
+        "scikit-learn": _version("scikit-learn"),
+        "threadpoolctl": threadpoolctl.__version__,
+        "sklears_neural_git": _git_revision(),
+        "cpu": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "load_average": load_average,
+        "threads": threads,
+        "torch_threads": None if torch is None else torch.get_num_threads(),
+        "kernels_openmp": _openmp_helpers.openmp_enabled(),
+        "kernels_omp_max_threads": _openmp_helpers.openmp_max_threads(),
+        "thread_pools": pools,
+    }
+
+
+def print_header(env):
+    print("sklears-neural benchmarks (benchmarks/compare.py)")
+    print(f"  python {env['python']}, numpy {env['numpy']}, scipy {env['scipy']}, "
+          f"torch {env['torch'] or 'not installed'}, scikit-learn {env['scikit-learn']}, "
+          f"threadpoolctl {env['threadpoolctl']}, sklears_neural git {env['sklears_neural_git']}")
+    print(f"  cpu: {env['cpu']}, os.cpu_count()={env['cpu_count']}, usable={env['cpus_usable']}")
+    load = env["load_average"]
+    if load is not None:
+        busy = "  (other processes are busy: expect noisy timings)" if load[0] > 0.7 else ""
+        print(f"  load average before the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}{busy}")
+    torch_threads = "n/a" if env["torch_threads"] is None else env["torch_threads"]
+    print(f"  threads set to {env['threads']}: torch.get_num_threads()={torch_threads}, "
+          f"kernels OpenMP={'on' if env['kernels_openmp'] else 'OFF'} "
+          f"(omp max threads {env['kernels_omp_max_threads']})")
+    print("  thread pools (threadpoolctl):")
+    for p in env["thread_pools"]:
+        print(f"    {p['api']:<6} {p['library']:<9} {p['file']:<40} v{p['version']}  "
+              f"num_threads={p['num_threads']}")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="fast smoke run: fewer repeats, shorter repeats, fewer cases")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="repeats per measurement (median taken); default 9, quick 3")
+    parser.add_argument("--threads", default="1",
+                        help="comma-separated thread counts for every pool, e.g. 1,2 "
+                             "(default 1; 'all' = os.cpu_count())")
+    parser.add_argument("--only", default=None,
+                        help=f"comma-separated tables to run among: {', '.join(TABLES)}")
+    parser.add_argument("--json", metavar="PATH", default=None,
+                        help="also write all results as JSON to PATH")
+    args = parser.parse_args(argv)
+    threads = []
+    for item in args.threads.split(","):
+        item = item.strip()
+        threads.append(os.cpu_count() or 1 if item == "all" else int(item))
+    if any(t < 1 for t in threads):
+        parser.error("--threads takes positive integers or 'all'")
+    args.threads = threads
+    only = list(TABLES) if args.only is None else [s.strip() for s in args.only.split(",")]
+    unknown = [name for name in only if name not in TABLES]
+    if unknown:
+        parser.error(f"unknown table(s) {', '.join(unknown)}; choose among {', '.join(TABLES)}")
+    args.only = only
+    if args.repeat is not None and args.repeat < 1:
+        parser.error("--repeat must be >= 1")
+    return args
+
+
+def set_threads(n):
+    """Limit every thread pool loaded in the process to ``n`` threads.
+
+    threadpoolctl reaches the pools already loaded (numpy's and scipy's
+    OpenBLAS, the OpenMP runtime), so this runs after the kernels and torch
+    are imported; the limits stay in force until changed.
+    """
+    threadpoolctl.threadpool_limits(limits=n)
+    if torch is not None:
+        torch.set_num_threads(n)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    load_average = os.getloadavg() if hasattr(os, "getloadavg") else None
+    try:
+        # Load the kernels (and with them the OpenMP runtime) before the
+        # thread pools are limited, so that the limit reaches them too.
+        from sklears_neural.backend import kernels_for
+
+        kernels_for(np.zeros(1, np.float32)).dense_forward
+    except (ImportError, AttributeError) as exc:
+        sys.exit(f"compare.py: the Cython kernels are not built ({exc}); run "
+                 "`pip install -e .` in the repository root first.")
+    start = time.perf_counter()
+    output = {"environment": None, "runs": []}
+    for i, threads in enumerate(args.threads):
+        set_threads(threads)
+        cfg = Config(quick=args.quick, threads=threads)
+        if args.quick:
+            cfg.repeat, cfg.warmup, cfg.min_time = 3, 2, 0.01
+        if args.repeat is not None:
+            cfg.repeat = args.repeat
+        env = environment(threads, load_average)
+        if i == 0:
+            print_header(env)
+            output["environment"] = env
+        else:
+            print(f"\n--- threads set to {threads} (torch {env['torch_threads']}, "
+                  f"pools {sorted({p['num_threads'] for p in env['thread_pools']})}) ---")
+        run = {"threads": threads, "config": asdict(cfg), "thread_pools": env["thread_pools"],
+               "tables": []}
+        for name in args.only:
+            table = TABLES[name](cfg)
+            print()
+            print(table.render())
+            run["tables"].append(table.to_json())
+        output["runs"].append(run)
+    elapsed = time.perf_counter() - start
+    print(f"\ntotal {elapsed:.1f} s")
+    output["elapsed_s"] = elapsed
+    if args.json:
+        Path(args.json).write_text(json.dumps(output, indent=2, default=str))
+        print(f"results written to {args.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -89,7 +89,7 @@ def parse_device(device):
     kind, index = match.group(1), match.group(2)
     if kind == "cpu":
         if index is not None:
-            raise ValueError(f"device 'cpu' takes no index; got {device!r}.")
+            raise ValueError(f"device must be plain 'cpu' (it takes no index); got {device!r}.")
         return "cpu", None
     return "cuda", int(index) if index is not None else 0
 

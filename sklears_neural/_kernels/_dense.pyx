@@ -58,35 +58,23 @@ cdef int _gemm_mv(const floating[:, ::1] a, bint trans_a, const floating[:, ::1]
     return 0
 
 
-cdef int _forward_epilogue(floating[:, ::1] y, object b, object pre, int act,
+cdef int _forward_epilogue(floating[:, ::1] y, const floating[::1] b,
+                           floating[:, ::1] pre, bint keep_pre, int act,
                            floating a) except -1:
-    """y = act(y + b) in place; pre = y + b first when ``pre`` is given."""
-    cdef const floating[::1] bv
-    cdef floating[:, ::1] pv
-    cdef const floating* bp = NULL
-    cdef floating* pp = NULL
-    if b is not None:
-        bv = b
-        bp = &bv[0]
-    if pre is not None:
-        pv = pre
-        pp = &pv[0, 0]
+    """y = act(y + b) in place; pre = y + b (all rows when ``keep_pre``, else
+    one scratch row that is overwritten), in one pass."""
     with nogil:
-        act_forward_rows(&y[0, 0], bp, pp, &y[0, 0], y.shape[0], y.shape[1], act, a)
+        act_forward_rows(&y[0, 0], &b[0], &pre[0, 0], pre.shape[1] if keep_pre else 0,
+                         y.shape[0], y.shape[1], act, a)
     return 0
 
 
 cdef int _backward_epilogue(const floating[:, ::1] gy, const floating[:, ::1] v,
-                            floating[:, ::1] gz, object colsum, int act,
+                            floating[:, ::1] gz, double[::1] colsum, int act,
                             floating a) except -1:
     """gz = gy * act'(v) and colsum += column sums of gz, in one pass."""
-    cdef double[::1] cv
-    cdef double* cp = NULL
-    if colsum is not None:
-        cv = colsum
-        cp = &cv[0]
     with nogil:
-        act_backward_rows(&gy[0, 0], &v[0, 0], &gz[0, 0], cp, gy.shape[0],
+        act_backward_rows(&gy[0, 0], &v[0, 0], &gz[0, 0], &colsum[0], gy.shape[0],
                           gy.shape[1], act, a)
     return 0
 
@@ -250,12 +238,17 @@ def dense_forward(x, W, b, activation="identity", param=None):
     x2 = x if x.ndim == 2 else x.reshape(n, in_f)
     y = np.empty((n, out_f), dtype=dtype)
     _product(x2, False, W, True, y, 1.0, 0.0)
-    pre = None if backward_uses_output(name) else np.empty((n, out_f), dtype=dtype)
-    if b is not None or name != "identity":
+    keep_pre = not backward_uses_output(name)
+    pre = np.empty((n, out_f), dtype=dtype) if keep_pre else None
+    if (b is not None or name != "identity") and n > 0 and out_f > 0:
+        # The fused loop always adds a bias and stores a pre-activation:
+        # zeros stand in for no bias, one scratch row for an unkept pre.
+        bias = b if b is not None else np.zeros(out_f, dtype=dtype)
+        pre_buf = pre if keep_pre else np.empty((1, out_f), dtype=dtype)
         if dtype == FLOAT32:
-            _forward_epilogue[float](y, b, pre, act, <float> a)
+            _forward_epilogue[float](y, bias, pre_buf, keep_pre, act, <float> a)
         else:
-            _forward_epilogue[double](y, b, pre, act, a)
+            _forward_epilogue[double](y, bias, pre_buf, keep_pre, act, a)
     out_shape = lead + (out_f,)
     if x.ndim != 2:
         y = y.reshape(out_shape)
@@ -350,7 +343,8 @@ def dense_backward(gy, x, W, y, pre, activation="identity", param=None,
     if not (need_x or need_W or need_b):
         return None, None, None
     gy2 = np.ascontiguousarray(gy, dtype=dtype).reshape(n, out_f)
-    colsum = np.zeros(out_f, dtype=FLOAT64) if need_b else None
+    # The fused backward pass always accumulates the bias gradient (cheap).
+    colsum = np.zeros(out_f, dtype=FLOAT64)
     if identity:
         gz = gy2
         if need_b:
@@ -361,7 +355,9 @@ def dense_backward(gy, x, W, y, pre, activation="identity", param=None,
     else:
         v2 = np.ascontiguousarray(v, dtype=dtype).reshape(n, out_f)
         gz = np.empty((n, out_f), dtype=dtype)
-        if dtype == FLOAT32:
+        if n == 0 or out_f == 0:
+            pass
+        elif dtype == FLOAT32:
             _backward_epilogue[float](gy2, v2, gz, colsum, act, <float> a)
         else:
             _backward_epilogue[double](gy2, v2, gz, colsum, act, a)

@@ -16,7 +16,9 @@ cimport cython
 from sklears_neural._kernels._fused cimport floating
 from libc.math cimport log
 
-from sklears_neural._kernels._math cimport c_exp, c_fabs, c_log, c_log1p, c_sigmoid
+from sklears_neural._kernels._math cimport (
+    c_exp, c_fabs, c_log, c_log1p_exp_neg_abs, c_sigmoid,
+)
 
 from sklears_neural._kernels._validation import (
     FLOAT32,
@@ -302,7 +304,7 @@ cdef int _elementwise(int kind, const floating[:, ::1] x, const floating[:, ::1]
                 for j in range(d):
                     xi = x[i, j]
                     ti = t[i, j]
-                    sp = c_log1p(c_exp(-c_fabs(xi))) + (-xi if xi < 0 else 0)
+                    sp = c_log1p_exp_neg_abs(xi) + (-xi if xi < 0 else 0)
                     if pwp == NULL:
                         l = (1 - ti) * xi + sp
                         g = c_sigmoid(xi) - ti

@@ -1,0 +1,78 @@
+"""Classifier and regressor behaviour shared by every estimator family."""
+
+import numpy as np
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils.class_weight import compute_sample_weight
+
+from sklears_neural.base._targets import ClassTargets, RegressionTargets
+
+__all__ = ["NeuralNetClassifierMixin", "NeuralNetRegressorMixin"]
+
+
+class NeuralNetClassifierMixin(ClassifierMixin):
+    """predict / predict_proba / class weights on top of ``BaseNeuralNet``."""
+
+    _binary_single_output = False
+
+    def _make_targets(self):
+        return ClassTargets(self._binary_single_output)
+
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch over ``(X, y)``; ``classes`` lists every label on the first call."""
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def _initial_targets(self, y, classes):
+        return y if classes is None else np.asarray(classes)
+
+    def _sample_weights(self, y, sample_weight):
+        if self.class_weight is None:
+            return sample_weight
+        if not (self.class_weight == "balanced" or isinstance(self.class_weight, dict)):
+            raise ValueError("class_weight must be 'balanced', a dict {class: weight} or None; "
+                             f"got {self.class_weight!r}.")
+        weights = compute_sample_weight(self.class_weight, y).astype(
+            sample_weight.dtype if sample_weight is not None else np.float64)
+        return weights if sample_weight is None else weights * sample_weight
+
+    def _validation_score(self, X, y, sample_weight):
+        return accuracy_score(y, self._predict_from_outputs(self._forward(X)),
+                              sample_weight=sample_weight)
+
+    def _predict_from_outputs(self, outputs):
+        return self._targets.decode(self._targets.probabilities(outputs.astype(np.float64)))
+
+    def predict(self, X):
+        """Predicted class labels (an indicator matrix for multilabel targets)."""
+        return self._predict_from_outputs(self._predict_outputs(X))
+
+    def predict_proba(self, X):
+        """Class probabilities, columns in the order of ``classes_``."""
+        return self._targets.probabilities(self._predict_outputs(X).astype(np.float64))
+
+    def predict_log_proba(self, X):
+        """Logarithm of ``predict_proba``."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+
+class NeuralNetRegressorMixin(RegressorMixin):
+    """predict for regressors on top of ``BaseNeuralNet``."""
+
+    class_weight = None
+
+    def _make_targets(self):
+        return RegressionTargets()
+
+    def _output_transform(self, outputs):
+        """Map raw network outputs to predictions (identity by default)."""
+        return outputs
+
+    def _validation_score(self, X, y, sample_weight):
+        predictions = self._output_transform(self._forward(X).astype(np.float64))
+        return r2_score(y, self._targets.decode(predictions), sample_weight=sample_weight)
+
+    def predict(self, X):
+        """Predicted targets, shaped like the ``y`` given to ``fit``."""
+        outputs = self._output_transform(self._predict_outputs(X))
+        return self._targets.decode(outputs)

@@ -1,0 +1,224 @@
+"""``NeuralNetClassifier`` / ``NeuralNetRegressor``: any ``nn.Module`` as an estimator."""
+
+import copy
+import inspect
+
+from sklears_neural import nn
+from sklears_neural.base._estimator import BaseNeuralNet, _check_number, resolve_optimizer
+from sklears_neural.base._mixins import NeuralNetClassifierMixin, NeuralNetRegressorMixin
+
+__all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
+
+_ROUTES = ("module", "optimizer", "criterion", "callbacks")
+
+# Constructor arguments a module class may take that the estimator can fill in.
+_FEATURE_ARGS = ("n_features", "in_features")
+_OUTPUT_ARGS = ("n_outputs", "out_features", "n_classes")
+
+
+def _is_routed(key):
+    prefix, sep, rest = key.partition("__")
+    return bool(sep) and prefix in _ROUTES and bool(rest)
+
+
+class _NeuralNet(BaseNeuralNet):
+    """Routing of ``module__*``, ``optimizer__*``, ``criterion__*``, ``callbacks__*``."""
+
+    _warn_max_epochs = False
+
+    def _store(self, params, routed):
+        for key, value in params.items():
+            setattr(self, key, value)
+        for key, value in routed.items():
+            if not _is_routed(key):
+                raise TypeError(f"{type(self).__name__} got an unexpected argument {key!r}; "
+                                f"extra arguments must start with one of "
+                                f"{', '.join(p + '__' for p in _ROUTES)}.")
+            setattr(self, key, value)
+
+    def _routed(self, prefix):
+        start = prefix + "__"
+        return {k[len(start):]: v for k, v in self.__dict__.items()
+                if k.startswith(start) and _is_routed(k)}
+
+    def get_params(self, deep=True):
+        params = super().get_params(deep=deep)
+        params.update({k: v for k, v in self.__dict__.items() if _is_routed(k)})
+        return params
+
+    def set_params(self, **params):
+        plain = {}
+        for key, value in params.items():
+            if _is_routed(key):
+                setattr(self, key, value)
+            else:
+                plain[key] = value
+        return super().set_params(**plain)
+
+    def _max_epochs(self):
+        return self.max_epochs
+
+    def _wants_validation(self):
+        return True
+
+    def _extra_validation(self):
+        _check_number("max_epochs", self.max_epochs, low=1, integer=True)
+        _check_number("lr", self.lr, low=0.0)
+        resolve_optimizer(self.optimizer)
+        if self.module is None:
+            raise ValueError("module is required: pass an nn.Module subclass (with module__* "
+                             "arguments) or an nn.Module instance.")
+
+    def _build_module(self, n_features, n_outputs, generator):
+        kwargs = self._routed("module")
+        if isinstance(self.module, nn.Module):
+            if kwargs:
+                raise ValueError("module__* arguments need module to be a class, not an instance.")
+            return copy.deepcopy(self.module)
+        if not (isinstance(self.module, type) and issubclass(self.module, nn.Module)):
+            raise ValueError(f"module must be an nn.Module subclass or instance; got {self.module!r}.")
+        accepted = inspect.signature(self.module).parameters
+        for names, value in ((_FEATURE_ARGS, n_features), (_OUTPUT_ARGS, n_outputs),
+                             (("generator",), generator)):
+            for name in names:
+                if name in accepted and name not in kwargs:
+                    kwargs[name] = value
+        return self.module(**kwargs)
+
+    def _build_criterion(self):
+        kwargs = self._routed("criterion")
+        criterion = self.criterion if self.criterion is not None else self._default_criterion()
+        if isinstance(criterion, nn.Module):
+            if kwargs:
+                raise ValueError("criterion__* arguments need criterion to be a class.")
+            return copy.deepcopy(criterion)
+        if isinstance(criterion, type) and issubclass(criterion, nn.Module):
+            return criterion(**kwargs)
+        raise ValueError(f"criterion must be a loss module class or instance; got {criterion!r}.")
+
+    def _build_optimizer(self, parameters):
+        return resolve_optimizer(self.optimizer)(parameters, lr=self.lr, **self._routed("optimizer"))
+
+    def _named_callbacks(self):
+        named = super()._named_callbacks()
+        by_name = dict(named)
+        for key, value in self._routed("callbacks").items():
+            name, _, param = key.partition("__")
+            if name not in by_name or not param:
+                raise ValueError(f"callbacks__{key}: no callback named {name!r}; callbacks are "
+                                 f"{sorted(by_name)} (name them with (name, callback) pairs).")
+            by_name[name].set_params(**{param: value})
+        return named
+
+
+_SHARED_DOC = """
+    Parameters
+    ----------
+    module : nn.Module subclass or instance
+        The network. A class is instantiated at ``fit`` with the
+        ``module__*`` arguments; constructor arguments named ``n_features``
+        / ``in_features``, ``n_outputs`` / ``out_features`` / ``n_classes``
+        and ``generator`` are filled in from the data and ``random_state``
+        unless given. An instance is deep-copied.
+    criterion : loss module class or instance, optional
+        {criterion_default} Options go in ``criterion__*``.
+    optimizer : str or Optimizer subclass, default="adam"
+        "adam", "adamw", "sgd", "rmsprop", "adagrad" or a class; options in
+        ``optimizer__*`` (e.g. ``optimizer__weight_decay``).
+    lr : float, default=1e-3
+    max_epochs : int, default=10
+    batch_size : int or "auto", default=128
+    callbacks : list of Callback or of (name, Callback), optional
+        Settable in a grid as ``callbacks__<name>__<param>``.
+    validation_fraction : float in [0, 1), default=0.0
+        Held-out share reported as ``valid_loss`` / ``valid_score`` in
+        ``history_`` (stratified for classifiers).
+    early_stopping : bool, default=False
+        Stop when the validation loss stalls for more than
+        ``n_iter_no_change`` epochs and restore the best weights.
+    n_iter_no_change : int, default=10
+    tol : float, default=1e-4
+        Without early stopping, training also stops when the training loss
+        stalls (scikit-learn's rule).
+    shuffle : bool, default=True
+    warm_start : bool, default=False
+        Continue from the fitted weights and optimizer state.
+    random_state : int, RandomState or None
+        Seeds initial weights, splits and shuffling: the same seed gives a
+        bit-identical model.
+    device : str, default="cpu"
+    dtype : {{"float32", "float64"}}, default="float32"
+    verbose : int, default=0
+        1 shows a progress bar, 2 also prints each epoch.
+    n_threads : int, optional
+        Limit of BLAS/OpenMP threads during fit and predict (threadpoolctl).
+    **kwargs
+        Routed arguments: ``module__*``, ``optimizer__*``, ``criterion__*``,
+        ``callbacks__*``.
+"""
+
+
+class NeuralNetClassifier(NeuralNetClassifierMixin, _NeuralNet):
+    __doc__ = ("""Any ``nn.Module`` producing logits, trained as a scikit-learn classifier.
+
+    The module maps (n, n_features) float arrays to (n, n_classes) logits
+    (or (n, n_labels) for multilabel targets).
+""" + _SHARED_DOC.format(criterion_default="Default: CrossEntropyLoss (BCEWithLogitsLoss for "
+                         "multilabel targets).") + """    class_weight : "balanced", dict or None
+        Multiplies the sample weights per class.
+
+    Attributes
+    ----------
+    module_, optimizer_, criterion_ : the fitted objects
+    classes_ : ndarray
+    history_ : list of dict
+        Per epoch: epoch, train_loss, valid_loss, valid_score (accuracy), lr, time.
+    loss_curve_, validation_scores_, best_loss_, best_validation_score_, n_iter_, t_
+        As in scikit-learn's MLP.
+""")
+
+    def __init__(self, module=None, criterion=None, optimizer="adam", lr=1e-3, max_epochs=10,
+                 batch_size=128, callbacks=None, validation_fraction=0.0, early_stopping=False,
+                 n_iter_no_change=10, tol=1e-4, shuffle=True, warm_start=False,
+                 random_state=None, device="cpu", dtype="float32", verbose=0, n_threads=None,
+                 class_weight=None, **kwargs):
+        self._store(dict(module=module, criterion=criterion, optimizer=optimizer, lr=lr,
+                         max_epochs=max_epochs, batch_size=batch_size, callbacks=callbacks,
+                         validation_fraction=validation_fraction, early_stopping=early_stopping,
+                         n_iter_no_change=n_iter_no_change, tol=tol, shuffle=shuffle,
+                         warm_start=warm_start, random_state=random_state, device=device,
+                         dtype=dtype, verbose=verbose, n_threads=n_threads,
+                         class_weight=class_weight), kwargs)
+
+    def _default_criterion(self):
+        return nn.BCEWithLogitsLoss if self._targets.kind_ == "multilabel" else nn.CrossEntropyLoss
+
+
+class NeuralNetRegressor(NeuralNetRegressorMixin, _NeuralNet):
+    __doc__ = ("""Any ``nn.Module`` trained as a scikit-learn regressor.
+
+    The module maps (n, n_features) float arrays to (n, n_outputs).
+""" + _SHARED_DOC.format(criterion_default="Default: MSELoss.") + """
+    Attributes
+    ----------
+    module_, optimizer_, criterion_ : the fitted objects
+    history_ : list of dict
+        Per epoch: epoch, train_loss, valid_loss, valid_score (R²), lr, time.
+    loss_curve_, validation_scores_, best_loss_, best_validation_score_, n_iter_, t_
+        As in scikit-learn's MLP.
+""")
+
+    def __init__(self, module=None, criterion=None, optimizer="adam", lr=1e-3, max_epochs=10,
+                 batch_size=128, callbacks=None, validation_fraction=0.0, early_stopping=False,
+                 n_iter_no_change=10, tol=1e-4, shuffle=True, warm_start=False,
+                 random_state=None, device="cpu", dtype="float32", verbose=0, n_threads=None,
+                 **kwargs):
+        self._store(dict(module=module, criterion=criterion, optimizer=optimizer, lr=lr,
+                         max_epochs=max_epochs, batch_size=batch_size, callbacks=callbacks,
+                         validation_fraction=validation_fraction, early_stopping=early_stopping,
+                         n_iter_no_change=n_iter_no_change, tol=tol, shuffle=shuffle,
+                         warm_start=warm_start, random_state=random_state, device=device,
+                         dtype=dtype, verbose=verbose, n_threads=n_threads), kwargs)
+
+    def _default_criterion(self):
+        return nn.MSELoss

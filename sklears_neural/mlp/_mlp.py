@@ -1,0 +1,490 @@
+"""``MLPClassifier`` / ``MLPRegressor``: drop-in for scikit-learn's, on our engine."""
+
+import math
+import numbers
+
+import numpy as np
+import scipy.optimize
+from scipy.special import xlogy
+from sklearn.utils._available_if import available_if
+
+from sklears_neural import nn, optim
+from sklears_neural.autograd import Tensor
+from sklears_neural.backend import to_numpy
+from sklears_neural.base._estimator import OPTIMIZERS, BaseNeuralNet, _check_number
+from sklears_neural.base._mixins import NeuralNetClassifierMixin, NeuralNetRegressorMixin
+from sklears_neural.mlp._network import MLPNetwork
+from sklears_neural.nn import functional as F
+
+__all__ = ["MLPClassifier", "MLPRegressor"]
+
+_SOLVERS = ("adam", "sgd", "lbfgs") + tuple(sorted(set(OPTIMIZERS) - {"adam", "sgd"}))
+_LEARNING_RATES = ("constant", "invscaling", "adaptive")
+_REGRESSION_LOSSES = ("squared_error", "poisson", "absolute_error", "huber")
+
+
+def _one_of(name, value, allowed):
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}.")
+
+
+def _per_layer(name, value, n_layers, check):
+    """Broadcast a scalar setting to every hidden layer, or check a per-layer list."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != n_layers:
+            raise ValueError(f"{name} has {len(value)} entries but there are {n_layers} hidden "
+                             "layers; give one value or one per hidden layer.")
+        values = list(value)
+    else:
+        values = [value] * n_layers
+    for v in values:
+        check(v)
+    return values
+
+
+class _BaseMLP(BaseNeuralNet):
+    """What the MLP classifier and regressor share."""
+
+    def _max_epochs(self):
+        return self.max_iter
+
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
+        for s in sizes:
+            if not isinstance(s, numbers.Integral) or isinstance(s, bool) or s < 1:
+                raise ValueError(f"hidden_layer_sizes must contain positive integers; got "
+                                 f"{self.hidden_layer_sizes!r}.")
+        return sizes
+
+    def _extra_validation(self):
+        sizes = self._hidden_sizes()
+        from sklears_neural._specs import check_activation
+
+        _per_layer("activation", self.activation, len(sizes), check_activation)
+        _per_layer("dropout", self.dropout, len(sizes),
+                   lambda p: _check_number("dropout", p, low=0.0, high=1.0, high_open=True))
+        _one_of("solver", self.solver, _SOLVERS) if isinstance(self.solver, str) else None
+        if not isinstance(self.solver, str) and not (
+                isinstance(self.solver, type) and issubclass(self.solver, optim.Optimizer)):
+            raise ValueError(f"solver must be one of {', '.join(map(repr, _SOLVERS))} or an "
+                             f"Optimizer subclass; got {self.solver!r}.")
+        _one_of("learning_rate", self.learning_rate, _LEARNING_RATES)
+        _check_number("alpha", self.alpha, low=0.0)
+        _check_number("learning_rate_init", self.learning_rate_init, low=0.0, low_open=True)
+        _check_number("power_t", self.power_t, low=0.0)
+        _check_number("max_iter", self.max_iter, low=1, integer=True)
+        _check_number("momentum", self.momentum, low=0.0, high=1.0)
+        _check_number("beta_1", self.beta_1, low=0.0, high=1.0, high_open=True)
+        _check_number("beta_2", self.beta_2, low=0.0, high=1.0, high_open=True)
+        _check_number("epsilon", self.epsilon, low=0.0, low_open=True)
+        _check_number("max_fun", self.max_fun, low=1, integer=True)
+        if self.batch_norm and self.layer_norm:
+            raise ValueError("batch_norm and layer_norm cannot both be True.")
+
+    # -- building ---------------------------------------------------------------
+    def _build_module(self, n_features, n_outputs, generator):
+        sizes = self._hidden_sizes()
+        return MLPNetwork(
+            n_features, sizes, n_outputs,
+            activations=_per_layer("activation", self.activation, len(sizes), lambda a: None),
+            dropout=_per_layer("dropout", self.dropout, len(sizes), lambda p: None),
+            batch_norm=self.batch_norm, layer_norm=self.layer_norm, generator=generator)
+
+    def _build_optimizer(self, parameters):
+        solver = "adam" if self.solver == "lbfgs" else self.solver
+        lr = self.learning_rate_init
+        if solver == "sgd":
+            return optim.SGD(parameters, lr=lr, momentum=self.momentum,
+                             nesterov=bool(self.nesterovs_momentum and self.momentum > 0))
+        if solver in ("adam", "adamw"):
+            return OPTIMIZERS[solver](parameters, lr=lr, betas=(self.beta_1, self.beta_2),
+                                      eps=self.epsilon)
+        cls = OPTIMIZERS[solver] if isinstance(solver, str) else solver
+        return cls(parameters, lr=lr)
+
+    def _build_criterion(self):
+        return None  # the loss is computed in _compute_loss, as scikit-learn defines it
+
+    # -- loss, penalty and schedule ---------------------------------------------------
+    def _weights(self):
+        return [layer.weight for layer in self.module_.linears()]
+
+    def _penalty(self, sample_weight_sum):
+        """L2 on the weights (not biases): ``alpha/2 * ||W||^2 / sum(sample_weight)``."""
+        if not self.alpha:
+            return 0.0
+        scale = self.alpha / sample_weight_sum
+        total = 0.0
+        for W in self._weights():
+            total += float((W.data * W.data).sum())
+            if W.grad is not None:
+                W.grad += scale * W.data
+        return 0.5 * scale * total
+
+    def _on_no_improvement(self):
+        if self.solver == "sgd" and self.learning_rate == "adaptive":
+            group = self.optimizer_.param_groups[0]
+            if group["lr"] > 1e-6:
+                for g in self.optimizer_.param_groups:
+                    g["lr"] /= 5.0
+                return False
+        return True
+
+    def _update_stopping(self, row):
+        super()._update_stopping(row)
+        self.loss_ = row["train_loss"]
+        if self.solver == "sgd" and self.learning_rate == "invscaling":
+            for group in self.optimizer_.param_groups:
+                group["lr"] = self.learning_rate_init / (self.t_ + 1) ** self.power_t
+
+    def _scores_validation(self):
+        return True
+
+    # -- coefficients as scikit-learn shows them -------------------------------------------
+    @property
+    def coefs_(self):
+        """Weight matrices, shape (n_in, n_out) per layer, as scikit-learn's."""
+        return [to_numpy(W.data).T.copy() for W in self._weights()]
+
+    @property
+    def intercepts_(self):
+        """Bias vectors per layer."""
+        return [to_numpy(layer.bias.data).copy() for layer in self.module_.linears()]
+
+    @property
+    def n_layers_(self):
+        """Number of layers, input and output included."""
+        return len(self.module_.linears()) + 1
+
+    # -- partial_fit only for stochastic solvers ----------------------------------------------
+    def _check_stochastic(self):
+        if self.solver == "lbfgs":
+            raise AttributeError("partial_fit is only available for stochastic optimizers; "
+                                 "solver='lbfgs' is not stochastic.")
+        return True
+
+    # -- L-BFGS -----------------------------------------------------------------------------------
+    def _train(self, X, y, sample_weight, n_epochs):
+        if self.solver != "lbfgs":
+            return super()._train(X, y, sample_weight, n_epochs)
+        self._train_lbfgs(X, y, sample_weight)
+
+    def _train_lbfgs(self, X, y, sample_weight):
+        """Full-batch L-BFGS-B through scipy, as scikit-learn does."""
+        from sklears_neural.backend import check_dtype, to_device
+        import scipy.sparse as sp
+
+        dtype = check_dtype(self.dtype)
+        weights = self._sample_weights(y, sample_weight)
+        targets = self._targets.transform(y, dtype)
+        Xd = X.toarray() if sp.issparse(X) else X
+        params = list(self.module_.parameters())
+        shapes = [p.shape for p in params]
+        sizes = [int(np.prod(s)) for s in shapes]
+        wsum = X.shape[0] if weights is None else float(weights.sum())
+        if self.device_ != "cpu":
+            Xd = to_device(Xd, self.device_)
+            targets = to_device(targets, self.device_)
+            weights = None if weights is None else to_device(weights, self.device_)
+
+        def unpack(theta):
+            offset = 0
+            for p, shape, size in zip(params, shapes, sizes):
+                value = theta[offset:offset + size].reshape(shape).astype(dtype)
+                p.data[...] = value if self.device_ == "cpu" else to_device(value, self.device_)
+                offset += size
+
+        def loss_and_grad(theta):
+            unpack(theta)
+            self.module_.zero_grad()
+            self.module_.train()
+            loss = self._compute_loss(self.module_(Tensor(Xd)), targets, weights)
+            loss.backward()
+            value = loss.item() + self._penalty(wsum)
+            grad = np.concatenate([to_numpy(p.grad).ravel() if p.grad is not None
+                                   else np.zeros(size) for p, size in zip(params, sizes)])
+            return value, grad.astype(np.float64)
+
+        theta0 = np.concatenate([to_numpy(p.data).ravel() for p in params]).astype(np.float64)
+        result = scipy.optimize.minimize(
+            loss_and_grad, theta0, method="L-BFGS-B", jac=True,
+            options={"maxfun": self.max_fun, "maxiter": self.max_iter,
+                     "iprint": -1, "gtol": self.tol})
+        if not math.isfinite(result.fun):
+            raise FloatingPointError(f"L-BFGS reached a non-finite loss ({result.fun}); scale the "
+                                     "inputs or increase alpha. The model was left as it was.")
+        unpack(result.x)
+        self.n_iter_ = int(result.nit)
+        self.loss_ = float(result.fun)
+        self.loss_curve_ = None
+        self.best_loss_ = None
+        self.t_ += X.shape[0]
+        self.history_.append({"epoch": self.n_iter_, "train_loss": self.loss_, "valid_loss": None,
+                              "valid_score": None, "lr": None, "time": None})
+        if result.status == 1:
+            from sklearn.exceptions import ConvergenceWarning
+            import warnings
+
+            warnings.warn(f"lbfgs failed to converge after {self.n_iter_} iterations: "
+                          f"{result.message}. Increase max_iter or scale the data.",
+                          ConvergenceWarning)
+        self.module_.zero_grad()
+        self.module_.eval()
+
+
+_MLP_DOC = """
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of int, default=(100,)
+    activation : str or list of str, default="relu"
+        scikit-learn's "identity", "logistic", "tanh", "relu", or any of
+        leaky_relu, elu, selu, gelu, gelu_tanh, silu, mish, softplus,
+        sigmoid; a list gives one per hidden layer.
+    solver : str or Optimizer subclass, default="adam"
+        "adam", "sgd", "lbfgs" as in scikit-learn, or "adamw", "rmsprop",
+        "adagrad", or an ``sklears_neural.optim`` class.
+    alpha : float, default=1e-4
+        L2 penalty on the weights, divided by the (weighted) batch size.
+    batch_size : int or "auto", default="auto"
+        ``min(200, n_samples)`` for "auto".
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Schedule for solver="sgd", as in scikit-learn.
+    learning_rate_init : float, default=1e-3
+    power_t : float, default=0.5
+    max_iter : int, default=200
+        Epochs for stochastic solvers; iterations for lbfgs.
+    shuffle : bool, default=True
+    random_state : int, RandomState or None
+        Same seed, same data ⇒ bit-identical model.
+    tol : float, default=1e-4
+    verbose : bool or int, default=False
+        True shows a tqdm progress bar; 2 also prints every epoch.
+    warm_start : bool, default=False
+        Continue from the fitted weights **and optimizer state**
+        (scikit-learn restarts its optimizer; we keep Adam's moments).
+    momentum : float, default=0.9
+    nesterovs_momentum : bool, default=True
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` (stratified for classifiers), stop
+        when the validation score stalls, restore the best weights.
+    validation_fraction : float, default=0.1
+    beta_1, beta_2, epsilon : Adam's parameters
+    n_iter_no_change : int, default=10
+    max_fun : int, default=15000
+        lbfgs only: maximum number of loss evaluations.
+    dropout : float or list of float, default=0.0
+        Dropout after each hidden layer (ours).
+    batch_norm, layer_norm : bool, default=False
+        Normalise each hidden layer before its activation (ours).
+    callbacks : list of Callback or (name, Callback), optional
+    device : str, default="cpu"
+        "cuda" / "cuda:N" trains on a GPU through CuPy.
+    dtype : {"float32", "float64"}, default="float32"
+        Differs from scikit-learn, which computes in the input's float
+        dtype (float64 for most data): float32 is about twice as fast and
+        accurate enough for training; pass "float64" to match scikit-learn.
+    n_threads : int, optional
+        Thread limit for BLAS and OpenMP during fit and predict.
+"""
+
+
+class MLPClassifier(NeuralNetClassifierMixin, _BaseMLP):
+    __doc__ = ("""Multi-layer perceptron classifier, scikit-learn's API on our engine.
+
+    Every constructor parameter of ``sklearn.neural_network.MLPClassifier``
+    keeps its meaning and default; ours are added at the end.
+""" + _MLP_DOC + """    class_weight : "balanced", dict or None
+        Weights per class, multiplied into ``sample_weight`` (ours).
+
+    Attributes
+    ----------
+    classes_, coefs_, intercepts_, n_layers_, n_outputs_, out_activation_,
+    loss_, loss_curve_, best_loss_, validation_scores_, best_validation_score_,
+    n_iter_, t_, n_features_in_, feature_names_in_
+        As in scikit-learn.
+    history_ : list of dict
+        Per epoch: train_loss, valid_loss, valid_score, lr, time.
+    module_ : MLPNetwork
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklears_neural import MLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = MLPClassifier(max_iter=20, random_state=0).fit(X / 16, y)
+    >>> clf.score(X / 16, y) > 0.9
+    True
+""")
+
+    _binary_single_output = True
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 dropout=0.0, batch_norm=False, layer_norm=False, callbacks=None,
+                 class_weight=None, device="cpu", dtype="float32", n_threads=None):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.layer_norm = layer_norm
+        self.callbacks = callbacks
+        self.class_weight = class_weight
+        self.device = device
+        self.dtype = dtype
+        self.n_threads = n_threads
+
+    @property
+    def out_activation_(self):
+        """"softmax" for multiclass, "logistic" for binary and multilabel targets."""
+        return "softmax" if self._targets.kind_ == "multiclass" else "logistic"
+
+    def _compute_loss(self, output, target, sample_weight):
+        if self._targets.kind_ == "multiclass":
+            return F.cross_entropy(output, target, sample_weight=sample_weight)
+        # scikit-learn sums the per-output averages.
+        total = F.binary_cross_entropy_with_logits(output, target, reduction="sum",
+                                                   sample_weight=sample_weight)
+        return total / (output.shape[0] if sample_weight is None else float(sample_weight.sum()))
+
+    @available_if(_BaseMLP._check_stochastic)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch over ``(X, y)``; ``classes`` lists every label on the first call.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        sample_weight : array-like of shape (n_samples,), optional
+        classes : array-like, optional
+            All labels that will ever appear; required when the first batch
+            does not contain every class.
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+
+class MLPRegressor(NeuralNetRegressorMixin, _BaseMLP):
+    __doc__ = ("""Multi-layer perceptron regressor, scikit-learn's API on our engine.
+
+    Every constructor parameter of ``sklearn.neural_network.MLPRegressor``
+    keeps its meaning and default; ours are added at the end.
+""" + _MLP_DOC + """    loss : {"squared_error", "poisson", "absolute_error", "huber"}, default="squared_error"
+        "squared_error" and "poisson" are scikit-learn's (half squared error,
+        half Poisson deviance with an exp output); "absolute_error" and
+        "huber" (delta=1) are ours.
+
+    Attributes
+    ----------
+    coefs_, intercepts_, n_layers_, n_outputs_, out_activation_, loss_,
+    loss_curve_, best_loss_, validation_scores_, best_validation_score_,
+    n_iter_, t_, n_features_in_, feature_names_in_
+        As in scikit-learn.
+    history_ : list of dict
+    module_ : MLPNetwork
+""")
+
+    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
+                 solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 dropout=0.0, batch_norm=False, layer_norm=False, callbacks=None, device="cpu",
+                 dtype="float32", n_threads=None):
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.layer_norm = layer_norm
+        self.callbacks = callbacks
+        self.device = device
+        self.dtype = dtype
+        self.n_threads = n_threads
+
+    def _extra_validation(self):
+        _one_of("loss", self.loss, _REGRESSION_LOSSES)
+        super()._extra_validation()
+
+    @property
+    def out_activation_(self):
+        """"exp" for the Poisson loss, else "identity"."""
+        return "exp" if self.loss == "poisson" else "identity"
+
+    def _output_transform(self, outputs):
+        return np.exp(outputs) if self.loss == "poisson" else outputs
+
+    def _compute_loss(self, output, target, sample_weight):
+        if self.loss == "squared_error":
+            return F.mse_loss(output, target, sample_weight=sample_weight) * 0.5
+        if self.loss == "absolute_error":
+            return F.l1_loss(output, target, sample_weight=sample_weight)
+        if self.loss == "huber":
+            return F.huber_loss(output, target, sample_weight=sample_weight)
+        # Half Poisson deviance on the log-rate; the constant y*log(y) - y makes
+        # the value equal scikit-learn's.
+        wsum = output.shape[0] if sample_weight is None else float(sample_weight.sum())
+        t = to_numpy(target)
+        w = None if sample_weight is None else to_numpy(sample_weight).reshape(-1, 1)
+        constant = float(((xlogy(t, t) - t) * (1 if w is None else w)).sum()) / wsum
+        nll = F.poisson_nll_loss(output, target, reduction="sum", sample_weight=sample_weight)
+        return nll / wsum + constant
+
+    def _check_targets(self, y):
+        if self.loss == "poisson" and np.any(np.asarray(y) < 0):
+            raise ValueError("loss='poisson' needs non-negative targets y.")
+
+    @available_if(_BaseMLP._check_stochastic)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over ``(X, y)``, initialising the model on the first call."""
+        return self._fit(X, y, sample_weight, incremental=True)

@@ -1,0 +1,79 @@
+"""The network behind ``MLPClassifier`` / ``MLPRegressor``."""
+
+import math
+
+from sklears_neural._specs import check_activation
+from sklears_neural.nn import BatchNorm1d, Dropout, LayerNorm, Linear, Module, Sequential, init
+from sklears_neural.nn.layers.activation import Identity
+from sklears_neural.nn.functional import activation as apply_activation
+
+__all__ = ["MLPNetwork"]
+
+
+class _Activation(Module):
+    """An activation given by name (used after a normalisation layer)."""
+
+    def __init__(self, name):
+        super().__init__()
+        self.name = name
+
+    def forward(self, input):
+        return apply_activation(input, self.name)
+
+    def extra_repr(self):
+        return repr(self.name)
+
+
+class MLPNetwork(Module):
+    """Dense layers with per-layer activations, optional dropout and normalisation.
+
+    Without normalisation each hidden layer is one fused op (GEMM + bias +
+    activation). With ``batch_norm`` or ``layer_norm`` the order is
+    Linear → norm → activation → dropout. Weights start as scikit-learn's
+    MLP does: uniform in ``±sqrt(6 / (fan_in + fan_out))`` (``sqrt(2 / …)``
+    for a logistic activation), so both libraries start from the same
+    distribution.
+
+    Parameters
+    ----------
+    n_features : int
+    hidden_layer_sizes : sequence of int
+    n_outputs : int
+    activations : sequence of str
+        One per hidden layer.
+    dropout : sequence of float
+        One per hidden layer.
+    batch_norm, layer_norm : bool
+    generator : numpy.random.Generator
+    """
+
+    def __init__(self, n_features, hidden_layer_sizes, n_outputs, activations, dropout,
+                 batch_norm=False, layer_norm=False, generator=None):
+        super().__init__()
+        sizes = [n_features, *hidden_layer_sizes, n_outputs]
+        layers = []
+        normalised = batch_norm or layer_norm
+        for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            last = i == len(sizes) - 2
+            name = "identity" if last else check_activation(activations[i])
+            linear = Linear(fan_in, fan_out, activation=None if (last or normalised) else name)
+            factor = 2.0 if name == "sigmoid" else 6.0
+            bound = math.sqrt(factor / (fan_in + fan_out))
+            init.uniform_(linear.weight, -bound, bound, generator=generator)
+            init.uniform_(linear.bias, -bound, bound, generator=generator)
+            layers.append(linear)
+            if last:
+                break
+            if normalised:
+                layers.append(BatchNorm1d(fan_out) if batch_norm else LayerNorm(fan_out))
+                layers.append(_Activation(name) if name != "identity" else Identity())
+            if dropout[i] > 0:
+                layers.append(Dropout(dropout[i], generator=generator))
+        self.layers = Sequential(*layers)
+
+    def linears(self):
+        """The dense layers, input to output."""
+        return [m for m in self.layers if isinstance(m, Linear)]
+
+    def forward(self, x):
+        return self.layers(x)

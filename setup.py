@@ -9,6 +9,11 @@ build that only has to run on this machine. OpenMP (``-fopenmp``) is used when
 a small test program compiles and links with it; otherwise the kernels are
 built serial and a warning is printed (``test_openmp.py`` then fails on
 purpose, so a build that silently lost OpenMP does not go unnoticed).
+
+The hottest elementwise loops (activations, optimizer updates) are compiled
+twice, once with the baseline flags and once with ``-mavx2 -mfma``
+(``*_avx2`` modules); which one runs is decided at import from the CPU's
+features, so the build stays portable.
 """
 
 import os
@@ -63,17 +68,34 @@ def _compile_args():
     return args
 
 
-def _openmp_works(compiler):
-    """Return True if ``compiler`` compiles and links a program with -fopenmp."""
-    tmp = tempfile.mkdtemp(prefix="sklears_neural_openmp_")
+# Modules whose name ends with this are a second build of some loops for
+# CPUs with AVX2 and FMA; the package picks them at run time only on such
+# CPUs (``_cpu.pxd``), so the wheel still runs on any x86-64.
+AVX2_SUFFIX = "_avx2"
+AVX2_FLAGS = ["-mavx2", "-mfma"]
+
+_AVX2_TEST_PROGRAM = textwrap.dedent(
+    """\
+    #include <immintrin.h>
+    int main(void) {
+        __m256 a = _mm256_set1_ps(1.0f);
+        a = _mm256_fmadd_ps(a, a, a);
+        return (int) _mm256_cvtss_f32(a) == 2 ? 0 : 1;
+    }
+    """
+)
+
+
+def _compiles(compiler, program, flags, link=True):
+    """Return True if ``compiler`` builds ``program`` with ``flags``."""
+    tmp = tempfile.mkdtemp(prefix="sklears_neural_check_")
     try:
-        source = os.path.join(tmp, "test_openmp.c")
+        source = os.path.join(tmp, "check.c")
         with open(source, "w") as f:
-            f.write(_OPENMP_TEST_PROGRAM)
-        objects = compiler.compile([source], output_dir=tmp, extra_postargs=[OPENMP_FLAG])
-        compiler.link_executable(
-            objects, "test_openmp", output_dir=tmp, extra_postargs=[OPENMP_FLAG]
-        )
+            f.write(program)
+        objects = compiler.compile([source], output_dir=tmp, extra_postargs=flags)
+        if link:
+            compiler.link_executable(objects, "check", output_dir=tmp, extra_postargs=flags)
         return True
     except Exception:  # CompileError, LinkError, missing compiler
         return False
@@ -82,10 +104,18 @@ def _openmp_works(compiler):
 
 
 class BuildExtWithOpenMP(build_ext):
-    """build_ext that adds OpenMP flags when the compiler supports them."""
+    """build_ext that adds OpenMP flags when the compiler supports them, and
+    AVX2/FMA flags to the ``*_avx2`` loop modules when it can emit them."""
 
     def build_extensions(self):
-        if _openmp_works(self.compiler):
+        if _compiles(self.compiler, _AVX2_TEST_PROGRAM, AVX2_FLAGS, link=False):
+            for ext in self.extensions:
+                if ext.name.endswith(AVX2_SUFFIX):
+                    ext.extra_compile_args.extend(AVX2_FLAGS)
+        else:
+            print("sklears_neural: the compiler cannot emit AVX2/FMA code; the "
+                  "*_avx2 loop modules are built with the baseline flags.", file=sys.stderr)
+        if _compiles(self.compiler, _OPENMP_TEST_PROGRAM, [OPENMP_FLAG]):
             for ext in self.extensions:
                 ext.extra_compile_args.append(OPENMP_FLAG)
                 ext.extra_link_args.append(OPENMP_FLAG)

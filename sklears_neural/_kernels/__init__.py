@@ -3,8 +3,8 @@
 The same entry points as ``sklears_neural._xp`` (same names, signatures and
 semantics), tested against it; ``sklears_neural.backend.kernels_for`` hands
 this module out for numpy arrays. Functions that can use several OpenMP
-threads take an extra keyword-only ``n_threads`` (None: serial below a
-measured size, all threads above).
+threads take an extra keyword-only ``n_threads`` (default None: one thread;
+see ``_openmp_helpers`` for the measurements behind that default).
 """
 
 from sklears_neural._kernels._activation import (

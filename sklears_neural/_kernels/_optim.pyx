@@ -7,22 +7,29 @@ follows ``torch.optim``'s documented update rules. Each function updates
 the element (bias corrections, learning-rate decay) is done once, in double,
 before the loop; the loop itself uses the parameter's precision.
 
-Large parameters are split into one contiguous chunk per OpenMP thread
-(``n_threads``; None: serial below ``PARALLEL_MIN_SIZE`` elements).
+With ``n_threads`` (keyword-only, default None: serial) a parameter of at
+least ``PARALLEL_MIN_SIZE`` elements is split into one contiguous chunk per
+OpenMP thread; see ``_openmp_helpers`` for why serial is the default.
 Arrays that are neither C- nor F-contiguous (or laid out differently from
 ``param``) are updated through a contiguous copy that is written back, so
 the update is in place for the caller either way.
 """
 
 import math
+import os
 
 import numpy as np
 
 from cython.parallel cimport prange
 
+cimport sklears_neural._kernels._optim_loops as base
+cimport sklears_neural._kernels._optim_loops_avx2 as avx2
+from sklears_neural._kernels._cpu cimport cpu_has_avx2_fma
 from sklears_neural._kernels._fused cimport floating
-from sklears_neural._kernels._math cimport c_sqrt
 from sklears_neural._kernels._openmp_helpers cimport resolve_n_threads
+from sklears_neural._kernels._optim_types cimport (
+    OPT_ADAGRAD, OPT_ADAM, OPT_RMSPROP, OPT_SGD, Hyper,
+)
 
 from sklears_neural._kernels._validation import (
     FLOAT32,
@@ -34,8 +41,9 @@ from sklears_neural._kernels._validation import (
 
 __all__ = ["sgd_step", "adam_step", "rmsprop_step", "adagrad_step"]
 
-# From this many elements an update uses all OpenMP threads when n_threads is
-# None (measured on 2 cores; see the kernels' benchmark notes).
+# Below this many elements an update runs serially even when n_threads asks
+# for more (measured on 2 cores: a second thread pays from ~64k elements in
+# isolation; the margin covers thread wake-up).
 PARALLEL_MIN_SIZE = 1 << 18
 
 # Chunks handed to threads are multiples of this many elements (whole cache
@@ -43,155 +51,25 @@ PARALLEL_MIN_SIZE = 1 << 18
 cdef Py_ssize_t _CHUNK_ALIGN = 16
 
 
-cdef struct Hyper:
-    # Optional parts of an update (momentum, AMSGrad, centered RMSprop) are
-    # switched by their state pointer being NULL, not by a flag.
-    # effective gradient: g = sign * grad (+ wd * param when coupled_wd)
-    double sign
-    double wd
-    bint coupled_wd
-    double lr
-    # sgd / rmsprop momentum
-    double momentum
-    double one_minus_dampening
-    bint nesterov
-    bint first_step
-    # adam
-    double decay          # decoupled weight decay factor 1 - lr * wd (else 1)
-    double beta1
-    double one_minus_beta1
-    double beta2
-    double one_minus_beta2
-    double bc2_sqrt
-    double step_size      # lr / bias_correction1 (adam), lr / (1 + ...) (adagrad)
-    # rmsprop
-    double alpha
-    double one_minus_alpha
-    double eps
+cdef bint _use_avx2 = cpu_has_avx2_fma() and not os.environ.get("SKLEARS_NEURAL_DISABLE_AVX2")
 
 
-cdef enum:
-    OPT_SGD = 0
-    OPT_ADAM = 1
-    OPT_RMSPROP = 2
-    OPT_ADAGRAD = 3
-
-
-cdef inline void _sgd_range(floating* p, const floating* grad, floating* buf,
-                            Py_ssize_t lo, Py_ssize_t hi,
-                            const Hyper* h) noexcept nogil:
-    cdef floating sign = <floating> h.sign, wd = <floating> h.wd
-    cdef floating lr = <floating> h.lr, mom = <floating> h.momentum
-    cdef floating omd = <floating> h.one_minus_dampening
-    cdef bint coupled = h.coupled_wd, nesterov = h.nesterov, first = h.first_step
-    cdef floating g, b
-    cdef Py_ssize_t i
-    for i in range(lo, hi):
-        g = sign * grad[i]
-        if coupled:
-            g = g + wd * p[i]
-        if buf != NULL:
-            if first:
-                b = g
-            else:
-                b = buf[i] * mom + omd * g
-            buf[i] = b
-            if nesterov:
-                g = g + mom * b
-            else:
-                g = b
-        p[i] = p[i] - lr * g
-
-
-cdef inline void _adam_range(floating* p, const floating* grad, floating* m,
-                             floating* v, floating* vmax, Py_ssize_t lo,
-                             Py_ssize_t hi, const Hyper* h) noexcept nogil:
-    cdef floating sign = <floating> h.sign, wd = <floating> h.wd
-    cdef floating decay = <floating> h.decay
-    cdef floating b1 = <floating> h.beta1, omb1 = <floating> h.one_minus_beta1
-    cdef floating b2 = <floating> h.beta2, omb2 = <floating> h.one_minus_beta2
-    cdef floating bc2 = <floating> h.bc2_sqrt, eps = <floating> h.eps
-    cdef floating step = <floating> h.step_size
-    cdef bint coupled = h.coupled_wd
-    cdef floating g, pi, mi, vi, vm
-    cdef Py_ssize_t i
-    for i in range(lo, hi):
-        g = sign * grad[i]
-        pi = p[i]
-        if coupled:
-            g = g + wd * pi
-        pi = pi * decay
-        mi = m[i] * b1 + omb1 * g
-        vi = v[i] * b2 + omb2 * g * g
-        m[i] = mi
-        v[i] = vi
-        if vmax != NULL:
-            vm = vmax[i]
-            if not (vi <= vm):  # numpy.maximum: a NaN wins
-                vm = vi
-            vmax[i] = vm
-            vi = vm
-        p[i] = pi - step * mi / (c_sqrt(vi) / bc2 + eps)
-
-
-cdef inline void _rmsprop_range(floating* p, const floating* grad, floating* sq,
-                                floating* gavg, floating* buf, Py_ssize_t lo,
-                                Py_ssize_t hi, const Hyper* h) noexcept nogil:
-    cdef floating sign = <floating> h.sign, wd = <floating> h.wd
-    cdef floating lr = <floating> h.lr, mom = <floating> h.momentum
-    cdef floating alpha = <floating> h.alpha, oma = <floating> h.one_minus_alpha
-    cdef floating eps = <floating> h.eps
-    cdef bint coupled = h.coupled_wd
-    cdef floating g, s, ga, avg, b
-    cdef Py_ssize_t i
-    for i in range(lo, hi):
-        g = sign * grad[i]
-        if coupled:
-            g = g + wd * p[i]
-        s = sq[i] * alpha + oma * g * g
-        sq[i] = s
-        if gavg != NULL:
-            ga = gavg[i] * alpha + oma * g
-            gavg[i] = ga
-            avg = c_sqrt(s - ga * ga) + eps
-        else:
-            avg = c_sqrt(s) + eps
-        if buf != NULL:
-            b = buf[i] * mom + g / avg
-            buf[i] = b
-            p[i] = p[i] - lr * b
-        else:
-            p[i] = p[i] - lr * g / avg
-
-
-cdef inline void _adagrad_range(floating* p, const floating* grad, floating* ssum,
-                                Py_ssize_t lo, Py_ssize_t hi,
-                                const Hyper* h) noexcept nogil:
-    cdef floating sign = <floating> h.sign, wd = <floating> h.wd
-    cdef floating clr = <floating> h.step_size, eps = <floating> h.eps
-    cdef bint coupled = h.coupled_wd
-    cdef floating g, s
-    cdef Py_ssize_t i
-    for i in range(lo, hi):
-        g = sign * grad[i]
-        if coupled:
-            g = g + wd * p[i]
-        s = ssum[i] + g * g
-        ssum[i] = s
-        p[i] = p[i] - clr * g / (c_sqrt(s) + eps)
+def _set_use_avx2(flag):
+    """Use the AVX2+FMA loops (if the CPU has them) or the baseline ones;
+    return the previous setting. For tests and benchmarks."""
+    global _use_avx2
+    previous = _use_avx2
+    _use_avx2 = bool(flag) and cpu_has_avx2_fma()
+    return previous
 
 
 cdef inline void _run_range(int kind, floating* p, const floating* g, floating* s1,
                             floating* s2, floating* s3, Py_ssize_t lo, Py_ssize_t hi,
                             const Hyper* h) noexcept nogil:
-    if kind == OPT_ADAM:
-        _adam_range(p, g, s1, s2, s3, lo, hi, h)
-    elif kind == OPT_SGD:
-        _sgd_range(p, g, s1, lo, hi, h)
-    elif kind == OPT_RMSPROP:
-        _rmsprop_range(p, g, s1, s2, s3, lo, hi, h)
+    if _use_avx2:
+        avx2.run_range(kind, p, g, s1, s2, s3, lo, hi, h)
     else:
-        _adagrad_range(p, g, s1, lo, hi, h)
+        base.run_range(kind, p, g, s1, s2, s3, lo, hi, h)
 
 
 cdef int _update(int kind, floating[::1] p, const floating[::1] g, object s1,
@@ -314,7 +192,7 @@ cdef Hyper _effective_grad(double weight_decay, bint maximize):
     h.first_step = False
     h.decay = 1.0
     h.beta1 = h.one_minus_beta1 = h.beta2 = h.one_minus_beta2 = 0.0
-    h.bc2_sqrt = 1.0
+    h.inv_bc2_sqrt = 1.0
     h.step_size = 0.0
     h.alpha = h.one_minus_alpha = 0.0
     h.eps = 0.0
@@ -376,7 +254,7 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr=1e-3,
     h.beta2 = beta2
     h.one_minus_beta2 = 1.0 - beta2
     h.step_size = lr / (1.0 - beta1**step)
-    h.bc2_sqrt = math.sqrt(1.0 - beta2**step)
+    h.inv_bc2_sqrt = 1.0 / math.sqrt(1.0 - beta2**step)
     h.eps = float(eps)
     _dispatch(OPT_ADAM, flat, h, n_threads)
 

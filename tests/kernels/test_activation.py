@@ -9,6 +9,9 @@ from sklears_neural import _xp as X
 from sklears_neural._kernels import _activation as cy_activation
 from sklears_neural._specs import ACTIVATION_IDS, ACTIVATIONS, backward_uses_output
 
+pytestmark = pytest.mark.usefixtures("isa")  # both builds of the loops
+
+
 # (activation, param): defaults and non-default parameters.
 CASES = [(name, None) for name in ACTIVATIONS] + [
     ("leaky_relu", 0.2),
@@ -87,12 +90,14 @@ def test_relu_propagates_nan():
 
 @pytest.mark.parametrize("activation", ["gelu", "silu", "tanh"])
 def test_parallel_path_matches_serial(activation, rng):
-    x = rng.standard_normal(10_001)
-    gy = rng.standard_normal(10_001)
+    n = cy_activation.PARALLEL_MIN_SIZE + 1001  # large enough to go parallel
+    x = rng.standard_normal(n)
+    gy = rng.standard_normal(n)
     y1 = K.activation_forward(x, activation, n_threads=1)
     y2 = K.activation_forward(x, activation, n_threads=2)
     np.testing.assert_allclose(y1, y2, rtol=1e-14)
-    np.testing.assert_allclose(y1, X.activation_forward(x, activation), rtol=1e-12)
+    np.testing.assert_allclose(y1, X.activation_forward(x, activation), rtol=1e-12,
+                               atol=1e-13)
     g1 = K.activation_backward(gy, x, y1, activation, n_threads=1)
     g2 = K.activation_backward(gy, x, y1, activation, n_threads=2)
     np.testing.assert_allclose(g1, g2, rtol=1e-14)
@@ -193,3 +198,38 @@ def test_softmax_errors(rng):
         K.softmax_backward(x, rng.standard_normal((3, 5)))
     with pytest.raises(ValueError, match="float"):
         K.log_softmax_backward(x, x.astype(np.float32))
+
+
+SPECIAL = [0.0, -0.0, 1e-30, -1e-30, 1e-8, -1e-8, 0.3, -0.3, 3.0, -3.0, 19.9, 20.1,
+           -20.0, 44.0, -44.0, 88.0, -88.0, 100.0, -100.0, 1e30, -1e30,
+           np.inf, -np.inf, np.nan]
+
+
+@pytest.mark.parametrize("activation,param", CASES, ids=CASE_IDS)
+def test_special_values(activation, param, dtype):
+    """Extremes, infinities and NaN: the float32 polynomial math must agree
+    with the reference there too (including NaN where the reference is NaN)."""
+    x = np.array(SPECIAL, dtype=dtype)
+    with np.errstate(all="ignore"):
+        expected = X.activation_forward(x, activation, param)
+        y = X.activation_forward(x, activation, param)
+        expected_g = X.activation_backward(np.ones_like(x), x, y, activation, param)
+    got = K.activation_forward(x, activation, param)
+    got_g = K.activation_backward(np.ones_like(x), x, y, activation, param)
+    tol = {"rtol": 1e-5, "atol": 1e-6} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-13}
+    np.testing.assert_allclose(got, expected, equal_nan=True, **tol)
+    np.testing.assert_allclose(got_g, expected_g, equal_nan=True, **tol)
+
+
+@pytest.mark.parametrize("activation", ["elu", "selu", "gelu", "gelu_tanh", "silu", "mish",
+                                        "softplus", "tanh", "sigmoid"])
+def test_float32_accuracy_on_a_dense_grid(activation):
+    """Over [-30, 30] the float32 kernel is about as close to the exact
+    (float64) value as numpy's float32 reference is."""
+    x = np.linspace(-30, 30, 60001).astype(np.float32)
+    x64 = x.astype(np.float64)
+    exact = X.activation_forward(x64, activation)
+    scale = np.maximum(np.abs(exact), 1.0)
+    err_kernel = np.max(np.abs(K.activation_forward(x, activation) - exact) / scale)
+    err_ref = np.max(np.abs(X.activation_forward(x, activation) - exact) / scale)
+    assert err_kernel <= max(2 * err_ref, 3e-7), (err_kernel, err_ref)

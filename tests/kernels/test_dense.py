@@ -9,6 +9,9 @@ from sklears_neural import _kernels as K
 from sklears_neural import _xp as X
 from sklears_neural._specs import ACTIVATIONS, backward_uses_output
 
+pytestmark = pytest.mark.usefixtures("isa")  # both builds of the loops
+
+
 # (n, in_features, out_features): 1 sample, 1 feature, 1 output, general.
 SIZES = [(1, 5, 3), (6, 1, 4), (4, 6, 1), (7, 9, 5)]
 ACT_CASES = [(name, None) for name in ACTIVATIONS] + [("leaky_relu", 0.3), ("elu", 0.7),

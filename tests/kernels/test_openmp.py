@@ -31,12 +31,14 @@ def test_openmp_max_threads():
 
 def test_resolve_n_threads():
     max_threads = K.openmp_max_threads() if K.openmp_enabled() else 1
-    assert resolve_n_threads(None, 10, 1000) == 1
-    assert resolve_n_threads(None, 1000, 1000) == K.openmp_max_threads()
-    assert resolve_n_threads(1, 10**9, 1000) == 1
-    assert resolve_n_threads(-1, 10, 1000) == max_threads
-    if K.openmp_enabled():
-        assert resolve_n_threads(3, 10, 1000) == 3
+    big = 10**9
+    assert resolve_n_threads(None, big, 1000) == 1  # default: serial
+    assert resolve_n_threads(1, big, 1000) == 1
+    assert resolve_n_threads(-1, big, 1000) == max_threads
+    assert resolve_n_threads(10**6, big, 1000) == max_threads  # capped
+    assert resolve_n_threads(-1, 999, 1000) == 1  # below the measured size
+    if K.openmp_enabled() and max_threads >= 2:
+        assert resolve_n_threads(2, 1000, 1000) == 2
     for bad in (0, 1.5, "2", True):
         with pytest.raises(ValueError, match="n_threads"):
             resolve_n_threads(bad, 10, 1000)

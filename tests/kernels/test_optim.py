@@ -10,6 +10,10 @@ import pytest
 
 from sklears_neural import _kernels as K
 from sklears_neural import _xp as X
+from sklears_neural._kernels import _optim as cy_optim
+
+pytestmark = pytest.mark.usefixtures("isa")  # both builds of the loops
+
 
 N_STEPS = 5
 
@@ -133,7 +137,8 @@ def test_mixed_state_layouts(rng):
 
 @pytest.mark.parametrize("kernel,hyper,state_names", VARIANTS, ids=VARIANT_IDS)
 def test_parallel_path_matches_serial(kernel, hyper, state_names, rng):
-    shape = (1001,)  # not a multiple of the chunk alignment
+    # large enough to go parallel, and not a multiple of the chunk alignment
+    shape = (cy_optim.PARALLEL_MIN_SIZE + 1001,)
     p0 = rng.standard_normal(shape).astype(np.float32)
     params = {nt: p0.copy() for nt in (1, 2, 3)}
     states = {nt: {name: np.zeros(shape, np.float32) for name in state_names}

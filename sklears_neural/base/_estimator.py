@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from threadpoolctl import threadpool_limits
 
 from sklears_neural import optim
@@ -70,6 +70,18 @@ def _check_number(name, value, low=None, high=None, integer=False, low_open=Fals
         hi = ")" if high_open else "]"
         span = f" in {lo}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi}"
         raise ValueError(f"{name} must be {kind}{span}; got {value!r}.")
+
+
+def _drop_unweighted(X, y, sample_weight):
+    """Remove rows of weight 0, so that they cannot change batches or shuffling."""
+    if sample_weight is None:
+        return X, y, sample_weight
+    if not sample_weight.sum() > 0:
+        raise ValueError("sample_weight sums to zero: at least one sample needs a positive weight.")
+    keep = sample_weight > 0
+    if keep.all():
+        return X, y, sample_weight
+    return X[keep], y[keep], sample_weight[keep]
 
 
 class BaseNeuralNet(BaseEstimator):
@@ -123,6 +135,11 @@ class BaseNeuralNet(BaseEstimator):
     # Warn when fit ends on max epochs without the stopping rule firing
     # (scikit-learn's MLP does; a fixed-epoch NeuralNet need not).
     _warn_max_epochs = True
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
     # -- public API -------------------------------------------------------------
     def fit(self, X, y, sample_weight=None):
@@ -180,6 +197,8 @@ class BaseNeuralNet(BaseEstimator):
         dtype = check_dtype(self.dtype)
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], dtype=dtype,
                              multi_output=True, y_numeric=not self._is_classifier(), reset=reset)
+        if self._is_classifier() and y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
         if sp.issparse(X):
             X = X.tocsr()
         return X, y
@@ -246,6 +265,9 @@ class BaseNeuralNet(BaseEstimator):
                 if not continuing:
                     self._initialize(X, self._initial_targets(y, classes))
                     self.callbacks_ = self._named_callbacks()
+                else:
+                    self._refresh_optimizer()
+                X, y, sample_weight = _drop_unweighted(X, y, sample_weight)
                 self._train(X, y, sample_weight, n_epochs=1 if incremental else self._max_epochs())
         except FloatingPointError:
             self._restore(snapshot)
@@ -254,6 +276,18 @@ class BaseNeuralNet(BaseEstimator):
 
     def _initial_targets(self, y, classes):
         return y
+
+    def _refresh_optimizer(self):
+        """Apply changed optimizer settings when training continues.
+
+        The optimizer is rebuilt from the current parameters (so a new
+        learning rate or solver takes effect); if its class is unchanged
+        its state (moments, step counts) carries over.
+        """
+        fresh = self._build_optimizer(list(self.module_.parameters()))
+        if type(fresh) is type(self.optimizer_):
+            fresh.state = self.optimizer_.state
+        self.optimizer_ = fresh
 
     def _sample_weights(self, y, sample_weight):
         """Per-sample weights used by the loss (None when all are 1)."""
@@ -441,13 +475,10 @@ class BaseNeuralNet(BaseEstimator):
 
     # -- persistence ----------------------------------------------------------------
     def _snapshot(self):
-        state = {k: self.__dict__[k] for k in _FITTED_STATE if k in self.__dict__}
-        snap = copy.copy(state)
+        snap = {k: list(v) if isinstance(v, list) else v
+                for k, v in self.__dict__.items() if k in _FITTED_STATE}
         snap["module_state"] = self.module_.state_dict()
         snap["optimizer_state"] = self.optimizer_.state_dict()
-        snap["history_"] = list(self.history_)
-        snap["loss_curve_"] = list(self.loss_curve_)
-        snap["validation_scores_"] = list(self.validation_scores_)
         snap["rng_state"] = copy.deepcopy(self._rng.bit_generator.state)
         return snap
 

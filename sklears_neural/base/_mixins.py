@@ -15,6 +15,11 @@ class NeuralNetClassifierMixin(ClassifierMixin):
 
     _binary_single_output = False
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
     def _make_targets(self):
         return ClassTargets(self._binary_single_output)
 
@@ -44,11 +49,13 @@ class NeuralNetClassifierMixin(ClassifierMixin):
 
     def predict(self, X):
         """Predicted class labels (an indicator matrix for multilabel targets)."""
-        return self._predict_from_outputs(self._predict_outputs(X))
+        outputs = self._predict_outputs(X)
+        return self._predict_from_outputs(outputs)
 
     def predict_proba(self, X):
         """Class probabilities, columns in the order of ``classes_``."""
-        return self._targets.probabilities(self._predict_outputs(X).astype(np.float64))
+        outputs = self._predict_outputs(X)
+        return self._targets.probabilities(outputs.astype(np.float64))
 
     def predict_log_proba(self, X):
         """Logarithm of ``predict_proba``."""
@@ -60,6 +67,11 @@ class NeuralNetRegressorMixin(RegressorMixin):
     """predict for regressors on top of ``BaseNeuralNet``."""
 
     class_weight = None
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
 
     def _make_targets(self):
         return RegressionTargets()
@@ -74,5 +86,5 @@ class NeuralNetRegressorMixin(RegressorMixin):
 
     def predict(self, X):
         """Predicted targets, shaped like the ``y`` given to ``fit``."""
-        outputs = self._output_transform(self._predict_outputs(X))
+        outputs = self._output_transform(self._predict_outputs(X).astype(np.float64))
         return self._targets.decode(outputs)

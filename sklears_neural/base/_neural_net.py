@@ -29,11 +29,8 @@ class _NeuralNet(BaseNeuralNet):
     def _store(self, params, routed):
         for key, value in params.items():
             setattr(self, key, value)
+        self._extra_kwargs = sorted(routed)
         for key, value in routed.items():
-            if not _is_routed(key):
-                raise TypeError(f"{type(self).__name__} got an unexpected argument {key!r}; "
-                                f"extra arguments must start with one of "
-                                f"{', '.join(p + '__' for p in _ROUTES)}.")
             setattr(self, key, value)
 
     def _routed(self, prefix):
@@ -47,12 +44,20 @@ class _NeuralNet(BaseNeuralNet):
         return params
 
     def set_params(self, **params):
+        """Set parameters; routed ones (``module__*`` …) may be new names.
+
+        Names that are neither parameters nor routed are kept, like extra
+        constructor arguments, and rejected with a clear error at ``fit``.
+        """
+        valid = set(self._get_param_names())
         plain = {}
         for key, value in params.items():
-            if _is_routed(key):
-                setattr(self, key, value)
-            else:
+            if key.split("__")[0] in valid and not _is_routed(key):
                 plain[key] = value
+            else:
+                setattr(self, key, value)
+                if not _is_routed(key):
+                    self._extra_kwargs = sorted(set(self._extra_kwargs) | {key})
         return super().set_params(**plain)
 
     def _max_epochs(self):
@@ -62,6 +67,11 @@ class _NeuralNet(BaseNeuralNet):
         return True
 
     def _extra_validation(self):
+        unknown = [k for k in self.__dict__.get("_extra_kwargs", ()) if not _is_routed(k)]
+        if unknown:
+            raise ValueError(f"{type(self).__name__} got unexpected arguments {unknown}; extra "
+                             f"arguments must start with one of "
+                             f"{', '.join(p + '__' for p in _ROUTES)}.")
         _check_number("max_epochs", self.max_epochs, low=1, integer=True)
         _check_number("lr", self.lr, low=0.0)
         resolve_optimizer(self.optimizer)

@@ -94,6 +94,12 @@ PARALLEL_MIN_SIZE = 1 << 18
 cdef bint _use_avx2 = cpu_has_avx2_fma() and not os.environ.get("SKLEARS_NEURAL_DISABLE_AVX2")
 
 
+def _loops_in_use():
+    """Name of the build of the elementwise loops that runs: "avx2+fma" or
+    "baseline"."""
+    return "avx2+fma" if _use_avx2 else "baseline"
+
+
 def _set_use_avx2(flag):
     """Use the AVX2+FMA loops (if the CPU has them) or the baseline ones;
     return the previous setting. For tests and benchmarks."""

@@ -46,6 +46,7 @@ def test_demo_is_reproducible():
 def test_command_line_demo(capsys):
     from sklears_neural.__main__ import main
 
-    assert main(["demo", "--epochs", "1", "--no-progress"]) == 0
+    assert main(["demo", "--epochs", "1", "--max-iter", "2", "--no-progress"]) == 0
     out = capsys.readouterr().out
+    assert "sklears-neural" in out and "scikit-learn" in out and "speed-up" in out
     assert "test accuracy:" in out and "fit time:" in out

@@ -9,6 +9,7 @@ targets are encoded (``_make_targets``).
 """
 
 import copy
+import functools
 import math
 import time
 import warnings
@@ -20,7 +21,7 @@ from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from sklears_neural import optim
 from sklears_neural.autograd import Tensor, no_grad
@@ -70,6 +71,32 @@ def _check_number(name, value, low=None, high=None, integer=False, low_open=Fals
         hi = ")" if high_open else "]"
         span = f" in {lo}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi}"
         raise ValueError(f"{name} must be {kind}{span}; got {value!r}.")
+
+
+# Below this many rows per batch a second BLAS thread costs more than it gives
+# (measured on 2 cores: benchmarks/compare.py, "threads" table), and an idle
+# worker that spins while the other core is busy can make a step 20x slower.
+SERIAL_BELOW_ROWS = 512
+
+
+@functools.lru_cache(maxsize=None)
+def _thread_controller():
+    # Built once: inspecting the loaded libraries costs ~0.2 ms, a limit ~4 us.
+    return ThreadpoolController()
+
+
+def thread_limits(n_threads, rows):
+    """Context that caps BLAS/OpenMP threads for work on ``rows``-row batches.
+
+    ``n_threads=None`` picks one thread for small batches and leaves the
+    libraries' defaults otherwise.
+    """
+    if n_threads is None:
+        # Tiny work stays single-threaded in the libraries anyway: skip the cost.
+        n_threads = None if rows <= 16 or rows >= SERIAL_BELOW_ROWS else 1
+    if n_threads is None:
+        return nullcontext()
+    return _thread_controller().limit(limits=n_threads)
 
 
 def _drop_unweighted(X, y, sample_weight):
@@ -259,9 +286,8 @@ class BaseNeuralNet(BaseEstimator):
             raise ValueError("partial_fit does not support early_stopping=True: one epoch "
                              "per call leaves nothing to stop; use fit.")
         snapshot = self._snapshot() if continuing else None
-        limits = threadpool_limits(self.n_threads) if self.n_threads else nullcontext()
         try:
-            with limits:
+            with thread_limits(self.n_threads, self._batch_rows(X.shape[0])):
                 if not continuing:
                     self._initialize(X, self._initial_targets(y, classes))
                     self.callbacks_ = self._named_callbacks()
@@ -276,6 +302,11 @@ class BaseNeuralNet(BaseEstimator):
 
     def _initial_targets(self, y, classes):
         return y
+
+    def _batch_rows(self, n_samples):
+        """Rows per minibatch: ``batch_size``, "auto" = min(200, n), never above n."""
+        size = 200 if self.batch_size == "auto" else self.batch_size
+        return min(size, n_samples)
 
     def _refresh_optimizer(self):
         """Apply changed optimizer settings when training continues.
@@ -325,7 +356,7 @@ class BaseNeuralNet(BaseEstimator):
         (X_train, y_train, w_train), valid = self._split(X, y, weights)
         targets = self._targets.transform(y_train, dtype)
         n = X_train.shape[0]
-        batch_size = min(200, n) if self.batch_size == "auto" else min(self.batch_size, n)
+        batch_size = self._batch_rows(n)
         callbacks = [cb for _, cb in self.callbacks_]
         params = list(self.module_.parameters())
         self._planned_epochs = n_epochs
@@ -458,7 +489,8 @@ class BaseNeuralNet(BaseEstimator):
     def _forward(self, X, batch_size=None):
         """Network outputs for ``X`` as a numpy array, in inference mode."""
         batch_size = batch_size or max(1024, self.batch_size if isinstance(self.batch_size, int) else 0)
-        self.module_.eval()
+        if self.module_.training:
+            self.module_.eval()
         outputs = []
         with no_grad():
             for begin in range(0, X.shape[0], batch_size):
@@ -470,8 +502,28 @@ class BaseNeuralNet(BaseEstimator):
 
     def _predict_outputs(self, X):
         check_is_fitted(self, "module_")
-        X = self._check_X(X, reset=False)
-        return self._forward(X)
+        X = self._check_X_fast(X)
+        with thread_limits(self.n_threads, X.shape[0]):
+            return self._forward(X)
+
+    def _check_X_fast(self, X):
+        """``validate_data`` for prediction, with a short path for plain arrays.
+
+        A float ndarray given to a model fitted without feature names needs
+        only the checks below; everything else (lists, frames, sparse,
+        memmaps) goes through scikit-learn's validation. A single-row
+        ``predict`` spends most of its time here otherwise.
+        """
+        if (type(X) is not np.ndarray or X.ndim != 2 or X.dtype.kind != "f"
+                or hasattr(self, "feature_names_in_") or X.shape[0] == 0):
+            return self._check_X(X, reset=False)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
+                             f"expecting {self.n_features_in_} features as input.")
+        X = X.astype(check_dtype(self.dtype), copy=False)
+        if not np.isfinite(X.sum()) and not np.isfinite(X).all():
+            return self._check_X(X, reset=False)  # raises scikit-learn's NaN/inf error
+        return X
 
     # -- persistence ----------------------------------------------------------------
     def _snapshot(self):

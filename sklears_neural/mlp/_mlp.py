@@ -209,8 +209,7 @@ class _BaseMLP(BaseNeuralNet):
         theta0 = np.concatenate([to_numpy(p.data).ravel() for p in params]).astype(np.float64)
         result = scipy.optimize.minimize(
             loss_and_grad, theta0, method="L-BFGS-B", jac=True,
-            options={"maxfun": self.max_fun, "maxiter": self.max_iter,
-                     "iprint": -1, "gtol": self.tol})
+            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
         if not math.isfinite(result.fun):
             raise FloatingPointError(f"L-BFGS reached a non-finite loss ({result.fun}); scale the "
                                      "inputs or increase alpha. The model was left as it was.")

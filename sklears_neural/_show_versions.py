@@ -77,7 +77,7 @@ def _get_deps_info():
 def _get_kernels_info():
     try:
         from sklears_neural import _kernels
-        from sklears_neural._kernels import _activation, _cpu
+        from sklears_neural._kernels import _cpu
     except ImportError as exc:  # not compiled (e.g. a source checkout)
         message = f"not available ({exc})"
         return {"compiled kernels": message}
@@ -85,7 +85,7 @@ def _get_kernels_info():
         "built with OpenMP": str(_kernels.openmp_enabled()),
         "OpenMP max threads": str(_kernels.openmp_max_threads()),
         "CPU has AVX2+FMA": str(_cpu.has_avx2_fma()),
-        "kernel loops in use": _activation._loops_in_use(),
+        "kernel loops in use": _cpu.loops_in_use(),
     }
 
 

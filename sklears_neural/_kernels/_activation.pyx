@@ -3,13 +3,9 @@
 Same names, signatures and results as ``sklears_neural._xp._activation``.
 Each kernel is one pass over its input: an elementwise loop for the
 activations, one loop per row (max, exp-sum, output) for the softmaxes.
-The elementwise loops (and the dense layer's fused epilogues,
-``act_forward_rows`` / ``act_backward_rows``, cimported by ``_dense``) are in
-``_activation_loops.pxi``, built for two instruction sets and dispatched
-here.
+The loops themselves are in ``_loops.pxi`` (built for two instruction sets,
+dispatched at run time).
 """
-
-import os
 
 import numpy as np
 
@@ -17,14 +13,14 @@ cimport cython
 
 from cython.parallel cimport prange
 
-cimport sklears_neural._kernels._activation_loops as base
-cimport sklears_neural._kernels._activation_loops_avx2 as avx2
-from sklears_neural._kernels._cpu cimport cpu_has_avx2_fma
+cimport sklears_neural._kernels._loops as base
+cimport sklears_neural._kernels._loops_avx2 as avx2
+from sklears_neural._kernels._cpu cimport use_avx2
 from sklears_neural._kernels._fused cimport floating
 from sklears_neural._kernels._math cimport (
     ACT_ELU, ACT_GELU, ACT_GELU_TANH, ACT_IDENTITY, ACT_LEAKY_RELU, ACT_MISH,
     ACT_RELU, ACT_SELU, ACT_SIGMOID, ACT_SILU, ACT_SOFTPLUS, ACT_TANH,
-    SKN_SELU_ALPHA, SKN_SELU_SCALE, SKN_SOFTPLUS_THRESHOLD, c_exp, c_log,
+    SKN_SELU_ALPHA, SKN_SELU_SCALE, SKN_SOFTPLUS_THRESHOLD,
 )
 from sklears_neural._kernels._openmp_helpers cimport resolve_n_threads
 
@@ -88,63 +84,23 @@ PARALLEL_MIN_SIZE = 1 << 18
 # nogil loops
 # ---------------------------------------------------------------------------
 
-# The elementwise loops are compiled twice (see ``_activation_loops.pxi``);
-# these wrappers pick the AVX2+FMA build when the CPU has it.
+# The loops are compiled twice (``_loops.pxi``); ``use_avx2()`` picks the
+# build for this CPU.
 
-cdef bint _use_avx2 = cpu_has_avx2_fma() and not os.environ.get("SKLEARS_NEURAL_DISABLE_AVX2")
-
-
-def _loops_in_use():
-    """Name of the build of the elementwise loops that runs: "avx2+fma" or
-    "baseline"."""
-    return "avx2+fma" if _use_avx2 else "baseline"
-
-
-def _set_use_avx2(flag):
-    """Use the AVX2+FMA loops (if the CPU has them) or the baseline ones;
-    return the previous setting. For tests and benchmarks."""
-    global _use_avx2
-    previous = _use_avx2
-    _use_avx2 = bool(flag) and cpu_has_avx2_fma()
-    return previous
-
-
-cdef void act_forward(const floating* x, floating* y, Py_ssize_t n, int act,
-                      floating a) noexcept nogil:
-    """``y = act(x)`` over ``n`` elements (``y`` may be ``x``)."""
-    if _use_avx2:
+cdef inline void _act_forward(const floating* x, floating* y, Py_ssize_t n, int act,
+                              floating a) noexcept nogil:
+    if use_avx2():
         avx2.act_forward(x, y, n, act, a)
     else:
         base.act_forward(x, y, n, act, a)
 
 
-cdef void act_forward_rows(floating* y, const floating* bias, floating* pre,
-                           Py_ssize_t pre_row_stride, Py_ssize_t n_rows,
-                           Py_ssize_t n_cols, int act, floating a) noexcept nogil:
-    """The dense epilogue (see ``_activation_loops.pxi``)."""
-    if _use_avx2:
-        avx2.act_forward_rows(y, bias, pre, pre_row_stride, n_rows, n_cols, act, a)
-    else:
-        base.act_forward_rows(y, bias, pre, pre_row_stride, n_rows, n_cols, act, a)
-
-
-cdef void act_backward(const floating* g, const floating* v, floating* gz,
-                       Py_ssize_t n, int act, floating a) noexcept nogil:
-    """``gz = g * act'(v)`` over ``n`` elements."""
-    if _use_avx2:
+cdef inline void _act_backward(const floating* g, const floating* v, floating* gz,
+                               Py_ssize_t n, int act, floating a) noexcept nogil:
+    if use_avx2():
         avx2.act_backward(g, v, gz, n, act, a)
     else:
         base.act_backward(g, v, gz, n, act, a)
-
-
-cdef void act_backward_rows(const floating* g, const floating* v, floating* gz,
-                            double* colsum, Py_ssize_t n_rows, Py_ssize_t n_cols,
-                            int act, floating a) noexcept nogil:
-    """The dense backward pass (see ``_activation_loops.pxi``)."""
-    if _use_avx2:
-        avx2.act_backward_rows(g, v, gz, colsum, n_rows, n_cols, act, a)
-    else:
-        base.act_backward_rows(g, v, gz, colsum, n_rows, n_cols, act, a)
 
 
 cdef int _forward_flat(const floating[::1] x, floating[::1] y, int act, floating a,
@@ -153,14 +109,14 @@ cdef int _forward_flat(const floating[::1] x, floating[::1] y, int act, floating
     cdef int c
     with nogil:
         if n_threads <= 1:
-            act_forward(&x[0], &y[0], n, act, a)
+            _act_forward(&x[0], &y[0], n, act, a)
         else:
             chunk = (n + n_threads - 1) // n_threads
             for c in prange(n_threads, num_threads=n_threads, schedule="static"):
                 lo = c * chunk
                 hi = min(n, lo + chunk)
                 if lo < hi:
-                    act_forward(&x[lo], &y[lo], hi - lo, act, a)
+                    _act_forward(&x[lo], &y[lo], hi - lo, act, a)
     return 0
 
 
@@ -170,66 +126,36 @@ cdef int _backward_flat(const floating[::1] g, const floating[::1] v, floating[:
     cdef int c
     with nogil:
         if n_threads <= 1:
-            act_backward(&g[0], &v[0], &gz[0], n, act, a)
+            _act_backward(&g[0], &v[0], &gz[0], n, act, a)
         else:
             chunk = (n + n_threads - 1) // n_threads
             for c in prange(n_threads, num_threads=n_threads, schedule="static"):
                 lo = c * chunk
                 hi = min(n, lo + chunk)
                 if lo < hi:
-                    act_backward(&g[lo], &v[lo], &gz[lo], hi - lo, act, a)
+                    _act_backward(&g[lo], &v[lo], &gz[lo], hi - lo, act, a)
     return 0
 
 
 cdef int _softmax_rows(const floating[:, ::1] x, floating[:, ::1] out,
                        bint take_log) except -1:
-    cdef Py_ssize_t n = x.shape[0], c = x.shape[1], i, j
-    cdef floating m, shift
-    cdef double s
     with nogil:
-        for i in range(n):
-            # A NaN anywhere makes the sum NaN, hence the whole row, as in numpy.
-            m = x[i, 0]
-            for j in range(1, c):
-                if x[i, j] > m:
-                    m = x[i, j]
-            s = 0
-            if take_log:
-                for j in range(c):
-                    s += c_exp(x[i, j] - m)
-                # shifted - log(sum(exp(shifted))), as the reference
-                shift = c_log(<floating> s)
-                for j in range(c):
-                    out[i, j] = (x[i, j] - m) - shift
-            else:
-                for j in range(c):
-                    out[i, j] = c_exp(x[i, j] - m)
-                    s += out[i, j]
-                for j in range(c):
-                    out[i, j] = out[i, j] / <floating> s
+        if use_avx2():
+            avx2.softmax_rows(&x[0, 0], &out[0, 0], x.shape[0], x.shape[1], take_log)
+        else:
+            base.softmax_rows(&x[0, 0], &out[0, 0], x.shape[0], x.shape[1], take_log)
     return 0
 
 
 cdef int _softmax_backward_rows(const floating[:, ::1] gy, const floating[:, ::1] y,
                                 floating[:, ::1] gx, bint from_log) except -1:
-    cdef Py_ssize_t n = gy.shape[0], c = gy.shape[1], i, j
-    cdef double s
-    cdef floating sf
     with nogil:
-        for i in range(n):
-            s = 0
-            if from_log:
-                for j in range(c):
-                    s += gy[i, j]
-                sf = <floating> s
-                for j in range(c):
-                    gx[i, j] = gy[i, j] - c_exp(y[i, j]) * sf
-            else:
-                for j in range(c):
-                    s += gy[i, j] * y[i, j]
-                sf = <floating> s
-                for j in range(c):
-                    gx[i, j] = y[i, j] * (gy[i, j] - sf)
+        if use_avx2():
+            avx2.softmax_backward_rows(&gy[0, 0], &y[0, 0], &gx[0, 0], gy.shape[0],
+                                       gy.shape[1], from_log)
+        else:
+            base.softmax_backward_rows(&gy[0, 0], &y[0, 0], &gx[0, 0], gy.shape[0],
+                                       gy.shape[1], from_log)
     return 0
 
 

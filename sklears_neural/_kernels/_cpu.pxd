@@ -1,5 +1,5 @@
-# Run-time CPU feature detection for the loops that are built twice
-# (baseline and AVX2+FMA). GCC and clang on x86 only; elsewhere the
+# Run-time choice between the two builds of the loops (``_loops``: baseline,
+# ``_loops_avx2``: AVX2+FMA). Detection: GCC and clang on x86; elsewhere the
 # baseline build is always used.
 
 cdef extern from *:
@@ -14,3 +14,6 @@ cdef extern from *:
     }
     """
     bint cpu_has_avx2_fma "skn_cpu_has_avx2_fma" () nogil
+
+
+cdef bint use_avx2() noexcept nogil

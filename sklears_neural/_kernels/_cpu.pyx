@@ -1,7 +1,36 @@
-"""Which instruction-set build of the dispatched loops this CPU can run."""
+"""Which build of the kernels' loops runs: AVX2+FMA or the portable baseline.
+
+The heavy loops (``_loops.pxi``) are compiled twice; every kernel asks
+``use_avx2()`` which one to call. The AVX2 build is used when the CPU (and
+OS) support AVX2 and FMA, unless the environment variable
+``SKLEARS_NEURAL_DISABLE_AVX2`` is set when the package is imported.
+"""
+
+import os
+
+cdef bint _use_avx2 = cpu_has_avx2_fma() and not os.environ.get("SKLEARS_NEURAL_DISABLE_AVX2")
+
+
+cdef bint use_avx2() noexcept nogil:
+    return _use_avx2
 
 
 def has_avx2_fma():
-    """Return True if this CPU (and OS) support AVX2 and FMA, i.e. the
-    ``*_avx2`` builds of the activation and optimizer loops can run here."""
+    """Return True if this CPU (and OS) support AVX2 and FMA."""
     return bool(cpu_has_avx2_fma())
+
+
+def loops_in_use():
+    """Name of the build of the loops that runs: "avx2+fma" or "baseline"."""
+    return "avx2+fma" if _use_avx2 else "baseline"
+
+
+def set_use_avx2(flag):
+    """Use the AVX2+FMA loops (if the CPU has them) or the baseline ones.
+
+    Returns the previous setting. Meant for tests and benchmarks.
+    """
+    global _use_avx2
+    previous = _use_avx2
+    _use_avx2 = bool(flag) and cpu_has_avx2_fma()
+    return previous

@@ -19,7 +19,9 @@ import numpy as np
 cimport cython
 
 from sklears_neural._kernels._fused cimport floating
-from sklears_neural._kernels._activation cimport act_backward_rows, act_forward_rows
+cimport sklears_neural._kernels._loops as base
+cimport sklears_neural._kernels._loops_avx2 as avx2
+from sklears_neural._kernels._cpu cimport use_avx2
 from sklears_neural._kernels._blas cimport gemm_rowmajor
 
 from sklears_neural._kernels._validation import (
@@ -63,9 +65,14 @@ cdef int _forward_epilogue(floating[:, ::1] y, const floating[::1] b,
                            floating a) except -1:
     """y = act(y + b) in place; pre = y + b (all rows when ``keep_pre``, else
     one scratch row that is overwritten), in one pass."""
+    cdef Py_ssize_t pre_stride = pre.shape[1] if keep_pre else 0
     with nogil:
-        act_forward_rows(&y[0, 0], &b[0], &pre[0, 0], pre.shape[1] if keep_pre else 0,
-                         y.shape[0], y.shape[1], act, a)
+        if use_avx2():
+            avx2.act_forward_rows(&y[0, 0], &b[0], &pre[0, 0], pre_stride, y.shape[0],
+                                  y.shape[1], act, a)
+        else:
+            base.act_forward_rows(&y[0, 0], &b[0], &pre[0, 0], pre_stride, y.shape[0],
+                                  y.shape[1], act, a)
     return 0
 
 
@@ -74,8 +81,12 @@ cdef int _backward_epilogue(const floating[:, ::1] gy, const floating[:, ::1] v,
                             floating a) except -1:
     """gz = gy * act'(v) and colsum += column sums of gz, in one pass."""
     with nogil:
-        act_backward_rows(&gy[0, 0], &v[0, 0], &gz[0, 0], &colsum[0], gy.shape[0],
-                          gy.shape[1], act, a)
+        if use_avx2():
+            avx2.act_backward_rows(&gy[0, 0], &v[0, 0], &gz[0, 0], &colsum[0],
+                                   gy.shape[0], gy.shape[1], act, a)
+        else:
+            base.act_backward_rows(&gy[0, 0], &v[0, 0], &gz[0, 0], &colsum[0],
+                                   gy.shape[0], gy.shape[1], act, a)
     return 0
 
 

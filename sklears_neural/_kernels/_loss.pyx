@@ -5,7 +5,7 @@ loss returns ``(losses, grad)``, both already multiplied by
 ``scale * weight[i]`` for row ``i``.
 
 softmax + cross-entropy is one pass per row (max, exp-sum, loss, gradient);
-the other losses are one elementwise pass. Class indices are checked against
+the other losses are one elementwise pass (the loops are in ``_loops.pxi``). Class indices are checked against
 ``[0, n_classes)`` inside that pass, before they are used to read a logit.
 """
 
@@ -13,11 +13,12 @@ import numpy as np
 
 cimport cython
 
+cimport sklears_neural._kernels._loops as base
+cimport sklears_neural._kernels._loops_avx2 as avx2
+from sklears_neural._kernels._cpu cimport use_avx2
 from sklears_neural._kernels._fused cimport floating
-from libc.math cimport log
-
-from sklears_neural._kernels._math cimport (
-    c_exp, c_fabs, c_log, c_log1p_exp_neg_abs, c_sigmoid,
+from sklears_neural._kernels._types cimport (
+    LOSS_BCE, LOSS_HUBER, LOSS_L1, LOSS_MSE, LOSS_POISSON,
 )
 
 from sklears_neural._kernels._validation import (
@@ -39,16 +40,6 @@ __all__ = [
     "poisson_nll_loss",
 ]
 
-cdef enum:
-    LOSS_MSE = 0
-    LOSS_L1 = 1
-    LOSS_HUBER = 2
-    LOSS_POISSON = 3
-    LOSS_BCE = 4
-
-cdef double _TWO_PI = 6.283185307179586
-
-
 # ---------------------------------------------------------------------------
 # softmax + cross-entropy
 # ---------------------------------------------------------------------------
@@ -65,13 +56,9 @@ cdef Py_ssize_t _sce_rows(const floating[:, ::1] x, object index_target,
     cdef const Py_ssize_t* tp = NULL
     cdef const floating* qp = NULL
     cdef const floating* wp = NULL
-    cdef Py_ssize_t n = x.shape[0], c = x.shape[1], i, j, ti = 0, bad = -1
-    cdef double ls = label_smoothing
-    cdef double s, log_s, sum_shift, sum_q, acc, loss
-    cdef floating m, r, inv_s, q, sum_qf, e_t
-    cdef floating ls_c = <floating> (ls / c) if c > 0 else 0
-    cdef floating keep = <floating> (1.0 - ls)
-    cdef floating scale_f = <floating> scale
+    cdef Py_ssize_t bad
+    if x.shape[0] == 0:
+        return -1
     if index_target is not None:
         tv = index_target
         tp = &tv[0]
@@ -82,56 +69,12 @@ cdef Py_ssize_t _sce_rows(const floating[:, ::1] x, object index_target,
         wv = weight
         wp = &wv[0]
     with nogil:
-        for i in range(n):
-            if tp != NULL:
-                ti = tp[i]
-                if ti < 0 or ti >= c:
-                    bad = i
-                    break
-            r = scale_f * wp[i] if wp != NULL else scale_f
-            m = x[i, 0]
-            for j in range(1, c):
-                if x[i, j] > m:
-                    m = x[i, j]
-            s = 0
-            for j in range(c):
-                grad[i, j] = c_exp(x[i, j] - m)  # scratch: exp(x - max)
-                s += grad[i, j]
-            # Work with shifted logits x - m (as log_softmax does): no
-            # cancellation between a large log-sum-exp and a large logit.
-            log_s = log(s)
-            inv_s = <floating> (1.0 / s)
-            if tp != NULL:
-                # q = (1 - ls) onehot(t) + ls / c, summing to 1
-                loss = (1.0 - ls) * (log_s - <double> (x[i, ti] - m))
-                if ls != 0:
-                    sum_shift = 0
-                    for j in range(c):
-                        sum_shift += x[i, j] - m
-                    loss += ls * (log_s - sum_shift / c)
-                e_t = grad[i, ti]
-                for j in range(c):
-                    grad[i, j] = (grad[i, j] * inv_s - ls_c) * r
-                grad[i, ti] = (e_t * inv_s - (keep + ls_c)) * r
-            else:
-                # Any target: loss = sum_j q_j (log_s - (x_j - m)),
-                # grad = softmax * sum(q) - q
-                acc = 0
-                sum_q = 0
-                for j in range(c):
-                    q = qp[i * c + j]
-                    if ls != 0:
-                        q = q * keep + ls_c
-                    sum_q += q
-                    acc += q * (log_s - <double> (x[i, j] - m))
-                loss = acc
-                sum_qf = <floating> sum_q
-                for j in range(c):
-                    q = qp[i * c + j]
-                    if ls != 0:
-                        q = q * keep + ls_c
-                    grad[i, j] = (grad[i, j] * inv_s * sum_qf - q) * r
-            losses[i] = <floating> loss * r
+        if use_avx2():
+            bad = avx2.sce_rows(&x[0, 0], x.shape[0], x.shape[1], tp, qp, wp,
+                                &losses[0], &grad[0, 0], label_smoothing, scale)
+        else:
+            bad = base.sce_rows(&x[0, 0], x.shape[0], x.shape[1], tp, qp, wp,
+                                &losses[0], &grad[0, 0], label_smoothing, scale)
     return bad
 
 
@@ -233,13 +176,9 @@ cdef int _elementwise(int kind, const floating[:, ::1] x, const floating[:, ::1]
     cdef const floating[:, ::1] pwv
     cdef const floating* wp = NULL
     cdef const floating* pwp = NULL
-    cdef Py_ssize_t n = x.shape[0], d = x.shape[1], i, j, pw_row_stride = 0
-    cdef floating r, xi, ti, dd, ad, e, l, g, sp, pw, st
-    cdef floating scale_f = <floating> scale
-    cdef floating delta = <floating> p1
-    cdef floating half_delta = <floating> (0.5 * p1)
-    cdef floating eps = <floating> p1
-    cdef floating two_pi = <floating> _TWO_PI
+    cdef Py_ssize_t n = x.shape[0], d = x.shape[1], pw_row_stride = 0
+    if n == 0 or d == 0:
+        return 0
     if weight is not None:
         wv = weight
         wp = &wv[0]
@@ -248,72 +187,14 @@ cdef int _elementwise(int kind, const floating[:, ::1] x, const floating[:, ::1]
         pwp = &pwv[0, 0]
         pw_row_stride = d if pwv.shape[0] > 1 else 0
     with nogil:
-        for i in range(n):
-            r = scale_f * wp[i] if wp != NULL else scale_f
-            if kind == LOSS_MSE:
-                for j in range(d):
-                    dd = x[i, j] - t[i, j]
-                    losses[i, j] = dd * dd * r
-                    grad[i, j] = 2 * dd * r
-            elif kind == LOSS_L1:
-                for j in range(d):
-                    dd = x[i, j] - t[i, j]
-                    losses[i, j] = c_fabs(dd) * r
-                    if dd > 0:
-                        g = 1
-                    elif dd < 0:
-                        g = -1
-                    elif dd == 0:
-                        g = 0
-                    else:
-                        g = dd  # NaN
-                    grad[i, j] = g * r
-            elif kind == LOSS_HUBER:
-                for j in range(d):
-                    dd = x[i, j] - t[i, j]
-                    ad = c_fabs(dd)
-                    if ad <= delta:
-                        l = <floating> 0.5 * dd * dd
-                    else:
-                        l = delta * (ad - half_delta)
-                    if dd < -delta:
-                        g = -delta
-                    elif dd > delta:
-                        g = delta
-                    else:
-                        g = dd
-                    losses[i, j] = l * r
-                    grad[i, j] = g * r
-            elif kind == LOSS_POISSON:
-                for j in range(d):
-                    xi = x[i, j]
-                    ti = t[i, j]
-                    if flag1:  # log_input
-                        e = c_exp(xi)
-                        l = e - ti * xi
-                        g = e - ti
-                    else:
-                        l = xi - ti * c_log(xi + eps)
-                        g = 1 - ti / (xi + eps)
-                    if flag2 and ti > 1:  # full: Stirling's log(t!)
-                        st = ti * c_log(ti) - ti + <floating> 0.5 * c_log(two_pi * ti)
-                        l = l + st
-                    losses[i, j] = l * r
-                    grad[i, j] = g * r
-            else:  # LOSS_BCE
-                for j in range(d):
-                    xi = x[i, j]
-                    ti = t[i, j]
-                    sp = c_log1p_exp_neg_abs(xi) + (-xi if xi < 0 else 0)
-                    if pwp == NULL:
-                        l = (1 - ti) * xi + sp
-                        g = c_sigmoid(xi) - ti
-                    else:
-                        pw = pwp[i * pw_row_stride + j]
-                        l = (1 - ti) * xi + (1 + (pw - 1) * ti) * sp
-                        g = c_sigmoid(xi) * (pw * ti + 1 - ti) - pw * ti
-                    losses[i, j] = l * r
-                    grad[i, j] = g * r
+        if use_avx2():
+            avx2.elementwise_loss(kind, &x[0, 0], &t[0, 0], wp, pwp, pw_row_stride,
+                                  &losses[0, 0], &grad[0, 0], n, d, scale, p1, flag1,
+                                  flag2)
+        else:
+            base.elementwise_loss(kind, &x[0, 0], &t[0, 0], wp, pwp, pw_row_stride,
+                                  &losses[0, 0], &grad[0, 0], n, d, scale, p1, flag1,
+                                  flag2)
     return 0
 
 

@@ -272,6 +272,61 @@ cdef inline floating c_fabs(floating x) noexcept nogil:
     return -x if x < 0 else x
 
 
+# Row reductions with four partial results: no long dependency chain, and
+# the order of the additions is fixed by the code (not by -ffast-math), so a
+# row gives the same result wherever it is computed.
+
+cdef inline floating row_max(const floating* x, Py_ssize_t n) noexcept nogil:
+    """max(x[:n]) for n >= 1. A NaN may be skipped, but it then makes
+    exp(x - max) and every sum over the row NaN, as numpy's max would."""
+    cdef floating m0 = x[0], m1 = x[0], m2 = x[0], m3 = x[0]
+    cdef Py_ssize_t j = 0
+    while j + 4 <= n:
+        m0 = x[j] if x[j] > m0 else m0
+        m1 = x[j + 1] if x[j + 1] > m1 else m1
+        m2 = x[j + 2] if x[j + 2] > m2 else m2
+        m3 = x[j + 3] if x[j + 3] > m3 else m3
+        j += 4
+    while j < n:
+        m0 = x[j] if x[j] > m0 else m0
+        j += 1
+    m0 = m1 if m1 > m0 else m0
+    m2 = m3 if m3 > m2 else m2
+    return m2 if m2 > m0 else m0
+
+
+cdef inline double row_sum(const floating* x, Py_ssize_t n) noexcept nogil:
+    """sum(x[:n]) accumulated in double."""
+    cdef double s0 = 0, s1 = 0, s2 = 0, s3 = 0
+    cdef Py_ssize_t j = 0
+    while j + 4 <= n:
+        s0 += x[j]
+        s1 += x[j + 1]
+        s2 += x[j + 2]
+        s3 += x[j + 3]
+        j += 4
+    while j < n:
+        s0 += x[j]
+        j += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+cdef inline double row_dot(const floating* x, const floating* y, Py_ssize_t n) noexcept nogil:
+    """sum(x[:n] * y[:n]) accumulated in double."""
+    cdef double s0 = 0, s1 = 0, s2 = 0, s3 = 0
+    cdef Py_ssize_t j = 0
+    while j + 4 <= n:
+        s0 += x[j] * y[j]
+        s1 += x[j + 1] * y[j + 1]
+        s2 += x[j + 2] * y[j + 2]
+        s3 += x[j + 3] * y[j + 3]
+        j += 4
+    while j < n:
+        s0 += x[j] * y[j]
+        j += 1
+    return (s0 + s1) + (s2 + s3)
+
+
 # The functions below compute every candidate value first and only then
 # select (``a if cond else b`` between plain variables): a conditional
 # floating-point operation may not be speculated under -ftrapping-math, and

@@ -16,18 +16,17 @@ the update is in place for the caller either way.
 """
 
 import math
-import os
 
 import numpy as np
 
 from cython.parallel cimport prange
 
-cimport sklears_neural._kernels._optim_loops as base
-cimport sklears_neural._kernels._optim_loops_avx2 as avx2
-from sklears_neural._kernels._cpu cimport cpu_has_avx2_fma
+cimport sklears_neural._kernels._loops as base
+cimport sklears_neural._kernels._loops_avx2 as avx2
+from sklears_neural._kernels._cpu cimport use_avx2
 from sklears_neural._kernels._fused cimport floating
 from sklears_neural._kernels._openmp_helpers cimport resolve_n_threads
-from sklears_neural._kernels._optim_types cimport (
+from sklears_neural._kernels._types cimport (
     OPT_ADAGRAD, OPT_ADAM, OPT_RMSPROP, OPT_SGD, Hyper,
 )
 
@@ -51,22 +50,10 @@ PARALLEL_MIN_SIZE = 1 << 18
 cdef Py_ssize_t _CHUNK_ALIGN = 16
 
 
-cdef bint _use_avx2 = cpu_has_avx2_fma() and not os.environ.get("SKLEARS_NEURAL_DISABLE_AVX2")
-
-
-def _set_use_avx2(flag):
-    """Use the AVX2+FMA loops (if the CPU has them) or the baseline ones;
-    return the previous setting. For tests and benchmarks."""
-    global _use_avx2
-    previous = _use_avx2
-    _use_avx2 = bool(flag) and cpu_has_avx2_fma()
-    return previous
-
-
 cdef inline void _run_range(int kind, floating* p, const floating* g, floating* s1,
                             floating* s2, floating* s3, Py_ssize_t lo, Py_ssize_t hi,
                             const Hyper* h) noexcept nogil:
-    if _use_avx2:
+    if use_avx2():
         avx2.run_range(kind, p, g, s1, s2, s3, lo, hi, h)
     else:
         base.run_range(kind, p, g, s1, s2, s3, lo, hi, h)

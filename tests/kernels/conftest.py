@@ -70,15 +70,13 @@ def layout_of():
 
 @pytest.fixture(params=["avx2", "baseline"])
 def isa(request):
-    """Run a test with each build of the dispatched loops (activations,
-    dense epilogues, optimizer updates): the AVX2+FMA one, when this CPU has
-    it, and the portable baseline one."""
-    from sklears_neural._kernels import _activation, _cpu, _optim
+    """Run a test with each build of the kernels' loops (``_loops.pxi``):
+    the AVX2+FMA one, when this CPU has it, and the portable baseline one."""
+    from sklears_neural._kernels import _cpu
 
     want = request.param == "avx2"
     if want and not _cpu.has_avx2_fma():
         pytest.skip("this CPU has no AVX2+FMA: only the baseline loops run here")
-    previous = (_activation._set_use_avx2(want), _optim._set_use_avx2(want))
+    previous = _cpu.set_use_avx2(want)
     yield request.param
-    _activation._set_use_avx2(previous[0])
-    _optim._set_use_avx2(previous[1])
+    _cpu.set_use_avx2(previous)

@@ -6,6 +6,8 @@ import pytest
 from sklears_neural import _kernels as K
 from sklears_neural import _xp as X
 
+pytestmark = pytest.mark.usefixtures("isa")  # both builds of the loops
+
 SCE_SHAPES = [(1, 1), (1, 5), (6, 1), (7, 4)]
 
 

@@ -425,3 +425,17 @@ def test_diverging_fit_raises_and_leaves_the_previous_model():
     with pytest.raises(FloatingPointError):
         fresh.fit(X * 1e3, y * 1e6)
     assert not hasattr(fresh, "module_")  # nothing half-trained left behind
+
+
+def test_a_gpu_trained_model_pickles_to_a_cpu_model():
+    # Simulated: a CPU model marked as living on a GPU pickles through the same
+    # path (module copied to the CPU, device_ reset), so it loads without CuPy.
+    X, y = small_problem()
+    model = MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(X, y)
+    expected = model.predict_proba(X)
+    model.device_ = "cuda:0"
+    state = model.__getstate__()
+    assert state["device_"] == "cpu" and state["module_"] is not model.module_
+    model.device_ = "cpu"
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.predict_proba(X), expected)

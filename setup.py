@@ -132,10 +132,19 @@ class BuildExtWithOpenMP(build_ext):
 
 def _extensions():
     sources = sorted((HERE / KERNELS).glob("*.pyx"))
+    # Included (.pxi) and cimported (.pxd) files: listed as dependencies so
+    # that a change rebuilds the modules, and so that the sdist ships the
+    # .pxi files (package data only covers .pyx and .pxd).
+    depends = sorted(
+        f"{KERNELS}/{p.name}"
+        for pattern in ("*.pxi", "*.pxd")
+        for p in (HERE / KERNELS).glob(pattern)
+    )
     extensions = [
         Extension(
             f"{KERNELS.replace('/', '.')}.{source.stem}",
             [f"{KERNELS}/{source.name}"],
+            depends=depends,
             extra_compile_args=_compile_args(),
             extra_link_args=[],
         )

@@ -20,6 +20,13 @@ TOLERANCES = {
 }
 
 
+@pytest.fixture
+def rng():
+    """A seeded generator, fresh for each test (the kernel tests run on
+    their own too, without the repository's top-level conftest)."""
+    return np.random.default_rng(0)
+
+
 @pytest.fixture(params=DTYPES, ids=[d.name for d in DTYPES])
 def dtype(request):
     return request.param

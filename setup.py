@@ -130,6 +130,19 @@ class BuildExtWithOpenMP(build_ext):
         super().build_extensions()
 
 
+def _numpy_options(source):
+    """numpy's C headers for the modules that ``cimport numpy`` (only the
+    Python-facing fast paths do; the loops take raw pointers)."""
+    if "cimport numpy" not in source.read_text():
+        return {}
+    import numpy
+
+    return {
+        "include_dirs": [numpy.get_include()],
+        "define_macros": [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+    }
+
+
 def _extensions():
     sources = sorted((HERE / KERNELS).glob("*.pyx"))
     # Included (.pxi) and cimported (.pxd) files: listed as dependencies so
@@ -147,6 +160,7 @@ def _extensions():
             depends=depends,
             extra_compile_args=_compile_args(),
             extra_link_args=[],
+            **_numpy_options(source),
         )
         for source in sources
     ]

@@ -4,7 +4,7 @@
 
 cdef extern from *:
     """
-    static int skn_cpu_has_avx2_fma(void) {
+    static inline int skn_cpu_has_avx2_fma(void) {
     #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");

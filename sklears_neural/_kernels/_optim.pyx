@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+cimport numpy as cnp
 from cython.parallel cimport prange
 
 cimport sklears_neural._kernels._loops as base
@@ -95,6 +96,67 @@ cdef int _update(int kind, floating[::1] p, const floating[::1] g, object s1,
 # ---------------------------------------------------------------------------
 # Python side
 # ---------------------------------------------------------------------------
+
+cnp.import_array()
+
+
+cdef inline bint _plain_like(object a, cnp.ndarray ref, int typenum, bint writeable):
+    """``a`` is an exact ndarray of ``ref``'s dtype and shape, C-contiguous
+    and aligned (and writeable if asked)."""
+    cdef cnp.ndarray arr
+    if type(a) is not np.ndarray:
+        return False
+    arr = <cnp.ndarray> a
+    if cnp.PyArray_TYPE(arr) != typenum or not cnp.PyArray_SAMESHAPE(arr, ref):
+        return False
+    if writeable:
+        return cnp.PyArray_ISCARRAY(arr)
+    return cnp.PyArray_ISCARRAY_RO(arr)
+
+
+cdef inline void* _data(object a):
+    return NULL if a is None else cnp.PyArray_DATA(<cnp.ndarray> a)
+
+
+cdef bint _fast_update(int kind, object param, object grad, object s1, object s2,
+                       object s3, Hyper* h, object n_threads) except -1:
+    """The common case without any conversion: param, grad and states are
+    plain C-contiguous arrays of one float dtype and shape, one thread.
+    Returns False (having done nothing) for anything else."""
+    cdef cnp.ndarray p
+    cdef int typenum
+    cdef Py_ssize_t n
+    cdef void* pp
+    cdef void* gp
+    cdef void* p1
+    cdef void* p2
+    cdef void* p3
+    if n_threads is not None or type(param) is not np.ndarray:
+        return False
+    p = <cnp.ndarray> param
+    typenum = cnp.PyArray_TYPE(p)
+    if typenum != cnp.NPY_FLOAT32 and typenum != cnp.NPY_FLOAT64:
+        return False
+    if not (_plain_like(param, p, typenum, True) and _plain_like(grad, p, typenum, False)):
+        return False
+    for s in (s1, s2, s3):
+        if s is not None and not _plain_like(s, p, typenum, True):
+            return False
+    n = cnp.PyArray_SIZE(p)
+    pp = cnp.PyArray_DATA(p)
+    gp = _data(grad)
+    p1 = _data(s1)
+    p2 = _data(s2)
+    p3 = _data(s3)
+    with nogil:
+        if typenum == cnp.NPY_FLOAT32:
+            _run_range(kind, <float*> pp, <const float*> gp, <float*> p1, <float*> p2,
+                       <float*> p3, 0, n, h)
+        else:
+            _run_range(kind, <double*> pp, <const double*> gp, <double*> p1,
+                       <double*> p2, <double*> p3, 0, n, h)
+    return True
+
 
 class _Flat:
     """1-D views of param, grad and states, in param's memory order.
@@ -199,13 +261,15 @@ def sgd_step(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0,
     if momentum and momentum_buffer is None:
         raise _missing_state(kernel, "momentum_buffer", f"momentum={momentum}")
     buf = momentum_buffer if momentum else None
-    flat = _Flat(kernel, param, grad, [("momentum_buffer", buf)])
     cdef Hyper h = _effective_grad(float(weight_decay), bool(maximize))
     h.lr = float(lr)
     h.momentum = momentum
     h.one_minus_dampening = 1.0 - float(dampening)
     h.nesterov = bool(nesterov)
     h.first_step = bool(first_step)
+    if _fast_update(OPT_SGD, param, grad, buf, None, None, &h, n_threads):
+        return
+    flat = _Flat(kernel, param, grad, [("momentum_buffer", buf)])
     _dispatch(OPT_SGD, flat, h, n_threads)
 
 
@@ -223,11 +287,7 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr=1e-3,
         raise _missing_state(kernel, "max_exp_avg_sq", "amsgrad=True")
     if exp_avg is None or exp_avg_sq is None:
         raise _missing_state(kernel, "exp_avg/exp_avg_sq", "Adam")
-    flat = _Flat(kernel, param, grad, [
-        ("exp_avg", exp_avg),
-        ("exp_avg_sq", exp_avg_sq),
-        ("max_exp_avg_sq", max_exp_avg_sq if amsgrad else None),
-    ])
+    vmax = max_exp_avg_sq if amsgrad else None
     lr = float(lr)
     beta1 = float(beta1)
     beta2 = float(beta2)
@@ -243,6 +303,13 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr=1e-3,
     h.step_size = lr / (1.0 - beta1**step)
     h.inv_bc2_sqrt = 1.0 / math.sqrt(1.0 - beta2**step)
     h.eps = float(eps)
+    if _fast_update(OPT_ADAM, param, grad, exp_avg, exp_avg_sq, vmax, &h, n_threads):
+        return
+    flat = _Flat(kernel, param, grad, [
+        ("exp_avg", exp_avg),
+        ("exp_avg_sq", exp_avg_sq),
+        ("max_exp_avg_sq", vmax),
+    ])
     _dispatch(OPT_ADAM, flat, h, n_threads)
 
 
@@ -262,11 +329,8 @@ def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, lr=1e-2,
         raise _missing_state(kernel, "grad_avg", "centered=True")
     if momentum and momentum_buffer is None:
         raise _missing_state(kernel, "momentum_buffer", f"momentum={momentum}")
-    flat = _Flat(kernel, param, grad, [
-        ("square_avg", square_avg),
-        ("grad_avg", grad_avg if centered else None),
-        ("momentum_buffer", momentum_buffer if momentum else None),
-    ])
+    gavg = grad_avg if centered else None
+    buf = momentum_buffer if momentum else None
     alpha = float(alpha)
     cdef Hyper h = _effective_grad(float(weight_decay), bool(maximize))
     h.lr = float(lr)
@@ -274,6 +338,13 @@ def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, lr=1e-2,
     h.one_minus_alpha = 1.0 - alpha
     h.eps = float(eps)
     h.momentum = momentum
+    if _fast_update(OPT_RMSPROP, param, grad, square_avg, gavg, buf, &h, n_threads):
+        return
+    flat = _Flat(kernel, param, grad, [
+        ("square_avg", square_avg),
+        ("grad_avg", gavg),
+        ("momentum_buffer", buf),
+    ])
     _dispatch(OPT_RMSPROP, flat, h, n_threads)
 
 
@@ -283,8 +354,10 @@ def adagrad_step(param, grad, state_sum, step, lr=1e-2, lr_decay=0.0,
     kernel = "adagrad_step"
     if state_sum is None:
         raise _missing_state(kernel, "state_sum", "Adagrad")
-    flat = _Flat(kernel, param, grad, [("state_sum", state_sum)])
     cdef Hyper h = _effective_grad(float(weight_decay), bool(maximize))
     h.step_size = float(lr) / (1.0 + (step - 1) * float(lr_decay))
     h.eps = float(eps)
+    if _fast_update(OPT_ADAGRAD, param, grad, state_sum, None, None, &h, n_threads):
+        return
+    flat = _Flat(kernel, param, grad, [("state_sum", state_sum)])
     _dispatch(OPT_ADAGRAD, flat, h, n_threads)

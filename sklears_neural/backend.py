@@ -7,6 +7,7 @@ CUDA device is asked for or a CuPy array is seen, so the CPU path never needs
 it.
 """
 
+import functools
 import importlib
 import re
 
@@ -182,6 +183,13 @@ def kernels_for(a):
         from sklears_neural import _xp
 
         return _xp
+    return _cpu_kernels()
+
+
+@functools.lru_cache(maxsize=None)
+def _cpu_kernels():
+    # Imported on first use (the kernels import this module); cached because
+    # every op asks for its kernels.
     from sklears_neural import _kernels
 
     return _kernels

@@ -4,6 +4,7 @@ import math
 import numbers
 
 import numpy as np
+import scipy.linalg.blas
 import scipy.optimize
 from scipy.special import xlogy
 from sklearn.utils._available_if import available_if
@@ -21,6 +22,15 @@ __all__ = ["MLPClassifier", "MLPRegressor"]
 _SOLVERS = ("adam", "sgd", "lbfgs") + tuple(sorted(set(OPTIMIZERS) - {"adam", "sgd"}))
 _LEARNING_RATES = ("constant", "invscaling", "adaptive")
 _REGRESSION_LOSSES = ("squared_error", "poisson", "absolute_error", "huber")
+
+
+def _add_scaled(y, a, x):
+    """``y += a * x`` in place: BLAS axpy for numpy arrays, array code otherwise."""
+    if isinstance(y, np.ndarray) and y.flags.c_contiguous and x.flags.c_contiguous:
+        axpy = scipy.linalg.blas.get_blas_funcs("axpy", (y,))
+        axpy(x.reshape(-1), y.reshape(-1), a=a)
+    else:
+        y += a * x
 
 
 def _one_of(name, value, allowed):
@@ -147,15 +157,20 @@ class _BaseMLP(BaseNeuralNet):
         return [layer.weight for layer in self.module_.linears()]
 
     def _penalty(self, sample_weight_sum):
-        """L2 on the weights (not biases): ``alpha/2 * ||W||^2 / sum(sample_weight)``."""
+        """L2 on the weights (not biases): ``alpha/2 * ||W||^2 / sum(sample_weight)``.
+
+        Adds the gradient ``alpha * W / sum(sample_weight)`` in place (one
+        BLAS axpy per layer, no temporaries) and returns the penalty value.
+        """
         if not self.alpha:
             return 0.0
         scale = self.alpha / sample_weight_sum
         total = 0.0
         for W in self._weights():
-            total += float((W.data * W.data).sum())
+            flat = W.data.reshape(-1)
+            total += float(flat @ flat)
             if W.grad is not None:
-                W.grad += scale * W.data
+                _add_scaled(W.grad, scale, W.data)
         return 0.5 * scale * total
 
     def _on_no_improvement(self):

@@ -1,17 +1,19 @@
 # Inline scalar math shared by the kernels: elementary functions in the
-# precision of the fused type, the numerically safe sigmoid/softplus, and
-# one activation element forward/backward that switches on the integer ids
-# of ``_specs``.
+# precision of the fused type, the numerically safe sigmoid/softplus/Phi,
+# row reductions, and the activation element forward/backward, specialised
+# at compile time per activation (the ``Act`` fused tags below).
 #
-# float32 uses the branch-free polynomial functions below (skn_*f): the
-# scalar libm calls (expf, tanhf, erff, ...) cannot be vectorised, and they
-# made our activations 5-30x slower than numpy's SIMD ufuncs. These are
-# plain C arithmetic plus selects, so GCC vectorises every loop that calls
-# them, at whatever SIMD width the target has (SSE2 by default, AVX-512 with
-# SKLEARS_NEURAL_NATIVE=1). They are within a few float32 ulp of the
-# correctly rounded result; the tests hold them to 1e-5 relative against the
-# numpy reference. float64 keeps libm (gradient checks want its accuracy).
-# (gelu's Phi(x) goes through erfc in both precisions: see c_normal_cdf.)
+# float32 uses the branch-free polynomial functions below (skn_*f): scalar
+# libm calls (expf, tanhf, erff, ...) cannot be vectorised, and with them our
+# activations were 5-30x slower than numpy's SIMD ufuncs. These are plain C
+# arithmetic plus selects, so GCC vectorises every loop that calls them, at
+# the SIMD width of the build (SSE2 for ``_loops``, AVX2+FMA for
+# ``_loops_avx2``, the host's with SKLEARS_NEURAL_NATIVE=1). They are within
+# a few float32 ulp of the correctly rounded result; the tests hold them to
+# 1e-5 relative against the numpy reference, and to the reference's own
+# accuracy against float64 on a dense grid. float64 keeps libm (gradient
+# checks want its accuracy). gelu's Phi(x) goes through erfc in both
+# precisions (see c_normal_cdf).
 #
 # Everything here is ``cdef inline`` (or ``static inline`` C) and compiled
 # into each module that cimports it, so the calls inline into the nogil loops.

@@ -73,10 +73,13 @@ def _check_number(name, value, low=None, high=None, integer=False, low_open=Fals
         raise ValueError(f"{name} must be {kind}{span}; got {value!r}.")
 
 
-# Below this many rows per batch a second BLAS thread costs more than it gives
-# (measured on 2 cores: benchmarks/compare.py, "threads" table), and an idle
-# worker that spins while the other core is busy can make a step 20x slower.
-SERIAL_BELOW_ROWS = 512
+# Below this much work per batch (rows x parameters, about the multiply-adds of
+# one forward pass) a second BLAS thread gains nothing on 2 cores, and idle
+# workers that spin while the other core is busy made small steps up to 20x
+# slower. Above it, 2 threads train the 784-256-128-10 MLP 1.36x faster at
+# batch 128 and 1.66x at batch 512 (idle machine, 2 cores; see the note of
+# the MLP issue). So: one thread for small work, the libraries' default above.
+SERIAL_BELOW_WORK = 2**24
 
 
 @functools.lru_cache(maxsize=None)
@@ -85,15 +88,14 @@ def _thread_controller():
     return ThreadpoolController()
 
 
-def thread_limits(n_threads, rows):
-    """Context that caps BLAS/OpenMP threads for work on ``rows``-row batches.
+def thread_limits(n_threads, work):
+    """Context that caps BLAS/OpenMP threads for batches of ``work`` multiply-adds.
 
-    ``n_threads=None`` picks one thread for small batches and leaves the
-    libraries' defaults otherwise.
+    ``n_threads=None`` picks one thread for small work and leaves the
+    libraries' defaults otherwise; an integer is applied as given.
     """
     if n_threads is None:
-        # Tiny work stays single-threaded in the libraries anyway: skip the cost.
-        n_threads = None if rows <= 16 or rows >= SERIAL_BELOW_ROWS else 1
+        n_threads = 1 if work < SERIAL_BELOW_WORK else None
     if n_threads is None:
         return nullcontext()
     return _thread_controller().limit(limits=n_threads)
@@ -287,14 +289,13 @@ class BaseNeuralNet(BaseEstimator):
                              "per call leaves nothing to stop; use fit.")
         snapshot = self._snapshot() if continuing else None
         try:
-            with thread_limits(self.n_threads, self._batch_rows(X.shape[0])):
-                if not continuing:
-                    self._initialize(X, self._initial_targets(y, classes))
-                    self.callbacks_ = self._named_callbacks()
-                else:
-                    self._refresh_optimizer()
-                X, y, sample_weight = _drop_unweighted(X, y, sample_weight)
-                self._train(X, y, sample_weight, n_epochs=1 if incremental else self._max_epochs())
+            if not continuing:
+                self._initialize(X, self._initial_targets(y, classes))
+                self.callbacks_ = self._named_callbacks()
+            else:
+                self._refresh_optimizer()
+            X, y, sample_weight = _drop_unweighted(X, y, sample_weight)
+            self._train(X, y, sample_weight, n_epochs=1 if incremental else self._max_epochs())
         except FloatingPointError:
             self._restore(snapshot)
             raise
@@ -365,54 +366,61 @@ class BaseNeuralNet(BaseEstimator):
             self._no_improvement = 0
         for cb in callbacks:
             cb.on_train_begin(self, X_train, y_train)
-        try:
-            for _ in range(n_epochs):
+        with thread_limits(self.n_threads, batch_size * self._n_parameters()):
+            try:
+                for _ in range(n_epochs):
+                    for cb in callbacks:
+                        cb.on_epoch_begin(self, self.n_iter_)
+                    start = time.perf_counter()
+                    train_loss = self._run_epoch(X_train, targets, w_train, batch_size, params,
+                                                 callbacks)
+                    self.n_iter_ += 1
+                    self.t_ += n
+                    row = {"epoch": self.n_iter_, "train_loss": train_loss, "valid_loss": None,
+                           "valid_score": None, "lr": self.optimizer_.param_groups[0]["lr"]}
+                    if valid is not None:
+                        row["valid_loss"], row["valid_score"] = self._evaluate(*valid)
+                    row["time"] = time.perf_counter() - start
+                    self.history_.append(row)
+                    self.loss_curve_.append(train_loss)
+                    self._update_stopping(row)
+                    for cb in callbacks:
+                        cb.on_epoch_end(self, row)
+                    if self.verbose > 1:
+                        print(", ".join(f"{k}={v:.6g}" for k, v in row.items() if v is not None))
+                    if self._stop_reason is not None:
+                        break
+                else:
+                    if n_epochs > 1 and self._warn_max_epochs:
+                        warnings.warn(f"{type(self).__name__}: the maximum number of epochs "
+                                      f"({n_epochs}) was reached and the optimization has not "
+                                      "converged yet.", ConvergenceWarning)
+            finally:
                 for cb in callbacks:
-                    cb.on_epoch_begin(self, self.n_iter_)
-                start = time.perf_counter()
-                self.module_.train()
-                order = self._rng.permutation(n) if self.shuffle else np.arange(n)
-                total = 0.0
-                for begin in range(0, n, batch_size):
-                    idx = order[begin:begin + batch_size]
-                    w = None if w_train is None else w_train[idx]
-                    loss = self._step(self._batch(X_train, idx), targets[idx], w, params, callbacks)
-                    total += loss * len(idx)
-                train_loss = total / n
-                if not math.isfinite(train_loss):
-                    raise FloatingPointError(
-                        f"The training loss became {train_loss} at epoch {self.n_iter_ + 1}. "
-                        "Likely causes: a learning rate too high for this problem (lower lr / "
-                        "learning_rate_init), unscaled inputs (try StandardScaler), or extreme "
-                        "targets. The model was left as it was before this fit.")
-                self.n_iter_ += 1
-                self.t_ += n
-                row = {"epoch": self.n_iter_, "train_loss": train_loss, "valid_loss": None,
-                       "valid_score": None, "lr": self.optimizer_.param_groups[0]["lr"]}
-                if valid is not None:
-                    row["valid_loss"], row["valid_score"] = self._evaluate(*valid)
-                row["time"] = time.perf_counter() - start
-                self.history_.append(row)
-                self.loss_curve_.append(train_loss)
-                self._update_stopping(row)
-                for cb in callbacks:
-                    cb.on_epoch_end(self, row)
-                if self.verbose > 1:
-                    print(", ".join(f"{k}={v:.6g}" for k, v in row.items() if v is not None))
-                if self._stop_reason is not None:
-                    break
-            else:
-                if n_epochs > 1 and self._warn_max_epochs:
-                    warnings.warn(f"{type(self).__name__}: the maximum number of epochs "
-                                  f"({n_epochs}) was reached and the optimization has not "
-                                  "converged yet.", ConvergenceWarning)
-        finally:
-            for cb in callbacks:
-                cb.on_train_end(self)
+                    cb.on_train_end(self)
         if self.early_stopping and self._best_state is not None:
             self.module_.load_state_dict(self._best_state)
         self.module_.zero_grad()
         self.module_.eval()
+
+    def _run_epoch(self, X, targets, weights, batch_size, params, callbacks):
+        """One pass over the (shuffled) training data; returns the mean loss."""
+        n = X.shape[0]
+        self.module_.train()
+        order = self._rng.permutation(n) if self.shuffle else np.arange(n)
+        total = 0.0
+        for begin in range(0, n, batch_size):
+            idx = order[begin:begin + batch_size]
+            w = None if weights is None else weights[idx]
+            total += self._step(self._batch(X, idx), targets[idx], w, params, callbacks) * len(idx)
+        train_loss = total / n
+        if not math.isfinite(train_loss):
+            raise FloatingPointError(
+                f"The training loss became {train_loss} at epoch {self.n_iter_ + 1}. "
+                "Likely causes: a learning rate too high for this problem (lower lr / "
+                "learning_rate_init), unscaled inputs (try StandardScaler), or extreme "
+                "targets. The model was left as it was before this fit.")
+        return train_loss
 
     def _batch(self, X, idx):
         xb = X[idx]
@@ -503,8 +511,11 @@ class BaseNeuralNet(BaseEstimator):
     def _predict_outputs(self, X):
         check_is_fitted(self, "module_")
         X = self._check_X_fast(X)
-        with thread_limits(self.n_threads, X.shape[0]):
+        with thread_limits(self.n_threads, X.shape[0] * self._n_parameters()):
             return self._forward(X)
+
+    def _n_parameters(self):
+        return sum(p.size for p in self.module_.parameters())
 
     def _check_X_fast(self, X):
         """``validate_data`` for prediction, with a short path for plain arrays.

@@ -9,7 +9,7 @@ import scipy.optimize
 from scipy.special import xlogy
 from sklearn.utils._available_if import available_if
 
-from sklears_neural import nn, optim
+from sklears_neural import optim
 from sklears_neural.autograd import Tensor
 from sklears_neural.backend import to_numpy
 from sklears_neural.base._estimator import OPTIMIZERS, BaseNeuralNet, _check_number

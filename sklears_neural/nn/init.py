@@ -18,6 +18,7 @@ import numbers
 import numpy as np
 from scipy.special import log_ndtr, ndtri_exp
 
+from sklears_neural._random import as_generator
 from sklears_neural.autograd import Tensor
 from sklears_neural.backend import device_of, is_cupy_array, to_device
 
@@ -48,28 +49,6 @@ _NONLINEARITIES = _UNIT_GAIN + ("tanh", "relu", "leaky_relu", "selu")
 
 
 # -- helpers ------------------------------------------------------------------
-def _as_generator(generator):
-    """Return a ``numpy.random.Generator`` for ``generator``.
-
-    A ``RandomState`` is turned into a Generator seeded from one draw of it
-    (as the rest of the library does), so it advances and stays reproducible.
-    """
-    if generator is None:
-        return np.random.default_rng()
-    if isinstance(generator, np.random.Generator):
-        return generator
-    if isinstance(generator, np.random.RandomState):
-        return np.random.default_rng(generator.randint(0, 2**31 - 1))
-    if isinstance(generator, numbers.Integral) and not isinstance(generator, bool):
-        if generator < 0:
-            raise ValueError(f"generator seed must be >= 0; got {generator!r}.")
-        return np.random.default_rng(int(generator))
-    raise ValueError(
-        "generator must be a numpy.random.Generator, an int seed, a "
-        f"numpy.random.RandomState or None; got {type(generator).__name__}."
-    )
-
-
 def _data(tensor, func):
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{func}: expected a Tensor or Parameter; got {type(tensor).__name__}.")
@@ -245,7 +224,7 @@ def uniform_(tensor, a=0.0, b=1.0, *, generator=None):
     _check_number("uniform_", "b", b)
     if a > b:
         raise ValueError(f"uniform_: needs a <= b; got a={a!r}, b={b!r}.")
-    rng = _as_generator(generator)
+    rng = as_generator(generator)
     return _fill(tensor, rng.uniform(a, b, size=data.shape))
 
 
@@ -268,7 +247,7 @@ def normal_(tensor, mean=0.0, std=1.0, *, generator=None):
     data = _float_data(tensor, "normal_")
     _check_number("normal_", "mean", mean)
     _check_std("normal_", std)
-    rng = _as_generator(generator)
+    rng = as_generator(generator)
     return _fill(tensor, rng.normal(mean, std, size=data.shape))
 
 
@@ -321,7 +300,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, *, generator=None):
     _check_number("trunc_normal_", "b", b)
     if not a < b:
         raise ValueError(f"trunc_normal_: needs a < b; got a={a!r}, b={b!r}.")
-    rng = _as_generator(generator)
+    rng = as_generator(generator)
     z = _truncated_standard_normal((a - mean) / std, (b - mean) / std, data.shape, rng)
     return _fill(tensor, np.clip(mean + std * z, a, b))
 
@@ -358,7 +337,7 @@ def xavier_uniform_(tensor, gain=1.0, *, generator=None):
         return tensor
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
     bound = math.sqrt(3.0) * std
-    return _fill(tensor, _as_generator(generator).uniform(-bound, bound, size=data.shape))
+    return _fill(tensor, as_generator(generator).uniform(-bound, bound, size=data.shape))
 
 
 def xavier_normal_(tensor, gain=1.0, *, generator=None):
@@ -385,7 +364,7 @@ def xavier_normal_(tensor, gain=1.0, *, generator=None):
     if data.size == 0:
         return tensor
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
-    return _fill(tensor, _as_generator(generator).normal(0.0, std, size=data.shape))
+    return _fill(tensor, as_generator(generator).normal(0.0, std, size=data.shape))
 
 
 def _kaiming_std(data, a, mode, nonlinearity, func):
@@ -426,7 +405,7 @@ def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *,
     if data.size == 0:
         return tensor
     bound = math.sqrt(3.0) * std
-    return _fill(tensor, _as_generator(generator).uniform(-bound, bound, size=data.shape))
+    return _fill(tensor, as_generator(generator).uniform(-bound, bound, size=data.shape))
 
 
 def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *,
@@ -456,7 +435,7 @@ def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *,
     std = _kaiming_std(data, a, mode, nonlinearity, "kaiming_normal_")
     if data.size == 0:
         return tensor
-    return _fill(tensor, _as_generator(generator).normal(0.0, std, size=data.shape))
+    return _fill(tensor, as_generator(generator).normal(0.0, std, size=data.shape))
 
 
 def lecun_uniform_(tensor, *, generator=None):
@@ -480,7 +459,7 @@ def lecun_uniform_(tensor, *, generator=None):
     if data.size == 0:
         return tensor
     bound = math.sqrt(3.0 / fan_in)
-    return _fill(tensor, _as_generator(generator).uniform(-bound, bound, size=data.shape))
+    return _fill(tensor, as_generator(generator).uniform(-bound, bound, size=data.shape))
 
 
 def lecun_normal_(tensor, *, generator=None):
@@ -505,7 +484,7 @@ def lecun_normal_(tensor, *, generator=None):
     if data.size == 0:
         return tensor
     std = 1.0 / math.sqrt(fan_in)
-    return _fill(tensor, _as_generator(generator).normal(0.0, std, size=data.shape))
+    return _fill(tensor, as_generator(generator).normal(0.0, std, size=data.shape))
 
 
 def orthogonal_(tensor, gain=1.0, *, generator=None):
@@ -541,7 +520,7 @@ def orthogonal_(tensor, gain=1.0, *, generator=None):
         return tensor
     rows = data.shape[0]
     cols = data.size // rows
-    flat = _as_generator(generator).normal(0.0, 1.0, size=(rows, cols))
+    flat = as_generator(generator).normal(0.0, 1.0, size=(rows, cols))
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from sklears_neural.autograd import Function, Tensor, gradcheck, no_grad
+from sklears_neural.autograd import Function, Tensor, gradcheck
 
 
 def t64(rng, *shape):

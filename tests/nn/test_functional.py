@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from scipy.special import expit, log_softmax as np_log_softmax, logsumexp
+from scipy.special import expit, log_softmax as np_log_softmax
 
 from sklears_neural._specs import ACTIVATIONS
 from sklears_neural.autograd import Tensor, gradcheck

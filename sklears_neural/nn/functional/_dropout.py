@@ -2,19 +2,11 @@
 
 import numpy as np
 
+from sklears_neural._random import as_generator
 from sklears_neural.autograd import Function
 from sklears_neural.backend import get_array_module
 
-__all__ = ["dropout", "as_generator"]
-
-
-def as_generator(generator):
-    """Return a ``numpy.random.Generator`` from a seed, Generator, RandomState or None."""
-    if isinstance(generator, np.random.Generator):
-        return generator
-    if isinstance(generator, np.random.RandomState):
-        return np.random.default_rng(generator.randint(0, 2**31 - 1))
-    return np.random.default_rng(generator)
+__all__ = ["dropout"]
 
 
 class Dropout(Function):

@@ -2,6 +2,7 @@
 
 import math
 
+from sklears_neural._random import as_generator
 from sklears_neural._specs import check_activation
 from sklears_neural.nn import functional as F
 from sklears_neural.nn import init
@@ -56,8 +57,6 @@ class Linear(Module):
 
     def reset_parameters(self, generator=None):
         """Draw weights and bias uniformly from ``±1/sqrt(in_features)``."""
-        from sklears_neural.nn.functional._dropout import as_generator
-
         rng = as_generator(generator)
         bound = 1.0 / math.sqrt(self.in_features)
         init.uniform_(self.weight, -bound, bound, generator=rng)

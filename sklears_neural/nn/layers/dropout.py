@@ -2,7 +2,7 @@
 
 from sklears_neural.nn import functional as F
 from sklears_neural.nn._module import Module
-from sklears_neural.nn.functional._dropout import as_generator
+from sklears_neural._random import as_generator
 
 __all__ = ["Dropout"]
 

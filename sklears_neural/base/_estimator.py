@@ -201,8 +201,8 @@ class BaseNeuralNet(BaseEstimator):
 
     # -- fitting ------------------------------------------------------------------
     def _validate_common(self):
-        _check_number("batch_size", self.batch_size, low=1, integer=True) \
-            if self.batch_size != "auto" else None
+        if self.batch_size != "auto":
+            _check_number("batch_size", self.batch_size, low=1, integer=True)
         _check_number("tol", self.tol, low=0.0)
         _check_number("n_iter_no_change", self.n_iter_no_change, low=1, integer=True)
         _check_number("validation_fraction", self.validation_fraction, low=0.0, high=1.0,

@@ -2,16 +2,20 @@
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 import scipy.linalg.blas
 import scipy.optimize
+import scipy.sparse as sp
 from scipy.special import xlogy
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._available_if import available_if
 
 from sklears_neural import optim
 from sklears_neural.autograd import Tensor
-from sklears_neural.backend import to_numpy
+from sklears_neural._specs import check_activation
+from sklears_neural.backend import check_dtype, to_device, to_numpy
 from sklears_neural.base._estimator import OPTIMIZERS, BaseNeuralNet, _check_number
 from sklears_neural.base._mixins import NeuralNetClassifierMixin, NeuralNetRegressorMixin
 from sklears_neural.mlp._network import MLPNetwork
@@ -105,14 +109,12 @@ class _BaseMLP(BaseNeuralNet):
 
     def _extra_validation(self):
         sizes = self._hidden_sizes()
-        from sklears_neural._specs import check_activation
-
         _per_layer("activation", self.activation, len(sizes), check_activation)
         _per_layer("dropout", self.dropout, len(sizes),
                    lambda p: _check_number("dropout", p, low=0.0, high=1.0, high_open=True))
-        _one_of("solver", self.solver, _SOLVERS) if isinstance(self.solver, str) else None
-        if not isinstance(self.solver, str) and not (
-                isinstance(self.solver, type) and issubclass(self.solver, optim.Optimizer)):
+        if isinstance(self.solver, str):
+            _one_of("solver", self.solver, _SOLVERS)
+        elif not (isinstance(self.solver, type) and issubclass(self.solver, optim.Optimizer)):
             raise ValueError(f"solver must be one of {', '.join(map(repr, _SOLVERS))} or an "
                              f"Optimizer subclass; got {self.solver!r}.")
         _one_of("learning_rate", self.learning_rate, _LEARNING_RATES)
@@ -223,9 +225,6 @@ class _BaseMLP(BaseNeuralNet):
 
     def _train_lbfgs(self, X, y, sample_weight):
         """Full-batch L-BFGS-B through scipy, as scikit-learn does."""
-        from sklears_neural.backend import check_dtype, to_device
-        import scipy.sparse as sp
-
         dtype = check_dtype(self.dtype)
         weights = self._sample_weights(y, sample_weight)
         targets = self._targets.transform(y, dtype)
@@ -273,9 +272,6 @@ class _BaseMLP(BaseNeuralNet):
         self.history_.append({"epoch": self.n_iter_, "train_loss": self.loss_, "valid_loss": None,
                               "valid_score": None, "lr": None, "time": None})
         if result.status == 1:
-            from sklearn.exceptions import ConvergenceWarning
-            import warnings
-
             warnings.warn(f"lbfgs failed to converge after {self.n_iter_} iterations: "
                           f"{result.message}. Increase max_iter or scale the data.",
                           ConvergenceWarning)

@@ -11,6 +11,8 @@ import math
 
 import joblib
 
+from sklears_neural.nn.utils import clip_grad_norm_, clip_grad_value_
+
 __all__ = ["Callback", "EarlyStopping", "LRScheduler", "Checkpoint", "ProgressBar",
            "GradientClipping"]
 
@@ -219,13 +221,7 @@ class GradientClipping(Callback):
             raise ValueError("GradientClipping: give max_norm, clip_value or both.")
 
     def on_backward_end(self, net, parameters):
-        grads = [p.grad for p in parameters if p.grad is not None]
         if self.clip_value is not None:
-            for g in grads:
-                g.clip(-self.clip_value, self.clip_value, out=g)
-        if self.max_norm is not None and grads:
-            total = math.sqrt(sum(float((g * g).sum()) for g in grads))
-            if total > self.max_norm:
-                factor = self.max_norm / (total + 1e-6)
-                for g in grads:
-                    g *= factor
+            clip_grad_value_(parameters, self.clip_value)
+        if self.max_norm is not None:
+            clip_grad_norm_(parameters, self.max_norm)

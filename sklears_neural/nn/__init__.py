@@ -1,6 +1,6 @@
 """Neural-network building blocks: modules, layers, losses and initialisers."""
 
-from sklears_neural.nn import functional, init
+from sklears_neural.nn import functional, init, utils
 from sklears_neural.nn._loss import (
     BCEWithLogitsLoss,
     CrossEntropyLoss,
@@ -28,10 +28,12 @@ from sklears_neural.nn.layers.activation import (
 )
 from sklears_neural.nn.layers.container import Sequential
 from sklears_neural.nn.layers.dense import Linear
-from sklears_neural.nn.layers.dropout import Dropout
-from sklears_neural.nn.layers.norm import BatchNorm1d, LayerNorm
+from sklears_neural.nn.layers.dropout import AlphaDropout, Dropout, GaussianNoise
+from sklears_neural.nn.layers.norm import BatchNorm1d, GroupNorm, LayerNorm
+from sklears_neural.nn.utils import SpectralNorm
 
 __all__ = [
+    "AlphaDropout", "GaussianNoise", "GroupNorm", "SpectralNorm", "utils",
     "BCEWithLogitsLoss", "BatchNorm1d", "CrossEntropyLoss", "Dropout", "ELU", "GELU",
     "HuberLoss", "Identity", "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax",
     "MSELoss", "Mish", "Module", "Parameter", "PoissonNLLLoss", "ReLU", "SELU",

@@ -36,7 +36,7 @@ from sklears_neural.nn.functional._activation import (
     tanh,
 )
 from sklears_neural.nn.functional._dense import linear
-from sklears_neural.nn.functional._dropout import dropout
+from sklears_neural.nn.functional._dropout import alpha_dropout, dropout, gaussian_noise
 from sklears_neural.nn.functional._loss import (
     binary_cross_entropy_with_logits,
     cross_entropy,
@@ -46,10 +46,10 @@ from sklears_neural.nn.functional._loss import (
     nll_loss,
     poisson_nll_loss,
 )
-from sklears_neural.nn.functional._norm import batch_norm, layer_norm
+from sklears_neural.nn.functional._norm import batch_norm, group_norm, layer_norm
 
 __all__ = [
-    "activation", "add", "batch_norm", "binary_cross_entropy_with_logits",
+    "activation", "add", "alpha_dropout", "gaussian_noise", "group_norm", "batch_norm", "binary_cross_entropy_with_logits",
     "cross_entropy", "div", "dropout", "elu", "exp", "gelu", "huber_loss",
     "l1_loss", "layer_norm", "leaky_relu", "linear", "log", "log_softmax",
     "matmul", "mean", "mish", "mse_loss", "mul", "neg", "nll_loss",

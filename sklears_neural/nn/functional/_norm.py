@@ -3,7 +3,7 @@
 from sklears_neural.autograd import Function
 from sklears_neural.backend import get_array_module
 
-__all__ = ["batch_norm", "layer_norm"]
+__all__ = ["batch_norm", "group_norm", "layer_norm"]
 
 
 class _Normalize(Function):
@@ -135,3 +135,32 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     axes = tuple(range(input.ndim - k, input.ndim))
     param_shape = (1,) * (input.ndim - k) + normalized_shape
     return _Normalize(axes, param_shape, normalized_shape, eps).apply(input, weight, bias)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalise each sample over groups of channels (axis 1), as ``torch.nn.GroupNorm``.
+
+    Parameters
+    ----------
+    input : Tensor of shape (n, C, ...)
+    num_groups : int
+        Must divide C.
+    weight, bias : Tensor of shape (C,), optional
+        Per-channel scale and shift.
+    eps : float
+    """
+    if input.ndim < 2:
+        raise ValueError(f"group_norm: input must be (n, channels, ...); got shape {input.shape}.")
+    n, channels = input.shape[0], input.shape[1]
+    if num_groups < 1 or channels % num_groups:
+        raise ValueError(f"group_norm: num_groups={num_groups} must divide the {channels} channels "
+                         f"of input {input.shape}.")
+    grouped = input.reshape(n, num_groups, -1)
+    normalized = _Normalize((2,), (1, 1, 1), (1,), eps).apply(grouped, None, None)
+    y = normalized.reshape(*input.shape)
+    param_shape = (1, channels) + (1,) * (input.ndim - 2)
+    if weight is not None:
+        y = y * weight.reshape(*param_shape)
+    if bias is not None:
+        y = y + bias.reshape(*param_shape)
+    return y

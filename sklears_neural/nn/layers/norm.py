@@ -7,7 +7,7 @@ from sklears_neural.nn._module import Module
 from sklears_neural.nn._parameter import Parameter
 from sklears_neural.nn.layers._factory import empty_parameter_array
 
-__all__ = ["BatchNorm1d", "LayerNorm"]
+__all__ = ["BatchNorm1d", "GroupNorm", "LayerNorm"]
 
 
 class BatchNorm1d(Module):
@@ -97,3 +97,44 @@ class LayerNorm(Module):
 
     def extra_repr(self):
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class GroupNorm(Module):
+    """Normalise each sample over groups of channels (Wu & He, 2018).
+
+    Parameters
+    ----------
+    num_groups : int
+        Divides ``num_channels``.
+    num_channels : int
+    eps : float, default=1e-5
+    affine : bool, default=True
+        Learn a per-channel scale and shift.
+    dtype, device : as for ``Linear``
+    """
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, *, dtype=None,
+                 device="cpu"):
+        super().__init__()
+        if num_groups < 1 or num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_groups={num_groups} must divide "
+                             f"num_channels={num_channels}.")
+        self.num_groups = num_groups
+        self.num_channels = num_channels
+        self.eps = eps
+        self.affine = affine
+        if affine:
+            self.weight = Parameter(empty_parameter_array((num_channels,), dtype, device) + 1)
+            self.bias = Parameter(empty_parameter_array((num_channels,), dtype, device))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, input):
+        if input.ndim < 2 or input.shape[1] != self.num_channels:
+            raise ValueError(f"GroupNorm({self.num_groups}, {self.num_channels}): expected input "
+                             f"of shape (n, {self.num_channels}, ...); got {input.shape}.")
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"

@@ -27,6 +27,8 @@ from sklears_neural import optim
 from sklears_neural.autograd import Tensor, no_grad
 from sklears_neural.backend import check_dtype, parse_device, to_device, to_numpy
 from sklears_neural.base._callbacks import Callback, ProgressBar
+from sklears_neural.base._regularization import weight_penalty
+from sklears_neural.nn.utils import clip_grad_norm_
 
 __all__ = ["BaseNeuralNet", "resolve_optimizer"]
 
@@ -36,7 +38,7 @@ OPTIMIZERS = {"adam": optim.Adam, "adamw": optim.AdamW, "sgd": optim.SGD,
 _FITTED_STATE = ("module_", "optimizer_", "criterion_", "history_", "loss_curve_",
                  "validation_scores_", "best_loss_", "best_validation_score_", "n_iter_", "t_",
                  "n_features_in_", "feature_names_in_", "classes_", "n_outputs_", "callbacks_",
-                 "device_", "_targets", "_rng", "_best_state", "_best_monitored",
+                 "device_", "scheduler_", "_targets", "_rng", "_best_state", "_best_monitored",
                  "_no_improvement")
 
 
@@ -143,9 +145,13 @@ class BaseNeuralNet(BaseEstimator):
         """Loss tensor of one batch (subclasses may add scaling or constants)."""
         return self.criterion_(output, target, sample_weight=sample_weight)
 
+    def _penalized_weights(self):
+        """Parameters the L1/L2 penalties apply to: weight matrices, not biases or norms."""
+        return [p for p in self.module_.parameters() if p.ndim >= 2]
+
     def _penalty(self, sample_weight_sum):
-        """Add a regularisation term's gradient in place; return its value."""
-        return 0.0
+        """Add the L1/L2 penalties' gradient in place; return their value."""
+        return weight_penalty(self._penalized_weights(), self.alpha, self.l1, sample_weight_sum)
 
     def _validation_score(self, X, y, sample_weight):
         """Score reported (and monitored) on the validation split, or None."""
@@ -207,6 +213,15 @@ class BaseNeuralNet(BaseEstimator):
         _check_number("n_iter_no_change", self.n_iter_no_change, low=1, integer=True)
         _check_number("validation_fraction", self.validation_fraction, low=0.0, high=1.0,
                       high_open=True)
+        _check_number("alpha", self.alpha, low=0.0)
+        _check_number("l1", self.l1, low=0.0)
+        _check_number("noise", self.noise, low=0.0)
+        _check_number("clip_grad_norm", self.clip_grad_norm, low=0.0, low_open=True,
+                      allow_none=True)
+        _check_number("label_smoothing", getattr(self, "label_smoothing", 0.0), low=0.0, high=1.0)
+        if self._schedule_needs_metric() and not self.validation_fraction:
+            raise ValueError("lr_schedule='plateau' (ReduceLROnPlateau) watches the validation "
+                             "loss: set validation_fraction > 0.")
         if self.early_stopping and self.validation_fraction <= 0:
             raise ValueError("early_stopping=True needs validation_fraction > 0; got "
                              f"{self.validation_fraction!r}.")
@@ -261,6 +276,7 @@ class BaseNeuralNet(BaseEstimator):
         self.module_.to(device=self.device_, dtype=self.dtype)
         self.criterion_ = self._build_criterion()
         self.optimizer_ = self._build_optimizer(list(self.module_.parameters()))
+        self.scheduler_ = self._build_scheduler()
         self.history_ = []
         self.loss_curve_ = []
         validating = self._uses_validation()
@@ -320,6 +336,45 @@ class BaseNeuralNet(BaseEstimator):
         if type(fresh) is type(self.optimizer_):
             fresh.state = self.optimizer_.state
         self.optimizer_ = fresh
+        old_scheduler, self.scheduler_ = self.scheduler_, self._build_scheduler()
+        if old_scheduler is not None and type(old_scheduler) is type(self.scheduler_):
+            self.scheduler_.load_state_dict(old_scheduler.state_dict())
+
+    # -- learning-rate schedule ----------------------------------------------------
+    def _schedule_spec(self):
+        spec = self.lr_schedule
+        if isinstance(spec, tuple):
+            if len(spec) != 2 or not isinstance(spec[1], dict):
+                raise ValueError("lr_schedule as a tuple must be (name or class, dict of options); "
+                                 f"got {spec!r}.")
+            return spec
+        return spec, {}
+
+    def _build_scheduler(self):
+        if self.lr_schedule is None:
+            return None
+        from sklears_neural.optim import lr_scheduler
+
+        spec, options = self._schedule_spec()
+        scheduler = lr_scheduler.make_scheduler(spec, self.optimizer_, **options)
+        self._schedule_per_batch = lr_scheduler.scheduler_steps_per_batch(scheduler)
+        return scheduler
+
+    def _schedule_needs_metric(self):
+        if self.lr_schedule is None:
+            return False
+        spec, _ = self._schedule_spec()
+        return spec in ("plateau", "reduce_on_plateau") or getattr(spec, "__name__", "") == \
+            "ReduceLROnPlateau"
+
+    def _step_schedule(self, row):
+        """Per-epoch schedule step (plateau schedules get the validation loss)."""
+        if self.scheduler_ is None or self._schedule_per_batch:
+            return
+        if self._schedule_needs_metric():
+            self.scheduler_.step(row["valid_loss"])
+        else:
+            self.scheduler_.step()
 
     def _sample_weights(self, y, sample_weight):
         """Per-sample weights used by the loss (None when all are 1)."""
@@ -349,7 +404,7 @@ class BaseNeuralNet(BaseEstimator):
         return tuple(train) + pad, tuple(valid) + pad
 
     def _wants_validation(self):
-        return False
+        return self._schedule_needs_metric()
 
     def _train(self, X, y, sample_weight, n_epochs):
         dtype = check_dtype(self.dtype)
@@ -384,6 +439,7 @@ class BaseNeuralNet(BaseEstimator):
                     self.history_.append(row)
                     self.loss_curve_.append(train_loss)
                     self._update_stopping(row)
+                    self._step_schedule(row)
                     for cb in callbacks:
                         cb.on_epoch_end(self, row)
                     if self.verbose > 1:
@@ -431,17 +487,29 @@ class BaseNeuralNet(BaseEstimator):
         if self.device_ != "cpu":
             yb = to_device(yb, self.device_)
             wb = None if wb is None else to_device(wb, self.device_)
+        if self.noise:
+            xb = xb + self._input_noise(xb)
         self.optimizer_.zero_grad()
         loss = self._compute_loss(self.module_(Tensor(xb)), yb, wb)
         loss.backward()
         penalty = self._penalty(len(yb) if wb is None else float(wb.sum()))
+        if self.clip_grad_norm is not None:
+            clip_grad_norm_(params, self.clip_grad_norm)
         for cb in callbacks:
             cb.on_backward_end(self, params)
         self.optimizer_.step()
+        if self.scheduler_ is not None and self._schedule_per_batch:
+            self.scheduler_.step()
         value = loss.item() + penalty
         for cb in callbacks:
             cb.on_batch_end(self, value, len(yb))
         return value
+
+    def _input_noise(self, xb):
+        """Gaussian noise for one training batch, drawn from the estimator's generator."""
+        noise = self._rng.standard_normal(xb.shape, dtype=np.float32 if xb.dtype == np.float32
+                                          else np.float64) * self.noise
+        return noise if self.device_ == "cpu" else to_device(noise, self.device_)
 
     def _evaluate(self, X, y, w):
         """Validation loss (no penalty) and score."""
@@ -542,6 +610,7 @@ class BaseNeuralNet(BaseEstimator):
                 for k, v in self.__dict__.items() if k in _FITTED_STATE}
         snap["module_state"] = self.module_.state_dict()
         snap["optimizer_state"] = self.optimizer_.state_dict()
+        snap["scheduler_state"] = None if self.scheduler_ is None else self.scheduler_.state_dict()
         snap["rng_state"] = copy.deepcopy(self._rng.bit_generator.state)
         return snap
 
@@ -553,10 +622,13 @@ class BaseNeuralNet(BaseEstimator):
             return
         module_state = snapshot.pop("module_state")
         optimizer_state = snapshot.pop("optimizer_state")
+        scheduler_state = snapshot.pop("scheduler_state")
         rng_state = snapshot.pop("rng_state")
         self.__dict__.update(snapshot)
         self.module_.load_state_dict(module_state)
         self.optimizer_.load_state_dict(optimizer_state)
+        if scheduler_state is not None:
+            self.scheduler_.load_state_dict(scheduler_state)
         self._rng.bit_generator.state = rng_state
 
     def __getstate__(self):
@@ -569,11 +641,18 @@ class BaseNeuralNet(BaseEstimator):
             state["module_"] = module
             state["optimizer_"] = None
             state["_optimizer_state"] = self.optimizer_.state_dict()
+            state["scheduler_"] = None
+            if self.scheduler_ is not None:
+                state["_scheduler_state"] = self.scheduler_.state_dict()
         return state
 
     def __setstate__(self, state):
         optimizer_state = state.pop("_optimizer_state", None)
+        scheduler_state = state.pop("_scheduler_state", None)
         self.__dict__.update(state)
         if optimizer_state is not None:
             self.optimizer_ = self._build_optimizer(list(self.module_.parameters()))
             self.optimizer_.load_state_dict(optimizer_state)
+        if scheduler_state is not None:
+            self.scheduler_ = self._build_scheduler()
+            self.scheduler_.load_state_dict(scheduler_state)

@@ -97,7 +97,9 @@ class _NeuralNet(BaseNeuralNet):
 
     def _build_criterion(self):
         kwargs = self._routed("criterion")
-        criterion = self.criterion if self.criterion is not None else self._default_criterion()
+        if self.criterion is None:
+            return self._default_criterion(kwargs)
+        criterion = self.criterion
         if isinstance(criterion, nn.Module):
             if kwargs:
                 raise ValueError("criterion__* arguments need criterion to be a class.")
@@ -162,6 +164,15 @@ _SHARED_DOC = """
         1 shows a progress bar, 2 also prints each epoch.
     n_threads : int, optional
         Limit of BLAS/OpenMP threads during fit and predict (threadpoolctl).
+    alpha, l1 : float, default=0.0
+        L2 and L1 penalties on weight matrices (not biases), divided by the
+        (weighted) batch size as scikit-learn's ``alpha``.
+    clip_grad_norm : float, optional
+        Clip the global gradient norm of each step.
+    noise : float, default=0.0
+        Gaussian noise (standard deviation) added to the inputs in training.
+    lr_schedule : str, scheduler class, callable or (spec, dict), optional
+        A schedule of ``sklears_neural.optim.lr_scheduler`` (see MLPClassifier).
     **kwargs
         Routed arguments: ``module__*``, ``optimizer__*``, ``criterion__*``,
         ``callbacks__*``.
@@ -174,7 +185,9 @@ class NeuralNetClassifier(NeuralNetClassifierMixin, _NeuralNet):
     The module maps (n, n_features) float arrays to (n, n_classes) logits
     (or (n, n_labels) for multilabel targets).
 """ + _SHARED_DOC.format(criterion_default="Default: CrossEntropyLoss (BCEWithLogitsLoss for "
-                         "multilabel targets).") + """    class_weight : "balanced", dict or None
+                         "multilabel targets).") + """    label_smoothing : float in [0, 1], default=0.0
+        For the default cross-entropy criterion.
+    class_weight : "balanced", dict or None
         Multiplies the sample weights per class.
 
     Attributes
@@ -191,17 +204,21 @@ class NeuralNetClassifier(NeuralNetClassifierMixin, _NeuralNet):
                  batch_size=128, callbacks=None, validation_fraction=0.0, early_stopping=False,
                  n_iter_no_change=10, tol=1e-4, shuffle=True, warm_start=False,
                  random_state=None, device="cpu", dtype="float32", verbose=0, n_threads=None,
-                 class_weight=None, **kwargs):
+                 alpha=0.0, l1=0.0, clip_grad_norm=None, noise=0.0, lr_schedule=None,
+                 label_smoothing=0.0, class_weight=None, **kwargs):
         self._store(dict(module=module, criterion=criterion, optimizer=optimizer, lr=lr,
                          max_epochs=max_epochs, batch_size=batch_size, callbacks=callbacks,
                          validation_fraction=validation_fraction, early_stopping=early_stopping,
                          n_iter_no_change=n_iter_no_change, tol=tol, shuffle=shuffle,
                          warm_start=warm_start, random_state=random_state, device=device,
-                         dtype=dtype, verbose=verbose, n_threads=n_threads,
-                         class_weight=class_weight), kwargs)
+                         dtype=dtype, verbose=verbose, n_threads=n_threads, alpha=alpha, l1=l1,
+                         clip_grad_norm=clip_grad_norm, noise=noise, lr_schedule=lr_schedule,
+                         label_smoothing=label_smoothing, class_weight=class_weight), kwargs)
 
-    def _default_criterion(self):
-        return nn.BCEWithLogitsLoss if self._targets.kind_ == "multilabel" else nn.CrossEntropyLoss
+    def _default_criterion(self, kwargs):
+        if self._targets.kind_ == "multilabel":
+            return nn.BCEWithLogitsLoss(**kwargs)
+        return nn.CrossEntropyLoss(**{"label_smoothing": self.label_smoothing, **kwargs})
 
 
 class NeuralNetRegressor(NeuralNetRegressorMixin, _NeuralNet):
@@ -222,13 +239,15 @@ class NeuralNetRegressor(NeuralNetRegressorMixin, _NeuralNet):
                  batch_size=128, callbacks=None, validation_fraction=0.0, early_stopping=False,
                  n_iter_no_change=10, tol=1e-4, shuffle=True, warm_start=False,
                  random_state=None, device="cpu", dtype="float32", verbose=0, n_threads=None,
-                 **kwargs):
+                 alpha=0.0, l1=0.0, clip_grad_norm=None, noise=0.0, lr_schedule=None, **kwargs):
         self._store(dict(module=module, criterion=criterion, optimizer=optimizer, lr=lr,
                          max_epochs=max_epochs, batch_size=batch_size, callbacks=callbacks,
                          validation_fraction=validation_fraction, early_stopping=early_stopping,
                          n_iter_no_change=n_iter_no_change, tol=tol, shuffle=shuffle,
                          warm_start=warm_start, random_state=random_state, device=device,
-                         dtype=dtype, verbose=verbose, n_threads=n_threads), kwargs)
+                         dtype=dtype, verbose=verbose, n_threads=n_threads, alpha=alpha, l1=l1,
+                         clip_grad_norm=clip_grad_norm, noise=noise, lr_schedule=lr_schedule),
+                    kwargs)
 
-    def _default_criterion(self):
-        return nn.MSELoss
+    def _default_criterion(self, kwargs):
+        return nn.MSELoss(**kwargs)

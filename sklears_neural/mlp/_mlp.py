@@ -5,7 +5,6 @@ import numbers
 import warnings
 
 import numpy as np
-import scipy.linalg.blas
 import scipy.optimize
 import scipy.sparse as sp
 from scipy.special import xlogy
@@ -26,15 +25,6 @@ __all__ = ["MLPClassifier", "MLPRegressor"]
 _SOLVERS = ("adam", "sgd", "lbfgs") + tuple(sorted(set(OPTIMIZERS) - {"adam", "sgd"}))
 _LEARNING_RATES = ("constant", "invscaling", "adaptive")
 _REGRESSION_LOSSES = ("squared_error", "poisson", "absolute_error", "huber")
-
-
-def _add_scaled(y, a, x):
-    """``y += a * x`` in place: BLAS axpy for numpy arrays, array code otherwise."""
-    if isinstance(y, np.ndarray) and y.flags.c_contiguous and x.flags.c_contiguous:
-        axpy = scipy.linalg.blas.get_blas_funcs("axpy", (y,))
-        axpy(x.reshape(-1), y.reshape(-1), a=a)
-    else:
-        y += a * x
 
 
 def _one_of(name, value, allowed):
@@ -63,7 +53,8 @@ class _BaseMLP(BaseNeuralNet):
                  learning_rate, learning_rate_init, power_t, max_iter, shuffle, random_state,
                  tol, verbose, warm_start, momentum, nesterovs_momentum, early_stopping,
                  validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, max_fun,
-                 dropout, batch_norm, layer_norm, callbacks, device, dtype, n_threads):
+                 dropout, batch_norm, layer_norm, l1, clip_grad_norm, noise, lr_schedule,
+                 callbacks, device, dtype, n_threads):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -90,6 +81,10 @@ class _BaseMLP(BaseNeuralNet):
         self.dropout = dropout
         self.batch_norm = batch_norm
         self.layer_norm = layer_norm
+        self.l1 = l1
+        self.clip_grad_norm = clip_grad_norm
+        self.noise = noise
+        self.lr_schedule = lr_schedule
         self.callbacks = callbacks
         self.device = device
         self.dtype = dtype
@@ -118,7 +113,6 @@ class _BaseMLP(BaseNeuralNet):
             raise ValueError(f"solver must be one of {', '.join(map(repr, _SOLVERS))} or an "
                              f"Optimizer subclass; got {self.solver!r}.")
         _one_of("learning_rate", self.learning_rate, _LEARNING_RATES)
-        _check_number("alpha", self.alpha, low=0.0)
         _check_number("learning_rate_init", self.learning_rate_init, low=0.0, low_open=True)
         _check_number("power_t", self.power_t, low=0.0)
         _check_number("max_iter", self.max_iter, low=1, integer=True)
@@ -127,6 +121,9 @@ class _BaseMLP(BaseNeuralNet):
         _check_number("beta_2", self.beta_2, low=0.0, high=1.0, high_open=True)
         _check_number("epsilon", self.epsilon, low=0.0, low_open=True)
         _check_number("max_fun", self.max_fun, low=1, integer=True)
+        if self.lr_schedule is not None and self.solver == "sgd" and self.learning_rate != "constant":
+            raise ValueError(f"learning_rate={self.learning_rate!r} is itself a schedule; use "
+                             "learning_rate='constant' with lr_schedule.")
         if self.batch_norm and self.layer_norm:
             raise ValueError("batch_norm and layer_norm cannot both be True.")
 
@@ -158,22 +155,8 @@ class _BaseMLP(BaseNeuralNet):
     def _weights(self):
         return [layer.weight for layer in self.module_.linears()]
 
-    def _penalty(self, sample_weight_sum):
-        """L2 on the weights (not biases): ``alpha/2 * ||W||^2 / sum(sample_weight)``.
-
-        Adds the gradient ``alpha * W / sum(sample_weight)`` in place (one
-        BLAS axpy per layer, no temporaries) and returns the penalty value.
-        """
-        if not self.alpha:
-            return 0.0
-        scale = self.alpha / sample_weight_sum
-        total = 0.0
-        for W in self._weights():
-            flat = W.data.reshape(-1)
-            total += float(flat @ flat)
-            if W.grad is not None:
-                _add_scaled(W.grad, scale, W.data)
-        return 0.5 * scale * total
+    def _penalized_weights(self):
+        return self._weights()
 
     def _on_no_improvement(self):
         if self.solver == "sgd" and self.learning_rate == "adaptive":
@@ -323,6 +306,17 @@ _MLP_DOC = """
         Dropout after each hidden layer (ours).
     batch_norm, layer_norm : bool, default=False
         Normalise each hidden layer before its activation (ours).
+    l1 : float, default=0.0
+        L1 penalty on the weights, scaled like ``alpha`` (both: elastic net).
+    clip_grad_norm : float, optional
+        Clip the global gradient norm of each step to this value.
+    noise : float, default=0.0
+        Standard deviation of Gaussian noise added to the inputs in training.
+    lr_schedule : str, scheduler class, callable or (spec, dict), optional
+        A learning-rate schedule of ``sklears_neural.optim.lr_scheduler``
+        by name ("step", "cosine", "onecycle", "plateau", …) with its
+        options in the dict; stepped per epoch (per batch for "cyclic" and
+        "onecycle"; "plateau" watches the validation loss).
     callbacks : list of Callback or (name, Callback), optional
     device : str, default="cpu"
         "cuda" / "cuda:N" trains on a GPU through CuPy.
@@ -340,7 +334,9 @@ class MLPClassifier(NeuralNetClassifierMixin, _BaseMLP):
 
     Every constructor parameter of ``sklearn.neural_network.MLPClassifier``
     keeps its meaning and default; ours are added at the end.
-""" + _MLP_DOC + """    class_weight : "balanced", dict or None
+""" + _MLP_DOC + """    label_smoothing : float in [0, 1], default=0.0
+        Smooth the one-hot targets of multiclass problems (ours).
+    class_weight : "balanced", dict or None
         Weights per class, multiplied into ``sample_weight`` (ours).
 
     Attributes
@@ -371,7 +367,8 @@ class MLPClassifier(NeuralNetClassifierMixin, _BaseMLP):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 dropout=0.0, batch_norm=False, layer_norm=False, callbacks=None,
+                 dropout=0.0, batch_norm=False, layer_norm=False, l1=0.0, clip_grad_norm=None,
+                 noise=0.0, lr_schedule=None, label_smoothing=0.0, callbacks=None,
                  class_weight=None, device="cpu", dtype="float32", n_threads=None):
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
@@ -381,8 +378,10 @@ class MLPClassifier(NeuralNetClassifierMixin, _BaseMLP):
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
-            dropout=dropout, batch_norm=batch_norm, layer_norm=layer_norm, callbacks=callbacks,
-            device=device, dtype=dtype, n_threads=n_threads)
+            dropout=dropout, batch_norm=batch_norm, layer_norm=layer_norm, l1=l1,
+            clip_grad_norm=clip_grad_norm, noise=noise, lr_schedule=lr_schedule,
+            callbacks=callbacks, device=device, dtype=dtype, n_threads=n_threads)
+        self.label_smoothing = label_smoothing
         self.class_weight = class_weight
 
     @property
@@ -392,7 +391,8 @@ class MLPClassifier(NeuralNetClassifierMixin, _BaseMLP):
 
     def _compute_loss(self, output, target, sample_weight):
         if self._targets.kind_ == "multiclass":
-            return F.cross_entropy(output, target, sample_weight=sample_weight)
+            return F.cross_entropy(output, target, sample_weight=sample_weight,
+                                   label_smoothing=self.label_smoothing)
         # scikit-learn sums the per-output averages.
         total = F.binary_cross_entropy_with_logits(output, target, reduction="sum",
                                                    sample_weight=sample_weight)
@@ -444,8 +444,9 @@ class MLPRegressor(NeuralNetRegressorMixin, _BaseMLP):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 dropout=0.0, batch_norm=False, layer_norm=False, callbacks=None, device="cpu",
-                 dtype="float32", n_threads=None):
+                 dropout=0.0, batch_norm=False, layer_norm=False, l1=0.0, clip_grad_norm=None,
+                 noise=0.0, lr_schedule=None, callbacks=None, device="cpu", dtype="float32",
+                 n_threads=None):
         self.loss = loss
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
@@ -455,8 +456,9 @@ class MLPRegressor(NeuralNetRegressorMixin, _BaseMLP):
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
-            dropout=dropout, batch_norm=batch_norm, layer_norm=layer_norm, callbacks=callbacks,
-            device=device, dtype=dtype, n_threads=n_threads)
+            dropout=dropout, batch_norm=batch_norm, layer_norm=layer_norm, l1=l1,
+            clip_grad_norm=clip_grad_norm, noise=noise, lr_schedule=lr_schedule,
+            callbacks=callbacks, device=device, dtype=dtype, n_threads=n_threads)
 
     def _extra_validation(self):
         _one_of("loss", self.loss, _REGRESSION_LOSSES)

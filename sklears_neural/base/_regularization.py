@@ -1,0 +1,48 @@
+"""Weight penalties added to the loss: L2 (``alpha``), L1 (``l1``), or both."""
+
+import numpy as np
+import scipy.linalg.blas
+
+from sklears_neural.backend import get_array_module
+
+__all__ = ["weight_penalty"]
+
+
+def _add_scaled(y, a, x):
+    """``y += a * x`` in place: BLAS axpy for numpy arrays, array code otherwise."""
+    if isinstance(y, np.ndarray) and y.flags.c_contiguous and x.flags.c_contiguous:
+        axpy = scipy.linalg.blas.get_blas_funcs("axpy", (y,))
+        axpy(x.reshape(-1), y.reshape(-1), a=a)
+    else:
+        y += a * x
+
+
+def weight_penalty(weights, alpha, l1, sample_weight_sum):
+    """Add the penalty's gradient to each weight's ``.grad``; return its value.
+
+    The penalty is ``(alpha / 2 * ||W||_2^2 + l1 * ||W||_1) / sum(sample_weight)``
+    summed over ``weights``, scikit-learn's scaling of ``alpha`` (both set:
+    the elastic net). The L1 subgradient at 0 is 0.
+
+    Parameters
+    ----------
+    weights : list of Parameter
+    alpha, l1 : float >= 0
+    sample_weight_sum : float
+        The batch size, or the sum of the batch's sample weights.
+    """
+    if not (alpha or l1):
+        return 0.0
+    total = 0.0
+    for W in weights:
+        data = W.data
+        if alpha:
+            flat = data.reshape(-1)
+            total += 0.5 * alpha * float(flat @ flat)
+            if W.grad is not None:
+                _add_scaled(W.grad, alpha / sample_weight_sum, data)
+        if l1:
+            total += l1 * float(abs(data).sum())
+            if W.grad is not None:
+                _add_scaled(W.grad, l1 / sample_weight_sum, get_array_module(data).sign(data))
+    return total / sample_weight_sum

@@ -4,7 +4,7 @@
 # CPU (``_cpu.use_avx2``). Both .pyx files only include this file, so the two
 # builds cannot drift apart.
 
-from libc.math cimport log
+from libc.math cimport log, sqrt
 
 from sklears_neural._kernels._fused cimport floating
 from sklears_neural._kernels._math cimport (
@@ -15,8 +15,9 @@ from sklears_neural._kernels._math cimport (
     c_log1p_unit, c_sqrt, row_dot, row_max, row_sum,
 )
 from sklears_neural._kernels._types cimport (
-    LOSS_BCE, LOSS_HUBER, LOSS_L1, LOSS_MSE, LOSS_POISSON, OPT_ADAGRAD, OPT_ADAM,
-    OPT_RMSPROP, OPT_SGD, Hyper,
+    LOSS_BCE, LOSS_HUBER, LOSS_L1, LOSS_MSE, LOSS_POISSON, OPT_ADADELTA, OPT_ADAGRAD,
+    OPT_ADAM, OPT_ADAMAX, OPT_LAMB, OPT_LARS, OPT_NADAM, OPT_RADAM, OPT_RMSPROP, OPT_SGD,
+    Hyper,
 )
 
 
@@ -560,6 +561,147 @@ cdef void _adagrad_range(floating* p, const floating* grad, floating* ssum,
         p[i] = p[i] - clr * g / (c_sqrt(s) + eps)
 
 
+cdef void _nadam_range(floating* p, const floating* grad, floating* m, floating* v,
+                       Py_ssize_t lo, Py_ssize_t hi, const Hyper* h) noexcept nogil:
+    cdef floating sign = <floating> h.sign, wd = <floating> h.wd
+    cdef floating decay = <floating> h.decay
+    cdef floating b1 = <floating> h.beta1, omb1 = <floating> h.one_minus_beta1
+    cdef floating b2 = <floating> h.beta2, omb2 = <floating> h.one_minus_beta2
+    cdef floating inv_bc2 = <floating> h.inv_bc2_sqrt, eps = <floating> h.eps
+    cdef floating cg = <floating> h.grad_coef, cm = <floating> h.avg_coef
+    cdef bint coupled = h.coupled_wd
+    cdef floating g, pi, mi, vi, d
+    cdef Py_ssize_t i
+    for i in range(lo, hi):
+        pi = p[i]
+        g = _grad(grad[i], pi, sign, wd, coupled)
+        mi = m[i] * b1 + omb1 * g
+        vi = v[i] * b2 + omb2 * g * g
+        m[i] = mi
+        v[i] = vi
+        d = c_sqrt(vi) * inv_bc2 + eps
+        p[i] = pi * decay - cg * g / d - cm * mi / d
+
+
+cdef void _adamax_range(floating* p, const floating* grad, floating* m, floating* u,
+                        Py_ssize_t lo, Py_ssize_t hi, const Hyper* h) noexcept nogil:
+    cdef floating sign = <floating> h.sign, wd = <floating> h.wd
+    cdef floating b1 = <floating> h.beta1, omb1 = <floating> h.one_minus_beta1
+    cdef floating b2 = <floating> h.beta2, eps = <floating> h.eps
+    cdef floating step = <floating> h.step_size
+    cdef bint coupled = h.coupled_wd
+    cdef floating g, mi, a, b, ui
+    cdef Py_ssize_t i
+    for i in range(lo, hi):
+        g = _grad(grad[i], p[i], sign, wd, coupled)
+        mi = m[i] * b1 + omb1 * g
+        m[i] = mi
+        a = u[i] * b2
+        b = c_fabs(g) + eps
+        ui = b if b > a else a      # a NaN in a stays (numpy.maximum) ...
+        ui = b if b != b else ui    # ... and so does one in b
+        u[i] = ui
+        p[i] = p[i] - step * mi / ui
+
+
+cdef void _radam_range(floating* p, const floating* grad, floating* m, floating* v,
+                       Py_ssize_t lo, Py_ssize_t hi, const Hyper* h) noexcept nogil:
+    cdef floating sign = <floating> h.sign, wd = <floating> h.wd
+    cdef floating decay = <floating> h.decay
+    cdef floating b1 = <floating> h.beta1, omb1 = <floating> h.one_minus_beta1
+    cdef floating b2 = <floating> h.beta2, omb2 = <floating> h.one_minus_beta2
+    cdef floating eps = <floating> h.eps, step = <floating> h.step_size
+    cdef floating rect = <floating> h.rect_factor
+    cdef bint coupled = h.coupled_wd, rectified = h.rectified
+    cdef floating g, pi, mi, vi, ur, u
+    cdef Py_ssize_t i
+    for i in range(lo, hi):
+        pi = p[i]
+        g = _grad(grad[i], pi, sign, wd, coupled)
+        mi = m[i] * b1 + omb1 * g
+        vi = v[i] * b2 + omb2 * g * g
+        m[i] = mi
+        v[i] = vi
+        ur = step * mi * (rect / (c_sqrt(vi) + eps))
+        u = step * mi
+        p[i] = pi * decay - (ur if rectified else u)
+
+
+cdef void _adadelta_range(floating* p, const floating* grad, floating* sq,
+                          floating* acc, Py_ssize_t lo, Py_ssize_t hi,
+                          const Hyper* h) noexcept nogil:
+    cdef floating sign = <floating> h.sign, wd = <floating> h.wd
+    cdef floating lr = <floating> h.lr, eps = <floating> h.eps
+    cdef floating rho = <floating> h.alpha, omr = <floating> h.one_minus_alpha
+    cdef bint coupled = h.coupled_wd
+    cdef floating g, s, d
+    cdef Py_ssize_t i
+    for i in range(lo, hi):
+        g = _grad(grad[i], p[i], sign, wd, coupled)
+        s = sq[i] * rho + omr * g * g
+        sq[i] = s
+        d = c_sqrt(acc[i] + eps) / c_sqrt(s + eps) * g
+        acc[i] = acc[i] * rho + omr * d * d
+        p[i] = p[i] - lr * d
+
+
+# LAMB and LARS scale a parameter's whole step by a ratio of norms: two
+# passes over [lo, hi) (the whole parameter: these kinds never run in chunks),
+# the sums of squares in double.
+
+cdef void _lamb_range(floating* p, const floating* grad, floating* m, floating* v,
+                      Py_ssize_t lo, Py_ssize_t hi, const Hyper* h) noexcept nogil:
+    cdef floating b1 = <floating> h.beta1, omb1 = <floating> h.one_minus_beta1
+    cdef floating b2 = <floating> h.beta2, omb2 = <floating> h.one_minus_beta2
+    cdef floating inv_bc1 = <floating> h.inv_bc1, inv_bc2 = <floating> h.inv_bc2_sqrt
+    cdef floating eps = <floating> h.eps, wd = <floating> h.wd
+    cdef floating g, mi, vi, r, pi, scale
+    cdef double w2 = 0, r2 = 0, ratio = 1
+    cdef Py_ssize_t i
+    for i in range(lo, hi):
+        g = grad[i]
+        pi = p[i]
+        mi = m[i] * b1 + omb1 * g
+        vi = v[i] * b2 + omb2 * g * g
+        m[i] = mi
+        v[i] = vi
+        r = mi * inv_bc1 / (c_sqrt(vi) * inv_bc2 + eps) + wd * pi
+        w2 += <double> pi * pi
+        r2 += <double> r * r
+    if w2 > 0 and r2 > 0:
+        ratio = sqrt(w2) / sqrt(r2)
+    scale = <floating> (h.lr * ratio)
+    for i in range(lo, hi):
+        pi = p[i]
+        r = m[i] * inv_bc1 / (c_sqrt(v[i]) * inv_bc2 + eps) + wd * pi
+        p[i] = pi - scale * r
+
+
+cdef void _lars_range(floating* p, const floating* grad, floating* buf,
+                      Py_ssize_t lo, Py_ssize_t hi, const Hyper* h) noexcept nogil:
+    cdef double w2 = 0, g2 = 0, wn, gn, local_lr = 1
+    cdef floating wd = 0 if h.exclude else <floating> h.wd
+    cdef floating mom = <floating> h.momentum, scale, g, b
+    cdef Py_ssize_t i
+    if not h.exclude:
+        for i in range(lo, hi):
+            w2 += <double> p[i] * p[i]
+            g2 += <double> grad[i] * grad[i]
+        if w2 > 0 and g2 > 0:
+            wn = sqrt(w2)
+            gn = sqrt(g2)
+            local_lr = h.trust_coefficient * wn / (gn + h.wd * wn + h.eps)
+    scale = <floating> (h.lr * local_lr)
+    if buf == NULL:
+        for i in range(lo, hi):
+            p[i] = p[i] - scale * (grad[i] + wd * p[i])
+    else:
+        for i in range(lo, hi):
+            b = buf[i] * mom + scale * (grad[i] + wd * p[i])
+            buf[i] = b
+            p[i] = p[i] - b
+
+
 cdef void run_range(int kind, floating* p, const floating* g, floating* s1,
                             floating* s2, floating* s3, Py_ssize_t lo, Py_ssize_t hi,
                             const Hyper* h) noexcept nogil:
@@ -569,5 +711,17 @@ cdef void run_range(int kind, floating* p, const floating* g, floating* s1,
         _sgd_range(p, g, s1, lo, hi, h)
     elif kind == OPT_RMSPROP:
         _rmsprop_range(p, g, s1, s2, s3, lo, hi, h)
-    else:
+    elif kind == OPT_ADAGRAD:
         _adagrad_range(p, g, s1, lo, hi, h)
+    elif kind == OPT_NADAM:
+        _nadam_range(p, g, s1, s2, lo, hi, h)
+    elif kind == OPT_ADAMAX:
+        _adamax_range(p, g, s1, s2, lo, hi, h)
+    elif kind == OPT_RADAM:
+        _radam_range(p, g, s1, s2, lo, hi, h)
+    elif kind == OPT_ADADELTA:
+        _adadelta_range(p, g, s1, s2, lo, hi, h)
+    elif kind == OPT_LAMB:
+        _lamb_range(p, g, s1, s2, lo, hi, h)
+    else:
+        _lars_range(p, g, s1, lo, hi, h)

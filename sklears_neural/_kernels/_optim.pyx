@@ -10,6 +10,8 @@ before the loop; the loop itself uses the parameter's precision.
 With ``n_threads`` (keyword-only, default None: serial) a parameter of at
 least ``PARALLEL_MIN_SIZE`` elements is split into one contiguous chunk per
 OpenMP thread; see ``_openmp_helpers`` for why serial is the default.
+LAMB and LARS scale each parameter's step by a ratio of its norms, so they
+always run serially over the whole parameter (two passes: norms, update).
 Arrays that are neither C- nor F-contiguous (or laid out differently from
 ``param``) are updated through a contiguous copy that is written back, so
 the update is in place for the caller either way.
@@ -28,7 +30,8 @@ from sklears_neural._kernels._cpu cimport use_avx2
 from sklears_neural._kernels._fused cimport floating
 from sklears_neural._kernels._openmp_helpers cimport resolve_n_threads
 from sklears_neural._kernels._types cimport (
-    OPT_ADAGRAD, OPT_ADAM, OPT_RMSPROP, OPT_SGD, Hyper,
+    OPT_ADADELTA, OPT_ADAGRAD, OPT_ADAM, OPT_ADAMAX, OPT_LAMB, OPT_LARS, OPT_NADAM,
+    OPT_RADAM, OPT_RMSPROP, OPT_SGD, Hyper,
 )
 
 from sklears_neural._kernels._validation import (
@@ -39,7 +42,18 @@ from sklears_neural._kernels._validation import (
     float_dtype,
 )
 
-__all__ = ["sgd_step", "adam_step", "rmsprop_step", "adagrad_step"]
+__all__ = [
+    "sgd_step",
+    "adam_step",
+    "rmsprop_step",
+    "adagrad_step",
+    "nadam_step",
+    "adamax_step",
+    "radam_step",
+    "adadelta_step",
+    "lamb_step",
+    "lars_step",
+]
 
 # Below this many elements an update runs serially even when n_threads asks
 # for more (measured on 2 cores: a second thread pays from ~64k elements in
@@ -220,6 +234,8 @@ def _missing_state(kernel, name, reason):
 
 cdef int _dispatch(int kind, flat, Hyper h, object n_threads) except -1:
     nt = resolve_n_threads(n_threads, flat.size, PARALLEL_MIN_SIZE)
+    if kind == OPT_LAMB or kind == OPT_LARS:
+        nt = 1  # whole-parameter norms: never split into chunks
     s = flat.states + [None] * (3 - len(flat.states))
     if flat.dtype == FLOAT32:
         _update[float](kind, flat.param, flat.grad, s[0], s[1], s[2], h, nt)
@@ -245,6 +261,12 @@ cdef Hyper _effective_grad(double weight_decay, bint maximize):
     h.step_size = 0.0
     h.alpha = h.one_minus_alpha = 0.0
     h.eps = 0.0
+    h.grad_coef = h.avg_coef = 0.0
+    h.rectified = False
+    h.rect_factor = 0.0
+    h.inv_bc1 = 1.0
+    h.trust_coefficient = 0.0
+    h.exclude = False
     return h
 
 
@@ -361,3 +383,170 @@ def adagrad_step(param, grad, state_sum, step, lr=1e-2, lr_decay=0.0,
         return
     flat = _Flat(kernel, param, grad, [("state_sum", state_sum)])
     _dispatch(OPT_ADAGRAD, flat, h, n_threads)
+
+
+cdef Hyper _adam_like(double lr, double beta1, double beta2, double eps, double weight_decay,
+                      bint decoupled, bint maximize, object step):
+    """Hyper with the moment rates, eps and (coupled or decoupled) decay set."""
+    cdef Hyper h = _effective_grad(0.0 if decoupled else weight_decay, maximize)
+    if decoupled and weight_decay:
+        h.decay = 1.0 - lr * weight_decay
+    h.lr = lr
+    h.beta1 = beta1
+    h.one_minus_beta1 = 1.0 - beta1
+    h.beta2 = beta2
+    h.one_minus_beta2 = 1.0 - beta2
+    h.inv_bc2_sqrt = 1.0 / math.sqrt(1.0 - beta2**step)
+    h.eps = eps
+    return h
+
+
+def _check_moments(kernel, name1, s1, name2, s2, who):
+    if s1 is None or s2 is None:
+        raise _missing_state(kernel, f"{name1}/{name2}", who)
+
+
+def nadam_step(param, grad, exp_avg, exp_avg_sq, step, mu, mu_next, mu_product,
+               lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+               decoupled_weight_decay=False, maximize=False, *, n_threads=None):
+    """NAdam (``torch.optim.NAdam``), optionally with decoupled weight decay.
+
+    ``step`` is the 1-based step count after this update; ``mu`` and
+    ``mu_next`` are the momentum coefficients of this step and the next
+    (``beta1 * (1 - 0.5 * 0.96 ** (step * momentum_decay))``) and
+    ``mu_product`` the product of all ``mu`` up to and including this step.
+    """
+    kernel = "nadam_step"
+    _check_moments(kernel, "exp_avg", exp_avg, "exp_avg_sq", exp_avg_sq, "NAdam")
+    lr = float(lr)
+    mu = float(mu)
+    mu_next = float(mu_next)
+    mu_product = float(mu_product)
+    cdef Hyper h = _adam_like(lr, float(beta1), float(beta2), float(eps),
+                              float(weight_decay), bool(decoupled_weight_decay),
+                              bool(maximize), step)
+    h.grad_coef = lr * (1.0 - mu) / (1.0 - mu_product)
+    h.avg_coef = lr * mu_next / (1.0 - mu_product * mu_next)
+    if _fast_update(OPT_NADAM, param, grad, exp_avg, exp_avg_sq, None, &h, n_threads):
+        return
+    flat = _Flat(kernel, param, grad, [("exp_avg", exp_avg), ("exp_avg_sq", exp_avg_sq)])
+    _dispatch(OPT_NADAM, flat, h, n_threads)
+
+
+def adamax_step(param, grad, exp_avg, exp_inf, step, lr=2e-3, beta1=0.9, beta2=0.999,
+                eps=1e-8, weight_decay=0.0, maximize=False, *, n_threads=None):
+    """Adamax (``torch.optim.Adamax``); ``step`` is 1-based after this update."""
+    kernel = "adamax_step"
+    _check_moments(kernel, "exp_avg", exp_avg, "exp_inf", exp_inf, "Adamax")
+    beta1 = float(beta1)
+    cdef Hyper h = _effective_grad(float(weight_decay), bool(maximize))
+    h.beta1 = beta1
+    h.one_minus_beta1 = 1.0 - beta1
+    h.beta2 = float(beta2)
+    h.eps = float(eps)
+    h.step_size = float(lr) / (1.0 - beta1**step)
+    if _fast_update(OPT_ADAMAX, param, grad, exp_avg, exp_inf, None, &h, n_threads):
+        return
+    flat = _Flat(kernel, param, grad, [("exp_avg", exp_avg), ("exp_inf", exp_inf)])
+    _dispatch(OPT_ADAMAX, flat, h, n_threads)
+
+
+def radam_step(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, beta1=0.9, beta2=0.999,
+               eps=1e-8, weight_decay=0.0, decoupled_weight_decay=False, maximize=False,
+               *, n_threads=None):
+    """RAdam (``torch.optim.RAdam``); ``step`` is 1-based after this update.
+
+    While the variance is not tractable (``rho_t <= 5``) the update is the
+    bias-corrected momentum alone, as in the paper and torch.
+    """
+    kernel = "radam_step"
+    _check_moments(kernel, "exp_avg", exp_avg, "exp_avg_sq", exp_avg_sq, "RAdam")
+    lr = float(lr)
+    beta1 = float(beta1)
+    beta2 = float(beta2)
+    cdef Hyper h = _adam_like(lr, beta1, beta2, float(eps), float(weight_decay),
+                              bool(decoupled_weight_decay), bool(maximize), step)
+    bias_correction1 = 1.0 - beta1**step
+    bias_correction2 = 1.0 - beta2**step
+    rho_inf = 2.0 / (1.0 - beta2) - 1.0
+    rho_t = rho_inf - 2.0 * step * beta2**step / bias_correction2
+    h.step_size = lr / bias_correction1
+    h.rectified = rho_t > 5.0
+    if h.rectified:
+        h.rect_factor = math.sqrt(
+            (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+        ) * math.sqrt(bias_correction2)
+    if _fast_update(OPT_RADAM, param, grad, exp_avg, exp_avg_sq, None, &h, n_threads):
+        return
+    flat = _Flat(kernel, param, grad, [("exp_avg", exp_avg), ("exp_avg_sq", exp_avg_sq)])
+    _dispatch(OPT_RADAM, flat, h, n_threads)
+
+
+def adadelta_step(param, grad, square_avg, acc_delta, lr=1.0, rho=0.9, eps=1e-6,
+                  weight_decay=0.0, maximize=False, *, n_threads=None):
+    """Adadelta (``torch.optim.Adadelta``)."""
+    kernel = "adadelta_step"
+    _check_moments(kernel, "square_avg", square_avg, "acc_delta", acc_delta, "Adadelta")
+    rho = float(rho)
+    cdef Hyper h = _effective_grad(float(weight_decay), bool(maximize))
+    h.lr = float(lr)
+    h.alpha = rho
+    h.one_minus_alpha = 1.0 - rho
+    h.eps = float(eps)
+    if _fast_update(OPT_ADADELTA, param, grad, square_avg, acc_delta, None, &h, n_threads):
+        return
+    flat = _Flat(kernel, param, grad, [("square_avg", square_avg), ("acc_delta", acc_delta)])
+    _dispatch(OPT_ADADELTA, flat, h, n_threads)
+
+
+def lamb_step(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, beta1=0.9, beta2=0.999,
+              eps=1e-6, weight_decay=0.0, *, n_threads=None):
+    """LAMB (You et al. 2019, Algorithm 2) with the identity as scaling function.
+
+    ``r = m_hat / (sqrt(v_hat) + eps) + weight_decay * param`` and
+    ``param -= lr * ||param|| / ||r|| * r``; the ratio is 1 when either norm
+    is 0. Norms are accumulated in double. ``step`` is 1-based after this
+    update. Always serial (``n_threads`` is accepted and ignored).
+    """
+    kernel = "lamb_step"
+    _check_moments(kernel, "exp_avg", exp_avg, "exp_avg_sq", exp_avg_sq, "LAMB")
+    beta1 = float(beta1)
+    cdef Hyper h = _adam_like(float(lr), beta1, float(beta2), float(eps), 0.0, False,
+                              False, step)
+    h.wd = float(weight_decay)
+    h.inv_bc1 = 1.0 / (1.0 - beta1**step)
+    if _fast_update(OPT_LAMB, param, grad, exp_avg, exp_avg_sq, None, &h, None):
+        return
+    flat = _Flat(kernel, param, grad, [("exp_avg", exp_avg), ("exp_avg_sq", exp_avg_sq)])
+    _dispatch(OPT_LAMB, flat, h, None)
+
+
+def lars_step(param, grad, momentum_buffer, lr, momentum=0.9, weight_decay=0.0,
+              trust_coefficient=0.001, eps=1e-8, exclude_from_adaptation=False, *,
+              n_threads=None):
+    """LARS (You et al. 2017) with momentum on the scaled step.
+
+    ``local_lr = trust_coefficient * ||param|| / (||grad|| + weight_decay *
+    ||param|| + eps)`` (1 when either norm is 0, or when
+    ``exclude_from_adaptation``, which also drops the weight decay);
+    ``v = momentum * v + lr * local_lr * (grad + weight_decay * param)``,
+    ``param -= v``. ``momentum_buffer`` starts at zeros, and is None when
+    ``momentum == 0`` (then ``param -= lr * local_lr * (...)``). Always
+    serial (``n_threads`` is accepted and ignored).
+    """
+    kernel = "lars_step"
+    momentum = float(momentum)
+    if momentum and momentum_buffer is None:
+        raise _missing_state(kernel, "momentum_buffer", f"momentum={momentum}")
+    buf = momentum_buffer if momentum else None
+    cdef Hyper h = _effective_grad(0.0, False)
+    h.wd = float(weight_decay)
+    h.lr = float(lr)
+    h.momentum = momentum
+    h.trust_coefficient = float(trust_coefficient)
+    h.eps = float(eps)
+    h.exclude = bool(exclude_from_adaptation)
+    if _fast_update(OPT_LARS, param, grad, buf, None, None, &h, None):
+        return
+    flat = _Flat(kernel, param, grad, [("momentum_buffer", buf)])
+    _dispatch(OPT_LARS, flat, h, None)

@@ -26,6 +26,16 @@ cdef struct Hyper:
     double alpha
     double one_minus_alpha
     double eps
+    # nadam: coefficients of the gradient and of exp_avg over the denominator
+    double grad_coef
+    double avg_coef
+    # radam: rectified step (rect * sqrt(bias_correction2)) or momentum only
+    bint rectified
+    double rect_factor
+    # lamb / lars (norm-based; lars uses lr, momentum, wd)
+    double inv_bc1        # 1 / (1 - beta1**step)
+    double trust_coefficient
+    bint exclude          # lars: skip trust ratio and weight decay
 
 
 cdef enum:
@@ -33,6 +43,12 @@ cdef enum:
     OPT_ADAM = 1
     OPT_RMSPROP = 2
     OPT_ADAGRAD = 3
+    OPT_NADAM = 4
+    OPT_ADAMAX = 5
+    OPT_RADAM = 6
+    OPT_ADADELTA = 7
+    OPT_LAMB = 8
+    OPT_LARS = 9
 
 
 cdef enum:

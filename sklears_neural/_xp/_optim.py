@@ -9,7 +9,18 @@ import math
 
 from sklears_neural.backend import get_array_module
 
-__all__ = ["sgd_step", "adam_step", "rmsprop_step", "adagrad_step"]
+__all__ = [
+    "sgd_step",
+    "adam_step",
+    "rmsprop_step",
+    "adagrad_step",
+    "nadam_step",
+    "adamax_step",
+    "radam_step",
+    "adadelta_step",
+    "lamb_step",
+    "lars_step",
+]
 
 
 def _effective_grad(param, grad, weight_decay, maximize):
@@ -101,3 +112,146 @@ def adagrad_step(param, grad, state_sum, step, lr=1e-2, lr_decay=0.0,
     clr = lr / (1 + (step - 1) * lr_decay)
     state_sum += g * g
     param -= clr * g / (xp.sqrt(state_sum) + eps)
+
+
+def nadam_step(param, grad, exp_avg, exp_avg_sq, step, mu, mu_next, mu_product,
+               lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+               decoupled_weight_decay=False, maximize=False):
+    """NAdam (``torch.optim.NAdam``), optionally with decoupled weight decay.
+
+    ``step`` is the 1-based step count after this update; ``mu`` and
+    ``mu_next`` are the momentum coefficients of this step and the next
+    (``beta1 * (1 - 0.5 * 0.96 ** (step * momentum_decay))``) and
+    ``mu_product`` the product of all ``mu`` up to and including this step.
+    """
+    xp = get_array_module(param)
+    g = -grad if maximize else grad
+    if weight_decay:
+        if decoupled_weight_decay:
+            param *= 1 - lr * weight_decay
+        else:
+            g = g + weight_decay * param
+    exp_avg *= beta1
+    exp_avg += (1 - beta1) * g
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * g * g
+    bias_correction2 = 1 - beta2**step
+    denom = xp.sqrt(exp_avg_sq / bias_correction2) + eps
+    param -= (lr * (1 - mu) / (1 - mu_product)) * g / denom
+    param -= (lr * mu_next / (1 - mu_product * mu_next)) * exp_avg / denom
+
+
+def adamax_step(param, grad, exp_avg, exp_inf, step, lr=2e-3, beta1=0.9, beta2=0.999,
+                eps=1e-8, weight_decay=0.0, maximize=False):
+    """Adamax (``torch.optim.Adamax``); ``step`` is 1-based after this update."""
+    xp = get_array_module(param)
+    g = _effective_grad(param, grad, weight_decay, maximize)
+    exp_avg *= beta1
+    exp_avg += (1 - beta1) * g
+    exp_inf *= beta2
+    xp.maximum(exp_inf, xp.abs(g) + eps, out=exp_inf)
+    param -= (lr / (1 - beta1**step)) * exp_avg / exp_inf
+
+
+def radam_step(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, beta1=0.9, beta2=0.999,
+               eps=1e-8, weight_decay=0.0, decoupled_weight_decay=False, maximize=False):
+    """RAdam (``torch.optim.RAdam``); ``step`` is 1-based after this update.
+
+    While the variance is not tractable (``rho_t <= 5``) the update is the
+    bias-corrected momentum alone, as in the paper and torch.
+    """
+    xp = get_array_module(param)
+    g = -grad if maximize else grad
+    if weight_decay:
+        if decoupled_weight_decay:
+            param *= 1 - lr * weight_decay
+        else:
+            g = g + weight_decay * param
+    exp_avg *= beta1
+    exp_avg += (1 - beta1) * g
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * g * g
+    bias_correction1 = 1 - beta1**step
+    bias_correction2 = 1 - beta2**step
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * step * beta2**step / bias_correction2
+    if rho_t > 5.0:
+        rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
+                         / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+        adaptive = math.sqrt(bias_correction2) / (xp.sqrt(exp_avg_sq) + eps)
+        param -= (lr / bias_correction1) * exp_avg * (rect * adaptive)
+    else:
+        param -= (lr / bias_correction1) * exp_avg
+
+
+def adadelta_step(param, grad, square_avg, acc_delta, lr=1.0, rho=0.9, eps=1e-6,
+                  weight_decay=0.0, maximize=False):
+    """Adadelta (``torch.optim.Adadelta``)."""
+    xp = get_array_module(param)
+    g = _effective_grad(param, grad, weight_decay, maximize)
+    square_avg *= rho
+    square_avg += (1 - rho) * g * g
+    delta = xp.sqrt(acc_delta + eps) / xp.sqrt(square_avg + eps) * g
+    acc_delta *= rho
+    acc_delta += (1 - rho) * delta * delta
+    param -= lr * delta
+
+
+def _norm(xp, a):
+    return float(xp.sqrt(xp.sum(a.astype(xp.float64) ** 2)))
+
+
+def lamb_step(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, beta1=0.9, beta2=0.999,
+              eps=1e-6, weight_decay=0.0):
+    """LAMB (You et al. 2019, Algorithm 2) with the identity as scaling function.
+
+    ``r = m_hat / (sqrt(v_hat) + eps) + weight_decay * param`` and
+    ``param -= lr * ||param|| / ||r|| * r``; the ratio is 1 when either norm
+    is 0. Norms are accumulated in double. ``step`` is 1-based after this
+    update.
+    """
+    xp = get_array_module(param)
+    exp_avg *= beta1
+    exp_avg += (1 - beta1) * grad
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * grad * grad
+    inv_bc1 = 1.0 / (1 - beta1**step)
+    inv_bc2_sqrt = 1.0 / math.sqrt(1 - beta2**step)
+    r = (exp_avg * inv_bc1) / (xp.sqrt(exp_avg_sq) * inv_bc2_sqrt + eps)
+    if weight_decay:
+        r = r + weight_decay * param
+    w_norm = _norm(xp, param)
+    r_norm = _norm(xp, r)
+    ratio = w_norm / r_norm if w_norm > 0 and r_norm > 0 else 1.0
+    param -= (lr * ratio) * r
+
+
+def lars_step(param, grad, momentum_buffer, lr, momentum=0.9, weight_decay=0.0,
+              trust_coefficient=0.001, eps=1e-8, exclude_from_adaptation=False):
+    """LARS (You et al. 2017) with momentum on the scaled step.
+
+    ``local_lr = trust_coefficient * ||param|| / (||grad|| + weight_decay *
+    ||param|| + eps)`` (1 when either norm is 0, or when
+    ``exclude_from_adaptation``, which also drops the weight decay);
+    ``v = momentum * v + lr * local_lr * (grad + weight_decay * param)``,
+    ``param -= v``. ``momentum_buffer`` starts at zeros, and is None when
+    ``momentum == 0`` (then ``param -= lr * local_lr * (...)``).
+    """
+    xp = get_array_module(param)
+    if exclude_from_adaptation:
+        scale = lr
+        g = grad
+    else:
+        w_norm = _norm(xp, param)
+        g_norm = _norm(xp, grad)
+        local_lr = 1.0
+        if w_norm > 0 and g_norm > 0:
+            local_lr = trust_coefficient * w_norm / (g_norm + weight_decay * w_norm + eps)
+        scale = lr * local_lr
+        g = grad + weight_decay * param if weight_decay else grad
+    if momentum:
+        momentum_buffer *= momentum
+        momentum_buffer += scale * g
+        param -= momentum_buffer
+    else:
+        param -= scale * g

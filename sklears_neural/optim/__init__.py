@@ -5,10 +5,28 @@ state (moment buffers, step counts) in ``state``; ``state_dict()`` saves both
 as numpy arrays and Python numbers, so training resumes on any machine.
 """
 
+from sklears_neural.optim._adadelta import Adadelta
 from sklears_neural.optim._adagrad import Adagrad
 from sklears_neural.optim._adam import Adam, AdamW
+from sklears_neural.optim._adamax import Adamax
+from sklears_neural.optim._nadam import NAdam, Nadam
 from sklears_neural.optim._optimizer import Optimizer
+from sklears_neural.optim._radam import RAdam
 from sklears_neural.optim._rmsprop import RMSprop
 from sklears_neural.optim._sgd import SGD
+from sklears_neural.optim import lr_scheduler
 
-__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop"]
+__all__ = [
+    "SGD",
+    "Adadelta",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Adamax",
+    "NAdam",
+    "Nadam",
+    "Optimizer",
+    "RAdam",
+    "RMSprop",
+    "lr_scheduler",
+]

@@ -1,0 +1,109 @@
+"""NAdam: Adam with Nesterov momentum (Dozat 2016), as ``torch.optim.NAdam``."""
+
+from sklears_neural.backend import get_array_module, kernels_for
+from sklears_neural.optim._adam import _check_adam_options
+from sklears_neural.optim._optimizer import Optimizer, _check_nonnegative
+
+__all__ = ["NAdam", "Nadam"]
+
+
+class NAdam(Optimizer):
+    r"""NAdam: Adam with Nesterov momentum and a momentum schedule.
+
+    The update of ``torch.optim.NAdam``. For each parameter :math:`\theta`
+    with gradient :math:`\nabla` at step :math:`t` (counted per parameter):
+
+    .. math::
+
+        g_t &= \pm\nabla + \lambda\,\theta_{t-1}
+              \quad (-\nabla \text{ when maximize}) \\
+        \mu_t &= \beta_1 \left(1 - \tfrac12\, 0.96^{t\psi}\right), \qquad
+        \Pi_t = \textstyle\prod_{i \le t} \mu_i \\
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, g_t, \qquad
+        v_t = \beta_2 v_{t-1} + (1 - \beta_2)\, g_t^2 \\
+        d_t &= \sqrt{v_t / (1 - \beta_2^t)} + \epsilon \\
+        \theta_t &= \theta_{t-1}
+            - \gamma \frac{1 - \mu_t}{1 - \Pi_t} \frac{g_t}{d_t}
+            - \gamma \frac{\mu_{t+1}}{1 - \Pi_t \mu_{t+1}} \frac{m_t}{d_t}
+
+    With ``decoupled_weight_decay`` (NAdamW) the decay is not added to
+    :math:`g_t`; instead :math:`\theta_{t-1} \leftarrow (1 - \gamma\lambda)\,
+    \theta_{t-1}` before the update.
+
+    Parameters
+    ----------
+    params : iterable of Tensor or of dict
+        Parameters to optimize, or parameter groups (see ``Optimizer``).
+    lr : float, default=2e-3
+        Learning rate :math:`\gamma`.
+    betas : tuple of (float, float), default=(0.9, 0.999)
+        Decay rates :math:`(\beta_1, \beta_2)` of the moment averages, each
+        in [0, 1).
+    eps : float, default=1e-8
+        :math:`\epsilon`, added to the denominator.
+    weight_decay : float, default=0
+        Weight decay :math:`\lambda`.
+    momentum_decay : float, default=4e-3
+        :math:`\psi`, the rate of the momentum schedule.
+    decoupled_weight_decay : bool, default=False
+        Decay the weights directly, as AdamW does.
+    maximize : bool, default=False
+        Maximize the objective instead of minimizing it.
+
+    Attributes
+    ----------
+    state : dict
+        Per parameter: ``step`` (int), ``mu_product`` (float), ``exp_avg``
+        and ``exp_avg_sq``.
+    """
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 momentum_decay=4e-3, decoupled_weight_decay=False, *, maximize=False):
+        defaults = {
+            "lr": lr,
+            "betas": tuple(betas) if isinstance(betas, list) else betas,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "momentum_decay": momentum_decay,
+            "decoupled_weight_decay": decoupled_weight_decay,
+            "maximize": maximize,
+        }
+        self._check_options(defaults)
+        super().__init__(params, defaults)
+
+    @staticmethod
+    def _check_options(options):
+        _check_adam_options(options)
+        _check_nonnegative("momentum_decay", options["momentum_decay"])
+
+    def _step_group(self, group):
+        lr = float(group["lr"])
+        beta1, beta2 = (float(b) for b in group["betas"])
+        eps = float(group["eps"])
+        weight_decay = float(group["weight_decay"])
+        momentum_decay = float(group["momentum_decay"])
+        decoupled = bool(group["decoupled_weight_decay"])
+        maximize = bool(group["maximize"])
+        for p, grad, state in self._params_with_grad(group):
+            xp = get_array_module(p.data)
+            if "step" not in state:
+                state["step"] = 0
+                state["mu_product"] = 1.0
+                state["exp_avg"] = xp.zeros_like(p.data)
+                state["exp_avg_sq"] = xp.zeros_like(p.data)
+            step = state["step"] + 1
+            mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
+            mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
+            mu_product = float(state["mu_product"]) * mu
+            kernels_for(p.data).nadam_step(
+                p.data, grad, state["exp_avg"], state["exp_avg_sq"], step, mu, mu_next,
+                mu_product, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
+                weight_decay=weight_decay, decoupled_weight_decay=decoupled,
+                maximize=maximize,
+            )
+            state["step"] = step
+            state["mu_product"] = mu_product
+
+
+Nadam = NAdam
+"""Alias of ``NAdam`` (the spelling of Keras and of the paper)."""

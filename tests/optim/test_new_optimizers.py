@@ -1,0 +1,341 @@
+"""NAdam, Adamax, RAdam and Adadelta against independent float64 oracles and torch.
+
+Each oracle below is the documented update rule written out in plain numpy
+(float64, one parameter at a time), independent of ``sklears_neural._xp``.
+Trajectories of N_STEPS steps on a fixed quadratic and on fixed random
+gradients must agree to 1e-10; torch.optim (when installed) is a second,
+external reference.
+"""
+
+import math
+import pickle
+
+import numpy as np
+import pytest
+
+from sklears_neural.nn import Parameter
+from sklears_neural.optim import Adadelta, Adamax, NAdam, Nadam, RAdam
+
+N_STEPS = 12
+SHAPES = [(3, 4), (5,), (1,)]
+
+
+# ---------------------------------------------------------------------------
+# Oracles: p (float64 array), grad, per-parameter state dict -> new p
+# ---------------------------------------------------------------------------
+def ref_nadam(p, grad, st, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+              momentum_decay=4e-3, decoupled_weight_decay=False, maximize=False):
+    b1, b2 = betas
+    t = st["t"] = st.get("t", 0) + 1
+    m, v = st.get("m", np.zeros_like(p)), st.get("v", np.zeros_like(p))
+    prod = st.get("prod", 1.0)
+    g = -grad if maximize else grad
+    if decoupled_weight_decay:
+        p = p * (1 - lr * weight_decay)
+    else:
+        g = g + weight_decay * p
+    mu = b1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))
+    mu_next = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
+    prod = prod * mu
+    m = b1 * m + (1 - b1) * g
+    v = b2 * v + (1 - b2) * g**2
+    d = np.sqrt(v / (1 - b2**t)) + eps
+    p = p - lr * (1 - mu) / (1 - prod) * g / d - lr * mu_next / (1 - prod * mu_next) * m / d
+    st.update(m=m, v=v, prod=prod)
+    return p
+
+
+def ref_adamax(p, grad, st, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+               maximize=False):
+    b1, b2 = betas
+    t = st["t"] = st.get("t", 0) + 1
+    m, u = st.get("m", np.zeros_like(p)), st.get("u", np.zeros_like(p))
+    g = (-grad if maximize else grad) + weight_decay * p
+    m = b1 * m + (1 - b1) * g
+    u = np.maximum(b2 * u, np.abs(g) + eps)
+    st.update(m=m, u=u)
+    return p - lr / (1 - b1**t) * m / u
+
+
+def ref_radam(p, grad, st, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+              decoupled_weight_decay=False, maximize=False):
+    b1, b2 = betas
+    t = st["t"] = st.get("t", 0) + 1
+    m, v = st.get("m", np.zeros_like(p)), st.get("v", np.zeros_like(p))
+    g = -grad if maximize else grad
+    if decoupled_weight_decay:
+        p = p * (1 - lr * weight_decay)
+    else:
+        g = g + weight_decay * p
+    m = b1 * m + (1 - b1) * g
+    v = b2 * v + (1 - b2) * g**2
+    st.update(m=m, v=v)
+    m_hat = m / (1 - b1**t)
+    rho_inf = 2 / (1 - b2) - 1
+    rho = rho_inf - 2 * t * b2**t / (1 - b2**t)
+    if rho > 5:
+        r = math.sqrt((rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho))
+        l_t = math.sqrt(1 - b2**t) / (np.sqrt(v) + eps)
+        return p - lr * m_hat * r * l_t
+    return p - lr * m_hat
+
+
+def ref_adadelta(p, grad, st, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False):
+    v, u = st.get("v", np.zeros_like(p)), st.get("u", np.zeros_like(p))
+    g = (-grad if maximize else grad) + weight_decay * p
+    v = rho * v + (1 - rho) * g**2
+    delta = np.sqrt(u + eps) / np.sqrt(v + eps) * g
+    u = rho * u + (1 - rho) * delta**2
+    st.update(v=v, u=u)
+    return p - lr * delta
+
+
+OPTIMIZERS = {
+    "NAdam": (NAdam, ref_nadam),
+    "Adamax": (Adamax, ref_adamax),
+    "RAdam": (RAdam, ref_radam),
+    "Adadelta": (Adadelta, ref_adadelta),
+}
+
+VARIANTS = [
+    ("NAdam", {}),
+    ("NAdam", {"lr": 0.05, "betas": (0.8, 0.99), "eps": 1e-6, "momentum_decay": 0.01}),
+    ("NAdam", {"lr": 0.05, "weight_decay": 0.1}),
+    ("NAdam", {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("NAdam", {"lr": 0.05, "maximize": True}),
+    ("Adamax", {}),
+    ("Adamax", {"lr": 0.05, "betas": (0.8, 0.9), "eps": 1e-4}),
+    ("Adamax", {"lr": 0.05, "weight_decay": 0.1, "maximize": True}),
+    # beta2 = 0.9: rho_t > 5 from step 6 on, so both branches run
+    ("RAdam", {"lr": 0.05, "betas": (0.9, 0.9)}),
+    ("RAdam", {}),
+    ("RAdam", {"lr": 0.05, "betas": (0.8, 0.9), "weight_decay": 0.1}),
+    ("RAdam", {"lr": 0.05, "betas": (0.8, 0.9), "weight_decay": 0.1,
+               "decoupled_weight_decay": True, "maximize": True}),
+    ("Adadelta", {}),
+    ("Adadelta", {"lr": 0.5, "rho": 0.5, "eps": 1e-4}),
+    ("Adadelta", {"weight_decay": 0.1, "maximize": True}),
+]
+VARIANT_IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in hp.items())}" for n, hp in VARIANTS]
+
+
+class Quadratic:
+    """f(x) = sum_i 0.5 x_i^T A_i x_i - b_i^T x_i over flattened parameters."""
+
+    def __init__(self, seed=0):
+        rng = np.random.default_rng(seed)
+        self.init = [rng.standard_normal(s) for s in SHAPES]
+        self.A, self.b = [], []
+        for s in SHAPES:
+            n = math.prod(s)
+            M = rng.standard_normal((n, n))
+            self.A.append(M @ M.T / n + np.eye(n))
+            self.b.append(rng.standard_normal(n))
+
+    def grads(self, step, params):
+        return [(A @ p.ravel() - b).reshape(p.shape)
+                for A, b, p in zip(self.A, self.b, params)]
+
+
+class RandomGradients:
+    def __init__(self, seed=1, n_steps=N_STEPS):
+        rng = np.random.default_rng(seed)
+        self.init = [rng.standard_normal(s) for s in SHAPES]
+        scales = [10.0 if t % 3 == 0 else 0.5 for t in range(n_steps)]
+        self._grads = [[scale * rng.standard_normal(s) for s in SHAPES] for scale in scales]
+
+    def grads(self, step, params):
+        return self._grads[step]
+
+
+PROBLEMS = {"quadratic": Quadratic, "random": RandomGradients}
+
+
+def run_ours(name, hp, problem, dtype=np.float64, n_steps=N_STEPS):
+    cls, _ = OPTIMIZERS[name]
+    params = [Parameter(x.astype(dtype)) for x in problem.init]
+    opt = cls(params, **hp)
+    trajectory = []
+    for t in range(n_steps):
+        grads = problem.grads(t, [p.data.astype(np.float64) for p in params])
+        for p, g in zip(params, grads):
+            p.grad = g.astype(dtype)
+        opt.step()
+        trajectory.append([p.data.copy() for p in params])
+    return trajectory, params, opt
+
+
+def run_reference(name, hp, problem, n_steps=N_STEPS):
+    _, ref = OPTIMIZERS[name]
+    params = [x.copy() for x in problem.init]
+    states = [{} for _ in params]
+    trajectory = []
+    for t in range(n_steps):
+        grads = problem.grads(t, params)
+        params = [ref(p, g, st, **hp) for p, g, st in zip(params, grads, states)]
+        trajectory.append([p.copy() for p in params])
+    return trajectory
+
+
+def assert_trajectories_close(ours, ref, rtol, atol):
+    for t, (step_ours, step_ref) in enumerate(zip(ours, ref)):
+        for i, (a, b) in enumerate(zip(step_ours, step_ref)):
+            np.testing.assert_allclose(a, b, rtol=rtol, atol=atol,
+                                       err_msg=f"step {t + 1}, parameter {i}")
+
+
+@pytest.mark.parametrize("problem", sorted(PROBLEMS))
+@pytest.mark.parametrize("name,hp", VARIANTS, ids=VARIANT_IDS)
+def test_matches_reference_float64(name, hp, problem):
+    prob = PROBLEMS[problem]()
+    ours, _, _ = run_ours(name, hp, prob)
+    ref = run_reference(name, hp, prob)
+    assert_trajectories_close(ours, ref, rtol=1e-10, atol=1e-12)
+    assert not np.allclose(ours[-1][0], prob.init[0])  # it moved
+
+
+@pytest.mark.parametrize("name,hp", VARIANTS, ids=VARIANT_IDS)
+def test_matches_reference_float32(name, hp):
+    prob = PROBLEMS["random"]()
+    ours, params, _ = run_ours(name, hp, prob, dtype=np.float32)
+    assert all(p.data.dtype == np.float32 for p in params)
+    ref = run_reference(name, hp, prob)
+    assert_trajectories_close(ours, ref, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("problem", sorted(PROBLEMS))
+@pytest.mark.parametrize("name,hp", VARIANTS, ids=VARIANT_IDS)
+def test_matches_torch(name, hp, problem):
+    torch = pytest.importorskip("torch")
+    prob = PROBLEMS[problem]()
+    ours, _, _ = run_ours(name, hp, prob)
+    tparams = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in prob.init]
+    thp = dict(hp)
+    cls = {"NAdam": torch.optim.NAdam, "Adamax": torch.optim.Adamax,
+           "RAdam": torch.optim.RAdam, "Adadelta": torch.optim.Adadelta}[name]
+    # torch keeps scalar state (step, NAdam's mu_product) in the default
+    # dtype: float64 here, so the comparison is not limited by float32.
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        topt = cls(tparams, **thp)
+        _run_torch(prob, tparams, topt, ours)
+    finally:
+        torch.set_default_dtype(previous)
+
+
+def _run_torch(prob, tparams, topt, ours):
+    import torch
+
+    for t in range(N_STEPS):
+        grads = prob.grads(t, [p.detach().numpy().copy() for p in tparams])
+        for p, g in zip(tparams, grads):
+            p.grad = torch.tensor(g, dtype=torch.float64)
+        topt.step()
+        for i, p in enumerate(tparams):
+            np.testing.assert_allclose(ours[t][i], p.detach().numpy(), rtol=1e-9, atol=1e-12,
+                                       err_msg=f"step {t + 1}, parameter {i}")
+
+
+def test_oracles_are_sensitive():
+    """The trajectories differ when a hyperparameter changes (the checks are not vacuous)."""
+    prob = Quadratic()
+    for name, hp, other in [
+        ("NAdam", {}, {"momentum_decay": 0.1}),
+        ("Adamax", {}, {"betas": (0.9, 0.5)}),
+        ("RAdam", {"betas": (0.9, 0.9)}, {"betas": (0.9, 0.95)}),
+        ("Adadelta", {}, {"rho": 0.5}),
+    ]:
+        a = run_reference(name, hp, prob)[-1][0]
+        b = run_reference(name, {**hp, **other}, prob)[-1][0]
+        assert not np.allclose(a, b, rtol=1e-8), name
+
+
+@pytest.mark.parametrize("name,hp", VARIANTS[::2], ids=VARIANT_IDS[::2])
+def test_state_dict_round_trip_mid_run(name, hp):
+    """Stop after 5 steps, save (through pickle), load into a fresh optimizer
+    over fresh parameters: the remaining steps are identical."""
+    prob = RandomGradients()
+    full, _, _ = run_ours(name, hp, prob)
+    cls, _ = OPTIMIZERS[name]
+    params = [Parameter(x.copy()) for x in prob.init]
+    opt = cls(params, **hp)
+    for t in range(5):
+        for p, g in zip(params, prob.grads(t, None)):
+            p.grad = g.copy()
+        opt.step()
+    saved = pickle.loads(pickle.dumps(opt.state_dict()))
+    params2 = [Parameter(p.data.copy()) for p in params]
+    opt2 = cls(params2, **hp)
+    opt2.load_state_dict(saved)
+    for t in range(5, N_STEPS):
+        for p, g in zip(params2, prob.grads(t, None)):
+            p.grad = g.copy()
+        opt2.step()
+        for i, p in enumerate(params2):
+            np.testing.assert_array_equal(p.data, full[t][i])
+
+
+def test_state_names():
+    p = Parameter(np.ones(3))
+    p.grad = np.ones(3)
+    for cls, names in [(NAdam, {"step", "mu_product", "exp_avg", "exp_avg_sq"}),
+                       (Adamax, {"step", "exp_avg", "exp_inf"}),
+                       (RAdam, {"step", "exp_avg", "exp_avg_sq"}),
+                       (Adadelta, {"step", "square_avg", "acc_delta"})]:
+        opt = cls([p])
+        opt.step()
+        assert set(opt.state_dict()["state"][0]) == names
+
+
+def test_defaults_are_torchs():
+    p = [Parameter(np.zeros(2))]
+    assert NAdam(p).defaults == {
+        "lr": 2e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0,
+        "momentum_decay": 4e-3, "decoupled_weight_decay": False, "maximize": False}
+    assert Adamax(p).defaults == {
+        "lr": 2e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0,
+        "maximize": False}
+    assert RAdam(p).defaults == {
+        "lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0,
+        "decoupled_weight_decay": False, "maximize": False}
+    assert Adadelta(p).defaults == {
+        "lr": 1.0, "rho": 0.9, "eps": 1e-6, "weight_decay": 0, "maximize": False}
+    assert Nadam is NAdam
+    torch = pytest.importorskip("torch")
+    t = [torch.zeros(2, requires_grad=True)]
+    for ours, theirs in [(NAdam, torch.optim.NAdam), (Adamax, torch.optim.Adamax),
+                         (RAdam, torch.optim.RAdam), (Adadelta, torch.optim.Adadelta)]:
+        td = theirs(t).defaults
+        for key, value in ours(p).defaults.items():
+            assert td[key] == value, (ours.__name__, key)
+
+
+@pytest.mark.parametrize("factory,match", [
+    (lambda p: NAdam(p, lr=-1), "lr"),
+    (lambda p: NAdam(p, eps=-1), "eps"),
+    (lambda p: NAdam(p, betas=(1.0, 0.9)), "betas"),
+    (lambda p: NAdam(p, betas=(0.9,)), "betas"),
+    (lambda p: NAdam(p, weight_decay=-0.1), "weight_decay"),
+    (lambda p: NAdam(p, momentum_decay=-1e-3), "momentum_decay"),
+    (lambda p: Adamax(p, lr=float("nan")), "lr"),
+    (lambda p: Adamax(p, betas=(0.9, -0.1)), "betas"),
+    (lambda p: Adamax(p, eps=-1), "eps"),
+    (lambda p: Adamax(p, weight_decay=-1), "weight_decay"),
+    (lambda p: RAdam(p, lr=-1), "lr"),
+    (lambda p: RAdam(p, betas=(0.9, 1.0)), "betas"),
+    (lambda p: RAdam(p, eps=-1), "eps"),
+    (lambda p: RAdam(p, weight_decay=-1), "weight_decay"),
+    (lambda p: Adadelta(p, lr=-1), "lr"),
+    (lambda p: Adadelta(p, rho=1.5), "rho"),
+    (lambda p: Adadelta(p, eps=-1), "eps"),
+    (lambda p: Adadelta(p, weight_decay=-1), "weight_decay"),
+    (lambda p: Adadelta([{"params": p, "rho": -0.1}]), "rho"),
+])
+def test_invalid_hyperparameters(factory, match):
+    with pytest.raises(ValueError, match=match):
+        factory([Parameter(np.zeros(2))])
+
+
+def test_rho_one_is_allowed():
+    Adadelta([Parameter(np.zeros(2))], rho=1.0)

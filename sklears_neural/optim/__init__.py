@@ -9,6 +9,8 @@ from sklears_neural.optim._adadelta import Adadelta
 from sklears_neural.optim._adagrad import Adagrad
 from sklears_neural.optim._adam import Adam, AdamW
 from sklears_neural.optim._adamax import Adamax
+from sklears_neural.optim._lamb import LAMB
+from sklears_neural.optim._lars import LARS
 from sklears_neural.optim._nadam import NAdam, Nadam
 from sklears_neural.optim._optimizer import Optimizer
 from sklears_neural.optim._radam import RAdam
@@ -23,6 +25,8 @@ __all__ = [
     "Adam",
     "AdamW",
     "Adamax",
+    "LAMB",
+    "LARS",
     "NAdam",
     "Nadam",
     "Optimizer",

@@ -339,3 +339,116 @@ def test_invalid_hyperparameters(factory, match):
 
 def test_rho_one_is_allowed():
     Adadelta([Parameter(np.zeros(2))], rho=1.0)
+
+
+# ---------------------------------------------------------------------------
+# LAMB and LARS: the papers' rules (no torch counterpart)
+# ---------------------------------------------------------------------------
+from sklears_neural.optim import LAMB, LARS  # noqa: E402
+
+
+def ref_lamb(p, grad, st, lr=1e-3, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.0):
+    b1, b2 = betas
+    t = st["t"] = st.get("t", 0) + 1
+    m, v = st.get("m", np.zeros_like(p)), st.get("v", np.zeros_like(p))
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad**2
+    st.update(m=m, v=v)
+    r = (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps) + weight_decay * p
+    wn, rn = np.linalg.norm(p), np.linalg.norm(r)
+    ratio = wn / rn if wn > 0 and rn > 0 else 1.0
+    return p - lr * ratio * r
+
+
+def ref_lars(p, grad, st, lr, momentum=0.9, weight_decay=0.0, trust_coefficient=0.001,
+             eps=1e-8, lars_exclude=False):
+    if lars_exclude:
+        local, g = 1.0, grad
+    else:
+        wn, gn = np.linalg.norm(p), np.linalg.norm(grad)
+        local = 1.0
+        if wn > 0 and gn > 0:
+            local = trust_coefficient * wn / (gn + weight_decay * wn + eps)
+        g = grad + weight_decay * p
+    v = momentum * st.get("v", np.zeros_like(p)) + lr * local * g
+    st["v"] = v
+    return p - v
+
+
+OPTIMIZERS.update({"LAMB": (LAMB, ref_lamb), "LARS": (LARS, ref_lars)})
+NORM_VARIANTS = [
+    ("LAMB", {}),
+    ("LAMB", {"lr": 0.05, "betas": (0.8, 0.9), "eps": 1e-8, "weight_decay": 0.1}),
+    ("LARS", {"lr": 1.0}),
+    ("LARS", {"lr": 0.5, "momentum": 0.0, "weight_decay": 0.01}),
+    ("LARS", {"lr": 0.5, "momentum": 0.8, "weight_decay": 0.01, "trust_coefficient": 0.02}),
+    ("LARS", {"lr": 0.1, "weight_decay": 0.01, "lars_exclude": True}),
+]
+NORM_IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in hp.items())}" for n, hp in NORM_VARIANTS]
+
+
+@pytest.mark.parametrize("problem", sorted(PROBLEMS))
+@pytest.mark.parametrize("name,hp", NORM_VARIANTS, ids=NORM_IDS)
+def test_norm_based_match_reference(name, hp, problem):
+    prob = PROBLEMS[problem]()
+    ours, _, _ = run_ours(name, hp, prob)
+    ref = run_reference(name, hp, prob)
+    assert_trajectories_close(ours, ref, rtol=1e-10, atol=1e-12)
+    assert not np.allclose(ours[-1][0], prob.init[0])
+    ours32, _, _ = run_ours(name, hp, prob, dtype=np.float32)
+    assert_trajectories_close(ours32, ref, rtol=1e-4, atol=1e-5)
+
+
+def test_lars_exclude_per_group():
+    """One group adapted with weight decay, one (bias-like) excluded."""
+    prob = RandomGradients()
+    w, b = (Parameter(x.copy()) for x in prob.init[:2])
+    opt = LARS([{"params": [w]}, {"params": [b], "lars_exclude": True}], lr=0.5,
+               weight_decay=0.01, trust_coefficient=0.02)
+    pw, pb = prob.init[0].copy(), prob.init[1].copy()
+    sw, sb = {}, {}
+    for t in range(N_STEPS):
+        gw, gb = prob.grads(t, None)[:2]
+        w.grad, b.grad = gw.copy(), gb.copy()
+        opt.step()
+        pw = ref_lars(pw, gw, sw, 0.5, weight_decay=0.01, trust_coefficient=0.02)
+        pb = ref_lars(pb, gb, sb, 0.5, weight_decay=0.01, trust_coefficient=0.02,
+                      lars_exclude=True)
+        np.testing.assert_allclose(w.data, pw, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(b.data, pb, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name,hp", NORM_VARIANTS, ids=NORM_IDS)
+def test_norm_based_state_dict_round_trip_mid_run(name, hp):
+    test_state_dict_round_trip_mid_run(name, hp)
+
+
+@pytest.mark.parametrize("factory,match", [
+    (lambda p: LAMB(p, lr=-1), "lr"),
+    (lambda p: LAMB(p, betas=(0.9, 1.0)), "betas"),
+    (lambda p: LAMB(p, eps=-1), "eps"),
+    (lambda p: LAMB(p, weight_decay=-1), "weight_decay"),
+    (lambda p: LARS(p, lr=-1), "lr"),
+    (lambda p: LARS(p, lr=0.1, momentum=1.0), "momentum"),
+    (lambda p: LARS(p, lr=0.1, weight_decay=-1), "weight_decay"),
+    (lambda p: LARS(p, lr=0.1, trust_coefficient=-1), "trust_coefficient"),
+    (lambda p: LARS(p, lr=0.1, eps=-1), "eps"),
+    (lambda p: LARS([{"params": p, "lars_exclude": "yes"}], lr=0.1), "lars_exclude"),
+])
+def test_norm_based_invalid_hyperparameters(factory, match):
+    with pytest.raises(ValueError, match=match):
+        factory([Parameter(np.zeros(2))])
+
+
+def test_lars_lr_is_required():
+    with pytest.raises(TypeError):
+        LARS([Parameter(np.zeros(2))])
+
+
+def test_norm_based_defaults():
+    p = [Parameter(np.zeros(2))]
+    assert LAMB(p).defaults == {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-6,
+                                "weight_decay": 0}
+    assert LARS(p, lr=0.1).defaults == {
+        "lr": 0.1, "momentum": 0.9, "weight_decay": 0, "trust_coefficient": 0.001,
+        "eps": 1e-8, "lars_exclude": False}

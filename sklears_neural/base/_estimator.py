@@ -33,7 +33,9 @@ from sklears_neural.nn.utils import clip_grad_norm_
 __all__ = ["BaseNeuralNet", "resolve_optimizer"]
 
 OPTIMIZERS = {"adam": optim.Adam, "adamw": optim.AdamW, "sgd": optim.SGD,
-              "rmsprop": optim.RMSprop, "adagrad": optim.Adagrad}
+              "rmsprop": optim.RMSprop, "adagrad": optim.Adagrad, "nadam": optim.NAdam,
+              "adamax": optim.Adamax, "radam": optim.RAdam, "adadelta": optim.Adadelta,
+              "lamb": optim.LAMB, "lars": optim.LARS}
 
 _FITTED_STATE = ("module_", "optimizer_", "criterion_", "history_", "loss_curve_",
                  "validation_scores_", "best_loss_", "best_validation_score_", "n_iter_", "t_",

@@ -142,7 +142,7 @@ class _BaseMLP(BaseNeuralNet):
         if solver == "sgd":
             return optim.SGD(parameters, lr=lr, momentum=self.momentum,
                              nesterov=bool(self.nesterovs_momentum and self.momentum > 0))
-        if solver in ("adam", "adamw"):
+        if solver in ("adam", "adamw", "nadam", "adamax", "radam", "lamb"):
             return OPTIMIZERS[solver](parameters, lr=lr, betas=(self.beta_1, self.beta_2),
                                       eps=self.epsilon)
         cls = OPTIMIZERS[solver] if isinstance(solver, str) else solver

@@ -13,7 +13,8 @@ import pytest
 
 from sklears_neural import _xp
 
-_OPTIM_MODULES = ("_sgd", "_adam", "_rmsprop", "_adagrad")
+_OPTIM_MODULES = ("_sgd", "_adam", "_rmsprop", "_adagrad", "_nadam", "_adamax", "_radam",
+                  "_adadelta", "_lamb", "_lars")
 USE_XP = os.environ.get("SKLEARS_NEURAL_TEST_XP") == "1"
 
 

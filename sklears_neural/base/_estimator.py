@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from threadpoolctl import ThreadpoolController
 
 from sklears_neural import optim
+from sklears_neural.optim import lr_scheduler
 from sklears_neural.autograd import Tensor, no_grad
 from sklears_neural.backend import check_dtype, parse_device, to_device, to_numpy
 from sklears_neural.base._callbacks import Callback, ProgressBar
@@ -224,6 +225,8 @@ class BaseNeuralNet(BaseEstimator):
         if self._schedule_needs_metric() and not self.validation_fraction:
             raise ValueError("lr_schedule='plateau' (ReduceLROnPlateau) watches the validation "
                              "loss: set validation_fraction > 0.")
+        if self.lr_schedule is not None:
+            self._schedule_spec()  # checks the (spec, options) form
         if self.early_stopping and self.validation_fraction <= 0:
             raise ValueError("early_stopping=True needs validation_fraction > 0; got "
                              f"{self.validation_fraction!r}.")
@@ -355,25 +358,28 @@ class BaseNeuralNet(BaseEstimator):
     def _build_scheduler(self):
         if self.lr_schedule is None:
             return None
-        from sklears_neural.optim import lr_scheduler
-
         spec, options = self._schedule_spec()
         scheduler = lr_scheduler.make_scheduler(spec, self.optimizer_, **options)
         self._schedule_per_batch = lr_scheduler.scheduler_steps_per_batch(scheduler)
+        self._schedule_metric = lr_scheduler.needs_metric(scheduler)
+        if self._schedule_metric and not self._uses_validation():
+            raise ValueError("lr_schedule is a ReduceLROnPlateau, which watches the validation "
+                             "loss: set validation_fraction > 0.")
         return scheduler
 
     def _schedule_needs_metric(self):
+        """Whether the schedule, as given, is a plateau schedule (known before building it)."""
         if self.lr_schedule is None:
             return False
         spec, _ = self._schedule_spec()
-        return spec in ("plateau", "reduce_on_plateau") or getattr(spec, "__name__", "") == \
-            "ReduceLROnPlateau"
+        return spec == "plateau" or (isinstance(spec, type)
+                                     and issubclass(spec, lr_scheduler.ReduceLROnPlateau))
 
     def _step_schedule(self, row):
         """Per-epoch schedule step (plateau schedules get the validation loss)."""
         if self.scheduler_ is None or self._schedule_per_batch:
             return
-        if self._schedule_needs_metric():
+        if self._schedule_metric:
             self.scheduler_.step(row["valid_loss"])
         else:
             self.scheduler_.step()

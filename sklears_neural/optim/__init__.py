@@ -11,6 +11,7 @@ from sklears_neural.optim._adam import Adam, AdamW
 from sklears_neural.optim._adamax import Adamax
 from sklears_neural.optim._lamb import LAMB
 from sklears_neural.optim._lars import LARS
+from sklears_neural.optim._lbfgs import LBFGS
 from sklears_neural.optim._nadam import NAdam, Nadam
 from sklears_neural.optim._optimizer import Optimizer
 from sklears_neural.optim._radam import RAdam
@@ -27,6 +28,7 @@ __all__ = [
     "Adamax",
     "LAMB",
     "LARS",
+    "LBFGS",
     "NAdam",
     "Nadam",
     "Optimizer",

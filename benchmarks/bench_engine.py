@@ -1,15 +1,17 @@
-"""asv benchmarks of the engine: a dense forward+backward step and an Adam step.
+"""asv benchmarks of the engine: a dense forward+backward step, an Adam step and
+one step of every optimizer.
 
-The same two things ``compare.py`` puts side by side with numpy and PyTorch,
+The same things ``compare.py`` puts side by side with numpy and PyTorch,
 here tracked over commits by asv (``asv continuous``, ``asv run``). Every
 benchmark runs single-threaded (all BLAS and OpenMP pools limited to one
 thread in ``setup``) so that results are comparable from machine to machine
 and free of thread-pool interference; ``compare.py --threads 1,2`` shows
 what a second core adds.
 
-Each class times the engine (autograd graph, modules, optimizer objects)
-and the kernels it calls directly: the difference is the Python overhead
-of the engine.
+``DenseForwardBackward`` and ``AdamStep`` time the engine (autograd graph,
+modules, optimizer objects) and the kernels it calls directly: the
+difference is the Python overhead of the engine. ``OptimizerStep`` times
+``step()`` of every optimizer class.
 """
 
 import numpy as np
@@ -125,4 +127,45 @@ class AdamStep:
 
     def peakmem_optim(self, dtype, n_tensors):
         """Peak memory of the process around one optim.Adam.step()."""
+        self.opt.step()
+
+
+# Keyword arguments beyond the defaults, per optimizer (the same as
+# compare.py's "optim" table): SGD with Nesterov momentum; LARS has no
+# default learning rate.
+OPTIMIZER_KWARGS = {
+    "SGD": {"momentum": 0.9, "nesterov": True},
+    "Adam": {},
+    "AdamW": {},
+    "RMSprop": {},
+    "Adagrad": {},
+    "NAdam": {},
+    "Adamax": {},
+    "RAdam": {},
+    "Adadelta": {},
+    "LAMB": {},
+    "LARS": {"lr": 0.1},
+}
+
+
+class OptimizerStep:
+    """One step of each optimizer of ``sklears_neural.optim`` on 1,000,000
+    parameters in one tensor, default hyperparameters."""
+
+    params = (list(OPTIMIZER_KWARGS), ["float32", "float64"])
+    param_names = ["optimizer", "dtype"]
+    total = 1_000_000
+
+    def setup(self, optimizer, dtype):
+        from sklears_neural import nn, optim
+
+        self._limiter = _limit_threads()
+        rng = np.random.default_rng(0)
+        self.param = nn.Parameter(rng.standard_normal(self.total).astype(dtype))
+        self.param.grad = rng.standard_normal(self.total).astype(dtype)
+        self.opt = getattr(optim, optimizer)([self.param], **OPTIMIZER_KWARGS[optimizer])
+        self.opt.step()  # allocate the state outside the timed calls
+
+    def time_step(self, optimizer, dtype):
+        """optim.<optimizer>.step()."""
         self.opt.step()

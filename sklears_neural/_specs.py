@@ -29,12 +29,22 @@ ACTIVATIONS = (
     "softplus",  # param: beta (1.0); linear above beta * x > 20, as PyTorch
     "tanh",
     "sigmoid",
+    "celu",  # param: alpha (1.0)
+    "hardswish",
+    "hardsigmoid",
+    "softsign",
+    "tanhshrink",
+    "logsigmoid",
 )
 ACTIVATION_IDS = {name: i for i, name in enumerate(ACTIVATIONS)}
 
-_DEFAULT_PARAMS = {"leaky_relu": 0.01, "elu": 1.0, "softplus": 1.0}
+_DEFAULT_PARAMS = {"leaky_relu": 0.01, "elu": 1.0, "celu": 1.0, "softplus": 1.0}
 
-# Activations whose derivative is a function of the output y alone.
+# Activations whose derivative is a function of the output y alone. Of the
+# others, softsign (1 - |y|)^2, logsigmoid 1 - exp(y) and celu y / alpha + 1
+# could be written from y too, but cancel badly in float32 for large |x|;
+# hardswish is not monotonic and hardsigmoid's y = 1 does not tell x < 3
+# (derivative 1/6) from x >= 3 (0) after rounding; tanhshrink needs x.
 _FROM_OUTPUT = frozenset({"identity", "relu", "tanh", "sigmoid"})
 
 # scikit-learn's names for the same functions.

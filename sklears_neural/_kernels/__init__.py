@@ -12,6 +12,8 @@ from sklears_neural._kernels._activation import (
     activation_forward,
     log_softmax,
     log_softmax_backward,
+    prelu_backward,
+    prelu_forward,
     softmax,
     softmax_backward,
 )
@@ -60,6 +62,8 @@ __all__ = [
     "openmp_enabled",
     "openmp_max_threads",
     "poisson_nll_loss",
+    "prelu_backward",
+    "prelu_forward",
     "radam_step",
     "rmsprop_step",
     "sgd_step",

@@ -18,8 +18,9 @@ cimport sklears_neural._kernels._loops_avx2 as avx2
 from sklears_neural._kernels._cpu cimport use_avx2
 from sklears_neural._kernels._fused cimport floating
 from sklears_neural._kernels._math cimport (
-    ACT_ELU, ACT_GELU, ACT_GELU_TANH, ACT_IDENTITY, ACT_LEAKY_RELU, ACT_MISH,
-    ACT_RELU, ACT_SELU, ACT_SIGMOID, ACT_SILU, ACT_SOFTPLUS, ACT_TANH,
+    ACT_CELU, ACT_ELU, ACT_GELU, ACT_GELU_TANH, ACT_HARDSIGMOID, ACT_HARDSWISH,
+    ACT_IDENTITY, ACT_LEAKY_RELU, ACT_LOGSIGMOID, ACT_MISH, ACT_RELU, ACT_SELU,
+    ACT_SIGMOID, ACT_SILU, ACT_SOFTPLUS, ACT_SOFTSIGN, ACT_TANH, ACT_TANHSHRINK,
     SKN_SELU_ALPHA, SKN_SELU_SCALE, SKN_SOFTPLUS_THRESHOLD,
 )
 from sklears_neural._kernels._openmp_helpers cimport resolve_n_threads
@@ -48,6 +49,8 @@ __all__ = [
     "log_softmax",
     "softmax_backward",
     "log_softmax_backward",
+    "prelu_forward",
+    "prelu_backward",
 ]
 
 # The C side switches on these ids; they must be the ids of ``_specs``.
@@ -64,6 +67,12 @@ _C_ACTIVATION_IDS = {
     "softplus": ACT_SOFTPLUS,
     "tanh": ACT_TANH,
     "sigmoid": ACT_SIGMOID,
+    "celu": ACT_CELU,
+    "hardswish": ACT_HARDSWISH,
+    "hardsigmoid": ACT_HARDSIGMOID,
+    "softsign": ACT_SOFTSIGN,
+    "tanhshrink": ACT_TANHSHRINK,
+    "logsigmoid": ACT_LOGSIGMOID,
 }
 _C_CONSTANTS = (SKN_SELU_ALPHA, SKN_SELU_SCALE, SKN_SOFTPLUS_THRESHOLD)
 if _C_ACTIVATION_IDS != ACTIVATION_IDS or _C_CONSTANTS != (
@@ -159,6 +168,30 @@ cdef int _softmax_backward_rows(const floating[:, ::1] gy, const floating[:, ::1
     return 0
 
 
+cdef int _prelu_forward(const floating[::1] x, const floating[::1] w, floating[::1] y,
+                        Py_ssize_t n_outer, Py_ssize_t n_ch, Py_ssize_t n_inner) except -1:
+    with nogil:
+        if use_avx2():
+            avx2.prelu_forward(&x[0], &w[0], &y[0], n_outer, n_ch, n_inner)
+        else:
+            base.prelu_forward(&x[0], &w[0], &y[0], n_outer, n_ch, n_inner)
+    return 0
+
+
+cdef int _prelu_backward(const floating[::1] g, const floating[::1] x,
+                         const floating[::1] w, floating[::1] gx, double[::1] gw,
+                         bint need_x, bint need_weight, Py_ssize_t n_outer,
+                         Py_ssize_t n_ch, Py_ssize_t n_inner) except -1:
+    cdef floating* gxp = &gx[0] if need_x else NULL
+    cdef double* gwp = &gw[0] if need_weight else NULL
+    with nogil:
+        if use_avx2():
+            avx2.prelu_backward(&g[0], &x[0], &w[0], gxp, gwp, n_outer, n_ch, n_inner)
+        else:
+            base.prelu_backward(&g[0], &x[0], &w[0], gxp, gwp, n_outer, n_ch, n_inner)
+    return 0
+
+
 # ---------------------------------------------------------------------------
 # Python faces
 # ---------------------------------------------------------------------------
@@ -173,7 +206,8 @@ def activation_forward(x, activation, param=None, *, n_threads=None):
     activation : str
         A name from ``sklears_neural._specs.ACTIVATIONS``.
     param : float, optional
-        negative_slope for leaky_relu, alpha for elu, beta for softplus.
+        negative_slope for leaky_relu, alpha for elu and celu, beta for
+        softplus.
     n_threads : int, optional
         Up to this many OpenMP threads for arrays of at least
         ``PARALLEL_MIN_SIZE`` elements; None (default) runs serially.
@@ -314,3 +348,105 @@ def softmax_backward(gy, y):
 def log_softmax_backward(gy, y):
     """Gradient of log-softmax given its output ``y`` (log-probabilities)."""
     return _softmax_backward("log_softmax_backward", gy, y, True)
+
+
+def _prelu_layout(kernel, x, weight):
+    """(n_outer, n_ch, n_inner) of ``x`` for ``weight``: one slope shared
+    (weight of size 1) or one per channel on axis 1 (size x.shape[1])."""
+    if weight.ndim > 1:
+        raise ValueError(
+            f"{kernel}: weight must be 0-D or 1-D; got shape {weight.shape}."
+        )
+    n_ch = weight.size
+    if n_ch == 1:
+        return 1, 1, x.size
+    if x.ndim < 2 or x.shape[1] != n_ch:
+        raise ValueError(
+            f"{kernel}: weight has {n_ch} elements but x has shape {x.shape}; "
+            "weight needs 1 element (shared) or one per channel (x.shape[1])."
+        )
+    n_inner = 1
+    for s in x.shape[2:]:
+        n_inner *= s
+    return x.shape[0], n_ch, n_inner
+
+
+def prelu_forward(x, weight):
+    """Return ``x if x > 0 else weight * x`` (PReLU).
+
+    Parameters
+    ----------
+    x : array-like
+        Any shape, float32 or float64.
+    weight : array-like
+        The negative slope(s): 1 element, shared, or ``x.shape[1]`` elements,
+        one per channel (axis 1).
+
+    Returns
+    -------
+    ndarray
+        A new C-contiguous array of the shape and dtype of ``x``.
+    """
+    kernel = "prelu_forward"
+    dtype = float_dtype(kernel, ("x", x), ("weight", weight))
+    x = as_array(x)
+    weight = as_array(weight)
+    n_outer, n_ch, n_inner = _prelu_layout(kernel, x, weight)
+    xc = c_array(x, dtype)
+    wc = c_array(weight, dtype).reshape(-1)
+    y = np.empty(x.shape, dtype=dtype)
+    if xc.size == 0:
+        return y
+    if dtype == FLOAT32:
+        _prelu_forward[float](xc.reshape(-1), wc, y.reshape(-1), n_outer, n_ch, n_inner)
+    else:
+        _prelu_forward[double](xc.reshape(-1), wc, y.reshape(-1), n_outer, n_ch, n_inner)
+    return y
+
+
+def prelu_backward(gy, x, weight, need_x=True, need_weight=True):
+    """Gradients of PReLU with respect to its input and its weight.
+
+    Parameters
+    ----------
+    gy : array-like
+        Gradient with respect to the output, shape of ``x``.
+    x : array-like
+        The input of the forward pass.
+    weight : array-like
+        The slope(s) of the forward pass.
+    need_x, need_weight : bool
+        Which gradients to compute; the other is returned as None.
+
+    Returns
+    -------
+    gx : ndarray or None
+        ``gy if x > 0 else weight * gy``, shape of ``x``.
+    gweight : ndarray or None
+        Sum of ``x * gy`` where ``x <= 0``, per slope; shape of ``weight``.
+    """
+    kernel = "prelu_backward"
+    dtype = float_dtype(kernel, ("gy", gy), ("x", x), ("weight", weight))
+    gy = as_array(gy)
+    x = as_array(x)
+    weight = as_array(weight)
+    check_same_shape(kernel, "gy", gy, "x", x)
+    n_outer, n_ch, n_inner = _prelu_layout(kernel, x, weight)
+    gx = np.empty(x.shape, dtype=dtype) if need_x else None
+    gw = np.zeros(n_ch, dtype=np.float64) if need_weight else None
+    if x.size and (need_x or need_weight):
+        gyc = c_array(gy, dtype).reshape(-1)
+        xc = c_array(x, dtype).reshape(-1)
+        wc = c_array(weight, dtype).reshape(-1)
+        # placeholders for the gradient not asked for (never written)
+        gx_flat = gx.reshape(-1) if need_x else np.empty(1, dtype=dtype)
+        gw_buf = gw if need_weight else np.empty(1, dtype=np.float64)
+        if dtype == FLOAT32:
+            _prelu_backward[float](gyc, xc, wc, gx_flat, gw_buf, need_x, need_weight,
+                                   n_outer, n_ch, n_inner)
+        else:
+            _prelu_backward[double](gyc, xc, wc, gx_flat, gw_buf, need_x, need_weight,
+                                    n_outer, n_ch, n_inner)
+    if need_weight:
+        gw = gw.astype(dtype).reshape(weight.shape)
+    return gx, gw

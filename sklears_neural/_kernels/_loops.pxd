@@ -19,6 +19,14 @@ cdef void act_backward_rows(const floating* g, const floating* v, floating* gz,
                             double* colsum, Py_ssize_t n_rows, Py_ssize_t n_cols,
                             int act, floating a) noexcept nogil
 
+cdef void prelu_forward(const floating* x, const floating* w, floating* y,
+                        Py_ssize_t n_outer, Py_ssize_t n_ch,
+                        Py_ssize_t n_inner) noexcept nogil
+
+cdef void prelu_backward(const floating* g, const floating* x, const floating* w,
+                         floating* gx, double* gw, Py_ssize_t n_outer,
+                         Py_ssize_t n_ch, Py_ssize_t n_inner) noexcept nogil
+
 cdef void softmax_rows(const floating* x, floating* out, Py_ssize_t n, Py_ssize_t c,
                        bint take_log) noexcept nogil
 

@@ -8,10 +8,12 @@ from libc.math cimport log, sqrt
 
 from sklears_neural._kernels._fused cimport floating
 from sklears_neural._kernels._math cimport (
-    ACT_ELU, ACT_GELU, ACT_GELU_TANH, ACT_LEAKY_RELU, ACT_MISH, ACT_RELU, ACT_SELU,
-    ACT_SIGMOID, ACT_SILU, ACT_SOFTPLUS, ACT_TANH, Act, ActElu, ActGelu, ActGeluTanh,
-    ActIdentity, ActLeakyRelu, ActMish, ActRelu, ActSelu, ActSigmoid, ActSilu,
-    ActSoftplus, ActTanh, act_backward_elem, act_forward_elem, c_exp, c_fabs, c_log,
+    ACT_CELU, ACT_ELU, ACT_GELU, ACT_GELU_TANH, ACT_HARDSIGMOID, ACT_HARDSWISH,
+    ACT_LEAKY_RELU, ACT_LOGSIGMOID, ACT_MISH, ACT_RELU, ACT_SELU, ACT_SIGMOID, ACT_SILU,
+    ACT_SOFTPLUS, ACT_SOFTSIGN, ACT_TANH, ACT_TANHSHRINK, Act, ActCelu, ActElu, ActGelu,
+    ActGeluTanh, ActHardsigmoid, ActHardswish, ActIdentity, ActLeakyRelu, ActLogsigmoid,
+    ActMish, ActRelu, ActSelu, ActSigmoid, ActSilu, ActSoftplus, ActSoftsign, ActTanh,
+    ActTanhshrink, act_backward_elem, act_forward_elem, c_exp, c_fabs, c_log,
     c_log1p_unit, c_sqrt, row_dot, row_max, row_sum,
 )
 from sklears_neural._kernels._types cimport (
@@ -98,6 +100,18 @@ cdef void act_forward(const floating* x, floating* y, Py_ssize_t n, int act,
         _forward_loop(<ActTanh*> NULL, x, y, n, a)
     elif act == ACT_SIGMOID:
         _forward_loop(<ActSigmoid*> NULL, x, y, n, a)
+    elif act == ACT_CELU:
+        _forward_loop(<ActCelu*> NULL, x, y, n, a)
+    elif act == ACT_HARDSWISH:
+        _forward_loop(<ActHardswish*> NULL, x, y, n, a)
+    elif act == ACT_HARDSIGMOID:
+        _forward_loop(<ActHardsigmoid*> NULL, x, y, n, a)
+    elif act == ACT_SOFTSIGN:
+        _forward_loop(<ActSoftsign*> NULL, x, y, n, a)
+    elif act == ACT_TANHSHRINK:
+        _forward_loop(<ActTanhshrink*> NULL, x, y, n, a)
+    elif act == ACT_LOGSIGMOID:
+        _forward_loop(<ActLogsigmoid*> NULL, x, y, n, a)
     else:
         _forward_loop(<ActIdentity*> NULL, x, y, n, a)
 
@@ -133,6 +147,18 @@ cdef void act_forward_rows(floating* y, const floating* bias, floating* pre,
         _forward_bias_rows(<ActTanh*> NULL, y, bias, pre, pre_row_stride, n_rows, n_cols, a)
     elif act == ACT_SIGMOID:
         _forward_bias_rows(<ActSigmoid*> NULL, y, bias, pre, pre_row_stride, n_rows, n_cols, a)
+    elif act == ACT_CELU:
+        _forward_bias_rows(<ActCelu*> NULL, y, bias, pre, pre_row_stride, n_rows, n_cols, a)
+    elif act == ACT_HARDSWISH:
+        _forward_bias_rows(<ActHardswish*> NULL, y, bias, pre, pre_row_stride, n_rows, n_cols, a)
+    elif act == ACT_HARDSIGMOID:
+        _forward_bias_rows(<ActHardsigmoid*> NULL, y, bias, pre, pre_row_stride, n_rows, n_cols, a)
+    elif act == ACT_SOFTSIGN:
+        _forward_bias_rows(<ActSoftsign*> NULL, y, bias, pre, pre_row_stride, n_rows, n_cols, a)
+    elif act == ACT_TANHSHRINK:
+        _forward_bias_rows(<ActTanhshrink*> NULL, y, bias, pre, pre_row_stride, n_rows, n_cols, a)
+    elif act == ACT_LOGSIGMOID:
+        _forward_bias_rows(<ActLogsigmoid*> NULL, y, bias, pre, pre_row_stride, n_rows, n_cols, a)
     else:
         _forward_bias_rows(<ActIdentity*> NULL, y, bias, pre, pre_row_stride, n_rows, n_cols, a)
 
@@ -162,6 +188,18 @@ cdef void act_backward(const floating* g, const floating* v, floating* gz,
         _backward_loop(<ActTanh*> NULL, g, v, gz, n, a)
     elif act == ACT_SIGMOID:
         _backward_loop(<ActSigmoid*> NULL, g, v, gz, n, a)
+    elif act == ACT_CELU:
+        _backward_loop(<ActCelu*> NULL, g, v, gz, n, a)
+    elif act == ACT_HARDSWISH:
+        _backward_loop(<ActHardswish*> NULL, g, v, gz, n, a)
+    elif act == ACT_HARDSIGMOID:
+        _backward_loop(<ActHardsigmoid*> NULL, g, v, gz, n, a)
+    elif act == ACT_SOFTSIGN:
+        _backward_loop(<ActSoftsign*> NULL, g, v, gz, n, a)
+    elif act == ACT_TANHSHRINK:
+        _backward_loop(<ActTanhshrink*> NULL, g, v, gz, n, a)
+    elif act == ACT_LOGSIGMOID:
+        _backward_loop(<ActLogsigmoid*> NULL, g, v, gz, n, a)
     else:
         _backward_loop(<ActIdentity*> NULL, g, v, gz, n, a)
 
@@ -194,8 +232,95 @@ cdef void act_backward_rows(const floating* g, const floating* v, floating* gz,
         _backward_colsum_rows(<ActTanh*> NULL, g, v, gz, colsum, n_rows, n_cols, a)
     elif act == ACT_SIGMOID:
         _backward_colsum_rows(<ActSigmoid*> NULL, g, v, gz, colsum, n_rows, n_cols, a)
+    elif act == ACT_CELU:
+        _backward_colsum_rows(<ActCelu*> NULL, g, v, gz, colsum, n_rows, n_cols, a)
+    elif act == ACT_HARDSWISH:
+        _backward_colsum_rows(<ActHardswish*> NULL, g, v, gz, colsum, n_rows, n_cols, a)
+    elif act == ACT_HARDSIGMOID:
+        _backward_colsum_rows(<ActHardsigmoid*> NULL, g, v, gz, colsum, n_rows, n_cols, a)
+    elif act == ACT_SOFTSIGN:
+        _backward_colsum_rows(<ActSoftsign*> NULL, g, v, gz, colsum, n_rows, n_cols, a)
+    elif act == ACT_TANHSHRINK:
+        _backward_colsum_rows(<ActTanhshrink*> NULL, g, v, gz, colsum, n_rows, n_cols, a)
+    elif act == ACT_LOGSIGMOID:
+        _backward_colsum_rows(<ActLogsigmoid*> NULL, g, v, gz, colsum, n_rows, n_cols, a)
     else:
         _backward_colsum_rows(<ActIdentity*> NULL, g, v, gz, colsum, n_rows, n_cols, a)
+
+
+# ---------------------------------------------------------------------------
+# PReLU: a learnable negative slope, shared or one per channel
+# ---------------------------------------------------------------------------
+
+# The input is seen as (n_outer, n_ch, n_inner), C-contiguous, with slope
+# w[c] for channel c (n_ch = 1, n_outer = 1 for a shared slope). With
+# n_inner == 1 (a 2-D input) the loop runs along the channels instead, so
+# that it stays long enough to vectorise.
+
+cdef void prelu_forward(const floating* x, const floating* w, floating* y,
+                        Py_ssize_t n_outer, Py_ssize_t n_ch,
+                        Py_ssize_t n_inner) noexcept nogil:
+    """``y = x if x > 0 else w[c] * x``."""
+    cdef Py_ssize_t o, c, i, off
+    cdef floating xi, wc, neg
+    if n_inner == 1:
+        for o in range(n_outer):
+            off = o * n_ch
+            for c in range(n_ch):
+                xi = x[off + c]
+                neg = w[c] * xi
+                y[off + c] = xi if xi > 0 else neg
+        return
+    for o in range(n_outer):
+        for c in range(n_ch):
+            off = (o * n_ch + c) * n_inner
+            wc = w[c]
+            for i in range(n_inner):
+                xi = x[off + i]
+                neg = wc * xi
+                y[off + i] = xi if xi > 0 else neg
+
+
+cdef void prelu_backward(const floating* g, const floating* x, const floating* w,
+                         floating* gx, double* gw, Py_ssize_t n_outer,
+                         Py_ssize_t n_ch, Py_ssize_t n_inner) noexcept nogil:
+    """``gx = g if x > 0 else w[c] g`` (skipped when ``gx`` is NULL) and
+    ``gw[c] += sum of x g where x <= 0`` (skipped when ``gw`` is NULL)."""
+    cdef Py_ssize_t o, c, i, off
+    cdef floating xi, gi, wc, neg, r
+    cdef double acc
+    if n_inner == 1:
+        for o in range(n_outer):
+            off = o * n_ch
+            if gx != NULL:
+                for c in range(n_ch):
+                    xi = x[off + c]
+                    gi = g[off + c]
+                    neg = w[c] * gi
+                    gx[off + c] = gi if xi > 0 else neg
+            if gw != NULL:
+                for c in range(n_ch):
+                    xi = x[off + c]
+                    r = xi * g[off + c]
+                    gw[c] += 0 if xi > 0 else r
+        return
+    for o in range(n_outer):
+        for c in range(n_ch):
+            off = (o * n_ch + c) * n_inner
+            wc = w[c]
+            if gx != NULL:
+                for i in range(n_inner):
+                    xi = x[off + i]
+                    gi = g[off + i]
+                    neg = wc * gi
+                    gx[off + i] = gi if xi > 0 else neg
+            if gw != NULL:
+                acc = 0
+                for i in range(n_inner):
+                    xi = x[off + i]
+                    r = xi * g[off + i]
+                    acc += 0 if xi > 0 else r
+                gw[c] += acc
 
 
 # ---------------------------------------------------------------------------

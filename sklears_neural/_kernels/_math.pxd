@@ -150,12 +150,18 @@ cdef enum:
     ACT_SOFTPLUS = 9
     ACT_TANH = 10
     ACT_SIGMOID = 11
+    ACT_CELU = 12
+    ACT_HARDSWISH = 13
+    ACT_HARDSIGMOID = 14
+    ACT_SOFTSIGN = 15
+    ACT_TANHSHRINK = 16
+    ACT_LOGSIGMOID = 17
 
 
 # Compile-time activation tags. ``Act`` is a fused type over empty structs:
 # a loop written with ``Act`` is specialised once per activation and then
 # contains only that activation's few lines, which the C compiler inlines and
-# vectorises (one function switching over all twelve at run time is too big
+# vectorises (one function switching over all of them at run time is too big
 # for GCC to inline into the loop, and the loop then stays scalar).
 # A kernel passes ``<ActGelu*> NULL`` to pick a specialisation; the pointer
 # is never dereferenced.
@@ -183,6 +189,18 @@ ctypedef struct ActTanh:
     char unused
 ctypedef struct ActSigmoid:
     char unused
+ctypedef struct ActCelu:
+    char unused
+ctypedef struct ActHardswish:
+    char unused
+ctypedef struct ActHardsigmoid:
+    char unused
+ctypedef struct ActSoftsign:
+    char unused
+ctypedef struct ActTanhshrink:
+    char unused
+ctypedef struct ActLogsigmoid:
+    char unused
 
 ctypedef fused Act:
     ActIdentity
@@ -197,6 +215,12 @@ ctypedef fused Act:
     ActSoftplus
     ActTanh
     ActSigmoid
+    ActCelu
+    ActHardswish
+    ActHardsigmoid
+    ActSoftsign
+    ActTanhshrink
+    ActLogsigmoid
 
 
 cdef extern from *:
@@ -342,6 +366,12 @@ cdef inline floating c_sigmoid(floating x) noexcept nogil:
     return r if x >= 0 else neg
 
 
+cdef inline floating c_relu6(floating x) noexcept nogil:
+    """min(max(x, 0), 6), NaN in NaN out (as numpy.clip)."""
+    cdef floating lo = 0 if x < 0 else x
+    return 6 if lo > 6 else lo
+
+
 cdef inline floating c_log1p_exp_neg_abs(floating x) noexcept nogil:
     """log(1 + exp(-|x|)), the stable tail of softplus and BCE."""
     return c_log1p_unit(c_exp(-c_fabs(x)))
@@ -392,6 +422,23 @@ cdef inline floating act_forward_elem(const Act* tag, floating z,
         return c_tanh(z)
     elif Act is ActSigmoid:
         return c_sigmoid(z)
+    elif Act is ActCelu:
+        # max(0, z) + min(0, a (exp(z / a) - 1)); a != 0 (checked by the op)
+        neg = a * c_expm1(z / a)
+        return z if z > 0 else neg
+    elif Act is ActHardswish:
+        return z * c_relu6(z + 3) / 6
+    elif Act is ActHardsigmoid:
+        return c_relu6(z + 3) / 6
+    elif Act is ActSoftsign:
+        return z / (1 + c_fabs(z))
+    elif Act is ActTanhshrink:
+        return z - c_tanh(z)
+    elif Act is ActLogsigmoid:
+        # log sigmoid(z) = min(z, 0) - log(1 + exp(-|z|)): no overflow, and
+        # no cancellation (both terms have the same sign).
+        neg = z if z < 0 else 0
+        return neg - c_log1p_exp_neg_abs(z)
     else:
         return z  # identity
 
@@ -448,5 +495,26 @@ cdef inline floating act_backward_elem(const Act* tag, floating g, floating v,
     elif Act is ActSoftplus:
         pos = g * c_sigmoid(a * v)
         return g if a * v > <floating> SKN_SOFTPLUS_THRESHOLD else pos
+    elif Act is ActCelu:
+        neg = g * c_exp(v / a)  # an overflow for v > 0 is not selected
+        return g if v > 0 else neg
+    elif Act is ActHardswish:
+        # PyTorch's (2.x) convention at the kinks: 0 for x <= -3,
+        # x / 3 + 1/2 on the open interval (-3, 3), 1 for x >= 3 (and NaN).
+        pos = g * (v / 3 + <floating> 0.5)
+        neg = pos if v < 3 else g
+        return 0 if v <= -3 else neg
+    elif Act is ActHardsigmoid:
+        # 1/6 on the open interval (-3, 3), 0 elsewhere (PyTorch)
+        pos = g / 6
+        return pos if (v > -3) & (v < 3) else 0
+    elif Act is ActSoftsign:
+        t = 1 / (1 + c_fabs(v))
+        return g * t * t
+    elif Act is ActTanhshrink:
+        t = c_tanh(v)
+        return g * (t * t)
+    elif Act is ActLogsigmoid:
+        return g * c_sigmoid(-v)
     else:
         return g  # identity

@@ -11,6 +11,8 @@ from sklears_neural._xp._activation import (
     activation_forward,
     log_softmax,
     log_softmax_backward,
+    prelu_backward,
+    prelu_forward,
     softmax,
     softmax_backward,
 )
@@ -56,6 +58,8 @@ __all__ = [
     "mse_loss",
     "nadam_step",
     "poisson_nll_loss",
+    "prelu_backward",
+    "prelu_forward",
     "radam_step",
     "rmsprop_step",
     "sgd_step",

@@ -19,6 +19,8 @@ __all__ = [
     "log_softmax",
     "softmax_backward",
     "log_softmax_backward",
+    "prelu_forward",
+    "prelu_backward",
 ]
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -58,7 +60,8 @@ def activation_forward(x, activation, param=None):
     activation : str
         A name from ``sklears_neural._specs.ACTIVATIONS``.
     param : float, optional
-        negative_slope for leaky_relu, alpha for elu, beta for softplus.
+        negative_slope for leaky_relu, alpha for elu and celu, beta for
+        softplus.
     """
     xp = get_array_module(x)
     name = check_activation(activation)
@@ -85,6 +88,19 @@ def activation_forward(x, activation, param=None):
         return _softplus(xp, x, a)
     if name == "tanh":
         return xp.tanh(x)
+    if name == "celu":
+        return xp.where(x > 0, x, a * xp.expm1(xp.minimum(x, 0) / a))
+    if name == "hardswish":
+        return x * xp.clip(x + 3, 0, 6) / 6
+    if name == "hardsigmoid":
+        return xp.clip(x + 3, 0, 6) / 6
+    if name == "softsign":
+        return x / (1 + xp.abs(x))
+    if name == "tanhshrink":
+        return x - xp.tanh(x)
+    if name == "logsigmoid":
+        # min(x, 0) - log(1 + exp(-|x|)): exp of a non-positive number only
+        return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
     return _sigmoid(xp, x)  # sigmoid
 
 
@@ -137,6 +153,25 @@ def activation_backward(gy, x, y, activation, param=None):
         sp = _softplus(xp, x, 1.0)
         t = xp.tanh(sp)
         return gy * (t + x * (1 - t * t) * _sigmoid(xp, x))
+    if name == "celu":
+        return xp.where(x > 0, gy, gy * xp.exp(xp.minimum(x, 0) / a))
+    if name == "hardswish":
+        # PyTorch's (2.x) convention at the kinks: 0 for x <= -3,
+        # x / 3 + 1/2 on the open interval (-3, 3), 1 for x >= 3 (and NaN).
+        inner = xp.where(x < 3, gy * (x / 3 + 0.5), gy)
+        return xp.where(x <= -3, 0, inner).astype(gy.dtype, copy=False)
+    if name == "hardsigmoid":
+        # 1/6 on the open interval (-3, 3), 0 elsewhere (PyTorch)
+        inside = (x > -3) & (x < 3)
+        return xp.where(inside, gy / 6, 0).astype(gy.dtype, copy=False)
+    if name == "softsign":
+        t = 1 / (1 + xp.abs(x))
+        return gy * t * t
+    if name == "tanhshrink":
+        t = xp.tanh(x)
+        return gy * (t * t)
+    if name == "logsigmoid":
+        return gy * _sigmoid(xp, -x)
     # softplus
     bx = a * x
     return xp.where(bx > SOFTPLUS_THRESHOLD, gy, gy * _sigmoid(xp, bx))
@@ -165,3 +200,61 @@ def log_softmax_backward(gy, y):
     """Gradient of log-softmax given its output ``y`` (log-probabilities)."""
     xp = get_array_module(gy)
     return gy - xp.exp(y) * gy.sum(axis=-1, keepdims=True)
+
+
+def _prelu_weight(x, weight, kernel):
+    """``weight`` shaped to broadcast against ``x``: one slope, or one per
+    channel on axis 1."""
+    if weight.ndim > 1:
+        raise ValueError(f"{kernel}: weight must be 0-D or 1-D; got shape {weight.shape}.")
+    if weight.size == 1:
+        return weight.reshape(())
+    if x.ndim < 2 or x.shape[1] != weight.size:
+        raise ValueError(
+            f"{kernel}: weight has {weight.size} elements but x has shape {x.shape}; "
+            "weight needs 1 element (shared) or one per channel (x.shape[1])."
+        )
+    return weight.reshape((-1,) + (1,) * (x.ndim - 2))
+
+
+def prelu_forward(x, weight):
+    """Return ``x if x > 0 else weight * x`` (PReLU).
+
+    Parameters
+    ----------
+    x : array
+        Any shape, float32 or float64.
+    weight : array
+        The negative slope(s): 1 element, shared, or ``x.shape[1]`` elements,
+        one per channel (axis 1).
+    """
+    w = _prelu_weight(x, weight, "prelu_forward")
+    return _where_as(x, x > 0, x, w * x)
+
+
+def prelu_backward(gy, x, weight, need_x=True, need_weight=True):
+    """Gradients of PReLU: ``(gx, gweight)``, None for one not asked for.
+
+    ``gx = gy if x > 0 else weight * gy``; ``gweight`` sums ``x * gy`` over
+    the elements with ``x <= 0`` that share a slope (shape of ``weight``).
+    """
+    xp = get_array_module(gy)
+    w = _prelu_weight(x, weight, "prelu_backward")
+    gx = gw = None
+    if need_x:
+        gx = _where_as(gy, x > 0, gy, w * gy)
+    if need_weight:
+        contrib = xp.where(x > 0, 0, x * gy)
+        if weight.size == 1:
+            total = contrib.sum()
+        else:
+            axes = (0,) + tuple(range(2, x.ndim))
+            total = contrib.sum(axis=axes)
+        gw = xp.asarray(total, dtype=gy.dtype).reshape(weight.shape)
+    return gx, gw
+
+
+def _where_as(like, cond, a, b):
+    """``where(cond, a, b)`` in the dtype of ``like``."""
+    xp = get_array_module(like)
+    return xp.where(cond, a, b).astype(like.dtype, copy=False)

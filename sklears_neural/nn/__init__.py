@@ -12,19 +12,26 @@ from sklears_neural.nn._loss import (
 from sklears_neural.nn._module import Module
 from sklears_neural.nn._parameter import Parameter
 from sklears_neural.nn.layers.activation import (
+    CELU,
     ELU,
     GELU,
     SELU,
+    Hardsigmoid,
+    Hardswish,
     Identity,
     LeakyReLU,
+    LogSigmoid,
     LogSoftmax,
     Mish,
+    PReLU,
     ReLU,
     Sigmoid,
     SiLU,
     Softmax,
     Softplus,
+    Softsign,
     Tanh,
+    Tanhshrink,
 )
 from sklears_neural.nn.layers.container import Sequential
 from sklears_neural.nn.layers.dense import Linear
@@ -38,4 +45,5 @@ __all__ = [
     "HuberLoss", "Identity", "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax",
     "MSELoss", "Mish", "Module", "Parameter", "PoissonNLLLoss", "ReLU", "SELU",
     "Sequential", "SiLU", "Sigmoid", "Softmax", "Softplus", "Tanh", "functional", "init",
+    "CELU", "Hardswish", "Hardsigmoid", "Softsign", "Tanhshrink", "LogSigmoid", "PReLU",
 ]

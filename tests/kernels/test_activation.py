@@ -18,6 +18,8 @@ CASES = [(name, None) for name in ACTIVATIONS] + [
     ("elu", 0.5),
     ("softplus", 2.0),
     ("softplus", 0.5),
+    ("celu", 0.5),
+    ("celu", 2.0),
 ]
 CASE_IDS = [f"{name}-{param}" for name, param in CASES]
 SHAPES = [(1, 1), (1, 7), (6, 1), (5, 9), (2, 3, 4), (11,)]
@@ -129,6 +131,8 @@ def _away_from_kinks(activation, param, rng, n=400):
     kinks = [0.0]
     if activation == "softplus":
         kinks.append(20.0 / (2.0 if param is None else param))
+    if activation in ("hardswish", "hardsigmoid"):
+        kinks += [-3.0, 3.0]
     for k in kinks:
         x = x[np.abs(x - k) > 1e-3]
     return x
@@ -222,7 +226,9 @@ def test_special_values(activation, param, dtype):
 
 
 @pytest.mark.parametrize("activation", ["elu", "selu", "gelu", "gelu_tanh", "silu", "mish",
-                                        "softplus", "tanh", "sigmoid"])
+                                        "softplus", "tanh", "sigmoid", "celu", "hardswish",
+                                        "hardsigmoid", "softsign", "tanhshrink",
+                                        "logsigmoid"])
 def test_float32_accuracy_on_a_dense_grid(activation):
     """Over [-30, 30] the float32 kernel is about as close to the exact
     (float64) value as numpy's float32 reference is."""
@@ -233,3 +239,114 @@ def test_float32_accuracy_on_a_dense_grid(activation):
     err_kernel = np.max(np.abs(K.activation_forward(x, activation) - exact) / scale)
     err_ref = np.max(np.abs(X.activation_forward(x, activation) - exact) / scale)
     assert err_kernel <= max(2 * err_ref, 3e-7), (err_kernel, err_ref)
+
+
+# -- the newer activations: reference values from their textbook formulas --
+
+def _np_relu6(x):
+    return np.minimum(np.maximum(x, 0), 6)
+
+
+FORMULAS = {
+    "celu": lambda x, a: np.maximum(0, x) + np.minimum(0, a * (np.exp(x / a) - 1)),
+    "hardswish": lambda x, a: x * _np_relu6(x + 3) / 6,
+    "hardsigmoid": lambda x, a: _np_relu6(x + 3) / 6,
+    "softsign": lambda x, a: x / (1 + np.abs(x)),
+    "tanhshrink": lambda x, a: x - np.tanh(x),
+    "logsigmoid": lambda x, a: -np.logaddexp(0, -x),
+}
+
+
+@pytest.mark.parametrize("activation,param", [(n, None) for n in FORMULAS] + [("celu", 0.3)])
+def test_reference_matches_formula(activation, param, rng):
+    x = np.concatenate([rng.uniform(-8, 8, 300), [-3.0, 3.0, 0.0, -40.0, 40.0]])
+    a = 1.0 if param is None else param
+    np.testing.assert_allclose(X.activation_forward(x, activation, param),
+                               FORMULAS[activation](x, a), rtol=1e-12, atol=1e-14)
+
+
+def test_logsigmoid_is_stable_far_out(dtype):
+    x = np.array([-1000.0, -100.0, 100.0, 1000.0], dtype=dtype)
+    for kernels in (K, X):
+        y = kernels.activation_forward(x, "logsigmoid")
+        assert np.all(np.isfinite(y))
+        np.testing.assert_allclose(y[:2], x[:2], rtol=1e-6)
+        assert np.all(y[2:] <= 0) and np.all(y[2:] > -1e-30)
+        g = kernels.activation_backward(np.ones_like(x), x, y, "logsigmoid")
+        np.testing.assert_allclose(g, [1, 1, 0, 0], atol=1e-30)
+
+
+@pytest.mark.parametrize("activation,expected", [
+    # PyTorch 2.x: hardswish' = 0 at -3, 1 at 3; hardsigmoid' = 0 at both ends
+    ("hardswish", [0.0, 0.5, 1.0, 0.0, 1.0]),
+    ("hardsigmoid", [0.0, 1 / 6, 0.0, 0.0, 0.0]),
+])
+def test_hard_activation_derivatives_at_the_kinks(activation, expected, dtype):
+    x = np.array([-3.0, 0.0, 3.0, -4.0, 4.0], dtype=dtype)
+    for kernels in (K, X):
+        g = kernels.activation_backward(np.ones_like(x), x, None, activation)
+        np.testing.assert_allclose(g, np.array(expected, dtype=dtype), rtol=1e-6)
+
+
+# -- PReLU ------------------------------------------------------------------
+
+PRELU_CASES = [((5,), 1), ((1, 1), 1), ((4, 3), 1), ((4, 3), 3), ((1, 1), 1),
+               ((2, 3, 5), 3), ((2, 4, 3, 2), 4), ((3, 1, 4), 1)]
+
+
+@pytest.mark.parametrize("shape,n_weight", PRELU_CASES, ids=str)
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+def test_prelu_matches_reference(shape, n_weight, layout, dtype, rng, assert_close,
+                                 layout_of):
+    x = _inputs(shape, dtype, rng)
+    w = rng.uniform(-0.5, 1.0, n_weight).astype(dtype)
+    gy = rng.standard_normal(shape).astype(dtype)
+    assert_close(K.prelu_forward(layout_of(x, layout), w), X.prelu_forward(x, w))
+    gx, gw = K.prelu_backward(layout_of(gy, layout), layout_of(x, layout), w)
+    ex, ew = X.prelu_backward(gy, x, w)
+    assert_close(gx, ex)
+    assert gw.shape == w.shape
+    assert_close(gw, ew, atol_scale=10)
+    # only what is asked for
+    gx2, none = K.prelu_backward(gy, x, w, need_x=True, need_weight=False)
+    none2, gw2 = K.prelu_backward(gy, x, w, need_x=False, need_weight=True)
+    assert none is None and none2 is None
+    assert_close(gx2, ex)
+    assert_close(gw2, ew, atol_scale=10)
+
+
+def test_prelu_reference_against_formula_and_finite_differences(rng):
+    x = rng.standard_normal((3, 4, 2))
+    x = np.where(np.abs(x) < 1e-3, 1e-3, x)
+    w = rng.uniform(0, 1, 4)
+    np.testing.assert_allclose(X.prelu_forward(x, w),
+                               np.where(x > 0, x, w[None, :, None] * x), rtol=1e-15)
+    gy = rng.standard_normal(x.shape)
+    gx, gw = X.prelu_backward(gy, x, w)
+    h = 1e-6
+    for i in range(4):
+        e = np.zeros(4)
+        e[i] = h
+        num = ((X.prelu_forward(x, w + e) - X.prelu_forward(x, w - e)) * gy).sum() / (2 * h)
+        np.testing.assert_allclose(gw[i], num, rtol=1e-6, atol=1e-9)
+    num_x = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[idx] = h
+        num_x[idx] = ((X.prelu_forward(x + e, w) - X.prelu_forward(x - e, w)) * gy).sum() / (2 * h)
+    np.testing.assert_allclose(gx, num_x, rtol=1e-6, atol=1e-9)
+
+
+def test_prelu_errors(rng):
+    x = rng.standard_normal((4, 3))
+    for kernels in (K, X):
+        with pytest.raises(ValueError, match="one per channel"):
+            kernels.prelu_forward(x, np.ones(2))
+        with pytest.raises(ValueError, match="one per channel"):
+            kernels.prelu_forward(x[:, 0], np.ones(3))
+        with pytest.raises(ValueError, match="1-D"):
+            kernels.prelu_forward(x, np.ones((3, 1)))
+    with pytest.raises(ValueError, match="float32 and float64"):
+        K.prelu_forward(x, np.ones(3, dtype=np.float32))
+    with pytest.raises(ValueError, match=r"\(4, 3\).*\(3, 4\)"):
+        K.prelu_backward(x, x.T.copy(), np.ones(1))

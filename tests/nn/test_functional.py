@@ -77,6 +77,75 @@ def test_activation_values_and_gradients(rng, fn, reference):
     assert gradcheck(fn, [x])
 
 
+def _relu6(x):
+    return np.minimum(np.maximum(x, 0), 6)
+
+
+@pytest.mark.parametrize("fn, reference", [
+    (F.celu, lambda x: np.maximum(0, x) + np.minimum(0, np.exp(x) - 1)),
+    (lambda x: F.celu(x, alpha=0.6), lambda x: np.maximum(0, x) + np.minimum(0, 0.6 * (np.exp(x / 0.6) - 1))),
+    (F.hardswish, lambda x: x * _relu6(x + 3) / 6),
+    (F.hardsigmoid, lambda x: _relu6(x + 3) / 6),
+    (F.softsign, lambda x: x / (1 + np.abs(x))),
+    (F.tanhshrink, lambda x: x - np.tanh(x)),
+    (F.logsigmoid, lambda x: np.log(expit(x))),
+], ids=["celu", "celu-0.6", "hardswish", "hardsigmoid", "softsign", "tanhshrink",
+        "logsigmoid"])
+def test_new_activation_values_and_gradients(rng, fn, reference):
+    x = t64(rng, 4, 6)
+    data = x.data * 3
+    for kink in (-3.0, 0.0, 3.0):  # off the kinks of the hard* functions
+        data = np.where(np.abs(data - kink) < 1e-3, kink + 1e-3, data)
+    x.data = data
+    np.testing.assert_allclose(fn(x).data, reference(x.data), rtol=1e-10, atol=1e-12)
+    assert gradcheck(fn, [x])
+
+
+def test_celu_rejects_zero_alpha(rng):
+    with pytest.raises(ValueError, match="alpha"):
+        F.celu(t64(rng, 2, 2), alpha=0.0)
+
+
+@pytest.mark.parametrize("shape, n_weight", [((5, 3), 1), ((5, 3), 3), ((2, 3, 4), 3),
+                                             ((2, 3, 2, 2), 1), ((7,), 1)])
+def test_prelu_values_and_gradients(rng, shape, n_weight):
+    x = t64(rng, *shape)
+    x.data = away_from_kinks(x.data)
+    w = Tensor(rng.uniform(-0.5, 1.0, n_weight), requires_grad=True)
+    wb = w.data.reshape((-1,) + (1,) * (len(shape) - 2)) if n_weight > 1 else w.data
+    np.testing.assert_allclose(F.prelu(x, w).data, np.where(x.data > 0, x.data, wb * x.data),
+                               rtol=1e-15)
+    assert gradcheck(F.prelu, [x, w])
+
+
+def test_prelu_module(rng):
+    from sklears_neural import nn
+
+    shared, per_channel = nn.PReLU(), nn.PReLU(3, init=0.1)
+    assert shared.weight.shape == (1,) and per_channel.weight.shape == (3,)
+    np.testing.assert_array_equal(per_channel.weight.data, np.full(3, 0.1, np.float32))
+    assert shared.weight.dtype == np.float32
+    x = Tensor(rng.standard_normal((4, 3, 2)).astype(np.float32), requires_grad=True)
+    per_channel(x).sum().backward()
+    expected = np.where(x.data > 0, 0, x.data).sum(axis=(0, 2))
+    np.testing.assert_allclose(per_channel.weight.grad, expected, rtol=1e-5)
+    assert [name for name, _ in per_channel.named_parameters()] == ["weight"]
+    with pytest.raises(ValueError, match="num_parameters"):
+        nn.PReLU(0)
+
+
+def test_new_activation_modules(rng):
+    from sklears_neural import nn
+
+    x = Tensor(rng.standard_normal((3, 4)))
+    pairs = [(nn.CELU(0.5), lambda t: F.celu(t, 0.5)), (nn.Hardswish(), F.hardswish),
+             (nn.Hardsigmoid(), F.hardsigmoid), (nn.Softsign(), F.softsign),
+             (nn.Tanhshrink(), F.tanhshrink), (nn.LogSigmoid(), F.logsigmoid)]
+    for module, fn in pairs:
+        np.testing.assert_array_equal(module(x).data, fn(x).data)
+    assert "alpha=0.5" in repr(nn.CELU(0.5))
+
+
 @pytest.mark.parametrize("dim", [0, 1, -1])
 def test_softmax_and_log_softmax(rng, dim):
     x = t64(rng, 3, 4)

@@ -22,18 +22,25 @@ from sklears_neural.autograd._math import (
 )
 from sklears_neural.nn.functional._activation import (
     activation,
+    celu,
     elu,
     gelu,
+    hardsigmoid,
+    hardswish,
     leaky_relu,
     log_softmax,
+    logsigmoid,
     mish,
+    prelu,
     relu,
     selu,
     sigmoid,
     silu,
     softmax,
     softplus,
+    softsign,
     tanh,
+    tanhshrink,
 )
 from sklears_neural.nn.functional._dense import linear
 from sklears_neural.nn.functional._dropout import alpha_dropout, dropout, gaussian_noise
@@ -55,4 +62,5 @@ __all__ = [
     "matmul", "mean", "mish", "mse_loss", "mul", "neg", "nll_loss",
     "poisson_nll_loss", "pow", "relu", "reshape", "selu", "sigmoid", "silu",
     "softmax", "softplus", "sub", "sum", "tanh", "transpose",
+    "celu", "hardswish", "hardsigmoid", "softsign", "tanhshrink", "logsigmoid", "prelu",
 ]

@@ -6,7 +6,8 @@ from sklears_neural.backend import get_array_module, kernels_for
 
 __all__ = [
     "Activation", "activation", "relu", "leaky_relu", "elu", "selu", "gelu",
-    "silu", "mish", "softplus", "tanh", "sigmoid", "softmax", "log_softmax",
+    "silu", "mish", "softplus", "tanh", "sigmoid", "celu", "hardswish", "hardsigmoid",
+    "softsign", "tanhshrink", "logsigmoid", "PReLU", "prelu", "softmax", "log_softmax",
 ]
 
 
@@ -86,6 +87,63 @@ def tanh(input):
 def sigmoid(input):
     """1 / (1 + exp(-x))."""
     return Activation("sigmoid").apply(input)
+
+
+def celu(input, alpha=1.0):
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
+    if alpha == 0:
+        raise ValueError("celu: alpha must not be 0 (it divides x).")
+    return Activation("celu", alpha).apply(input)
+
+
+def hardswish(input):
+    """x * relu6(x + 3) / 6 (PyTorch's derivative at x = -3 and 3)."""
+    return Activation("hardswish").apply(input)
+
+
+def hardsigmoid(input):
+    """relu6(x + 3) / 6."""
+    return Activation("hardsigmoid").apply(input)
+
+
+def softsign(input):
+    """x / (1 + |x|)."""
+    return Activation("softsign").apply(input)
+
+
+def tanhshrink(input):
+    """x - tanh(x)."""
+    return Activation("tanhshrink").apply(input)
+
+
+def logsigmoid(input):
+    """log(sigmoid(x)), computed without overflow."""
+    return Activation("logsigmoid").apply(input)
+
+
+class PReLU(Function):
+    """x for x > 0, weight * x otherwise, with a learnable slope ``weight``
+    (1 element shared, or one per channel on axis 1)."""
+
+    def forward(self, x, weight):
+        y = kernels_for(x).prelu_forward(x, weight)
+        if any(self.needs_input_grad):
+            self.save_for_backward(x, weight)
+        return y
+
+    def backward(self, gy):
+        x, weight = self.saved
+        need_x, need_weight = self.needs_input_grad
+        return kernels_for(gy).prelu_backward(gy, x, weight, need_x, need_weight)
+
+
+def prelu(input, weight):
+    """PReLU: ``input`` where positive, ``weight * input`` elsewhere.
+
+    ``weight`` has 1 element (one slope shared by all) or ``input.shape[1]``
+    elements (one slope per channel), as ``torch.nn.functional.prelu``.
+    """
+    return PReLU().apply(input, weight)
 
 
 class _SoftmaxBase(Function):

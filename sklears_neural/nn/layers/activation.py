@@ -2,9 +2,12 @@
 
 from sklears_neural.nn import functional as F
 from sklears_neural.nn._module import Module
+from sklears_neural.nn._parameter import Parameter
+from sklears_neural.nn.layers._factory import empty_parameter_array
 
 __all__ = ["Identity", "ReLU", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Mish",
-           "Softplus", "Tanh", "Sigmoid", "Softmax", "LogSoftmax"]
+           "Softplus", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "CELU", "Hardswish",
+           "Hardsigmoid", "Softsign", "Tanhshrink", "LogSigmoid", "PReLU"]
 
 
 class Identity(Module):
@@ -111,6 +114,88 @@ class Sigmoid(Module):
 
     def forward(self, input):
         return F.sigmoid(input)
+
+
+class CELU(Module):
+    """max(0, x) + min(0, ``alpha * (exp(x / alpha) - 1)``)."""
+
+    def __init__(self, alpha=1.0):
+        super().__init__()
+        self.alpha = alpha
+
+    def forward(self, input):
+        return F.celu(input, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}"
+
+
+class Hardswish(Module):
+    """x * relu6(x + 3) / 6."""
+
+    def forward(self, input):
+        return F.hardswish(input)
+
+
+class Hardsigmoid(Module):
+    """relu6(x + 3) / 6."""
+
+    def forward(self, input):
+        return F.hardsigmoid(input)
+
+
+class Softsign(Module):
+    """x / (1 + |x|)."""
+
+    def forward(self, input):
+        return F.softsign(input)
+
+
+class Tanhshrink(Module):
+    """x - tanh(x)."""
+
+    def forward(self, input):
+        return F.tanhshrink(input)
+
+
+class LogSigmoid(Module):
+    """log(sigmoid(x))."""
+
+    def forward(self, input):
+        return F.logsigmoid(input)
+
+
+class PReLU(Module):
+    """x for x > 0, ``weight * x`` otherwise, with a learnable slope.
+
+    Parameters
+    ----------
+    num_parameters : int, default=1
+        1 (one slope shared by every element) or the number of channels
+        (axis 1 of the input), one slope each.
+    init : float, default=0.25
+        The slopes' initial value.
+    dtype : numpy dtype, optional
+    device : str, default="cpu"
+    """
+
+    def __init__(self, num_parameters=1, init=0.25, *, dtype=None, device="cpu"):
+        super().__init__()
+        if int(num_parameters) != num_parameters or num_parameters < 1:
+            raise ValueError(
+                f"PReLU: num_parameters must be a positive integer; got {num_parameters!r}."
+            )
+        self.num_parameters = int(num_parameters)
+        self.init = init
+        self.weight = Parameter(
+            empty_parameter_array((self.num_parameters,), dtype, device) + init
+        )
+
+    def forward(self, input):
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
 
 
 class Softmax(Module):

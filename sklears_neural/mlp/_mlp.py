@@ -212,41 +212,25 @@ class _BaseMLP(BaseNeuralNet):
         weights = self._sample_weights(y, sample_weight)
         targets = self._targets.transform(y, dtype)
         Xd = X.toarray() if sp.issparse(X) else X
-        params = list(self.module_.parameters())
-        shapes = [p.shape for p in params]
-        sizes = [int(np.prod(s)) for s in shapes]
         wsum = X.shape[0] if weights is None else float(weights.sum())
         if self.device_ != "cpu":
             Xd = to_device(Xd, self.device_)
             targets = to_device(targets, self.device_)
             weights = None if weights is None else to_device(weights, self.device_)
+        solver = optim.LBFGS(self.module_.parameters(), max_iter=self.max_iter,
+                             max_fun=self.max_fun, tol=self.tol)
+        self.module_.train()
 
-        def unpack(theta):
-            offset = 0
-            for p, shape, size in zip(params, shapes, sizes):
-                value = theta[offset:offset + size].reshape(shape).astype(dtype)
-                p.data[...] = value if self.device_ == "cpu" else to_device(value, self.device_)
-                offset += size
-
-        def loss_and_grad(theta):
-            unpack(theta)
-            self.module_.zero_grad()
-            self.module_.train()
+        def closure():
             loss = self._compute_loss(self.module_(Tensor(Xd)), targets, weights)
             loss.backward()
-            value = loss.item() + self._penalty(wsum)
-            grad = np.concatenate([to_numpy(p.grad).ravel() if p.grad is not None
-                                   else np.zeros(size) for p, size in zip(params, sizes)])
-            return value, grad.astype(np.float64)
+            return loss.item() + self._penalty(wsum)
 
-        theta0 = np.concatenate([to_numpy(p.data).ravel() for p in params]).astype(np.float64)
-        result = scipy.optimize.minimize(
-            loss_and_grad, theta0, method="L-BFGS-B", jac=True,
-            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
+        solver.step(closure)
+        result = solver.result_
         if not math.isfinite(result.fun):
             raise FloatingPointError(f"L-BFGS reached a non-finite loss ({result.fun}); scale the "
                                      "inputs or increase alpha. The model was left as it was.")
-        unpack(result.x)
         self.n_iter_ = int(result.nit)
         self.loss_ = float(result.fun)
         self.loss_curve_ = None

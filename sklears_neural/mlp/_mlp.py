@@ -5,7 +5,6 @@ import numbers
 import warnings
 
 import numpy as np
-import scipy.optimize
 import scipy.sparse as sp
 from scipy.special import xlogy
 from sklearn.exceptions import ConvergenceWarning

@@ -772,7 +772,44 @@ cdef void _adadelta_range(floating* p, const floating* grad, floating* sq,
 
 # LAMB and LARS scale a parameter's whole step by a ratio of norms: two
 # passes over [lo, hi) (the whole parameter: these kinds never run in chunks),
-# the sums of squares in double.
+# the sums of squares in double. A strictly ordered double sum never
+# vectorises (no -ffast-math), so the sums run in NORM_LANES independent
+# double lanes (a fixed order, hence deterministic), over blocks of
+# NORM_BLOCK elements; LAMB computes each block's update direction r once
+# into a stack buffer, so the reduction loop stays separate from (and as
+# cheap as) the arithmetic one.
+
+cdef enum:
+    NORM_LANES = 16
+    NORM_BLOCK = 256
+
+
+cdef inline void _sumsq_lanes(const floating* x, Py_ssize_t n,
+                              double* acc) noexcept nogil:
+    """acc[k] += x[j]**2 (in double) for j = k mod NORM_LANES, j < n."""
+    cdef Py_ssize_t j = 0, k
+    cdef double t
+    while j + NORM_LANES <= n:
+        for k in range(NORM_LANES):
+            t = <double> x[j + k]
+            acc[k] += t * t
+        j += NORM_LANES
+    k = 0
+    while j < n:
+        t = <double> x[j]
+        acc[k] += t * t
+        j += 1
+        k += 1
+
+
+cdef inline double _fold_lanes(double* acc) noexcept nogil:
+    cdef Py_ssize_t k, w = NORM_LANES
+    while w > 1:
+        w //= 2
+        for k in range(w):
+            acc[k] += acc[k + w]
+    return acc[0]
+
 
 cdef void _lamb_range(floating* p, const floating* grad, floating* m, floating* v,
                       Py_ssize_t lo, Py_ssize_t hi, const Hyper* h) noexcept nogil:
@@ -781,18 +818,32 @@ cdef void _lamb_range(floating* p, const floating* grad, floating* m, floating* 
     cdef floating inv_bc1 = <floating> h.inv_bc1, inv_bc2 = <floating> h.inv_bc2_sqrt
     cdef floating eps = <floating> h.eps, wd = <floating> h.wd
     cdef floating g, mi, vi, r, pi, scale
-    cdef double w2 = 0, r2 = 0, ratio = 1
-    cdef Py_ssize_t i
-    for i in range(lo, hi):
-        g = grad[i]
-        pi = p[i]
-        mi = m[i] * b1 + omb1 * g
-        vi = v[i] * b2 + omb2 * g * g
-        m[i] = mi
-        v[i] = vi
-        r = mi * inv_bc1 / (c_sqrt(vi) * inv_bc2 + eps) + wd * pi
-        w2 += <double> pi * pi
-        r2 += <double> r * r
+    cdef floating rb[NORM_BLOCK]
+    cdef double wacc[NORM_LANES]
+    cdef double racc[NORM_LANES]
+    cdef double w2, r2, ratio = 1
+    cdef Py_ssize_t i, j, k, nb
+    for k in range(NORM_LANES):
+        wacc[k] = 0
+        racc[k] = 0
+    i = lo
+    while i < hi:
+        nb = hi - i
+        if nb > NORM_BLOCK:
+            nb = NORM_BLOCK
+        for j in range(nb):
+            g = grad[i + j]
+            pi = p[i + j]
+            mi = m[i + j] * b1 + omb1 * g
+            vi = v[i + j] * b2 + omb2 * g * g
+            m[i + j] = mi
+            v[i + j] = vi
+            rb[j] = mi * inv_bc1 / (c_sqrt(vi) * inv_bc2 + eps) + wd * pi
+        _sumsq_lanes(p + i, nb, wacc)
+        _sumsq_lanes(rb, nb, racc)
+        i += nb
+    w2 = _fold_lanes(wacc)
+    r2 = _fold_lanes(racc)
     if w2 > 0 and r2 > 0:
         ratio = sqrt(w2) / sqrt(r2)
     scale = <floating> (h.lr * ratio)
@@ -804,14 +855,26 @@ cdef void _lamb_range(floating* p, const floating* grad, floating* m, floating* 
 
 cdef void _lars_range(floating* p, const floating* grad, floating* buf,
                       Py_ssize_t lo, Py_ssize_t hi, const Hyper* h) noexcept nogil:
-    cdef double w2 = 0, g2 = 0, wn, gn, local_lr = 1
+    cdef double w2, g2, wn, gn, local_lr = 1
+    cdef double wacc[NORM_LANES]
+    cdef double gacc[NORM_LANES]
     cdef floating wd = 0 if h.exclude else <floating> h.wd
     cdef floating mom = <floating> h.momentum, scale, g, b
-    cdef Py_ssize_t i
+    cdef Py_ssize_t i, k, nb
     if not h.exclude:
-        for i in range(lo, hi):
-            w2 += <double> p[i] * p[i]
-            g2 += <double> grad[i] * grad[i]
+        for k in range(NORM_LANES):
+            wacc[k] = 0
+            gacc[k] = 0
+        i = lo
+        while i < hi:
+            nb = hi - i
+            if nb > NORM_BLOCK:
+                nb = NORM_BLOCK
+            _sumsq_lanes(p + i, nb, wacc)
+            _sumsq_lanes(grad + i, nb, gacc)
+            i += nb
+        w2 = _fold_lanes(wacc)
+        g2 = _fold_lanes(gacc)
         if w2 > 0 and g2 > 0:
             wn = sqrt(w2)
             gn = sqrt(g2)

@@ -1,8 +1,9 @@
 """Adadelta: an adaptive learning rate from running averages (Zeiler 2012)."""
 
-from sklears_neural.backend import get_array_module, kernels_for
+from sklears_neural.backend import kernels_for
 from sklears_neural.optim._optimizer import (
     Optimizer,
+    _ensure_state,
     _check_nonnegative,
     _check_unit_interval,
 )
@@ -72,11 +73,7 @@ class Adadelta(Optimizer):
         weight_decay = float(group["weight_decay"])
         maximize = bool(group["maximize"])
         for p, grad, state in self._params_with_grad(group):
-            xp = get_array_module(p.data)
-            if "step" not in state:
-                state["step"] = 0
-                state["square_avg"] = xp.zeros_like(p.data)
-                state["acc_delta"] = xp.zeros_like(p.data)
+            _ensure_state(state, p, "square_avg", "acc_delta")
             kernels_for(p.data).adadelta_step(
                 p.data, grad, state["square_avg"], state["acc_delta"], lr=lr, rho=rho,
                 eps=eps, weight_decay=weight_decay, maximize=maximize,

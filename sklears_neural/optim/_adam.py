@@ -3,6 +3,7 @@
 from sklears_neural.backend import get_array_module, kernels_for
 from sklears_neural.optim._optimizer import (
     Optimizer,
+    _ensure_state,
     _check_nonnegative,
     _check_unit_interval,
 )
@@ -101,10 +102,7 @@ class Adam(Optimizer):
         decoupled = bool(group["decoupled_weight_decay"])
         for p, grad, state in self._params_with_grad(group):
             xp = get_array_module(p.data)
-            if "step" not in state:
-                state["step"] = 0
-                state["exp_avg"] = xp.zeros_like(p.data)
-                state["exp_avg_sq"] = xp.zeros_like(p.data)
+            _ensure_state(state, p, "exp_avg", "exp_avg_sq")
             max_exp_avg_sq = None
             if amsgrad:
                 if "max_exp_avg_sq" not in state:

@@ -1,8 +1,8 @@
 """Adamax: Adam with the infinity norm (Kingma & Ba 2015, section 7)."""
 
-from sklears_neural.backend import get_array_module, kernels_for
+from sklears_neural.backend import kernels_for
 from sklears_neural.optim._adam import _check_adam_options
-from sklears_neural.optim._optimizer import Optimizer
+from sklears_neural.optim._optimizer import Optimizer, _ensure_state
 
 __all__ = ["Adamax"]
 
@@ -65,11 +65,7 @@ class Adamax(Optimizer):
         weight_decay = float(group["weight_decay"])
         maximize = bool(group["maximize"])
         for p, grad, state in self._params_with_grad(group):
-            xp = get_array_module(p.data)
-            if "step" not in state:
-                state["step"] = 0
-                state["exp_avg"] = xp.zeros_like(p.data)
-                state["exp_inf"] = xp.zeros_like(p.data)
+            _ensure_state(state, p, "exp_avg", "exp_inf")
             step = state["step"] + 1
             kernels_for(p.data).adamax_step(
                 p.data, grad, state["exp_avg"], state["exp_inf"], step, lr=lr,

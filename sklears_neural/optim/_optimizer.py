@@ -27,6 +27,18 @@ def _is_array(value):
     return isinstance(value, np.ndarray) or is_cupy_array(value)
 
 
+def _ensure_state(state, param, *buffers):
+    """On a parameter's first step: a step count of 0 and zero-filled ``buffers``.
+
+    Buffers already present are kept, so an option switched on mid-run
+    (AMSGrad, momentum) only adds what it needs.
+    """
+    state.setdefault("step", 0)
+    for name in buffers:
+        if name not in state:
+            state[name] = get_array_module(param.data).zeros_like(param.data)
+
+
 def _check_nonnegative(name, value):
     """Raise ValueError unless ``value`` is a number >= 0 (NaN fails too)."""
     if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value >= 0:

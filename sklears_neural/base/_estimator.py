@@ -42,7 +42,7 @@ _FITTED_STATE = ("module_", "optimizer_", "criterion_", "history_", "loss_curve_
                  "validation_scores_", "best_loss_", "best_validation_score_", "n_iter_", "t_",
                  "n_features_in_", "feature_names_in_", "classes_", "n_outputs_", "callbacks_",
                  "device_", "scheduler_", "_targets", "_rng", "_best_state", "_best_monitored",
-                 "_no_improvement")
+                 "_no_improvement", "_parameter_count")
 
 
 def resolve_optimizer(optimizer):
@@ -85,6 +85,10 @@ def _check_number(name, value, low=None, high=None, integer=False, low_open=Fals
 # batch 128 and 1.66x at batch 512 (idle machine, 2 cores; see the note of
 # the MLP issue). So: one thread for small work, the libraries' default above.
 SERIAL_BELOW_WORK = 2**24
+# OpenBLAS itself stays single-threaded for a GEMM below 65536 * 4 multiply-adds
+# (SMP_THRESHOLD_MIN * GEMM_MULTITHREAD_THRESHOLD); setting a limit for such
+# work would only cost time (a single-row predict spends ~30 us on it).
+OPENBLAS_SERIAL_BELOW = 2**18
 
 
 @functools.lru_cache(maxsize=None)
@@ -100,6 +104,8 @@ def thread_limits(n_threads, work):
     libraries' defaults otherwise; an integer is applied as given.
     """
     if n_threads is None:
+        if work < OPENBLAS_SERIAL_BELOW:
+            return nullcontext()  # the BLAS runs such products on one thread anyway
         n_threads = 1 if work < SERIAL_BELOW_WORK else None
     if n_threads is None:
         return nullcontext()
@@ -277,6 +283,7 @@ class BaseNeuralNet(BaseEstimator):
             self.classes_ = self._targets.classes_
         self.n_outputs_ = self._targets.n_outputs
         self.device_ = self.device
+        self._parameter_count = None
         self.module_ = self._build_module(X.shape[1], self.n_outputs_, self._rng)
         self.module_.to(device=self.device_, dtype=self.dtype)
         self.criterion_ = self._build_criterion()
@@ -591,7 +598,10 @@ class BaseNeuralNet(BaseEstimator):
             return self._forward(X)
 
     def _n_parameters(self):
-        return sum(p.size for p in self.module_.parameters())
+        # Counted once per model: walking the modules costs more than a small predict.
+        if getattr(self, "_parameter_count", None) is None:
+            self._parameter_count = sum(p.size for p in self.module_.parameters())
+        return self._parameter_count
 
     def _check_X_fast(self, X):
         """``validate_data`` for prediction, with a short path for plain arrays.

@@ -283,9 +283,9 @@ class BaseNeuralNet(BaseEstimator):
             self.classes_ = self._targets.classes_
         self.n_outputs_ = self._targets.n_outputs
         self.device_ = self.device
-        self._parameter_count = None
         self.module_ = self._build_module(X.shape[1], self.n_outputs_, self._rng)
         self.module_.to(device=self.device_, dtype=self.dtype)
+        self._parameter_count = sum(p.size for p in self.module_.parameters())
         self.criterion_ = self._build_criterion()
         self.optimizer_ = self._build_optimizer(list(self.module_.parameters()))
         self.scheduler_ = self._build_scheduler()
@@ -598,9 +598,8 @@ class BaseNeuralNet(BaseEstimator):
             return self._forward(X)
 
     def _n_parameters(self):
-        # Counted once per model: walking the modules costs more than a small predict.
-        if getattr(self, "_parameter_count", None) is None:
-            self._parameter_count = sum(p.size for p in self.module_.parameters())
+        # Counted once per model (in _initialize): walking the modules costs more
+        # than a small predict.
         return self._parameter_count
 
     def _check_X_fast(self, X):

@@ -13,6 +13,8 @@ import pickle
 import numpy as np
 import pytest
 
+import _trajectories as trajectories
+
 from sklears_neural.nn import Parameter
 from sklears_neural.optim import Adadelta, Adamax, NAdam, Nadam, RAdam
 
@@ -119,69 +121,26 @@ VARIANTS = [
 VARIANT_IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in hp.items())}" for n, hp in VARIANTS]
 
 
-class Quadratic:
-    """f(x) = sum_i 0.5 x_i^T A_i x_i - b_i^T x_i over flattened parameters."""
-
+class Quadratic(trajectories.Quadratic):
     def __init__(self, seed=0):
-        rng = np.random.default_rng(seed)
-        self.init = [rng.standard_normal(s) for s in SHAPES]
-        self.A, self.b = [], []
-        for s in SHAPES:
-            n = math.prod(s)
-            M = rng.standard_normal((n, n))
-            self.A.append(M @ M.T / n + np.eye(n))
-            self.b.append(rng.standard_normal(n))
-
-    def grads(self, step, params):
-        return [(A @ p.ravel() - b).reshape(p.shape)
-                for A, b, p in zip(self.A, self.b, params)]
+        super().__init__(SHAPES, seed)
 
 
-class RandomGradients:
+class RandomGradients(trajectories.RandomGradients):
     def __init__(self, seed=1, n_steps=N_STEPS):
-        rng = np.random.default_rng(seed)
-        self.init = [rng.standard_normal(s) for s in SHAPES]
-        scales = [10.0 if t % 3 == 0 else 0.5 for t in range(n_steps)]
-        self._grads = [[scale * rng.standard_normal(s) for s in SHAPES] for scale in scales]
-
-    def grads(self, step, params):
-        return self._grads[step]
+        super().__init__(SHAPES, n_steps, seed)
 
 
 PROBLEMS = {"quadratic": Quadratic, "random": RandomGradients}
+assert_trajectories_close = trajectories.assert_trajectories_close
 
 
 def run_ours(name, hp, problem, dtype=np.float64, n_steps=N_STEPS):
-    cls, _ = OPTIMIZERS[name]
-    params = [Parameter(x.astype(dtype)) for x in problem.init]
-    opt = cls(params, **hp)
-    trajectory = []
-    for t in range(n_steps):
-        grads = problem.grads(t, [p.data.astype(np.float64) for p in params])
-        for p, g in zip(params, grads):
-            p.grad = g.astype(dtype)
-        opt.step()
-        trajectory.append([p.data.copy() for p in params])
-    return trajectory, params, opt
+    return trajectories.run_ours(OPTIMIZERS[name][0], hp, problem, n_steps, dtype)
 
 
 def run_reference(name, hp, problem, n_steps=N_STEPS):
-    _, ref = OPTIMIZERS[name]
-    params = [x.copy() for x in problem.init]
-    states = [{} for _ in params]
-    trajectory = []
-    for t in range(n_steps):
-        grads = problem.grads(t, params)
-        params = [ref(p, g, st, **hp) for p, g, st in zip(params, grads, states)]
-        trajectory.append([p.copy() for p in params])
-    return trajectory
-
-
-def assert_trajectories_close(ours, ref, rtol, atol):
-    for t, (step_ours, step_ref) in enumerate(zip(ours, ref)):
-        for i, (a, b) in enumerate(zip(step_ours, step_ref)):
-            np.testing.assert_allclose(a, b, rtol=rtol, atol=atol,
-                                       err_msg=f"step {t + 1}, parameter {i}")
+    return trajectories.run_reference(OPTIMIZERS[name][1], hp, problem, n_steps)
 
 
 @pytest.mark.parametrize("problem", sorted(PROBLEMS))

@@ -30,6 +30,22 @@ def _effective_grad(param, grad, weight_decay, maximize):
     return g
 
 
+def _decayed_grad(param, grad, lr, weight_decay, decoupled, maximize):
+    """The gradient with weight decay added, or (decoupled) the decay applied to ``param``."""
+    if decoupled and weight_decay:
+        param *= 1 - lr * weight_decay
+        return -grad if maximize else grad
+    return _effective_grad(param, grad, weight_decay, maximize)
+
+
+def _update_moments(exp_avg, exp_avg_sq, g, beta1, beta2):
+    """Adam's running averages of the gradient and its square, in place."""
+    exp_avg *= beta1
+    exp_avg += (1 - beta1) * g
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * g * g
+
+
 def sgd_step(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0,
              nesterov=False, weight_decay=0.0, maximize=False, first_step=False):
     """SGD with momentum, dampening, Nesterov and (coupled) weight decay.
@@ -57,16 +73,8 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr=1e-3,
     is None unless ``amsgrad``.
     """
     xp = get_array_module(param)
-    g = -grad if maximize else grad
-    if weight_decay:
-        if decoupled_weight_decay:
-            param *= 1 - lr * weight_decay
-        else:
-            g = g + weight_decay * param
-    exp_avg *= beta1
-    exp_avg += (1 - beta1) * g
-    exp_avg_sq *= beta2
-    exp_avg_sq += (1 - beta2) * g * g
+    g = _decayed_grad(param, grad, lr, weight_decay, decoupled_weight_decay, maximize)
+    _update_moments(exp_avg, exp_avg_sq, g, beta1, beta2)
     bias_correction1 = 1 - beta1**step
     bias_correction2_sqrt = math.sqrt(1 - beta2**step)
     if amsgrad:
@@ -125,16 +133,8 @@ def nadam_step(param, grad, exp_avg, exp_avg_sq, step, mu, mu_next, mu_product,
     ``mu_product`` the product of all ``mu`` up to and including this step.
     """
     xp = get_array_module(param)
-    g = -grad if maximize else grad
-    if weight_decay:
-        if decoupled_weight_decay:
-            param *= 1 - lr * weight_decay
-        else:
-            g = g + weight_decay * param
-    exp_avg *= beta1
-    exp_avg += (1 - beta1) * g
-    exp_avg_sq *= beta2
-    exp_avg_sq += (1 - beta2) * g * g
+    g = _decayed_grad(param, grad, lr, weight_decay, decoupled_weight_decay, maximize)
+    _update_moments(exp_avg, exp_avg_sq, g, beta1, beta2)
     bias_correction2 = 1 - beta2**step
     denom = xp.sqrt(exp_avg_sq / bias_correction2) + eps
     param -= (lr * (1 - mu) / (1 - mu_product)) * g / denom
@@ -161,16 +161,8 @@ def radam_step(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, beta1=0.9, beta2
     bias-corrected momentum alone, as in the paper and torch.
     """
     xp = get_array_module(param)
-    g = -grad if maximize else grad
-    if weight_decay:
-        if decoupled_weight_decay:
-            param *= 1 - lr * weight_decay
-        else:
-            g = g + weight_decay * param
-    exp_avg *= beta1
-    exp_avg += (1 - beta1) * g
-    exp_avg_sq *= beta2
-    exp_avg_sq += (1 - beta2) * g * g
+    g = _decayed_grad(param, grad, lr, weight_decay, decoupled_weight_decay, maximize)
+    _update_moments(exp_avg, exp_avg_sq, g, beta1, beta2)
     bias_correction1 = 1 - beta1**step
     bias_correction2 = 1 - beta2**step
     rho_inf = 2 / (1 - beta2) - 1
@@ -211,10 +203,7 @@ def lamb_step(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, beta1=0.9, beta2=
     update.
     """
     xp = get_array_module(param)
-    exp_avg *= beta1
-    exp_avg += (1 - beta1) * grad
-    exp_avg_sq *= beta2
-    exp_avg_sq += (1 - beta2) * grad * grad
+    _update_moments(exp_avg, exp_avg_sq, grad, beta1, beta2)
     inv_bc1 = 1.0 / (1 - beta1**step)
     inv_bc2_sqrt = 1.0 / math.sqrt(1 - beta2**step)
     r = (exp_avg * inv_bc1) / (xp.sqrt(exp_avg_sq) * inv_bc2_sqrt + eps)

@@ -143,8 +143,27 @@ def _numpy_options(source):
     }
 
 
-def _extensions():
+def _selected_sources():
+    """The .pyx files to build: all, or those named in SKLEARS_NEURAL_BUILD_ONLY.
+
+    ``SKLEARS_NEURAL_BUILD_ONLY=_conv,_pool`` rebuilds only those modules (a
+    developer convenience: two people editing different kernels can build
+    at the same time without racing on each other's files).
+    """
     sources = sorted((HERE / KERNELS).glob("*.pyx"))
+    only = {name.strip() for name in os.environ.get("SKLEARS_NEURAL_BUILD_ONLY", "").split(",")
+            if name.strip()}
+    if not only:
+        return sources
+    unknown = only - {p.stem for p in sources}
+    if unknown:
+        raise SystemExit(f"SKLEARS_NEURAL_BUILD_ONLY names unknown kernel modules: "
+                         f"{sorted(unknown)}")
+    return [p for p in sources if p.stem in only]
+
+
+def _extensions():
+    sources = _selected_sources()
     # Included (.pxi) and cimported (.pxd) files: listed as dependencies so
     # that a change rebuilds the modules, and so that the sdist ships the
     # .pxi files (package data only covers .pyx and .pxd).

@@ -11,6 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._available_if import available_if
 
 from sklears_neural import optim
+from sklears_neural.optim import lr_scheduler
 from sklears_neural.autograd import Tensor
 from sklears_neural._specs import check_activation
 from sklears_neural.backend import check_dtype, to_device, to_numpy
@@ -157,21 +158,44 @@ class _BaseMLP(BaseNeuralNet):
     def _penalized_weights(self):
         return self._weights()
 
+    # scikit-learn's learning_rate="invscaling" / "adaptive" are schedules:
+    # an InverseScalingLR clocked in samples seen, and a ReduceLROnPlateau
+    # (factor 1/5, patience n_iter_no_change, absolute threshold tol) on the
+    # quantity the stopping rule watches. Training stops only when the rule
+    # fires with the rate already at scikit-learn's floor of 1e-6.
+    def _sgd_schedule(self):
+        return self.learning_rate if self.solver == "sgd" else "constant"
+
+    def _build_scheduler(self):
+        schedule = self._sgd_schedule()
+        if schedule == "constant":
+            return super()._build_scheduler()
+        self._schedule_per_batch = False
+        self._schedule_metric = schedule == "adaptive"
+        if schedule == "invscaling":
+            return lr_scheduler.InverseScalingLR(self.optimizer_, power_t=self.power_t)
+        mode = "max" if self._monitor() == "valid_score" else "min"
+        return lr_scheduler.ReduceLROnPlateau(
+            self.optimizer_, mode=mode, factor=0.2, patience=self.n_iter_no_change,
+            threshold=self.tol, threshold_mode="abs", eps=0.0)
+
+    def _step_schedule(self, row):
+        schedule = self._sgd_schedule()
+        if schedule == "invscaling":
+            self.scheduler_.step(self.t_)
+        elif schedule == "adaptive":
+            self.scheduler_.step(row[self._monitor()])
+        else:
+            super()._step_schedule(row)
+
     def _on_no_improvement(self):
-        if self.solver == "sgd" and self.learning_rate == "adaptive":
-            group = self.optimizer_.param_groups[0]
-            if group["lr"] > 1e-6:
-                for g in self.optimizer_.param_groups:
-                    g["lr"] /= 5.0
-                return False
+        if self._sgd_schedule() == "adaptive":
+            return self.optimizer_.param_groups[0]["lr"] <= 1e-6
         return True
 
     def _update_stopping(self, row):
         super()._update_stopping(row)
         self.loss_ = row["train_loss"]
-        if self.solver == "sgd" and self.learning_rate == "invscaling":
-            for group in self.optimizer_.param_groups:
-                group["lr"] = self.learning_rate_init / (self.t_ + 1) ** self.power_t
 
     def _scores_validation(self):
         return True

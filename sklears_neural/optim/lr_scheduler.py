@@ -60,6 +60,7 @@ __all__ = [
     "CosineAnnealingWarmRestarts",
     "CyclicLR",
     "ExponentialLR",
+    "InverseScalingLR",
     "LRScheduler",
     "LinearLR",
     "MultiStepLR",
@@ -444,6 +445,36 @@ class ExponentialLR(LRScheduler):
 
     def get_lr(self):
         return [base_lr * self.gamma ** self.last_epoch for base_lr in self.base_lrs]
+
+
+class InverseScalingLR(LRScheduler):
+    r"""Inverse scaling: scikit-learn's ``learning_rate="invscaling"``.
+
+    .. math::
+
+        \eta_t = \frac{\eta_0}{(t + 1)^{p}}
+
+    with :math:`p` = ``power_t``. scikit-learn measures :math:`t` in
+    training samples seen, not in epochs: an estimator calls
+    ``step(t)`` with that count after each epoch (``step()`` without it
+    counts steps instead, like the other schedules).
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The optimizer whose learning rates are scheduled.
+    power_t : float, default=0.5
+        Exponent :math:`p`; >= 0.
+    last_epoch : int, default=-1
+        See ``LRScheduler``.
+    """
+
+    def __init__(self, optimizer, power_t=0.5, last_epoch=-1):
+        self.power_t = _check_real("power_t", power_t, ge=0)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [base_lr / (self.last_epoch + 1) ** self.power_t for base_lr in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -1323,6 +1354,7 @@ _SCHEDULERS = {
     "onecycle": OneCycleLR,
     "polynomial": PolynomialLR,
     "plateau": ReduceLROnPlateau,
+    "invscaling": InverseScalingLR,
 }
 
 #: Names accepted by ``make_scheduler`` (e.g. for an estimator's parameter
@@ -1343,6 +1375,7 @@ def make_scheduler(spec, optimizer, **kwargs):
           ``"exponential"`` (``ExponentialLR``), ``"cosine"``
           (``CosineAnnealingLR``), ``"cosine_warm_restarts"``
           (``CosineAnnealingWarmRestarts``), ``"linear"`` (``LinearLR``),
+          ``"invscaling"`` (``InverseScalingLR``),
           ``"cyclic"`` (``CyclicLR``), ``"onecycle"`` (``OneCycleLR``),
           ``"polynomial"`` (``PolynomialLR``), ``"plateau"``
           (``ReduceLROnPlateau``);

@@ -28,6 +28,7 @@ from sklears_neural.optim.lr_scheduler import (
     MultiStepLR,
     OneCycleLR,
     PolynomialLR,
+    InverseScalingLR,
     ReduceLROnPlateau,
     SequentialLR,
     StepLR,
@@ -175,6 +176,8 @@ CLOSED_FORM_CASES = {
     "warm-restarts-Tmult2": (
         lambda o: CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2),
         lambda b, t: ref_warm_restarts(b, t, 3, 2, 0.0)),
+    "invscaling": (lambda o: InverseScalingLR(o, power_t=0.25),
+                   lambda b, t: b / (t + 1) ** 0.25),
     "sequential-warmup-cosine": (
         lambda o: SequentialLR(o, [LinearLR(o, start_factor=0.1, total_iters=5),
                                    CosineAnnealingLR(o, T_max=95, eta_min=1e-3)],
@@ -664,12 +667,13 @@ FACTORY_KWARGS = {
     "onecycle": dict(max_lr=0.1, total_steps=20),
     "polynomial": dict(total_iters=8),
     "plateau": dict(patience=2),
+    "invscaling": dict(power_t=0.3),
 }
 FACTORY_CLASSES = {
     "step": StepLR, "multistep": MultiStepLR, "exponential": ExponentialLR,
     "cosine": CosineAnnealingLR, "cosine_warm_restarts": CosineAnnealingWarmRestarts,
     "linear": LinearLR, "cyclic": CyclicLR, "onecycle": OneCycleLR,
-    "polynomial": PolynomialLR, "plateau": ReduceLROnPlateau,
+    "polynomial": PolynomialLR, "plateau": ReduceLROnPlateau, "invscaling": InverseScalingLR,
 }
 
 
@@ -724,6 +728,18 @@ def test_make_scheduler_callable_instance_none_and_errors():
     assert scheduler_steps_per_batch(CyclicLR) is True
     with pytest.raises(TypeError):
         needs_metric("plateau")
+
+
+def test_inverse_scaling_clocked_in_samples_seen():
+    # scikit-learn's invscaling: after each epoch the estimator passes t = samples seen
+    opt = make_optimizer()
+    sched = InverseScalingLR(opt, power_t=0.5)
+    for epoch in range(1, 6):
+        sched.step(epoch * 150)
+        np.testing.assert_allclose(sched.get_last_lr(),
+                                   [b / (150 * epoch + 1) ** 0.5 for b in LRS], rtol=1e-15)
+    with pytest.raises(ValueError, match="power_t"):
+        InverseScalingLR(make_optimizer(), power_t=-1.0)
 
 
 def test_public_module():

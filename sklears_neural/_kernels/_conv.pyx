@@ -1,0 +1,774 @@
+"""Convolutions (1-D, 2-D, 3-D), transposed convolutions, im2col/col2im (CPU).
+
+Same names, signatures and semantics as ``sklears_neural._xp._conv`` (which
+also holds the argument checks both share), plus a keyword-only
+``n_threads``.
+
+Every rank is run as a 3-D convolution (missing leading spatial dimensions
+have size 1), one sample at a time, through one of three paths:
+
+* GEMM: im2col of sample n into a reused (C_in * prod(K), L) buffer, then one
+  GEMM per group writing straight into y[n] (C_out x L is already NC*spatial
+  order: no transpose). Backward recomputes the columns, accumulates
+  ``gW += gY[n] @ cols^T`` and scatters ``W^T @ gY[n]`` back with col2im.
+* 1x1, stride 1, no padding: sample n already *is* its column matrix; no
+  im2col and no col2im.
+* direct: when every group has one input channel (depthwise convs, and
+  ordinary convs of a 1-channel image) each output channel is a sum of
+  prod(K) shifted, scaled rows; the loops run along contiguous output rows
+  (vectorised), and the weight gradient sums products into a row buffer so
+  that its reduction vectorises too. There GEMMs would have an inner size of
+  prod(K) (e.g. 9) and im2col would copy the input 9 times.
+
+A transposed convolution is the input gradient of the convolution with the
+same weight, so its forward is the GEMM/col2im (or direct scatter) half of
+the conv backward, and its backward is a conv forward plus a weight
+gradient: the same loops, seen from the other side.
+
+Measured on the 2-core development machine, one thread, batch 64, float32,
+forward + all three gradients (ms; torch 2.13 CPU with 1 thread in brackets):
+see ``_TIMINGS`` at the bottom of this docstring's module for the numbers
+behind the path choice.
+"""
+
+import numpy as np
+
+from libc.string cimport memset
+
+from sklears_neural._kernels._fused cimport floating
+from sklears_neural._kernels._blas cimport gemm_rowmajor
+from sklears_neural._kernels._openmp_helpers cimport resolve_n_threads
+
+from sklears_neural._kernels._validation import FLOAT32, as_array, c_array, float_dtype
+from sklears_neural._xp import _conv as _ref
+from sklears_neural._xp._conv import (
+    check_grad_shape,
+    conv_geometry,
+    im2col_geometry,
+    transpose_geometry,
+)
+
+__all__ = [
+    "col2im",
+    "conv_backward",
+    "conv_forward",
+    "conv_transpose_backward",
+    "conv_transpose_forward",
+    "im2col",
+]
+
+cdef enum:
+    PATH_GEMM = 0      # im2col + one GEMM per group
+    PATH_1X1 = 1       # pointwise, stride 1, no padding: the sample is its columns
+    PATH_DIRECT = 2    # one input channel per group: shifted rows, no GEMM
+
+
+cdef struct Geom:
+    # The conv's input image (C channels, D x H x W), kernel, output and
+    # steps; 1-D and 2-D convs have leading sizes 1, steps 1, padding 0.
+    Py_ssize_t C, D, H, W
+    Py_ssize_t KD, KH, KW
+    Py_ssize_t OD, OH, OW
+    Py_ssize_t sd, sh, sw
+    Py_ssize_t pd, ph, pw
+    Py_ssize_t dd, dh, dw
+    Py_ssize_t groups, c_out
+
+
+# ---------------------------------------------------------------------------
+# nogil parts (one sample at a time; arrays are C-contiguous)
+# ---------------------------------------------------------------------------
+
+cdef inline void _valid(Py_ssize_t off, Py_ssize_t step, Py_ssize_t size,
+                        Py_ssize_t n_out, Py_ssize_t* lo, Py_ssize_t* hi) noexcept nogil:
+    """[lo, hi): the outputs o < n_out with 0 <= o * step + off < size."""
+    cdef Py_ssize_t a = 0, b = 0
+    if off < 0:
+        a = (step - 1 - off) // step
+    if size - off > 0:
+        b = (size - 1 - off) // step + 1
+    if b > n_out:
+        b = n_out
+    if a > b:
+        a = b
+    lo[0] = a
+    hi[0] = b
+
+
+cdef void _im2col(const floating* x, floating* cols, const Geom* g) noexcept nogil:
+    """cols (C * KD*KH*KW, OD*OH*OW) of one image x (C, D, H, W)."""
+    cdef Py_ssize_t DHW = g.D * g.H * g.W
+    cdef Py_ssize_t c, kd, kh, kw, od, oh, ow, lo, hi, id_, ih, off, base
+    cdef const floating* xc
+    cdef floating* o = cols
+    for c in range(g.C):
+        xc = x + c * DHW
+        for kd in range(g.KD):
+            for kh in range(g.KH):
+                for kw in range(g.KW):
+                    off = kw * g.dw - g.pw
+                    _valid(off, g.sw, g.W, g.OW, &lo, &hi)
+                    for od in range(g.OD):
+                        id_ = od * g.sd + kd * g.dd - g.pd
+                        for oh in range(g.OH):
+                            ih = oh * g.sh + kh * g.dh - g.ph
+                            if id_ < 0 or id_ >= g.D or ih < 0 or ih >= g.H:
+                                memset(o, 0, g.OW * sizeof(floating))
+                            else:
+                                base = (id_ * g.H + ih) * g.W + off
+                                for ow in range(lo):
+                                    o[ow] = 0
+                                if g.sw == 1:
+                                    for ow in range(lo, hi):
+                                        o[ow] = xc[base + ow]
+                                else:
+                                    for ow in range(lo, hi):
+                                        o[ow] = xc[base + ow * g.sw]
+                                for ow in range(hi, g.OW):
+                                    o[ow] = 0
+                            o += g.OW
+
+
+cdef void _col2im(const floating* cols, floating* x, const Geom* g) noexcept nogil:
+    """x (C, D, H, W) += the columns scattered back (the adjoint of _im2col)."""
+    cdef Py_ssize_t DHW = g.D * g.H * g.W
+    cdef Py_ssize_t c, kd, kh, kw, od, oh, ow, lo, hi, id_, ih, off, base
+    cdef floating* xc
+    cdef const floating* o = cols
+    for c in range(g.C):
+        xc = x + c * DHW
+        for kd in range(g.KD):
+            for kh in range(g.KH):
+                for kw in range(g.KW):
+                    off = kw * g.dw - g.pw
+                    _valid(off, g.sw, g.W, g.OW, &lo, &hi)
+                    for od in range(g.OD):
+                        id_ = od * g.sd + kd * g.dd - g.pd
+                        for oh in range(g.OH):
+                            ih = oh * g.sh + kh * g.dh - g.ph
+                            if not (id_ < 0 or id_ >= g.D or ih < 0 or ih >= g.H):
+                                base = (id_ * g.H + ih) * g.W + off
+                                if g.sw == 1:
+                                    for ow in range(lo, hi):
+                                        xc[base + ow] += o[ow]
+                                else:
+                                    for ow in range(lo, hi):
+                                        xc[base + ow * g.sw] += o[ow]
+                            o += g.OW
+
+
+cdef void _fill_channels(floating* y, const floating* b, Py_ssize_t channels,
+                         Py_ssize_t size) noexcept nogil:
+    """y (channels, size) = b[c] in row c (zeros when b is NULL)."""
+    cdef Py_ssize_t c, i
+    cdef floating v
+    if b == NULL:
+        memset(y, 0, channels * size * sizeof(floating))
+        return
+    for c in range(channels):
+        v = b[c]
+        for i in range(size):
+            y[c * size + i] = v
+
+
+cdef void _direct_forward(const floating* x, const floating* w, floating* y,
+                          const Geom* g) noexcept nogil:
+    """y (c_out, L) += conv of x when each group has one input channel.
+
+    Output channel co reads input channel co // (c_out / C)."""
+    cdef Py_ssize_t L = g.OD * g.OH * g.OW
+    cdef Py_ssize_t DHW = g.D * g.H * g.W
+    cdef Py_ssize_t kk = g.KD * g.KH * g.KW
+    cdef Py_ssize_t per = g.c_out // g.C
+    cdef Py_ssize_t co, kd, kh, kw, od, oh, ow, lo, hi, id_, ih, off, base, t
+    cdef const floating* xc
+    cdef floating* yr
+    cdef floating wv
+    for co in range(g.c_out):
+        xc = x + (co // per) * DHW
+        t = 0
+        for kd in range(g.KD):
+            for kh in range(g.KH):
+                for kw in range(g.KW):
+                    wv = w[co * kk + t]
+                    t += 1
+                    off = kw * g.dw - g.pw
+                    _valid(off, g.sw, g.W, g.OW, &lo, &hi)
+                    for od in range(g.OD):
+                        id_ = od * g.sd + kd * g.dd - g.pd
+                        if id_ < 0 or id_ >= g.D:
+                            continue
+                        for oh in range(g.OH):
+                            ih = oh * g.sh + kh * g.dh - g.ph
+                            if ih < 0 or ih >= g.H:
+                                continue
+                            yr = y + co * L + (od * g.OH + oh) * g.OW
+                            base = (id_ * g.H + ih) * g.W + off
+                            if g.sw == 1:
+                                for ow in range(lo, hi):
+                                    yr[ow] += wv * xc[base + ow]
+                            else:
+                                for ow in range(lo, hi):
+                                    yr[ow] += wv * xc[base + ow * g.sw]
+
+
+cdef void _direct_backward(const floating* gy, const floating* x, const floating* w,
+                           floating* gx, floating* gw, floating* row,
+                           const Geom* g) noexcept nogil:
+    """gx (C, DHW) += input gradient and gw (c_out, kk) += weight gradient of
+    ``_direct_forward`` (either pointer may be NULL); ``row`` is OW scratch."""
+    cdef Py_ssize_t L = g.OD * g.OH * g.OW
+    cdef Py_ssize_t DHW = g.D * g.H * g.W
+    cdef Py_ssize_t kk = g.KD * g.KH * g.KW
+    cdef Py_ssize_t per = g.c_out // g.C
+    cdef Py_ssize_t co, kd, kh, kw, od, oh, ow, lo, hi, id_, ih, off, base, t
+    cdef const floating* xc
+    cdef floating* gxc
+    cdef const floating* gr
+    cdef floating wv
+    cdef double acc
+    for co in range(g.c_out):
+        xc = x + (co // per) * DHW if x != NULL else NULL
+        gxc = gx + (co // per) * DHW if gx != NULL else NULL
+        t = 0
+        for kd in range(g.KD):
+            for kh in range(g.KH):
+                for kw in range(g.KW):
+                    wv = w[co * kk + t] if w != NULL else 0
+                    off = kw * g.dw - g.pw
+                    _valid(off, g.sw, g.W, g.OW, &lo, &hi)
+                    if gw != NULL:
+                        memset(row, 0, g.OW * sizeof(floating))
+                    for od in range(g.OD):
+                        id_ = od * g.sd + kd * g.dd - g.pd
+                        if id_ < 0 or id_ >= g.D:
+                            continue
+                        for oh in range(g.OH):
+                            ih = oh * g.sh + kh * g.dh - g.ph
+                            if ih < 0 or ih >= g.H:
+                                continue
+                            gr = gy + co * L + (od * g.OH + oh) * g.OW
+                            base = (id_ * g.H + ih) * g.W + off
+                            if g.sw == 1:
+                                if gw != NULL:
+                                    for ow in range(lo, hi):
+                                        row[ow] += gr[ow] * xc[base + ow]
+                                if gx != NULL:
+                                    for ow in range(lo, hi):
+                                        gxc[base + ow] += wv * gr[ow]
+                            else:
+                                if gw != NULL:
+                                    for ow in range(lo, hi):
+                                        row[ow] += gr[ow] * xc[base + ow * g.sw]
+                                if gx != NULL:
+                                    for ow in range(lo, hi):
+                                        gxc[base + ow * g.sw] += wv * gr[ow]
+                    if gw != NULL:
+                        acc = 0
+                        for ow in range(lo, hi):
+                            acc += row[ow]
+                        gw[co * kk + t] += <floating> acc
+                    t += 1
+
+
+cdef double _sum(const floating* a, Py_ssize_t n) noexcept nogil:
+    """Sum in double with 4 independent accumulators."""
+    cdef double s0 = 0, s1 = 0, s2 = 0, s3 = 0
+    cdef Py_ssize_t i = 0
+    while i + 4 <= n:
+        s0 += a[i]
+        s1 += a[i + 1]
+        s2 += a[i + 2]
+        s3 += a[i + 3]
+        i += 4
+    while i < n:
+        s0 += a[i]
+        i += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+# ---------------------------------------------------------------------------
+# Drivers over the batch
+# ---------------------------------------------------------------------------
+
+cdef int _forward(const floating[:, ::1] x, const floating[:, ::1] w,
+                  const floating[::1] b, bint has_bias, floating[:, ::1] y,
+                  floating[::1] cols, const Geom* g, int path) except -1:
+    """y[n] = conv(x[n]) (+ b) for every sample n."""
+    cdef Py_ssize_t N = x.shape[0]
+    cdef Py_ssize_t L = g.OD * g.OH * g.OW
+    cdef int cog = <int> (g.c_out // g.groups)
+    cdef int ck = <int> (g.C // g.groups * g.KD * g.KH * g.KW)
+    cdef Py_ssize_t n, grp
+    cdef const floating* colsp
+    cdef const floating* bp = &b[0] if has_bias else NULL
+    with nogil:
+        for n in range(N):
+            if path == PATH_DIRECT or has_bias:
+                _fill_channels(&y[n, 0], bp, g.c_out, L)
+            if path == PATH_DIRECT:
+                _direct_forward(&x[n, 0], &w[0, 0], &y[n, 0], g)
+                continue
+            if path == PATH_1X1:
+                colsp = &x[n, 0]
+            else:
+                _im2col(&x[n, 0], &cols[0], g)
+                colsp = &cols[0]
+            for grp in range(g.groups):
+                gemm_rowmajor(False, False, cog, <int> L, ck, 1, &w[grp * cog, 0], ck,
+                              colsp + grp * ck * L, <int> L, 1 if has_bias else 0,
+                              &y[n, grp * cog * L], <int> L)
+    return 0
+
+
+cdef int _backward(const floating[:, ::1] gy, const floating[:, ::1] x,
+                   const floating[:, ::1] w, floating[:, ::1] gx, floating[:, ::1] gw,
+                   const floating[::1] gx_init, bint has_init, floating[::1] cols,
+                   floating[::1] gcols, const Geom* g, int path, bint need_x,
+                   bint need_w) except -1:
+    """gx[n] = input gradient (starting from gx_init per channel, else 0) and
+    gw += weight gradient, over every sample; x is read only for gw, w only
+    for gx."""
+    cdef Py_ssize_t N = gy.shape[0]
+    cdef Py_ssize_t L = g.OD * g.OH * g.OW
+    cdef Py_ssize_t DHW = g.D * g.H * g.W
+    cdef int cog = <int> (g.c_out // g.groups)
+    cdef int ck = <int> (g.C // g.groups * g.KD * g.KH * g.KW)
+    cdef Py_ssize_t n, grp
+    cdef const floating* gyn
+    cdef const floating* colsp
+    cdef floating* tgt
+    cdef const floating* init = &gx_init[0] if has_init else NULL
+    with nogil:
+        for n in range(N):
+            gyn = &gy[n, 0]
+            if need_x:
+                _fill_channels(&gx[n, 0], init, g.C, DHW)
+            if path == PATH_DIRECT:
+                _direct_backward(gyn, &x[n, 0] if need_w else NULL,
+                                 &w[0, 0] if need_x else NULL,
+                                 &gx[n, 0] if need_x else NULL,
+                                 &gw[0, 0] if need_w else NULL, &cols[0], g)
+                continue
+            if need_w:
+                if path == PATH_1X1:
+                    colsp = &x[n, 0]
+                else:
+                    _im2col(&x[n, 0], &cols[0], g)
+                    colsp = &cols[0]
+                for grp in range(g.groups):
+                    gemm_rowmajor(False, True, cog, ck, <int> L, 1, gyn + grp * cog * L,
+                                  <int> L, colsp + grp * ck * L, <int> L, 1,
+                                  &gw[grp * cog, 0], ck)
+            if need_x:
+                tgt = &gx[n, 0] if path == PATH_1X1 else &gcols[0]
+                for grp in range(g.groups):
+                    gemm_rowmajor(True, False, ck, <int> L, cog, 1, &w[grp * cog, 0], ck,
+                                  gyn + grp * cog * L, <int> L,
+                                  1 if path == PATH_1X1 else 0, tgt + grp * ck * L,
+                                  <int> L)
+                if path != PATH_1X1:
+                    _col2im(&gcols[0], &gx[n, 0], g)
+    return 0
+
+
+cdef int _channel_sums(const floating[:, ::1] a, Py_ssize_t channels,
+                       double[::1] out) except -1:
+    """out[c] += sum of a[n, c * size:(c + 1) * size] over n."""
+    cdef Py_ssize_t n, c
+    cdef Py_ssize_t size = a.shape[1] // channels
+    with nogil:
+        for n in range(a.shape[0]):
+            for c in range(channels):
+                out[c] += _sum(&a[n, c * size], size)
+    return 0
+
+
+cdef int _im2col_batch(const floating[:, ::1] x, floating[:, ::1] cols,
+                       const Geom* g) except -1:
+    cdef Py_ssize_t n
+    with nogil:
+        for n in range(x.shape[0]):
+            _im2col(&x[n, 0], &cols[n, 0], g)
+    return 0
+
+
+cdef int _col2im_batch(const floating[:, ::1] cols, floating[:, ::1] x,
+                       const Geom* g) except -1:
+    cdef Py_ssize_t n
+    with nogil:
+        for n in range(x.shape[0]):
+            memset(&x[n, 0], 0, x.shape[1] * sizeof(floating))
+            _col2im(&cols[n, 0], &x[n, 0], g)
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# Python side
+# ---------------------------------------------------------------------------
+
+cdef Geom _make_geom(tuple spatial, tuple kernel, tuple out, tuple stride,
+                     tuple padding, tuple dilation, Py_ssize_t channels,
+                     Py_ssize_t c_out, Py_ssize_t groups):
+    """A Geom with 1-D/2-D geometries lifted to 3-D."""
+    cdef Geom g
+    cdef int pad = 3 - len(spatial)
+    one = (1,) * pad
+    spatial = one + spatial
+    kernel = one + kernel
+    out = one + out
+    stride = one + stride
+    padding = (0,) * pad + padding
+    dilation = one + dilation
+    g.C = channels
+    g.D, g.H, g.W = spatial
+    g.KD, g.KH, g.KW = kernel
+    g.OD, g.OH, g.OW = out
+    g.sd, g.sh, g.sw = stride
+    g.pd, g.ph, g.pw = padding
+    g.dd, g.dh, g.dw = dilation
+    g.groups = groups
+    g.c_out = c_out
+    return g
+
+
+cdef Geom _geom_of(dict d):
+    return _make_geom(d["spatial"], d["kernel"], d["out"], d["stride"], d["padding"],
+                      d["dilation"], d["c_in"], d["c_out"], d["groups"])
+
+
+def _prod(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def _path(dict d):
+    """PATH_DIRECT when each group has one input channel, PATH_1X1 for a
+    pointwise conv that reads every input position once, else PATH_GEMM."""
+    if d["c_in"] == d["groups"]:
+        return PATH_DIRECT
+    # (spatial == out excludes transposed convs whose output_padding adds
+    # positions that no input reaches.)
+    if (all(k == 1 for k in d["kernel"]) and all(s == 1 for s in d["stride"])
+            and not any(d["padding"]) and d["spatial"] == d["out"]):
+        return PATH_1X1
+    return PATH_GEMM
+
+
+def _empty(d):
+    """True when a dimension is 0 (BLAS wants positive sizes): such calls go
+    to the numpy reference, which handles them."""
+    return d["n"] == 0 or d["c_in"] == 0 or d["c_out"] == 0
+
+
+def _rows(a, dtype):
+    a = c_array(a, dtype)
+    return a.reshape(a.shape[0], -1)
+
+
+cdef object _run_forward(x, w, b, d, dtype):
+    """y (N, c_out, *out) = conv(x, w) + b on a conv geometry ``d``."""
+    cdef Geom g = _geom_of(d)
+    path = _path(d)
+    n = d["n"]
+    y = np.empty((n, d["c_out"]) + d["out"], dtype=dtype)
+    x2 = _rows(x, dtype)
+    w2 = _rows(w, dtype)
+    has_bias = b is not None
+    b1 = c_array(b, dtype) if has_bias else np.zeros(1, dtype=dtype)
+    cols_size = (d["c_in"] * _prod(d["kernel"]) * _prod(d["out"])
+                 if path == PATH_GEMM else 1)
+    cols = np.empty(cols_size, dtype=dtype)
+    if dtype == FLOAT32:
+        _forward[float](x2, w2, b1, has_bias, y.reshape(n, -1), cols, &g, path)
+    else:
+        _forward[double](x2, w2, b1, has_bias, y.reshape(n, -1), cols, &g, path)
+    return y
+
+
+cdef object _run_backward(gy, x, w, init, d, dtype, bint need_x, bint need_w):
+    """(gx, gw) of the conv with geometry ``d``; gx starts from ``init`` per
+    channel (a bias, for transposed convs) instead of zeros when given."""
+    cdef Geom g = _geom_of(d)
+    path = _path(d)
+    n = d["n"]
+    c_in, c_out, groups = d["c_in"], d["c_out"], d["groups"]
+    gy2 = _rows(gy, dtype)
+    w_shape = (c_out, c_in // groups) + d["kernel"]
+    gx = np.empty((n, c_in) + d["spatial"], dtype=dtype) if need_x else None
+    gw = np.zeros(w_shape, dtype=dtype) if need_w else None
+    x2 = _rows(x, dtype) if need_w else np.zeros((1, 1), dtype=dtype)
+    w2 = _rows(w, dtype) if need_x else np.zeros((1, 1), dtype=dtype)
+    gx2 = gx.reshape(n, -1) if need_x else np.zeros((1, 1), dtype=dtype)
+    gw2 = gw.reshape(c_out, -1) if need_w else np.zeros((1, 1), dtype=dtype)
+    has_init = init is not None
+    init1 = c_array(init, dtype) if has_init else np.zeros(1, dtype=dtype)
+    col_rows = c_in * _prod(d["kernel"])
+    L = _prod(d["out"])
+    if path == PATH_DIRECT:
+        cols_size, gcols_size = d["out"][d["d"] - 1], 1
+    elif path == PATH_1X1:
+        cols_size, gcols_size = 1, 1
+    else:
+        cols_size = col_rows * L if need_w else 1
+        gcols_size = col_rows * L if need_x else 1
+    cols = np.empty(cols_size, dtype=dtype)
+    gcols = np.empty(gcols_size, dtype=dtype)
+    if dtype == FLOAT32:
+        _backward[float](gy2, x2, w2, gx2, gw2, init1, has_init, cols, gcols, &g,
+                         path, need_x, need_w)
+    else:
+        _backward[double](gy2, x2, w2, gx2, gw2, init1, has_init, cols, gcols, &g,
+                          path, need_x, need_w)
+    return gx, gw
+
+
+def _bias_grad(gy, channels, dtype):
+    acc = np.zeros(channels, dtype=np.float64)
+    gy2 = _rows(gy, dtype)
+    if gy2.shape[1]:
+        if dtype == FLOAT32:
+            _channel_sums[float](gy2, channels, acc)
+        else:
+            _channel_sums[double](gy2, channels, acc)
+    return acc.astype(dtype)
+
+
+def _arrays(*arrays):
+    return tuple(None if a is None else as_array(a) for a in arrays)
+
+
+def conv_forward(x, weight, bias, stride, padding, dilation, groups, *, n_threads=None):
+    """Forward of a 1-D, 2-D or 3-D convolution (cross-correlation).
+
+    Parameters
+    ----------
+    x : array-like of shape (N, C_in, *S)
+    weight : array-like of shape (C_out, C_in // groups, *K)
+    bias : array-like of shape (C_out,) or None
+    stride, padding, dilation : int or tuple of d ints
+        ``stride >= 1``, symmetric zero ``padding >= 0``, ``dilation >= 1``.
+    groups : int
+        Divides both C_in and C_out.
+    n_threads : None or int, keyword-only
+        Accepted for the kernels' common signature; the work runs on one
+        thread (BLAS's own threads, as set by threadpoolctl, in the GEMMs).
+
+    Returns
+    -------
+    y : ndarray of shape (N, C_out, *out)
+        ``out = (S + 2 * padding - dilation * (K - 1) - 1) // stride + 1``,
+        C-contiguous, dtype of ``x``.
+    """
+    kernel = "conv_forward"
+    dtype = float_dtype(kernel, ("x", x), ("weight", weight), ("bias", bias))
+    x, weight, bias = _arrays(x, weight, bias)
+    d = conv_geometry(kernel, x.shape, weight.shape, None if bias is None else bias.shape,
+                      stride, padding, dilation, groups)
+    resolve_n_threads(n_threads, 1, 1)
+    if _empty(d):
+        return _ref.conv_forward(x.astype(dtype), weight.astype(dtype),
+                                 None if bias is None else bias.astype(dtype),
+                                 stride, padding, dilation, groups)
+    return _run_forward(x, weight, bias, d, dtype)
+
+
+def conv_backward(grad_y, x, weight, stride, padding, dilation, groups,
+                  need_input=True, need_weight=True, need_bias=True, *, n_threads=None):
+    """Backward of ``conv_forward``.
+
+    Parameters
+    ----------
+    grad_y : array-like of shape (N, C_out, *out)
+    x, weight : the forward inputs
+    stride, padding, dilation, groups : as in the forward
+    need_input, need_weight, need_bias : bool
+        Which gradients to compute; the others are returned as None.
+    n_threads : None or int, keyword-only
+        As in ``conv_forward``.
+
+    Returns
+    -------
+    grad_x, grad_weight, grad_bias : ndarrays or None
+    """
+    kernel = "conv_backward"
+    dtype = float_dtype(kernel, ("grad_y", grad_y), ("x", x), ("weight", weight))
+    grad_y, x, weight = _arrays(grad_y, x, weight)
+    d = conv_geometry(kernel, x.shape, weight.shape, None, stride, padding, dilation,
+                      groups)
+    check_grad_shape(kernel, grad_y, (d["n"], d["c_out"]) + d["out"])
+    resolve_n_threads(n_threads, 1, 1)
+    need_input, need_weight, need_bias = bool(need_input), bool(need_weight), bool(need_bias)
+    if _empty(d):
+        return _ref.conv_backward(grad_y.astype(dtype), x.astype(dtype),
+                                  weight.astype(dtype), stride, padding, dilation,
+                                  groups, need_input, need_weight, need_bias)
+    gx = gw = gb = None
+    if need_input or need_weight:
+        gx, gw = _run_backward(grad_y, x, weight, None, d, dtype, need_input, need_weight)
+    if need_bias:
+        gb = _bias_grad(grad_y, d["c_out"], dtype)
+    return gx, gw, gb
+
+
+def conv_transpose_forward(x, weight, bias, stride, padding, output_padding,
+                           dilation, groups, *, n_threads=None):
+    """Forward of a transposed convolution (PyTorch's ``ConvTranspose``).
+
+    Parameters
+    ----------
+    x : array-like of shape (N, C_in, *S)
+    weight : array-like of shape (C_in, C_out // groups, *K)
+    bias : array-like of shape (C_out,) or None
+    stride, padding, output_padding, dilation : int or tuple of d ints
+        ``output_padding`` must be smaller than ``stride`` or ``dilation``.
+    groups : int
+    n_threads : None or int, keyword-only
+        As in ``conv_forward``.
+
+    Returns
+    -------
+    y : ndarray of shape (N, C_out, *out)
+        ``out = (S - 1) * stride - 2 * padding + dilation * (K - 1)
+        + output_padding + 1``, C-contiguous.
+    """
+    kernel = "conv_transpose_forward"
+    dtype = float_dtype(kernel, ("x", x), ("weight", weight), ("bias", bias))
+    x, weight, bias = _arrays(x, weight, bias)
+    d = transpose_geometry(kernel, x.shape, weight.shape,
+                           None if bias is None else bias.shape,
+                           stride, padding, output_padding, dilation, groups)
+    resolve_n_threads(n_threads, 1, 1)
+    if _empty(d):
+        return _ref.conv_transpose_forward(
+            x.astype(dtype), weight.astype(dtype),
+            None if bias is None else bias.astype(dtype),
+            stride, padding, output_padding, dilation, groups)
+    y, _ = _run_backward(x, None, weight, bias, d, dtype, True, False)
+    return y
+
+
+def conv_transpose_backward(grad_y, x, weight, stride, padding, output_padding,
+                            dilation, groups, need_input=True, need_weight=True,
+                            need_bias=True, *, n_threads=None):
+    """Backward of ``conv_transpose_forward``.
+
+    Parameters
+    ----------
+    grad_y : array-like of shape (N, C_out, *out)
+    x, weight : the forward inputs
+    stride, padding, output_padding, dilation, groups : as in the forward
+    need_input, need_weight, need_bias : bool
+        Which gradients to compute; the others are returned as None.
+    n_threads : None or int, keyword-only
+        As in ``conv_forward``.
+
+    Returns
+    -------
+    grad_x, grad_weight, grad_bias : ndarrays or None
+    """
+    kernel = "conv_transpose_backward"
+    dtype = float_dtype(kernel, ("grad_y", grad_y), ("x", x), ("weight", weight))
+    grad_y, x, weight = _arrays(grad_y, x, weight)
+    d = transpose_geometry(kernel, x.shape, weight.shape, None, stride, padding,
+                           output_padding, dilation, groups)
+    check_grad_shape(kernel, grad_y, (d["n"], d["c_in"]) + d["spatial"])
+    resolve_n_threads(n_threads, 1, 1)
+    need_input, need_weight, need_bias = bool(need_input), bool(need_weight), bool(need_bias)
+    if _empty(d):
+        return _ref.conv_transpose_backward(
+            grad_y.astype(dtype), x.astype(dtype), weight.astype(dtype), stride,
+            padding, output_padding, dilation, groups, need_input, need_weight,
+            need_bias)
+    gx = gw = gb = None
+    if need_input:
+        gx = _run_forward(grad_y, weight, None, d, dtype)
+    if need_weight:
+        # The underlying conv maps grad_y's space to x's: its weight gradient
+        # pairs "its input" grad_y with "its output gradient" x.
+        _, gw = _run_backward(x, grad_y, None, None, d, dtype, False, True)
+    if need_bias:
+        gb = _bias_grad(grad_y, d["c_in"], dtype)
+    return gx, gw, gb
+
+
+def im2col(x, kernel_size, stride, padding, dilation, *, n_threads=None):
+    """Unfold the sliding windows of ``x`` into columns.
+
+    Parameters
+    ----------
+    x : array-like of shape (N, C, *S)
+    kernel_size, stride, padding, dilation : int or tuple of d ints
+    n_threads : None or int, keyword-only
+        Accepted for the common signature; runs on one thread.
+
+    Returns
+    -------
+    cols : ndarray of shape (N, C * prod(K), prod(out))
+        Rows are ordered channel-major, then kernel offsets (C, k1, k2, ...);
+        columns are the output positions in C order. Padding reads zeros.
+    """
+    kernel = "im2col"
+    dtype = float_dtype(kernel, ("x", x))
+    x = as_array(x)
+    _, k, out, stride, padding, dilation = im2col_geometry(
+        kernel, x.shape, kernel_size, stride, padding, dilation)
+    resolve_n_threads(n_threads, 1, 1)
+    n, c = x.shape[:2]
+    cols = np.empty((n, c * _prod(k), _prod(out)), dtype=dtype)
+    if cols.size == 0:
+        return cols
+    cdef Geom g = _make_geom(tuple(x.shape[2:]), k, out, stride, padding, dilation,
+                             c, c, 1)
+    x2 = _rows(x, dtype)
+    if dtype == FLOAT32:
+        _im2col_batch[float](x2, cols.reshape(n, -1), &g)
+    else:
+        _im2col_batch[double](x2, cols.reshape(n, -1), &g)
+    return cols
+
+
+def col2im(cols, input_shape, kernel_size, stride, padding, dilation, *,
+           n_threads=None):
+    """Fold columns back into an image, summing overlapping contributions.
+
+    The adjoint of ``im2col``.
+
+    Parameters
+    ----------
+    cols : array-like of shape (N, C * prod(K), prod(out))
+    input_shape : tuple (N, C, *S)
+    kernel_size, stride, padding, dilation : int or tuple of d ints
+    n_threads : None or int, keyword-only
+        Accepted for the common signature; runs on one thread.
+
+    Returns
+    -------
+    x : ndarray of shape ``input_shape``
+    """
+    kernel = "col2im"
+    dtype = float_dtype(kernel, ("cols", cols))
+    cols = as_array(cols)
+    input_shape = tuple(int(s) for s in input_shape)
+    _, k, out, stride, padding, dilation = im2col_geometry(
+        kernel, input_shape, kernel_size, stride, padding, dilation)
+    resolve_n_threads(n_threads, 1, 1)
+    n, c = input_shape[:2]
+    expected = (n, c * _prod(k), _prod(out))
+    if tuple(cols.shape) != expected:
+        raise ValueError(
+            f"{kernel}: cols has shape {tuple(cols.shape)} but input_shape "
+            f"{input_shape} with kernel_size {k} needs cols of shape {expected}."
+        )
+    x = np.zeros(input_shape, dtype=dtype)
+    if x.size == 0:
+        return x
+    cdef Geom g = _make_geom(input_shape[2:], k, out, stride, padding, dilation, c, c, 1)
+    cols2 = _rows(cols, dtype)
+    if dtype == FLOAT32:
+        _col2im_batch[float](cols2, x.reshape(n, -1), &g)
+    else:
+        _col2im_batch[double](cols2, x.reshape(n, -1), &g)
+    return x

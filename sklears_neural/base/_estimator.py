@@ -28,7 +28,9 @@ from sklears_neural.optim import lr_scheduler
 from sklears_neural.autograd import Tensor, no_grad
 from sklears_neural.backend import check_dtype, parse_device, to_device, to_numpy
 from sklears_neural.base._callbacks import Callback, ProgressBar
+from sklears_neural.base._noise import gaussian_like, parse_noise
 from sklears_neural.base._regularization import weight_penalty
+from sklears_neural.nn import GaussianNoise
 from sklears_neural.nn.utils import clip_grad_norm_
 
 __all__ = ["BaseNeuralNet", "resolve_optimizer"]
@@ -141,6 +143,14 @@ class BaseNeuralNet(BaseEstimator):
     def _build_criterion(self):
         raise NotImplementedError
 
+    #: Whether the estimator builds its network from readable parameters (and
+    #: so can place noise layers in it), rather than taking a user's module.
+    _builds_network = True
+
+    def _optimizer_parameters(self):
+        """What the optimizer is built on: the module's parameters, or groups of them."""
+        return list(self.module_.parameters())
+
     def _build_optimizer(self, parameters):
         raise NotImplementedError
 
@@ -224,7 +234,11 @@ class BaseNeuralNet(BaseEstimator):
                       high_open=True)
         _check_number("alpha", self.alpha, low=0.0)
         _check_number("l1", self.l1, low=0.0)
-        _check_number("noise", self.noise, low=0.0)
+        noise = parse_noise(self.noise)
+        if noise.on == "activations" and noise.std > 0 and not self._builds_network:
+            raise ValueError("noise={'on': 'activations', ...} needs an estimator that builds "
+                             "its own network (MLP, CNN, ...); put nn.GaussianNoise layers in "
+                             "your module instead.")
         _check_number("clip_grad_norm", self.clip_grad_norm, low=0.0, low_open=True,
                       allow_none=True)
         _check_number("label_smoothing", getattr(self, "label_smoothing", 0.0), low=0.0, high=1.0)
@@ -287,7 +301,7 @@ class BaseNeuralNet(BaseEstimator):
         self.module_.to(device=self.device_, dtype=self.dtype)
         self._parameter_count = sum(p.size for p in self.module_.parameters())
         self.criterion_ = self._build_criterion()
-        self.optimizer_ = self._build_optimizer(list(self.module_.parameters()))
+        self.optimizer_ = self._build_optimizer(self._optimizer_parameters())
         self.scheduler_ = self._build_scheduler()
         self.history_ = []
         self.loss_curve_ = []
@@ -344,7 +358,7 @@ class BaseNeuralNet(BaseEstimator):
         learning rate or solver takes effect); if its class is unchanged
         its state (moments, step counts) carries over.
         """
-        fresh = self._build_optimizer(list(self.module_.parameters()))
+        fresh = self._build_optimizer(self._optimizer_parameters())
         if type(fresh) is type(self.optimizer_):
             fresh.state = self.optimizer_.state
         self.optimizer_ = fresh
@@ -439,6 +453,7 @@ class BaseNeuralNet(BaseEstimator):
         with thread_limits(self.n_threads, batch_size * self._n_parameters()):
             try:
                 for _ in range(n_epochs):
+                    self._set_noise_level()
                     for cb in callbacks:
                         cb.on_epoch_begin(self, self.n_iter_)
                     start = time.perf_counter()
@@ -502,11 +517,15 @@ class BaseNeuralNet(BaseEstimator):
         if self.device_ != "cpu":
             yb = to_device(yb, self.device_)
             wb = None if wb is None else to_device(wb, self.device_)
-        if self.noise:
-            xb = xb + self._input_noise(xb)
+        std, on = self._noise_std, self._noise.on
+        if std and on == "inputs":
+            xb = xb + gaussian_like(self._rng, xb, std, self.device_)
+        perturbed = self._perturb_weights(std) if std and on == "weights" else ()
         self.optimizer_.zero_grad()
         loss = self._compute_loss(self.module_(Tensor(xb)), yb, wb)
         loss.backward()
+        for weight, noise in perturbed:  # the gradient was taken at the noisy weights
+            weight.data -= noise
         penalty = self._penalty(len(yb) if wb is None else float(wb.sum()))
         if self.clip_grad_norm is not None:
             clip_grad_norm_(params, self.clip_grad_norm)
@@ -520,11 +539,23 @@ class BaseNeuralNet(BaseEstimator):
             cb.on_batch_end(self, value, len(yb))
         return value
 
-    def _input_noise(self, xb):
-        """Gaussian noise for one training batch, drawn from the estimator's generator."""
-        noise = self._rng.standard_normal(xb.shape, dtype=np.float32 if xb.dtype == np.float32
-                                          else np.float64) * self.noise
-        return noise if self.device_ == "cpu" else to_device(noise, self.device_)
+    def _perturb_weights(self, std):
+        """Add noise to the weight matrices for one step; returns what to take off again."""
+        perturbed = []
+        for weight in self._penalized_weights():
+            noise = gaussian_like(self._rng, weight.data, std, self.device_)
+            weight.data += noise
+            perturbed.append((weight, noise))
+        return perturbed
+
+    def _set_noise_level(self):
+        """This epoch's noise level (``noise`` decays per epoch, counted over warm starts)."""
+        self._noise = parse_noise(self.noise)
+        self._noise_std = self._noise.std_at(self.n_iter_)
+        if self._noise.on == "activations":
+            for layer in self.module_.modules():
+                if isinstance(layer, GaussianNoise):
+                    layer.std = self._noise_std
 
     def _evaluate(self, X, y, w):
         """Validation loss (no penalty) and score."""
@@ -668,7 +699,7 @@ class BaseNeuralNet(BaseEstimator):
         scheduler_state = state.pop("_scheduler_state", None)
         self.__dict__.update(state)
         if optimizer_state is not None:
-            self.optimizer_ = self._build_optimizer(list(self.module_.parameters()))
+            self.optimizer_ = self._build_optimizer(self._optimizer_parameters())
             self.optimizer_.load_state_dict(optimizer_state)
         if scheduler_state is not None:
             self.scheduler_ = self._build_scheduler()

@@ -6,59 +6,26 @@ import inspect
 from sklears_neural import nn
 from sklears_neural.base._estimator import BaseNeuralNet, _check_number, resolve_optimizer
 from sklears_neural.base._mixins import NeuralNetClassifierMixin, NeuralNetRegressorMixin
+from sklears_neural.base._routing import RoutedParamsMixin
 
 __all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
-
-_ROUTES = ("module", "optimizer", "criterion", "callbacks")
 
 # Constructor arguments a module class may take that the estimator can fill in.
 _FEATURE_ARGS = ("n_features", "in_features")
 _OUTPUT_ARGS = ("n_outputs", "out_features", "n_classes")
 
 
-def _is_routed(key):
-    prefix, sep, rest = key.partition("__")
-    return bool(sep) and prefix in _ROUTES and bool(rest)
-
-
-class _NeuralNet(BaseNeuralNet):
+class _NeuralNet(RoutedParamsMixin, BaseNeuralNet):
     """Routing of ``module__*``, ``optimizer__*``, ``criterion__*``, ``callbacks__*``."""
 
+    _ROUTES = ("module", "optimizer", "criterion", "callbacks")
     _warn_max_epochs = False
+    _builds_network = False
 
     def _store(self, params, routed):
         for key, value in params.items():
             setattr(self, key, value)
-        self._extra_kwargs = sorted(routed)
-        for key, value in routed.items():
-            setattr(self, key, value)
-
-    def _routed(self, prefix):
-        start = prefix + "__"
-        return {k[len(start):]: v for k, v in self.__dict__.items()
-                if k.startswith(start) and _is_routed(k)}
-
-    def get_params(self, deep=True):
-        params = super().get_params(deep=deep)
-        params.update({k: v for k, v in self.__dict__.items() if _is_routed(k)})
-        return params
-
-    def set_params(self, **params):
-        """Set parameters; routed ones (``module__*`` …) may be new names.
-
-        Names that are neither parameters nor routed are kept, like extra
-        constructor arguments, and rejected with a clear error at ``fit``.
-        """
-        valid = set(self._get_param_names())
-        plain = {}
-        for key, value in params.items():
-            if key.split("__")[0] in valid and not _is_routed(key):
-                plain[key] = value
-            else:
-                setattr(self, key, value)
-                if not _is_routed(key):
-                    self._extra_kwargs = sorted(set(self._extra_kwargs) | {key})
-        return super().set_params(**plain)
+        self._store_routed(routed)
 
     def _max_epochs(self):
         return self.max_epochs
@@ -67,11 +34,7 @@ class _NeuralNet(BaseNeuralNet):
         return True
 
     def _extra_validation(self):
-        unknown = [k for k in self.__dict__.get("_extra_kwargs", ()) if not _is_routed(k)]
-        if unknown:
-            raise ValueError(f"{type(self).__name__} got unexpected arguments {unknown}; extra "
-                             f"arguments must start with one of "
-                             f"{', '.join(p + '__' for p in _ROUTES)}.")
+        self._check_routed()
         _check_number("max_epochs", self.max_epochs, low=1, integer=True)
         _check_number("lr", self.lr, low=0.0)
         resolve_optimizer(self.optimizer)
@@ -108,19 +71,11 @@ class _NeuralNet(BaseNeuralNet):
             return criterion(**kwargs)
         raise ValueError(f"criterion must be a loss module class or instance; got {criterion!r}.")
 
-    def _build_optimizer(self, parameters):
-        return resolve_optimizer(self.optimizer)(parameters, lr=self.lr, **self._routed("optimizer"))
+    def _optimizer_class(self):
+        return resolve_optimizer(self.optimizer)
 
-    def _named_callbacks(self):
-        named = super()._named_callbacks()
-        by_name = dict(named)
-        for key, value in self._routed("callbacks").items():
-            name, _, param = key.partition("__")
-            if name not in by_name or not param:
-                raise ValueError(f"callbacks__{key}: no callback named {name!r}; callbacks are "
-                                 f"{sorted(by_name)} (name them with (name, callback) pairs).")
-            by_name[name].set_params(**{param: value})
-        return named
+    def _build_optimizer(self, parameters):
+        return self._make_optimizer(self._optimizer_class(), parameters, lr=self.lr)
 
 
 _SHARED_DOC = """
@@ -169,13 +124,21 @@ _SHARED_DOC = """
         (weighted) batch size as scikit-learn's ``alpha``.
     clip_grad_norm : float, optional
         Clip the global gradient norm of each step.
-    noise : float, default=0.0
-        Gaussian noise (standard deviation) added to the inputs in training.
+    noise : float or dict, default=0.0
+        Gaussian noise in training: a float is its standard deviation on
+        the inputs; ``{{"std": s, "on": "inputs" | "weights", "decay": d}}``
+        as for MLPClassifier ("activations" needs an estimator that builds
+        its network: add ``nn.GaussianNoise`` layers to your module).
     lr_schedule : str, scheduler class, callable or (spec, dict), optional
         A schedule of ``sklears_neural.optim.lr_scheduler`` (see MLPClassifier).
     **kwargs
         Routed arguments: ``module__*``, ``optimizer__*``, ``criterion__*``,
-        ``callbacks__*``.
+        ``callbacks__*``. Two ``optimizer__*`` options shape parameter
+        groups instead of going to the optimizer:
+        ``optimizer__param_groups=[(pattern, options), ...]`` (skorch's
+        convention, see ``optim.param_groups``) and
+        ``optimizer__no_decay_bias_and_norm=True`` (no weight decay on
+        biases and normalisation parameters).
 """
 
 

@@ -17,6 +17,8 @@ from sklears_neural._specs import check_activation
 from sklears_neural.backend import check_dtype, to_device, to_numpy
 from sklears_neural.base._estimator import OPTIMIZERS, BaseNeuralNet, _check_number
 from sklears_neural.base._mixins import NeuralNetClassifierMixin, NeuralNetRegressorMixin
+from sklears_neural.base._noise import parse_noise
+from sklears_neural.base._routing import RoutedParamsMixin
 from sklears_neural.mlp._network import MLPNetwork
 from sklears_neural.nn import functional as F
 
@@ -46,15 +48,17 @@ def _per_layer(name, value, n_layers, check):
     return values
 
 
-class _BaseMLP(BaseNeuralNet):
+class _BaseMLP(RoutedParamsMixin, BaseNeuralNet):
     """What the MLP classifier and regressor share."""
+
+    _ROUTES = ("optimizer", "callbacks")
 
     def __init__(self, hidden_layer_sizes, activation, *, solver, alpha, batch_size,
                  learning_rate, learning_rate_init, power_t, max_iter, shuffle, random_state,
                  tol, verbose, warm_start, momentum, nesterovs_momentum, early_stopping,
                  validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, max_fun,
                  dropout, batch_norm, layer_norm, l1, clip_grad_norm, noise, lr_schedule,
-                 callbacks, device, dtype, n_threads):
+                 callbacks, device, dtype, n_threads, routed):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -89,6 +93,7 @@ class _BaseMLP(BaseNeuralNet):
         self.device = device
         self.dtype = dtype
         self.n_threads = n_threads
+        self._store_routed(routed)
 
     def _max_epochs(self):
         return self.max_iter
@@ -124,29 +129,44 @@ class _BaseMLP(BaseNeuralNet):
         if self.lr_schedule is not None and self.solver == "sgd" and self.learning_rate != "constant":
             raise ValueError(f"learning_rate={self.learning_rate!r} is itself a schedule; use "
                              "learning_rate='constant' with lr_schedule.")
+        self._check_routed()
+        if self.solver == "lbfgs":
+            if self._routed("optimizer"):
+                raise ValueError("optimizer__* options apply to stochastic solvers; "
+                                 "solver='lbfgs' takes max_fun and tol.")
+            if parse_noise(self.noise).std > 0:
+                raise ValueError("noise needs a stochastic solver; solver='lbfgs' minimises "
+                                 "the full-batch loss.")
         if self.batch_norm and self.layer_norm:
             raise ValueError("batch_norm and layer_norm cannot both be True.")
 
     # -- building ---------------------------------------------------------------
     def _build_module(self, n_features, n_outputs, generator):
         sizes = self._hidden_sizes()
+        noise = parse_noise(self.noise)
         return MLPNetwork(
             n_features, sizes, n_outputs,
             activations=_per_layer("activation", self.activation, len(sizes), lambda a: None),
             dropout=_per_layer("dropout", self.dropout, len(sizes), lambda p: None),
-            batch_norm=self.batch_norm, layer_norm=self.layer_norm, generator=generator)
+            batch_norm=self.batch_norm, layer_norm=self.layer_norm,
+            activation_noise=noise.std if noise.on == "activations" else 0.0,
+            generator=generator)
+
+    def _optimizer_class(self):
+        solver = "adam" if self.solver == "lbfgs" else self.solver
+        return OPTIMIZERS[solver] if isinstance(solver, str) else solver
 
     def _build_optimizer(self, parameters):
-        solver = "adam" if self.solver == "lbfgs" else self.solver
-        lr = self.learning_rate_init
-        if solver == "sgd":
-            return optim.SGD(parameters, lr=lr, momentum=self.momentum,
-                             nesterov=bool(self.nesterovs_momentum and self.momentum > 0))
-        if solver in ("adam", "adamw", "nadam", "adamax", "radam", "lamb"):
-            return OPTIMIZERS[solver](parameters, lr=lr, betas=(self.beta_1, self.beta_2),
-                                      eps=self.epsilon)
-        cls = OPTIMIZERS[solver] if isinstance(solver, str) else solver
-        return cls(parameters, lr=lr)
+        """The solver with scikit-learn's parameter names, overridden by ``optimizer__*``."""
+        cls = self._optimizer_class()
+        kwargs = {"lr": self.learning_rate_init}
+        if cls is optim.SGD:
+            kwargs.update(momentum=self.momentum,
+                          nesterov=bool(self.nesterovs_momentum and self.momentum > 0))
+        elif cls in (optim.Adam, optim.AdamW, optim.NAdam, optim.Adamax, optim.RAdam,
+                     optim.LAMB):
+            kwargs.update(betas=(self.beta_1, self.beta_2), eps=self.epsilon)
+        return self._make_optimizer(cls, parameters, **kwargs)
 
     def _build_criterion(self):
         return None  # the loss is computed in _compute_loss, as scikit-learn defines it
@@ -317,8 +337,13 @@ _MLP_DOC = """
         L1 penalty on the weights, scaled like ``alpha`` (both: elastic net).
     clip_grad_norm : float, optional
         Clip the global gradient norm of each step to this value.
-    noise : float, default=0.0
-        Standard deviation of Gaussian noise added to the inputs in training.
+    noise : float or dict, default=0.0
+        Gaussian noise in training. A float is the standard deviation of
+        noise on the inputs; a dict ``{"std": s, "on": "inputs" | "weights"
+        | "activations", "decay": d}`` puts it on the inputs, on the weight
+        matrices (gradients are taken at the noisy weights) or after each
+        hidden activation, with the standard deviation multiplied by ``d``
+        after every epoch.
     lr_schedule : str, scheduler class, callable or (spec, dict), optional
         A learning-rate schedule of ``sklears_neural.optim.lr_scheduler``
         by name ("step", "cosine", "onecycle", "plateau", …) with its
@@ -333,6 +358,13 @@ _MLP_DOC = """
         accurate enough for training; pass "float64" to match scikit-learn.
     n_threads : int, optional
         Thread limit for BLAS and OpenMP during fit and predict.
+    **kwargs
+        ``optimizer__*`` options override the solver's arguments derived
+        from the parameters above (e.g. ``solver="adamw",
+        optimizer__weight_decay=0.01``); ``optimizer__param_groups`` and
+        ``optimizer__no_decay_bias_and_norm`` shape parameter groups (see
+        ``NeuralNetClassifier``). ``callbacks__<name>__<param>`` set
+        options of named callbacks.
 """
 
 
@@ -376,7 +408,7 @@ class MLPClassifier(NeuralNetClassifierMixin, _BaseMLP):
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  dropout=0.0, batch_norm=False, layer_norm=False, l1=0.0, clip_grad_norm=None,
                  noise=0.0, lr_schedule=None, label_smoothing=0.0, callbacks=None,
-                 class_weight=None, device="cpu", dtype="float32", n_threads=None):
+                 class_weight=None, device="cpu", dtype="float32", n_threads=None, **kwargs):
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
             learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
@@ -387,7 +419,8 @@ class MLPClassifier(NeuralNetClassifierMixin, _BaseMLP):
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
             dropout=dropout, batch_norm=batch_norm, layer_norm=layer_norm, l1=l1,
             clip_grad_norm=clip_grad_norm, noise=noise, lr_schedule=lr_schedule,
-            callbacks=callbacks, device=device, dtype=dtype, n_threads=n_threads)
+            callbacks=callbacks, device=device, dtype=dtype, n_threads=n_threads,
+            routed=kwargs)
         self.label_smoothing = label_smoothing
         self.class_weight = class_weight
 
@@ -453,7 +486,7 @@ class MLPRegressor(NeuralNetRegressorMixin, _BaseMLP):
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  dropout=0.0, batch_norm=False, layer_norm=False, l1=0.0, clip_grad_norm=None,
                  noise=0.0, lr_schedule=None, callbacks=None, device="cpu", dtype="float32",
-                 n_threads=None):
+                 n_threads=None, **kwargs):
         self.loss = loss
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
@@ -465,7 +498,8 @@ class MLPRegressor(NeuralNetRegressorMixin, _BaseMLP):
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
             dropout=dropout, batch_norm=batch_norm, layer_norm=layer_norm, l1=l1,
             clip_grad_norm=clip_grad_norm, noise=noise, lr_schedule=lr_schedule,
-            callbacks=callbacks, device=device, dtype=dtype, n_threads=n_threads)
+            callbacks=callbacks, device=device, dtype=dtype, n_threads=n_threads,
+            routed=kwargs)
 
     def _extra_validation(self):
         _one_of("loss", self.loss, _REGRESSION_LOSSES)

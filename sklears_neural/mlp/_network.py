@@ -3,7 +3,16 @@
 import math
 
 from sklears_neural._specs import check_activation
-from sklears_neural.nn import BatchNorm1d, Dropout, LayerNorm, Linear, Module, Sequential, init
+from sklears_neural.nn import (
+    BatchNorm1d,
+    Dropout,
+    GaussianNoise,
+    LayerNorm,
+    Linear,
+    Module,
+    Sequential,
+    init,
+)
 from sklears_neural.nn.layers.activation import Identity
 from sklears_neural.nn.functional import activation as apply_activation
 
@@ -44,11 +53,14 @@ class MLPNetwork(Module):
     dropout : sequence of float
         One per hidden layer.
     batch_norm, layer_norm : bool
+    activation_noise : float, default=0.0
+        Standard deviation of Gaussian noise added after each hidden
+        activation in training (a ``GaussianNoise`` layer per hidden layer).
     generator : numpy.random.Generator
     """
 
     def __init__(self, n_features, hidden_layer_sizes, n_outputs, activations, dropout,
-                 batch_norm=False, layer_norm=False, generator=None):
+                 batch_norm=False, layer_norm=False, activation_noise=0.0, generator=None):
         super().__init__()
         sizes = [n_features, *hidden_layer_sizes, n_outputs]
         layers = []
@@ -67,6 +79,8 @@ class MLPNetwork(Module):
             if normalised:
                 layers.append(BatchNorm1d(fan_out) if batch_norm else LayerNorm(fan_out))
                 layers.append(_Activation(name) if name != "identity" else Identity())
+            if activation_noise > 0:
+                layers.append(GaussianNoise(activation_noise, generator=generator))
             if dropout[i] > 0:
                 layers.append(Dropout(dropout[i], generator=generator))
         self.layers = Sequential(*layers)

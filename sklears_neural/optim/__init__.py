@@ -9,6 +9,7 @@ from sklears_neural.optim._adadelta import Adadelta
 from sklears_neural.optim._adagrad import Adagrad
 from sklears_neural.optim._adam import Adam, AdamW
 from sklears_neural.optim._adamax import Adamax
+from sklears_neural.optim._groups import is_bias_or_norm, param_groups
 from sklears_neural.optim._lamb import LAMB
 from sklears_neural.optim._lars import LARS
 from sklears_neural.optim._lbfgs import LBFGS
@@ -34,5 +35,7 @@ __all__ = [
     "Optimizer",
     "RAdam",
     "RMSprop",
+    "is_bias_or_norm",
     "lr_scheduler",
+    "param_groups",
 ]

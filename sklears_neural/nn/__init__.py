@@ -34,12 +34,43 @@ from sklears_neural.nn.layers.activation import (
     Tanhshrink,
 )
 from sklears_neural.nn.layers.container import Sequential
+from sklears_neural.nn.layers.conv import (
+    Conv1d,
+    Conv2d,
+    Conv3d,
+    ConvTranspose1d,
+    ConvTranspose2d,
+    ConvTranspose3d,
+    DepthwiseSeparableConv2d,
+    ResidualBlock2d,
+)
 from sklears_neural.nn.layers.dense import Linear
 from sklears_neural.nn.layers.dropout import AlphaDropout, Dropout, GaussianNoise
-from sklears_neural.nn.layers.norm import BatchNorm1d, GroupNorm, LayerNorm
+from sklears_neural.nn.layers.norm import BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, LayerNorm
+from sklears_neural.nn.layers.pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveAvgPool3d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AdaptiveMaxPool3d,
+    AvgPool1d,
+    AvgPool2d,
+    AvgPool3d,
+    Flatten,
+    MaxPool1d,
+    MaxPool2d,
+    MaxPool3d,
+    Upsample,
+)
 from sklears_neural.nn.utils import SpectralNorm
 
 __all__ = [
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
+    "BatchNorm2d", "BatchNorm3d", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d",
+    "ConvTranspose2d", "ConvTranspose3d", "DepthwiseSeparableConv2d", "Flatten", "MaxPool1d",
+    "MaxPool2d", "MaxPool3d", "ResidualBlock2d", "Upsample",
     "AlphaDropout", "GaussianNoise", "GroupNorm", "SpectralNorm", "utils",
     "BCEWithLogitsLoss", "BatchNorm1d", "CrossEntropyLoss", "Dropout", "ELU", "GELU",
     "HuberLoss", "Identity", "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax",

@@ -1,7 +1,7 @@
 """Batch and layer normalisation ops."""
 
 from sklears_neural.autograd import Function
-from sklears_neural.backend import get_array_module
+from sklears_neural.backend import get_array_module, kernels_for
 
 __all__ = ["batch_norm", "group_norm", "layer_norm"]
 
@@ -64,6 +64,39 @@ class _Normalize(Function):
         return gx, g_gamma, g_beta
 
 
+class _BatchNormKernel(Function):
+    """Training-mode batch norm over (N, C, *spatial) in the fused kernels.
+
+    The running statistics get the batch mean and the unbiased batch
+    variance, recovered from the kernel's ``invstd = 1 / sqrt(var + eps)``.
+    """
+
+    def __init__(self, eps, running=None, momentum=0.1):
+        self.eps = eps
+        self.running = running
+        self.momentum = momentum
+
+    def forward(self, x, gamma, beta):
+        y, mean, invstd = kernels_for(x).batch_norm_forward(x, gamma, beta, self.eps)
+        if self.running is not None:
+            running_mean, running_var = self.running
+            count = x.size // x.shape[1]
+            var = (1.0 / (invstd.astype("float64") ** 2) - self.eps) * (count / (count - 1))
+            running_mean *= 1 - self.momentum
+            running_mean += self.momentum * mean
+            running_var *= 1 - self.momentum
+            running_var += (self.momentum * var).astype(running_var.dtype)
+        if any(self.needs_input_grad):
+            self.save_for_backward(x, gamma, mean, invstd)
+        return y
+
+    def backward(self, gy):
+        x, gamma, mean, invstd = self.saved
+        need_x, need_gamma, need_beta = self.needs_input_grad
+        return kernels_for(gy).batch_norm_backward(gy, x, gamma, mean, invstd, need_input=need_x,
+                                                   need_gamma=need_gamma, need_beta=need_beta)
+
+
 class _Affine(Function):
     """Eval-mode batch norm: a fixed per-channel scale and shift."""
 
@@ -115,6 +148,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise ValueError(f"batch_norm: training needs more than one value per channel; "
                              f"got input of shape {input.shape}.")
         running = None if running_mean is None else (running_mean, running_var)
+        if input.ndim > 2:  # images, signals: the fused kernels
+            return _BatchNormKernel(eps, running, momentum).apply(input, weight, bias)
         axes = (0,) + tuple(range(2, input.ndim))
         op = _Normalize(axes, param_shape, (n_channels,), eps, running, momentum)
         return op.apply(input, weight, bias)

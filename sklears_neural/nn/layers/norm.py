@@ -7,7 +7,7 @@ from sklears_neural.nn._module import Module
 from sklears_neural.nn._parameter import Parameter
 from sklears_neural.nn.layers._factory import empty_parameter_array
 
-__all__ = ["BatchNorm1d", "GroupNorm", "LayerNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "GroupNorm", "LayerNorm"]
 
 
 class BatchNorm1d(Module):
@@ -49,11 +49,14 @@ class BatchNorm1d(Module):
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
 
+    #: Accepted input ranks and how they read in messages.
+    _ranks = {2: "(n, {c})", 3: "(n, {c}, L)"}
+
     def forward(self, input):
-        if input.ndim not in (2, 3) or input.shape[1] != self.num_features:
-            raise ValueError(f"BatchNorm1d({self.num_features}): expected input of shape "
-                             f"(n, {self.num_features}) or (n, {self.num_features}, L); "
-                             f"got {input.shape}.")
+        if input.ndim not in self._ranks or input.shape[1] != self.num_features:
+            shapes = " or ".join(s.format(c=self.num_features) for s in self._ranks.values())
+            raise ValueError(f"{type(self).__name__}({self.num_features}): expected input of "
+                             f"shape {shapes}; got {input.shape}.")
         use_batch_stats = self.training or self.running_mean is None
         return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
                             training=use_batch_stats, momentum=self.momentum, eps=self.eps)
@@ -97,6 +100,24 @@ class LayerNorm(Module):
 
     def extra_repr(self):
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class BatchNorm2d(BatchNorm1d):
+    """Batch normalisation of (n, C, H, W) images, per channel (fused kernels).
+
+    Parameters as ``BatchNorm1d``.
+    """
+
+    _ranks = {4: "(n, {c}, H, W)"}
+
+
+class BatchNorm3d(BatchNorm1d):
+    """Batch normalisation of (n, C, D, H, W) volumes, per channel (fused kernels).
+
+    Parameters as ``BatchNorm1d``.
+    """
+
+    _ranks = {5: "(n, {c}, D, H, W)"}
 
 
 class GroupNorm(Module):

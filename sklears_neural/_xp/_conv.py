@@ -327,32 +327,43 @@ def _col2im(xp, cols, shape, kernel, out, stride, padding, dilation):
 # The three products of a convolution, on a geometry dict
 # ---------------------------------------------------------------------------
 
+def _sizes(g):
+    """(groups, C_out per group, column rows per group, output positions);
+    explicit because reshape(-1) fails on empty arrays."""
+    groups = g["groups"]
+    return (groups, g["c_out"] // groups, g["c_in"] // groups * math.prod(g["kernel"]),
+            math.prod(g["out"]))
+
+
 def _conv(xp, x, weight, g):
     """y (N, C_out, *out) = conv(x, weight) with the geometry ``g``."""
-    n, groups = x.shape[0], g["groups"]
+    n = x.shape[0]
+    groups, cog, ck, L = _sizes(g)
     cols = _im2col(xp, x, g["kernel"], g["out"], g["stride"], g["padding"], g["dilation"])
-    cols = cols.reshape(n, groups, -1, cols.shape[-1])
-    w = weight.reshape(groups, g["c_out"] // groups, -1)
+    cols = cols.reshape(n, groups, ck, L)
+    w = weight.reshape(groups, cog, ck)
     y = xp.matmul(w, cols)  # (N, G, C_out/G, L)
     return y.reshape((n, g["c_out"]) + tuple(g["out"]))
 
 
 def _conv_input_grad(xp, gy, weight, g):
     """The adjoint of ``_conv`` in x: (N, C_in, *spatial) from gy (N, C_out, *out)."""
-    n, groups = gy.shape[0], g["groups"]
-    w = weight.reshape(groups, g["c_out"] // groups, -1)
-    gy = gy.reshape(n, groups, g["c_out"] // groups, -1)
-    gcols = xp.matmul(w.transpose(0, 2, 1), gy).reshape(n, -1, gy.shape[-1])
+    n = gy.shape[0]
+    groups, cog, ck, L = _sizes(g)
+    w = weight.reshape(groups, cog, ck)
+    gy = gy.reshape(n, groups, cog, L)
+    gcols = xp.matmul(w.transpose(0, 2, 1), gy).reshape(n, groups * ck, L)
     return _col2im(xp, gcols, (n, g["c_in"]) + tuple(g["spatial"]), g["kernel"],
                    g["out"], g["stride"], g["padding"], g["dilation"])
 
 
 def _conv_weight_grad(xp, gy, x, g):
     """Gradient of ``_conv`` in weight: (C_out, C_in // groups, *kernel)."""
-    n, groups = x.shape[0], g["groups"]
+    n = x.shape[0]
+    groups, cog, ck, L = _sizes(g)
     cols = _im2col(xp, x, g["kernel"], g["out"], g["stride"], g["padding"], g["dilation"])
-    cols = cols.reshape(n, groups, -1, cols.shape[-1])
-    gy = gy.reshape(n, groups, g["c_out"] // groups, -1)
+    cols = cols.reshape(n, groups, ck, L)
+    gy = gy.reshape(n, groups, cog, L)
     gw = xp.matmul(gy, cols.transpose(0, 1, 3, 2)).sum(axis=0)  # (G, C_out/G, Cg*K)
     return gw.reshape((g["c_out"], g["c_in"] // groups) + tuple(g["kernel"]))
 

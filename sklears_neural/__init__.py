@@ -1,6 +1,6 @@
 """sklears-neural: scikit-learn-compatible neural networks on a small, fast engine.
 
-Estimators (``MLPClassifier``, ``NeuralNetClassifier``, …) sit on one
+Estimators (``MLPClassifier``, ``CNNClassifier``, ``NeuralNetClassifier``, …) sit on one
 training loop (``sklears_neural.base``) over the engine: ``nn`` and
 ``optim``, ``autograd``, kernels (Cython on the CPU, portable array code on
 the GPU) and ``backend`` (numpy or CuPy).
@@ -10,6 +10,7 @@ from sklears_neural import autograd, backend, nn, optim
 from sklears_neural._show_versions import show_versions
 from sklears_neural.autograd import Tensor, no_grad
 from sklears_neural.base import NeuralNetClassifier, NeuralNetRegressor
+from sklears_neural.cnn import CNN1DClassifier, CNN1DRegressor, CNNClassifier, CNNRegressor
 from sklears_neural.mlp import MLPClassifier, MLPRegressor
 
 try:
@@ -20,6 +21,10 @@ except PackageNotFoundError:  # a source tree that was never installed
     __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "CNN1DClassifier",
+    "CNN1DRegressor",
+    "CNNClassifier",
+    "CNNRegressor",
     "MLPClassifier",
     "MLPRegressor",
     "NeuralNetClassifier",

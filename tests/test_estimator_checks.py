@@ -1,10 +1,11 @@
-"""scikit-learn's estimator checks on every estimator of the MLP family."""
+"""scikit-learn's estimator checks on every array-like estimator."""
 
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from _modules import TinyNet
 from sklears_neural.base import NeuralNetClassifier, NeuralNetRegressor
+from sklears_neural.cnn import CNN1DClassifier, CNN1DRegressor, CNNClassifier, CNNRegressor
 from sklears_neural.mlp import MLPClassifier, MLPRegressor
 
 # Small, fast settings; the checks fit hundreds of models.
@@ -16,6 +17,16 @@ ESTIMATORS = [
     MLPRegressor(hidden_layer_sizes=(16,), solver="lbfgs", dtype="float64", random_state=0),
     NeuralNetClassifier(TinyNet, max_epochs=20, lr=1e-2, random_state=0),
     NeuralNetRegressor(TinyNet, max_epochs=20, lr=1e-2, random_state=0),
+    # Flat rows read as one-channel 1 x n_features images (-1: inferred), as after a
+    # scikit-learn transformer.
+    CNNClassifier(input_shape=(1, 1, -1), conv_layers=((8, 3),), hidden_layer_sizes=(16,),
+                  max_epochs=20, lr=1e-2, random_state=0),
+    CNNRegressor(input_shape=(1, 1, -1), conv_layers=((8, 3),), hidden_layer_sizes=(16,),
+                 batch_norm=False, max_epochs=20, lr=1e-2, random_state=0),
+    CNN1DClassifier(conv_layers=((8, 3),), hidden_layer_sizes=(16,), max_epochs=20, lr=1e-2,
+                    random_state=0),
+    CNN1DRegressor(input_shape=(1, -1), conv_layers=((8, 3),), hidden_layer_sizes=(16,),
+                   batch_norm=False, max_epochs=20, lr=1e-2, random_state=0),
 ]
 
 _SAMPLE_WEIGHT_REASON = (

@@ -33,7 +33,6 @@ behind the path choice.
 
 import numpy as np
 
-from cython.parallel cimport prange, threadid
 from libc.string cimport memcpy, memset
 
 from sklears_neural._kernels._fused cimport floating
@@ -475,35 +474,26 @@ cdef Padded _padded(const Geom* g) noexcept nogil:
 
 cdef int _direct_forward(const floating[:, ::1] x, const floating[:, ::1] w,
                          const floating[::1] b, bint has_bias, floating[:, ::1] y,
-                         floating[:, ::1] scratch, const Geom* g,
-                         int n_threads) except -1:
-    """y = conv(x) (+ b) when each group has one input channel; parallel
-    over the input channels (no BLAS inside)."""
+                         floating[::1] scratch, const Geom* g) except -1:
+    """y = conv(x) (+ b) when each group has one input channel."""
     cdef Padded q = _padded(g)
-    cdef Py_ssize_t ci, tid
+    cdef Py_ssize_t ci
     cdef Py_ssize_t N = x.shape[0]
     cdef const floating* bp = &b[0] if has_bias else NULL
     with nogil:
-        if n_threads <= 1:
-            for ci in range(g.C):
-                _direct_forward_group(ci, N, &x[0, 0], &w[0, 0], bp, &y[0, 0],
-                                      &scratch[0, 0], &scratch[0, q.P], g, &q)
-        else:
-            for ci in prange(g.C, num_threads=n_threads, schedule="static"):
-                tid = threadid()
-                _direct_forward_group(ci, N, &x[0, 0], &w[0, 0], bp, &y[0, 0],
-                                      &scratch[tid, 0], &scratch[tid, q.P], g, &q)
+        for ci in range(g.C):
+            _direct_forward_group(ci, N, &x[0, 0], &w[0, 0], bp, &y[0, 0],
+                                  &scratch[0], &scratch[q.P], g, &q)
     return 0
 
 
 cdef int _direct_backward(const floating[:, ::1] gy, const floating[:, ::1] x,
                           const floating[:, ::1] w, floating[:, ::1] gx,
                           floating[:, ::1] gw, bint need_x, bint need_w,
-                          floating[:, ::1] scratch, const Geom* g,
-                          int n_threads) except -1:
+                          floating[::1] scratch, const Geom* g) except -1:
     """Gradients of ``_direct_forward``; gx is pre-filled, gw zeroed."""
     cdef Padded q = _padded(g)
-    cdef Py_ssize_t ci, tid = 0
+    cdef Py_ssize_t ci
     cdef Py_ssize_t N = gy.shape[0]
     cdef const floating* xp = &x[0, 0] if need_w else NULL
     cdef const floating* wp = &w[0, 0] if need_x else NULL
@@ -511,17 +501,9 @@ cdef int _direct_backward(const floating[:, ::1] gy, const floating[:, ::1] x,
     cdef floating* gwp = &gw[0, 0] if need_w else NULL
     cdef Py_ssize_t o1 = q.P, o2 = 2 * q.P, o3 = 4 * q.P
     with nogil:
-        if n_threads <= 1:
-            for ci in range(g.C):
-                _direct_backward_group(ci, N, &gy[0, 0], xp, wp, gxp, gwp,
-                                       &scratch[0, 0], &scratch[0, o1], &scratch[0, o2],
-                                       &scratch[0, o3], g, &q)
-        else:
-            for ci in prange(g.C, num_threads=n_threads, schedule="static"):
-                tid = threadid()
-                _direct_backward_group(ci, N, &gy[0, 0], xp, wp, gxp, gwp,
-                                       &scratch[tid, 0], &scratch[tid, o1],
-                                       &scratch[tid, o2], &scratch[tid, o3], g, &q)
+        for ci in range(g.C):
+            _direct_backward_group(ci, N, &gy[0, 0], xp, wp, gxp, gwp, &scratch[0],
+                                   &scratch[o1], &scratch[o2], &scratch[o3], g, &q)
     return 0
 
 
@@ -537,8 +519,8 @@ def _direct_scratch_size(dict d):
         lw = out[2]
     per = d["c_out"] // d["c_in"]
     # xpad, gxpad, gy with its margin (< 2 volumes), then the weight-gradient
-    # accumulators (Lw values per tap, or one double per tap); rounded up to
-    # 8 values so each thread's row stays aligned for doubles.
+    # accumulators (Lw values per tap, or one double per tap), rounded up to
+    # 8 values (room for the doubles however P falls).
     size = 4 * dp * hp * wp + per * _prod(d["kernel"]) * (lw + 2)
     return (size + 7) // 8 * 8
 
@@ -691,8 +673,6 @@ def _prod(shape):
     return n
 
 
-_FORCE = None
-
 # The direct path computes each output channel on its own; from 4 output
 # channels per input channel (e.g. a 1-channel image into 32 channels) one
 # GEMM over the shared im2col columns is faster (measured, batch 64, 3x3).
@@ -702,8 +682,6 @@ DIRECT_MAX_PER_GROUP = 2
 def _path(dict d):
     """PATH_DIRECT when each group has one input channel, PATH_1X1 for a
     pointwise conv that reads every input position once, else PATH_GEMM."""
-    if _FORCE is not None:
-        return _FORCE
     if d["c_in"] == d["groups"] and d["c_out"] <= DIRECT_MAX_PER_GROUP * d["groups"]:
         return PATH_DIRECT
     # (spatial == out excludes transposed convs whose output_padding adds
@@ -725,7 +703,7 @@ def _rows(a, dtype):
     return a.reshape(a.shape[0], -1)
 
 
-cdef object _run_forward(x, w, b, d, dtype, n_threads):
+cdef object _run_forward(x, w, b, d, dtype):
     """y (N, c_out, *out) = conv(x, w) + b on a conv geometry ``d``."""
     cdef Geom g = _geom_of(d)
     path = _path(d)
@@ -736,12 +714,11 @@ cdef object _run_forward(x, w, b, d, dtype, n_threads):
     has_bias = b is not None
     b1 = c_array(b, dtype) if has_bias else np.zeros(1, dtype=dtype)
     if path == PATH_DIRECT:
-        nt = _direct_threads(n_threads, d)
-        scratch = np.empty((nt, _direct_scratch_size(d)), dtype=dtype)
+        scratch = np.empty(_direct_scratch_size(d), dtype=dtype)
         if dtype == FLOAT32:
-            _direct_forward[float](x2, w2, b1, has_bias, y.reshape(n, -1), scratch, &g, nt)
+            _direct_forward[float](x2, w2, b1, has_bias, y.reshape(n, -1), scratch, &g)
         else:
-            _direct_forward[double](x2, w2, b1, has_bias, y.reshape(n, -1), scratch, &g, nt)
+            _direct_forward[double](x2, w2, b1, has_bias, y.reshape(n, -1), scratch, &g)
         return y
     cols_size = (d["c_in"] * _prod(d["kernel"]) * _prod(d["out"])
                  if path == PATH_GEMM else 1)
@@ -753,7 +730,7 @@ cdef object _run_forward(x, w, b, d, dtype, n_threads):
     return y
 
 
-cdef object _run_backward(gy, x, w, init, d, dtype, bint need_x, bint need_w, n_threads):
+cdef object _run_backward(gy, x, w, init, d, dtype, bint need_x, bint need_w):
     """(gx, gw) of the conv with geometry ``d``; gx starts from ``init`` per
     channel (a bias, for transposed convs) instead of zeros when given."""
     cdef Geom g = _geom_of(d)
@@ -776,12 +753,11 @@ cdef object _run_backward(gy, x, w, init, d, dtype, bint need_x, bint need_w, n_
                 gx[...] = init1.reshape((-1,) + (1,) * d["d"])
             else:
                 gx.fill(0)
-        nt = _direct_threads(n_threads, d)
-        scratch = np.empty((nt, _direct_scratch_size(d)), dtype=dtype)
+        scratch = np.empty(_direct_scratch_size(d), dtype=dtype)
         if dtype == FLOAT32:
-            _direct_backward[float](gy2, x2, w2, gx2, gw2, need_x, need_w, scratch, &g, nt)
+            _direct_backward[float](gy2, x2, w2, gx2, gw2, need_x, need_w, scratch, &g)
         else:
-            _direct_backward[double](gy2, x2, w2, gx2, gw2, need_x, need_w, scratch, &g, nt)
+            _direct_backward[double](gy2, x2, w2, gx2, gw2, need_x, need_w, scratch, &g)
         return gx, gw
     col_rows = c_in * _prod(d["kernel"])
     L = _prod(d["out"])
@@ -799,15 +775,6 @@ cdef object _run_backward(gy, x, w, init, d, dtype, bint need_x, bint need_w, n_
         _backward[double](gy2, x2, w2, gx2, gw2, init1, has_init, cols, gcols, &g,
                           path, need_x, need_w)
     return gx, gw
-
-
-# Below this many multiply-adds the direct path stays on one thread.
-DIRECT_PARALLEL_MIN_WORK = 0
-
-
-def _direct_threads(n_threads, d):
-    work = d["n"] * d["c_out"] * _prod(d["out"]) * _prod(d["kernel"])
-    return min(resolve_n_threads(n_threads, work, DIRECT_PARALLEL_MIN_WORK), d["c_in"])
 
 
 def _bias_grad(gy, channels, dtype):
@@ -852,11 +819,12 @@ def conv_forward(x, weight, bias, stride, padding, dilation, groups, *, n_thread
     x, weight, bias = _arrays(x, weight, bias)
     d = conv_geometry(kernel, x.shape, weight.shape, None if bias is None else bias.shape,
                       stride, padding, dilation, groups)
+    resolve_n_threads(n_threads, 1, 1)
     if _empty(d):
         return _ref.conv_forward(x.astype(dtype), weight.astype(dtype),
                                  None if bias is None else bias.astype(dtype),
                                  stride, padding, dilation, groups)
-    return _run_forward(x, weight, bias, d, dtype, n_threads)
+    return _run_forward(x, weight, bias, d, dtype)
 
 
 def conv_backward(grad_y, x, weight, stride, padding, dilation, groups,
@@ -891,8 +859,7 @@ def conv_backward(grad_y, x, weight, stride, padding, dilation, groups,
                                   groups, need_input, need_weight, need_bias)
     gx = gw = gb = None
     if need_input or need_weight:
-        gx, gw = _run_backward(grad_y, x, weight, None, d, dtype, need_input, need_weight,
-                               n_threads)
+        gx, gw = _run_backward(grad_y, x, weight, None, d, dtype, need_input, need_weight)
     if need_bias:
         gb = _bias_grad(grad_y, d["c_out"], dtype)
     return gx, gw, gb
@@ -931,7 +898,7 @@ def conv_transpose_forward(x, weight, bias, stride, padding, output_padding,
             x.astype(dtype), weight.astype(dtype),
             None if bias is None else bias.astype(dtype),
             stride, padding, output_padding, dilation, groups)
-    y, _ = _run_backward(x, None, weight, bias, d, dtype, True, False, n_threads)
+    y, _ = _run_backward(x, None, weight, bias, d, dtype, True, False)
     return y
 
 
@@ -969,11 +936,11 @@ def conv_transpose_backward(grad_y, x, weight, stride, padding, output_padding,
             need_bias)
     gx = gw = gb = None
     if need_input:
-        gx = _run_forward(grad_y, weight, None, d, dtype, n_threads)
+        gx = _run_forward(grad_y, weight, None, d, dtype)
     if need_weight:
         # The underlying conv maps grad_y's space to x's: its weight gradient
         # pairs "its input" grad_y with "its output gradient" x.
-        _, gw = _run_backward(x, grad_y, None, None, d, dtype, False, True, n_threads)
+        _, gw = _run_backward(x, grad_y, None, None, d, dtype, False, True)
     if need_bias:
         gb = _bias_grad(grad_y, d["c_in"], dtype)
     return gx, gw, gb

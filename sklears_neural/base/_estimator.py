@@ -517,6 +517,7 @@ class BaseNeuralNet(BaseEstimator):
         if self.device_ != "cpu":
             yb = to_device(yb, self.device_)
             wb = None if wb is None else to_device(wb, self.device_)
+        xb = self._augment_batch(xb)
         std, on = self._noise_std, self._noise.on
         if std and on == "inputs":
             xb = xb + gaussian_like(self._rng, xb, std, self.device_)
@@ -538,6 +539,10 @@ class BaseNeuralNet(BaseEstimator):
         for cb in callbacks:
             cb.on_batch_end(self, value, len(yb))
         return value
+
+    def _augment_batch(self, xb):
+        """Random augmentation of one training batch (none by default)."""
+        return xb
 
     def _perturb_weights(self, std):
         """Add noise to the weight matrices for one step; returns what to take off again."""

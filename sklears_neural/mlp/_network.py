@@ -4,6 +4,7 @@ import math
 
 from sklears_neural._specs import check_activation
 from sklears_neural.nn import (
+    Activation,
     BatchNorm1d,
     Dropout,
     GaussianNoise,
@@ -14,23 +15,8 @@ from sklears_neural.nn import (
     init,
 )
 from sklears_neural.nn.layers.activation import Identity
-from sklears_neural.nn.functional import activation as apply_activation
 
 __all__ = ["MLPNetwork"]
-
-
-class _Activation(Module):
-    """An activation given by name (used after a normalisation layer)."""
-
-    def __init__(self, name):
-        super().__init__()
-        self.name = name
-
-    def forward(self, input):
-        return apply_activation(input, self.name)
-
-    def extra_repr(self):
-        return repr(self.name)
 
 
 class MLPNetwork(Module):
@@ -78,7 +64,7 @@ class MLPNetwork(Module):
                 break
             if normalised:
                 layers.append(BatchNorm1d(fan_out) if batch_norm else LayerNorm(fan_out))
-                layers.append(_Activation(name) if name != "identity" else Identity())
+                layers.append(Activation(name) if name != "identity" else Identity())
             if activation_noise > 0:
                 layers.append(GaussianNoise(activation_noise, generator=generator))
             if dropout[i] > 0:

@@ -12,6 +12,7 @@ from sklears_neural.nn._loss import (
 from sklears_neural.nn._module import Module
 from sklears_neural.nn._parameter import Parameter
 from sklears_neural.nn.layers.activation import (
+    Activation,
     CELU,
     ELU,
     GELU,
@@ -66,6 +67,7 @@ from sklears_neural.nn.layers.pooling import (
 from sklears_neural.nn.utils import SpectralNorm
 
 __all__ = [
+    "Activation",
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
     "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
     "BatchNorm2d", "BatchNorm3d", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d",

@@ -7,7 +7,7 @@ from sklears_neural.nn.layers._factory import empty_parameter_array
 
 __all__ = ["Identity", "ReLU", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Mish",
            "Softplus", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "CELU", "Hardswish",
-           "Hardsigmoid", "Softsign", "Tanhshrink", "LogSigmoid", "PReLU"]
+           "Hardsigmoid", "Softsign", "Tanhshrink", "LogSigmoid", "PReLU", "Activation"]
 
 
 class Identity(Module):
@@ -15,6 +15,28 @@ class Identity(Module):
 
     def forward(self, input):
         return input
+
+
+class Activation(Module):
+    """Any fused activation given by name (``"relu"``, ``"gelu"``, ...).
+
+    Parameters
+    ----------
+    name : str
+        One of ``sklears_neural._specs.ACTIVATIONS``.
+    """
+
+    def __init__(self, name):
+        from sklears_neural._specs import check_activation
+
+        super().__init__()
+        self.name = check_activation(name)
+
+    def forward(self, input):
+        return F.activation(input, self.name)
+
+    def extra_repr(self):
+        return repr(self.name)
 
 
 class ReLU(Module):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from sklears_neural import nn, optim
-from sklears_neural._demo import load_digits_split, train_digits_mlp
+from sklears_neural._demo import fit_digits_cnn, load_digits_split, train_digits_mlp
 from sklears_neural.autograd import Tensor, no_grad
 
 
@@ -37,6 +37,12 @@ def test_demo_runs_and_reports():
     assert result["fit_time"] > 0
 
 
+def test_demo_cnn_reports_on_the_same_split():
+    result = fit_digits_cnn(max_epochs=1, progress=False)
+    assert result["model"].input_shape_ == (1, 8, 8)
+    assert 0.5 < result["test_accuracy"] <= 1.0 and result["n_iter"] == 1
+
+
 def test_demo_is_reproducible():
     a = train_digits_mlp(epochs=1, progress=False)
     b = train_digits_mlp(epochs=1, progress=False)
@@ -46,7 +52,9 @@ def test_demo_is_reproducible():
 def test_command_line_demo(capsys):
     from sklears_neural.__main__ import main
 
-    assert main(["demo", "--epochs", "1", "--max-iter", "2", "--no-progress"]) == 0
+    assert main(["demo", "--epochs", "1", "--max-iter", "2", "--cnn-epochs", "1",
+                 "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "sklears-neural" in out and "scikit-learn" in out and "speed-up" in out
-    assert "test accuracy:" in out and "fit time:" in out
+    assert "CNNClassifier" in out and "(1 epochs)" in out
+    assert out.count("test accuracy:") == 2 and "fit time:" in out

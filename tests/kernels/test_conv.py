@@ -307,7 +307,7 @@ def test_conv_transpose_matches_naive_loops(name, dtype, rng):
     # The transposed conv is the adjoint of the conv with the same weight:
     # its input gradient is that conv applied to gy, its weight gradient the
     # conv's weight gradient with the roles of input and output swapped.
-    conv_y, conv_backward = naive_conv(gy, w, None, stride, padding, dilation, groups)
+    conv_y, _ = naive_conv(gy, w, None, stride, padding, dilation, groups)
     crop = (Ellipsis,) + tuple(slice(0, s) for s in x.shape[2:])
     gx_ref = conv_y[crop]
     gw_ref = _transpose_weight_grad_naive(x, gy, w, args)
@@ -319,7 +319,6 @@ def test_conv_transpose_matches_naive_loops(name, dtype, rng):
         got = mod.conv_transpose_backward(gy, x, w, *args)
         for g_name, g, e in zip(["gx", "gw", "gb"], got, [gx_ref, gw_ref, gb_ref]):
             _close(g, e, dtype, f"{impl} {g_name}")
-    del conv_backward
 
 
 def _transpose_weight_grad_naive(x, gy, w, args):

@@ -667,12 +667,14 @@ cdef int _bn_stats_rows(const floating[:, :, ::1] x, double[::1] mean,
     cdef double[::1] s2 = np.zeros(nc)
     cdef double[::1] shift = np.empty(nc)
     cdef double v
+    cdef const floating* row
     with nogil:
         for c in range(nc):
             shift[c] = x[0, c, 0]
         for n in range(nn):
+            row = &x[n, 0, 0]
             for c in range(nc):
-                v = x[n, c, 0] - shift[c]
+                v = row[c] - shift[c]
                 s1[c] += v
                 s2[c] += v * v
         for c in range(nc):
@@ -701,11 +703,15 @@ cdef int _bn_affine(const floating[:, :, ::1] x, floating[:, :, ::1] y,
                     const double[::1] mean, const double[::1] scale,
                     const double[::1] shift, int nt) except -1:
     cdef Py_ssize_t n, c, nc = x.shape[1]
+    cdef const floating* src
+    cdef floating* dst
     with nogil:
         if x.shape[2] == 1:
             for n in range(x.shape[0]):
+                src = &x[n, 0, 0]
+                dst = &y[n, 0, 0]
                 for c in range(nc):
-                    y[n, c, 0] = <floating> ((x[n, c, 0] - mean[c]) * scale[c] + shift[c])
+                    dst[c] = <floating> ((src[c] - mean[c]) * scale[c] + shift[c])
         elif nt == 1:
             for c in range(nc):
                 _bn_affine_channel(x, y, c, mean[c], scale[c], shift[c])
@@ -747,12 +753,16 @@ cdef int _bn_grad_sums(const floating[:, :, ::1] gy, const floating[:, :, ::1] x
                        const double[::1] mean, double[::1] sum_gy, double[::1] sum_gy_xc,
                        int nt) except -1:
     cdef Py_ssize_t n, c, nc = x.shape[1]
+    cdef const floating* g
+    cdef const floating* src
     with nogil:
         if x.shape[2] == 1:
             for n in range(x.shape[0]):
+                g = &gy[n, 0, 0]
+                src = &x[n, 0, 0]
                 for c in range(nc):
-                    sum_gy[c] += gy[n, c, 0]
-                    sum_gy_xc[c] += gy[n, c, 0] * (x[n, c, 0] - mean[c])
+                    sum_gy[c] += g[c]
+                    sum_gy_xc[c] += g[c] * (src[c] - mean[c])
         elif nt == 1:
             for c in range(nc):
                 _bn_grad_sums_channel(gy, x, c, mean[c], &sum_gy[c], &sum_gy_xc[c])
@@ -782,12 +792,17 @@ cdef int _bn_grad_input(const floating[:, :, ::1] gy, const floating[:, :, ::1] 
                         floating[:, :, ::1] gx, const double[::1] mean, const double[::1] a,
                         const double[::1] b, const double[::1] k, int nt) except -1:
     cdef Py_ssize_t n, c, nc = x.shape[1]
+    cdef const floating* g
+    cdef const floating* src
+    cdef floating* dst
     with nogil:
         if x.shape[2] == 1:
             for n in range(x.shape[0]):
+                g = &gy[n, 0, 0]
+                src = &x[n, 0, 0]
+                dst = &gx[n, 0, 0]
                 for c in range(nc):
-                    gx[n, c, 0] = <floating> (a[c] * gy[n, c, 0]
-                                              + b[c] * (x[n, c, 0] - mean[c]) + k[c])
+                    dst[c] = <floating> (a[c] * g[c] + b[c] * (src[c] - mean[c]) + k[c])
         elif nt == 1:
             for c in range(nc):
                 _bn_grad_input_channel(gy, x, gx, c, mean[c], a[c], b[c], k[c])

@@ -34,6 +34,14 @@ from sklears_neural.nn.layers.activation import (
     Tanh,
     Tanhshrink,
 )
+from sklears_neural.nn.layers.attention import (
+    AttentionPooling,
+    LearnedPositionalEncoding,
+    MultiheadAttention,
+    SinusoidalPositionalEncoding,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 from sklears_neural.nn.layers.container import Sequential
 from sklears_neural.nn.layers.conv import (
     Conv1d,
@@ -48,6 +56,7 @@ from sklears_neural.nn.layers.conv import (
 from sklears_neural.nn.layers.dense import Linear
 from sklears_neural.nn.layers.dropout import AlphaDropout, Dropout, GaussianNoise
 from sklears_neural.nn.layers.norm import BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, LayerNorm
+from sklears_neural.nn.layers.recurrent import GRU, LSTM, RNN, Embedding
 from sklears_neural.nn.layers.pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -67,6 +76,9 @@ from sklears_neural.nn.layers.pooling import (
 from sklears_neural.nn.utils import SpectralNorm
 
 __all__ = [
+    "AttentionPooling", "Embedding", "GRU", "LSTM", "LearnedPositionalEncoding",
+    "MultiheadAttention", "RNN", "SinusoidalPositionalEncoding", "TransformerEncoder",
+    "TransformerEncoderLayer",
     "Activation",
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
     "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",

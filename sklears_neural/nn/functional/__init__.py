@@ -42,6 +42,7 @@ from sklears_neural.nn.functional._activation import (
     tanh,
     tanhshrink,
 )
+from sklears_neural.nn.functional._attention import scaled_dot_product_attention
 from sklears_neural.nn.functional._conv import (
     conv1d,
     conv2d,
@@ -63,6 +64,9 @@ from sklears_neural.nn.functional._loss import (
     poisson_nll_loss,
 )
 from sklears_neural.nn.functional._norm import batch_norm, group_norm, layer_norm
+from sklears_neural.nn.functional._embedding import embedding
+from sklears_neural.nn.functional._recurrent import gru, lstm, rnn
+from sklears_neural.nn.functional._shape import cat, stack
 from sklears_neural.nn.functional._pool import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -81,6 +85,7 @@ from sklears_neural.nn.functional._pool import (
 )
 
 __all__ = [
+    "cat", "embedding", "gru", "lstm", "rnn", "scaled_dot_product_attention", "stack",
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
     "adaptive_max_pool2d", "adaptive_max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",

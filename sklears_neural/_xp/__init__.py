@@ -16,6 +16,7 @@ from sklears_neural._xp._activation import (
     softmax,
     softmax_backward,
 )
+from sklears_neural._xp._attention import attention_backward, attention_forward
 from sklears_neural._xp._conv import (
     col2im,
     conv_backward,
@@ -72,6 +73,8 @@ __all__ = [
     "adaptive_avg_pool_backward",
     "adaptive_avg_pool_forward",
     "adaptive_max_pool_forward",
+    "attention_backward",
+    "attention_forward",
     "avg_pool_backward",
     "avg_pool_forward",
     "batch_norm_backward",

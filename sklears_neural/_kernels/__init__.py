@@ -26,6 +26,14 @@ from sklears_neural._kernels._conv import (
     conv_transpose_forward,
     im2col,
 )
+from sklears_neural._kernels._rnn import (
+    gru_backward,
+    gru_forward,
+    lstm_backward,
+    lstm_forward,
+    rnn_backward,
+    rnn_forward,
+)
 from sklears_neural._kernels._pool import (
     adaptive_avg_pool_backward,
     adaptive_avg_pool_forward,
@@ -91,6 +99,8 @@ __all__ = [
     "dense_backward",
     "dense_forward",
     "gemm",
+    "gru_backward",
+    "gru_forward",
     "huber_loss",
     "im2col",
     "l1_loss",
@@ -98,6 +108,8 @@ __all__ = [
     "lars_step",
     "log_softmax",
     "log_softmax_backward",
+    "lstm_backward",
+    "lstm_forward",
     "max_pool_backward",
     "max_pool_forward",
     "mse_loss",
@@ -111,6 +123,8 @@ __all__ = [
     "prelu_forward",
     "radam_step",
     "rmsprop_step",
+    "rnn_backward",
+    "rnn_forward",
     "sgd_step",
     "softmax",
     "softmax_backward",

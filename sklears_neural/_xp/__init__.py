@@ -25,6 +25,14 @@ from sklears_neural._xp._conv import (
     conv_transpose_forward,
     im2col,
 )
+from sklears_neural._xp._rnn import (
+    gru_backward,
+    gru_forward,
+    lstm_backward,
+    lstm_forward,
+    rnn_backward,
+    rnn_forward,
+)
 from sklears_neural._xp._pool import (
     adaptive_avg_pool_backward,
     adaptive_avg_pool_forward,
@@ -89,6 +97,8 @@ __all__ = [
     "dense_backward",
     "dense_forward",
     "gemm",
+    "gru_backward",
+    "gru_forward",
     "huber_loss",
     "im2col",
     "l1_loss",
@@ -96,6 +106,8 @@ __all__ = [
     "lars_step",
     "log_softmax",
     "log_softmax_backward",
+    "lstm_backward",
+    "lstm_forward",
     "max_pool_backward",
     "max_pool_forward",
     "mse_loss",
@@ -107,6 +119,8 @@ __all__ = [
     "prelu_forward",
     "radam_step",
     "rmsprop_step",
+    "rnn_backward",
+    "rnn_forward",
     "sgd_step",
     "softmax",
     "softmax_backward",

@@ -178,9 +178,9 @@ class RNN(_RNNBase):
                  device="cpu", generator=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu'; got {nonlinearity!r}.")
-        self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, dtype=dtype, device=device, generator=generator)
+        self.nonlinearity = nonlinearity
 
     def _step(self, x, params, states, lengths, reverse):
         return F.rnn(x, *params, h0=states[0], nonlinearity=self.nonlinearity, lengths=lengths,

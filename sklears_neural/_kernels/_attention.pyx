@@ -13,9 +13,18 @@ Per (batch, head), on C-contiguous (T, features) blocks:
   Causal rows only touch their first ``i + 1`` keys (the rest is zeroed).
 * backward: ``grad V = P.T @ grad_out`` and ``grad P = grad_out @ V.T``
   (GEMMs; grad P in a reused (Tq, Tk) scratch), one pass per row turning it
-  into ``grad S = scale * P * (grad P - rowsum(grad P * P))`` in place, then
-  ``grad Q = grad S @ K`` and ``grad K = grad S.T @ Q``. Only the requested
-  gradients are computed (grad V alone needs one GEMM).
+  into ``grad S / scale = P * (grad P - rowsum(grad P * P))`` in place, then
+  ``grad Q = scale * grad S' @ K`` and ``grad K = scale * grad S'.T @ Q``
+  (the scale rides on the GEMMs' alpha). Only the requested gradients are
+  computed (grad V alone needs one GEMM).
+
+The exp/normalise part of the forward row pass and the softmax backward
+rows are the shared loops of ``_loops.pxi`` (``softmax_rows``,
+``softmax_backward_rows``, run in place), taken from the AVX2+FMA build on
+CPUs that have it: that halved the time of the row passes against this
+module's own baseline-flag loops (perf, B=32, h=4, T=64, d=32, float32:
+row passes ~21 % -> ~13 % of forward + backward, the rest being OpenBLAS
+and Python overhead).
 
 ``n_threads`` is accepted for the kernels' common signature but everything
 runs serially: the loop over (batch, head) calls BLAS, and an OpenMP pool
@@ -28,9 +37,12 @@ import numpy as np
 from libc.math cimport INFINITY
 from libc.string cimport memset
 
+cimport sklears_neural._kernels._loops as base
+cimport sklears_neural._kernels._loops_avx2 as avx2
 from sklears_neural._kernels._blas cimport gemm_rowmajor
+from sklears_neural._kernels._cpu cimport use_avx2
 from sklears_neural._kernels._fused cimport floating
-from sklears_neural._kernels._math cimport c_exp, row_dot, row_max, row_sum
+from sklears_neural._kernels._math cimport row_max
 from sklears_neural._kernels._openmp_helpers cimport resolve_n_threads
 
 from sklears_neural._kernels._validation import FLOAT32, as_array, c_array
@@ -59,7 +71,7 @@ cdef void _softmax_row(floating* s, Py_ssize_t n, Py_ssize_t lim, const floating
     added first. A row with no key left becomes all zeros. Any pointer may
     be NULL."""
     cdef Py_ssize_t j
-    cdef floating m, inv
+    cdef floating m
     cdef floating ninf = -INFINITY
     # Separate loops per mask kind: each one is branch-free and vectorises.
     if add != NULL:
@@ -75,11 +87,12 @@ cdef void _softmax_row(floating* s, Py_ssize_t n, Py_ssize_t lim, const floating
     if m == ninf:
         memset(s, 0, n * sizeof(floating))
         return
-    for j in range(lim):
-        s[j] = c_exp(s[j] - m)  # exp(-inf) = 0 for excluded keys
-    inv = <floating> (1.0 / row_sum(s, lim))
-    for j in range(lim):
-        s[j] = s[j] * inv
+    # max-subtract, exp (exp(-inf) = 0 for excluded keys), normalise: the
+    # shared softmax loop, in place, from the AVX2 build on CPUs that have it.
+    if use_avx2():
+        avx2.softmax_rows(s, s, 1, lim, False)
+    else:
+        base.softmax_rows(s, s, 1, lim, False)
     if lim < n:
         memset(s + lim, 0, (n - lim) * sizeof(floating))
 
@@ -123,12 +136,9 @@ cdef void _backward_loop(const floating* go, const floating* q, const floating* 
                          const Dims* g) noexcept nogil:
     """Gradients into gq/gk/gv (each may be NULL); gs: (Tq, Tk) scratch."""
     cdef Py_ssize_t Tq = g.Tq, Tk = g.Tk, d = g.d, dv = g.dv
-    cdef Py_ssize_t bh, i, j
+    cdef Py_ssize_t bh
     cdef const floating* wp
     cdef const floating* gop
-    cdef const floating* pr
-    cdef floating* gr
-    cdef floating dot
     for bh in range(g.B * g.H):
         wp = w + bh * Tq * Tk
         gop = go + bh * Tq * dv
@@ -139,18 +149,18 @@ cdef void _backward_loop(const floating* go, const floating* q, const floating* 
             continue
         gemm_rowmajor(False, True, <int> Tq, <int> Tk, <int> dv, 1,
                       gop, <int> dv, v + bh * Tk * dv, <int> dv, 0, gs, <int> Tk)
-        for i in range(Tq):
-            pr = wp + i * Tk
-            gr = gs + i * Tk
-            dot = <floating> row_dot(gr, pr, Tk)
-            for j in range(Tk):
-                gr[j] = pr[j] * (gr[j] - dot) * scale
+        # grad S / scale = P * (grad P - rowsum(grad P * P)), in place, by
+        # the shared softmax backward loop; the scale goes into the GEMMs.
+        if use_avx2():
+            avx2.softmax_backward_rows(gs, wp, gs, Tq, Tk, False)
+        else:
+            base.softmax_backward_rows(gs, wp, gs, Tq, Tk, False)
         if gq != NULL:
-            gemm_rowmajor(False, False, <int> Tq, <int> d, <int> Tk, 1,
+            gemm_rowmajor(False, False, <int> Tq, <int> d, <int> Tk, scale,
                           gs, <int> Tk, k + bh * Tk * d, <int> d,
                           0, gq + bh * Tq * d, <int> d)
         if gk != NULL:
-            gemm_rowmajor(True, False, <int> Tk, <int> d, <int> Tq, 1,
+            gemm_rowmajor(True, False, <int> Tk, <int> d, <int> Tq, scale,
                           gs, <int> Tk, q + bh * Tq * d, <int> d,
                           0, gk + bh * Tk * d, <int> d)
 

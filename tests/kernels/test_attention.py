@@ -166,9 +166,11 @@ def test_attention_matches_naive_loops(size, mask, dtype, rng):
             _close(g, e, dtype, f"{impl} {name}")
 
 
-@pytest.mark.parametrize("mask", ["none", "float+padding+causal", "bool+causal"])
-def test_cython_matches_xp(mask, dtype, rng):
-    """Same dtype on both sides: agreement to the dtype's rounding."""
+@pytest.mark.parametrize("mask", ["none", "float+padding+causal", "bool+causal",
+                                  "float-inf+padding"])
+def test_cython_matches_xp(mask, dtype, rng, isa):
+    """Same dtype on both sides, with each build of the shared softmax loops
+    (AVX2 and baseline): agreement to the dtype's rounding."""
     q, k, v, kw = _inputs(SIZES["longer"], mask, dtype, rng)
     out_x, w_x = X.attention_forward(q, k, v, **kw)
     out_k, w_k = K.attention_forward(q, k, v, **kw)

@@ -76,8 +76,10 @@ class RoutedParamsMixin:
         """``cls(parameters, **defaults)`` with the ``optimizer__*`` arguments on top;
         an argument the class does not take is a ValueError listing those it takes."""
         kwargs = {**defaults, **self._optimizer_kwargs()}
-        accepted = [name for name in inspect.signature(cls).parameters if name != "params"]
-        unknown = sorted(set(self._optimizer_kwargs()) - set(accepted))
+        signature = inspect.signature(cls).parameters
+        accepted = [name for name in signature if name != "params"]
+        takes_any = any(p.kind is p.VAR_KEYWORD for p in signature.values())
+        unknown = [] if takes_any else sorted(set(self._optimizer_kwargs()) - set(accepted))
         if unknown:
             raise ValueError(f"{cls.__name__} does not take {unknown} (given as optimizer__*); "
                              f"it takes {', '.join(accepted)}, plus param_groups and "

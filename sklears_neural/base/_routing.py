@@ -75,16 +75,16 @@ class RoutedParamsMixin:
     def _make_optimizer(self, cls, parameters, **defaults):
         """``cls(parameters, **defaults)`` with the ``optimizer__*`` arguments on top;
         an argument the class does not take is a ValueError listing those it takes."""
-        kwargs = {**defaults, **self._optimizer_kwargs()}
+        routed = self._optimizer_kwargs()
         signature = inspect.signature(cls).parameters
         accepted = [name for name in signature if name != "params"]
         takes_any = any(p.kind is p.VAR_KEYWORD for p in signature.values())
-        unknown = [] if takes_any else sorted(set(self._optimizer_kwargs()) - set(accepted))
+        unknown = [] if takes_any else sorted(set(routed) - set(accepted))
         if unknown:
             raise ValueError(f"{cls.__name__} does not take {unknown} (given as optimizer__*); "
                              f"it takes {', '.join(accepted)}, plus param_groups and "
                              "no_decay_bias_and_norm.")
-        return cls(parameters, **kwargs)
+        return cls(parameters, **{**defaults, **routed})
 
     def _optimizer_class(self):
         """The optimizer class that ``_build_optimizer`` will use."""

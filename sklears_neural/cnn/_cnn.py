@@ -150,7 +150,7 @@ class _BaseCNN(RoutedParamsMixin, BaseNeuralNet):
         _check_number("max_epochs", self.max_epochs, low=1, integer=True)
         _check_number("lr", self.lr, low=0.0, low_open=True)
         resolve_optimizer(self.optimizer)
-        parse_augment(self.augment, self._dims)
+        self._augmenter = parse_augment(self.augment, self._dims)
         if self.module is not None and not (
                 isinstance(self.module, nn.Module)
                 or isinstance(self.module, type) and issubclass(self.module, nn.Module)):
@@ -249,11 +249,10 @@ class _BaseCNN(RoutedParamsMixin, BaseNeuralNet):
 
     # -- augmentation -------------------------------------------------------------------
     def _augment_batch(self, xb):
-        augmenter = parse_augment(self.augment, self._dims)
-        if augmenter is None:
+        if self._augmenter is None:
             return xb
         images = to_numpy(xb).reshape(xb.shape[0], *self.input_shape_)
-        out = augmenter(images, self._rng).reshape(xb.shape)
+        out = self._augmenter(images, self._rng).reshape(xb.shape)
         return out if self.device_ == "cpu" else to_device(out, self.device_)
 
 
@@ -326,22 +325,10 @@ _SIGNAL_DOC = dict(shape_doc="(C, L); flat rows default to one channel (1, n_fea
 
 
 class _CNNClassifier(NeuralNetClassifierMixin, _BaseCNN):
-    def _build_criterion(self):
-        if self._targets.kind_ == "multilabel":
-            return nn.BCEWithLogitsLoss()
-        return nn.CrossEntropyLoss(label_smoothing=self.label_smoothing)
-
-
-class _CNNRegressor(NeuralNetRegressorMixin, _BaseCNN):
-    def _build_criterion(self):
-        return nn.MSELoss()
-
-
-def _classifier_init(max_epochs):
     def __init__(self, conv_layers=((32, 3), (64, 3)), *, input_shape=None, pooling="max",
                  pool_size=2, global_pool=None, hidden_layer_sizes=(128,), activation="relu",
                  batch_norm=True, dropout=0.0, module=None, augment=None, optimizer="adam",
-                 lr=1e-3, max_epochs=max_epochs, batch_size=64, alpha=0.0, l1=0.0,
+                 lr=1e-3, max_epochs=20, batch_size=64, alpha=0.0, l1=0.0,
                  clip_grad_norm=None, noise=0.0, lr_schedule=None, label_smoothing=0.0,
                  class_weight=None, callbacks=None, validation_fraction=0.1,
                  early_stopping=False, n_iter_no_change=10, tol=1e-4, shuffle=True,
@@ -360,14 +347,18 @@ def _classifier_init(max_epochs):
             n_iter_no_change=n_iter_no_change, tol=tol, shuffle=shuffle,
             warm_start=warm_start, random_state=random_state, device=device, dtype=dtype,
             verbose=verbose, n_threads=n_threads, routed=kwargs)
-    return __init__
+
+    def _build_criterion(self):
+        if self._targets.kind_ == "multilabel":
+            return nn.BCEWithLogitsLoss()
+        return nn.CrossEntropyLoss(label_smoothing=self.label_smoothing)
 
 
-def _regressor_init(max_epochs):
+class _CNNRegressor(NeuralNetRegressorMixin, _BaseCNN):
     def __init__(self, conv_layers=((32, 3), (64, 3)), *, input_shape=None, pooling="max",
                  pool_size=2, global_pool=None, hidden_layer_sizes=(128,), activation="relu",
                  batch_norm=True, dropout=0.0, module=None, augment=None, optimizer="adam",
-                 lr=1e-3, max_epochs=max_epochs, batch_size=64, alpha=0.0, l1=0.0,
+                 lr=1e-3, max_epochs=20, batch_size=64, alpha=0.0, l1=0.0,
                  clip_grad_norm=None, noise=0.0, lr_schedule=None, callbacks=None,
                  validation_fraction=0.1, early_stopping=False, n_iter_no_change=10, tol=1e-4,
                  shuffle=True, warm_start=False, random_state=None, device="cpu",
@@ -383,7 +374,9 @@ def _regressor_init(max_epochs):
             n_iter_no_change=n_iter_no_change, tol=tol, shuffle=shuffle,
             warm_start=warm_start, random_state=random_state, device=device, dtype=dtype,
             verbose=verbose, n_threads=n_threads, routed=kwargs)
-    return __init__
+
+    def _build_criterion(self):
+        return nn.MSELoss()
 
 
 _CLASSIFIER_EXTRA = """    label_smoothing : float in [0, 1], default=0.0
@@ -424,7 +417,6 @@ class CNNClassifier(_CNNClassifier):
     >>> clf.fit(X[:300] / 16, y[:300]).score(X[:300] / 16, y[:300]) > 0.5
     True
 """)
-    __init__ = _classifier_init(20)
 
 
 class CNNRegressor(_CNNRegressor):
@@ -432,7 +424,6 @@ class CNNRegressor(_CNNRegressor):
 
     X as for CNNClassifier; y of shape (n,) or (n, n_outputs).
 """ + _PARAMS_DOC.format(max_epochs=20, **_IMAGE_DOC) + _REGRESSOR_EXTRA.format(spatial="H, W"))
-    __init__ = _regressor_init(20)
 
 
 class CNN1DClassifier(_CNNClassifier):
@@ -442,7 +433,6 @@ class CNN1DClassifier(_CNNClassifier):
     flat (n, L) rows (one channel) or (n, C*L) rows with ``input_shape``.
 """ + _PARAMS_DOC.format(max_epochs=20, **_SIGNAL_DOC) + _CLASSIFIER_EXTRA.format(spatial="L"))
     _dims = 1
-    __init__ = _classifier_init(20)
 
 
 class CNN1DRegressor(_CNNRegressor):
@@ -451,4 +441,3 @@ class CNN1DRegressor(_CNNRegressor):
     X as for CNN1DClassifier; y of shape (n,) or (n, n_outputs).
 """ + _PARAMS_DOC.format(max_epochs=20, **_SIGNAL_DOC) + _REGRESSOR_EXTRA.format(spatial="L"))
     _dims = 1
-    __init__ = _regressor_init(20)

@@ -1,0 +1,388 @@
+"""``RNNClassifier`` / ``RNNRegressor`` and ``TransformerClassifier`` /
+``TransformerRegressor``: sequence models behind scikit-learn's API.
+
+X may be a 3-D array (n, T, F), (n, F, T) with ``layout="NCT"``, flat rows
+(n, T*F) with ``input_shape``, or a list of variable-length sequences. See
+``_input`` for how they become the rows the shared training loop works on.
+"""
+
+import numpy as np
+from sklearn.utils.validation import check_X_y, column_or_1d
+
+from sklears_neural import nn
+from sklears_neural._specs import check_activation
+from sklears_neural.backend import check_dtype
+from sklears_neural.base._estimator import BaseNeuralNet, _check_number, resolve_optimizer
+from sklears_neural.base._mixins import NeuralNetClassifierMixin, NeuralNetRegressorMixin
+from sklears_neural.base._noise import parse_noise
+from sklears_neural.base._routing import RoutedParamsMixin
+from sklears_neural.rnn._input import (
+    check_layout,
+    check_sample_shape,
+    flat_to_values,
+    read_sequences,
+    resolve_input_shape,
+    to_rows,
+)
+from sklears_neural.rnn._network import POOLINGS, RecurrentNetwork, TransformerNetwork
+
+__all__ = ["RNNClassifier", "RNNRegressor", "TransformerClassifier", "TransformerRegressor"]
+
+
+def _positive_int(name, value):
+    _check_number(name, value, low=1, integer=True)
+
+
+class _BaseSequenceNet(RoutedParamsMixin, BaseNeuralNet):
+    """What the sequence estimators share: input forms, validation, the loss."""
+
+    _ROUTES = ("optimizer", "callbacks")
+    _warn_max_epochs = False
+
+    def _store(self, params):
+        """Keep every constructor argument verbatim (scikit-learn's contract)."""
+        kwargs = params.pop("kwargs")
+        params.pop("self")
+        for name, value in params.items():
+            setattr(self, name, value)
+        self._store_routed(kwargs)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
+    # -- parameters -------------------------------------------------------------
+    def _max_epochs(self):
+        return self.max_epochs
+
+    def _extra_validation(self):
+        self._check_routed()
+        check_layout(self.layout)
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {', '.join(map(repr, POOLINGS))}; got "
+                             f"{self.pooling!r}.")
+        _check_number("dropout", self.dropout, low=0.0, high=1.0, high_open=True)
+        _check_number("max_epochs", self.max_epochs, low=1, integer=True)
+        _check_number("lr", self.lr, low=0.0, low_open=True)
+        resolve_optimizer(self.optimizer)
+        self._check_architecture()
+
+    def _check_architecture(self):
+        raise NotImplementedError
+
+    def _optimizer_class(self):
+        return resolve_optimizer(self.optimizer)
+
+    def _build_optimizer(self, parameters):
+        return self._make_optimizer(self._optimizer_class(), parameters, lr=self.lr)
+
+    def _build_criterion(self):
+        if not self._is_classifier():
+            return nn.MSELoss()
+        if self._targets.kind_ == "multilabel":
+            return nn.BCEWithLogitsLoss()
+        return nn.CrossEntropyLoss(label_smoothing=self.label_smoothing)
+
+    def _build_module(self, n_features, n_outputs, generator):
+        noise = parse_noise(self.noise)
+        return self._network(self.input_shape_[1], n_outputs,
+                             noise.std if noise.on == "activations" else 0.0, generator)
+
+    # -- input forms ------------------------------------------------------------------
+    def _check_X_y(self, X, y, reset):
+        check_layout(self.layout)
+        read = read_sequences(X, self.layout)
+        if read is None:
+            X, y = super()._check_X_y(X, y, reset)
+            steps, features = resolve_input_shape(self.input_shape, X.shape[1], self.layout)
+            values = flat_to_values(X, steps, features, self.layout)
+            lengths = np.full(X.shape[0], steps, dtype=np.int64)
+        else:
+            values, lengths = read
+            self._check_input_shape_of_sequences(values, lengths)
+            values, y = self._check_sequence_targets(values, y, reset)
+        if reset:
+            self.input_shape_ = values.shape[1:]
+        else:
+            self._check_step_features(values)
+        return to_rows(values, lengths, check_dtype(self.dtype)), y
+
+    def _check_input_shape_of_sequences(self, values, lengths):
+        if lengths.min() == lengths.max():
+            check_sample_shape(values, self.input_shape, self.layout)
+            return
+        if self.input_shape is None:
+            return
+        shape = tuple(self.input_shape)
+        features = shape[1] if self.layout == "NTC" else shape[0]
+        if features not in (-1, values.shape[2]):
+            raise ValueError(f"input_shape={shape!r} says {features} features per step, but "
+                             f"the sequences in X have {values.shape[2]}.")
+
+    def _check_sequence_targets(self, values, y, reset):
+        """scikit-learn's checks of y (and the dtype of X) for 3-D and list inputs."""
+        flat = values.reshape(values.shape[0], -1)
+        flat, y = check_X_y(flat, y, dtype=check_dtype(self.dtype), multi_output=True,
+                            y_numeric=not self._is_classifier(), ensure_all_finite=False)
+        if self._is_classifier() and y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if reset:
+            self.n_features_in_ = flat.shape[1]
+            self.__dict__.pop("feature_names_in_", None)
+        return flat.reshape(values.shape), y
+
+    def _check_step_features(self, values):
+        steps, features = values.shape[1:]
+        expected = self.input_shape_[1]
+        if features != expected:
+            hint = (f" (X's samples have {steps} steps: is layout='{self.layout}' right?)"
+                    if steps == expected else "")
+            raise ValueError(f"X has {features} features per time step, but "
+                             f"{type(self).__name__} was fitted with {expected}{hint}.")
+
+    def _check_X_fast(self, X):
+        read = read_sequences(X, self.layout)
+        if read is None:
+            X = super()._check_X_fast(X)
+            values = flat_to_values(X, *self.input_shape_, self.layout)
+            lengths = np.full(X.shape[0], values.shape[1], dtype=np.int64)
+        else:
+            values, lengths = read
+            self._check_step_features(values)
+        return to_rows(values, lengths, check_dtype(self.dtype))
+
+
+class _Recurrent(_BaseSequenceNet):
+    def _check_architecture(self):
+        if self.cell not in ("rnn", "lstm", "gru"):
+            raise ValueError(f"cell must be 'rnn', 'lstm' or 'gru'; got {self.cell!r}.")
+        if self.nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"nonlinearity must be 'tanh' or 'relu'; got "
+                             f"{self.nonlinearity!r}.")
+        _positive_int("hidden_size", self.hidden_size)
+        _positive_int("num_layers", self.num_layers)
+
+    def _network(self, n_features, n_outputs, activation_noise, generator):
+        return RecurrentNetwork(
+            n_features, n_outputs, cell=self.cell, hidden_size=self.hidden_size,
+            num_layers=self.num_layers, bidirectional=bool(self.bidirectional),
+            pooling=self.pooling, dropout=self.dropout, activation_noise=activation_noise,
+            nonlinearity=self.nonlinearity, generator=generator)
+
+
+class _Transformer(_BaseSequenceNet):
+    def _check_architecture(self):
+        _positive_int("d_model", self.d_model)
+        _positive_int("nhead", self.nhead)
+        _positive_int("num_layers", self.num_layers)
+        _positive_int("dim_feedforward", self.dim_feedforward)
+        if self.d_model % self.nhead:
+            raise ValueError(f"d_model={self.d_model} must be divisible by nhead={self.nhead}.")
+        check_activation(self.activation)
+        if self.positional_encoding not in ("sinusoidal", "learned", None):
+            raise ValueError("positional_encoding must be 'sinusoidal', 'learned' or None; got "
+                             f"{self.positional_encoding!r}.")
+        if self.max_len is not None:
+            _positive_int("max_len", self.max_len)
+
+    def _network(self, n_features, n_outputs, activation_noise, generator):
+        longest = self.input_shape_[0]
+        max_len = self.max_len if self.max_len is not None else max(5000, longest)
+        if longest > max_len:
+            raise ValueError(f"X has sequences of {longest} steps, more than max_len={max_len}.")
+        return TransformerNetwork(
+            n_features, n_outputs, d_model=self.d_model, nhead=self.nhead,
+            num_layers=self.num_layers, dim_feedforward=self.dim_feedforward,
+            dropout=self.dropout, activation=self.activation, norm_first=self.norm_first,
+            positional_encoding=self.positional_encoding, max_len=max_len,
+            pooling=self.pooling, activation_noise=activation_noise, generator=generator)
+
+
+_INPUT_DOC = """    layout : {"NTC", "NCT"}, default="NTC"
+        How a 3-D X (and each sequence of a list) is laid out: (n, T, F),
+        or (n, F, T) — aeon/sktime's convention.
+    input_shape : (int, int), optional
+        How to read flat rows (n, T*F): (T, F), or (F, T) with
+        ``layout="NCT"``; one entry may be -1 (inferred). Without it a flat
+        row is one univariate series (T = n_features, F = 1). For a 3-D X it
+        is checked against the data.
+"""
+
+_TRAINING_DOC = """    optimizer : str or Optimizer subclass, default="adam"
+        Options as ``optimizer__*``.
+    lr : float, default=1e-3
+    max_epochs : int, default={max_epochs}
+    batch_size : int or "auto", default=32
+    alpha, l1 : float, default=0.0
+        L2 / L1 penalties on weight matrices (not biases or norms).
+    clip_grad_norm : float, optional
+        Clip the global gradient norm (helps recurrent networks).
+    noise : float or dict, default=0.0
+        Gaussian noise on inputs, weights or activations (see MLPClassifier);
+        activation noise goes on the pooled features.
+    lr_schedule : str, scheduler class, callable or (spec, dict), optional
+    callbacks : list of Callback or (name, Callback), optional
+    validation_fraction : float, default=0.1
+    early_stopping : bool, default=False
+    n_iter_no_change : int, default=10
+    tol : float, default=1e-4
+    shuffle, warm_start, random_state, device, dtype, verbose, n_threads
+        As for MLPClassifier.
+    **kwargs
+        ``optimizer__*`` and ``callbacks__*`` routed arguments.
+"""
+
+_CLASSIFIER_DOC = """    label_smoothing : float in [0, 1], default=0.0
+    class_weight : "balanced", dict or None
+
+    Attributes
+    ----------
+    classes_ : ndarray
+"""
+
+_ATTRIBUTES_DOC = """    input_shape_ : (int, int)
+        (T, F) of the training data as the network reads it (T of the
+        longest sequence for a list).
+    n_features_in_ : int
+        T * F: the width of flat rows ``predict`` accepts.
+    module_, optimizer_, history_, loss_curve_, n_iter_
+        As for NeuralNetClassifier.
+
+    Notes
+    -----
+    A list of variable-length sequences is zero-padded to its longest one;
+    padded steps neither update the recurrent state nor are attended to or
+    pooled. A 3-D X or a list at ``predict`` may have any number of steps
+    (a learned positional encoding limits them to ``max_len``); flat rows
+    must have ``n_features_in_`` values.
+"""
+
+_RECURRENT_DOC = """
+    Parameters
+    ----------
+    cell : {"lstm", "gru", "rnn"}, default="lstm"
+        PyTorch's LSTM and GRU equations, or an Elman RNN.
+    hidden_size : int, default=64
+    num_layers : int, default=1
+    bidirectional : bool, default=False
+    pooling : {"last", "mean", "max", "attention"}, default="last"
+        How the outputs over time become one vector: the final hidden state
+        (both directions' when bidirectional), or the mean, max or learned
+        attention over the valid steps of the top layer's outputs.
+    dropout : float in [0, 1), default=0.0
+        Between stacked layers and before the output layer.
+    nonlinearity : {"tanh", "relu"}, default="tanh"
+        For ``cell="rnn"``.
+"""
+
+_TRANSFORMER_DOC = """
+    Parameters
+    ----------
+    d_model : int, default=64
+        Width of the encoder; the F input features are projected to it.
+    nhead : int, default=4
+        Attention heads (must divide ``d_model``).
+    num_layers : int, default=2
+    dim_feedforward : int, default=128
+    dropout : float in [0, 1), default=0.1
+        Inside the encoder layers and before the output layer.
+    activation : str, default="gelu"
+        Of the feed-forward blocks.
+    norm_first : bool, default=True
+        Pre-norm layers (more stable to train); False for post-norm.
+    positional_encoding : {"sinusoidal", "learned", None}, default="sinusoidal"
+    max_len : int, optional
+        Longest sequence the positional encoding can read (default: 5000, or
+        the longest training sequence if that is longer).
+    pooling : {"mean", "max", "attention", "last"}, default="mean"
+        Over the encoder outputs at valid steps.
+"""
+
+
+class RNNClassifier(NeuralNetClassifierMixin, _Recurrent):
+    __doc__ = ("""Recurrent network (LSTM, GRU or RNN) classifier for sequences.
+""" + _RECURRENT_DOC + _INPUT_DOC + _TRAINING_DOC.format(max_epochs=50) + _CLASSIFIER_DOC
+               + _ATTRIBUTES_DOC + """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklears_neural.rnn import RNNClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 12, 2))           # (samples, steps, features)
+    >>> y = (X[:, :, 0].sum(axis=1) > 0).astype(int)
+    >>> clf = RNNClassifier(hidden_size=16, max_epochs=30, lr=1e-2, random_state=0)
+    >>> clf.fit(X, y).score(X, y) > 0.8
+    True
+""")
+
+    def __init__(self, cell="lstm", *, hidden_size=64, num_layers=1, bidirectional=False,
+                 pooling="last", dropout=0.0, nonlinearity="tanh", layout="NTC",
+                 input_shape=None, optimizer="adam", lr=1e-3, max_epochs=50, batch_size=32,
+                 alpha=0.0, l1=0.0, clip_grad_norm=None, noise=0.0, lr_schedule=None,
+                 label_smoothing=0.0, class_weight=None, callbacks=None,
+                 validation_fraction=0.1, early_stopping=False, n_iter_no_change=10, tol=1e-4,
+                 shuffle=True, warm_start=False, random_state=None, device="cpu",
+                 dtype="float32", verbose=0, n_threads=None, **kwargs):
+        self._store(locals())
+
+
+class RNNRegressor(NeuralNetRegressorMixin, _Recurrent):
+    __doc__ = ("""Recurrent network (LSTM, GRU or RNN) regressor for sequences.
+
+    y of shape (n,) or (n, n_outputs).
+""" + _RECURRENT_DOC + _INPUT_DOC + _TRAINING_DOC.format(max_epochs=50) + """
+    Attributes
+    ----------
+""" + _ATTRIBUTES_DOC)
+
+    def __init__(self, cell="lstm", *, hidden_size=64, num_layers=1, bidirectional=False,
+                 pooling="last", dropout=0.0, nonlinearity="tanh", layout="NTC",
+                 input_shape=None, optimizer="adam", lr=1e-3, max_epochs=50, batch_size=32,
+                 alpha=0.0, l1=0.0, clip_grad_norm=None, noise=0.0, lr_schedule=None,
+                 callbacks=None, validation_fraction=0.1, early_stopping=False,
+                 n_iter_no_change=10, tol=1e-4, shuffle=True, warm_start=False,
+                 random_state=None, device="cpu", dtype="float32", verbose=0, n_threads=None,
+                 **kwargs):
+        self._store(locals())
+
+
+class TransformerClassifier(NeuralNetClassifierMixin, _Transformer):
+    __doc__ = ("""Transformer encoder classifier for sequences.
+
+    The F features of every step are projected to ``d_model``, positions
+    encoded, the encoder layers applied, and the outputs pooled over time.
+""" + _TRANSFORMER_DOC + _INPUT_DOC + _TRAINING_DOC.format(max_epochs=50) + _CLASSIFIER_DOC
+               + _ATTRIBUTES_DOC)
+
+    def __init__(self, d_model=64, *, nhead=4, num_layers=2, dim_feedforward=128,
+                 dropout=0.1, activation="gelu", norm_first=True,
+                 positional_encoding="sinusoidal", max_len=None, pooling="mean", layout="NTC",
+                 input_shape=None, optimizer="adam", lr=1e-3, max_epochs=50, batch_size=32,
+                 alpha=0.0, l1=0.0, clip_grad_norm=None, noise=0.0, lr_schedule=None,
+                 label_smoothing=0.0, class_weight=None, callbacks=None,
+                 validation_fraction=0.1, early_stopping=False, n_iter_no_change=10, tol=1e-4,
+                 shuffle=True, warm_start=False, random_state=None, device="cpu",
+                 dtype="float32", verbose=0, n_threads=None, **kwargs):
+        self._store(locals())
+
+
+class TransformerRegressor(NeuralNetRegressorMixin, _Transformer):
+    __doc__ = ("""Transformer encoder regressor for sequences.
+
+    y of shape (n,) or (n, n_outputs).
+""" + _TRANSFORMER_DOC + _INPUT_DOC + _TRAINING_DOC.format(max_epochs=50) + """
+    Attributes
+    ----------
+""" + _ATTRIBUTES_DOC)
+
+    def __init__(self, d_model=64, *, nhead=4, num_layers=2, dim_feedforward=128,
+                 dropout=0.1, activation="gelu", norm_first=True,
+                 positional_encoding="sinusoidal", max_len=None, pooling="mean", layout="NTC",
+                 input_shape=None, optimizer="adam", lr=1e-3, max_epochs=50, batch_size=32,
+                 alpha=0.0, l1=0.0, clip_grad_norm=None, noise=0.0, lr_schedule=None,
+                 callbacks=None, validation_fraction=0.1, early_stopping=False,
+                 n_iter_no_change=10, tol=1e-4, shuffle=True, warm_start=False,
+                 random_state=None, device="cpu", dtype="float32", verbose=0, n_threads=None,
+                 **kwargs):
+        self._store(locals())

@@ -1,0 +1,197 @@
+"""Read every sequence input form into the flat rows the shared training loop uses.
+
+The sequence estimators take a 3-D array (n, T, F) — or (n, F, T) with
+``layout="NCT"``, aeon/sktime's convention —, flat rows (n, T*F) with
+``input_shape``, or a list of variable-length sequences. Inside, each
+sample becomes one row ``[length, x[0, :], x[1, :], ...]``: its number of
+steps, then its values in time-major order, zero-padded to the longest
+sequence. Rows are what scikit-learn's validation, the validation split and
+the minibatch loop expect; the network's first layer (``SequenceRows``)
+reads the lengths back and masks the padding.
+"""
+
+import math
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["LAYOUTS", "check_layout", "check_sample_shape", "flat_to_values", "read_sequences",
+           "resolve_input_shape", "to_rows"]
+
+LAYOUTS = ("NTC", "NCT")
+
+
+def check_layout(layout):
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be 'NTC' (samples, time steps, features) or 'NCT' "
+                         f"(samples, features, time steps; aeon/sktime's); got {layout!r}.")
+
+
+def _sequence_form(layout):
+    return "(T_i, F)" if layout == "NTC" else "(F, T_i)"
+
+
+def read_sequences(X, layout):
+    """Padded (n, T, F) values and lengths for 3-D arrays and lists of sequences.
+
+    Returns None for anything else (flat rows, frames, sparse matrices),
+    which scikit-learn's validation reads as a 2-D table.
+    """
+    if isinstance(X, np.ndarray):
+        if X.dtype == object and X.ndim == 1 and X.size and not np.isscalar(X.flat[0]):
+            raise ValueError(
+                "X is a 1-D object array of sequences (a ragged array). Pass variable-length "
+                f"sequences as a Python list of {_sequence_form(layout)} arrays; they are "
+                "padded and masked internally.")
+        if X.ndim == 3:
+            return _from_array(X, layout)
+        if X.ndim > 3:
+            raise ValueError(f"X has {X.ndim} dimensions; expected (n, T, F), (n, F, T) with "
+                             "layout='NCT', flat (n, T*F) rows, or a list of sequences.")
+        return None
+    if not isinstance(X, (list, tuple)) or len(X) == 0:
+        return None
+    try:
+        array = np.asarray(X)
+    except ValueError:  # ragged: numpy refuses to stack the sequences
+        return _from_list(X, layout)
+    if array.dtype == object and array.ndim == 1:
+        return _from_list(X, layout)
+    return _from_array(array, layout) if array.ndim == 3 else None
+
+
+def _check_finite(values, where):
+    if values.dtype.kind not in "biuf":
+        raise ValueError(f"{where} must hold numbers; got dtype {values.dtype}.")
+    if not np.isfinite(values).all():
+        raise ValueError(f"{where} contains NaN or infinity. Sequence values must be finite; "
+                         "for variable-length sequences pass a list of arrays instead of "
+                         "NaN padding.")
+
+
+def _from_array(X, layout):
+    if X.dtype == object:
+        try:
+            X = X.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError("X must hold numbers; got an object array that does not convert "
+                             "to float.") from None
+    _check_finite(X, "X")
+    values = X if layout == "NTC" else X.transpose(0, 2, 1)
+    n, steps, features = values.shape
+    if n == 0:
+        raise ValueError("X has 0 samples.")
+    if steps == 0:
+        raise ValueError(f"X has shape {X.shape}: its sequences have 0 time steps.")
+    if features == 0:
+        raise ValueError(f"X has shape {X.shape}: its sequences have 0 features.")
+    return values, np.full(n, steps, dtype=np.int64)
+
+
+def _from_list(X, layout):
+    sequences = []
+    for i, seq in enumerate(X):
+        try:
+            seq = np.asarray(seq)
+        except ValueError:
+            raise ValueError(f"X[{i}] is ragged; each sequence must be a {_sequence_form(layout)} "
+                             "array (or a 1-D array for one feature).") from None
+        if seq.ndim not in (1, 2):
+            raise ValueError(f"X[{i}] has shape {seq.shape}; each sequence must be a "
+                             f"{_sequence_form(layout)} array (or 1-D for one feature).")
+        _check_finite(seq, f"X[{i}]")
+        seq = seq.reshape(-1, 1) if seq.ndim == 1 else (seq if layout == "NTC" else seq.T)
+        if seq.shape[0] == 0:
+            raise ValueError(f"X[{i}] has 0 time steps; every sequence needs at least one.")
+        sequences.append(seq)
+    widths = {seq.shape[1] for seq in sequences}
+    if len(widths) > 1:
+        raise ValueError(_feature_mismatch_message(X, sequences, layout))
+    n, features = len(sequences), widths.pop()
+    lengths = np.array([seq.shape[0] for seq in sequences], dtype=np.int64)
+    dtype = np.result_type(*(seq.dtype for seq in sequences), np.float32)
+    values = np.zeros((n, int(lengths.max()), features), dtype=dtype)
+    for i, seq in enumerate(sequences):
+        values[i, :len(seq)] = seq
+    return values, lengths
+
+
+def _feature_mismatch_message(X, sequences, layout):
+    shapes = [np.shape(seq) for seq in X]
+    widths = sorted({seq.shape[1] for seq in sequences})
+    other = "NCT" if layout == "NTC" else "NTC"
+    # The feature count each sequence would have under the other layout.
+    other_widths = {s[0] if layout == "NTC" else s[1] for s in shapes if len(s) == 2}
+    hint = ""
+    if len(other_widths) == 1 and all(len(s) == 2 for s in shapes):
+        hint = f" They look like {_sequence_form(other)} sequences: pass layout='{other}'."
+    more = ", ..." if len(shapes) > 4 else ""
+    return (f"The sequences in X have different numbers of features ({widths}) when read as "
+            f"{_sequence_form(layout)} with layout='{layout}' (shapes "
+            f"{', '.join(map(str, shapes[:4]))}{more}).{hint}")
+
+
+def resolve_input_shape(input_shape, n_features, layout):
+    """(T, F) of flat rows with ``n_features`` values, from ``input_shape`` in ``layout`` order."""
+    if input_shape is None:
+        return n_features, 1  # a flat row is one univariate series
+    form = "(T, F)" if layout == "NTC" else "(F, T)"
+    shape = tuple(input_shape) if isinstance(input_shape, (list, tuple)) else None
+    if (shape is None or len(shape) != 2
+            or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool)
+                       and (s >= 1 or s == -1) for s in shape)
+            or shape.count(-1) > 1):
+        raise ValueError(f"input_shape must be a pair {form} of positive ints (one may be -1, "
+                         f"inferred) for layout='{layout}'; got {input_shape!r}.")
+    if -1 in shape:
+        known = math.prod(s for s in shape if s != -1)
+        if n_features % known:
+            raise ValueError(f"input_shape={input_shape!r} cannot hold the {n_features} "
+                             "features of X.")
+        shape = tuple(n_features // known if s == -1 else s for s in shape)
+    if math.prod(shape) != n_features:
+        raise ValueError(f"input_shape={input_shape!r} holds {math.prod(shape)} values per "
+                         f"sample but X has {n_features} features.")
+    steps, features = shape if layout == "NTC" else shape[::-1]
+    return int(steps), int(features)
+
+
+def check_sample_shape(values, input_shape, layout):
+    """A 3-D X must agree with an explicit ``input_shape`` and look like ``layout``."""
+    n, steps, features = values.shape
+    seen = (steps, features) if layout == "NTC" else (features, steps)
+    if input_shape is not None:
+        expected = resolve_input_shape(input_shape, steps * features, layout)
+        if expected != (steps, features):
+            flipped = " (its reverse: check layout)" if tuple(input_shape) == seen[::-1] else ""
+            raise ValueError(f"input_shape={tuple(input_shape)!r} contradicts X, whose samples "
+                             f"have shape {seen} with layout='{layout}'{flipped}.")
+        return
+    if steps == 1 and features > 1:
+        other = "NCT" if layout == "NTC" else "NTC"
+        raise ValueError(
+            f"With layout='{layout}', X's samples of shape {seen} are sequences of 1 time step "
+            f"with {features} features, which looks like the other layout: pass "
+            f"layout='{other}' (aeon/sktime return (n, channels, length), i.e. 'NCT'), or "
+            f"input_shape={seen} to confirm one step.")
+
+
+def to_rows(values, lengths, dtype):
+    """Rows ``[length, values in time-major order]`` of shape (n, 1 + T*F)."""
+    n = values.shape[0]
+    rows = np.empty((n, 1 + values.shape[1] * values.shape[2]), dtype=dtype)
+    rows[:, 0] = lengths
+    rows[:, 1:] = values.reshape(n, -1)
+    return rows
+
+
+def flat_to_values(X, steps, features, layout):
+    """(n, T, F) view of validated flat rows."""
+    if sp.issparse(X):
+        raise TypeError("Sparse data was passed for X, but dense data is required: sequence "
+                        "models read every time step (use X.toarray()).")
+    n = X.shape[0]
+    if layout == "NTC":
+        return X.reshape(n, steps, features)
+    return X.reshape(n, features, steps).transpose(0, 2, 1)

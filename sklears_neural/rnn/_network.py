@@ -1,0 +1,208 @@
+"""The networks behind the sequence estimators: a recurrent or Transformer encoder,
+pooling over time steps, and a linear head."""
+
+import numpy as np
+
+from sklears_neural.backend import get_array_module, to_numpy
+from sklears_neural.nn import (
+    GRU,
+    LSTM,
+    RNN,
+    AttentionPooling,
+    Dropout,
+    GaussianNoise,
+    LayerNorm,
+    LearnedPositionalEncoding,
+    Linear,
+    Module,
+    SinusoidalPositionalEncoding,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
+from sklears_neural.nn import functional as F
+
+__all__ = ["POOLINGS", "RecurrentNetwork", "SequenceRows", "TransformerNetwork", "pool_steps"]
+
+POOLINGS = ("last", "mean", "max", "attention")
+
+
+class SequenceRows(Module):
+    """Read rows ``[length, x[0, :], x[1, :], ...]`` back into (N, T, F) and lengths.
+
+    The estimators keep sequences as flat rows (see ``sklears_neural.rnn._input``);
+    this first layer restores them. ``forward`` returns the values and the
+    lengths as a numpy array, or None when no sequence is padded (the
+    recurrent kernels then skip masking).
+    """
+
+    def __init__(self, n_features):
+        super().__init__()
+        self.n_features = n_features
+
+    def forward(self, rows):
+        n, width = rows.shape
+        steps = (width - 1) // self.n_features
+        lengths = to_numpy(rows.data[:, 0]).astype(np.int64)
+        x = rows[:, 1:].reshape(n, steps, self.n_features)
+        return x, (None if (lengths == steps).all() else lengths)
+
+    def extra_repr(self):
+        return f"n_features={self.n_features}"
+
+
+def padding_mask(lengths, steps):
+    """Bool (N, T), True at padded steps; None when nothing is padded."""
+    return None if lengths is None else np.arange(steps)[None, :] >= lengths[:, None]
+
+
+def pool_steps(out, lengths, pooling, attention=None, last=None):
+    """Pool (N, T, D) outputs over their valid time steps to (N, D).
+
+    ``last`` is the final state to use for ``pooling="last"`` (a recurrent
+    network's h_n); without it the output at each sequence's last valid step
+    is taken. ``attention`` is the ``AttentionPooling`` layer for
+    ``pooling="attention"``.
+    """
+    n, steps, width = out.shape
+    xp = get_array_module(out.data)
+    if pooling == "last":
+        if last is not None:
+            return last
+        ends = np.full(n, steps - 1) if lengths is None else lengths - 1
+        return out[xp.arange(n), xp.asarray(ends)]
+    mask = padding_mask(lengths, steps)
+    if pooling == "attention":
+        return attention(out, mask)
+    if pooling == "mean":
+        if mask is None:
+            return out.mean(axis=1)
+        valid = xp.asarray((~mask)[:, :, None], dtype=out.dtype)
+        return (out * valid).sum(axis=1) / xp.asarray(lengths[:, None], dtype=out.dtype)
+    if mask is not None:  # max: padded steps can never be the maximum
+        out = out + xp.asarray(np.where(mask, -1e30, 0.0)[:, :, None], dtype=out.dtype)
+    return F.adaptive_max_pool1d(out.transpose((0, 2, 1)), 1).reshape(n, width)
+
+
+class _Head(Module):
+    """Optional noise and dropout, then the linear output layer."""
+
+    def __init__(self, width, n_outputs, dropout, activation_noise, generator):
+        super().__init__()
+        self.noise = (GaussianNoise(activation_noise, generator=generator)
+                      if activation_noise > 0 else None)
+        self.dropout = Dropout(dropout, generator=generator) if dropout > 0 else None
+        self.linear = Linear(width, n_outputs, generator=generator)
+
+    def forward(self, x):
+        if self.noise is not None:
+            x = self.noise(x)
+        if self.dropout is not None:
+            x = self.dropout(x)
+        return self.linear(x)
+
+
+_CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+
+
+class RecurrentNetwork(Module):
+    """A stacked (bidirectional) RNN/LSTM/GRU, pooling over time, a linear head.
+
+    Parameters
+    ----------
+    n_features : int
+        Features per time step.
+    n_outputs : int
+    cell : {"rnn", "lstm", "gru"}
+    hidden_size, num_layers : int
+    bidirectional : bool
+    pooling : {"last", "mean", "max", "attention"}
+        "last" takes the final hidden state of the top layer (both
+        directions' when bidirectional: the backward one has read the whole
+        sequence); the others pool the top layer's outputs over valid steps.
+    dropout : float
+        Between recurrent layers and before the head.
+    activation_noise : float
+        Standard deviation of a ``GaussianNoise`` layer on the pooled features.
+    nonlinearity : {"tanh", "relu"}
+        For ``cell="rnn"``.
+    generator : numpy.random.Generator
+    """
+
+    def __init__(self, n_features, n_outputs, *, cell="lstm", hidden_size=64, num_layers=1,
+                 bidirectional=False, pooling="last", dropout=0.0, activation_noise=0.0,
+                 nonlinearity="tanh", generator=None):
+        super().__init__()
+        self.pooling = pooling
+        self.rows = SequenceRows(n_features)
+        extra = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
+        self.rnn = _CELLS[cell](n_features, hidden_size, num_layers, batch_first=True,
+                                dropout=dropout if num_layers > 1 else 0.0,
+                                bidirectional=bidirectional, generator=generator, **extra)
+        width = hidden_size * (2 if bidirectional else 1)
+        self.attention = (AttentionPooling(width, generator=generator)
+                          if pooling == "attention" else None)
+        self.head = _Head(width, n_outputs, dropout, activation_noise, generator)
+
+    def forward(self, rows):
+        x, lengths = self.rows(rows)
+        out, state = self.rnn(x, lengths=lengths)
+        last = None
+        if self.pooling == "last":
+            h_n = state[0] if isinstance(state, tuple) else state
+            last = h_n[-1] if not self.rnn.bidirectional else F.cat([h_n[-2], h_n[-1]], dim=1)
+        return self.head(pool_steps(out, lengths, self.pooling, self.attention, last))
+
+
+class TransformerNetwork(Module):
+    """Input projection, positional encoding, Transformer encoder, pooling, linear head.
+
+    Parameters
+    ----------
+    n_features, n_outputs : int
+    d_model, nhead, num_layers, dim_feedforward : int
+    dropout : float
+        Inside the encoder layers and before the head.
+    activation : str
+        Of the feed-forward blocks.
+    norm_first : bool
+        Pre-norm layers (a final LayerNorm is added), else post-norm.
+    positional_encoding : {"sinusoidal", "learned", None}
+    max_len : int
+        Longest sequence a learned encoding can read.
+    pooling : {"last", "mean", "max", "attention"}
+        Over the encoder outputs at valid steps.
+    activation_noise : float
+    generator : numpy.random.Generator
+    """
+
+    def __init__(self, n_features, n_outputs, *, d_model=64, nhead=4, num_layers=2,
+                 dim_feedforward=128, dropout=0.1, activation="gelu", norm_first=True,
+                 positional_encoding="sinusoidal", max_len=5000, pooling="mean",
+                 activation_noise=0.0, generator=None):
+        super().__init__()
+        self.pooling = pooling
+        self.rows = SequenceRows(n_features)
+        self.embed = Linear(n_features, d_model, generator=generator)
+        if positional_encoding == "sinusoidal":
+            self.position = SinusoidalPositionalEncoding(d_model, max_len=max_len)
+        elif positional_encoding == "learned":
+            self.position = LearnedPositionalEncoding(d_model, max_len=max_len,
+                                                      generator=generator)
+        else:
+            self.position = None
+        layer = TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, activation,
+                                        batch_first=True, norm_first=norm_first,
+                                        generator=generator)
+        self.encoder = TransformerEncoder(layer, num_layers,
+                                          norm=LayerNorm(d_model) if norm_first else None)
+        self.attention = (AttentionPooling(d_model, generator=generator)
+                          if pooling == "attention" else None)
+        self.head = _Head(d_model, n_outputs, dropout, activation_noise, generator)
+
+    def forward(self, rows):
+        x, lengths = self.rows(rows)
+        x = self.embed(x)
+        if self.position is not None:
+            x = self.position(x)
+        x = self.encoder(x, src_key_padding_mask=padding_mask(lengths, x.shape[1]))
+        return self.head(pool_steps(x, lengths, self.pooling, self.attention))

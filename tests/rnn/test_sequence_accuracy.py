@@ -1,0 +1,51 @@
+"""Accuracy on real bundled series: UCR datasets from aeon, sunspots from statsmodels."""
+
+import numpy as np
+import pytest
+
+from sklears_neural.rnn import RNNClassifier, RNNForecaster, TransformerClassifier
+
+pytestmark = pytest.mark.slow
+
+
+def _ucr(name):
+    datasets = pytest.importorskip("aeon.datasets", reason="aeon (the [test] extra) ships the "
+                                   "UCR datasets")
+    train = datasets.load_classification(name, split="train")
+    test = datasets.load_classification(name, split="test")
+    return (*train, *test)
+
+
+def test_lstm_defaults_on_italy_power_demand():
+    X_train, y_train, X_test, y_test = _ucr("ItalyPowerDemand")
+    assert X_train.shape == (67, 1, 24)  # aeon's (n, channels, length): layout="NCT"
+    model = RNNClassifier(layout="NCT", random_state=0).fit(X_train, y_train)
+    assert model.score(X_test, y_test) >= 0.95
+
+
+def test_transformer_on_italy_power_demand():
+    X_train, y_train, X_test, y_test = _ucr("ItalyPowerDemand")
+    model = TransformerClassifier(layout="NCT", random_state=0).fit(X_train, y_train)
+    assert model.score(X_test, y_test) >= 0.95
+
+
+def test_gru_on_gun_point():
+    # 150 steps: a bidirectional GRU with max pooling over time trains reliably
+    # (seeds 0/1/2: 0.96/0.94/0.95); one LSTM reading to its last state does not.
+    X_train, y_train, X_test, y_test = _ucr("GunPoint")
+    model = RNNClassifier("gru", bidirectional=True, pooling="max", lr=3e-3, max_epochs=100,
+                          layout="NCT", random_state=0).fit(X_train, y_train)
+    assert model.score(X_test, y_test) >= 0.93
+
+
+def test_forecaster_beats_last_value_on_sunspots():
+    datasets = pytest.importorskip("statsmodels.datasets", reason="statsmodels (the [test] "
+                                   "extra) ships the sunspots series")
+    y = datasets.sunspots.load_pandas().data["SUNACTIVITY"].to_numpy()
+    split = int(0.8 * len(y))
+    forecaster = RNNForecaster(window=24, random_state=0).fit(y[:split])
+    # one step ahead from every point of the last 20%, knowing the past
+    forecasts = np.array([forecaster.predict(1, y=y[:t])[0] for t in range(split, len(y))])
+    mae = np.abs(forecasts - y[split:]).mean()
+    last_value_mae = np.abs(y[split - 1:-1] - y[split:]).mean()
+    assert mae < 0.8 * last_value_mae  # measured: 15.0 against 25.4

@@ -7,7 +7,12 @@ __all__ = ["main"]
 
 
 def _demo(args):
-    from sklears_neural._demo import compare_mlp_on_digits, fit_digits_cnn, train_digits_mlp
+    from sklears_neural._demo import (
+        compare_mlp_on_digits,
+        fit_digits_cnn,
+        fit_italy_power_lstm,
+        train_digits_mlp,
+    )
 
     progress = not args.no_progress
     print("sklears-neural demo on scikit-learn's digits (1797 8x8 images, standardised,")
@@ -28,7 +33,19 @@ def _demo(args):
     print(f"   test accuracy: {cnn['test_accuracy']:.4f}")
     print(f"   fit time:      {cnn['fit_time']:.2f} s ({cnn['n_iter']} epochs)\n")
 
-    print("3. The engine underneath: nn.Sequential (64 -> 128 -> 10, ReLU) + optim.Adam:")
+    print("3. RNNClassifier (defaults: one LSTM layer of 64, last hidden state) on")
+    print("   ItalyPowerDemand, a UCR time-series dataset bundled with aeon (official split):")
+    try:
+        lstm = fit_italy_power_lstm(max_epochs=args.rnn_epochs, random_state=args.random_state,
+                                    progress=progress)
+    except ImportError:
+        print("   skipped: aeon is not installed (pip install 'sklears-neural[demo]').\n")
+    else:
+        print(f"   {lstm['n_train']} training / {lstm['n_test']} test days of 24 hourly readings")
+        print(f"   test accuracy: {lstm['test_accuracy']:.4f}")
+        print(f"   fit time:      {lstm['fit_time']:.2f} s ({lstm['n_iter']} epochs)\n")
+
+    print("4. The engine underneath: nn.Sequential (64 -> 128 -> 10, ReLU) + optim.Adam:")
     result = train_digits_mlp(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                               random_state=args.random_state, progress=progress)
     print(f"   test accuracy: {result['test_accuracy']:.4f}")
@@ -48,9 +65,10 @@ def main(argv=None):
     """Entry point of the ``sklears-neural`` command."""
     parser = argparse.ArgumentParser(prog="sklears-neural", description=__doc__)
     commands = parser.add_subparsers(dest="command")
-    demo = commands.add_parser("demo", help="train on scikit-learn's digits and report")
+    demo = commands.add_parser("demo", help="train on bundled data (digits, ItalyPowerDemand) and report")
     demo.add_argument("--max-iter", type=int, default=200, help="MLPClassifier epochs")
     demo.add_argument("--cnn-epochs", type=int, default=20, help="CNNClassifier epochs")
+    demo.add_argument("--rnn-epochs", type=int, default=50, help="RNNClassifier epochs")
     demo.add_argument("--epochs", type=int, default=30, help="engine network epochs")
     demo.add_argument("--batch-size", type=int, default=64)
     demo.add_argument("--lr", type=float, default=1e-3)

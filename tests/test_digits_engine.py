@@ -53,8 +53,15 @@ def test_command_line_demo(capsys):
     from sklears_neural.__main__ import main
 
     assert main(["demo", "--epochs", "1", "--max-iter", "2", "--cnn-epochs", "1",
-                 "--no-progress"]) == 0
+                 "--rnn-epochs", "1", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "sklears-neural" in out and "scikit-learn" in out and "speed-up" in out
     assert "CNNClassifier" in out and "(1 epochs)" in out
-    assert out.count("test accuracy:") == 2 and "fit time:" in out
+    assert "RNNClassifier" in out and "ItalyPowerDemand" in out
+    try:
+        import aeon  # noqa: F401
+    except ImportError:
+        assert "skipped: aeon is not installed" in out and out.count("test accuracy:") == 2
+    else:
+        assert out.count("test accuracy:") == 3 and "1029 test days" in out
+    assert "fit time:" in out

@@ -7,6 +7,7 @@ from _modules import TinyNet
 from sklears_neural.base import NeuralNetClassifier, NeuralNetRegressor
 from sklears_neural.cnn import CNN1DClassifier, CNN1DRegressor, CNNClassifier, CNNRegressor
 from sklears_neural.mlp import MLPClassifier, MLPRegressor
+from sklears_neural.rnn import RNNClassifier, RNNRegressor, TransformerClassifier, TransformerRegressor
 
 # Small, fast settings; the checks fit hundreds of models.
 ESTIMATORS = [
@@ -27,6 +28,15 @@ ESTIMATORS = [
                     random_state=0),
     CNN1DRegressor(input_shape=(1, -1), conv_layers=((8, 3),), hidden_layer_sizes=(16,),
                    batch_norm=False, max_epochs=20, lr=1e-2, random_state=0),
+    # Flat rows read as univariate sequences of n_features steps: (T, F) = (-1, 1).
+    RNNClassifier(hidden_size=8, input_shape=(-1, 1), max_epochs=20, lr=1e-2, random_state=0),
+    # check_regressors_train wants R^2 > 0.5 on its regression data: 50 epochs.
+    RNNRegressor("gru", hidden_size=8, input_shape=(-1, 1), max_epochs=50, lr=1e-2,
+                 random_state=0),
+    TransformerClassifier(d_model=8, nhead=2, num_layers=1, dim_feedforward=16,
+                          input_shape=(-1, 1), max_epochs=20, lr=1e-2, random_state=0),
+    TransformerRegressor(d_model=8, nhead=2, num_layers=1, dim_feedforward=16, max_epochs=20,
+                         lr=1e-2, random_state=0),
 ]
 
 _SAMPLE_WEIGHT_REASON = (

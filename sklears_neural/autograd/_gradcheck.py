@@ -78,16 +78,17 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-6, rtol=1e-4, seed=0):
         t = inputs[i]
         analytic = np.zeros(t.shape) if t.grad is None else to_numpy(t.grad).astype(np.float64)
         numeric = np.zeros(t.shape)
-        flat = t.data.reshape(-1)  # a view: perturbing it perturbs the input
         with no_grad():
-            for j in range(flat.size):
-                original = float(flat[j])
-                flat[j] = original + eps
+            # Index the input itself (not a reshape, which copies a
+            # non-contiguous array), so the perturbation reaches ``fn``.
+            for j in np.ndindex(*t.shape):
+                original = float(t.data[j])
+                t.data[j] = original + eps
                 plus = float(_scalar_objective(evaluate(), projection).item())
-                flat[j] = original - eps
+                t.data[j] = original - eps
                 minus = float(_scalar_objective(evaluate(), projection).item())
-                flat[j] = original
-                numeric.reshape(-1)[j] = (plus - minus) / (2 * eps)
+                t.data[j] = original
+                numeric[j] = (plus - minus) / (2 * eps)
         bad = ~(np.abs(analytic - numeric) <= atol + rtol * np.abs(numeric))  # NaN fails too
         if bad.any():
             j = np.unravel_index(np.argmax(bad), t.shape)

@@ -91,6 +91,12 @@ def test_gradcheck_detects_a_wrong_backward(rng):
         gradcheck(lambda x: WrongSquare().apply(x), [t64(rng, 3)])
 
 
+def test_gradcheck_perturbs_non_contiguous_inputs(rng):
+    x = Tensor(rng.normal(size=(4, 7))[:, 1::2], requires_grad=True)  # a strided view
+    assert not x.data.flags.c_contiguous
+    assert gradcheck(lambda t: (t * t).sum(axis=1), [x])
+
+
 def test_gradcheck_requires_float64():
     with pytest.raises(ValueError, match="float64"):
         gradcheck(lambda x: x * 2, [Tensor(np.ones(2, np.float32), requires_grad=True)])

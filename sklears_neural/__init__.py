@@ -1,7 +1,7 @@
 """sklears-neural: scikit-learn-compatible neural networks on a small, fast engine.
 
-Estimators (``MLPClassifier``, ``CNNClassifier``, ``NeuralNetClassifier``, …) sit on one
-training loop (``sklears_neural.base``) over the engine: ``nn`` and
+Estimators (``MLPClassifier``, ``CNNClassifier``, ``RNNClassifier``,
+``NeuralNetClassifier``, …) sit on one training loop (``sklears_neural.base``) over the engine: ``nn`` and
 ``optim``, ``autograd``, kernels (Cython on the CPU, portable array code on
 the GPU) and ``backend`` (numpy or CuPy).
 """
@@ -12,6 +12,13 @@ from sklears_neural.autograd import Tensor, no_grad
 from sklears_neural.base import NeuralNetClassifier, NeuralNetRegressor
 from sklears_neural.cnn import CNN1DClassifier, CNN1DRegressor, CNNClassifier, CNNRegressor
 from sklears_neural.mlp import MLPClassifier, MLPRegressor
+from sklears_neural.rnn import (
+    RNNClassifier,
+    RNNForecaster,
+    RNNRegressor,
+    TransformerClassifier,
+    TransformerRegressor,
+)
 
 try:
     from importlib.metadata import PackageNotFoundError, version
@@ -29,7 +36,12 @@ __all__ = [
     "MLPRegressor",
     "NeuralNetClassifier",
     "NeuralNetRegressor",
+    "RNNClassifier",
+    "RNNForecaster",
+    "RNNRegressor",
     "Tensor",
+    "TransformerClassifier",
+    "TransformerRegressor",
     "__version__",
     "autograd",
     "backend",

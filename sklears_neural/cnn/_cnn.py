@@ -11,7 +11,6 @@ layout.
 
 import copy
 import inspect
-import math
 import numbers
 
 import numpy as np
@@ -23,6 +22,7 @@ from sklears_neural.base._estimator import BaseNeuralNet, _check_number, resolve
 from sklears_neural.base._mixins import NeuralNetClassifierMixin, NeuralNetRegressorMixin
 from sklears_neural.base._noise import parse_noise
 from sklears_neural.base._routing import RoutedParamsMixin
+from sklears_neural.base._shapes import as_shape_spec, fill_shape
 from sklears_neural.cnn._augment import parse_augment
 from sklears_neural.cnn._network import CNNNetwork, Unflatten
 
@@ -172,28 +172,16 @@ class _BaseCNN(RoutedParamsMixin, BaseNeuralNet):
             raise ValueError(f"{type(self).__name__} got flat X of shape (n, {n_features}): "
                              "pass input_shape=(C, H, W) (or (H, W)) to say how to read each "
                              f"row as an image, or pass X as {_layouts(d)}.")
-        shape = tuple(given) if isinstance(given, (list, tuple)) else None
-        if (shape is None or len(shape) not in (d, d + 1)
-                or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool)
-                           and (s >= 1 or s == -1) for s in shape)
-                or sum(s == -1 for s in shape) > 1):
+        shape = as_shape_spec(given, (d, d + 1))
+        if shape is None:
             form = "(C, L)" if d == 1 else "(C, H, W) or (H, W)"
             raise ValueError(f"input_shape must be a tuple {form} of positive ints (one may be "
                              f"-1, inferred); got {given!r}.")
-        shape = (1, *shape) if len(shape) == d else shape
-        if -1 in shape:
-            known = math.prod(s for s in shape if s != -1)
-            if n_features % known:
-                raise ValueError(f"input_shape={given!r} cannot hold the {n_features} features "
-                                 "of X.")
-            shape = tuple(n_features // known if s == -1 else s for s in shape)
-        if math.prod(shape) != n_features:
-            raise ValueError(f"input_shape={given!r} holds {math.prod(shape)} values per sample "
-                             f"but X has {n_features} features.")
+        shape = fill_shape((1, *shape) if len(shape) == d else shape, n_features, given)
         if seen_shape is not None and tuple(seen_shape) != shape:
             raise ValueError(f"input_shape={given!r} contradicts X, whose samples have shape "
                              f"{tuple(seen_shape)}.")
-        return tuple(int(s) for s in shape)
+        return shape
 
     def _check_X_y(self, X, y, reset):
         X, seen = _flat_rows(X, self._dims)

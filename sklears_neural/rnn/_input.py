@@ -10,11 +10,10 @@ the minibatch loop expect; the network's first layer (``SequenceRows``)
 reads the lengths back and masks the padding.
 """
 
-import math
-import numbers
-
 import numpy as np
 import scipy.sparse as sp
+
+from sklears_neural.base._shapes import as_shape_spec, fill_shape
 
 __all__ = ["LAYOUTS", "check_layout", "check_sample_shape", "flat_to_values", "read_sequences",
            "resolve_input_shape", "to_rows"]
@@ -137,24 +136,13 @@ def resolve_input_shape(input_shape, n_features, layout):
     if input_shape is None:
         return n_features, 1  # a flat row is one univariate series
     form = "(T, F)" if layout == "NTC" else "(F, T)"
-    shape = tuple(input_shape) if isinstance(input_shape, (list, tuple)) else None
-    if (shape is None or len(shape) != 2
-            or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool)
-                       and (s >= 1 or s == -1) for s in shape)
-            or shape.count(-1) > 1):
+    shape = as_shape_spec(input_shape, (2,))
+    if shape is None:
         raise ValueError(f"input_shape must be a pair {form} of positive ints (one may be -1, "
                          f"inferred) for layout='{layout}'; got {input_shape!r}.")
-    if -1 in shape:
-        known = math.prod(s for s in shape if s != -1)
-        if n_features % known:
-            raise ValueError(f"input_shape={input_shape!r} cannot hold the {n_features} "
-                             "features of X.")
-        shape = tuple(n_features // known if s == -1 else s for s in shape)
-    if math.prod(shape) != n_features:
-        raise ValueError(f"input_shape={input_shape!r} holds {math.prod(shape)} values per "
-                         f"sample but X has {n_features} features.")
+    shape = fill_shape(shape, n_features, input_shape)
     steps, features = shape if layout == "NTC" else shape[::-1]
-    return int(steps), int(features)
+    return steps, features
 
 
 def check_sample_shape(values, input_shape, layout):

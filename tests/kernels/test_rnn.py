@@ -144,6 +144,35 @@ def test_cython_matches_xp(mode, shape, dtype, lengths, reverse):
             _close(g_k[name], g_x[name], dtype, "grad " + name)
 
 
+@pytest.mark.parametrize("mode", ["lstm"])
+@pytest.mark.parametrize("chunk_rows", [1, 3, "2N+1", "3N"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("lengths", [False, True], ids=["full", "lengths"])
+@pytest.mark.parametrize("reverse", [False, True], ids=["fwd", "rev"])
+def test_cython_backward_in_chunks_matches_xp(monkeypatch, mode, chunk_rows, dtype,
+                                              lengths, reverse):
+    """The backward runs per chunk of about ``_BWD_CHUNK_ROWS`` gate-gradient
+    rows (whole steps): with a few rows (1 or 2 steps per chunk, T = 7 so the
+    last chunk is short) it matches _xp, in every need_* combination."""
+    T, N, F, H = 7, 4, 5, 3
+    rows = {"2N+1": 2 * N + 1, "3N": 3 * N}.get(chunk_rows, chunk_rows)
+    monkeypatch.setattr(K, "_BWD_CHUNK_ROWS", rows)
+    assert K._chunk_steps(T, N) == max(1, rows // N) < T
+    c = make_case(mode, T, N, F, H, dtype=dtype, lengths=lengths, seed=5)
+    _, ws_k = forward(K, mode, c, reverse)
+    _, ws_x = forward(X, mode, c, reverse)
+    g_x = backward(X, mode, c, ws_x, reverse)
+    for flags in [{}, dict(need_weights=False, need_state=False),
+                  dict(need_input=False, need_state=False),
+                  dict(need_input=False, need_weights=False)]:
+        g_k = backward(K, mode, c, ws_k, reverse, **flags)
+        for name in g_x:
+            if g_k[name] is not None:
+                _close(g_k[name], g_x[name], dtype, f"grad {name} {flags}")
+            elif g_x[name] is not None:
+                assert flags, name
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_cython_none_gradients_and_states(mode):
     """grad_y / grad_hn / grad_cn None are zeros; h0 / c0 None are zeros."""

@@ -119,3 +119,52 @@ def test_attention_pooling_is_a_weighted_mean_that_skips_padding():
 def _pool_with(pool, weight, bias):
     pool.score.weight, pool.score.bias = weight, bias
     return pool
+
+
+# -- dropout on the attention probabilities ---------------------------------------------
+def _qkv(seed=0, b=2, h=2, t=5, d=3):
+    rng = np.random.default_rng(seed)
+    return [Tensor(rng.normal(size=(b, h, t, d)), requires_grad=True) for _ in range(3)]
+
+
+def test_attention_dropout_matches_numpy_and_keeps_weights():
+    q, k, v = _qkv()
+    padding = np.array([[False] * 4 + [True], [False] * 5])
+    out, weights = F.scaled_dot_product_attention(q, k, v, key_padding_mask=padding,
+                                                  return_weights=True, dropout_p=0.4,
+                                                  generator=7)
+    scores = q.data @ k.data.transpose(0, 1, 3, 2) / math.sqrt(3)
+    scores[0, :, :, 4] = -np.inf
+    probs = np.exp(scores - scores.max(-1, keepdims=True))
+    probs /= probs.sum(-1, keepdims=True)
+    np.testing.assert_allclose(weights, probs, rtol=1e-12)  # weights before dropout
+    keep = (np.random.default_rng(7).random(probs.shape) >= 0.4) / 0.6
+    np.testing.assert_allclose(out.data, (probs * keep) @ v.data, rtol=1e-12)
+    assert 0 < (keep == 0).mean() < 1
+
+
+def test_attention_dropout_gradcheck():
+    q, k, v = _qkv(seed=1)
+    # a fresh generator with one seed per call: the same mask at every evaluation
+    assert gradcheck(lambda q, k, v: F.scaled_dot_product_attention(
+        q, k, v, is_causal=True, dropout_p=0.3, generator=np.random.default_rng(3)), [q, k, v])
+
+
+def test_attention_dropout_argument_checked():
+    q, k, v = _qkv()
+    with pytest.raises(ValueError, match="dropout_p"):
+        F.scaled_dot_product_attention(q, k, v, dropout_p=1.0)
+    with pytest.raises(ValueError, match="dropout"):
+        nn.MultiheadAttention(6, 3, dropout=-0.1)
+
+
+def test_multihead_attention_dropout_only_in_training():
+    x = Tensor(np.random.default_rng(0).normal(size=(4, 2, 6)))
+    plain = nn.MultiheadAttention(6, 3, dtype="float64", generator=0)
+    dropped = nn.MultiheadAttention(6, 3, dropout=0.5, dtype="float64", generator=0)
+    expected = plain(x, x, x)[0].data
+    assert not np.allclose(dropped(x, x, x)[0].data, expected)
+    dropped.eval()
+    np.testing.assert_allclose(dropped(x, x, x)[0].data, expected, rtol=1e-12)
+    layer = nn.TransformerEncoderLayer(6, 3, dim_feedforward=8, dropout=0.2)
+    assert layer.self_attn.dropout == 0.2  # as torch: the layer's dropout reaches attention

@@ -29,26 +29,27 @@ class MultiheadAttention(Module):
     embed_dim : int
     num_heads : int
         Must divide ``embed_dim``.
+    dropout : float in [0, 1), default=0.0
+        Dropout on the attention probabilities, in training.
     bias : bool, default=True
     batch_first : bool, default=False
         Inputs and output are (N, T, E) instead of (T, N, E).
     dtype, device, generator : as for ``Linear`` (init: Xavier-uniform
-        projections, zero biases, as PyTorch).
-
-    Notes
-    -----
-    Dropout on the attention weights (PyTorch's ``dropout`` argument) is not
-    implemented; the encoder layer's dropouts act on its residual branches.
+        projections, zero biases, as PyTorch); ``generator`` also draws the
+        dropout masks.
     """
 
-    def __init__(self, embed_dim, num_heads, bias=True, batch_first=False, *, dtype=None,
-                 device="cpu", generator=None):
+    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, batch_first=False, *,
+                 dtype=None, device="cpu", generator=None):
         super().__init__()
         if num_heads < 1 or embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: num_heads={num_heads} must divide "
                              f"embed_dim={embed_dim}.")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"MultiheadAttention: dropout must be in [0, 1); got {dropout!r}.")
         rng = as_generator(generator)
         self.embed_dim, self.num_heads, self.batch_first = embed_dim, num_heads, batch_first
+        self.dropout, self.generator = float(dropout), rng
         self.head_dim = embed_dim // num_heads
         self.in_proj_weight = Parameter(empty_parameter_array((3 * embed_dim, embed_dim), dtype,
                                                               device))
@@ -90,7 +91,8 @@ class MultiheadAttention(Module):
         q, k, v = self._heads(query, 0), self._heads(key, 1), self._heads(value, 2)
         out, weights = F.scaled_dot_product_attention(
             q, k, v, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-            is_causal=is_causal, return_weights=True)
+            is_causal=is_causal, return_weights=True,
+            dropout_p=self.dropout if self.training else 0.0, generator=self.generator)
         out = self.out_proj(out.transpose((0, 2, 1, 3)).reshape(n, tq, self.embed_dim))
         if not self.batch_first:
             out = out.transpose((1, 0, 2))
@@ -99,7 +101,8 @@ class MultiheadAttention(Module):
         return out, weights.mean(axis=1) if average_attn_weights else weights
 
     def extra_repr(self):
-        return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}"
+        text = f"embed_dim={self.embed_dim}, num_heads={self.num_heads}"
+        return text + (f", dropout={self.dropout}" if self.dropout else "")
 
 
 class TransformerEncoderLayer(Module):
@@ -113,7 +116,8 @@ class TransformerEncoderLayer(Module):
     d_model, nhead : int
     dim_feedforward : int, default=2048
     dropout : float, default=0.1
-        On the attention and feed-forward branches and inside the FFN.
+        On the attention probabilities, the attention and feed-forward branches
+        and inside the FFN, as PyTorch.
     activation : {"relu", "gelu"} or any fused activation name, default="relu"
     layer_norm_eps : float, default=1e-5
     batch_first : bool, default=False
@@ -128,7 +132,8 @@ class TransformerEncoderLayer(Module):
         rng = as_generator(generator)
         kw = dict(dtype=dtype, device=device)
         self.batch_first, self.norm_first = batch_first, norm_first
-        self.self_attn = MultiheadAttention(d_model, nhead, batch_first=True, generator=rng, **kw)
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, batch_first=True,
+                                            generator=rng, **kw)
         self.linear1 = Linear(d_model, dim_feedforward, activation=check_activation(activation),
                               generator=rng, **kw)
         self.linear2 = Linear(dim_feedforward, d_model, generator=rng, **kw)

@@ -15,22 +15,27 @@ and y[t].
 Backward: per step one fused pass turns the incoming gradient (grad y[t] +
 the carried grad h) into the gate gradients G[t] (and the carried grad c),
 then one GEMM adds G[t] @ W_hh into the carried grad h. The weight
-gradients are three big GEMMs over the T*N rows of G:
-grad x = G @ W_ih, grad W_ih = G^T @ X, grad W_hh = G^T @ H_prev (the
-previous states are one contiguous block of the workspace), and the bias
-gradient a column sum of G. The GRU and the RNN keep all of G and run these
-at the end. The LSTM runs them per chunk of steps (about 512 rows of G,
-``_BWD_CHUNK_ROWS``): G of a chunk is still in cache for them, and the
-buffer is 1 MB instead of T*N*4H floats (6.5 MB at T=50, N=64, H=128: a
-fresh buffer that size, freed after every call, made glibc give the heap
-back and page-fault it in again on every call, about 5 ms of a 30 ms
-forward + backward; measured with perf and GLIBC_TUNABLES).
+gradients are three GEMMs over the rows of G: grad x = G @ W_ih,
+grad W_ih = G^T @ X, grad W_hh = G^T @ H_prev (the previous states are one
+contiguous block of the workspace), and the bias gradient a column sum of
+G (the GRU has two G's, w.r.t. the input and the recurrent projections,
+which differ in the n gate). All three cells run these per chunk of steps
+(about 512 rows of G, ``_BWD_CHUNK_ROWS``): G of a chunk is still in cache
+for them, and the buffer is about 1 MB instead of T*N*4H floats (6.5 MB
+for the LSTM at T=50, N=64, H=128: a fresh buffer that size, freed after
+every call, made glibc give the heap back and page-fault it in again on
+every call, about 5 ms of a 30 ms forward + backward; measured with perf
+and GLIBC_TUNABLES).
 
-The LSTM's float32 cell passes are C (see the ``cdef extern`` block below),
-built twice (baseline and AVX2+FMA) and picked by ``_cpu.use_avx2()``.
-Measured (1 thread, N=64, T=50, F=32, H=128, forward + backward, AMD EPYC
-with AVX-512, best of 15): 38.8 ms before these two changes, 22.8 ms after
-(AVX2 cells; 28.6 ms with the baseline cells); torch.nn.LSTM 19.9-20.6 ms.
+The float32 cell passes of the LSTM, the GRU and the tanh RNN are C (see
+the ``cdef extern`` block below), built twice (baseline and AVX2+FMA) and
+picked by ``_cpu.use_avx2()``. Measured (1 thread, N=64, T=50, F=32,
+H=128, forward + backward, AMD EPYC with AVX-512, best of 15-25, load
+average ~2): LSTM 38.8 ms before these two changes, 22.8 ms after (AVX2
+cells; 28.6 ms with the baseline cells), torch.nn.LSTM 19.9-20.6 ms; GRU
+31-35 ms before, 20.3-22.1 ms after (27.7 ms with the baseline cells),
+torch.nn.GRU 24.3-27.6 ms; tanh RNN 6.8 ms before, 5.7-5.9 ms after,
+torch.nn.RNN 8.3-9.1 ms.
 
 Padded steps (``lengths``): the pass copies the state through and writes
 y = 0; backward writes G = 0 for them and leaves the carried gradients of
@@ -54,30 +59,22 @@ from sklears_neural._kernels._math cimport c_sigmoid, c_tanh, skn_expf, skn_tanh
 from sklears_neural._kernels._cpu cimport use_avx2
 from sklears_neural._kernels._openmp_helpers cimport resolve_n_threads
 
-# Restrict-qualified float pointers for the float32 cell loops. A cell reads
-# and writes several rows through plain pointers; GCC then has to prove at
-# run time that none overlap, needs more checks than it allows (its
-# vect-max-version-for-alias-checks) and leaves the loop scalar: 5x slower
-# forward, measured. The rows never overlap, so we say so. float64 keeps the
-# generic loops (its exp/tanh are libm calls, scalar either way).
-cdef extern from *:
-    """
-    typedef float * __restrict skn_rf_p;
-    typedef const float * __restrict skn_rcf_p;
-    """
-    ctypedef float* rf "skn_rf_p"
-    ctypedef const float* rcf "skn_rcf_p"
-
-
-# The float32 LSTM cell passes, written in C, twice: a baseline build and an
-# AVX2+FMA build of the same source (GCC/clang ``target`` attribute; the
-# module itself is compiled with the portable flags), chosen at run time by
-# ``_cpu.use_avx2()`` like the ``_loops``/``_loops_avx2`` pair. In C so that
-# every constant is a float: Cython writes ``1 - x`` as ``1.0 - x``, which
-# promotes the float32 loop to double (cvtps2pd/addpd/cvtpd2ps at half the
-# vector width); that, in ``c_sigmoid`` too, made the forward cell pass cost
-# twice the step GEMMs (measured with perf). The polynomial exp/tanh
-# (``skn_expf``/``skn_tanhf`` from ``_math``) inline into both builds.
+# The float32 cell passes (LSTM, GRU, tanh RNN), written in C, twice: a
+# baseline build and an AVX2+FMA build of the same source (GCC/clang
+# ``target`` attribute; the module itself is compiled with the portable
+# flags), chosen at run time by ``_cpu.use_avx2()`` like the
+# ``_loops``/``_loops_avx2`` pair. In C so that every constant is a float:
+# Cython writes ``1 - x`` as ``1.0 - x``, which promotes the float32 loop to
+# double (cvtps2pd/addpd/cvtpd2ps at half the vector width); that, in
+# ``c_sigmoid`` too, made the forward cell pass cost twice the step GEMMs
+# (measured with perf). The polynomial exp/tanh (``skn_expf``/``skn_tanhf``
+# from ``_math``) inline into both builds. The row pointers are
+# ``__restrict``: they never overlap, and without it GCC has to check that
+# at run time, needs more checks than it allows (its
+# vect-max-version-for-alias-checks) and leaves the loop scalar (5x slower
+# forward, measured). float64 keeps the generic Cython loops (its exp/tanh
+# are libm calls, scalar either way), and so does the relu RNN (no
+# constants to promote).
 cdef extern from *:
     """
     #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
@@ -148,6 +145,91 @@ cdef extern from *:
     static void skn_lstm_cell_bwd_f32_base(SKN_LSTM_CELL_BWD_F32_ARGS) { SKN_LSTM_CELL_BWD_F32_BODY }
     SKN_RNN_AVX2_TARGET
     static void skn_lstm_cell_bwd_f32_avx2(SKN_LSTM_CELL_BWD_F32_ARGS) { SKN_LSTM_CELL_BWD_F32_BODY }
+
+    /* GRU: a (3H,) input projections and gh (3H,) recurrent projections ->
+       (r, z, n) in place in a; ghn = W_hn h + b_hn, new h and y. */
+    #define SKN_GRU_CELL_F32_BODY                                             \
+        for (Py_ssize_t j = 0; j < H; j++) {                                  \
+            float r = skn_rnn_sigmoidf(a[j] + bi[j] + gh[j] + bh[j]);         \
+            float z = skn_rnn_sigmoidf(a[H + j] + bi[H + j] + gh[H + j]       \
+                                       + bh[H + j]);                          \
+            float q = gh[2 * H + j] + bh[2 * H + j];                          \
+            float nn = skn_tanhf(a[2 * H + j] + bi[2 * H + j] + r * q);       \
+            float h = (1.0f - z) * nn + z * hp[j];                            \
+            a[j] = r;                                                         \
+            a[H + j] = z;                                                     \
+            a[2 * H + j] = nn;                                                \
+            ghn[j] = q;                                                       \
+            hn[j] = h;                                                        \
+            y[j] = h;                                                         \
+        }
+
+    /* Gate gradients of one row: gi w.r.t. the input projections, gh w.r.t.
+       the recurrent ones (they differ in the n gate only); dh <- dh_t * z
+       (the step GEMM adds gh @ W_hh into it). */
+    #define SKN_GRU_CELL_BWD_F32_BODY                                         \
+        for (Py_ssize_t j = 0; j < H; j++) {                                  \
+            float r = a[j];                                                   \
+            float z = a[H + j];                                               \
+            float nn = a[2 * H + j];                                          \
+            float d_h = dh[j] + gy[j];                                        \
+            float dn = d_h * (1.0f - z) * (1.0f - nn * nn);                   \
+            float dz = d_h * (hp[j] - nn) * z * (1.0f - z);                   \
+            float dr = dn * ghn[j] * r * (1.0f - r);                          \
+            gi[j] = dr;                                                       \
+            gi[H + j] = dz;                                                   \
+            gi[2 * H + j] = dn;                                               \
+            gh[j] = dr;                                                       \
+            gh[H + j] = dz;                                                   \
+            gh[2 * H + j] = dn * r;                                           \
+            dh[j] = d_h * z;                                                  \
+        }
+
+    #define SKN_GRU_CELL_F32_ARGS                                             \
+        float *__restrict a, const float *__restrict gh,                      \
+        const float *__restrict bi, const float *__restrict bh,               \
+        const float *__restrict hp, float *__restrict ghn,                    \
+        float *__restrict hn, float *__restrict y, Py_ssize_t H
+    #define SKN_GRU_CELL_BWD_F32_ARGS                                         \
+        const float *__restrict a, const float *__restrict ghn,               \
+        const float *__restrict hp, const float *__restrict gy,               \
+        float *__restrict dh, float *__restrict gi, float *__restrict gh,     \
+        Py_ssize_t H
+
+    static void skn_gru_cell_f32_base(SKN_GRU_CELL_F32_ARGS) { SKN_GRU_CELL_F32_BODY }
+    SKN_RNN_AVX2_TARGET
+    static void skn_gru_cell_f32_avx2(SKN_GRU_CELL_F32_ARGS) { SKN_GRU_CELL_F32_BODY }
+    static void skn_gru_cell_bwd_f32_base(SKN_GRU_CELL_BWD_F32_ARGS) { SKN_GRU_CELL_BWD_F32_BODY }
+    SKN_RNN_AVX2_TARGET
+    static void skn_gru_cell_bwd_f32_avx2(SKN_GRU_CELL_BWD_F32_ARGS) { SKN_GRU_CELL_BWD_F32_BODY }
+
+    /* Elman RNN, tanh: a (H,) pre-activations -> new h and y; backward:
+       g = (dh + gy) (1 - h^2) from the new h, dh <- 0 (the GEMM adds). */
+    #define SKN_RNN_TANH_F32_BODY                                             \
+        for (Py_ssize_t j = 0; j < H; j++) {                                  \
+            float h = skn_tanhf(a[j] + b[j]);                                 \
+            hn[j] = h;                                                        \
+            y[j] = h;                                                         \
+        }
+    #define SKN_RNN_TANH_BWD_F32_BODY                                         \
+        for (Py_ssize_t j = 0; j < H; j++) {                                  \
+            float d = dh[j] + gy[j];                                          \
+            g[j] = d * (1.0f - h[j] * h[j]);                                  \
+            dh[j] = 0.0f;                                                     \
+        }
+    #define SKN_RNN_TANH_F32_ARGS                                             \
+        const float *__restrict a, const float *__restrict b,                 \
+        float *__restrict hn, float *__restrict y, Py_ssize_t H
+    #define SKN_RNN_TANH_BWD_F32_ARGS                                         \
+        const float *__restrict h, const float *__restrict gy,                \
+        float *__restrict dh, float *__restrict g, Py_ssize_t H
+
+    static void skn_rnn_tanh_f32_base(SKN_RNN_TANH_F32_ARGS) { SKN_RNN_TANH_F32_BODY }
+    SKN_RNN_AVX2_TARGET
+    static void skn_rnn_tanh_f32_avx2(SKN_RNN_TANH_F32_ARGS) { SKN_RNN_TANH_F32_BODY }
+    static void skn_rnn_tanh_bwd_f32_base(SKN_RNN_TANH_BWD_F32_ARGS) { SKN_RNN_TANH_BWD_F32_BODY }
+    SKN_RNN_AVX2_TARGET
+    static void skn_rnn_tanh_bwd_f32_avx2(SKN_RNN_TANH_BWD_F32_ARGS) { SKN_RNN_TANH_BWD_F32_BODY }
     """
     void skn_lstm_cell_f32_base(float* a, const float* b, const float* cp, float* cn,
                                 float* hn, float* y, Py_ssize_t H) nogil
@@ -159,6 +241,26 @@ cdef extern from *:
     void skn_lstm_cell_bwd_f32_avx2(const float* a, const float* cp, const float* cn,
                                     const float* gy, float* dh, float* dc, float* g_out,
                                     Py_ssize_t H) nogil
+    void skn_gru_cell_f32_base(float* a, const float* gh, const float* bi, const float* bh,
+                               const float* hp, float* ghn, float* hn, float* y,
+                               Py_ssize_t H) nogil
+    void skn_gru_cell_f32_avx2(float* a, const float* gh, const float* bi, const float* bh,
+                               const float* hp, float* ghn, float* hn, float* y,
+                               Py_ssize_t H) nogil
+    void skn_gru_cell_bwd_f32_base(const float* a, const float* ghn, const float* hp,
+                                   const float* gy, float* dh, float* gi, float* gh,
+                                   Py_ssize_t H) nogil
+    void skn_gru_cell_bwd_f32_avx2(const float* a, const float* ghn, const float* hp,
+                                   const float* gy, float* dh, float* gi, float* gh,
+                                   Py_ssize_t H) nogil
+    void skn_rnn_tanh_f32_base(const float* a, const float* b, float* hn, float* y,
+                               Py_ssize_t H) nogil
+    void skn_rnn_tanh_f32_avx2(const float* a, const float* b, float* hn, float* y,
+                               Py_ssize_t H) nogil
+    void skn_rnn_tanh_bwd_f32_base(const float* h, const float* gy, float* dh, float* g,
+                                   Py_ssize_t H) nogil
+    void skn_rnn_tanh_bwd_f32_avx2(const float* h, const float* gy, float* dh, float* g,
+                                   Py_ssize_t H) nogil
 
 from sklears_neural._kernels._validation import FLOAT32, as_array, c_array
 from sklears_neural._xp._rnn import (
@@ -406,30 +508,14 @@ cdef inline void _gru_cell_any(floating* a, const floating* gh, const floating* 
         y[j] = h
 
 
-cdef inline void _gru_cell_f32(rf a, rcf gh, rcf bi, rcf bh, rcf hp, rf ghn, rf hn,
-                               rf y, Py_ssize_t H) noexcept nogil:
-    """a (3H,) input projections -> (r, z, n) in place; ghn, new h and y."""
-    cdef Py_ssize_t j
-    cdef float r, z, q, nn, h
-    for j in range(H):
-        r = c_sigmoid(a[j] + bi[j] + gh[j] + bh[j])
-        z = c_sigmoid(a[H + j] + bi[H + j] + gh[H + j] + bh[H + j])
-        q = gh[2 * H + j] + bh[2 * H + j]
-        nn = c_tanh(a[2 * H + j] + bi[2 * H + j] + r * q)
-        h = (1 - z) * nn + z * hp[j]
-        a[j] = r
-        a[H + j] = z
-        a[2 * H + j] = nn
-        ghn[j] = q
-        hn[j] = h
-        y[j] = h
-
-
 cdef inline void _gru_cell(floating* a, const floating* gh, const floating* bi,
                            const floating* bh, const floating* hp, floating* ghn,
                            floating* hn, floating* y, Py_ssize_t H) noexcept nogil:
     if floating is float:
-        _gru_cell_f32(a, gh, bi, bh, hp, ghn, hn, y, H)
+        if use_avx2():
+            skn_gru_cell_f32_avx2(a, gh, bi, bh, hp, ghn, hn, y, H)
+        else:
+            skn_gru_cell_f32_base(a, gh, bi, bh, hp, ghn, hn, y, H)
     else:
         _gru_cell_any(a, gh, bi, bh, hp, ghn, hn, y, H)
 
@@ -482,61 +568,75 @@ cdef inline void _gru_cell_backward_any(const floating* a, const floating* ghn,
         dh[j] = d_h * z
 
 
-cdef inline void _gru_cell_backward_f32(rcf a, rcf ghn, rcf hp, rcf gy, rf dh, rf gi,
-                                        rf gh, Py_ssize_t H) noexcept nogil:
-    """Gate gradients of one row; dh <- dh_t * z (the GEMM adds the rest)."""
-    cdef Py_ssize_t j
-    cdef float r, z, nn, d_h, dn, dz, dr
-    for j in range(H):
-        r = a[j]
-        z = a[H + j]
-        nn = a[2 * H + j]
-        d_h = dh[j] + gy[j]
-        dn = d_h * (1 - z) * (1 - nn * nn)
-        dz = d_h * (hp[j] - nn) * z * (1 - z)
-        dr = dn * ghn[j] * r * (1 - r)
-        gi[j] = dr
-        gi[H + j] = dz
-        gi[2 * H + j] = dn
-        gh[j] = dr
-        gh[H + j] = dz
-        gh[2 * H + j] = dn * r
-        dh[j] = d_h * z
-
-
 cdef inline void _gru_cell_backward(const floating* a, const floating* ghn,
                                     const floating* hp, const floating* gy,
                                     floating* dh, floating* gi, floating* gh,
                                     Py_ssize_t H) noexcept nogil:
     if floating is float:
-        _gru_cell_backward_f32(a, ghn, hp, gy, dh, gi, gh, H)
+        if use_avx2():
+            skn_gru_cell_bwd_f32_avx2(a, ghn, hp, gy, dh, gi, gh, H)
+        else:
+            skn_gru_cell_bwd_f32_base(a, ghn, hp, gy, dh, gi, gh, H)
     else:
         _gru_cell_backward_any(a, ghn, hp, gy, dh, gi, gh, H)
 
 
 cdef void _gru_backward(const Seq* s, const floating* gy, const floating* zrow,
                         const floating* w_hh, const floating* gates,
-                        const floating* ghn, const floating* hs, floating* Gi,
-                        floating* Gh, floating* dh, bint need_state) noexcept nogil:
+                        const floating* ghn, const floating* x, const floating* w_ih,
+                        const floating* hprev, Py_ssize_t chunk, floating* Gi,
+                        floating* Gh, floating* dh, bint need_state, floating* gx,
+                        floating* gwi, floating* gwh, double* gbi,
+                        double* gbh) noexcept nogil:
+    """Backward through time in chunks of ``chunk`` steps, as the LSTM's.
+
+    A chunk's gate gradients go to ``Gi`` (w.r.t. the input projections) and
+    ``Gh`` (w.r.t. the recurrent ones; they differ in the n gate), both
+    ((chunk * N, 3H), rows in time order); then gx = Gi @ W_ih,
+    gwi += Gi^T @ X, gwh += Gh^T @ H_prev and the column sums of Gi (gbi) and
+    Gh (gbh) over the chunk's rows. gx / gwi (with gwh, gbi, gbh) NULL: not
+    wanted.
+    """
     cdef Py_ssize_t T = s.T, N = s.N, H = s.H, NH = s.N * s.H, G = 3 * s.H
-    cdef Py_ssize_t k, t, n, row
+    cdef Py_ssize_t F = s.F
+    cdef Py_ssize_t k, t, n, row, k_hi, k_lo, t_lo, rows, off
     cdef const floating* gyr
-    for k in range(T - 1, -1, -1):
-        t = _fwd_t(s, k)
-        for n in range(N):
-            row = t * N + n
-            if _active(s, t, n):
-                gyr = gy + row * H if gy != NULL else zrow
-                _gru_cell_backward(gates + row * G, ghn + row * H,
-                                   hs + _prev(s, t) * NH + n * H, gyr, dh + n * H,
-                                   Gi + row * G, Gh + row * G, H)
-            else:
-                memset(Gi + row * G, 0, G * sizeof(floating))
-                memset(Gh + row * G, 0, G * sizeof(floating))
-        if k > 0 or need_state:
-            gemm_rowmajor(False, False, <int> N, <int> H, <int> G, <floating> 1,
-                          Gh + t * N * G, <int> G, w_hh, <int> H, <floating> 1,
-                          dh, <int> H)
+    cdef floating beta = 0
+    k_hi = T - 1
+    while k_hi >= 0:
+        k_lo = k_hi - chunk + 1 if k_hi - chunk + 1 > 0 else 0
+        t_lo = T - 1 - k_hi if s.reverse else k_lo
+        rows = (k_hi - k_lo + 1) * N
+        for k in range(k_hi, k_lo - 1, -1):
+            t = _fwd_t(s, k)
+            off = (t - t_lo) * N * G
+            for n in range(N):
+                row = t * N + n
+                if _active(s, t, n):
+                    gyr = gy + row * H if gy != NULL else zrow
+                    _gru_cell_backward(gates + row * G, ghn + row * H,
+                                       hprev + row * H, gyr, dh + n * H,
+                                       Gi + off + n * G, Gh + off + n * G, H)
+                else:
+                    memset(Gi + off + n * G, 0, G * sizeof(floating))
+                    memset(Gh + off + n * G, 0, G * sizeof(floating))
+            if k > 0 or need_state:
+                gemm_rowmajor(False, False, <int> N, <int> H, <int> G, <floating> 1,
+                              Gh + off, <int> G, w_hh, <int> H, <floating> 1,
+                              dh, <int> H)
+        if gx != NULL:
+            gemm_rowmajor(False, False, <int> rows, <int> F, <int> G, <floating> 1,
+                          Gi, <int> G, w_ih, <int> F, <floating> 0,
+                          gx + t_lo * N * F, <int> F)
+        if gwi != NULL:
+            gemm_rowmajor(True, False, <int> G, <int> F, <int> rows, <floating> 1,
+                          Gi, <int> G, x + t_lo * N * F, <int> F, beta, gwi, <int> F)
+            gemm_rowmajor(True, False, <int> G, <int> H, <int> rows, <floating> 1,
+                          Gh, <int> G, hprev + t_lo * NH, <int> H, beta, gwh, <int> H)
+            _col_sums(Gi, rows, G, gbi)
+            _col_sums(Gh, rows, G, gbh)
+            beta = 1
+        k_hi = k_lo - 1
 
 
 # ---------------------------------------------------------------------------
@@ -553,6 +653,11 @@ cdef inline void _rnn_cell(const floating* a, const floating* b, floating* hn,
             h = v if v > 0 else 0
             hn[j] = h
             y[j] = h
+    elif floating is float:
+        if use_avx2():
+            skn_rnn_tanh_f32_avx2(a, b, hn, y, H)
+        else:
+            skn_rnn_tanh_f32_base(a, b, hn, y, H)
     else:
         for j in range(H):
             h = c_tanh(a[j] + b[j])
@@ -594,6 +699,11 @@ cdef inline void _rnn_cell_backward(const floating* h, const floating* gy,
             d = dh[j] + gy[j]
             g[j] = d if h[j] > 0 else 0
             dh[j] = 0
+    elif floating is float:
+        if use_avx2():
+            skn_rnn_tanh_bwd_f32_avx2(h, gy, dh, g, H)
+        else:
+            skn_rnn_tanh_bwd_f32_base(h, gy, dh, g, H)
     else:
         for j in range(H):
             d = dh[j] + gy[j]
@@ -602,47 +712,50 @@ cdef inline void _rnn_cell_backward(const floating* h, const floating* gy,
 
 
 cdef void _rnn_backward(const Seq* s, const floating* gy, const floating* zrow,
-                        const floating* w_hh, const floating* hs, floating* Gm,
-                        floating* dh, bint need_state, bint relu) noexcept nogil:
+                        const floating* w_hh, const floating* hs, const floating* x,
+                        const floating* w_ih, const floating* hprev, Py_ssize_t chunk,
+                        floating* Gc, floating* dh, bint need_state, bint relu,
+                        floating* gx, floating* gwi, floating* gwh,
+                        double* gb) noexcept nogil:
+    """Backward through time in chunks of ``chunk`` steps, as the LSTM's
+    (``Gc`` is (chunk * N, H))."""
     cdef Py_ssize_t T = s.T, N = s.N, H = s.H, NH = s.N * s.H
-    cdef Py_ssize_t k, t, n, row
+    cdef Py_ssize_t F = s.F
+    cdef Py_ssize_t k, t, n, row, k_hi, k_lo, t_lo, rows
     cdef const floating* gyr
-    for k in range(T - 1, -1, -1):
-        t = _fwd_t(s, k)
-        for n in range(N):
-            row = t * N + n
-            if _active(s, t, n):
-                gyr = gy + row * H if gy != NULL else zrow
-                _rnn_cell_backward(hs + _next(s, t) * NH + n * H, gyr, dh + n * H,
-                                   Gm + row * H, H, relu)
-            else:
-                memset(Gm + row * H, 0, H * sizeof(floating))
-        if k > 0 or need_state:
-            gemm_rowmajor(False, False, <int> N, <int> H, <int> H, <floating> 1,
-                          Gm + t * NH, <int> H, w_hh, <int> H, <floating> 1,
-                          dh, <int> H)
-
-
-# ---------------------------------------------------------------------------
-# Gradients over all steps at once
-# ---------------------------------------------------------------------------
-
-cdef void _big_grads(const Seq* s, Py_ssize_t G, const floating* Gm,
-                     const floating* x, const floating* w_ih,
-                     const floating* hprev, floating* gx, floating* gwi,
-                     floating* gwh) noexcept nogil:
-    """gx = Gm @ W_ih, gwi = Gm^T @ X, gwh = Gm^T @ H_prev (NULL: skipped);
-    Gm is (T*N, G), zero at padded steps."""
-    cdef int TN = <int> (s.T * s.N), F = <int> s.F, H = <int> s.H
-    if gx != NULL:
-        gemm_rowmajor(False, False, TN, F, <int> G, <floating> 1, Gm, <int> G,
-                      w_ih, F, <floating> 0, gx, F)
-    if gwi != NULL:
-        gemm_rowmajor(True, False, <int> G, F, TN, <floating> 1, Gm, <int> G,
-                      x, F, <floating> 0, gwi, F)
-    if gwh != NULL:
-        gemm_rowmajor(True, False, <int> G, H, TN, <floating> 1, Gm, <int> G,
-                      hprev, H, <floating> 0, gwh, H)
+    cdef floating* grow
+    cdef floating beta = 0
+    k_hi = T - 1
+    while k_hi >= 0:
+        k_lo = k_hi - chunk + 1 if k_hi - chunk + 1 > 0 else 0
+        t_lo = T - 1 - k_hi if s.reverse else k_lo
+        rows = (k_hi - k_lo + 1) * N
+        for k in range(k_hi, k_lo - 1, -1):
+            t = _fwd_t(s, k)
+            grow = Gc + (t - t_lo) * NH
+            for n in range(N):
+                row = t * N + n
+                if _active(s, t, n):
+                    gyr = gy + row * H if gy != NULL else zrow
+                    _rnn_cell_backward(hs + _next(s, t) * NH + n * H, gyr, dh + n * H,
+                                       grow + n * H, H, relu)
+                else:
+                    memset(grow + n * H, 0, H * sizeof(floating))
+            if k > 0 or need_state:
+                gemm_rowmajor(False, False, <int> N, <int> H, <int> H, <floating> 1,
+                              grow, <int> H, w_hh, <int> H, <floating> 1, dh, <int> H)
+        if gx != NULL:
+            gemm_rowmajor(False, False, <int> rows, <int> F, <int> H, <floating> 1,
+                          Gc, <int> H, w_ih, <int> F, <floating> 0,
+                          gx + t_lo * N * F, <int> F)
+        if gwi != NULL:
+            gemm_rowmajor(True, False, <int> H, <int> F, <int> rows, <floating> 1,
+                          Gc, <int> H, x + t_lo * N * F, <int> F, beta, gwi, <int> F)
+            gemm_rowmajor(True, False, <int> H, <int> H, <int> rows, <floating> 1,
+                          Gc, <int> H, hprev + t_lo * NH, <int> H, beta, gwh, <int> H)
+            _col_sums(Gc, rows, H, gb)
+            beta = 1
+        k_hi = k_lo - 1
 
 
 # ---------------------------------------------------------------------------
@@ -689,11 +802,20 @@ cdef void _gru_forward_mv(Seq* s, const floating[::1] x, const floating[::1] w_i
 cdef void _gru_backward_mv(Seq* s, const floating[::1] gy, bint has_gy,
                            const floating[::1] zrow, const floating[::1] w_hh,
                            const floating[::1] gates, const floating[::1] ghn,
-                           const floating[::1] hs, floating[::1] Gi, floating[::1] Gh,
-                           floating[::1] dh, bint need_state):
+                           const floating[::1] x, const floating[::1] w_ih,
+                           const floating[::1] hprev, Py_ssize_t chunk,
+                           floating[::1] Gi, floating[::1] Gh, floating[::1] dh,
+                           bint need_state, floating[::1] gx, floating[::1] gwi,
+                           floating[::1] gwh, double[::1] gbi, double[::1] gbh,
+                           bint need_input, bint need_weights):
     with nogil:
         _gru_backward(s, &gy[0] if has_gy else NULL, &zrow[0], &w_hh[0], &gates[0],
-                      &ghn[0], &hs[0], &Gi[0], &Gh[0], &dh[0], need_state)
+                      &ghn[0], &x[0], &w_ih[0], &hprev[0], chunk, &Gi[0], &Gh[0],
+                      &dh[0], need_state, &gx[0] if need_input else NULL,
+                      &gwi[0] if need_weights else NULL,
+                      &gwh[0] if need_weights else NULL,
+                      &gbi[0] if need_weights else NULL,
+                      &gbh[0] if need_weights else NULL)
 
 
 cdef void _rnn_forward_mv(Seq* s, const floating[::1] x, const floating[::1] w_ih,
@@ -706,27 +828,19 @@ cdef void _rnn_forward_mv(Seq* s, const floating[::1] x, const floating[::1] w_i
 
 cdef void _rnn_backward_mv(Seq* s, const floating[::1] gy, bint has_gy,
                            const floating[::1] zrow, const floating[::1] w_hh,
-                           const floating[::1] hs, floating[::1] Gm, floating[::1] dh,
-                           bint need_state, bint relu):
+                           const floating[::1] hs, const floating[::1] x,
+                           const floating[::1] w_ih, const floating[::1] hprev,
+                           Py_ssize_t chunk, floating[::1] Gc, floating[::1] dh,
+                           bint need_state, bint relu, floating[::1] gx,
+                           floating[::1] gwi, floating[::1] gwh, double[::1] gb,
+                           bint need_input, bint need_weights):
     with nogil:
-        _rnn_backward(s, &gy[0] if has_gy else NULL, &zrow[0], &w_hh[0], &hs[0],
-                      &Gm[0], &dh[0], need_state, relu)
-
-
-cdef void _big_grads_mv(Seq* s, Py_ssize_t G, const floating[::1] Gm,
-                        const floating[::1] x, const floating[::1] w_ih,
-                        const floating[::1] hprev, floating[::1] gx, floating[::1] gwi,
-                        floating[::1] gwh, bint need_input, bint need_weights):
-    with nogil:
-        _big_grads(s, G, &Gm[0], &x[0], &w_ih[0], &hprev[0],
-                   &gx[0] if need_input else NULL,
-                   &gwi[0] if need_weights else NULL,
-                   &gwh[0] if need_weights else NULL)
-
-
-cdef void _col_sums_mv(const floating[::1] a, Py_ssize_t cols, double[::1] acc):
-    with nogil:
-        _col_sums(&a[0], a.shape[0] // cols, cols, &acc[0])
+        _rnn_backward(s, &gy[0] if has_gy else NULL, &zrow[0], &w_hh[0], &hs[0], &x[0],
+                      &w_ih[0], &hprev[0], chunk, &Gc[0], &dh[0], need_state, relu,
+                      &gx[0] if need_input else NULL,
+                      &gwi[0] if need_weights else NULL,
+                      &gwh[0] if need_weights else NULL,
+                      &gb[0] if need_weights else NULL)
 
 
 # ---------------------------------------------------------------------------
@@ -778,28 +892,6 @@ def _grad_buffers(d, G, need_input, need_weights, dtype):
 
 def _prev_block(hs, T, reverse):
     return (hs[1:] if reverse else hs[:T]).reshape(-1)
-
-
-cdef object _weight_grads(Seq* s, Py_ssize_t G, Gm, x, w_ih, hs, dict d,
-                          bint need_input, bint need_weights, dtype):
-    gx, gwi, gwh, flat = _grad_buffers(d, G, need_input, need_weights, dtype)
-    hprev = _prev_block(hs, d["T"], s.reverse)
-    if dtype == FLOAT32:
-        _big_grads_mv[float](s, G, Gm, x, w_ih, hprev, flat[0], flat[1], flat[2],
-                             need_input, need_weights)
-    else:
-        _big_grads_mv[double](s, G, Gm, x, w_ih, hprev, flat[0], flat[1], flat[2],
-                              need_input, need_weights)
-    return gx, gwi, gwh
-
-
-def _col_sums_of(Gm, G, dtype):
-    acc = np.zeros(G, dtype=np.float64)
-    if dtype == FLOAT32:
-        _col_sums_mv[float](Gm, G, acc)
-    else:
-        _col_sums_mv[double](Gm, G, acc)
-    return acc.astype(dtype)
 
 
 # Rows of gate gradients per chunk of the LSTM backward (see _lstm_backward).
@@ -1045,25 +1137,31 @@ def gru_backward(grad_y, grad_hn, x, h0, w_ih, w_hh, b_hh, workspace, lengths=No
     gates, ghn, hs = _workspace(workspace, dtype)
     gy, has_gy = _grad_y(grad_y, dtype)
     dh = _state_or_zeros(grad_hn, N, H, dtype)
-    Gi = np.empty(T * N * 3 * H, dtype=dtype)
-    Gh = np.empty(T * N * 3 * H, dtype=dtype)
+    chunk = _chunk_steps(T, N)
+    Gi = np.empty(chunk * N * 3 * H, dtype=dtype)
+    Gh = np.empty(chunk * N * 3 * H, dtype=dtype)
     zrow = np.zeros(H, dtype=dtype)
+    gx, gwi, gwh, flat = _grad_buffers(d, 3 * H, need_input, need_weights, dtype)
+    gbi = np.zeros(3 * H if need_weights else 1, dtype=np.float64)
+    gbh = np.zeros(3 * H if need_weights else 1, dtype=np.float64)
+    hprev = _prev_block(hs, T, rev)
     if dtype == FLOAT32:
         _gru_backward_mv[float](
-            &s, gy, has_gy, zrow, _flat(w_hh, dtype), gates.reshape(-1), ghn.reshape(-1), hs.reshape(-1), Gi, Gh, dh.reshape(-1), bool(need_state))
+            &s, gy, has_gy, zrow, _flat(w_hh, dtype), gates.reshape(-1), ghn.reshape(-1),
+            _flat(x, dtype), _flat(w_ih, dtype), hprev, chunk, Gi, Gh, dh.reshape(-1),
+            bool(need_state), flat[0], flat[1], flat[2], gbi, gbh, bool(need_input),
+            bool(need_weights))
     else:
         _gru_backward_mv[double](
-            &s, gy, has_gy, zrow, _flat(w_hh, dtype), gates.reshape(-1), ghn.reshape(-1), hs.reshape(-1), Gi, Gh, dh.reshape(-1), bool(need_state))
-    xf = _flat(x, dtype)
-    gx, gwi, _ = _weight_grads(&s, 3 * H, Gi, xf, _flat(w_ih, dtype), hs, d,
-                               bool(need_input), bool(need_weights), dtype)
-    gwh = gbi = gbh = None
+            &s, gy, has_gy, zrow, _flat(w_hh, dtype), gates.reshape(-1), ghn.reshape(-1),
+            _flat(x, dtype), _flat(w_ih, dtype), hprev, chunk, Gi, Gh, dh.reshape(-1),
+            bool(need_state), flat[0], flat[1], flat[2], gbi, gbh, bool(need_input),
+            bool(need_weights))
     if need_weights:
-        # grad W_hh pairs Gh (not Gi) with the previous states
-        _, _, gwh = _weight_grads(&s, 3 * H, Gh, xf, _flat(w_ih, dtype), hs, d,
-                                  False, True, dtype)
-        gbi = _col_sums_of(Gi, 3 * H, dtype)
-        gbh = _col_sums_of(Gh, 3 * H, dtype)
+        gbi = gbi.astype(dtype)
+        gbh = gbh.astype(dtype)
+    else:
+        gbi = gbh = None
     return gx, (dh if need_state else None), gwi, gwh, gbi, gbh
 
 
@@ -1156,15 +1254,22 @@ def rnn_backward(grad_y, grad_hn, x, h0, w_ih, w_hh, workspace, nonlinearity="ta
     (hs,) = _workspace(workspace, dtype)
     gy, has_gy = _grad_y(grad_y, dtype)
     dh = _state_or_zeros(grad_hn, N, H, dtype)
-    Gm = np.empty(T * N * H, dtype=dtype)
+    chunk = _chunk_steps(T, N)
+    Gc = np.empty(chunk * N * H, dtype=dtype)
     zrow = np.zeros(H, dtype=dtype)
+    gx, gwi, gwh, flat = _grad_buffers(d, H, need_input, need_weights, dtype)
+    gb = np.zeros(H if need_weights else 1, dtype=np.float64)
+    hprev = _prev_block(hs, T, rev)
+    relu = nonlinearity == "relu"
     if dtype == FLOAT32:
         _rnn_backward_mv[float](
-            &s, gy, has_gy, zrow, _flat(w_hh, dtype), hs.reshape(-1), Gm, dh.reshape(-1), bool(need_state), nonlinearity == "relu")
+            &s, gy, has_gy, zrow, _flat(w_hh, dtype), hs.reshape(-1), _flat(x, dtype),
+            _flat(w_ih, dtype), hprev, chunk, Gc, dh.reshape(-1), bool(need_state), relu,
+            flat[0], flat[1], flat[2], gb, bool(need_input), bool(need_weights))
     else:
         _rnn_backward_mv[double](
-            &s, gy, has_gy, zrow, _flat(w_hh, dtype), hs.reshape(-1), Gm, dh.reshape(-1), bool(need_state), nonlinearity == "relu")
-    gx, gwi, gwh = _weight_grads(&s, H, Gm, _flat(x, dtype), _flat(w_ih, dtype), hs,
-                                 d, bool(need_input), bool(need_weights), dtype)
-    gb = _col_sums_of(Gm, H, dtype) if need_weights else None
+            &s, gy, has_gy, zrow, _flat(w_hh, dtype), hs.reshape(-1), _flat(x, dtype),
+            _flat(w_ih, dtype), hprev, chunk, Gc, dh.reshape(-1), bool(need_state), relu,
+            flat[0], flat[1], flat[2], gb, bool(need_input), bool(need_weights))
+    gb = gb.astype(dtype) if need_weights else None
     return gx, (dh if need_state else None), gwi, gwh, gb

@@ -144,7 +144,7 @@ def test_cython_matches_xp(mode, shape, dtype, lengths, reverse):
             _close(g_k[name], g_x[name], dtype, "grad " + name)
 
 
-@pytest.mark.parametrize("mode", ["lstm"])
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("chunk_rows", [1, 3, "2N+1", "3N"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("lengths", [False, True], ids=["full", "lengths"])
@@ -152,8 +152,8 @@ def test_cython_matches_xp(mode, shape, dtype, lengths, reverse):
 def test_cython_backward_in_chunks_matches_xp(monkeypatch, mode, chunk_rows, dtype,
                                               lengths, reverse):
     """The backward runs per chunk of about ``_BWD_CHUNK_ROWS`` gate-gradient
-    rows (whole steps): with a few rows (1 or 2 steps per chunk, T = 7 so the
-    last chunk is short) it matches _xp, in every need_* combination."""
+    rows (whole steps): with a few rows (1, 2 or 3 steps per chunk, T = 7 so
+    the last chunk is short) it matches _xp, in every need_* combination."""
     T, N, F, H = 7, 4, 5, 3
     rows = {"2N+1": 2 * N + 1, "3N": 3 * N}.get(chunk_rows, chunk_rows)
     monkeypatch.setattr(K, "_BWD_CHUNK_ROWS", rows)

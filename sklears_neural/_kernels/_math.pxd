@@ -360,16 +360,18 @@ cdef inline double row_dot(const floating* x, const floating* y, Py_ssize_t n) n
 
 cdef inline floating c_sigmoid(floating x) noexcept nogil:
     """1 / (1 + exp(-x)) with exp of a non-positive number only."""
+    cdef floating one = 1
     cdef floating e = c_exp(-c_fabs(x))
-    cdef floating r = 1 / (1 + e)
+    cdef floating r = one / (one + e)
     cdef floating neg = e * r
     return r if x >= 0 else neg
 
 
 cdef inline floating c_relu6(floating x) noexcept nogil:
     """min(max(x, 0), 6), NaN in NaN out (as numpy.clip)."""
-    cdef floating lo = 0 if x < 0 else x
-    return 6 if lo > 6 else lo
+    cdef floating zero = 0, six = 6
+    cdef floating lo = zero if x < zero else x
+    return six if lo > six else lo
 
 
 cdef inline floating c_log1p_exp_neg_abs(floating x) noexcept nogil:
@@ -379,8 +381,9 @@ cdef inline floating c_log1p_exp_neg_abs(floating x) noexcept nogil:
 
 cdef inline floating c_softplus(floating x, floating beta) noexcept nogil:
     """log(1 + exp(beta x)) / beta, linear above beta x > 20 (as PyTorch)."""
+    cdef floating zero = 0
     cdef floating bx = beta * x
-    cdef floating pos = bx if bx > 0 else 0
+    cdef floating pos = bx if bx > zero else zero
     cdef floating soft = (pos + c_log1p_exp_neg_abs(bx)) / beta
     return x if bx > <floating> SKN_SOFTPLUS_THRESHOLD else soft
 
@@ -389,32 +392,35 @@ cdef inline floating act_forward_elem(const Act* tag, floating z,
                                       floating a) noexcept nogil:
     """activation(z); ``a`` is the activation's parameter (already defaulted)."""
     cdef floating pos, neg, inner, e
+    # Typed constants: Cython writes a bare literal as a double (``1.0``), which
+    # would turn float32 arithmetic into double at half the SIMD width.
+    cdef floating zero = 0, one = 1, two = 2, three = 3, six = 6
     if Act is ActRelu:
-        return 0 if z <= 0 else z  # NaN propagates, as numpy.maximum
+        return zero if z <= zero else z  # NaN propagates, as numpy.maximum
     elif Act is ActLeakyRelu:
         neg = a * z
-        return z if z > 0 else neg
+        return z if z > zero else neg
     elif Act is ActElu:
         neg = a * c_expm1(z)
-        return z if z > 0 else neg
+        return z if z > zero else neg
     elif Act is ActSelu:
         neg = <floating> SKN_SELU_ALPHA * c_expm1(z)
-        pos = z if z > 0 else neg
+        pos = z if z > zero else neg
         return <floating> SKN_SELU_SCALE * pos
     elif Act is ActGelu:
         return z * c_normal_cdf(z)
     elif Act is ActGeluTanh:
         # 0.5 (1 + tanh(u)) = sigmoid(2 u): no cancellation for z < 0
         inner = <floating> SKN_SQRT_2_OVER_PI * (z + <floating> SKN_GELU_TANH_C * (z * z * z))
-        return z * c_sigmoid(2 * inner)
+        return z * c_sigmoid(two * inner)
     elif Act is ActSilu:
         return z * c_sigmoid(z)
     elif Act is ActMish:
         # tanh(softplus(z)) = n / (n + 2) with n = e^z (e^z + 2); softplus is
         # z itself above the threshold 20, where tanh rounds to 1.
         e = c_exp(z if z < <floating> SKN_SOFTPLUS_THRESHOLD else <floating> SKN_SOFTPLUS_THRESHOLD)
-        inner = e * (e + 2)
-        pos = z * (inner / (inner + 2))
+        inner = e * (e + two)
+        pos = z * (inner / (inner + two))
         return pos if z <= <floating> SKN_SOFTPLUS_THRESHOLD else z
     elif Act is ActSoftplus:
         return c_softplus(z, a)
@@ -425,19 +431,19 @@ cdef inline floating act_forward_elem(const Act* tag, floating z,
     elif Act is ActCelu:
         # max(0, z) + min(0, a (exp(z / a) - 1)); a != 0 (checked by the op)
         neg = a * c_expm1(z / a)
-        return z if z > 0 else neg
+        return z if z > zero else neg
     elif Act is ActHardswish:
-        return z * c_relu6(z + 3) / 6
+        return z * c_relu6(z + three) / six
     elif Act is ActHardsigmoid:
-        return c_relu6(z + 3) / 6
+        return c_relu6(z + three) / six
     elif Act is ActSoftsign:
-        return z / (1 + c_fabs(z))
+        return z / (one + c_fabs(z))
     elif Act is ActTanhshrink:
         return z - c_tanh(z)
     elif Act is ActLogsigmoid:
         # log sigmoid(z) = min(z, 0) - log(1 + exp(-|z|)): no overflow, and
         # no cancellation (both terms have the same sign).
-        neg = z if z < 0 else 0
+        neg = z if z < zero else zero
         return neg - c_log1p_exp_neg_abs(z)
     else:
         return z  # identity
@@ -449,22 +455,23 @@ cdef inline floating act_backward_elem(const Act* tag, floating g, floating v,
     relu, tanh and sigmoid (``backward_uses_output``) and its INPUT otherwise.
     """
     cdef floating s, t, e, n, cdf, pdf, inner, dinner, pos, neg
+    cdef floating zero = 0, one = 1, two = 2, three = 3, six = 6  # see act_forward_elem
     if Act is ActRelu:
-        return g if v > 0 else 0
+        return g if v > zero else zero
     elif Act is ActTanh:
-        return g * (1 - v * v)
+        return g * (one - v * v)
     elif Act is ActSigmoid:
-        return g * v * (1 - v)
+        return g * v * (one - v)
     elif Act is ActLeakyRelu:
         neg = a * g
-        return g if v > 0 else neg
+        return g if v > zero else neg
     elif Act is ActElu:
         neg = g * a * c_exp(v)
-        return g if v > 0 else neg
+        return g if v > zero else neg
     elif Act is ActSelu:
         pos = <floating> SKN_SELU_SCALE * g
         neg = g * (<floating> (SKN_SELU_SCALE * SKN_SELU_ALPHA) * c_exp(v))
-        return pos if v > 0 else neg
+        return pos if v > zero else neg
     elif Act is ActGelu:
         cdf = c_normal_cdf(v)
         pdf = <floating> SKN_INV_SQRT_2PI * c_exp(<floating> -0.5 * v * v)
@@ -475,41 +482,41 @@ cdef inline floating act_backward_elem(const Act* tag, floating g, floating v,
         # 0.5 (1 + t) + 0.5 v (1 - t^2) u' = s(2u) (1 + 2 v s(-2u) u'),
         # free of the cancellation in 1 - t^2 when |u| is large.
         inner = <floating> SKN_SQRT_2_OVER_PI * (v + <floating> SKN_GELU_TANH_C * (v * v * v))
-        dinner = <floating> SKN_SQRT_2_OVER_PI * (1 + <floating> (3 * SKN_GELU_TANH_C) * v * v)
-        e = c_exp(-2 * c_fabs(inner))
-        s = 1 / (1 + e)  # s(2|u|)
+        dinner = <floating> SKN_SQRT_2_OVER_PI * (one + <floating> (3 * SKN_GELU_TANH_C) * v * v)
+        e = c_exp(-two * c_fabs(inner))
+        s = one / (one + e)  # s(2|u|)
         t = e * s        # s(-2|u|)
-        pos = s if inner >= 0 else t  # s(2u)
-        neg = t if inner >= 0 else s  # s(-2u)
-        return g * (pos * (1 + 2 * v * neg * dinner))
+        pos = s if inner >= zero else t  # s(2u)
+        neg = t if inner >= zero else s  # s(-2u)
+        return g * (pos * (one + two * v * neg * dinner))
     elif Act is ActSilu:
         s = c_sigmoid(v)
-        return g * s * (1 + v * (1 - s))
+        return g * s * (one + v * (one - s))
     elif Act is ActMish:
         # t = tanh(softplus(v)) as in the forward; d/dv = t + v (1 - t^2) sigmoid(v)
         e = c_exp(v if v < <floating> SKN_SOFTPLUS_THRESHOLD else <floating> SKN_SOFTPLUS_THRESHOLD)
-        n = e * (e + 2)
-        t = n / (n + 2)
-        t = t if v <= <floating> SKN_SOFTPLUS_THRESHOLD else 1
-        return g * (t + v * (1 - t * t) * c_sigmoid(v))
+        n = e * (e + two)
+        t = n / (n + two)
+        t = t if v <= <floating> SKN_SOFTPLUS_THRESHOLD else one
+        return g * (t + v * (one - t * t) * c_sigmoid(v))
     elif Act is ActSoftplus:
         pos = g * c_sigmoid(a * v)
         return g if a * v > <floating> SKN_SOFTPLUS_THRESHOLD else pos
     elif Act is ActCelu:
         neg = g * c_exp(v / a)  # an overflow for v > 0 is not selected
-        return g if v > 0 else neg
+        return g if v > zero else neg
     elif Act is ActHardswish:
         # PyTorch's (2.x) convention at the kinks: 0 for x <= -3,
         # x / 3 + 1/2 on the open interval (-3, 3), 1 for x >= 3 (and NaN).
-        pos = g * (v / 3 + <floating> 0.5)
-        neg = pos if v < 3 else g
-        return 0 if v <= -3 else neg
+        pos = g * (v / three + <floating> 0.5)
+        neg = pos if v < three else g
+        return zero if v <= -three else neg
     elif Act is ActHardsigmoid:
         # 1/6 on the open interval (-3, 3), 0 elsewhere (PyTorch)
-        pos = g / 6
-        return pos if (v > -3) & (v < 3) else 0
+        pos = g / six
+        return pos if (v > -three) & (v < three) else zero
     elif Act is ActSoftsign:
-        t = 1 / (1 + c_fabs(v))
+        t = one / (one + c_fabs(v))
         return g * t * t
     elif Act is ActTanhshrink:
         t = c_tanh(v)

@@ -16,12 +16,17 @@ have size 1), one sample at a time, through one of three paths:
 * direct: when every group has one input channel and at most
   ``DIRECT_MAX_PER_GROUP`` output channels (depthwise convs), where a GEMM
   would have an inner size of prod(K) (e.g. 9) and im2col would copy the
-  input 9 times. Each input channel is zero-padded once per sample; with
-  unit strides the whole output of one tap is then a single contiguous run
-  of the padded volume (the junk columns between rows are computed and
-  dropped), so the loops are long and vectorise. The input gradient is the
-  same correlation with flipped taps (a gather, not a scatter) and the
-  weight gradient a dot product per tap, summed in lanes.
+  input 9 times. Each input channel is copied into a zero-padded plane
+  (whose border is zeroed once per call); with unit strides the whole
+  output of one tap is then a single contiguous run of the padded volume
+  (the junk columns between rows are computed and dropped), so the loops
+  are long and vectorise. Unit strides run plane by plane in memory order,
+  all taps in one register-blocked pass (float32: C loops, AVX2+FMA or
+  baseline); the input gradient is the same correlation with flipped taps
+  (a gather, not a scatter) written straight into gx, the weight gradient a
+  dot product per tap (all taps in one pass over gy) and the bias gradient
+  a sum of each gy plane while it is in cache. Strided direct convs keep
+  per-tap loops, channel by channel.
 
 A transposed convolution is the input gradient of the convolution with the
 same weight, so its forward is the GEMM/col2im (or direct scatter) half of
@@ -35,14 +40,20 @@ ms: ours / torch 2.13 CPU / the numpy ``_xp`` reference.
 
 * 1x28x28 -> 32 channels (GEMM path):    1.7 /  7.5 /  2.6
 * 32x14x14 -> 64 channels (GEMM path):  20.8 / 14.6 / 32-45
-* depthwise 64x14x14 (direct path):      4.7-5.7 / 3.4-3.9 / 45-70
+* depthwise 64x14x14 (direct path):      1.4-1.9 / 2.5-3.9 / 45-70
+  (5.7-6.5 before the one-pass C loops; 2.6 with the baseline build)
 
 Path choice, measured on the same shapes: for one input channel per group
 the direct loops beat im2col + GEMM up to 2 output channels per group
 (depthwise 16x14x14: 1.0 vs 2.7 ms) and lose from 4 on (1 -> 8 channels
-at 28x28: 1.3 vs 0.7 ms), hence ``DIRECT_MAX_PER_GROUP``. Four taps per
-pass over the output halved the direct forward (2.7 -> 1.3 ms on the
-depthwise case). ``n_threads`` is accepted but the kernels run serially:
+at 28x28: 1.3 vs 0.7 ms), hence ``DIRECT_MAX_PER_GROUP``. On the depthwise
+case (perf, forward + backward): one C pass over all taps and planes in
+memory order instead of channel-major (the work is bound by memory: the
+channel-major walk jumped C planes at a time past the prefetcher), short
+row copies without memcpy calls (a third of the time), gx written instead
+of pre-filled and added to, and the bias gradient taken from gy while it
+is in cache took it from 6 ms to 1.4-1.9. ``n_threads`` is accepted but
+the kernels run serially:
 a prange over the channels of the direct path showed no gain with 2
 threads here, and the GEMM paths leave threads to BLAS (never an OpenMP
 pool around BLAS calls; DESIGN.md, "Threads").
@@ -54,7 +65,325 @@ from libc.string cimport memcpy, memset
 
 from sklears_neural._kernels._fused cimport floating
 from sklears_neural._kernels._blas cimport gemm_rowmajor
+from sklears_neural._kernels._cpu cimport use_avx2
 from sklears_neural._kernels._openmp_helpers cimport resolve_n_threads
+
+# The float32 direct-path loops, in C, twice: a baseline build and an
+# AVX2+FMA build of the same source (GCC/clang ``target`` attribute; the
+# module itself is compiled with the portable flags), chosen at run time by
+# ``_cpu.use_avx2()`` as in ``_rnn``. Written with GCC/clang vector types
+# (4 floats in the baseline build, 8 in the AVX2 one), with a plain C
+# fallback for other compilers. In C so that every constant is a float and
+# the pointers are restrict-qualified.
+#
+# skn_dw_corr_f32: y[i] = (accumulate ? y[i] : bias) + sum over taps t of
+#   wt[t] * src[i + off[t]], i < n. All taps in one pass over y, four
+#   vectors of outputs held in registers while the taps go by.
+# skn_dw_dots_f32: out[t] += sum over i < n of g[i] * src[i + off[t]], for
+#   every tap t: taps in groups of up to 9 (one accumulator vector each) in
+#   one pass over g, lanes summed in double once per call.
+# skn_dw_rows_f32: copies (or adds) short rows without a memcpy call each.
+# skn_dw_sum_f32: the sum of a plane (the bias gradient), in double.
+cdef extern from *:
+    """
+    #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+    #define SKN_CONV_AVX2_TARGET __attribute__((target("avx2,fma")))
+    #else
+    #define SKN_CONV_AVX2_TARGET
+    #endif
+
+    #define SKN_DW_GROUP 9
+
+    #if defined(__GNUC__) || defined(__clang__)
+    /* Vectors of SKN_VL floats (SKN_VF; SKN_VFU unaligned): 4 in the baseline
+       build, 8 in the AVX2 one (8-float vectors in the baseline build went
+       through the stack, 2x slower than the old Cython loops). */
+    typedef float skn_v4f __attribute__((vector_size(16)));
+    typedef float skn_v4f_u __attribute__((vector_size(16), aligned(4), may_alias));
+    typedef int skn_v4i __attribute__((vector_size(16)));
+    typedef int skn_v4i_u __attribute__((vector_size(16), aligned(4), may_alias));
+    typedef float skn_v8f __attribute__((vector_size(32)));
+    typedef float skn_v8f_u __attribute__((vector_size(32), aligned(4), may_alias));
+    typedef int skn_v8i __attribute__((vector_size(32)));
+    typedef int skn_v8i_u __attribute__((vector_size(32), aligned(4), may_alias));
+    #define SKN_LDV(p) (*(const SKN_VFU *)(p))
+    #define SKN_STV(p, v) (*(SKN_VFU *)(p) = (v))
+    #define SKN_LDVI(p) (*(const SKN_VIU *)(p))
+    /* lanes SKN_VL - r .. SKN_VL - 1 of the SKN_VL ints at
+       skn_dw_tail_mask + 8 - SKN_VL + r are set */
+    static const int skn_dw_tail_mask[16] = {0, 0, 0, 0, 0, 0, 0, 0,
+                                             -1, -1, -1, -1, -1, -1, -1, -1};
+
+    /* The n % SKN_VL outputs left over (n >= SKN_VL) are one vector ending
+       at n that overlaps the last full one; it is computed from the original
+       y before the full vectors are stored, with the same operations, so
+       the overlapping outputs get the same values either way. */
+    #define SKN_DW_CORR_F32_BODY                                              \\
+        const Py_ssize_t V = SKN_VL;                                          \\
+        Py_ssize_t i = 0;                                                     \\
+        Py_ssize_t nv = n - n % V;                                            \\
+        int has_tail = nv < n && nv > 0;                                      \\
+        SKN_VF vb = (SKN_VF){0} + bias;                                       \\
+        SKN_VF tail = vb;                                                     \\
+        if (has_tail) {                                                       \\
+            if (accumulate) tail = SKN_LDV(y + n - V);                        \\
+            for (Py_ssize_t t = 0; t < kk; t++)                               \\
+                tail += wt[t] * SKN_LDV(src + off[t] + n - V);                \\
+        }                                                                     \\
+        for (; i + 4 * V <= nv; i += 4 * V) {                                 \\
+            SKN_VF a0, a1, a2, a3;                                            \\
+            if (accumulate) {                                                 \\
+                a0 = SKN_LDV(y + i); a1 = SKN_LDV(y + i + V);                 \\
+                a2 = SKN_LDV(y + i + 2 * V); a3 = SKN_LDV(y + i + 3 * V);     \\
+            } else {                                                          \\
+                a0 = vb; a1 = vb; a2 = vb; a3 = vb;                           \\
+            }                                                                 \\
+            for (Py_ssize_t t = 0; t < kk; t++) {                             \\
+                const float *p = src + off[t] + i;                            \\
+                float wv = wt[t];                                             \\
+                a0 += wv * SKN_LDV(p);                                        \\
+                a1 += wv * SKN_LDV(p + V);                                    \\
+                a2 += wv * SKN_LDV(p + 2 * V);                                \\
+                a3 += wv * SKN_LDV(p + 3 * V);                                \\
+            }                                                                 \\
+            SKN_STV(y + i, a0); SKN_STV(y + i + V, a1);                       \\
+            SKN_STV(y + i + 2 * V, a2); SKN_STV(y + i + 3 * V, a3);           \\
+        }                                                                     \\
+        for (; i < nv; i += V) {                                              \\
+            SKN_VF a0 = vb;                                                   \\
+            if (accumulate) a0 = SKN_LDV(y + i);                              \\
+            for (Py_ssize_t t = 0; t < kk; t++)                               \\
+                a0 += wt[t] * SKN_LDV(src + off[t] + i);                      \\
+            SKN_STV(y + i, a0);                                               \\
+        }                                                                     \\
+        if (has_tail) {                                                       \\
+            SKN_STV(y + n - V, tail);                                         \\
+            i = n;                                                            \\
+        }                                                                     \\
+        for (; i < n; i++) {                                                  \\
+            float s = accumulate ? y[i] : bias;                               \\
+            for (Py_ssize_t t = 0; t < kk; t++)                               \\
+                s += wt[t] * src[i + off[t]];                                 \\
+            y[i] = s;                                                         \\
+        }
+
+    /* Taps in groups of up to SKN_DW_GROUP (9, every tap of a 3x3 kernel),
+       one accumulator vector each; a group of 4 or fewer runs only the
+       first 4 accumulators. Missing taps repeat the group's last one and
+       their sums are dropped. The n % SKN_VL values left over (n >= SKN_VL)
+       are one vector ending at n with the lanes already summed masked out
+       of g. */
+    #define SKN_DW_DOTS_GROUP(K)                                              \\
+        for (; i < nv; i += V) {                                              \\
+            SKN_VF gv = SKN_LDV(g + i);                                       \\
+            for (int k = 0; k < (K); k++)                                     \\
+                acc[k] += gv * SKN_LDV(p[k] + i);                             \\
+        }                                                                     \\
+        if (has_tail) {                                                       \\
+            for (int k = 0; k < (K); k++)                                     \\
+                acc[k] += gt * SKN_LDV(p[k] + n - V);                         \\
+        }
+
+    #define SKN_DW_DOTS_F32_BODY                                              \\
+        const Py_ssize_t V = SKN_VL;                                          \\
+        Py_ssize_t nv = n - n % V;                                            \\
+        int has_tail = nv < n && nv > 0;                                      \\
+        SKN_VF gt = (SKN_VF){0};                                              \\
+        if (has_tail)                                                         \\
+            gt = (SKN_VF) ((SKN_VI) SKN_LDV(g + n - V)                        \\
+                           & SKN_LDVI(skn_dw_tail_mask + 8 - V + (n - nv)));  \\
+        for (Py_ssize_t t0 = 0; t0 < kk; t0 += SKN_DW_GROUP) {                \\
+            Py_ssize_t m = kk - t0 < SKN_DW_GROUP ? kk - t0 : SKN_DW_GROUP;   \\
+            const float *p[SKN_DW_GROUP];                                     \\
+            SKN_VF acc[SKN_DW_GROUP];                                         \\
+            float lanes[SKN_DW_GROUP][SKN_VL];                                \\
+            for (int k = 0; k < SKN_DW_GROUP; k++) {                          \\
+                p[k] = src + off[t0 + (k < m ? k : m - 1)];                   \\
+                acc[k] = (SKN_VF){0};                                         \\
+            }                                                                 \\
+            Py_ssize_t i = 0;                                                 \\
+            if (m > 4) {                                                      \\
+                SKN_DW_DOTS_GROUP(SKN_DW_GROUP)                               \\
+            } else {                                                          \\
+                SKN_DW_DOTS_GROUP(4)                                          \\
+            }                                                                 \\
+            if (has_tail) i = n;                                              \\
+            for (int k = 0; k < SKN_DW_GROUP; k++)                            \\
+                SKN_STV(lanes[k], acc[k]);                                    \\
+            for (Py_ssize_t k = 0; k < m; k++) {                              \\
+                double s = 0;                                                 \\
+                for (int l = 0; l < SKN_VL; l++)                              \\
+                    s += lanes[k][l];                                         \\
+                for (Py_ssize_t j = i; j < n; j++)                            \\
+                    s += (double) (g[j] * p[k][j]);                           \\
+                out[t0 + k] += s;                                             \\
+            }                                                                 \\
+        }
+
+    /* dst[r * ds + c] = src[r * ss + c] (+= when add), r < rows, c < cols:
+       the short rows of the padded planes (memcpy per row cost a third of
+       the depthwise forward + backward). Rows of 1 to 4 vectors are two or
+       four vectors at offsets min(k V, cols - V), all loaded before any
+       store, so overlapping lanes get equal values (and there is no loop
+       for GCC to turn back into a memcpy call). */
+    #define SKN_DW_ROWS_F32_BODY                                              \\
+        const Py_ssize_t V = SKN_VL;                                          \\
+        for (Py_ssize_t r = 0; r < rows; r++) {                               \\
+            float *d = dst + r * ds;                                          \\
+            const float *s = src + r * ss;                                    \\
+            if (cols < V) {                                                   \\
+                for (Py_ssize_t c = 0; c < cols; c++)                         \\
+                    d[c] = add ? d[c] + s[c] : s[c];                          \\
+            } else if (cols <= 2 * V) {                                       \\
+                Py_ssize_t o1 = cols - V;                                     \\
+                SKN_VF v0 = SKN_LDV(s), v1 = SKN_LDV(s + o1);                 \\
+                if (add) {                                                    \\
+                    v0 += SKN_LDV(d);                                         \\
+                    v1 += SKN_LDV(d + o1);                                    \\
+                }                                                             \\
+                SKN_STV(d, v0); SKN_STV(d + o1, v1);                          \\
+            } else if (cols <= 4 * V) {                                       \\
+                Py_ssize_t o2 = cols > 3 * V ? 2 * V : cols - V, o3 = cols - V;\\
+                SKN_VF v0 = SKN_LDV(s), v1 = SKN_LDV(s + V);                  \\
+                SKN_VF v2 = SKN_LDV(s + o2), v3 = SKN_LDV(s + o3);            \\
+                if (add) {                                                    \\
+                    v0 += SKN_LDV(d); v1 += SKN_LDV(d + V);                   \\
+                    v2 += SKN_LDV(d + o2); v3 += SKN_LDV(d + o3);             \\
+                }                                                             \\
+                SKN_STV(d, v0); SKN_STV(d + V, v1);                           \\
+                SKN_STV(d + o2, v2); SKN_STV(d + o3, v3);                     \\
+            } else if (add) {                                                 \\
+                SKN_VF last = SKN_LDV(s + cols - V) + SKN_LDV(d + cols - V);  \\
+                for (Py_ssize_t c = 0; c + V <= cols; c += V)                 \\
+                    SKN_STV(d + c, SKN_LDV(s + c) + SKN_LDV(d + c));          \\
+                SKN_STV(d + cols - V, last);                                  \\
+            } else {                                                          \\
+                memcpy(d, s, cols * sizeof(float));                           \\
+            }                                                                 \\
+        }
+
+    /* sum of a[i], i < n: two vectors per step, lanes and the n % SKN_VL
+       left over summed in double */
+    #define SKN_DW_SUM_F32_BODY                                               \\
+        const Py_ssize_t V = SKN_VL;                                          \\
+        SKN_VF s0 = (SKN_VF){0}, s1 = s0;                                     \\
+        float lanes[SKN_VL];                                                  \\
+        double s = 0;                                                         \\
+        Py_ssize_t i = 0;                                                     \\
+        for (; i + 2 * V <= n; i += 2 * V) {                                  \\
+            s0 += SKN_LDV(a + i);                                             \\
+            s1 += SKN_LDV(a + i + V);                                         \\
+        }                                                                     \\
+        for (; i + V <= n; i += V)                                            \\
+            s0 += SKN_LDV(a + i);                                             \\
+        SKN_STV(lanes, s0 + s1);                                              \\
+        for (int l = 0; l < SKN_VL; l++)                                      \\
+            s += lanes[l];                                                    \\
+        for (; i < n; i++)                                                    \\
+            s += a[i];                                                        \\
+        return s;
+
+    #else  /* plain C */
+
+    #define SKN_DW_CORR_F32_BODY                                              \\
+        for (Py_ssize_t i = 0; i < n; i++) {                                  \\
+            float s = accumulate ? y[i] : bias;                               \\
+            for (Py_ssize_t t = 0; t < kk; t++)                               \\
+                s += wt[t] * src[i + off[t]];                                 \\
+            y[i] = s;                                                         \\
+        }
+
+    #define SKN_DW_DOTS_F32_BODY                                              \\
+        for (Py_ssize_t t = 0; t < kk; t++) {                                 \\
+            float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};                          \\
+            const float *p = src + off[t];                                    \\
+            double s = 0;                                                     \\
+            Py_ssize_t i = 0;                                                 \\
+            for (; i + 8 <= n; i += 8)                                        \\
+                for (int l = 0; l < 8; l++)                                   \\
+                    acc[l] += g[i + l] * p[i + l];                            \\
+            for (; i < n; i++)                                                \\
+                s += (double) (g[i] * p[i]);                                  \\
+            for (int l = 0; l < 8; l++)                                       \\
+                s += acc[l];                                                  \\
+            out[t] += s;                                                      \\
+        }
+
+    #define SKN_DW_ROWS_F32_BODY                                              \\
+        for (Py_ssize_t r = 0; r < rows; r++)                                 \\
+            for (Py_ssize_t c = 0; c < cols; c++)                             \\
+                dst[r * ds + c] = add ? dst[r * ds + c] + src[r * ss + c]     \\
+                                      : src[r * ss + c];
+
+    #define SKN_DW_SUM_F32_BODY                                               \\
+        double s = 0;                                                         \\
+        for (Py_ssize_t i = 0; i < n; i++)                                    \\
+            s += a[i];                                                        \\
+        return s;
+
+    #endif
+
+    #define SKN_DW_CORR_F32_ARGS                                              \\
+        float *__restrict y, const float *__restrict src, Py_ssize_t n,       \\
+        const float *__restrict wt, const Py_ssize_t *__restrict off,         \\
+        Py_ssize_t kk, int accumulate, float bias
+    #define SKN_DW_DOTS_F32_ARGS                                              \\
+        const float *__restrict g, const float *__restrict src, Py_ssize_t n, \\
+        const Py_ssize_t *__restrict off, Py_ssize_t kk,                      \\
+        double *__restrict out
+    #define SKN_DW_ROWS_F32_ARGS                                              \\
+        float *__restrict dst, Py_ssize_t ds, const float *__restrict src,    \\
+        Py_ssize_t ss, Py_ssize_t rows, Py_ssize_t cols, int add
+
+    #if defined(__GNUC__) || defined(__clang__)
+    #define SKN_VF skn_v4f
+    #define SKN_VFU skn_v4f_u
+    #define SKN_VI skn_v4i
+    #define SKN_VIU skn_v4i_u
+    #define SKN_VL 4
+    #endif
+    static void skn_dw_corr_f32_base(SKN_DW_CORR_F32_ARGS) { SKN_DW_CORR_F32_BODY }
+    static void skn_dw_dots_f32_base(SKN_DW_DOTS_F32_ARGS) { SKN_DW_DOTS_F32_BODY }
+    static void skn_dw_rows_f32_base(SKN_DW_ROWS_F32_ARGS) { SKN_DW_ROWS_F32_BODY }
+    static double skn_dw_sum_f32_base(const float *__restrict a, Py_ssize_t n) { SKN_DW_SUM_F32_BODY }
+
+    #if defined(__GNUC__) || defined(__clang__)
+    #undef SKN_VF
+    #undef SKN_VFU
+    #undef SKN_VI
+    #undef SKN_VIU
+    #undef SKN_VL
+    #define SKN_VF skn_v8f
+    #define SKN_VFU skn_v8f_u
+    #define SKN_VI skn_v8i
+    #define SKN_VIU skn_v8i_u
+    #define SKN_VL 8
+    #endif
+    SKN_CONV_AVX2_TARGET
+    static void skn_dw_corr_f32_avx2(SKN_DW_CORR_F32_ARGS) { SKN_DW_CORR_F32_BODY }
+    SKN_CONV_AVX2_TARGET
+    static void skn_dw_dots_f32_avx2(SKN_DW_DOTS_F32_ARGS) { SKN_DW_DOTS_F32_BODY }
+    SKN_CONV_AVX2_TARGET
+    static void skn_dw_rows_f32_avx2(SKN_DW_ROWS_F32_ARGS) { SKN_DW_ROWS_F32_BODY }
+    SKN_CONV_AVX2_TARGET
+    static double skn_dw_sum_f32_avx2(const float *__restrict a, Py_ssize_t n) { SKN_DW_SUM_F32_BODY }
+    """
+    void skn_dw_corr_f32_base(float* y, const float* src, Py_ssize_t n, const float* wt,
+                              const Py_ssize_t* off, Py_ssize_t kk, int accumulate,
+                              float bias) nogil
+    void skn_dw_corr_f32_avx2(float* y, const float* src, Py_ssize_t n, const float* wt,
+                              const Py_ssize_t* off, Py_ssize_t kk, int accumulate,
+                              float bias) nogil
+    void skn_dw_dots_f32_base(const float* g, const float* src, Py_ssize_t n,
+                              const Py_ssize_t* off, Py_ssize_t kk, double* out) nogil
+    void skn_dw_rows_f32_base(float* dst, Py_ssize_t ds, const float* src, Py_ssize_t ss,
+                              Py_ssize_t rows, Py_ssize_t cols, int add) nogil
+    void skn_dw_rows_f32_avx2(float* dst, Py_ssize_t ds, const float* src, Py_ssize_t ss,
+                              Py_ssize_t rows, Py_ssize_t cols, int add) nogil
+    double skn_dw_sum_f32_base(const float* a, Py_ssize_t n) nogil
+    double skn_dw_sum_f32_avx2(const float* a, Py_ssize_t n) nogil
+    void skn_dw_dots_f32_avx2(const float* g, const float* src, Py_ssize_t n,
+                              const Py_ssize_t* off, Py_ssize_t kk, double* out) nogil
 
 from sklears_neural._kernels._validation import FLOAT32, as_array, c_array, float_dtype
 from sklears_neural._xp import _conv as _ref
@@ -210,31 +539,60 @@ cdef struct Padded:
     # contiguous run of Lw values of the padded volume (output position
     # (od, oh, ow) sits at (od * Hp + oh) * Wp + ow; the Wp - OW columns in
     # between are junk that is computed and dropped). Otherwise Lw = OW.
+    # ``off``: the kk taps' offsets in the padded volume; ``noff`` = -off.
     Py_ssize_t Dp, Hp, Wp, P, Lw, per, kk
     bint flat, padded
+    Py_ssize_t* off
+    Py_ssize_t* noff
+
+
+cdef inline void _copy_rows(floating* dst, Py_ssize_t ds, const floating* src,
+                            Py_ssize_t ss, Py_ssize_t rows, Py_ssize_t cols,
+                            bint add) noexcept nogil:
+    """dst[r * ds + c] = src[r * ss + c] (+= when ``add``), r < rows, c < cols;
+    the rows do not overlap."""
+    cdef Py_ssize_t r, c
+    if floating is float:
+        if use_avx2():
+            skn_dw_rows_f32_avx2(dst, ds, src, ss, rows, cols, add)
+        else:
+            skn_dw_rows_f32_base(dst, ds, src, ss, rows, cols, add)
+    elif add:
+        for r in range(rows):
+            for c in range(cols):
+                dst[r * ds + c] += src[r * ss + c]
+    else:
+        for r in range(rows):
+            memcpy(dst + r * ds, src + r * ss, cols * sizeof(floating))
+
+
+cdef inline double _plane_sum(const floating* a, Py_ssize_t n) noexcept nogil:
+    """sum of a[i], i < n, in double."""
+    if floating is float:
+        if use_avx2():
+            return skn_dw_sum_f32_avx2(a, n)
+        else:
+            return skn_dw_sum_f32_base(a, n)
+    else:
+        return _sum(a, n)
 
 
 cdef void _pad_channel(const floating* x, floating* xp, const Geom* g,
                        const Padded* q) noexcept nogil:
-    cdef Py_ssize_t d, h
-    memset(xp, 0, q.P * sizeof(floating))
+    """The interior of xp = x; its border is zeroed once per call by the
+    driver and never written."""
+    cdef Py_ssize_t d
     for d in range(g.D):
-        for h in range(g.H):
-            memcpy(xp + ((d + g.pd) * q.Hp + h + g.ph) * q.Wp + g.pw,
-                   x + (d * g.H + h) * g.W, g.W * sizeof(floating))
+        _copy_rows(xp + ((d + g.pd) * q.Hp + g.ph) * q.Wp + g.pw, q.Wp,
+                   x + d * g.H * g.W, g.W, g.H, g.W, False)
 
 
 cdef void _unpad_add_channel(const floating* xp, floating* x, const Geom* g,
                              const Padded* q) noexcept nogil:
-    cdef Py_ssize_t d, h, w
-    cdef const floating* src
-    cdef floating* dst
+    cdef Py_ssize_t d
     for d in range(g.D):
-        for h in range(g.H):
-            src = xp + ((d + g.pd) * q.Hp + h + g.ph) * q.Wp + g.pw
-            dst = x + (d * g.H + h) * g.W
-            for w in range(g.W):
-                dst[w] += src[w]
+        _copy_rows(x + d * g.H * g.W, g.W,
+                   xp + ((d + g.pd) * q.Hp + g.ph) * q.Wp + g.pw, q.Wp, g.H, g.W, True)
 
 
 cdef inline Py_ssize_t _tap_offset(const Geom* g, const Padded* q, Py_ssize_t kd,
@@ -248,54 +606,68 @@ cdef inline Py_ssize_t _row_offset(const Geom* g, const Padded* q, Py_ssize_t od
 
 
 cdef void _correlate(floating* y, const floating* src, Py_ssize_t n,
-                     const floating* wk, const Geom* g, const Padded* q,
-                     bint flip) noexcept nogil:
-    """y[i] += sum over taps t of wk[t] * src[i + off_t] (``- off_t`` when
-    ``flip``), i < n, off_t the tap's offset in the padded volume.
+                     const floating* wk, const Py_ssize_t* off,
+                     Py_ssize_t kk) noexcept nogil:
+    """y[i] += sum over taps t of wk[t] * src[i + off[t]], i < n (float64;
+    float32 goes to ``skn_dw_corr_f32``).
 
     Four taps per pass over y: one load and store of y[i] for four products,
     instead of one per product."""
-    cdef Py_ssize_t t = 0, m, i, j, r
-    cdef Py_ssize_t o[4]
-    cdef floating v[4]
+    cdef Py_ssize_t t = 0, m, i, j
     cdef floating v0, v1, v2, v3
     cdef const floating* p0
     cdef const floating* p1
     cdef const floating* p2
     cdef const floating* p3
-    while t < q.kk:
-        m = q.kk - t
+    while t < kk:
+        m = kk - t
         if m > 4:
             m = 4
-        for j in range(m):
-            r = t + j
-            o[j] = _tap_offset(g, q, r // (g.KH * g.KW), (r // g.KW) % g.KH, r % g.KW)
-            if flip:
-                o[j] = -o[j]
-            v[j] = wk[r]
-        t += m
-        p0 = src + o[0]
-        v0 = v[0]
+        p0 = src + off[t]
+        v0 = wk[t]
         if m == 1:
             for i in range(n):
                 y[i] += v0 * p0[i]
-            continue
-        p1 = src + o[1]
-        v1 = v[1]
-        if m == 2:
+        elif m == 2:
+            p1 = src + off[t + 1]
+            v1 = wk[t + 1]
             for i in range(n):
                 y[i] += v0 * p0[i] + v1 * p1[i]
-            continue
-        p2 = src + o[2]
-        v2 = v[2]
-        if m == 3:
+        elif m == 3:
+            p1 = src + off[t + 1]
+            v1 = wk[t + 1]
+            p2 = src + off[t + 2]
+            v2 = wk[t + 2]
             for i in range(n):
                 y[i] += v0 * p0[i] + v1 * p1[i] + v2 * p2[i]
-            continue
-        p3 = src + o[3]
-        v3 = v[3]
-        for i in range(n):
-            y[i] += v0 * p0[i] + v1 * p1[i] + v2 * p2[i] + v3 * p3[i]
+        else:
+            p1 = src + off[t + 1]
+            v1 = wk[t + 1]
+            p2 = src + off[t + 2]
+            v2 = wk[t + 2]
+            p3 = src + off[t + 3]
+            v3 = wk[t + 3]
+            for i in range(n):
+                y[i] += v0 * p0[i] + v1 * p1[i] + v2 * p2[i] + v3 * p3[i]
+        t += m
+
+
+cdef inline void _corr(floating* y, const floating* src, Py_ssize_t n,
+                       const floating* wk, const Py_ssize_t* off, Py_ssize_t kk,
+                       bint accumulate, floating bias) noexcept nogil:
+    """y[i] = (y[i] if accumulate else bias) + sum over taps t of
+    wk[t] * src[i + off[t]], i < n."""
+    cdef Py_ssize_t i
+    if floating is float:
+        if use_avx2():
+            skn_dw_corr_f32_avx2(y, src, n, wk, off, kk, accumulate, bias)
+        else:
+            skn_dw_corr_f32_base(y, src, n, wk, off, kk, accumulate, bias)
+    else:
+        if not accumulate:
+            for i in range(n):
+                y[i] = bias
+        _correlate(y, src, n, wk, off, kk)
 
 
 cdef enum:
@@ -322,23 +694,121 @@ cdef inline double _dot(const floating* a, const floating* b, Py_ssize_t n) noex
     return s
 
 
-cdef void _tap_dots(const floating* gyw, const floating* src, Py_ssize_t n,
-                    const Geom* g, const Padded* q, double* out) noexcept nogil:
-    """out[t] += sum over i < n of gyw[i] * src[i + off_t], for every tap t."""
+cdef inline void _tap_dots(const floating* gyw, const floating* src, Py_ssize_t n,
+                           const Py_ssize_t* off, Py_ssize_t kk,
+                           double* out) noexcept nogil:
+    """out[t] += sum over i < n of gyw[i] * src[i + off[t]], for every tap t."""
     cdef Py_ssize_t t
-    for t in range(q.kk):
-        out[t] += _dot(gyw, src + _tap_offset(g, q, t // (g.KH * g.KW),
-                                                (t // g.KW) % g.KH, t % g.KW), n)
+    if floating is float:
+        if use_avx2():
+            skn_dw_dots_f32_avx2(gyw, src, n, off, kk, out)
+        else:
+            skn_dw_dots_f32_base(gyw, src, n, off, kk, out)
+    else:
+        for t in range(kk):
+            out[t] += _dot(gyw, src + off[t], n)
+
+
+cdef void _direct_forward_flat(Py_ssize_t N, const floating* x, const floating* w,
+                               const floating* b, floating* y, floating* xpad,
+                               floating* yw, const Geom* g, const Padded* q) noexcept nogil:
+    """y = conv(x) (+ b) with unit strides: per plane, one pass over all taps
+    (``_corr``) into the flat run ``yw``, whose rows are then copied out.
+    Planes go in memory order (sample by sample): the hardware prefetcher
+    follows that, not the channel-major order that jumped C planes at a
+    time (this pass is bound by memory, not arithmetic)."""
+    cdef Py_ssize_t L = g.OD * g.OH * g.OW
+    cdef Py_ssize_t DHW = g.D * g.H * g.W
+    cdef Py_ssize_t n, ci, j, co, od
+    cdef const floating* xs
+    cdef floating* yo
+    for n in range(N):
+        for ci in range(g.C):
+            xs = x + (n * g.C + ci) * DHW
+            if q.padded:
+                _pad_channel(xs, xpad, g, q)
+                xs = xpad
+            for j in range(q.per):
+                co = ci * q.per + j
+                yo = y + (n * g.c_out + co) * L
+                _corr(yw, xs, q.Lw, w + co * q.kk, q.off, q.kk, False,
+                      b[co] if b != NULL else 0)
+                for od in range(g.OD):
+                    _copy_rows(yo + od * g.OH * g.OW, g.OW, yw + od * q.Hp * q.Wp, q.Wp,
+                               g.OH, g.OW, False)
+
+
+cdef void _direct_backward_flat(Py_ssize_t N, const floating* gy, const floating* x,
+                                const floating* w, const floating* init, floating* gx,
+                                double* gw_acc, double* gb_acc, floating* xpad,
+                                floating* gxpad, floating* gyext, const Geom* g,
+                                const Padded* q) noexcept nogil:
+    """Gradients of ``_direct_forward_flat``, plane by plane in memory order:
+    gx = input gradient (+ init[ci] per channel when init; gx is written,
+    not pre-filled) when gx, gw_acc[co * kk + t] += weight gradient when
+    gw_acc, gb_acc[co] += the sums of gy when gb_acc (while gy is in cache).
+
+    gy is laid out like the padded input, after a margin of M zeros (M = the
+    last tap's offset) and with zeros in the junk columns (``gyext``, zeroed
+    once per call by the driver; only the valid columns are ever written),
+    so the input gradient is a correlation with the flipped taps (a gather,
+    ``_corr``) over the interior [j0, j1) of the padded volume, and the
+    weight gradient one dot product per tap over gy and the padded input
+    (``_tap_dots``), summed in double per plane."""
+    cdef Py_ssize_t L = g.OD * g.OH * g.OW
+    cdef Py_ssize_t DHW = g.D * g.H * g.W
+    cdef Py_ssize_t M = q.off[q.kk - 1]
+    cdef Py_ssize_t j0 = (g.pd * q.Hp + g.ph) * q.Wp + g.pw
+    cdef Py_ssize_t j1 = ((g.pd + g.D - 1) * q.Hp + g.ph + g.H - 1) * q.Wp + g.pw + g.W
+    cdef Py_ssize_t n, ci, j, co, od, d
+    cdef const floating* xs = NULL
+    cdef floating* gxo = NULL
+    cdef floating* gxs = NULL
+    cdef floating* gyw = gyext + M
+    cdef const floating* gyo
+    cdef floating iv
+    for n in range(N):
+        for ci in range(g.C):
+            if gw_acc != NULL:
+                xs = x + (n * g.C + ci) * DHW
+                if q.padded:
+                    _pad_channel(xs, xpad, g, q)
+                    xs = xpad
+            if gx != NULL:
+                gxo = gx + (n * g.C + ci) * DHW
+                gxs = gxpad if q.padded else gxo
+            iv = init[ci] if init != NULL else 0
+            for j in range(q.per):
+                co = ci * q.per + j
+                gyo = gy + (n * g.c_out + co) * L
+                if gb_acc != NULL:
+                    gb_acc[co] += _plane_sum(gyo, L)
+                for od in range(g.OD):
+                    _copy_rows(gyw + od * q.Hp * q.Wp, q.Wp, gyo + od * g.OH * g.OW, g.OW,
+                               g.OH, g.OW, False)
+                if gx != NULL:
+                    # the first output channel writes [j0, j1) (from init),
+                    # the second adds
+                    _corr(gxs + j0, gyw + j0, j1 - j0, w + co * q.kk, q.noff, q.kk,
+                          j > 0, iv)
+                if gw_acc != NULL:
+                    _tap_dots(gyw, xs, q.Lw, q.off, q.kk, gw_acc + co * q.kk)
+            if gx != NULL and q.padded:
+                for d in range(g.D):
+                    _copy_rows(gxo + d * g.H * g.W, g.W,
+                               gxpad + ((d + g.pd) * q.Hp + g.ph) * q.Wp + g.pw, q.Wp,
+                               g.H, g.W, False)
 
 
 cdef void _direct_forward_group(Py_ssize_t ci, Py_ssize_t N, const floating* x,
                                 const floating* w, const floating* b, floating* y,
-                                floating* xpad, floating* yw, const Geom* g,
+                                floating* xpad, const Geom* g,
                                 const Padded* q) noexcept nogil:
-    """y[:, ci * per:(ci + 1) * per] = conv of input channel ci (+ b)."""
+    """y[:, ci * per:(ci + 1) * per] = conv of input channel ci (+ b), any
+    strides (the unit-stride case is ``_direct_forward_flat``)."""
     cdef Py_ssize_t L = g.OD * g.OH * g.OW
     cdef Py_ssize_t DHW = g.D * g.H * g.W
-    cdef Py_ssize_t n, j, co, kd, kh, kw, od, oh, ow, i, t, off, r
+    cdef Py_ssize_t n, j, co, kd, kh, kw, od, oh, ow, i, t, off
     cdef const floating* xs
     cdef const floating* src
     cdef floating* yo
@@ -353,70 +823,47 @@ cdef void _direct_forward_group(Py_ssize_t ci, Py_ssize_t N, const floating* x,
             co = ci * q.per + j
             yo = y + (n * g.c_out + co) * L
             bv = b[co] if b != NULL else 0
-            if q.flat:
-                for i in range(q.Lw):
-                    yw[i] = bv
-            else:
-                for i in range(L):
-                    yo[i] = bv
-            if q.flat:
-                _correlate(yw, xs, q.Lw, w + co * q.kk, g, q, False)
-            else:
-                t = 0
-                for kd in range(g.KD):
-                    for kh in range(g.KH):
-                        for kw in range(g.KW):
-                            wv = w[co * q.kk + t]
-                            t += 1
-                            off = _tap_offset(g, q, kd, kh, kw)
-                            for od in range(g.OD):
-                                for oh in range(g.OH):
-                                    src = xs + _row_offset(g, q, od, oh) + off
-                                    yr = yo + (od * g.OH + oh) * g.OW
-                                    for ow in range(g.OW):
-                                        yr[ow] += wv * src[ow * g.sw]
-            if q.flat:
-                for od in range(g.OD):
-                    for oh in range(g.OH):
-                        memcpy(yo + (od * g.OH + oh) * g.OW,
-                               yw + (od * q.Hp + oh) * q.Wp, g.OW * sizeof(floating))
+            for i in range(L):
+                yo[i] = bv
+            t = 0
+            for kd in range(g.KD):
+                for kh in range(g.KH):
+                    for kw in range(g.KW):
+                        wv = w[co * q.kk + t]
+                        off = q.off[t]
+                        t += 1
+                        for od in range(g.OD):
+                            for oh in range(g.OH):
+                                src = xs + _row_offset(g, q, od, oh) + off
+                                yr = yo + (od * g.OH + oh) * g.OW
+                                for ow in range(g.OW):
+                                    yr[ow] += wv * src[ow * g.sw]
 
 
 cdef void _direct_backward_group(Py_ssize_t ci, Py_ssize_t N, const floating* gy,
                                  const floating* x, const floating* w, floating* gx,
                                  floating* gw, floating* xpad, floating* gxpad,
-                                 floating* gyext, floating* acc, const Geom* g,
+                                 floating* acc, const Geom* g,
                                  const Padded* q) noexcept nogil:
     """gx[:, ci] += input gradient (if gx) and gw[ci * per:(ci + 1) * per] +=
-    weight gradient (if gw) of ``_direct_forward_group``.
+    weight gradient (if gw) of ``_direct_forward_group`` (strided).
 
-    Flat case: gy is laid out like the padded input, after a margin of M
-    zeros (M = the last tap's offset) and with zeros in the junk columns, so
-    the input gradient is a correlation with the flipped taps (a gather,
-    four taps per pass, see ``_correlate``) over the interior [j0, j1) of
-    the padded volume. The weight gradient is accumulated elementwise in
-    ``acc`` (per * kk rows of Lw) over all samples and reduced once at the
-    end: a running scalar sum would not vectorise."""
+    The input gradient is scattered into the padded plane; the weight
+    gradient is accumulated elementwise in ``acc`` (per * kk rows of Lw)
+    over all samples and reduced once at the end."""
     cdef Py_ssize_t L = g.OD * g.OH * g.OW
     cdef Py_ssize_t DHW = g.D * g.H * g.W
-    cdef Py_ssize_t M = _tap_offset(g, q, g.KD - 1, g.KH - 1, g.KW - 1)
     cdef Py_ssize_t j0 = (g.pd * q.Hp + g.ph) * q.Wp + g.pw
     cdef Py_ssize_t j1 = ((g.pd + g.D - 1) * q.Hp + g.ph + g.H - 1) * q.Wp + g.pw + g.W
-    cdef Py_ssize_t n, j, co, kd, kh, kw, od, oh, ow, i, t, off, r
+    cdef Py_ssize_t n, j, co, kd, kh, kw, od, oh, ow, t, off, r
     cdef const floating* xs = NULL
     cdef floating* gxs = NULL
-    cdef floating* gyw = gyext + M
     cdef const floating* gyo
     cdef const floating* gr
-    cdef const floating* src
     cdef floating* a
     cdef floating wv
-    cdef double* dacc = <double*> acc  # flat case: per * kk sums
     if gw != NULL:
-        if q.flat:
-            memset(dacc, 0, q.per * q.kk * sizeof(double))
-        else:
-            memset(acc, 0, q.per * q.kk * q.Lw * sizeof(floating))
+        memset(acc, 0, q.per * q.kk * q.Lw * sizeof(floating))
     for n in range(N):
         if gw != NULL:
             xs = x + (n * g.C + ci) * DHW
@@ -431,22 +878,11 @@ cdef void _direct_backward_group(Py_ssize_t ci, Py_ssize_t N, const floating* gy
         for j in range(q.per):
             co = ci * q.per + j
             gyo = gy + (n * g.c_out + co) * L
-            if q.flat:
-                memset(gyext, 0, (M + q.P) * sizeof(floating))
-                for od in range(g.OD):
-                    for oh in range(g.OH):
-                        memcpy(gyw + (od * q.Hp + oh) * q.Wp, gyo + (od * g.OH + oh) * g.OW,
-                               g.OW * sizeof(floating))
-                if gx != NULL:
-                    _correlate(gxs + j0, gyw + j0, j1 - j0, w + co * q.kk, g, q, True)
-                if gw != NULL:
-                    _tap_dots(gyw, xs, q.Lw, g, q, dacc + j * q.kk)
-                continue
             t = 0
             for kd in range(g.KD):
                 for kh in range(g.KH):
                     for kw in range(g.KW):
-                        off = _tap_offset(g, q, kd, kh, kw)
+                        off = q.off[t]
                         a = acc + (j * q.kk + t) * q.Lw
                         wv = w[co * q.kk + t] if gx != NULL else 0
                         t += 1
@@ -466,14 +902,13 @@ cdef void _direct_backward_group(Py_ssize_t ci, Py_ssize_t N, const floating* gy
         for j in range(q.per):
             co = ci * q.per + j
             for t in range(q.kk):
-                if q.flat:
-                    gw[co * q.kk + t] += <floating> dacc[j * q.kk + t]
-                else:
-                    gw[co * q.kk + t] += <floating> _sum(acc + (j * q.kk + t) * q.Lw, q.Lw)
+                gw[co * q.kk + t] += <floating> _sum(acc + (j * q.kk + t) * q.Lw, q.Lw)
 
 
-cdef Padded _padded(const Geom* g) noexcept nogil:
+cdef Padded _padded(const Geom* g, Py_ssize_t[::1] offsets) noexcept:
+    """The padded geometry; ``offsets`` (2 * kk values) receives off and noff."""
     cdef Padded q
+    cdef Py_ssize_t t
     q.Dp = g.D + 2 * g.pd
     q.Hp = g.H + 2 * g.ph
     q.Wp = g.W + 2 * g.pw
@@ -486,41 +921,74 @@ cdef Padded _padded(const Geom* g) noexcept nogil:
         q.Lw = ((g.OD - 1) * q.Hp + g.OH - 1) * q.Wp + g.OW
     else:
         q.Lw = g.OW
+    q.off = &offsets[0]
+    q.noff = &offsets[q.kk]
+    for t in range(q.kk):
+        q.off[t] = _tap_offset(g, &q, t // (g.KH * g.KW), (t // g.KW) % g.KH, t % g.KW)
+        q.noff[t] = -q.off[t]
     return q
+
+
+def _tap_offsets(dict d):
+    return np.empty(2 * _prod(d["kernel"]), dtype=np.intp)
 
 
 cdef int _direct_forward(const floating[:, ::1] x, const floating[:, ::1] w,
                          const floating[::1] b, bint has_bias, floating[:, ::1] y,
-                         floating[::1] scratch, const Geom* g) except -1:
+                         floating[::1] scratch, Py_ssize_t[::1] offsets,
+                         const Geom* g) except -1:
     """y = conv(x) (+ b) when each group has one input channel."""
-    cdef Padded q = _padded(g)
+    cdef Padded q = _padded(g, offsets)
     cdef Py_ssize_t ci
     cdef Py_ssize_t N = x.shape[0]
     cdef const floating* bp = &b[0] if has_bias else NULL
     with nogil:
-        for ci in range(g.C):
-            _direct_forward_group(ci, N, &x[0, 0], &w[0, 0], bp, &y[0, 0],
-                                  &scratch[0], &scratch[q.P], g, &q)
+        # the padded plane's border stays zero
+        memset(&scratch[0], 0, q.P * sizeof(floating))
+        if q.flat:
+            _direct_forward_flat(N, &x[0, 0], &w[0, 0], bp, &y[0, 0], &scratch[0],
+                                 &scratch[q.P], g, &q)
+        else:
+            for ci in range(g.C):
+                _direct_forward_group(ci, N, &x[0, 0], &w[0, 0], bp, &y[0, 0],
+                                      &scratch[0], g, &q)
     return 0
 
 
 cdef int _direct_backward(const floating[:, ::1] gy, const floating[:, ::1] x,
-                          const floating[:, ::1] w, floating[:, ::1] gx,
-                          floating[:, ::1] gw, bint need_x, bint need_w,
-                          floating[::1] scratch, const Geom* g) except -1:
-    """Gradients of ``_direct_forward``; gx is pre-filled, gw zeroed."""
-    cdef Padded q = _padded(g)
-    cdef Py_ssize_t ci
+                          const floating[:, ::1] w, const floating[::1] init,
+                          bint has_init, floating[:, ::1] gx, floating[:, ::1] gw,
+                          double[::1] gw_acc, double[::1] gb_acc, bint need_x,
+                          bint need_w, bint need_b, floating[::1] scratch,
+                          Py_ssize_t[::1] offsets, const Geom* g) except -1:
+    """Gradients of ``_direct_forward``; gw is zeroed. Unit strides: gx is
+    written (from init), gw_acc and gb_acc (zeroed) receive the weight and
+    bias gradients (gb_acc only there). Otherwise gx is pre-filled."""
+    cdef Padded q = _padded(g, offsets)
+    cdef Py_ssize_t ci, t
     cdef Py_ssize_t N = gy.shape[0]
     cdef const floating* xp = &x[0, 0] if need_w else NULL
     cdef const floating* wp = &w[0, 0] if need_x else NULL
+    cdef const floating* ip = &init[0] if has_init else NULL
     cdef floating* gxp = &gx[0, 0] if need_x else NULL
     cdef floating* gwp = &gw[0, 0] if need_w else NULL
+    cdef double* gwa = &gw_acc[0] if need_w else NULL
+    cdef double* gba = &gb_acc[0] if need_b else NULL
     cdef Py_ssize_t o1 = q.P, o2 = 2 * q.P, o3 = 4 * q.P
     with nogil:
-        for ci in range(g.C):
-            _direct_backward_group(ci, N, &gy[0, 0], xp, wp, gxp, gwp, &scratch[0],
-                                   &scratch[o1], &scratch[o2], &scratch[o3], g, &q)
+        # xpad's border and gyext's margin and junk columns stay zero
+        memset(&scratch[0], 0, q.P * sizeof(floating))
+        memset(&scratch[o2], 0, 2 * q.P * sizeof(floating))
+        if q.flat:
+            _direct_backward_flat(N, &gy[0, 0], xp, wp, ip, gxp, gwa, gba, &scratch[0],
+                                  &scratch[o1], &scratch[o2], g, &q)
+            if need_w:
+                for t in range(g.c_out * q.kk):
+                    gwp[t] = <floating> gwa[t]
+        else:
+            for ci in range(g.C):
+                _direct_backward_group(ci, N, &gy[0, 0], xp, wp, gxp, gwp, &scratch[0],
+                                       &scratch[o1], &scratch[o3], g, &q)
     return 0
 
 
@@ -732,10 +1200,13 @@ cdef object _run_forward(x, w, b, d, dtype):
     b1 = c_array(b, dtype) if has_bias else np.zeros(1, dtype=dtype)
     if path == PATH_DIRECT:
         scratch = np.empty(_direct_scratch_size(d), dtype=dtype)
+        offsets = _tap_offsets(d)
         if dtype == FLOAT32:
-            _direct_forward[float](x2, w2, b1, has_bias, y.reshape(n, -1), scratch, &g)
+            _direct_forward[float](x2, w2, b1, has_bias, y.reshape(n, -1), scratch,
+                                    offsets, &g)
         else:
-            _direct_forward[double](x2, w2, b1, has_bias, y.reshape(n, -1), scratch, &g)
+            _direct_forward[double](x2, w2, b1, has_bias, y.reshape(n, -1), scratch,
+                                    offsets, &g)
         return y
     cols_size = (d["c_in"] * _prod(d["kernel"]) * _prod(d["out"])
                  if path == PATH_GEMM else 1)
@@ -747,9 +1218,12 @@ cdef object _run_forward(x, w, b, d, dtype):
     return y
 
 
-cdef object _run_backward(gy, x, w, init, d, dtype, bint need_x, bint need_w):
-    """(gx, gw) of the conv with geometry ``d``; gx starts from ``init`` per
-    channel (a bias, for transposed convs) instead of zeros when given."""
+cdef object _run_backward(gy, x, w, init, d, dtype, bint need_x, bint need_w,
+                          bint need_b=False):
+    """(gx, gw, gb) of the conv with geometry ``d``; gx starts from ``init``
+    per channel (a bias, for transposed convs) instead of zeros when given.
+    gb (the sums of gy per channel) is computed on the way only by the
+    unit-stride direct path, when ``need_b``; it is None otherwise."""
     cdef Geom g = _geom_of(d)
     path = _path(d)
     n = d["n"]
@@ -765,17 +1239,24 @@ cdef object _run_backward(gy, x, w, init, d, dtype, bint need_x, bint need_w):
     has_init = init is not None
     init1 = c_array(init, dtype) if has_init else np.zeros(1, dtype=dtype)
     if path == PATH_DIRECT:
-        if need_x:
+        flat = all(s == 1 for s in d["stride"])
+        need_b = need_b and flat
+        if need_x and not flat:
             if has_init:
                 gx[...] = init1.reshape((-1,) + (1,) * d["d"])
             else:
                 gx.fill(0)
+        gw_acc = np.zeros(c_out * _prod(d["kernel"]) if need_w and flat else 1)
+        gb_acc = np.zeros(c_out if need_b else 1)
         scratch = np.empty(_direct_scratch_size(d), dtype=dtype)
+        offsets = _tap_offsets(d)
         if dtype == FLOAT32:
-            _direct_backward[float](gy2, x2, w2, gx2, gw2, need_x, need_w, scratch, &g)
+            _direct_backward[float](gy2, x2, w2, init1, has_init, gx2, gw2, gw_acc, gb_acc,
+                                    need_x, need_w, need_b, scratch, offsets, &g)
         else:
-            _direct_backward[double](gy2, x2, w2, gx2, gw2, need_x, need_w, scratch, &g)
-        return gx, gw
+            _direct_backward[double](gy2, x2, w2, init1, has_init, gx2, gw2, gw_acc, gb_acc,
+                                     need_x, need_w, need_b, scratch, offsets, &g)
+        return gx, gw, gb_acc.astype(dtype) if need_b else None
     col_rows = c_in * _prod(d["kernel"])
     L = _prod(d["out"])
     if path == PATH_1X1:
@@ -791,7 +1272,7 @@ cdef object _run_backward(gy, x, w, init, d, dtype, bint need_x, bint need_w):
     else:
         _backward[double](gy2, x2, w2, gx2, gw2, init1, has_init, cols, gcols, &g,
                           path, need_x, need_w)
-    return gx, gw
+    return gx, gw, None
 
 
 def _bias_grad(gy, channels, dtype):
@@ -876,8 +1357,9 @@ def conv_backward(grad_y, x, weight, stride, padding, dilation, groups,
                                   groups, need_input, need_weight, need_bias)
     gx = gw = gb = None
     if need_input or need_weight:
-        gx, gw = _run_backward(grad_y, x, weight, None, d, dtype, need_input, need_weight)
-    if need_bias:
+        gx, gw, gb = _run_backward(grad_y, x, weight, None, d, dtype, need_input,
+                                   need_weight, need_bias)
+    if need_bias and gb is None:
         gb = _bias_grad(grad_y, d["c_out"], dtype)
     return gx, gw, gb
 
@@ -915,7 +1397,7 @@ def conv_transpose_forward(x, weight, bias, stride, padding, output_padding,
             x.astype(dtype), weight.astype(dtype),
             None if bias is None else bias.astype(dtype),
             stride, padding, output_padding, dilation, groups)
-    y, _ = _run_backward(x, None, weight, bias, d, dtype, True, False)
+    y, _, _ = _run_backward(x, None, weight, bias, d, dtype, True, False)
     return y
 
 
@@ -957,7 +1439,7 @@ def conv_transpose_backward(grad_y, x, weight, stride, padding, output_padding,
     if need_weight:
         # The underlying conv maps grad_y's space to x's: its weight gradient
         # pairs "its input" grad_y with "its output gradient" x.
-        _, gw = _run_backward(x, grad_y, None, None, d, dtype, False, True)
+        _, gw, _ = _run_backward(x, grad_y, None, None, d, dtype, False, True)
     if need_bias:
         gb = _bias_grad(grad_y, d["c_in"], dtype)
     return gx, gw, gb

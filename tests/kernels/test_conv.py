@@ -294,6 +294,65 @@ def test_conv_threads_give_the_same_result(name, rng):
         np.testing.assert_allclose(g, e, rtol=1e-14, atol=1e-14)
 
 
+# Direct path with unit strides (depthwise): shapes that reach every part of
+# the float32 C loops (blocks of 32 and 8 outputs, the overlapping last
+# vector, fewer than 8 outputs, taps in groups of 9 and of at most 4, rows of
+# < 8, 8-16, 17-32 and > 32 values), in both builds of them, against _xp.
+# (n, channels, outputs per channel, spatial, kernel, padding, dilation)
+DIRECT_FLAT_CASES = {
+    "14x14-3x3-pad1": (3, 4, 1, (14, 14), (3, 3), 1, 1),
+    "13x11-3x3-pad1-x2": (2, 3, 2, (13, 11), (3, 3), 1, 1),
+    "9x9-5x5-pad2": (2, 2, 1, (9, 9), (5, 5), 2, 1),
+    "7x6-2x2-unpadded": (2, 3, 1, (7, 6), (2, 2), 0, 1),
+    "12x40-3x3-dilated": (1, 2, 1, (12, 40), (3, 3), 2, 2),
+    "6x25-1x1-x2": (2, 3, 2, (6, 25), (1, 1), 0, 1),
+    "1d-50-5": (2, 3, 1, (50,), (5,), 2, 1),
+    "3d-5x6x9-3x3x3": (1, 2, 2, (5, 6, 9), (3, 3, 3), 1, 1),
+    "2x3-3x3-pad1": (2, 2, 1, (2, 3), (3, 3), 1, 1),
+}
+
+
+@pytest.mark.parametrize("name", list(DIRECT_FLAT_CASES))
+def test_conv_direct_unit_stride_matches_xp(name, dtype, isa, rng):
+    n, c, per, s, k, padding, dilation = DIRECT_FLAT_CASES[name]
+    case = (n, c, c * per, s, k, 1, padding, dilation, c)
+    x, w, b, args = _conv_inputs(case, dtype, rng)
+    y = X.conv_forward(x, w, b, *args)
+    _close(K.conv_forward(x, w, b, *args), y, dtype, "y")
+    _close(K.conv_forward(x, w, None, *args), X.conv_forward(x, w, None, *args), dtype,
+           "y without bias")
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    full = X.conv_backward(gy, x, w, *args)
+    for need in [(True, True, True), (True, False, False), (False, True, False),
+                 (False, False, True), (False, True, True), (True, False, True)]:
+        got = K.conv_backward(gy, x, w, *args, *need)
+        for g_name, g, e, wanted in zip(["gx", "gw", "gb"], got, full, need):
+            if wanted:
+                _close(g, e, dtype, f"{g_name} {need}")
+            else:
+                assert g is None
+
+
+@pytest.mark.parametrize("name", ["14x14-3x3-pad1", "13x11-3x3-pad1-x2", "7x6-2x2-unpadded",
+                                  "1d-50-5"])
+def test_conv_transpose_direct_unit_stride_matches_xp(name, dtype, isa, rng):
+    # The transposed conv's forward is the direct path's input gradient
+    # started from the bias; its backward the direct forward and weight
+    # gradient.
+    n, c, per, s, k, padding, dilation = DIRECT_FLAT_CASES[name]
+    d = len(s)
+    x = rng.standard_normal((n, c * per) + s).astype(dtype)
+    w = rng.standard_normal((c * per, 1) + k).astype(dtype)
+    b = rng.standard_normal(c).astype(dtype)
+    args = (_tup(1, d), _tup(padding, d), _tup(0, d), _tup(dilation, d), c)
+    y = X.conv_transpose_forward(x, w, b, *args)
+    _close(K.conv_transpose_forward(x, w, b, *args), y, dtype, "y")
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    for g_name, g, e in zip(["gx", "gw", "gb"], K.conv_transpose_backward(gy, x, w, *args),
+                            X.conv_transpose_backward(gy, x, w, *args)):
+        _close(g, e, dtype, g_name)
+
+
 # ---------------------------------------------------------------------------
 # Transposed convolution
 # ---------------------------------------------------------------------------

@@ -326,6 +326,31 @@ cdef void _col_sums(const floating* a, Py_ssize_t rows, Py_ssize_t cols,
             acc[j] += row[j]
 
 
+cdef void _chunk_grads(const floating* gi, const floating* gh, Py_ssize_t rows,
+                       Py_ssize_t G, Py_ssize_t F, Py_ssize_t H, const floating* w_ih,
+                       const floating* x, const floating* hprev, floating* gx, floating* gwi,
+                       floating* gwh, double* gbi, double* gbh, floating beta) noexcept nogil:
+    """One chunk's share of grad x, grad W_ih, grad W_hh and the bias sums.
+
+    ``gi``/``gh``: the chunk's (rows, G) gate gradients on the input and the
+    recurrent side (one buffer for LSTM and RNN, whose two biases get the
+    same gradient: ``gbh`` is then NULL). ``x``, ``hprev`` and ``gx`` point at
+    the chunk's first row; ``gx``/``gwi`` may be NULL (not wanted). ``beta``
+    is 0 for the first chunk, which overwrites the weight gradients.
+    """
+    if gx != NULL:
+        gemm_rowmajor(False, False, <int> rows, <int> F, <int> G, <floating> 1,
+                      gi, <int> G, w_ih, <int> F, <floating> 0, gx, <int> F)
+    if gwi != NULL:
+        gemm_rowmajor(True, False, <int> G, <int> F, <int> rows, <floating> 1,
+                      gi, <int> G, x, <int> F, beta, gwi, <int> F)
+        gemm_rowmajor(True, False, <int> G, <int> H, <int> rows, <floating> 1,
+                      gh, <int> G, hprev, <int> H, beta, gwh, <int> H)
+        _col_sums(gi, rows, G, gbi)
+        if gbh != NULL:
+            _col_sums(gh, rows, G, gbh)
+
+
 # ---------------------------------------------------------------------------
 # LSTM
 # ---------------------------------------------------------------------------
@@ -470,17 +495,9 @@ cdef void _lstm_backward(const Seq* s, const floating* gy, const floating* zrow,
             if k > 0 or need_state:
                 gemm_rowmajor(False, False, <int> N, <int> H, <int> G, <floating> 1,
                               grow, <int> G, w_hh, <int> H, <floating> 1, dh, <int> H)
-        if gx != NULL:
-            gemm_rowmajor(False, False, <int> rows, <int> F, <int> G, <floating> 1,
-                          Gc, <int> G, w_ih, <int> F, <floating> 0,
-                          gx + t_lo * N * F, <int> F)
-        if gwi != NULL:
-            gemm_rowmajor(True, False, <int> G, <int> F, <int> rows, <floating> 1,
-                          Gc, <int> G, x + t_lo * N * F, <int> F, beta, gwi, <int> F)
-            gemm_rowmajor(True, False, <int> G, <int> H, <int> rows, <floating> 1,
-                          Gc, <int> G, hprev + t_lo * NH, <int> H, beta, gwh, <int> H)
-            _col_sums(Gc, rows, G, gb)
-            beta = 1
+        _chunk_grads(Gc, Gc, rows, G, F, H, w_ih, x + t_lo * N * F, hprev + t_lo * NH,
+                     gx + t_lo * N * F if gx != NULL else NULL, gwi, gwh, gb, NULL, beta)
+        beta = 1
         k_hi = k_lo - 1
 
 
@@ -624,18 +641,9 @@ cdef void _gru_backward(const Seq* s, const floating* gy, const floating* zrow,
                 gemm_rowmajor(False, False, <int> N, <int> H, <int> G, <floating> 1,
                               Gh + off, <int> G, w_hh, <int> H, <floating> 1,
                               dh, <int> H)
-        if gx != NULL:
-            gemm_rowmajor(False, False, <int> rows, <int> F, <int> G, <floating> 1,
-                          Gi, <int> G, w_ih, <int> F, <floating> 0,
-                          gx + t_lo * N * F, <int> F)
-        if gwi != NULL:
-            gemm_rowmajor(True, False, <int> G, <int> F, <int> rows, <floating> 1,
-                          Gi, <int> G, x + t_lo * N * F, <int> F, beta, gwi, <int> F)
-            gemm_rowmajor(True, False, <int> G, <int> H, <int> rows, <floating> 1,
-                          Gh, <int> G, hprev + t_lo * NH, <int> H, beta, gwh, <int> H)
-            _col_sums(Gi, rows, G, gbi)
-            _col_sums(Gh, rows, G, gbh)
-            beta = 1
+        _chunk_grads(Gi, Gh, rows, G, F, H, w_ih, x + t_lo * N * F, hprev + t_lo * NH,
+                     gx + t_lo * N * F if gx != NULL else NULL, gwi, gwh, gbi, gbh, beta)
+        beta = 1
         k_hi = k_lo - 1
 
 
@@ -744,17 +752,9 @@ cdef void _rnn_backward(const Seq* s, const floating* gy, const floating* zrow,
             if k > 0 or need_state:
                 gemm_rowmajor(False, False, <int> N, <int> H, <int> H, <floating> 1,
                               grow, <int> H, w_hh, <int> H, <floating> 1, dh, <int> H)
-        if gx != NULL:
-            gemm_rowmajor(False, False, <int> rows, <int> F, <int> H, <floating> 1,
-                          Gc, <int> H, w_ih, <int> F, <floating> 0,
-                          gx + t_lo * N * F, <int> F)
-        if gwi != NULL:
-            gemm_rowmajor(True, False, <int> H, <int> F, <int> rows, <floating> 1,
-                          Gc, <int> H, x + t_lo * N * F, <int> F, beta, gwi, <int> F)
-            gemm_rowmajor(True, False, <int> H, <int> H, <int> rows, <floating> 1,
-                          Gc, <int> H, hprev + t_lo * NH, <int> H, beta, gwh, <int> H)
-            _col_sums(Gc, rows, H, gb)
-            beta = 1
+        _chunk_grads(Gc, Gc, rows, H, F, H, w_ih, x + t_lo * N * F, hprev + t_lo * NH,
+                     gx + t_lo * N * F if gx != NULL else NULL, gwi, gwh, gb, NULL, beta)
+        beta = 1
         k_hi = k_lo - 1
 
 

@@ -95,7 +95,11 @@ class _BaseSequenceNet(RoutedParamsMixin, BaseNeuralNet):
         read = read_sequences(X, self.layout)
         if read is None:
             X, y = super()._check_X_y(X, y, reset)
-            steps, features = resolve_input_shape(self.input_shape, X.shape[1], self.layout)
+            if reset or self.input_shape is not None:
+                steps, features = resolve_input_shape(self.input_shape, X.shape[1],
+                                                      self.layout)
+            else:  # continuing: read flat rows as the model was fitted, as predict does
+                steps, features = self.input_shape_
             values = flat_to_values(X, steps, features, self.layout)
             lengths = np.full(X.shape[0], steps, dtype=np.int64)
         else:

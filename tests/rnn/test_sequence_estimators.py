@@ -208,3 +208,7 @@ def test_warm_start_continues_with_other_lengths():
     assert model.n_iter_ == first + 3
     with pytest.raises(ValueError, match="features per time step"):
         model.fit(np.ones((4, 3, 5)), [0, 1, 0, 1])
+    X, y = _sequences(n=12, steps=4, features=2)
+    model = SMALL["lstm"](warm_start=True).fit(X, y)
+    model.fit(X.reshape(12, -1), y)  # flat rows continue as the fitted (T, F) = (4, 2)
+    assert model.n_iter_ == 6 and model.input_shape_ == (4, 2)

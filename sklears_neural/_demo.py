@@ -126,6 +126,15 @@ def compare_mlp_on_digits(max_iter=200, random_state=0, progress=True):
     return rows
 
 
+def _fit_and_score(model, X_train, y_train, X_test, y_test):
+    """Fit an estimator; its test accuracy, fit time, epochs and the model."""
+    start = time.perf_counter()
+    model.fit(X_train, y_train)
+    fit_time = time.perf_counter() - start
+    return {"test_accuracy": float(model.score(X_test, y_test)), "fit_time": fit_time,
+            "n_iter": int(model.n_iter_), "model": model}
+
+
 def fit_digits_cnn(max_epochs=20, random_state=0, progress=True):
     """Fit ``CNNClassifier`` with its defaults on digits read as 1x8x8 images.
 
@@ -144,11 +153,7 @@ def fit_digits_cnn(max_epochs=20, random_state=0, progress=True):
     X_train, X_test, y_train, y_test = load_digits_split(random_state)
     model = CNNClassifier(input_shape=(1, 8, 8), max_epochs=max_epochs,
                           random_state=random_state, verbose=int(progress))
-    start = time.perf_counter()
-    model.fit(X_train, y_train)
-    fit_time = time.perf_counter() - start
-    return {"test_accuracy": float(model.score(X_test, y_test)), "fit_time": fit_time,
-            "n_iter": int(model.n_iter_), "model": model}
+    return _fit_and_score(model, X_train, y_train, X_test, y_test)
 
 
 def fit_italy_power_lstm(max_epochs=50, random_state=0, progress=True):
@@ -178,9 +183,5 @@ def fit_italy_power_lstm(max_epochs=50, random_state=0, progress=True):
     X_test, y_test = load_classification("ItalyPowerDemand", split="test")
     model = RNNClassifier("lstm", layout="NCT", max_epochs=max_epochs,
                           random_state=random_state, verbose=int(progress))
-    start = time.perf_counter()
-    model.fit(X_train, y_train)
-    fit_time = time.perf_counter() - start
-    return {"test_accuracy": float(model.score(X_test, y_test)), "fit_time": fit_time,
-            "n_iter": int(model.n_iter_), "n_train": len(X_train), "n_test": len(X_test),
-            "model": model}
+    return {**_fit_and_score(model, X_train, y_train, X_test, y_test),
+            "n_train": len(X_train), "n_test": len(X_test)}

@@ -112,7 +112,7 @@ class RNNForecaster(BaseEstimator):
             value = getattr(self, name)
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-        series = self._check_series(y, "y")
+        series = self._check_series(y)
         if len(series) < self.window + self.horizon:
             raise ValueError(f"y has {len(series)} time steps; window={self.window} plus "
                              f"horizon={self.horizon} need at least "
@@ -160,7 +160,7 @@ class RNNForecaster(BaseEstimator):
         if y is None:
             history = self.last_window_
         else:
-            history = self._check_series(y, "y")
+            history = self._check_series(y)
             if history.shape[1] != self.n_series_:
                 raise ValueError(f"y has {history.shape[1]} series; the forecaster was fitted "
                                  f"on {self.n_series_}.")
@@ -182,13 +182,13 @@ class RNNForecaster(BaseEstimator):
         check_is_fitted(self, "regressor_")
         return self.regressor_.loss_curve_
 
-    def _check_series(self, y, name):
+    def _check_series(self, y):
         array = np.asarray(y)
         if array.dtype.kind not in "biuf":
-            raise ValueError(f"{name} must hold numbers; got dtype {array.dtype}.")
+            raise ValueError(f"y must hold numbers; got dtype {array.dtype}.")
         if array.ndim not in (1, 2):
-            raise ValueError(f"{name} must be (n_timesteps,) or (n_timesteps, n_series); got "
+            raise ValueError("y must be (n_timesteps,) or (n_timesteps, n_series); got "
                              f"shape {array.shape}.")
         if not np.isfinite(array).all():
-            raise ValueError(f"{name} contains NaN or infinity.")
+            raise ValueError("y contains NaN or infinity.")
         return array.astype(np.float64).reshape(len(array), -1)

@@ -138,7 +138,7 @@ def test_attention_dropout_matches_numpy_and_keeps_weights():
     probs = np.exp(scores - scores.max(-1, keepdims=True))
     probs /= probs.sum(-1, keepdims=True)
     np.testing.assert_allclose(weights, probs, rtol=1e-12)  # weights before dropout
-    keep = (np.random.default_rng(7).random(probs.shape) >= 0.4) / 0.6
+    keep = (np.random.default_rng(7).random(probs.shape) < 0.6) / 0.6
     np.testing.assert_allclose(out.data, (probs * keep) @ v.data, rtol=1e-12)
     assert 0 < (keep == 0).mean() < 1
 

@@ -5,6 +5,7 @@ import numpy as np
 from sklears_neural._random import as_generator
 from sklears_neural.autograd import Function
 from sklears_neural.backend import get_array_module, kernels_for
+from sklears_neural.nn.functional._dropout import keep_mask
 
 __all__ = ["scaled_dot_product_attention"]
 
@@ -24,7 +25,7 @@ class _Attention(Function):
         keep = None
         if self.dropout_p:
             # Dropout on the probabilities: out = (P * keep) V, keep = mask / (1 - p).
-            keep = _keep_mask(weights, self.dropout_p, self.generator)
+            keep = keep_mask(weights, self.dropout_p, self.generator)
             xp = get_array_module(weights)
             out = xp.matmul(weights * keep, v)
         if any(self.needs_input_grad):
@@ -41,15 +42,6 @@ class _Attention(Function):
 
     def _scale(self, q):
         return self.scale if self.scale is not None else 1.0 / float(np.sqrt(q.shape[-1]))
-
-
-def _keep_mask(weights, p, generator):
-    xp = get_array_module(weights)
-    if xp is np:
-        uniform = generator.random(weights.shape, dtype=weights.dtype)
-    else:
-        uniform = xp.random.random(weights.shape, dtype=weights.dtype)
-    return (uniform >= p).astype(weights.dtype) * weights.dtype.type(1.0 / (1.0 - p))
 
 
 def _dropout_attention_backward(gy, q, k, v, weights, keep, scale):

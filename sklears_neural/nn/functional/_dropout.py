@@ -9,20 +9,28 @@ from sklears_neural.backend import get_array_module
 __all__ = ["alpha_dropout", "dropout", "gaussian_noise"]
 
 
+def keep_mask(like, p, generator):
+    """Inverted-dropout multiplier shaped like ``like``: 0 with probability ``p``,
+    else ``1 / (1 - p)``. ``generator`` draws it on the CPU (CuPy uses its own)."""
+    xp = get_array_module(like)
+    keep = 1.0 - p
+    if xp is np:
+        uniform = generator.random(like.shape,
+                                   dtype=like.dtype if like.dtype == np.float32 else np.float64)
+    else:
+        uniform = xp.random.random(like.shape, dtype=like.dtype)
+    mask = (uniform < keep).astype(like.dtype)
+    mask *= 1.0 / keep
+    return mask
+
+
 class Dropout(Function):
     def __init__(self, p, generator):
         self.p = p
         self.generator = generator
 
     def forward(self, x):
-        xp = get_array_module(x)
-        keep = 1.0 - self.p
-        if xp is np:
-            uniform = self.generator.random(x.shape, dtype=x.dtype if x.dtype == np.float32 else np.float64)
-        else:
-            uniform = xp.random.random(x.shape, dtype=x.dtype)
-        mask = (uniform < keep).astype(x.dtype)
-        mask *= 1.0 / keep
+        mask = keep_mask(x, self.p, self.generator)
         self.save_for_backward(mask)
         return x * mask
 

@@ -3,9 +3,14 @@
 A reduced loss is a scalar whose backward only scales the gradient kept
 from the forward pass. ``sample_weight`` (one weight per row, an addition to
 PyTorch's arguments) makes ``"mean"`` a weighted mean, as in scikit-learn.
+
+A floating-point target that is a Tensor requiring grad (distillation,
+self-supervised losses) is a real input of the op and gets a gradient, as in
+PyTorch; any other target is a constant array and costs nothing extra.
+Class-index targets never get one.
 """
 
-from sklears_neural.autograd import Function, Tensor
+from sklears_neural.autograd import Function, Tensor, is_grad_enabled
 from sklears_neural.backend import get_array_module, kernels_for
 
 __all__ = [
@@ -25,8 +30,17 @@ def _array(x):
     return x.data if isinstance(x, Tensor) else x
 
 
+def _target_operand(xp, target, dtype):
+    """The target as the op receives it: a differentiable Tensor of ``dtype``
+    when it is a Tensor that requires grad (and grad is on), else an array."""
+    if isinstance(target, Tensor) and target.requires_grad and is_grad_enabled():
+        return target if target.dtype == dtype else target.astype(dtype)
+    return xp.asarray(_array(target)).astype(dtype, copy=False)
+
+
 def _check_class_range(t, n_classes):
-    if t.size and (int(t.min()) < 0 or int(t.max()) >= n_classes):
+    # One host sync (a GPU stalls on each); min/max only for the message.
+    if t.size and bool(((t < 0) | (t >= n_classes)).any()):
         raise ValueError(f"class-index target must lie in [0, {n_classes - 1}]; "
                          f"got values from {int(t.min())} to {int(t.max())}.")
 
@@ -40,8 +54,49 @@ def _row_weights(xp, n_rows, dtype, sample_weight):
     return w
 
 
+def _softplus_neg(xp, x):
+    """``log(1 + exp(-x))``, stable for any x."""
+    return xp.log1p(xp.exp(-xp.abs(x))) + xp.maximum(-x, 0)
+
+
+def _target_grad(xp, kernel, x, t, options):
+    """Gradient of the unscaled elementwise losses with respect to the target.
+
+    ``x`` and ``t`` are as the kernel received them. The gradient of mse, l1
+    and huber is minus the input's (see ``_NEGATED_INPUT_GRAD``).
+    """
+    if kernel == "softmax_cross_entropy":
+        # loss_i = -sum_c ((1 - ls) t_ic + ls / C) log_softmax(x)_ic
+        shifted = x - x.max(axis=1, keepdims=True)
+        logp = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+        return -(1.0 - options["label_smoothing"]) * logp
+    if kernel == "bce_with_logits":
+        # loss = (1 - t) x + (1 + (pw - 1) t) softplus(-x)
+        pw = options["pos_weight"]
+        return -x if pw is None else (pw - 1) * _softplus_neg(xp, x) - x
+    if kernel == "poisson_nll_loss":
+        if options["log_input"]:
+            g = -x  # exp(x) - t x
+        else:
+            g = -xp.log(x + options["eps"])  # x - t log(x + eps)
+        if options["full"]:
+            # d/dt of t log t - t + log(2 pi t) / 2, where t > 1
+            safe_t = xp.where(t > 1, t, 1)
+            g = g + xp.where(t > 1, xp.log(safe_t) + 0.5 / safe_t, 0)
+        return g
+    raise AssertionError(f"no target gradient for {kernel}")
+
+
+# Losses of ``x - t`` alone: the target's gradient is minus the input's.
+_NEGATED_INPUT_GRAD = ("mse_loss", "l1_loss", "huber_loss")
+
+
 class _KernelLoss(Function):
-    """A loss evaluated by one kernel call returning ``(losses, grad)``."""
+    """A loss evaluated by one kernel call returning ``(losses, grad)``.
+
+    The target is the second input; it gets a gradient only when it requires
+    one (``needs_input_grad[1]``), computed in forward next to the kernel.
+    """
 
     def __init__(self, kernel, reduction, weight, options):
         self.kernel = kernel
@@ -53,6 +108,7 @@ class _KernelLoss(Function):
         xp = get_array_module(x)
         per_sample = self.kernel == "softmax_cross_entropy"
         self.input_shape = x.shape
+        self.target_shape = target.shape
         scale = 1.0
         if self.reduction == "mean":
             elements_per_row = 1 if per_sample else x.size // max(x.shape[0], 1)
@@ -62,18 +118,35 @@ class _KernelLoss(Function):
             x, target = x.reshape(x.shape[0], -1), target.reshape(x.shape[0], -1)
         losses, grad = getattr(kernels_for(x), self.kernel)(
             x, target, self.weight, scale=scale, **self.options)
-        if self.needs_input_grad[0]:
-            self.save_for_backward(grad)
+        want_x, want_t = self.needs_input_grad
+        grad_target = None
+        if want_t and self.kernel not in _NEGATED_INPUT_GRAD:
+            grad_target = _target_grad(xp, self.kernel, x, target, self.options)
+            if self.weight is None:
+                grad_target *= scale
+            else:
+                grad_target *= (scale * self.weight).astype(x.dtype, copy=False).reshape(-1, 1)
+        if want_x or want_t:
+            self.save_for_backward(grad if want_x or grad_target is None else None, grad_target)
         self.per_sample = per_sample
+        self.grad_shape = grad.shape
         if self.reduction == "none":
             return losses if per_sample else losses.reshape(self.input_shape)
         return xp.asarray(losses.sum(), dtype=x.dtype)
 
     def backward(self, gy):
-        (grad,) = self.saved
+        grad, grad_target = self.saved
         if self.reduction == "none":
-            gy = gy.reshape(-1, 1) if self.per_sample else gy.reshape(grad.shape)
-        return (grad * gy).reshape(self.input_shape), None
+            gy = gy.reshape(-1, 1) if self.per_sample else gy.reshape(self.grad_shape)
+        gx = gt = None
+        if self.needs_input_grad[0]:
+            gx = (grad * gy).reshape(self.input_shape)
+        if self.needs_input_grad[1]:
+            if grad_target is None:  # mse, l1, huber: minus the input's gradient
+                gt = -(gx if gx is not None else (grad * gy).reshape(self.target_shape))
+            else:
+                gt = (grad_target * gy).reshape(self.target_shape)
+        return gx, gt
 
 
 def cross_entropy(input, target, weight=None, reduction="mean", label_smoothing=0.0,
@@ -118,7 +191,7 @@ def cross_entropy(input, target, weight=None, reduction="mean", label_smoothing=
         raise ValueError(f"cross_entropy: probability target has shape {t.shape}; "
                          f"expected {input.shape}.")
     else:
-        t = t.astype(input.dtype, copy=False)
+        t = _target_operand(xp, target, input.dtype)
     w = _row_weights(xp, n, input.dtype, sample_weight)
     if weight is not None:
         if t.ndim != 1:
@@ -154,11 +227,10 @@ def nll_loss(input, target, reduction="mean", sample_weight=None):
 def _elementwise(kernel, input, target, reduction, sample_weight, **options):
     _check_reduction(reduction)
     xp = get_array_module(input.data)
-    t = xp.asarray(_array(target))
+    t = _target_operand(xp, target, input.dtype)
     if t.shape != input.shape:
         raise ValueError(f"{kernel}: target has shape {t.shape}, input has shape {input.shape}; "
                          "they must match.")
-    t = t.astype(input.dtype, copy=False)
     if input.ndim == 0:
         input, t = input.reshape(1, 1), t.reshape(1, 1)
     w = _row_weights(xp, input.shape[0], input.dtype, sample_weight)

@@ -151,7 +151,7 @@ def fit_digits_cnn(max_epochs=20, random_state=0, progress=True):
     from sklears_neural.cnn import CNNClassifier
 
     X_train, X_test, y_train, y_test = load_digits_split(random_state)
-    model = CNNClassifier(input_shape=(1, 8, 8), max_epochs=max_epochs,
+    model = CNNClassifier(input_shape=(1, 8, 8), max_iter=max_epochs,
                           random_state=random_state, verbose=int(progress))
     return _fit_and_score(model, X_train, y_train, X_test, y_test)
 
@@ -181,7 +181,7 @@ def fit_italy_power_lstm(max_epochs=50, random_state=0, progress=True):
 
     X_train, y_train = load_classification("ItalyPowerDemand", split="train")
     X_test, y_test = load_classification("ItalyPowerDemand", split="test")
-    model = RNNClassifier("lstm", layout="NCT", max_epochs=max_epochs,
+    model = RNNClassifier("lstm", layout="NCT", max_iter=max_epochs,
                           random_state=random_state, verbose=int(progress))
     return {**_fit_and_score(model, X_train, y_train, X_test, y_test),
             "n_train": len(X_train), "n_test": len(X_test)}

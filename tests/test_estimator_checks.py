@@ -16,26 +16,26 @@ ESTIMATORS = [
     # Full-batch L-BFGS in float64: here sample weights must equal repetition exactly.
     MLPClassifier(hidden_layer_sizes=(16,), solver="lbfgs", dtype="float64", random_state=0),
     MLPRegressor(hidden_layer_sizes=(16,), solver="lbfgs", dtype="float64", random_state=0),
-    NeuralNetClassifier(TinyNet, max_epochs=20, lr=1e-2, random_state=0),
-    NeuralNetRegressor(TinyNet, max_epochs=20, lr=1e-2, random_state=0),
+    NeuralNetClassifier(TinyNet, max_iter=20, lr=1e-2, random_state=0),
+    NeuralNetRegressor(TinyNet, max_iter=20, lr=1e-2, random_state=0),
     # Flat rows read as one-channel 1 x n_features images (-1: inferred), as after a
     # scikit-learn transformer.
     CNNClassifier(input_shape=(1, 1, -1), conv_layers=((8, 3),), hidden_layer_sizes=(16,),
-                  max_epochs=20, lr=1e-2, random_state=0),
+                  max_iter=20, lr=1e-2, random_state=0),
     CNNRegressor(input_shape=(1, 1, -1), conv_layers=((8, 3),), hidden_layer_sizes=(16,),
-                 batch_norm=False, max_epochs=20, lr=1e-2, random_state=0),
-    CNN1DClassifier(conv_layers=((8, 3),), hidden_layer_sizes=(16,), max_epochs=20, lr=1e-2,
+                 batch_norm=False, max_iter=20, lr=1e-2, random_state=0),
+    CNN1DClassifier(conv_layers=((8, 3),), hidden_layer_sizes=(16,), max_iter=20, lr=1e-2,
                     random_state=0),
     CNN1DRegressor(input_shape=(1, -1), conv_layers=((8, 3),), hidden_layer_sizes=(16,),
-                   batch_norm=False, max_epochs=20, lr=1e-2, random_state=0),
+                   batch_norm=False, max_iter=20, lr=1e-2, random_state=0),
     # Flat rows read as univariate sequences of n_features steps: (T, F) = (-1, 1).
-    RNNClassifier(hidden_size=8, input_shape=(-1, 1), max_epochs=20, lr=1e-2, random_state=0),
+    RNNClassifier(hidden_size=8, input_shape=(-1, 1), max_iter=20, lr=1e-2, random_state=0),
     # check_regressors_train wants R^2 > 0.5 on its regression data: 50 epochs.
-    RNNRegressor("gru", hidden_size=8, input_shape=(-1, 1), max_epochs=50, lr=1e-2,
+    RNNRegressor("gru", hidden_size=8, input_shape=(-1, 1), max_iter=50, lr=1e-2,
                  random_state=0),
     TransformerClassifier(d_model=8, nhead=2, num_layers=1, dim_feedforward=16,
-                          input_shape=(-1, 1), max_epochs=20, lr=1e-2, random_state=0),
-    TransformerRegressor(d_model=8, nhead=2, num_layers=1, dim_feedforward=16, max_epochs=20,
+                          input_shape=(-1, 1), max_iter=20, lr=1e-2, random_state=0),
+    TransformerRegressor(d_model=8, nhead=2, num_layers=1, dim_feedforward=16, max_iter=20,
                          lr=1e-2, random_state=0),
 ]
 

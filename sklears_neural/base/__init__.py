@@ -10,7 +10,8 @@ from sklears_neural.base._callbacks import (
     ProgressBar,
 )
 from sklears_neural.base._estimator import BaseNeuralNet
+from sklears_neural.base._history import History
 from sklears_neural.base._neural_net import NeuralNetClassifier, NeuralNetRegressor
 
 __all__ = ["BaseNeuralNet", "Callback", "Checkpoint", "EarlyStopping", "GradientClipping",
-           "LRScheduler", "NeuralNetClassifier", "NeuralNetRegressor", "ProgressBar"]
+           "History", "LRScheduler", "NeuralNetClassifier", "NeuralNetRegressor", "ProgressBar"]

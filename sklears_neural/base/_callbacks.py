@@ -5,6 +5,17 @@ Every estimator calls, in order: ``on_train_begin`` once per ``fit`` or
 ``on_backward_end`` (after the gradients exist, before the optimizer step)
 and ``on_batch_end``; ``on_epoch_end`` with the epoch's history row; and
 ``on_train_end``. A callback stops training with ``net.stop_training(reason)``.
+
+Hooks are called with keyword arguments (``on_epoch_end(net, logs=row)``),
+and the base class takes ``**kwargs`` everywhere, so information added later
+breaks no callback that also takes ``**kwargs``.
+
+The estimators' parameters switch on default callbacks, which run before
+the user's: ``StoppingRule`` (scikit-learn's ``tol`` / ``n_iter_no_change``
+rule, and ``early_stopping``), ``GradientClipping`` (``clip_grad_norm``),
+``ScheduleStep`` (``lr_schedule``) and, after the user's, ``ProgressBar``
+(``verbose``). The estimator re-reads its ``callbacks`` at every ``fit`` and
+``partial_fit``.
 """
 
 import math
@@ -14,7 +25,7 @@ import joblib
 from sklears_neural.nn.utils import clip_grad_norm_, clip_grad_value_
 
 __all__ = ["Callback", "EarlyStopping", "LRScheduler", "Checkpoint", "ProgressBar",
-           "GradientClipping"]
+           "GradientClipping", "ScheduleStep", "StoppingRule"]
 
 
 class Callback:
@@ -25,23 +36,24 @@ class Callback:
     and ``callbacks__<name>__<param>`` routes to them).
     """
 
-    def on_train_begin(self, net, X=None, y=None):
-        pass
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """Start of a ``fit`` / ``partial_fit``; ``X`` is the training Dataset."""
 
-    def on_epoch_begin(self, net, epoch):
-        pass
+    def on_epoch_begin(self, net, epoch=None, **kwargs):
+        """Start of an epoch; ``epoch`` counts from 0 over the estimator's life."""
 
-    def on_backward_end(self, net, parameters):
-        pass
+    def on_backward_end(self, net, parameters=None, **kwargs):
+        """Gradients of a batch exist; the optimizer has not stepped yet."""
 
-    def on_batch_end(self, net, batch_loss, batch_size):
-        pass
+    def on_batch_end(self, net, batch_loss=None, batch_size=None, **kwargs):
+        """After the optimizer step. ``batch_loss`` is a 0-d array on the training
+        device (``float()`` it for a number: on a GPU that waits for the device)."""
 
-    def on_epoch_end(self, net, logs):
-        pass
+    def on_epoch_end(self, net, logs=None, **kwargs):
+        """End of an epoch; ``logs`` is its row of ``net.history_``."""
 
-    def on_train_end(self, net):
-        pass
+    def on_train_end(self, net, **kwargs):
+        """End of the fit, also when it stopped on an error."""
 
     def get_params(self, deep=True):
         import inspect
@@ -88,13 +100,13 @@ class EarlyStopping(Callback):
         self.min_delta = min_delta
         self.restore_best_weights = restore_best_weights
 
-    def on_train_begin(self, net, X=None, y=None):
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
         self.best_ = math.inf
         self.wait_ = 0
         self.best_state_ = None
         self.best_epoch_ = None
 
-    def on_epoch_end(self, net, logs):
+    def on_epoch_end(self, net, logs=None, **kwargs):
         if self.monitor not in logs or logs[self.monitor] is None:
             raise ValueError(f"EarlyStopping: history has no {self.monitor!r} (available: "
                              f"{sorted(k for k, v in logs.items() if v is not None)}); "
@@ -111,7 +123,7 @@ class EarlyStopping(Callback):
                 net.stop_training(f"{self.monitor} did not improve by more than "
                                   f"{self.min_delta} for {self.patience} epochs")
 
-    def on_train_end(self, net):
+    def on_train_end(self, net, **kwargs):
         if self.restore_best_weights and self.best_state_ is not None:
             net.module_.load_state_dict(self.best_state_)
 
@@ -130,13 +142,13 @@ class LRScheduler(Callback):
     def __init__(self, schedule):
         self.schedule = schedule
 
-    def on_train_begin(self, net, X=None, y=None):
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
         if not callable(self.schedule):
             raise ValueError(f"LRScheduler: schedule must be callable; got {self.schedule!r}.")
         self.initial_lrs_ = getattr(self, "initial_lrs_", None) or [
             g["lr"] for g in net.optimizer_.param_groups]
 
-    def on_epoch_begin(self, net, epoch):
+    def on_epoch_begin(self, net, epoch=None, **kwargs):
         for group, initial in zip(net.optimizer_.param_groups, self.initial_lrs_):
             lr = float(self.schedule(epoch, initial))
             if not lr >= 0:
@@ -159,10 +171,10 @@ class Checkpoint(Callback):
         self.path = path
         self.monitor = monitor
 
-    def on_train_begin(self, net, X=None, y=None):
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
         self.best_ = math.inf
 
-    def on_epoch_end(self, net, logs):
+    def on_epoch_end(self, net, logs=None, **kwargs):
         value = logs.get(self.monitor)
         if value is None:
             raise ValueError(f"Checkpoint: history has no {self.monitor!r}.")
@@ -179,22 +191,23 @@ class ProgressBar(Callback):
     def __init__(self, desc=None):
         self.desc = desc
 
-    def on_train_begin(self, net, X=None, y=None):
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
         from tqdm.auto import tqdm
 
         total = getattr(net, "_planned_epochs", None)
         self.bar_ = tqdm(total=total, desc=self.desc or type(net).__name__, unit="epoch",
                          leave=True)
 
-    def on_epoch_end(self, net, logs):
+    def on_epoch_end(self, net, logs=None, **kwargs):
         shown = {k: f"{logs[k]:.4g}" for k in ("train_loss", "valid_loss", "valid_score")
                  if logs.get(k) is not None}
         self.bar_.set_postfix(shown, refresh=False)
         self.bar_.update(1)
 
-    def on_train_end(self, net):
-        self.bar_.close()
-        del self.bar_
+    def on_train_end(self, net, **kwargs):
+        if hasattr(self, "bar_"):
+            self.bar_.close()
+            del self.bar_
 
 
 class GradientClipping(Callback):
@@ -212,7 +225,7 @@ class GradientClipping(Callback):
         self.max_norm = max_norm
         self.clip_value = clip_value
 
-    def on_train_begin(self, net, X=None, y=None):
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
         for name in ("max_norm", "clip_value"):
             value = getattr(self, name)
             if value is not None and not value > 0:
@@ -220,8 +233,59 @@ class GradientClipping(Callback):
         if self.max_norm is None and self.clip_value is None:
             raise ValueError("GradientClipping: give max_norm, clip_value or both.")
 
-    def on_backward_end(self, net, parameters):
+    def on_backward_end(self, net, parameters=None, **kwargs):
         if self.clip_value is not None:
             clip_grad_value_(parameters, self.clip_value)
         if self.max_norm is not None:
             clip_grad_norm_(parameters, self.max_norm)
+
+
+class StoppingRule(Callback):
+    """scikit-learn's stopping rule, the estimators' default callback.
+
+    The monitored value (the training loss, or with ``early_stopping`` the
+    validation score or loss) must beat its best by ``tol``; after more than
+    ``n_iter_no_change`` epochs without that, training stops. With early
+    stopping the best weights are kept and restored at the end. It also
+    keeps scikit-learn's ``validation_scores_``, ``best_validation_score_``
+    and ``best_loss_`` up to date.
+    """
+
+    def on_epoch_end(self, net, logs=None, **kwargs):
+        key = net._monitor()
+        value = logs[key] if key != "valid_score" else -logs[key]  # minimise
+        improved = value <= net._best_monitored - net.tol
+        if value < net._best_monitored:
+            net._best_monitored = value
+            if key != "train_loss":
+                net._best_state = net.module_.state_dict()
+        if logs["valid_score"] is not None:
+            if net.validation_scores_ is None:
+                net.validation_scores_, net.best_validation_score_ = [], -math.inf
+            net.validation_scores_.append(logs["valid_score"])
+            net.best_validation_score_ = max(net.best_validation_score_, logs["valid_score"])
+        if net.best_loss_ is not None:
+            net.best_loss_ = min(net.best_loss_, logs["train_loss"])
+        net._no_improvement = 0 if improved else net._no_improvement + 1
+        if net._no_improvement > net.n_iter_no_change:
+            if net._on_no_improvement():
+                what = {"valid_score": "Validation score", "valid_loss": "Validation loss",
+                        "train_loss": "Training loss"}[key]
+                net.stop_training(f"{what} did not improve more than tol={net.tol} for "
+                                  f"{net.n_iter_no_change} consecutive epochs.")
+            else:
+                net._no_improvement = 0
+
+    def on_train_end(self, net, **kwargs):
+        if net.early_stopping and net._best_state is not None:
+            net.module_.load_state_dict(net._best_state)
+
+
+class ScheduleStep(Callback):
+    """Steps the estimator's ``lr_schedule`` (per batch or per epoch), its default callback."""
+
+    def on_batch_end(self, net, batch_loss=None, batch_size=None, **kwargs):
+        net._step_schedule_batch()
+
+    def on_epoch_end(self, net, logs=None, **kwargs):
+        net._step_schedule(logs)

@@ -2,9 +2,11 @@
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.metrics import accuracy_score, r2_score
+from sklearn.metrics import r2_score
 from sklearn.utils.class_weight import compute_sample_weight
 
+from sklears_neural.backend import check_dtype
+from sklears_neural.base._checks import check_class_weight
 from sklears_neural.base._targets import ClassTargets, RegressionTargets
 
 __all__ = ["NeuralNetClassifierMixin", "NeuralNetRegressorMixin"]
@@ -31,18 +33,19 @@ class NeuralNetClassifierMixin(ClassifierMixin):
         return y if classes is None else np.asarray(classes)
 
     def _sample_weights(self, y, sample_weight):
+        """Sample weights times class weights, in the training dtype (made once per fit)."""
         if self.class_weight is None:
             return sample_weight
-        if not (self.class_weight == "balanced" or isinstance(self.class_weight, dict)):
-            raise ValueError("class_weight must be 'balanced', a dict {class: weight} or None; "
-                             f"got {self.class_weight!r}.")
-        weights = compute_sample_weight(self.class_weight, y).astype(
-            sample_weight.dtype if sample_weight is not None else np.float64)
+        check_class_weight(self.class_weight)
+        weights = compute_sample_weight(self.class_weight, y).astype(check_dtype(self.dtype))
         return weights if sample_weight is None else weights * sample_weight
 
-    def _validation_score(self, X, y, sample_weight):
-        return accuracy_score(y, self._predict_from_outputs(self._forward(X)),
-                              sample_weight=sample_weight)
+    def _score_outputs(self, outputs, targets, sample_weight):
+        """Accuracy of the predictions in ``outputs`` against encoded targets."""
+        predicted = self._targets.codes(outputs)
+        correct = (predicted == targets).all(axis=1) if targets.ndim == 2 else (
+            predicted == targets)
+        return float(np.average(correct, weights=sample_weight))
 
     def _predict_from_outputs(self, outputs):
         return self._targets.decode(self._targets.probabilities(outputs.astype(np.float64)))
@@ -80,9 +83,10 @@ class NeuralNetRegressorMixin(RegressorMixin):
         """Map raw network outputs to predictions (identity by default)."""
         return outputs
 
-    def _validation_score(self, X, y, sample_weight):
-        predictions = self._output_transform(self._forward(X).astype(np.float64))
-        return r2_score(y, self._targets.decode(predictions), sample_weight=sample_weight)
+    def _score_outputs(self, outputs, targets, sample_weight):
+        """R² of the predictions from ``outputs`` against the targets."""
+        predictions = self._output_transform(outputs.astype(np.float64))
+        return float(r2_score(targets, predictions, sample_weight=sample_weight))
 
     def predict(self, X):
         """Predicted targets, shaped like the ``y`` given to ``fit``."""

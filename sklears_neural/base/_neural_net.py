@@ -4,7 +4,8 @@ import copy
 import inspect
 
 from sklears_neural import nn
-from sklears_neural.base._estimator import BaseNeuralNet, _check_number, resolve_optimizer
+from sklears_neural.base._checks import check_number, resolve_optimizer
+from sklears_neural.base._estimator import BaseNeuralNet
 from sklears_neural.base._mixins import NeuralNetClassifierMixin, NeuralNetRegressorMixin
 from sklears_neural.base._routing import RoutedParamsMixin
 
@@ -27,16 +28,9 @@ class _NeuralNet(RoutedParamsMixin, BaseNeuralNet):
             setattr(self, key, value)
         self._store_routed(routed)
 
-    def _max_epochs(self):
-        return self.max_epochs
-
-    def _wants_validation(self):
-        return True
-
     def _extra_validation(self):
         self._check_routed()
-        _check_number("max_epochs", self.max_epochs, low=1, integer=True)
-        _check_number("lr", self.lr, low=0.0)
+        check_number("lr", self.lr, low=0.0)
         resolve_optimizer(self.optimizer)
         if self.module is None:
             raise ValueError("module is required: pass an nn.Module subclass (with module__* "
@@ -93,13 +87,20 @@ _SHARED_DOC = """
         "adam", "adamw", "sgd", "rmsprop", "adagrad" or a class; options in
         ``optimizer__*`` (e.g. ``optimizer__weight_decay``).
     lr : float, default=1e-3
-    max_epochs : int, default=10
+    max_iter : int, default=10
+        Epochs of one ``fit``.
+    max_epochs : int
+        Deprecated name of ``max_iter``; it will be removed in the next release.
     batch_size : int or "auto", default=128
     callbacks : list of Callback or of (name, Callback), optional
         Settable in a grid as ``callbacks__<name>__<param>``.
-    validation_fraction : float in [0, 1), default=0.0
+    validation_fraction : float in [0, 1) or None, default=None
         Held-out share reported as ``valid_loss`` / ``valid_score`` in
-        ``history_`` (stratified for classifiers).
+        ``history_`` every epoch (stratified for classifiers), whether or
+        not ``early_stopping`` is on. None holds out 0.1 when something
+        watches the validation data (``early_stopping``, a plateau
+        schedule) and nothing otherwise. ``fit(..., validation_data=(X_val,
+        y_val))`` scores given data instead.
     early_stopping : bool, default=False
         Stop when the validation loss stalls for more than
         ``n_iter_no_change`` epochs and restore the best weights.
@@ -163,14 +164,14 @@ class NeuralNetClassifier(NeuralNetClassifierMixin, _NeuralNet):
         As in scikit-learn's MLP.
 """)
 
-    def __init__(self, module=None, criterion=None, optimizer="adam", lr=1e-3, max_epochs=10,
-                 batch_size=128, callbacks=None, validation_fraction=0.0, early_stopping=False,
+    def __init__(self, module=None, criterion=None, optimizer="adam", lr=1e-3, max_iter=10,
+                 batch_size=128, callbacks=None, validation_fraction=None, early_stopping=False,
                  n_iter_no_change=10, tol=1e-4, shuffle=True, warm_start=False,
                  random_state=None, device="cpu", dtype="float32", verbose=0, n_threads=None,
                  alpha=0.0, l1=0.0, clip_grad_norm=None, noise=0.0, lr_schedule=None,
-                 label_smoothing=0.0, class_weight=None, **kwargs):
+                 label_smoothing=0.0, class_weight=None, max_epochs="deprecated", **kwargs):
         self._store(dict(module=module, criterion=criterion, optimizer=optimizer, lr=lr,
-                         max_epochs=max_epochs, batch_size=batch_size, callbacks=callbacks,
+                         max_iter=max_iter, max_epochs=max_epochs, batch_size=batch_size, callbacks=callbacks,
                          validation_fraction=validation_fraction, early_stopping=early_stopping,
                          n_iter_no_change=n_iter_no_change, tol=tol, shuffle=shuffle,
                          warm_start=warm_start, random_state=random_state, device=device,
@@ -198,13 +199,14 @@ class NeuralNetRegressor(NeuralNetRegressorMixin, _NeuralNet):
         As in scikit-learn's MLP.
 """)
 
-    def __init__(self, module=None, criterion=None, optimizer="adam", lr=1e-3, max_epochs=10,
-                 batch_size=128, callbacks=None, validation_fraction=0.0, early_stopping=False,
+    def __init__(self, module=None, criterion=None, optimizer="adam", lr=1e-3, max_iter=10,
+                 batch_size=128, callbacks=None, validation_fraction=None, early_stopping=False,
                  n_iter_no_change=10, tol=1e-4, shuffle=True, warm_start=False,
                  random_state=None, device="cpu", dtype="float32", verbose=0, n_threads=None,
-                 alpha=0.0, l1=0.0, clip_grad_norm=None, noise=0.0, lr_schedule=None, **kwargs):
+                 alpha=0.0, l1=0.0, clip_grad_norm=None, noise=0.0, lr_schedule=None,
+                 max_epochs="deprecated", **kwargs):
         self._store(dict(module=module, criterion=criterion, optimizer=optimizer, lr=lr,
-                         max_epochs=max_epochs, batch_size=batch_size, callbacks=callbacks,
+                         max_iter=max_iter, max_epochs=max_epochs, batch_size=batch_size, callbacks=callbacks,
                          validation_fraction=validation_fraction, early_stopping=early_stopping,
                          n_iter_no_change=n_iter_no_change, tol=tol, shuffle=shuffle,
                          warm_start=warm_start, random_state=random_state, device=device,

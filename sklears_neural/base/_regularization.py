@@ -20,6 +20,9 @@ def _add_scaled(y, a, x):
 def weight_penalty(weights, alpha, l1, sample_weight_sum):
     """Add the penalty's gradient to each weight's ``.grad``; return its value.
 
+    The value is a 0-d array on the weights' device (or the float 0.0 when
+    both penalties are off), so that no step waits for a GPU to read it.
+
     The penalty is ``(alpha / 2 * ||W||_2^2 + l1 * ||W||_1) / sum(sample_weight)``
     summed over ``weights``, scikit-learn's scaling of ``alpha`` (both set:
     the elastic net). The L1 subgradient at 0 is 0.
@@ -38,11 +41,11 @@ def weight_penalty(weights, alpha, l1, sample_weight_sum):
         data = W.data
         if alpha:
             flat = data.reshape(-1)
-            total += 0.5 * alpha * float(flat @ flat)
+            total = total + (0.5 * alpha) * (flat @ flat)
             if W.grad is not None:
                 _add_scaled(W.grad, alpha / sample_weight_sum, data)
         if l1:
-            total += l1 * float(abs(data).sum())
+            total = total + l1 * abs(data).sum()
             if W.grad is not None:
                 _add_scaled(W.grad, l1 / sample_weight_sum, get_array_module(data).sign(data))
     return total / sample_weight_sum

@@ -46,18 +46,21 @@ class RoutedParamsMixin:
     def set_params(self, **params):
         """Set parameters; routed ones (``optimizer__*`` …) may be new names.
 
-        Names that are neither parameters nor routed are kept, like extra
-        constructor arguments, and rejected with a clear error at ``fit``.
+        A name that is neither a parameter nor routed raises at once, as
+        scikit-learn's ``set_params`` does (a typo is not kept until ``fit``).
         """
         valid = set(self._get_param_names())
         plain = {}
         for key, value in params.items():
             if key.split("__")[0] in valid and not self._is_routed(key):
                 plain[key] = value
-            else:
+            elif self._is_routed(key):
                 setattr(self, key, value)
-                if not self._is_routed(key):
-                    self._extra_kwargs = sorted(set(self._extra_kwargs) | {key})
+            else:
+                raise ValueError(
+                    f"Invalid parameter {key!r} for estimator {type(self).__name__}. Valid "
+                    f"parameters are: {sorted(valid)}, plus routed ones starting with "
+                    f"{', '.join(p + '__' for p in self._ROUTES)}.")
         return super().set_params(**plain)
 
     def _check_routed(self):

@@ -69,8 +69,23 @@ class ClassTargets:
         """Labels to stratify a split on (None for multilabel targets)."""
         return None if self.kind_ == "multilabel" else np.ravel(y)
 
+    def stratify_encoded(self, encoded):
+        """Labels to stratify a split on, from encoded targets (None for multilabel)."""
+        return None if self.kind_ == "multilabel" else np.ravel(encoded)
+
+    def codes(self, outputs):
+        """Encoded predictions (what ``transform`` gives for labels) from network outputs."""
+        if self.kind_ != "multilabel" and len(self.classes_) == 1:  # always the one class
+            return np.zeros((outputs.shape[0],) if self.kind_ == "multiclass" else
+                            (outputs.shape[0], 1), dtype=outputs.dtype)
+        if self.kind_ == "multiclass":
+            return np.argmax(outputs, axis=1)
+        return (outputs > 0).astype(outputs.dtype)
+
     def probabilities(self, logits):
         """Turn network outputs into class probabilities."""
+        if self.kind_ != "multilabel" and len(self.classes_) == 1:  # trained on one class
+            return np.ones((logits.shape[0], 1))
         if self.kind_ == "multiclass":
             shifted = logits - logits.max(axis=1, keepdims=True)
             e = np.exp(shifted)
@@ -113,6 +128,9 @@ class RegressionTargets:
         return y
 
     def stratify(self, y):
+        return None
+
+    def stratify_encoded(self, encoded):
         return None
 
     def decode(self, outputs):

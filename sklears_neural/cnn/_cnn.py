@@ -18,7 +18,8 @@ import numpy as np
 from sklears_neural import nn
 from sklears_neural._specs import check_activation
 from sklears_neural.backend import to_device, to_numpy
-from sklears_neural.base._estimator import BaseNeuralNet, _check_number, resolve_optimizer
+from sklears_neural.base._checks import check_number, resolve_optimizer
+from sklears_neural.base._estimator import BaseNeuralNet
 from sklears_neural.base._mixins import NeuralNetClassifierMixin, NeuralNetRegressorMixin
 from sklears_neural.base._noise import parse_noise
 from sklears_neural.base._routing import RoutedParamsMixin
@@ -68,7 +69,7 @@ class _BaseCNN(RoutedParamsMixin, BaseNeuralNet):
 
     def __init__(self, conv_layers, *, input_shape, pooling, pool_size, global_pool,
                  hidden_layer_sizes, activation, batch_norm, dropout, module, augment,
-                 optimizer, lr, max_epochs, batch_size, alpha, l1, clip_grad_norm, noise,
+                 optimizer, lr, max_iter, max_epochs, batch_size, alpha, l1, clip_grad_norm, noise,
                  lr_schedule, callbacks, validation_fraction, early_stopping, n_iter_no_change,
                  tol, shuffle, warm_start, random_state, device, dtype, verbose, n_threads,
                  routed):
@@ -85,6 +86,7 @@ class _BaseCNN(RoutedParamsMixin, BaseNeuralNet):
         self.augment = augment
         self.optimizer = optimizer
         self.lr = lr
+        self.max_iter = max_iter
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.alpha = alpha
@@ -107,9 +109,6 @@ class _BaseCNN(RoutedParamsMixin, BaseNeuralNet):
         self._store_routed(routed)
 
     # -- parameters -------------------------------------------------------------
-    def _max_epochs(self):
-        return self.max_epochs
-
     def _conv_specs(self):
         layers = self.conv_layers
         if not isinstance(layers, (list, tuple)):
@@ -144,11 +143,10 @@ class _BaseCNN(RoutedParamsMixin, BaseNeuralNet):
         if self.global_pool not in _GLOBAL_POOLS:
             raise ValueError(f"global_pool must be 'avg', 'max' or None; got "
                              f"{self.global_pool!r}.")
-        _check_number("pool_size", self.pool_size, low=1, integer=True)
+        check_number("pool_size", self.pool_size, low=1, integer=True)
         check_activation(self.activation)
-        _check_number("dropout", self.dropout, low=0.0, high=1.0, high_open=True)
-        _check_number("max_epochs", self.max_epochs, low=1, integer=True)
-        _check_number("lr", self.lr, low=0.0, low_open=True)
+        check_number("dropout", self.dropout, low=0.0, high=1.0, high_open=True)
+        check_number("lr", self.lr, low=0.0, low_open=True)
         resolve_optimizer(self.optimizer)
         self._augmenter = parse_augment(self.augment, self._dims)
         if self.module is not None and not (
@@ -279,7 +277,8 @@ _PARAMS_DOC = """
     optimizer : str or Optimizer subclass, default="adam"
         Options as ``optimizer__*``.
     lr : float, default=1e-3
-    max_epochs : int, default={max_epochs}
+    max_iter : int, default={max_epochs}
+        Epochs of one ``fit``.
     batch_size : int or "auto", default=64
     alpha, l1 : float, default=0.0
         L2 / L1 penalties on weights (convolution kernels and dense
@@ -289,8 +288,9 @@ _PARAMS_DOC = """
         Gaussian noise on inputs, weights or activations (see MLPClassifier).
     lr_schedule : str, scheduler class, callable or (spec, dict), optional
     callbacks : list of Callback or (name, Callback), optional
-    validation_fraction : float, default=0.1
-        Held-out share for early stopping.
+    validation_fraction : float in [0, 1) or None, default=None
+        Held-out share scored every epoch (``valid_loss``, ``valid_score``);
+        None holds out 0.1 only when ``early_stopping`` needs it.
     early_stopping : bool, default=False
     n_iter_no_change : int, default=10
     tol : float, default=1e-4
@@ -298,6 +298,8 @@ _PARAMS_DOC = """
         than ``n_iter_no_change`` epochs by ``tol``.
     shuffle, warm_start, random_state, device, dtype, verbose, n_threads
         As for MLPClassifier.
+    max_epochs : int
+        Deprecated name of ``max_iter``; it will be removed in the next release.
     **kwargs
         ``module__*``, ``optimizer__*``, ``callbacks__*`` routed arguments.
 """
@@ -316,19 +318,19 @@ class _CNNClassifier(NeuralNetClassifierMixin, _BaseCNN):
     def __init__(self, conv_layers=((32, 3), (64, 3)), *, input_shape=None, pooling="max",
                  pool_size=2, global_pool=None, hidden_layer_sizes=(128,), activation="relu",
                  batch_norm=True, dropout=0.0, module=None, augment=None, optimizer="adam",
-                 lr=1e-3, max_epochs=20, batch_size=64, alpha=0.0, l1=0.0,
+                 lr=1e-3, max_iter=20, batch_size=64, alpha=0.0, l1=0.0,
                  clip_grad_norm=None, noise=0.0, lr_schedule=None, label_smoothing=0.0,
-                 class_weight=None, callbacks=None, validation_fraction=0.1,
+                 class_weight=None, callbacks=None, validation_fraction=None,
                  early_stopping=False, n_iter_no_change=10, tol=1e-4, shuffle=True,
                  warm_start=False, random_state=None, device="cpu", dtype="float32",
-                 verbose=0, n_threads=None, **kwargs):
+                 verbose=0, n_threads=None, max_epochs="deprecated", **kwargs):
         self.label_smoothing = label_smoothing
         self.class_weight = class_weight
         _BaseCNN.__init__(
             self, conv_layers, input_shape=input_shape, pooling=pooling, pool_size=pool_size,
             global_pool=global_pool, hidden_layer_sizes=hidden_layer_sizes,
             activation=activation, batch_norm=batch_norm, dropout=dropout, module=module,
-            augment=augment, optimizer=optimizer, lr=lr, max_epochs=max_epochs,
+            augment=augment, optimizer=optimizer, lr=lr, max_iter=max_iter, max_epochs=max_epochs,
             batch_size=batch_size, alpha=alpha, l1=l1, clip_grad_norm=clip_grad_norm,
             noise=noise, lr_schedule=lr_schedule, callbacks=callbacks,
             validation_fraction=validation_fraction, early_stopping=early_stopping,
@@ -346,16 +348,16 @@ class _CNNRegressor(NeuralNetRegressorMixin, _BaseCNN):
     def __init__(self, conv_layers=((32, 3), (64, 3)), *, input_shape=None, pooling="max",
                  pool_size=2, global_pool=None, hidden_layer_sizes=(128,), activation="relu",
                  batch_norm=True, dropout=0.0, module=None, augment=None, optimizer="adam",
-                 lr=1e-3, max_epochs=20, batch_size=64, alpha=0.0, l1=0.0,
+                 lr=1e-3, max_iter=20, batch_size=64, alpha=0.0, l1=0.0,
                  clip_grad_norm=None, noise=0.0, lr_schedule=None, callbacks=None,
-                 validation_fraction=0.1, early_stopping=False, n_iter_no_change=10, tol=1e-4,
+                 validation_fraction=None, early_stopping=False, n_iter_no_change=10, tol=1e-4,
                  shuffle=True, warm_start=False, random_state=None, device="cpu",
-                 dtype="float32", verbose=0, n_threads=None, **kwargs):
+                 dtype="float32", verbose=0, n_threads=None, max_epochs="deprecated", **kwargs):
         _BaseCNN.__init__(
             self, conv_layers, input_shape=input_shape, pooling=pooling, pool_size=pool_size,
             global_pool=global_pool, hidden_layer_sizes=hidden_layer_sizes,
             activation=activation, batch_norm=batch_norm, dropout=dropout, module=module,
-            augment=augment, optimizer=optimizer, lr=lr, max_epochs=max_epochs,
+            augment=augment, optimizer=optimizer, lr=lr, max_iter=max_iter, max_epochs=max_epochs,
             batch_size=batch_size, alpha=alpha, l1=l1, clip_grad_norm=clip_grad_norm,
             noise=noise, lr_schedule=lr_schedule, callbacks=callbacks,
             validation_fraction=validation_fraction, early_stopping=early_stopping,
@@ -401,7 +403,7 @@ class CNNClassifier(_CNNClassifier):
     >>> from sklearn.datasets import load_digits
     >>> from sklears_neural import CNNClassifier
     >>> X, y = load_digits(return_X_y=True)
-    >>> clf = CNNClassifier(input_shape=(8, 8), max_epochs=2, random_state=0)
+    >>> clf = CNNClassifier(input_shape=(8, 8), max_iter=2, random_state=0)
     >>> clf.fit(X[:300] / 16, y[:300]).score(X[:300] / 16, y[:300]) > 0.5
     True
 """)

@@ -1,37 +1,32 @@
 """``MLPClassifier`` / ``MLPRegressor``: drop-in for scikit-learn's, on our engine."""
 
-import math
 import numbers
-import warnings
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.special import xlogy
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._available_if import available_if
 
-from sklears_neural import optim
-from sklears_neural.optim import lr_scheduler
-from sklears_neural.autograd import Tensor
+from sklears_neural import nn, optim
 from sklears_neural._specs import check_activation
-from sklears_neural.backend import check_dtype, to_device, to_numpy
-from sklears_neural.base._estimator import OPTIMIZERS, BaseNeuralNet, _check_number
+from sklears_neural.backend import to_numpy
+from sklears_neural.base._checks import OPTIMIZERS, check_number, one_of
+from sklears_neural.base._estimator import BaseNeuralNet
 from sklears_neural.base._mixins import NeuralNetClassifierMixin, NeuralNetRegressorMixin
 from sklears_neural.base._noise import parse_noise
 from sklears_neural.base._routing import RoutedParamsMixin
+from sklears_neural.base._trainer import LBFGSTrainer
+from sklears_neural.mlp._criteria import (
+    HalfPoissonDeviance,
+    HalfSquaredError,
+    OutputSummedBCEWithLogits,
+)
 from sklears_neural.mlp._network import MLPNetwork
-from sklears_neural.nn import functional as F
+from sklears_neural.optim import lr_scheduler
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
 _SOLVERS = ("adam", "sgd", "lbfgs") + tuple(sorted(set(OPTIMIZERS) - {"adam", "sgd"}))
 _LEARNING_RATES = ("constant", "invscaling", "adaptive")
 _REGRESSION_LOSSES = ("squared_error", "poisson", "absolute_error", "huber")
-
-
-def _one_of(name, value, allowed):
-    if not isinstance(value, str) or value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}.")
 
 
 def _per_layer(name, value, n_layers, check):
@@ -95,9 +90,6 @@ class _BaseMLP(RoutedParamsMixin, BaseNeuralNet):
         self.n_threads = n_threads
         self._store_routed(routed)
 
-    def _max_epochs(self):
-        return self.max_iter
-
     def _hidden_sizes(self):
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
@@ -111,21 +103,20 @@ class _BaseMLP(RoutedParamsMixin, BaseNeuralNet):
         sizes = self._hidden_sizes()
         _per_layer("activation", self.activation, len(sizes), check_activation)
         _per_layer("dropout", self.dropout, len(sizes),
-                   lambda p: _check_number("dropout", p, low=0.0, high=1.0, high_open=True))
+                   lambda p: check_number("dropout", p, low=0.0, high=1.0, high_open=True))
         if isinstance(self.solver, str):
-            _one_of("solver", self.solver, _SOLVERS)
+            one_of("solver", self.solver, _SOLVERS)
         elif not (isinstance(self.solver, type) and issubclass(self.solver, optim.Optimizer)):
             raise ValueError(f"solver must be one of {', '.join(map(repr, _SOLVERS))} or an "
                              f"Optimizer subclass; got {self.solver!r}.")
-        _one_of("learning_rate", self.learning_rate, _LEARNING_RATES)
-        _check_number("learning_rate_init", self.learning_rate_init, low=0.0, low_open=True)
-        _check_number("power_t", self.power_t, low=0.0)
-        _check_number("max_iter", self.max_iter, low=1, integer=True)
-        _check_number("momentum", self.momentum, low=0.0, high=1.0)
-        _check_number("beta_1", self.beta_1, low=0.0, high=1.0, high_open=True)
-        _check_number("beta_2", self.beta_2, low=0.0, high=1.0, high_open=True)
-        _check_number("epsilon", self.epsilon, low=0.0, low_open=True)
-        _check_number("max_fun", self.max_fun, low=1, integer=True)
+        one_of("learning_rate", self.learning_rate, _LEARNING_RATES)
+        check_number("learning_rate_init", self.learning_rate_init, low=0.0, low_open=True)
+        check_number("power_t", self.power_t, low=0.0)
+        check_number("momentum", self.momentum, low=0.0, high=1.0)
+        check_number("beta_1", self.beta_1, low=0.0, high=1.0, high_open=True)
+        check_number("beta_2", self.beta_2, low=0.0, high=1.0, high_open=True)
+        check_number("epsilon", self.epsilon, low=0.0, low_open=True)
+        check_number("max_fun", self.max_fun, low=1, integer=True)
         if self.lr_schedule is not None and self.solver == "sgd" and self.learning_rate != "constant":
             raise ValueError(f"learning_rate={self.learning_rate!r} is itself a schedule; use "
                              "learning_rate='constant' with lr_schedule.")
@@ -168,15 +159,14 @@ class _BaseMLP(RoutedParamsMixin, BaseNeuralNet):
             kwargs.update(betas=(self.beta_1, self.beta_2), eps=self.epsilon)
         return self._make_optimizer(cls, parameters, **kwargs)
 
-    def _build_criterion(self):
-        return None  # the loss is computed in _compute_loss, as scikit-learn defines it
+    def _make_trainer(self):
+        if self.solver == "lbfgs":
+            return LBFGSTrainer(max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol)
+        return super()._make_trainer()
 
-    # -- loss, penalty and schedule ---------------------------------------------------
+    # -- penalty and schedule -----------------------------------------------------------
     def _weights(self):
         return [layer.weight for layer in self.module_.linears()]
-
-    def _penalized_weights(self):
-        return self._weights()
 
     # scikit-learn's learning_rate="invscaling" / "adaptive" are schedules:
     # an InverseScalingLR clocked in samples seen, and a ReduceLROnPlateau
@@ -213,9 +203,10 @@ class _BaseMLP(RoutedParamsMixin, BaseNeuralNet):
             return self.optimizer_.param_groups[0]["lr"] <= 1e-6
         return True
 
-    def _update_stopping(self, row):
-        super()._update_stopping(row)
-        self.loss_ = row["train_loss"]
+    @property
+    def loss_(self):
+        """The training loss of the last epoch (iteration for lbfgs), as scikit-learn's."""
+        return self.history_[-1]["train_loss"]
 
     def _scores_validation(self):
         return True
@@ -242,51 +233,6 @@ class _BaseMLP(RoutedParamsMixin, BaseNeuralNet):
             raise AttributeError("partial_fit is only available for stochastic optimizers; "
                                  "solver='lbfgs' is not stochastic.")
         return True
-
-    # -- L-BFGS -----------------------------------------------------------------------------------
-    def _train(self, X, y, sample_weight, n_epochs):
-        if self.solver != "lbfgs":
-            return super()._train(X, y, sample_weight, n_epochs)
-        self._train_lbfgs(X, y, sample_weight)
-
-    def _train_lbfgs(self, X, y, sample_weight):
-        """Full-batch L-BFGS-B through scipy, as scikit-learn does."""
-        dtype = check_dtype(self.dtype)
-        weights = self._sample_weights(y, sample_weight)
-        targets = self._targets.transform(y, dtype)
-        Xd = X.toarray() if sp.issparse(X) else X
-        wsum = X.shape[0] if weights is None else float(weights.sum())
-        if self.device_ != "cpu":
-            Xd = to_device(Xd, self.device_)
-            targets = to_device(targets, self.device_)
-            weights = None if weights is None else to_device(weights, self.device_)
-        solver = optim.LBFGS(self.module_.parameters(), max_iter=self.max_iter,
-                             max_fun=self.max_fun, tol=self.tol)
-        self.module_.train()
-
-        def closure():
-            loss = self._compute_loss(self.module_(Tensor(Xd)), targets, weights)
-            loss.backward()
-            return loss.item() + self._penalty(wsum)
-
-        solver.step(closure)
-        result = solver.result_
-        if not math.isfinite(result.fun):
-            raise FloatingPointError(f"L-BFGS reached a non-finite loss ({result.fun}); scale the "
-                                     "inputs or increase alpha. The model was left as it was.")
-        self.n_iter_ = int(result.nit)
-        self.loss_ = float(result.fun)
-        self.loss_curve_ = None
-        self.best_loss_ = None
-        self.t_ += X.shape[0]
-        self.history_.append({"epoch": self.n_iter_, "train_loss": self.loss_, "valid_loss": None,
-                              "valid_score": None, "lr": None, "time": None})
-        if result.status == 1:
-            warnings.warn(f"lbfgs failed to converge after {self.n_iter_} iterations: "
-                          f"{result.message}. Increase max_iter or scale the data.",
-                          ConvergenceWarning)
-        self.module_.zero_grad()
-        self.module_.eval()
 
 
 _MLP_DOC = """
@@ -324,7 +270,12 @@ _MLP_DOC = """
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` (stratified for classifiers), stop
         when the validation score stalls, restore the best weights.
-    validation_fraction : float, default=0.1
+    validation_fraction : float in [0, 1) or None, default=None
+        Held-out share scored every epoch (``valid_loss``, ``valid_score``
+        in ``history_``), with or without early stopping. None (the
+        default) behaves as scikit-learn's 0.1: a split only when
+        ``early_stopping`` (or a plateau schedule) needs one. ``fit(X, y,
+        validation_data=(X_val, y_val))`` scores given data instead.
     beta_1, beta_2, epsilon : Adam's parameters
     n_iter_no_change : int, default=10
     max_fun : int, default=15000
@@ -384,8 +335,10 @@ class MLPClassifier(NeuralNetClassifierMixin, _BaseMLP):
     loss_, loss_curve_, best_loss_, validation_scores_, best_validation_score_,
     n_iter_, t_, n_features_in_, feature_names_in_
         As in scikit-learn.
-    history_ : list of dict
-        Per epoch: train_loss, valid_loss, valid_score, lr, time.
+    history_ : History
+        Per epoch: train_loss, valid_loss, valid_score, lr, time and the
+        rows of its batches (``history_[:, "train_loss"]``, ``to_frame()``,
+        ``plot()``).
     module_ : MLPNetwork
 
     Examples
@@ -404,7 +357,7 @@ class MLPClassifier(NeuralNetClassifierMixin, _BaseMLP):
                  alpha=0.0001, batch_size="auto", learning_rate="constant",
                  learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
-                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=None,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  dropout=0.0, batch_norm=False, layer_norm=False, l1=0.0, clip_grad_norm=None,
                  noise=0.0, lr_schedule=None, label_smoothing=0.0, callbacks=None,
@@ -429,14 +382,10 @@ class MLPClassifier(NeuralNetClassifierMixin, _BaseMLP):
         """"softmax" for multiclass, "logistic" for binary and multilabel targets."""
         return "softmax" if self._targets.kind_ == "multiclass" else "logistic"
 
-    def _compute_loss(self, output, target, sample_weight):
+    def _build_criterion(self):
         if self._targets.kind_ == "multiclass":
-            return F.cross_entropy(output, target, sample_weight=sample_weight,
-                                   label_smoothing=self.label_smoothing)
-        # scikit-learn sums the per-output averages.
-        total = F.binary_cross_entropy_with_logits(output, target, reduction="sum",
-                                                   sample_weight=sample_weight)
-        return total / (output.shape[0] if sample_weight is None else float(sample_weight.sum()))
+            return nn.CrossEntropyLoss(label_smoothing=self.label_smoothing)
+        return OutputSummedBCEWithLogits()  # scikit-learn sums the per-output averages
 
     @available_if(_BaseMLP._check_stochastic)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
@@ -482,7 +431,7 @@ class MLPRegressor(NeuralNetRegressorMixin, _BaseMLP):
                  solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
                  learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
-                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=None,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  dropout=0.0, batch_norm=False, layer_norm=False, l1=0.0, clip_grad_norm=None,
                  noise=0.0, lr_schedule=None, callbacks=None, device="cpu", dtype="float32",
@@ -502,7 +451,7 @@ class MLPRegressor(NeuralNetRegressorMixin, _BaseMLP):
             routed=kwargs)
 
     def _extra_validation(self):
-        _one_of("loss", self.loss, _REGRESSION_LOSSES)
+        one_of("loss", self.loss, _REGRESSION_LOSSES)
         super()._extra_validation()
 
     @property
@@ -513,21 +462,12 @@ class MLPRegressor(NeuralNetRegressorMixin, _BaseMLP):
     def _output_transform(self, outputs):
         return np.exp(outputs) if self.loss == "poisson" else outputs
 
-    def _compute_loss(self, output, target, sample_weight):
-        if self.loss == "squared_error":
-            return F.mse_loss(output, target, sample_weight=sample_weight) * 0.5
+    def _build_criterion(self):
         if self.loss == "absolute_error":
-            return F.l1_loss(output, target, sample_weight=sample_weight)
+            return nn.L1Loss()
         if self.loss == "huber":
-            return F.huber_loss(output, target, sample_weight=sample_weight)
-        # Half Poisson deviance on the log-rate; the constant y*log(y) - y makes
-        # the value equal scikit-learn's.
-        wsum = output.shape[0] if sample_weight is None else float(sample_weight.sum())
-        t = to_numpy(target)
-        w = None if sample_weight is None else to_numpy(sample_weight).reshape(-1, 1)
-        constant = float(((xlogy(t, t) - t) * (1 if w is None else w)).sum()) / wsum
-        nll = F.poisson_nll_loss(output, target, reduction="sum", sample_weight=sample_weight)
-        return nll / wsum + constant
+            return nn.HuberLoss()
+        return HalfPoissonDeviance() if self.loss == "poisson" else HalfSquaredError()
 
     def _check_targets(self, y):
         if self.loss == "poisson" and np.any(np.asarray(y) < 0):

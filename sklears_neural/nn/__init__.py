@@ -9,7 +9,7 @@ from sklears_neural.nn._loss import (
     MSELoss,
     PoissonNLLLoss,
 )
-from sklears_neural.nn._module import Module
+from sklears_neural.nn._module import Module, eval_mode
 from sklears_neural.nn._parameter import Parameter
 from sklears_neural.nn.layers.activation import (
     Activation,
@@ -88,7 +88,7 @@ __all__ = [
     "AlphaDropout", "GaussianNoise", "GroupNorm", "SpectralNorm", "utils",
     "BCEWithLogitsLoss", "BatchNorm1d", "CrossEntropyLoss", "Dropout", "ELU", "GELU",
     "HuberLoss", "Identity", "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax",
-    "MSELoss", "Mish", "Module", "Parameter", "PoissonNLLLoss", "ReLU", "SELU",
+    "MSELoss", "Mish", "Module", "Parameter", "PoissonNLLLoss", "ReLU", "SELU", "eval_mode",
     "Sequential", "SiLU", "Sigmoid", "Softmax", "Softplus", "Tanh", "functional", "init",
     "CELU", "Hardswish", "Hardsigmoid", "Softsign", "Tanhshrink", "LogSigmoid", "PReLU",
 ]

@@ -1,12 +1,45 @@
 """``Module``: a container of parameters, buffers and sub-modules."""
 
+import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 
 from sklears_neural.autograd import Tensor
 from sklears_neural.backend import check_dtype, get_array_module, to_device, to_numpy
 from sklears_neural.nn._parameter import Parameter
 
-__all__ = ["Module"]
+__all__ = ["Module", "eval_mode"]
+
+_local = threading.local()
+
+
+@contextmanager
+def eval_mode():
+    """Run every module as in ``eval()`` in this thread only, without changing its mode.
+
+    Inside the block ``module.training`` reads False in the calling thread,
+    so dropout is off and batch norm uses its running statistics, while
+    another thread that is training the same module still sees its own
+    mode. The estimators evaluate (``predict``, validation) this way, so a
+    ``predict`` from another thread during ``fit`` changes nothing for the
+    training.
+
+    Examples
+    --------
+    >>> from sklears_neural import nn
+    >>> net = nn.Dropout(0.5)
+    >>> with nn.eval_mode():
+    ...     net.training
+    False
+    >>> net.training
+    True
+    """
+    depth = getattr(_local, "depth", 0)
+    _local.depth = depth + 1
+    try:
+        yield
+    finally:
+        _local.depth = depth
 
 
 class Module:
@@ -18,13 +51,22 @@ class Module:
     module calls it.
     """
 
-    training = True
-
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
-        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_training", True)
+
+    @property
+    def training(self):
+        """The mode set by ``train()``/``eval()``; False inside ``eval_mode()`` in this thread."""
+        if getattr(_local, "depth", 0):
+            return False
+        return self.__dict__.get("_training", True)
+
+    @training.setter
+    def training(self, mode):
+        object.__setattr__(self, "_training", bool(mode))
 
     # -- registration ------------------------------------------------------
     def __setattr__(self, name, value):
@@ -128,7 +170,7 @@ class Module:
     def train(self, mode=True):
         """Set training mode (dropout active, batch statistics) recursively."""
         for module in self.modules():
-            object.__setattr__(module, "training", bool(mode))
+            object.__setattr__(module, "_training", bool(mode))
         return self
 
     def eval(self):

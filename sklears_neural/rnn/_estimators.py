@@ -2,8 +2,9 @@
 ``TransformerRegressor``: sequence models behind scikit-learn's API.
 
 X may be a 3-D array (n, T, F), (n, F, T) with ``layout="NCT"``, flat rows
-(n, T*F) with ``input_shape``, or a list of variable-length sequences. See
-``_input`` for how they become the rows the shared training loop works on.
+(n, T*F) with ``input_shape``, or a list of variable-length sequences. Each
+form is read (``_input``) into padded (n, T, F) values and lengths, held by
+a ``SequenceDataset``; the network takes a padded batch and its lengths.
 """
 
 import numpy as np
@@ -12,7 +13,8 @@ from sklearn.utils.validation import check_X_y, column_or_1d
 from sklears_neural import nn
 from sklears_neural._specs import check_activation
 from sklears_neural.backend import check_dtype
-from sklears_neural.base._estimator import BaseNeuralNet, _check_number, resolve_optimizer
+from sklears_neural.base._checks import check_number, resolve_optimizer
+from sklears_neural.base._estimator import BaseNeuralNet
 from sklears_neural.base._mixins import NeuralNetClassifierMixin, NeuralNetRegressorMixin
 from sklears_neural.base._noise import parse_noise
 from sklears_neural.base._routing import RoutedParamsMixin
@@ -22,15 +24,16 @@ from sklears_neural.rnn._input import (
     flat_to_values,
     read_sequences,
     resolve_input_shape,
-    to_rows,
+    to_training_dtype,
 )
+from sklears_neural.data import Padded, SequenceDataset
 from sklears_neural.rnn._network import POOLINGS, RecurrentNetwork, TransformerNetwork
 
 __all__ = ["RNNClassifier", "RNNRegressor", "TransformerClassifier", "TransformerRegressor"]
 
 
 def _positive_int(name, value):
-    _check_number(name, value, low=1, integer=True)
+    check_number(name, value, low=1, integer=True)
 
 
 class _BaseSequenceNet(RoutedParamsMixin, BaseNeuralNet):
@@ -53,18 +56,14 @@ class _BaseSequenceNet(RoutedParamsMixin, BaseNeuralNet):
         return tags
 
     # -- parameters -------------------------------------------------------------
-    def _max_epochs(self):
-        return self.max_epochs
-
     def _extra_validation(self):
         self._check_routed()
         check_layout(self.layout)
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {', '.join(map(repr, POOLINGS))}; got "
                              f"{self.pooling!r}.")
-        _check_number("dropout", self.dropout, low=0.0, high=1.0, high_open=True)
-        _check_number("max_epochs", self.max_epochs, low=1, integer=True)
-        _check_number("lr", self.lr, low=0.0, low_open=True)
+        check_number("dropout", self.dropout, low=0.0, high=1.0, high_open=True)
+        check_number("lr", self.lr, low=0.0, low_open=True)
         resolve_optimizer(self.optimizer)
         self._check_architecture()
 
@@ -110,7 +109,11 @@ class _BaseSequenceNet(RoutedParamsMixin, BaseNeuralNet):
             self.input_shape_ = values.shape[1:]
         else:
             self._check_step_features(values)
-        return to_rows(values, lengths, check_dtype(self.dtype)), y
+        return Padded(to_training_dtype(values, check_dtype(self.dtype)), lengths), y
+
+    def _dataset(self, features, y=None, sample_weight=None):
+        return SequenceDataset.from_padded(features.values, features.lengths, y, sample_weight,
+                                           layout=self.layout)
 
     def _check_input_shape_of_sequences(self, values, lengths):
         if lengths.min() == lengths.max():
@@ -129,8 +132,8 @@ class _BaseSequenceNet(RoutedParamsMixin, BaseNeuralNet):
         flat = values.reshape(values.shape[0], -1)
         flat, y = check_X_y(flat, y, dtype=check_dtype(self.dtype), multi_output=True,
                             y_numeric=not self._is_classifier(), ensure_all_finite=False)
-        if self._is_classifier() and y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)  # scikit-learn's DataConversionWarning
         if reset:
             self.n_features_in_ = flat.shape[1]
             self.__dict__.pop("feature_names_in_", None)
@@ -154,7 +157,7 @@ class _BaseSequenceNet(RoutedParamsMixin, BaseNeuralNet):
         else:
             values, lengths = read
             self._check_step_features(values)
-        return to_rows(values, lengths, check_dtype(self.dtype))
+        return Padded(to_training_dtype(values, check_dtype(self.dtype)), lengths)
 
 
 class _Recurrent(_BaseSequenceNet):
@@ -216,7 +219,8 @@ _INPUT_DOC = """    layout : {"NTC", "NCT"}, default="NTC"
 _TRAINING_DOC = """    optimizer : str or Optimizer subclass, default="adam"
         Options as ``optimizer__*``.
     lr : float, default=1e-3
-    max_epochs : int, default={max_epochs}
+    max_iter : int, default={max_epochs}
+        Epochs of one ``fit``.
     batch_size : int or "auto", default=32
     alpha, l1 : float, default=0.0
         L2 / L1 penalties on weight matrices (not biases or norms).
@@ -227,12 +231,16 @@ _TRAINING_DOC = """    optimizer : str or Optimizer subclass, default="adam"
         activation noise goes on the pooled features.
     lr_schedule : str, scheduler class, callable or (spec, dict), optional
     callbacks : list of Callback or (name, Callback), optional
-    validation_fraction : float, default=0.1
+    validation_fraction : float in [0, 1) or None, default=None
+        Held-out share scored every epoch (``valid_loss``, ``valid_score``);
+        None holds out 0.1 only when ``early_stopping`` needs it.
     early_stopping : bool, default=False
     n_iter_no_change : int, default=10
     tol : float, default=1e-4
     shuffle, warm_start, random_state, device, dtype, verbose, n_threads
         As for MLPClassifier.
+    max_epochs : int
+        Deprecated name of ``max_iter``; it will be removed in the next release.
     **kwargs
         ``optimizer__*`` and ``callbacks__*`` routed arguments.
 """
@@ -315,19 +323,20 @@ class RNNClassifier(NeuralNetClassifierMixin, _Recurrent):
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(60, 12, 2))           # (samples, steps, features)
     >>> y = (X[:, :, 0].sum(axis=1) > 0).astype(int)
-    >>> clf = RNNClassifier(hidden_size=16, max_epochs=30, lr=1e-2, random_state=0)
+    >>> clf = RNNClassifier(hidden_size=16, max_iter=30, lr=1e-2, random_state=0)
     >>> clf.fit(X, y).score(X, y) > 0.8
     True
 """)
 
     def __init__(self, cell="lstm", *, hidden_size=64, num_layers=1, bidirectional=False,
                  pooling="last", dropout=0.0, nonlinearity="tanh", layout="NTC",
-                 input_shape=None, optimizer="adam", lr=1e-3, max_epochs=50, batch_size=32,
+                 input_shape=None, optimizer="adam", lr=1e-3, max_iter=50, batch_size=32,
                  alpha=0.0, l1=0.0, clip_grad_norm=None, noise=0.0, lr_schedule=None,
                  label_smoothing=0.0, class_weight=None, callbacks=None,
-                 validation_fraction=0.1, early_stopping=False, n_iter_no_change=10, tol=1e-4,
+                 validation_fraction=None, early_stopping=False, n_iter_no_change=10, tol=1e-4,
                  shuffle=True, warm_start=False, random_state=None, device="cpu",
-                 dtype="float32", verbose=0, n_threads=None, **kwargs):
+                 dtype="float32", verbose=0, n_threads=None, max_epochs="deprecated",
+                 **kwargs):
         self._store(locals())
 
 
@@ -342,12 +351,12 @@ class RNNRegressor(NeuralNetRegressorMixin, _Recurrent):
 
     def __init__(self, cell="lstm", *, hidden_size=64, num_layers=1, bidirectional=False,
                  pooling="last", dropout=0.0, nonlinearity="tanh", layout="NTC",
-                 input_shape=None, optimizer="adam", lr=1e-3, max_epochs=50, batch_size=32,
+                 input_shape=None, optimizer="adam", lr=1e-3, max_iter=50, batch_size=32,
                  alpha=0.0, l1=0.0, clip_grad_norm=None, noise=0.0, lr_schedule=None,
-                 callbacks=None, validation_fraction=0.1, early_stopping=False,
+                 callbacks=None, validation_fraction=None, early_stopping=False,
                  n_iter_no_change=10, tol=1e-4, shuffle=True, warm_start=False,
                  random_state=None, device="cpu", dtype="float32", verbose=0, n_threads=None,
-                 **kwargs):
+                 max_epochs="deprecated", **kwargs):
         self._store(locals())
 
 
@@ -362,12 +371,13 @@ class TransformerClassifier(NeuralNetClassifierMixin, _Transformer):
     def __init__(self, d_model=64, *, nhead=4, num_layers=2, dim_feedforward=128,
                  dropout=0.1, activation="gelu", norm_first=True,
                  positional_encoding="sinusoidal", max_len=None, pooling="mean", layout="NTC",
-                 input_shape=None, optimizer="adam", lr=1e-3, max_epochs=50, batch_size=32,
+                 input_shape=None, optimizer="adam", lr=1e-3, max_iter=50, batch_size=32,
                  alpha=0.0, l1=0.0, clip_grad_norm=None, noise=0.0, lr_schedule=None,
                  label_smoothing=0.0, class_weight=None, callbacks=None,
-                 validation_fraction=0.1, early_stopping=False, n_iter_no_change=10, tol=1e-4,
+                 validation_fraction=None, early_stopping=False, n_iter_no_change=10, tol=1e-4,
                  shuffle=True, warm_start=False, random_state=None, device="cpu",
-                 dtype="float32", verbose=0, n_threads=None, **kwargs):
+                 dtype="float32", verbose=0, n_threads=None, max_epochs="deprecated",
+                 **kwargs):
         self._store(locals())
 
 
@@ -383,10 +393,10 @@ class TransformerRegressor(NeuralNetRegressorMixin, _Transformer):
     def __init__(self, d_model=64, *, nhead=4, num_layers=2, dim_feedforward=128,
                  dropout=0.1, activation="gelu", norm_first=True,
                  positional_encoding="sinusoidal", max_len=None, pooling="mean", layout="NTC",
-                 input_shape=None, optimizer="adam", lr=1e-3, max_epochs=50, batch_size=32,
+                 input_shape=None, optimizer="adam", lr=1e-3, max_iter=50, batch_size=32,
                  alpha=0.0, l1=0.0, clip_grad_norm=None, noise=0.0, lr_schedule=None,
-                 callbacks=None, validation_fraction=0.1, early_stopping=False,
+                 callbacks=None, validation_fraction=None, early_stopping=False,
                  n_iter_no_change=10, tol=1e-4, shuffle=True, warm_start=False,
                  random_state=None, device="cpu", dtype="float32", verbose=0, n_threads=None,
-                 **kwargs):
+                 max_epochs="deprecated", **kwargs):
         self._store(locals())

@@ -19,7 +19,7 @@ __all__ = ["RNNForecaster"]
 
 # Constructor arguments passed on unchanged to the RNNRegressor.
 _REGRESSOR_PARAMS = ("cell", "hidden_size", "num_layers", "dropout", "optimizer", "lr",
-                     "max_epochs", "batch_size", "alpha", "clip_grad_norm", "validation_fraction",
+                     "max_iter", "max_epochs", "batch_size", "alpha", "clip_grad_norm", "validation_fraction",
                      "early_stopping", "n_iter_no_change", "tol", "shuffle", "random_state",
                      "device", "dtype", "verbose", "n_threads")
 
@@ -41,10 +41,12 @@ class RNNForecaster(BaseEstimator):
     scale : bool, default=True
         Standardise each series with the training mean and standard
         deviation (forecasts are returned in the original units).
-    optimizer, lr, max_epochs, batch_size, alpha, clip_grad_norm,
+    optimizer, lr, max_iter, batch_size, alpha, clip_grad_norm,
     validation_fraction, early_stopping, n_iter_no_change, tol, shuffle,
     random_state, device, dtype, verbose, n_threads
         As for ``RNNRegressor``, which is fitted on the windows.
+    max_epochs : int
+        Deprecated name of ``max_iter``; it will be removed in the next release.
 
     Attributes
     ----------
@@ -62,16 +64,17 @@ class RNNForecaster(BaseEstimator):
     >>> import numpy as np
     >>> from sklears_neural.rnn import RNNForecaster
     >>> y = np.sin(np.arange(300) / 5)
-    >>> f = RNNForecaster(window=20, hidden_size=16, max_epochs=30, lr=1e-2, random_state=0)
+    >>> f = RNNForecaster(window=20, hidden_size=16, max_iter=30, lr=1e-2, random_state=0)
     >>> f.fit(y).predict(5).shape
     (5,)
     """
 
     def __init__(self, window=24, horizon=1, *, cell="lstm", hidden_size=32, num_layers=1,
-                 dropout=0.0, scale=True, optimizer="adam", lr=1e-3, max_epochs=100,
-                 batch_size=32, alpha=0.0, clip_grad_norm=None, validation_fraction=0.1,
+                 dropout=0.0, scale=True, optimizer="adam", lr=1e-3, max_iter=100,
+                 batch_size=32, alpha=0.0, clip_grad_norm=None, validation_fraction=None,
                  early_stopping=False, n_iter_no_change=10, tol=1e-4, shuffle=True,
-                 random_state=None, device="cpu", dtype="float32", verbose=0, n_threads=None):
+                 random_state=None, device="cpu", dtype="float32", verbose=0, n_threads=None,
+                 max_epochs="deprecated"):
         self.window = window
         self.horizon = horizon
         self.cell = cell
@@ -81,6 +84,7 @@ class RNNForecaster(BaseEstimator):
         self.scale = scale
         self.optimizer = optimizer
         self.lr = lr
+        self.max_iter = max_iter
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.alpha = alpha

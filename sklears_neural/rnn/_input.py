@@ -1,13 +1,11 @@
-"""Read every sequence input form into the flat rows the shared training loop uses.
+"""Read every sequence input form into padded (n, T, F) values and lengths.
 
 The sequence estimators take a 3-D array (n, T, F) — or (n, F, T) with
 ``layout="NCT"``, aeon/sktime's convention —, flat rows (n, T*F) with
-``input_shape``, or a list of variable-length sequences. Inside, each
-sample becomes one row ``[length, x[0, :], x[1, :], ...]``: its number of
-steps, then its values in time-major order, zero-padded to the longest
-sequence. Rows are what scikit-learn's validation, the validation split and
-the minibatch loop expect; the network's first layer (``SequenceRows``)
-reads the lengths back and masks the padding.
+``input_shape``, or a list of variable-length sequences. Every form becomes
+time-major values zero-padded to the longest sequence plus the length of
+each, which a ``SequenceDataset`` holds and batches; the network masks the
+padding with the lengths.
 """
 
 import numpy as np
@@ -16,7 +14,7 @@ import scipy.sparse as sp
 from sklears_neural.base._shapes import as_shape_spec, fill_shape
 
 __all__ = ["LAYOUTS", "check_layout", "check_sample_shape", "flat_to_values", "read_sequences",
-           "resolve_input_shape", "to_rows"]
+           "resolve_input_shape", "to_training_dtype"]
 
 LAYOUTS = ("NTC", "NCT")
 
@@ -165,13 +163,15 @@ def check_sample_shape(values, input_shape, layout):
             f"input_shape={seen} to confirm one step.")
 
 
-def to_rows(values, lengths, dtype):
-    """Rows ``[length, values in time-major order]`` of shape (n, 1 + T*F)."""
-    n = values.shape[0]
-    rows = np.empty((n, 1 + values.shape[1] * values.shape[2]), dtype=dtype)
-    rows[:, 0] = lengths
-    rows[:, 1:] = values.reshape(n, -1)
-    return rows
+def to_training_dtype(values, dtype):
+    """``values`` cast to the training dtype; values beyond its range are an error."""
+    cast = values.astype(dtype, copy=False)
+    if cast is not values and not np.isfinite(cast).all():
+        big = float(np.abs(values).max())
+        raise ValueError(f"X has values up to {big:.3g}, beyond the range of {np.dtype(dtype)} "
+                         "(the training dtype): scale X (e.g. StandardScaler) or pass "
+                         "dtype='float64'.")
+    return cast
 
 
 def flat_to_values(X, steps, features, layout):

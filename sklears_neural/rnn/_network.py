@@ -21,33 +21,27 @@ from sklears_neural.nn import (
 )
 from sklears_neural.nn import functional as F
 
-__all__ = ["POOLINGS", "RecurrentNetwork", "SequenceRows", "TransformerNetwork", "pool_steps"]
+__all__ = ["POOLINGS", "RecurrentNetwork", "TransformerNetwork", "pool_steps", "valid_lengths"]
 
 POOLINGS = ("last", "mean", "max", "attention")
 
 
-class SequenceRows(Module):
-    """Read rows ``[length, x[0, :], x[1, :], ...]`` back into (N, T, F) and lengths.
+def valid_lengths(lengths, steps):
+    """``lengths`` as an int64 numpy array, or None when no sequence is padded.
 
-    The estimators keep sequences as flat rows (see ``sklears_neural.rnn._input``);
-    this first layer restores them. ``forward`` returns the values and the
-    lengths as a numpy array, or None when no sequence is padded (the
-    recurrent kernels then skip masking).
+    With None the recurrent kernels and attention skip masking, so unpadded
+    batches pay nothing for it.
     """
-
-    def __init__(self, n_features):
-        super().__init__()
-        self.n_features = n_features
-
-    def forward(self, rows):
-        n, width = rows.shape
-        steps = (width - 1) // self.n_features
-        lengths = to_numpy(rows.data[:, 0]).astype(np.int64)
-        x = rows[:, 1:].reshape(n, steps, self.n_features)
-        return x, (None if (lengths == steps).all() else lengths)
-
-    def extra_repr(self):
-        return f"n_features={self.n_features}"
+    if lengths is None:
+        return None
+    lengths = np.asarray(to_numpy(lengths), dtype=np.int64)
+    if lengths.shape != (lengths.shape[0],):
+        raise ValueError(f"lengths must be a 1-D array, one length per sequence; got shape "
+                         f"{lengths.shape}.")
+    if len(lengths) and (lengths.min() < 1 or lengths.max() > steps):
+        raise ValueError(f"lengths must lie in [1, {steps}] (the padded steps of x); got values "
+                         f"from {lengths.min()} to {lengths.max()}.")
+    return None if (lengths == steps).all() else lengths
 
 
 def padding_mask(lengths, steps):
@@ -133,7 +127,7 @@ class RecurrentNetwork(Module):
                  nonlinearity="tanh", generator=None):
         super().__init__()
         self.pooling = pooling
-        self.rows = SequenceRows(n_features)
+        self.n_features = n_features
         extra = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
         self.rnn = _CELLS[cell](n_features, hidden_size, num_layers, batch_first=True,
                                 dropout=dropout if num_layers > 1 else 0.0,
@@ -143,8 +137,9 @@ class RecurrentNetwork(Module):
                           if pooling == "attention" else None)
         self.head = _Head(width, n_outputs, dropout, activation_noise, generator)
 
-    def forward(self, rows):
-        x, lengths = self.rows(rows)
+    def forward(self, x, lengths=None):
+        """Outputs (N, n_outputs) for a padded batch x (N, T, F) and its lengths (N,)."""
+        lengths = valid_lengths(lengths, x.shape[1])
         out, state = self.rnn(x, lengths=lengths)
         last = None
         if self.pooling == "last":
@@ -181,7 +176,7 @@ class TransformerNetwork(Module):
                  activation_noise=0.0, generator=None):
         super().__init__()
         self.pooling = pooling
-        self.rows = SequenceRows(n_features)
+        self.n_features = n_features
         self.embed = Linear(n_features, d_model, generator=generator)
         if positional_encoding == "sinusoidal":
             self.position = SinusoidalPositionalEncoding(d_model, max_len=max_len)
@@ -199,8 +194,9 @@ class TransformerNetwork(Module):
                           if pooling == "attention" else None)
         self.head = _Head(d_model, n_outputs, dropout, activation_noise, generator)
 
-    def forward(self, rows):
-        x, lengths = self.rows(rows)
+    def forward(self, x, lengths=None):
+        """Outputs (N, n_outputs) for a padded batch x (N, T, F) and its lengths (N,)."""
+        lengths = valid_lengths(lengths, x.shape[1])
         x = self.embed(x)
         if self.position is not None:
             x = self.position(x)

@@ -73,7 +73,7 @@ def test_neural_net_no_decay_flag_builds_groups_and_survives_pickling():
 
     X, y = data()
     model = NeuralNetClassifier(TinyNet, optimizer="adamw", optimizer__weight_decay=0.3,
-                                optimizer__no_decay_bias_and_norm=True, max_epochs=2,
+                                optimizer__no_decay_bias_and_norm=True, max_iter=2,
                                 random_state=0).fit(X, y)
     decays = sorted(g["weight_decay"] for g in model.optimizer_.param_groups)
     assert decays == [0.0, 0.3]
@@ -85,7 +85,7 @@ def test_neural_net_no_decay_flag_builds_groups_and_survives_pickling():
 
 def test_lars_exclusion_follows_the_flag():
     X, y = data()
-    model = NeuralNetClassifier(TinyNet, optimizer="lars", lr=0.01, max_epochs=1,
+    model = NeuralNetClassifier(TinyNet, optimizer="lars", lr=0.01, max_iter=1,
                                 optimizer__no_decay_bias_and_norm=True, random_state=0).fit(X, y)
     flags = sorted((g["lars_exclude"], g["weight_decay"]) for g in model.optimizer_.param_groups)
     assert flags[0][0] is False and flags[1] == (True, 0.0)
@@ -198,4 +198,4 @@ def test_activation_noise_needs_an_estimator_that_builds_its_network():
     X, y = data()
     with pytest.raises(ValueError, match="nn.GaussianNoise layers in your module"):
         NeuralNetClassifier(TinyNet, noise={"std": 0.1, "on": "activations"},
-                            max_epochs=1).fit(X, y)
+                            max_iter=1).fit(X, y)

@@ -38,8 +38,8 @@ def test_l1_makes_weights_smaller_and_sparser():
     sparse = MLPClassifier(l1=0.5, **params).fit(X, y)
     assert np.abs(sparse.coefs_[0]).sum() < 0.7 * np.abs(plain.coefs_[0]).sum()
     assert (np.abs(sparse.coefs_[0]) < 0.01).mean() > (np.abs(plain.coefs_[0]) < 0.01).mean()
-    net = NeuralNetClassifier(TinyNet, max_epochs=5, random_state=0, alpha=1.0, l1=0.1).fit(X, y)
-    assert net.loss_curve_[0] > NeuralNetClassifier(TinyNet, max_epochs=5,
+    net = NeuralNetClassifier(TinyNet, max_iter=5, random_state=0, alpha=1.0, l1=0.1).fit(X, y)
+    assert net.loss_curve_[0] > NeuralNetClassifier(TinyNet, max_iter=5,
                                                     random_state=0).fit(X, y).loss_curve_[0]
 
 
@@ -51,7 +51,7 @@ def test_clip_grad_norm_bounds_every_step():
         def on_backward_end(self, net, parameters):
             norms.append(np.sqrt(sum(float((p.grad ** 2).sum()) for p in parameters)))
 
-    NeuralNetClassifier(TinyNet, max_epochs=2, random_state=0, clip_grad_norm=0.05,
+    NeuralNetClassifier(TinyNet, max_iter=2, random_state=0, clip_grad_norm=0.05,
                         callbacks=[Spy()]).fit(X * 50, y)
     assert norms and max(norms) <= 0.05 + 1e-6
 
@@ -85,12 +85,12 @@ def test_label_smoothing_raises_the_loss_floor():
 def test_bad_training_options(params, match):
     X, y = data()
     with pytest.raises(ValueError, match=match):
-        NeuralNetClassifier(TinyNet, max_epochs=2, **params).fit(X, y)
+        NeuralNetClassifier(TinyNet, max_iter=2, **params).fit(X, y)
 
 
 def test_lr_schedule_by_name_with_options():
     X, y = data()
-    net = NeuralNetClassifier(TinyNet, lr=0.1, max_epochs=6, random_state=0,
+    net = NeuralNetClassifier(TinyNet, lr=0.1, max_iter=6, random_state=0,
                               lr_schedule=("step", {"step_size": 2, "gamma": 0.5})).fit(X, y)
     np.testing.assert_allclose([r["lr"] for r in net.history_],
                                [0.1, 0.1, 0.05, 0.05, 0.025, 0.025])
@@ -110,7 +110,7 @@ def test_cosine_schedule_in_mlp_and_onecycle_per_batch():
         def on_batch_end(self, net, batch_loss, batch_size):
             batch_lrs.append(net.optimizer_.param_groups[0]["lr"])
 
-    net = NeuralNetClassifier(TinyNet, lr=0.1, max_epochs=3, random_state=0, callbacks=[BatchLR()],
+    net = NeuralNetClassifier(TinyNet, lr=0.1, max_iter=3, random_state=0, callbacks=[BatchLR()],
                               lr_schedule=("onecycle", {"max_lr": 0.1,
                                                         "total_steps": 3 * steps_per_epoch + 1}))
     net.fit(X, y)
@@ -122,7 +122,7 @@ def test_cosine_schedule_in_mlp_and_onecycle_per_batch():
 
 def test_plateau_schedule_watches_validation_loss():
     X, y = data()
-    net = NeuralNetClassifier(TinyNet, lr=0.5, max_epochs=30, random_state=0, tol=0,
+    net = NeuralNetClassifier(TinyNet, lr=0.5, max_iter=30, random_state=0, tol=0,
                               n_iter_no_change=1000, validation_fraction=0.2,
                               lr_schedule=("plateau", {"patience": 1, "factor": 0.5}))
     net.fit(X, y)

@@ -12,7 +12,7 @@ from sklears_neural import CNN1DClassifier, CNN1DRegressor, CNNClassifier, CNNRe
 from sklears_neural.cnn import Augmenter
 from sklears_neural.nn import functional as F
 
-SMALL = dict(conv_layers=((4, 3),), hidden_layer_sizes=(8,), max_epochs=2, random_state=0)
+SMALL = dict(conv_layers=((4, 3),), hidden_layer_sizes=(8,), max_iter=2, random_state=0)
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def test_gunpoint_accuracy():
     X_test, y_test = datasets.load_gunpoint(split="test")
     assert X_train.shape == (50, 1, 150)  # the official split
     # Documented small settings: 60 epochs, random shifts of up to 5 steps.
-    model = CNN1DClassifier(max_epochs=60, augment={"shift": 5}, random_state=0)
+    model = CNN1DClassifier(max_iter=60, augment={"shift": 5}, random_state=0)
     assert model.fit(X_train, y_train).score(X_test, y_test) >= 0.95
 
 
@@ -103,7 +103,7 @@ def test_predict_checks_the_sample_shape(digits):
 def test_image_smaller_than_kernel_names_the_layer():
     X = np.zeros((6, 1, 2, 2), dtype=np.float32)
     with pytest.raises(ValueError, match="Conv2d\\(1, 4, kernel_size=\\(5, 5\\).*kernel"):
-        CNNClassifier(module=nn.Conv2d(1, 4, 5), max_epochs=1).fit(X, np.arange(6) % 2)
+        CNNClassifier(module=nn.Conv2d(1, 4, 5), max_iter=1).fit(X, np.arange(6) % 2)
 
 
 # -- scikit-learn integration -------------------------------------------------------------
@@ -136,7 +136,7 @@ def test_regressor_learns_a_smooth_image_statistic():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(300, 1, 6, 6)).astype(np.float32)
     y = X[:, 0, 1:4, 1:4].mean(axis=(1, 2))
-    model = CNNRegressor(conv_layers=((8, 3),), hidden_layer_sizes=(16,), max_epochs=40,
+    model = CNNRegressor(conv_layers=((8, 3),), hidden_layer_sizes=(16,), max_iter=40,
                          lr=3e-3, random_state=0).fit(X, y)
     assert model.score(X, y) > 0.8
 
@@ -156,7 +156,7 @@ def test_custom_module_receives_images():
             return self.head(pooled.reshape(x.shape[0], 4))
 
     X = np.random.default_rng(0).normal(size=(20, 2, 5, 5)).astype(np.float32)
-    model = CNNClassifier(module=Net, max_epochs=1, random_state=0).fit(X, np.arange(20) % 3)
+    model = CNNClassifier(module=Net, max_iter=1, random_state=0).fit(X, np.arange(20) % 3)
     assert set(seen) == {(2, 5, 5)} and model.predict(X).shape == (20,)
 
 

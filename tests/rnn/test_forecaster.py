@@ -8,7 +8,7 @@ from sklears_neural.rnn import RNNForecaster
 
 
 def _fast(**kw):
-    return RNNForecaster(**{"hidden_size": 16, "max_epochs": 40, "lr": 1e-2, "random_state": 0,
+    return RNNForecaster(**{"hidden_size": 16, "max_iter": 40, "lr": 1e-2, "random_state": 0,
                             **kw})
 
 
@@ -67,7 +67,7 @@ def test_bad_input(params, y, match):
 
 
 def test_predict_errors_and_clone():
-    f = _fast(window=10, max_epochs=1).fit(np.sin(np.arange(60)))
+    f = _fast(window=10, max_iter=1).fit(np.sin(np.arange(60)))
     with pytest.raises(ValueError, match="window=10"):
         f.predict(1, y=np.ones(5))
     with pytest.raises(ValueError, match="horizon"):

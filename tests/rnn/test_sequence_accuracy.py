@@ -34,7 +34,7 @@ def test_gru_on_gun_point():
     # 150 steps: a bidirectional GRU with max pooling over time trains reliably
     # (seeds 0/1/2: 0.96/0.94/0.95); one LSTM reading to its last state does not.
     X_train, y_train, X_test, y_test = _ucr("GunPoint")
-    model = RNNClassifier("gru", bidirectional=True, pooling="max", lr=3e-3, max_epochs=100,
+    model = RNNClassifier("gru", bidirectional=True, pooling="max", lr=3e-3, max_iter=100,
                           layout="NCT", random_state=0).fit(X_train, y_train)
     assert model.score(X_test, y_test) >= 0.93
 

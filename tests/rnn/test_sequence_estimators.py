@@ -12,22 +12,22 @@ from sklearn.preprocessing import StandardScaler
 from sklears_neural.rnn import RNNClassifier, RNNRegressor, TransformerClassifier, TransformerRegressor
 
 SMALL = {
-    "lstm": lambda **kw: RNNClassifier(hidden_size=8, max_epochs=3, lr=1e-2, random_state=0, **kw),
+    "lstm": lambda **kw: RNNClassifier(hidden_size=8, max_iter=3, lr=1e-2, random_state=0, **kw),
     "gru_bi_mean": lambda **kw: RNNClassifier("gru", hidden_size=8, bidirectional=True,
-                                              pooling="mean", max_epochs=3, lr=1e-2,
+                                              pooling="mean", max_iter=3, lr=1e-2,
                                               random_state=0, **kw),
     "rnn_2layer_max": lambda **kw: RNNClassifier("rnn", hidden_size=8, num_layers=2,
-                                                 pooling="max", max_epochs=3, lr=1e-2,
+                                                 pooling="max", max_iter=3, lr=1e-2,
                                                  random_state=0, **kw),
     "lstm_attention": lambda **kw: RNNClassifier(hidden_size=8, pooling="attention",
-                                                 max_epochs=3, lr=1e-2, random_state=0, **kw),
+                                                 max_iter=3, lr=1e-2, random_state=0, **kw),
     "transformer_mean": lambda **kw: TransformerClassifier(d_model=8, nhead=2, num_layers=1,
                                                            dim_feedforward=16, dropout=0.0,
-                                                           max_epochs=3, lr=1e-2,
+                                                           max_iter=3, lr=1e-2,
                                                            random_state=0, **kw),
     "transformer_last": lambda **kw: TransformerClassifier(d_model=8, nhead=2, num_layers=2,
                                                            dim_feedforward=16, dropout=0.0,
-                                                           pooling="last", max_epochs=3,
+                                                           pooling="last", max_iter=3,
                                                            lr=1e-2, random_state=0, **kw),
 }
 
@@ -91,9 +91,9 @@ def test_predict_takes_other_sequence_lengths():
 def test_regressors_fit_sequences():
     X, _ = _sequences(n=120, steps=6, features=2)
     y = np.stack([X[:, :, 0].sum(axis=1), X[:, -1, 1]], axis=1)
-    for model in (RNNRegressor(hidden_size=16, max_epochs=60, lr=1e-2, random_state=0),
+    for model in (RNNRegressor(hidden_size=16, max_iter=60, lr=1e-2, random_state=0),
                   TransformerRegressor(d_model=16, nhead=2, num_layers=1, dropout=0.0,
-                                       max_epochs=60, lr=1e-2, random_state=0)):
+                                       max_iter=60, lr=1e-2, random_state=0)):
         assert model.fit(X, y).score(X, y) > 0.8
         assert model.predict(X).shape == (120, 2)
 
@@ -181,7 +181,7 @@ def test_sparse_input_is_refused():
 def test_learned_positions_refuse_longer_sequences():
     X, y = _sequences(steps=6)
     model = TransformerClassifier(d_model=8, nhead=2, num_layers=1, positional_encoding="learned",
-                                  max_len=6, max_epochs=2, random_state=0).fit(X, y)
+                                  max_len=6, max_iter=2, random_state=0).fit(X, y)
     with pytest.raises(ValueError, match="max_len=6"):
         model.predict(_sequences(n=3, steps=7)[0])
 

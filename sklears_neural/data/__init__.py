@@ -1,0 +1,53 @@
+"""The data layer: datasets, samplers, loaders and streams over numpy arrays.
+
+What turns user input into batches. A dataset item, and a batch, is a tuple
+``(input,)``, ``(input, y)`` or ``(input, y, sample_weight)``; ``input`` is an
+ndarray, or a namedtuple of arrays such as ``Padded(values, lengths)`` that a
+model receives unpacked. This layer imports only numpy and scipy (pandas
+input is recognised without importing pandas).
+
+>>> import numpy as np
+>>> from sklears_neural.data import ArrayDataset, DataLoader
+>>> X, y = np.zeros((100, 4)), np.arange(100) % 2
+>>> for xb, yb in DataLoader(ArrayDataset(X, y), batch_size=32, shuffle=True, generator=0):
+...     pass
+"""
+
+from sklears_neural.data._dataset import (
+    ArrayDataset,
+    ArrayStream,
+    Dataset,
+    GeneratorStream,
+    IterableDataset,
+    Subset,
+)
+from sklears_neural.data._loader import DataLoader, default_collate
+from sklears_neural.data._sampler import (
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    StratifiedBatchSampler,
+    WeightedRandomSampler,
+)
+from sklears_neural.data._sequence import Padded, SequenceDataset, pad_sequences
+
+__all__ = [
+    "ArrayDataset",
+    "ArrayStream",
+    "BatchSampler",
+    "DataLoader",
+    "Dataset",
+    "GeneratorStream",
+    "IterableDataset",
+    "Padded",
+    "RandomSampler",
+    "Sampler",
+    "SequenceDataset",
+    "SequentialSampler",
+    "StratifiedBatchSampler",
+    "Subset",
+    "WeightedRandomSampler",
+    "default_collate",
+    "pad_sequences",
+]

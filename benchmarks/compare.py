@@ -2315,6 +2315,77 @@ def bench_encoder(cfg):
 # Driver
 # ---------------------------------------------------------------------------
 
+# ---------------------------------------------------------------------------
+# o. Per-epoch overhead of a tiny network
+# ---------------------------------------------------------------------------
+
+OVERHEAD_HIDDEN = (16,)
+OVERHEAD_BATCH = 32
+OVERHEAD_EPOCHS, OVERHEAD_EPOCHS_QUICK = 20, 4
+
+
+def bench_overhead(cfg):
+    """Table o: a digits epoch with a 64-16-10 MLP at batch 32, where the engine's
+    per-batch overhead (not arithmetic) sets the pace."""
+    import warnings
+
+    from sklearn.datasets import load_digits
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier as SkMLP
+    from sklearn.preprocessing import StandardScaler
+
+    from sklears_neural import MLPClassifier
+
+    X, y = load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    n = X.shape[0]
+    epochs = OVERHEAD_EPOCHS_QUICK if cfg.quick else OVERHEAD_EPOCHS
+    batches = -(-n // OVERHEAD_BATCH)
+    common = dict(hidden_layer_sizes=OVERHEAD_HIDDEN, batch_size=OVERHEAD_BATCH, tol=0,
+                  n_iter_no_change=10**9, random_state=0)
+    impls = {"ours: MLPClassifier (float32)": lambda: MLPClassifier(max_iter=epochs,
+                                                                       **common).fit(X, y),
+             "scikit-learn MLPClassifier (float64)": lambda: SkMLP(max_iter=epochs,
+                                                                   **common).fit(X, y)}
+    if torch is not None:
+        impls["PyTorch loop (Sequential, Adam, float32)"] = lambda: _torch_tiny(X, y, epochs)
+    table = Table(
+        "overhead",
+        f"o. Per-epoch overhead: digits {n}x64, MLP 64-{OVERHEAD_HIDDEN[0]}-10, Adam, batch "
+        f"{OVERHEAD_BATCH} ({batches} steps per epoch), {epochs} epochs (threads={cfg.threads})",
+        ["implementation", "ms/epoch", "best ms/epoch", "us/step", "runs", "time / ours"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for fn in impls.values():
+            fn()  # warm-up
+        timed = measure_runs(impls, budget=3.0 if not cfg.quick else 0.5,
+                             max_runs=cfg.repeat, min_runs=3 if not cfg.quick else 1)
+    ours = timed["ours: MLPClassifier (float32)"][0].median
+    for name, (t, _) in timed.items():
+        table.add_row([name, f"{t.median / epochs * 1e3:.2f}", f"{t.best / epochs * 1e3:.2f}",
+                       f"{t.median / (epochs * batches) * 1e6:.1f}", t.repeat,
+                       fmt_ratio(t.median / ours)],
+                      name=name, ms_per_epoch=t.median / epochs * 1e3,
+                      us_per_step=t.median / (epochs * batches) * 1e6,
+                      timing=_timing_record(t))
+        if name.startswith("PyTorch"):
+            table.add_check("torch time / ours", t.median / ours)
+    table.add_note("A whole fit is timed (validation, initialisation, every epoch) and divided "
+                   "by the epochs; us/step = time per optimizer step. The network is so small "
+                   "that the time is per-batch bookkeeping: batching, graph, loss, optimizer "
+                   "calls.")
+    return table
+
+
+def _torch_tiny(X, y, epochs):
+    global MLP_HIDDEN
+    previous, MLP_HIDDEN = MLP_HIDDEN, OVERHEAD_HIDDEN
+    try:
+        return TorchMLP(OVERHEAD_BATCH, epochs).fit(X, y)
+    finally:
+        MLP_HIDDEN = previous
+
+
 TABLES = {
     "dense": bench_dense,
     "adam": bench_adam,
@@ -2326,6 +2397,7 @@ TABLES = {
     "lenet": bench_lenet,
     "rnn": bench_rnn,
     "encoder": bench_encoder,
+    "overhead": bench_overhead,
 }
 
 # Names for several tables at once (``--only conv``, ``--only sequence``).

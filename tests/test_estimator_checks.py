@@ -50,10 +50,22 @@ _MINIBATCH_FAILURES = {
 }
 
 
+_ORDER_REASON = (
+    "float32 convolutions and attention run on OpenBLAS sgemm, whose result for a row can "
+    "differ in the 7th significant digit with the row's position in the block the kernel "
+    "works on (edge blocks take other micro-kernels); the check's rtol=1e-7 is below float32 "
+    "resolution. Predictions are order-invariant up to that rounding (max |diff| ~3e-7 on "
+    "this machine); with OPENBLAS_CORETYPE=Haswell, as set here, these estimators fail it "
+    "on the code before the spine rewrite too.")
+
+
 def _expected_failed_checks(estimator):
     if getattr(estimator, "solver", None) == "lbfgs":
         return {}
-    return _MINIBATCH_FAILURES
+    failures = dict(_MINIBATCH_FAILURES)
+    if type(estimator).__name__.startswith(("CNN", "Transformer")):
+        failures["check_methods_sample_order_invariance"] = _ORDER_REASON
+    return failures
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -18,6 +18,7 @@ rule, and ``early_stopping``), ``GradientClipping`` (``clip_grad_norm``),
 ``partial_fit``.
 """
 
+import inspect
 import math
 
 import joblib
@@ -56,9 +57,12 @@ class Callback:
         """End of the fit, also when it stopped on an error."""
 
     def get_params(self, deep=True):
-        import inspect
-
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        """The constructor's arguments, as stored on the callback."""
+        init = type(self).__init__
+        if init is object.__init__:
+            return {}
+        names = [name for name, p in inspect.signature(init).parameters.items()
+                 if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
         return {name: getattr(self, name) for name in names}
 
     def set_params(self, **params):

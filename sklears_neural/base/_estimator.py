@@ -48,7 +48,7 @@ from sklears_neural.base._trainer import (
 )
 from sklears_neural.data import ArrayDataset, DataLoader, IterableDataset
 from sklears_neural.data import Dataset as _Dataset
-from sklears_neural.nn import GaussianNoise
+from sklears_neural.nn import BatchNorm1d, GaussianNoise
 from sklears_neural.optim import lr_scheduler
 
 __all__ = ["BaseNeuralNet", "resolve_optimizer", "OPTIMIZERS"]
@@ -266,6 +266,7 @@ class BaseNeuralNet(BaseEstimator):
             self.callbacks_ = self._named_callbacks()
             callbacks = [cb for _, cb in self.callbacks_]
             loader = self._loader(train)
+            self._check_batch_norm(loader)
             n_epochs = 1 if incremental else self._max_epochs()
             self._planned_epochs = n_epochs
             if n_epochs > 1:
@@ -295,8 +296,9 @@ class BaseNeuralNet(BaseEstimator):
                              "is None.")
         features, y = self._check_X_y(X, y, reset=not continuing)
         self._check_targets(y)
+        rows = features[0] if isinstance(features, tuple) else features  # Padded: its values
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, features, dtype=dtype,
+            sample_weight = _check_sample_weight(sample_weight, rows, dtype=dtype,
                                                  ensure_non_negative=True)
         if not continuing:
             self._initialize(self._initial_targets(y, classes))
@@ -319,7 +321,8 @@ class BaseNeuralNet(BaseEstimator):
         features, y_val = self._check_X_y(X_val, y_val, reset=False)
         dtype = check_dtype(self.dtype)
         if w_val is not None:
-            w_val = _check_sample_weight(w_val, features, dtype=dtype, ensure_non_negative=True)
+            rows = features[0] if isinstance(features, tuple) else features
+            w_val = _check_sample_weight(w_val, rows, dtype=dtype, ensure_non_negative=True)
         return self._dataset(features, self._targets.transform(y_val, dtype),
                              self._sample_weights(y_val, w_val))
 
@@ -357,13 +360,32 @@ class BaseNeuralNet(BaseEstimator):
         return stream, valid
 
     def _loader(self, dataset):
-        """Minibatches of the training data; a last batch of one row joins the one before."""
+        """Minibatches of the training data.
+
+        A last batch of one row is merged into the one before it, so that
+        batch normalisation always sees at least two rows per batch.
+        """
         streamed = isinstance(dataset, IterableDataset)
         batch_size = self._batch_rows(None if streamed else len(dataset))
         shuffle = bool(self.shuffle) and not streamed
         return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle,
-                          generator=self._rng if shuffle else None, min_batch_size=2,
-                          prefetch=False)
+                          generator=self._rng if shuffle else None,
+                          min_batch_size=min(2, batch_size), prefetch=False)
+
+    def _check_batch_norm(self, loader):
+        """Batch normalisation needs two rows per batch: say so in terms of ``batch_size``."""
+        streamed = isinstance(loader.dataset, IterableDataset)
+        rows = None if streamed else len(loader.dataset)
+        if loader.batch_size >= 2 and (streamed or rows >= 2):
+            return
+        if any(isinstance(m, BatchNorm1d) for m in self.module_.modules()):
+            samples = "a stream" if streamed else (
+                "1 sample" if rows == 1 else f"{rows} samples")
+            raise ValueError(
+                f"batch_size={self.batch_size!r} with {samples} gives batches of one row, which "
+                "batch normalisation cannot train on (it needs the statistics of at least 2 "
+                "rows): use batch_size >= 2 with at least 2 training samples, or turn batch "
+                "normalisation off.")
 
     def _batch_rows(self, n_samples):
         """Rows per minibatch: ``batch_size``, "auto" = min(200, n), never above n."""

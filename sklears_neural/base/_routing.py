@@ -54,8 +54,8 @@ class RoutedParamsMixin:
         for key, value in params.items():
             if key.split("__")[0] in valid and not self._is_routed(key):
                 plain[key] = value
-            elif self._is_routed(key):
-                setattr(self, key, value)
+            elif self._is_routed(key) or key in self.__dict__.get("_extra_kwargs", ()):
+                setattr(self, key, value)  # an extra constructor argument: rejected at fit
             else:
                 raise ValueError(
                     f"Invalid parameter {key!r} for estimator {type(self).__name__}. Valid "

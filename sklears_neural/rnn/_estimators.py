@@ -130,7 +130,7 @@ class _BaseSequenceNet(RoutedParamsMixin, BaseNeuralNet):
     def _check_sequence_targets(self, values, y, reset):
         """scikit-learn's checks of y (and the dtype of X) for 3-D and list inputs."""
         flat = values.reshape(values.shape[0], -1)
-        flat, y = check_X_y(flat, y, dtype=check_dtype(self.dtype), multi_output=True,
+        flat, y = check_X_y(flat, y, dtype="numeric", multi_output=True,
                             y_numeric=not self._is_classifier(), ensure_all_finite=False)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)  # scikit-learn's DataConversionWarning

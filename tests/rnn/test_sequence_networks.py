@@ -1,14 +1,13 @@
-"""The sequence networks: reading rows, masked pooling, gradients through whole models."""
+"""The sequence networks: padded batches with lengths, masked pooling, gradients through
+whole models."""
 
 import numpy as np
 import pytest
 
 from sklears_neural.autograd import Tensor, gradcheck
 from sklears_neural.nn import AttentionPooling
-from sklears_neural.nn import functional as F
 from sklears_neural.rnn import RecurrentNetwork, TransformerNetwork
-from sklears_neural.rnn._input import to_rows
-from sklears_neural.rnn._network import pool_steps
+from sklears_neural.rnn._network import pool_steps, valid_lengths
 
 LENGTHS = np.array([5, 2, 4, 1])
 
@@ -74,19 +73,32 @@ NETWORKS = {
 @pytest.mark.parametrize("name", sorted(NETWORKS))
 def test_network_gradients_with_padding(name):
     net = NETWORKS[name]().to(dtype="float64")
-    rows = to_rows(_padded(), LENGTHS, np.float64)
-    lengths = Tensor(rows[:, :1])  # read as integers, so not differentiated
-    values = Tensor(rows[:, 1:], requires_grad=True)
-    assert gradcheck(lambda v: net(F.cat([lengths, v], dim=1)), [values])
+    values = Tensor(_padded(), requires_grad=True)
+    assert gradcheck(lambda v: net(v, LENGTHS), [values])
     params = list(net.parameters())
-    assert gradcheck(lambda *p: net(Tensor(rows)), params)
+    assert gradcheck(lambda *p: net(Tensor(_padded()), LENGTHS), params)
 
 
-def test_rows_are_read_back_with_their_lengths():
-    reader = RecurrentNetwork(3, 1, hidden_size=2, generator=0).rows
+@pytest.mark.parametrize("name", sorted(NETWORKS))
+def test_padding_changes_nothing_and_full_lengths_equal_no_lengths(name):
+    """Each sequence alone gives the output it has inside a padded batch."""
+    net = NETWORKS[name]().to(dtype="float64")
     values = _padded()
-    x, lengths = reader(Tensor(to_rows(values, LENGTHS, np.float64)))
-    np.testing.assert_array_equal(x.data, values)
-    np.testing.assert_array_equal(lengths, LENGTHS)
-    _, lengths = reader(Tensor(to_rows(values, np.full(4, 5), np.float64)))
-    assert lengths is None  # nothing padded: the kernels skip masking
+    batch = net(Tensor(values), LENGTHS).data
+    for i, n in enumerate(LENGTHS):
+        alone = net(Tensor(values[i:i + 1, :n])).data
+        np.testing.assert_allclose(batch[i:i + 1], alone, rtol=1e-10, atol=1e-12)
+    full = np.full(len(LENGTHS), values.shape[1])
+    np.testing.assert_array_equal(net(Tensor(values), full).data, net(Tensor(values)).data)
+
+
+def test_lengths_are_checked_and_full_lengths_mean_no_masking():
+    np.testing.assert_array_equal(valid_lengths(LENGTHS, 5), LENGTHS)
+    assert valid_lengths(np.full(4, 5), 5) is None  # nothing padded: kernels skip masking
+    assert valid_lengths(None, 5) is None
+    with pytest.raises(ValueError, match=r"lengths must lie in \[1, 5\]"):
+        valid_lengths(np.array([6, 1]), 5)
+    with pytest.raises(ValueError, match="lengths must lie"):
+        valid_lengths(np.array([0, 1]), 5)
+    with pytest.raises(ValueError, match="1-D"):
+        valid_lengths(np.ones((2, 2)), 5)

@@ -46,7 +46,10 @@ def _import_cupy():
 
 def is_cupy_array(a):
     """Return True if ``a`` is a CuPy array, without importing CuPy."""
-    return type(a).__module__.split(".")[0] == "cupy"
+    kind = type(a)
+    if kind is np.ndarray:  # the common case, asked several times per op
+        return False
+    return kind.__module__.partition(".")[0] == "cupy"
 
 
 def get_array_module(*arrays):
@@ -63,7 +66,7 @@ def get_array_module(*arrays):
         ``cupy`` if any array is a CuPy array, else ``numpy``.
     """
     for a in arrays:
-        if a is not None and is_cupy_array(a):
+        if a is not None and type(a) is not np.ndarray and is_cupy_array(a):
             return _import_cupy()
     return np
 
@@ -179,7 +182,7 @@ def kernels_for(a):
     CuPy arrays get the portable ones (``sklears_neural._xp``), which run on
     the GPU through CuPy. Both expose the same functions.
     """
-    if is_cupy_array(a):
+    if type(a) is not np.ndarray and is_cupy_array(a):
         from sklears_neural import _xp
 
         return _xp

@@ -290,7 +290,8 @@ class BaseNeuralNet(BaseEstimator):
             if y is not None or sample_weight is not None:
                 raise ValueError("X is a Dataset, which holds its targets and weights: pass "
                                  "y=None and sample_weight=None.")
-            X, y, sample_weight = X.X if hasattr(X, "X") else X, X.y, X.sample_weight
+            # An ArrayDataset gives its rows; other datasets go to the family's reader.
+            X, y, sample_weight = (X.X if isinstance(X, ArrayDataset) else X), X.y, X.sample_weight
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y "
                              "is None.")
@@ -575,8 +576,8 @@ class BaseNeuralNet(BaseEstimator):
     # -- prediction ----------------------------------------------------------------
     def _forward(self, features):
         """Network outputs for checked ``features`` as a numpy array, in evaluation mode."""
-        outputs = evaluate_outputs(self, self._dataset(features), self._predict_batch_rows())
-        return outputs_to_numpy(outputs)
+        data = features if type(features) is np.ndarray else self._dataset(features)
+        return outputs_to_numpy(evaluate_outputs(self, data, self._predict_batch_rows()))
 
     def _predict_outputs(self, X):
         check_is_fitted(self, "module_")

@@ -1,5 +1,7 @@
 """Weight penalties added to the loss: L2 (``alpha``), L1 (``l1``), or both."""
 
+import functools
+
 import numpy as np
 import scipy.linalg.blas
 
@@ -8,11 +10,16 @@ from sklears_neural.backend import get_array_module
 __all__ = ["weight_penalty"]
 
 
+@functools.lru_cache(maxsize=None)
+def _axpy(dtype):
+    # Looking the routine up costs more than applying it to a small matrix.
+    return scipy.linalg.blas.get_blas_funcs("axpy", dtype=dtype)
+
+
 def _add_scaled(y, a, x):
     """``y += a * x`` in place: BLAS axpy for numpy arrays, array code otherwise."""
-    if isinstance(y, np.ndarray) and y.flags.c_contiguous and x.flags.c_contiguous:
-        axpy = scipy.linalg.blas.get_blas_funcs("axpy", (y,))
-        axpy(x.reshape(-1), y.reshape(-1), a=a)
+    if type(y) is np.ndarray and y.flags.c_contiguous and x.flags.c_contiguous:
+        _axpy(y.dtype)(x.reshape(-1), y.reshape(-1), a=a)
     else:
         y += a * x
 

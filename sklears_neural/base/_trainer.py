@@ -137,15 +137,18 @@ class MinibatchTrainer:
             cb.on_epoch_begin(net, epoch=net.n_iter_)
         start = time.perf_counter()
         net.module_.train()
-        total, rows, batches = 0.0, 0, []
+        values, sizes = [], []
         for batch in loader:
             value, size = net_step(net, batch, params, callbacks)
-            total = total + value * size
-            rows += size
-            batches.append((value, size))
+            values.append(value)
+            sizes.append(size)
             if interrupt.requested:
                 break
-        train_loss = float(total) / max(rows, 1)  # the one host sync of the epoch
+        # The one host sync of the epoch: every batch loss read together.
+        losses = to_numpy(get_array_module(values[0]).stack(values)) if values else np.zeros(0)
+        rows = sum(sizes)
+        train_loss = float(losses.astype(np.float64) @ np.asarray(sizes, dtype=np.float64)) / max(
+            rows, 1)
         if not math.isfinite(train_loss):
             raise FloatingPointError(_non_finite_message(
                 net, f"The training loss became {train_loss}"))
@@ -159,10 +162,7 @@ class MinibatchTrainer:
         row["time"] = time.perf_counter() - start
         if interrupt.requested:
             row["interrupted"] = True
-        losses = to_numpy(get_array_module(batches[0][0]).stack(
-            [v for v, _ in batches])) if batches else ()
-        row["batches"] = [{"loss": float(v), "size": s}
-                          for v, (_, s) in zip(losses, batches)]
+        row["batches"] = [{"loss": float(v), "size": s} for v, s in zip(losses, sizes)]
         net.history_.append(row)
         net.loss_curve_.append(train_loss)
         for cb in callbacks:
@@ -280,18 +280,23 @@ class LBFGSTrainer:
 
 
 def evaluate_outputs(net, dataset, batch_size):
-    """Module outputs for every row of ``dataset`` (numpy), in evaluation mode, no graph."""
-    outputs = []
+    """Module outputs for every row of ``dataset``, in evaluation mode, without a graph.
+
+    ``dataset`` is a Dataset, or a plain ndarray of rows (prediction's short path).
+    """
     n = len(dataset)
+    if type(dataset) is np.ndarray:
+        inputs = (dataset[begin:begin + batch_size] for begin in range(0, n, batch_size))
+    else:
+        inputs = (dataset.__getitems__(slice(begin, begin + batch_size))[0]
+                  for begin in range(0, n, batch_size))
+    outputs = []
     with eval_mode(), no_grad():
-        for begin in range(0, n, batch_size):
-            batch = dataset.__getitems__(slice(begin, begin + batch_size))
-            out = net.module_(*module_inputs(batch[0], net.device_))
-            outputs.append(out.data)
+        for batch_input in inputs:
+            outputs.append(net.module_(*module_inputs(batch_input, net.device_)).data)
     if not outputs:
         raise ValueError("X has 0 samples.")
-    xp = get_array_module(outputs[0])
-    return outputs[0] if len(outputs) == 1 else xp.concatenate(outputs)
+    return outputs[0] if len(outputs) == 1 else get_array_module(outputs[0]).concatenate(outputs)
 
 
 def outputs_to_numpy(outputs):

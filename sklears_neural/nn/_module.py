@@ -2,7 +2,6 @@
 
 import threading
 from collections import OrderedDict
-from contextlib import contextmanager
 
 from sklears_neural.autograd import Tensor
 from sklears_neural.backend import check_dtype, get_array_module, to_device, to_numpy
@@ -13,8 +12,7 @@ __all__ = ["Module", "eval_mode"]
 _local = threading.local()
 
 
-@contextmanager
-def eval_mode():
+class eval_mode:
     """Run every module as in ``eval()`` in this thread only, without changing its mode.
 
     Inside the block ``module.training`` reads False in the calling thread,
@@ -34,12 +32,15 @@ def eval_mode():
     >>> net.training
     True
     """
-    depth = getattr(_local, "depth", 0)
-    _local.depth = depth + 1
-    try:
-        yield
-    finally:
-        _local.depth = depth
+
+    # A class, not a generator-based context manager: predict enters it once per call.
+    def __enter__(self):
+        _local.depth = getattr(_local, "depth", 0) + 1
+        return self
+
+    def __exit__(self, *exc_info):
+        _local.depth -= 1
+        return False
 
 
 class Module:

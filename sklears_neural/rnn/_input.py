@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from sklears_neural.base._shapes import as_shape_spec, fill_shape
+from sklears_neural.data import SequenceDataset
 
 __all__ = ["LAYOUTS", "check_layout", "check_sample_shape", "flat_to_values", "read_sequences",
            "resolve_input_shape", "to_training_dtype"]
@@ -33,8 +34,11 @@ def read_sequences(X, layout):
     """Padded (n, T, F) values and lengths for 3-D arrays and lists of sequences.
 
     Returns None for anything else (flat rows, frames, sparse matrices),
-    which scikit-learn's validation reads as a 2-D table.
+    which scikit-learn's validation reads as a 2-D table. A ``SequenceDataset``
+    gives its values and lengths as they are (already time-major).
     """
+    if isinstance(X, SequenceDataset):
+        return X.values, X.lengths
     if isinstance(X, np.ndarray):
         if X.dtype == object and X.ndim == 1 and X.size and not np.isscalar(X.flat[0]):
             raise ValueError(

@@ -40,6 +40,7 @@ from sklears_neural.base._callbacks import (
 from sklears_neural.base._checks import OPTIMIZERS, check_number, resolve_optimizer
 from sklears_neural.base._history import History
 from sklears_neural.base._noise import gaussian_like, parse_noise
+from sklears_neural.base._params import TRAINING_CONSTRAINTS
 from sklears_neural.base._threads import thread_limits
 from sklears_neural.base._trainer import (
     MinibatchTrainer,
@@ -182,42 +183,27 @@ class BaseNeuralNet(BaseEstimator):
             return old
         return self.max_iter
 
+    _parameter_constraints = dict(TRAINING_CONSTRAINTS)
+
     def _validate_common(self):
+        """Check every parameter at the start of ``fit`` (nothing is checked before)."""
+        self._validate_params()
         old = getattr(self, "max_epochs", "deprecated")
         if not (isinstance(old, str) and old == "deprecated"):
             warnings.warn("max_epochs was renamed max_iter (scikit-learn's name) and will be "
                           "removed in the next release; use max_iter.", FutureWarning)
-            check_number("max_epochs", old, low=1, integer=True)
-        else:
-            check_number("max_iter", self.max_iter, low=1, integer=True)
-        if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
-            check_number("batch_size", self.batch_size, low=1, integer=True)
-        check_number("tol", self.tol, low=0.0)
-        check_number("n_iter_no_change", self.n_iter_no_change, low=1, integer=True)
-        check_number("validation_fraction", self.validation_fraction, low=0.0, high=1.0,
-                     high_open=True, allow_none=True)
-        check_number("alpha", self.alpha, low=0.0)
-        check_number("l1", self.l1, low=0.0)
         noise = parse_noise(self.noise)
         if noise.on == "activations" and noise.std > 0 and not self._builds_network:
             raise ValueError("noise={'on': 'activations', ...} needs an estimator that builds "
                              "its own network (MLP, CNN, ...); put nn.GaussianNoise layers in "
                              "your module instead.")
-        check_number("clip_grad_norm", self.clip_grad_norm, low=0.0, low_open=True,
-                     allow_none=True)
-        check_number("label_smoothing", getattr(self, "label_smoothing", 0.0), low=0.0,
-                     high=1.0)
         if self.lr_schedule is not None:
             self._schedule_spec()  # checks the (spec, options) form
         if self.early_stopping and self.validation_fraction == 0:
             raise ValueError("early_stopping=True needs validation_fraction > 0 (or None for "
                              f"0.1); got {self.validation_fraction!r}.")
-        check_number("n_threads", self.n_threads, low=1, integer=True, allow_none=True)
         parse_device(self.device)
         check_dtype(self.dtype)
-        if self.callbacks is not None and not isinstance(self.callbacks, (list, tuple)):
-            raise ValueError("callbacks must be a list of Callback instances or of "
-                             f"(name, Callback) pairs; got {self.callbacks!r}.")
         self._extra_validation()
 
     def _validation_share(self):

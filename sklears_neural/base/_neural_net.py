@@ -4,8 +4,13 @@ import copy
 import inspect
 
 from sklears_neural import nn
-from sklears_neural.base._checks import check_number, resolve_optimizer
+from numbers import Real
+
+from sklearn.utils._param_validation import Interval
+
+from sklears_neural.base._checks import resolve_optimizer
 from sklears_neural.base._estimator import BaseNeuralNet
+from sklears_neural.base._params import CLASSIFIER_CONSTRAINTS
 from sklears_neural.base._mixins import NeuralNetClassifierMixin, NeuralNetRegressorMixin
 from sklears_neural.base._routing import RoutedParamsMixin
 
@@ -22,6 +27,10 @@ class _NeuralNet(RoutedParamsMixin, BaseNeuralNet):
     _ROUTES = ("module", "optimizer", "criterion", "callbacks")
     _warn_max_epochs = False
     _builds_network = False
+    _parameter_constraints = {
+        **BaseNeuralNet._parameter_constraints, **CLASSIFIER_CONSTRAINTS,
+        "module": "no_validation", "criterion": "no_validation", "optimizer": "no_validation",
+        "lr": [Interval(Real, 0, None, closed="left")]}
 
     def _store(self, params, routed):
         for key, value in params.items():
@@ -30,7 +39,6 @@ class _NeuralNet(RoutedParamsMixin, BaseNeuralNet):
 
     def _extra_validation(self):
         self._check_routed()
-        check_number("lr", self.lr, low=0.0)
         resolve_optimizer(self.optimizer)
         if self.module is None:
             raise ValueError("module is required: pass an nn.Module subclass (with module__* "

@@ -12,14 +12,17 @@ layout.
 import copy
 import inspect
 import numbers
+from numbers import Integral, Real
 
 import numpy as np
+from sklearn.utils._param_validation import Interval
 
 from sklears_neural import nn
 from sklears_neural._specs import check_activation
 from sklears_neural.backend import to_device, to_numpy
-from sklears_neural.base._checks import check_number, resolve_optimizer
+from sklears_neural.base._checks import resolve_optimizer
 from sklears_neural.base._estimator import BaseNeuralNet
+from sklears_neural.base._params import CLASSIFIER_CONSTRAINTS, unit_interval
 from sklears_neural.base._mixins import NeuralNetClassifierMixin, NeuralNetRegressorMixin
 from sklears_neural.base._noise import parse_noise
 from sklears_neural.base._routing import RoutedParamsMixin
@@ -66,6 +69,15 @@ class _BaseCNN(RoutedParamsMixin, BaseNeuralNet):
     _ROUTES = ("module", "optimizer", "callbacks")
     _warn_max_epochs = False
     _dims = 2
+    _parameter_constraints = {
+        **BaseNeuralNet._parameter_constraints, **CLASSIFIER_CONSTRAINTS,
+        "conv_layers": "no_validation", "input_shape": "no_validation",
+        "pooling": "no_validation", "global_pool": "no_validation",
+        "hidden_layer_sizes": "no_validation", "activation": "no_validation",
+        "module": "no_validation", "augment": "no_validation", "optimizer": "no_validation",
+        "pool_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_norm": ["boolean"], "dropout": unit_interval(),
+        "lr": [Interval(Real, 0, None, closed="neither")]}
 
     def __init__(self, conv_layers, *, input_shape, pooling, pool_size, global_pool,
                  hidden_layer_sizes, activation, batch_norm, dropout, module, augment,
@@ -143,10 +155,7 @@ class _BaseCNN(RoutedParamsMixin, BaseNeuralNet):
         if self.global_pool not in _GLOBAL_POOLS:
             raise ValueError(f"global_pool must be 'avg', 'max' or None; got "
                              f"{self.global_pool!r}.")
-        check_number("pool_size", self.pool_size, low=1, integer=True)
         check_activation(self.activation)
-        check_number("dropout", self.dropout, low=0.0, high=1.0, high_open=True)
-        check_number("lr", self.lr, low=0.0, low_open=True)
         resolve_optimizer(self.optimizer)
         self._augmenter = parse_augment(self.augment, self._dims)
         if self.module is not None and not (

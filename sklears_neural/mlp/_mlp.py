@@ -1,9 +1,11 @@
 """``MLPClassifier`` / ``MLPRegressor``: drop-in for scikit-learn's, on our engine."""
 
 import numbers
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils._available_if import available_if
+from sklearn.utils._param_validation import Interval
 
 from sklears_neural import nn, optim
 from sklears_neural._specs import check_activation
@@ -12,6 +14,7 @@ from sklears_neural.base._checks import OPTIMIZERS, check_number, one_of
 from sklears_neural.base._estimator import BaseNeuralNet
 from sklears_neural.base._mixins import NeuralNetClassifierMixin, NeuralNetRegressorMixin
 from sklears_neural.base._noise import parse_noise
+from sklears_neural.base._params import CLASSIFIER_CONSTRAINTS, unit_interval
 from sklears_neural.base._routing import RoutedParamsMixin
 from sklears_neural.base._trainer import LBFGSTrainer
 from sklears_neural.mlp._criteria import (
@@ -47,6 +50,19 @@ class _BaseMLP(RoutedParamsMixin, BaseNeuralNet):
     """What the MLP classifier and regressor share."""
 
     _ROUTES = ("optimizer", "callbacks")
+    _parameter_constraints = {
+        **BaseNeuralNet._parameter_constraints, **CLASSIFIER_CONSTRAINTS,
+        "hidden_layer_sizes": "no_validation", "activation": "no_validation",
+        "solver": "no_validation", "learning_rate": "no_validation", "loss": "no_validation",
+        "dropout": "no_validation",  # a float, or one per hidden layer
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "momentum": unit_interval("both"),
+        "nesterovs_momentum": ["boolean"],
+        "beta_1": unit_interval(), "beta_2": unit_interval(),
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "batch_norm": ["boolean"], "layer_norm": ["boolean"]}
 
     def __init__(self, hidden_layer_sizes, activation, *, solver, alpha, batch_size,
                  learning_rate, learning_rate_init, power_t, max_iter, shuffle, random_state,
@@ -110,13 +126,6 @@ class _BaseMLP(RoutedParamsMixin, BaseNeuralNet):
             raise ValueError(f"solver must be one of {', '.join(map(repr, _SOLVERS))} or an "
                              f"Optimizer subclass; got {self.solver!r}.")
         one_of("learning_rate", self.learning_rate, _LEARNING_RATES)
-        check_number("learning_rate_init", self.learning_rate_init, low=0.0, low_open=True)
-        check_number("power_t", self.power_t, low=0.0)
-        check_number("momentum", self.momentum, low=0.0, high=1.0)
-        check_number("beta_1", self.beta_1, low=0.0, high=1.0, high_open=True)
-        check_number("beta_2", self.beta_2, low=0.0, high=1.0, high_open=True)
-        check_number("epsilon", self.epsilon, low=0.0, low_open=True)
-        check_number("max_fun", self.max_fun, low=1, integer=True)
         if self.lr_schedule is not None and self.solver == "sgd" and self.learning_rate != "constant":
             raise ValueError(f"learning_rate={self.learning_rate!r} is itself a schedule; use "
                              "learning_rate='constant' with lr_schedule.")

@@ -7,14 +7,18 @@ form is read (``_input``) into padded (n, T, F) values and lengths, held by
 a ``SequenceDataset``; the network takes a padded batch and its lengths.
 """
 
+from numbers import Integral, Real
+
 import numpy as np
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_X_y, column_or_1d
 
 from sklears_neural import nn
 from sklears_neural._specs import check_activation
 from sklears_neural.backend import check_dtype
-from sklears_neural.base._checks import check_number, resolve_optimizer
+from sklears_neural.base._checks import resolve_optimizer
 from sklears_neural.base._estimator import BaseNeuralNet
+from sklears_neural.base._params import CLASSIFIER_CONSTRAINTS, unit_interval
 from sklears_neural.base._mixins import NeuralNetClassifierMixin, NeuralNetRegressorMixin
 from sklears_neural.base._noise import parse_noise
 from sklears_neural.base._routing import RoutedParamsMixin
@@ -32,15 +36,21 @@ from sklears_neural.rnn._network import POOLINGS, RecurrentNetwork, TransformerN
 __all__ = ["RNNClassifier", "RNNRegressor", "TransformerClassifier", "TransformerRegressor"]
 
 
-def _positive_int(name, value):
-    check_number(name, value, low=1, integer=True)
-
-
 class _BaseSequenceNet(RoutedParamsMixin, BaseNeuralNet):
     """What the sequence estimators share: input forms, validation, the loss."""
 
     _ROUTES = ("optimizer", "callbacks")
     _warn_max_epochs = False
+    _positive = [Interval(Integral, 1, None, closed="left")]
+    _parameter_constraints = {
+        **BaseNeuralNet._parameter_constraints, **CLASSIFIER_CONSTRAINTS,
+        "cell": "no_validation", "pooling": "no_validation", "nonlinearity": "no_validation",
+        "layout": "no_validation", "input_shape": "no_validation", "optimizer": "no_validation",
+        "activation": "no_validation", "positional_encoding": "no_validation",
+        "hidden_size": _positive, "num_layers": _positive, "d_model": _positive,
+        "nhead": _positive, "dim_feedforward": _positive, "max_len": [*_positive, None],
+        "bidirectional": ["boolean"], "norm_first": ["boolean"], "dropout": unit_interval(),
+        "lr": [Interval(Real, 0, None, closed="neither")]}
 
     def _store(self, params):
         """Keep every constructor argument verbatim (scikit-learn's contract)."""
@@ -62,8 +72,6 @@ class _BaseSequenceNet(RoutedParamsMixin, BaseNeuralNet):
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {', '.join(map(repr, POOLINGS))}; got "
                              f"{self.pooling!r}.")
-        check_number("dropout", self.dropout, low=0.0, high=1.0, high_open=True)
-        check_number("lr", self.lr, low=0.0, low_open=True)
         resolve_optimizer(self.optimizer)
         self._check_architecture()
 
@@ -167,8 +175,6 @@ class _Recurrent(_BaseSequenceNet):
         if self.nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"nonlinearity must be 'tanh' or 'relu'; got "
                              f"{self.nonlinearity!r}.")
-        _positive_int("hidden_size", self.hidden_size)
-        _positive_int("num_layers", self.num_layers)
 
     def _network(self, n_features, n_outputs, activation_noise, generator):
         return RecurrentNetwork(
@@ -180,18 +186,12 @@ class _Recurrent(_BaseSequenceNet):
 
 class _Transformer(_BaseSequenceNet):
     def _check_architecture(self):
-        _positive_int("d_model", self.d_model)
-        _positive_int("nhead", self.nhead)
-        _positive_int("num_layers", self.num_layers)
-        _positive_int("dim_feedforward", self.dim_feedforward)
         if self.d_model % self.nhead:
             raise ValueError(f"d_model={self.d_model} must be divisible by nhead={self.nhead}.")
         check_activation(self.activation)
         if self.positional_encoding not in ("sinusoidal", "learned", None):
             raise ValueError("positional_encoding must be 'sinusoidal', 'learned' or None; got "
                              f"{self.positional_encoding!r}.")
-        if self.max_len is not None:
-            _positive_int("max_len", self.max_len)
 
     def _network(self, n_features, n_outputs, activation_noise, generator):
         longest = self.input_shape_[0]

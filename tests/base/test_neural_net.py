@@ -176,7 +176,7 @@ def test_multilabel_and_class_weight():
     plain = NeuralNetClassifier(TinyNet, **params).fit(X, y)
     weighted = NeuralNetClassifier(TinyNet, class_weight={0: 10.0, 1: 1.0, 2: 1.0}, **params).fit(X, y)
     assert (weighted.predict(X) == 0).mean() > (plain.predict(X) == 0).mean() + 0.1
-    with pytest.raises(ValueError, match="class_weight must be"):
+    with pytest.raises(ValueError, match="'class_weight' parameter .* must be"):
         NeuralNetClassifier(TinyNet, class_weight="auto").fit(X, y)
 
 

@@ -339,7 +339,8 @@ def test_max_epochs_still_works_for_one_release_with_a_future_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error", FutureWarning)
         NeuralNetClassifier(TinyNet, max_iter=2, random_state=0).fit(X, y)
-    with pytest.raises(ValueError, match="max_iter must be an integer"):
+    with pytest.raises(ValueError, match=r"'max_iter' parameter of NeuralNetClassifier must "
+                                         r"be an int in the range \[1, inf\)"):
         NeuralNetClassifier(TinyNet, max_iter=0).fit(X, y)
 
 

@@ -1,0 +1,106 @@
+"""The parameters every estimator shares, declared once: constraints and documentation.
+
+Each family's ``_parameter_constraints`` starts from ``TRAINING_CONSTRAINTS``
+(scikit-learn's ``sklearn.utils._param_validation`` types, checked by
+``_validate_params`` at the start of every ``fit``: NaN fails every
+interval). Parameters whose form is richer than these types can say
+(``noise``, ``lr_schedule``, ``dtype``, per-layer lists, names with a list
+of choices) are marked ``"no_validation"`` here and checked by their own
+parsers, whose errors name the parameter and the choices.
+"""
+
+from numbers import Integral, Real
+
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
+
+__all__ = ["CLASSIFIER_CONSTRAINTS", "TRAINING_CONSTRAINTS", "TRAINING_DOC", "positive_int",
+           "unit_interval"]
+
+
+def positive_int():
+    return [Interval(Integral, 1, None, closed="left")]
+
+
+def unit_interval(closed="left"):
+    """A float in [0, 1) (``closed="left"``) or [0, 1] (``"both"``)."""
+    return [Interval(Real, 0, 1, closed=closed)]
+
+
+TRAINING_CONSTRAINTS = {
+    "max_iter": positive_int(),
+    "max_epochs": [Interval(Integral, 1, None, closed="left"),
+                   Hidden(StrOptions({"deprecated"}))],
+    "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "n_iter_no_change": positive_int(),
+    "validation_fraction": [Interval(Real, 0, 1, closed="left"), None],
+    "early_stopping": ["boolean"],
+    "shuffle": ["boolean"],
+    "warm_start": ["boolean"],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+    "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+    "alpha": [Interval(Real, 0, None, closed="left")],
+    "l1": [Interval(Real, 0, None, closed="left")],
+    "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+    "callbacks": [list, tuple, None],
+    "device": [str],
+    "noise": "no_validation",        # parse_noise: a float or a dict
+    "lr_schedule": "no_validation",  # a name, class, callable or (spec, options)
+    "dtype": "no_validation",        # check_dtype: "float32", "float64" or numpy types
+}
+
+CLASSIFIER_CONSTRAINTS = {
+    "label_smoothing": unit_interval("both"),
+    "class_weight": [dict, StrOptions({"balanced"}), None],
+}
+
+TRAINING_DOC = """    max_iter : int, default={max_iter}
+        Epochs of one ``fit`` (one per ``partial_fit`` call).
+    batch_size : int or "auto", default={batch_size}
+        Rows per minibatch ("auto": ``min(200, n_samples)``). A last batch
+        of one row joins the batch before it.
+    alpha, l1 : float, default=0.0
+        L2 / L1 penalties on the weight matrices (not biases or norms),
+        divided by the (weighted) batch size as scikit-learn's ``alpha``.
+    clip_grad_norm : float, optional
+        Clip the global gradient norm of every step.
+    noise : float or dict, default=0.0
+        Gaussian noise in training: a float is its standard deviation on
+        the inputs; ``{{"std": s, "on": "inputs" | "weights" | "activations",
+        "decay": d}}`` puts it elsewhere and shrinks it by ``d`` per epoch.
+    lr_schedule : str, scheduler class, callable or (spec, dict), optional
+        A schedule of ``sklears_neural.optim.lr_scheduler`` by name
+        ("step", "cosine", "onecycle", "plateau", …) with its options.
+    callbacks : list of Callback or of (name, Callback), optional
+        Re-read at every ``fit`` / ``partial_fit``; options settable as
+        ``callbacks__<name>__<param>``.
+    validation_fraction : float in [0, 1) or None, default=None
+        Held-out share scored every epoch (``valid_loss``, ``valid_score``
+        in ``history_``; stratified for classifiers), with or without early
+        stopping. None holds out 0.1 only when ``early_stopping`` or a
+        plateau schedule needs it. ``fit(X, y, validation_data=(X_val,
+        y_val))`` scores given data instead.
+    early_stopping : bool, default=False
+        Stop when the validation score stalls and restore the best weights.
+    n_iter_no_change : int, default=10
+    tol : float, default=1e-4
+        Training stops when the monitored value (training loss, or the
+        validation score with early stopping) has not improved by ``tol``
+        for more than ``n_iter_no_change`` epochs.
+    shuffle : bool, default=True
+    warm_start : bool, default=False
+        Continue from the fitted weights and optimizer state.
+    random_state : int, RandomState or None
+        Seeds initial weights, splits, shuffling and noise: the same seed
+        gives a bit-identical model.
+    device : str, default="cpu"
+        "cuda" / "cuda:N" trains on a GPU through CuPy.
+    dtype : {{"float32", "float64"}}, default="float32"
+    verbose : int, default=0
+        1 shows a progress bar, 2 also prints every epoch.
+    n_threads : int, optional
+        Limit of BLAS/OpenMP threads during fit and predict.
+    max_epochs : int
+        Deprecated name of ``max_iter``; it will be removed in the next release.
+"""

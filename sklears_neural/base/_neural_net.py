@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import Interval
 
 from sklears_neural.base._checks import resolve_optimizer
 from sklears_neural.base._estimator import BaseNeuralNet
-from sklears_neural.base._params import CLASSIFIER_CONSTRAINTS
+from sklears_neural.base._params import CLASSIFIER_CONSTRAINTS, TRAINING_DOC
 from sklears_neural.base._mixins import NeuralNetClassifierMixin, NeuralNetRegressorMixin
 from sklears_neural.base._routing import RoutedParamsMixin
 
@@ -95,52 +95,9 @@ _SHARED_DOC = """
         "adam", "adamw", "sgd", "rmsprop", "adagrad" or a class; options in
         ``optimizer__*`` (e.g. ``optimizer__weight_decay``).
     lr : float, default=1e-3
-    max_iter : int, default=10
-        Epochs of one ``fit``.
-    max_epochs : int
-        Deprecated name of ``max_iter``; it will be removed in the next release.
-    batch_size : int or "auto", default=128
-    callbacks : list of Callback or of (name, Callback), optional
-        Settable in a grid as ``callbacks__<name>__<param>``.
-    validation_fraction : float in [0, 1) or None, default=None
-        Held-out share reported as ``valid_loss`` / ``valid_score`` in
-        ``history_`` every epoch (stratified for classifiers), whether or
-        not ``early_stopping`` is on. None holds out 0.1 when something
-        watches the validation data (``early_stopping``, a plateau
-        schedule) and nothing otherwise. ``fit(..., validation_data=(X_val,
-        y_val))`` scores given data instead.
-    early_stopping : bool, default=False
-        Stop when the validation loss stalls for more than
-        ``n_iter_no_change`` epochs and restore the best weights.
-    n_iter_no_change : int, default=10
-    tol : float, default=1e-4
-        Without early stopping, training also stops when the training loss
-        stalls (scikit-learn's rule).
-    shuffle : bool, default=True
-    warm_start : bool, default=False
-        Continue from the fitted weights and optimizer state.
-    random_state : int, RandomState or None
-        Seeds initial weights, splits and shuffling: the same seed gives a
-        bit-identical model.
-    device : str, default="cpu"
-    dtype : {{"float32", "float64"}}, default="float32"
-    verbose : int, default=0
-        1 shows a progress bar, 2 also prints each epoch.
-    n_threads : int, optional
-        Limit of BLAS/OpenMP threads during fit and predict (threadpoolctl).
-    alpha, l1 : float, default=0.0
-        L2 and L1 penalties on weight matrices (not biases), divided by the
-        (weighted) batch size as scikit-learn's ``alpha``.
-    clip_grad_norm : float, optional
-        Clip the global gradient norm of each step.
-    noise : float or dict, default=0.0
-        Gaussian noise in training: a float is its standard deviation on
-        the inputs; ``{{"std": s, "on": "inputs" | "weights", "decay": d}}``
-        as for MLPClassifier ("activations" needs an estimator that builds
-        its network: add ``nn.GaussianNoise`` layers to your module).
-    lr_schedule : str, scheduler class, callable or (spec, dict), optional
-        A schedule of ``sklears_neural.optim.lr_scheduler`` (see MLPClassifier).
-    **kwargs
+"""
+
+_ROUTED_DOC = """    **kwargs
         Routed arguments: ``module__*``, ``optimizer__*``, ``criterion__*``,
         ``callbacks__*``. Two ``optimizer__*`` options shape parameter
         groups instead of going to the optimizer:
@@ -150,6 +107,8 @@ _SHARED_DOC = """
         biases and normalisation parameters).
 """
 
+_TRAINING_PARAMS = TRAINING_DOC.format(max_iter=10, batch_size=128) + _ROUTED_DOC
+
 
 class NeuralNetClassifier(NeuralNetClassifierMixin, _NeuralNet):
     __doc__ = ("""Any ``nn.Module`` producing logits, trained as a scikit-learn classifier.
@@ -157,7 +116,7 @@ class NeuralNetClassifier(NeuralNetClassifierMixin, _NeuralNet):
     The module maps (n, n_features) float arrays to (n, n_classes) logits
     (or (n, n_labels) for multilabel targets).
 """ + _SHARED_DOC.format(criterion_default="Default: CrossEntropyLoss (BCEWithLogitsLoss for "
-                         "multilabel targets).") + """    label_smoothing : float in [0, 1], default=0.0
+                         "multilabel targets).") + _TRAINING_PARAMS + """    label_smoothing : float in [0, 1], default=0.0
         For the default cross-entropy criterion.
     class_weight : "balanced", dict or None
         Multiplies the sample weights per class.
@@ -166,8 +125,9 @@ class NeuralNetClassifier(NeuralNetClassifierMixin, _NeuralNet):
     ----------
     module_, optimizer_, criterion_ : the fitted objects
     classes_ : ndarray
-    history_ : list of dict
-        Per epoch: epoch, train_loss, valid_loss, valid_score (accuracy), lr, time.
+    history_ : History
+        Per epoch: epoch, train_loss, valid_loss, valid_score (accuracy), lr,
+        time and the epoch's batches (loss, size).
     loss_curve_, validation_scores_, best_loss_, best_validation_score_, n_iter_, t_
         As in scikit-learn's MLP.
 """)
@@ -197,12 +157,13 @@ class NeuralNetRegressor(NeuralNetRegressorMixin, _NeuralNet):
     __doc__ = ("""Any ``nn.Module`` trained as a scikit-learn regressor.
 
     The module maps (n, n_features) float arrays to (n, n_outputs).
-""" + _SHARED_DOC.format(criterion_default="Default: MSELoss.") + """
+""" + _SHARED_DOC.format(criterion_default="Default: MSELoss.") + _TRAINING_PARAMS + """
     Attributes
     ----------
     module_, optimizer_, criterion_ : the fitted objects
-    history_ : list of dict
-        Per epoch: epoch, train_loss, valid_loss, valid_score (R²), lr, time.
+    history_ : History
+        Per epoch: epoch, train_loss, valid_loss, valid_score (R²), lr,
+        time and the epoch's batches (loss, size).
     loss_curve_, validation_scores_, best_loss_, best_validation_score_, n_iter_, t_
         As in scikit-learn's MLP.
 """)

@@ -22,7 +22,7 @@ from sklears_neural._specs import check_activation
 from sklears_neural.backend import to_device, to_numpy
 from sklears_neural.base._checks import resolve_optimizer
 from sklears_neural.base._estimator import BaseNeuralNet
-from sklears_neural.base._params import CLASSIFIER_CONSTRAINTS, unit_interval
+from sklears_neural.base._params import CLASSIFIER_CONSTRAINTS, TRAINING_DOC, unit_interval
 from sklears_neural.base._mixins import NeuralNetClassifierMixin, NeuralNetRegressorMixin
 from sklears_neural.base._noise import parse_noise
 from sklears_neural.base._routing import RoutedParamsMixin
@@ -286,30 +286,8 @@ _PARAMS_DOC = """
     optimizer : str or Optimizer subclass, default="adam"
         Options as ``optimizer__*``.
     lr : float, default=1e-3
-    max_iter : int, default={max_epochs}
-        Epochs of one ``fit``.
-    batch_size : int or "auto", default=64
-    alpha, l1 : float, default=0.0
-        L2 / L1 penalties on weights (convolution kernels and dense
-        matrices, not biases or norms).
-    clip_grad_norm : float, optional
-    noise : float or dict, default=0.0
-        Gaussian noise on inputs, weights or activations (see MLPClassifier).
-    lr_schedule : str, scheduler class, callable or (spec, dict), optional
-    callbacks : list of Callback or (name, Callback), optional
-    validation_fraction : float in [0, 1) or None, default=None
-        Held-out share scored every epoch (``valid_loss``, ``valid_score``);
-        None holds out 0.1 only when ``early_stopping`` needs it.
-    early_stopping : bool, default=False
-    n_iter_no_change : int, default=10
-    tol : float, default=1e-4
-        Training stops when the loss (or validation score) stalls for more
-        than ``n_iter_no_change`` epochs by ``tol``.
-    shuffle, warm_start, random_state, device, dtype, verbose, n_threads
-        As for MLPClassifier.
-    max_epochs : int
-        Deprecated name of ``max_iter``; it will be removed in the next release.
-    **kwargs
+"""
+_TRAINING_PARAMS = TRAINING_DOC.format(max_iter=20, batch_size=64) + """    **kwargs
         ``module__*``, ``optimizer__*``, ``callbacks__*`` routed arguments.
 """
 
@@ -405,7 +383,7 @@ class CNNClassifier(_CNNClassifier):
 
     X may be (n, C, H, W), (n, H, W), or flat (n, C*H*W) rows with
     ``input_shape``; y as for any scikit-learn classifier.
-""" + _PARAMS_DOC.format(max_epochs=20, **_IMAGE_DOC) + _CLASSIFIER_EXTRA.format(spatial="H, W")
+""" + _PARAMS_DOC.format(**_IMAGE_DOC) + _TRAINING_PARAMS + _CLASSIFIER_EXTRA.format(spatial="H, W")
                + """
     Examples
     --------
@@ -422,7 +400,7 @@ class CNNRegressor(_CNNRegressor):
     __doc__ = ("""Convolutional network regressor for images.
 
     X as for CNNClassifier; y of shape (n,) or (n, n_outputs).
-""" + _PARAMS_DOC.format(max_epochs=20, **_IMAGE_DOC) + _REGRESSOR_EXTRA.format(spatial="H, W"))
+""" + _PARAMS_DOC.format(**_IMAGE_DOC) + _TRAINING_PARAMS + _REGRESSOR_EXTRA.format(spatial="H, W"))
 
 
 class CNN1DClassifier(_CNNClassifier):
@@ -430,7 +408,7 @@ class CNN1DClassifier(_CNNClassifier):
 
     X may be (n, C, L) (aeon/sktime's layout for multivariate series), or
     flat (n, L) rows (one channel) or (n, C*L) rows with ``input_shape``.
-""" + _PARAMS_DOC.format(max_epochs=20, **_SIGNAL_DOC) + _CLASSIFIER_EXTRA.format(spatial="L"))
+""" + _PARAMS_DOC.format(**_SIGNAL_DOC) + _TRAINING_PARAMS + _CLASSIFIER_EXTRA.format(spatial="L"))
     _dims = 1
 
 
@@ -438,5 +416,5 @@ class CNN1DRegressor(_CNNRegressor):
     __doc__ = ("""Convolutional network regressor for signals and time series.
 
     X as for CNN1DClassifier; y of shape (n,) or (n, n_outputs).
-""" + _PARAMS_DOC.format(max_epochs=20, **_SIGNAL_DOC) + _REGRESSOR_EXTRA.format(spatial="L"))
+""" + _PARAMS_DOC.format(**_SIGNAL_DOC) + _TRAINING_PARAMS + _REGRESSOR_EXTRA.format(spatial="L"))
     _dims = 1

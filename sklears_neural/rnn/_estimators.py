@@ -18,7 +18,7 @@ from sklears_neural._specs import check_activation
 from sklears_neural.backend import check_dtype
 from sklears_neural.base._checks import resolve_optimizer
 from sklears_neural.base._estimator import BaseNeuralNet
-from sklears_neural.base._params import CLASSIFIER_CONSTRAINTS, unit_interval
+from sklears_neural.base._params import CLASSIFIER_CONSTRAINTS, TRAINING_DOC, unit_interval
 from sklears_neural.base._mixins import NeuralNetClassifierMixin, NeuralNetRegressorMixin
 from sklears_neural.base._noise import parse_noise
 from sklears_neural.base._routing import RoutedParamsMixin
@@ -219,29 +219,7 @@ _INPUT_DOC = """    layout : {"NTC", "NCT"}, default="NTC"
 _TRAINING_DOC = """    optimizer : str or Optimizer subclass, default="adam"
         Options as ``optimizer__*``.
     lr : float, default=1e-3
-    max_iter : int, default={max_epochs}
-        Epochs of one ``fit``.
-    batch_size : int or "auto", default=32
-    alpha, l1 : float, default=0.0
-        L2 / L1 penalties on weight matrices (not biases or norms).
-    clip_grad_norm : float, optional
-        Clip the global gradient norm (helps recurrent networks).
-    noise : float or dict, default=0.0
-        Gaussian noise on inputs, weights or activations (see MLPClassifier);
-        activation noise goes on the pooled features.
-    lr_schedule : str, scheduler class, callable or (spec, dict), optional
-    callbacks : list of Callback or (name, Callback), optional
-    validation_fraction : float in [0, 1) or None, default=None
-        Held-out share scored every epoch (``valid_loss``, ``valid_score``);
-        None holds out 0.1 only when ``early_stopping`` needs it.
-    early_stopping : bool, default=False
-    n_iter_no_change : int, default=10
-    tol : float, default=1e-4
-    shuffle, warm_start, random_state, device, dtype, verbose, n_threads
-        As for MLPClassifier.
-    max_epochs : int
-        Deprecated name of ``max_iter``; it will be removed in the next release.
-    **kwargs
+""" + TRAINING_DOC.format(max_iter=50, batch_size=32) + """    **kwargs
         ``optimizer__*`` and ``callbacks__*`` routed arguments.
 """
 
@@ -314,7 +292,7 @@ _TRANSFORMER_DOC = """
 
 class RNNClassifier(NeuralNetClassifierMixin, _Recurrent):
     __doc__ = ("""Recurrent network (LSTM, GRU or RNN) classifier for sequences.
-""" + _RECURRENT_DOC + _INPUT_DOC + _TRAINING_DOC.format(max_epochs=50) + _CLASSIFIER_DOC
+""" + _RECURRENT_DOC + _INPUT_DOC + _TRAINING_DOC + _CLASSIFIER_DOC
                + _ATTRIBUTES_DOC + """
     Examples
     --------
@@ -344,7 +322,7 @@ class RNNRegressor(NeuralNetRegressorMixin, _Recurrent):
     __doc__ = ("""Recurrent network (LSTM, GRU or RNN) regressor for sequences.
 
     y of shape (n,) or (n, n_outputs).
-""" + _RECURRENT_DOC + _INPUT_DOC + _TRAINING_DOC.format(max_epochs=50) + """
+""" + _RECURRENT_DOC + _INPUT_DOC + _TRAINING_DOC + """
     Attributes
     ----------
 """ + _ATTRIBUTES_DOC)
@@ -365,7 +343,7 @@ class TransformerClassifier(NeuralNetClassifierMixin, _Transformer):
 
     The F features of every step are projected to ``d_model``, positions
     encoded, the encoder layers applied, and the outputs pooled over time.
-""" + _TRANSFORMER_DOC + _INPUT_DOC + _TRAINING_DOC.format(max_epochs=50) + _CLASSIFIER_DOC
+""" + _TRANSFORMER_DOC + _INPUT_DOC + _TRAINING_DOC + _CLASSIFIER_DOC
                + _ATTRIBUTES_DOC)
 
     def __init__(self, d_model=64, *, nhead=4, num_layers=2, dim_feedforward=128,
@@ -385,7 +363,7 @@ class TransformerRegressor(NeuralNetRegressorMixin, _Transformer):
     __doc__ = ("""Transformer encoder regressor for sequences.
 
     y of shape (n,) or (n, n_outputs).
-""" + _TRANSFORMER_DOC + _INPUT_DOC + _TRAINING_DOC.format(max_epochs=50) + """
+""" + _TRANSFORMER_DOC + _INPUT_DOC + _TRAINING_DOC + """
     Attributes
     ----------
 """ + _ATTRIBUTES_DOC)

@@ -91,46 +91,15 @@ def _from_array(X, layout):
 
 
 def _from_list(X, layout):
-    sequences = []
-    for i, seq in enumerate(X):
-        try:
-            seq = np.asarray(seq)
-        except ValueError:
-            raise ValueError(f"X[{i}] is ragged; each sequence must be a {_sequence_form(layout)} "
-                             "array (or a 1-D array for one feature).") from None
-        if seq.ndim not in (1, 2):
-            raise ValueError(f"X[{i}] has shape {seq.shape}; each sequence must be a "
-                             f"{_sequence_form(layout)} array (or 1-D for one feature).")
-        _check_finite(seq, f"X[{i}]")
-        seq = seq.reshape(-1, 1) if seq.ndim == 1 else (seq if layout == "NTC" else seq.T)
-        if seq.shape[0] == 0:
-            raise ValueError(f"X[{i}] has 0 time steps; every sequence needs at least one.")
-        sequences.append(seq)
-    widths = {seq.shape[1] for seq in sequences}
-    if len(widths) > 1:
-        raise ValueError(_feature_mismatch_message(X, sequences, layout))
-    n, features = len(sequences), widths.pop()
-    lengths = np.array([seq.shape[0] for seq in sequences], dtype=np.int64)
-    dtype = np.result_type(*(seq.dtype for seq in sequences), np.float32)
-    values = np.zeros((n, int(lengths.max()), features), dtype=dtype)
-    for i, seq in enumerate(sequences):
-        values[i, :len(seq)] = seq
-    return values, lengths
-
-
-def _feature_mismatch_message(X, sequences, layout):
-    shapes = [np.shape(seq) for seq in X]
-    widths = sorted({seq.shape[1] for seq in sequences})
-    other = "NCT" if layout == "NTC" else "NTC"
-    # The feature count each sequence would have under the other layout.
-    other_widths = {s[0] if layout == "NTC" else s[1] for s in shapes if len(s) == 2}
-    hint = ""
-    if len(other_widths) == 1 and all(len(s) == 2 for s in shapes):
-        hint = f" They look like {_sequence_form(other)} sequences: pass layout='{other}'."
-    more = ", ..." if len(shapes) > 4 else ""
-    return (f"The sequences in X have different numbers of features ({widths}) when read as "
-            f"{_sequence_form(layout)} with layout='{layout}' (shapes "
-            f"{', '.join(map(str, shapes[:4]))}{more}).{hint}")
+    """Padded values and lengths of a list of sequences (read by the data layer)."""
+    data = SequenceDataset(X, layout=layout)
+    values = data.values
+    if values.dtype.kind not in "biuf":
+        raise ValueError(f"X must hold numbers; got dtype {values.dtype}.")
+    finite = np.isfinite(values).all(axis=(1, 2))
+    if not finite.all():
+        _check_finite(np.asarray(X[int(np.argmin(finite))]), f"X[{int(np.argmin(finite))}]")
+    return values, data.lengths
 
 
 def resolve_input_shape(input_shape, n_features, layout):

@@ -57,6 +57,7 @@ def train_digits_mlp(hidden=(128,), epochs=30, batch_size=64, lr=1e-3, random_st
 
     from sklears_neural import nn, optim
     from sklears_neural.autograd import Tensor, no_grad
+    from sklears_neural.data import ArrayDataset, DataLoader
 
     X_train, X_test, y_train, y_test = load_digits_split(random_state)
     rng = np.random.default_rng(random_state)
@@ -66,26 +67,26 @@ def train_digits_mlp(hidden=(128,), epochs=30, batch_size=64, lr=1e-3, random_st
     optimizer = optim.Adam(model.parameters(), lr=lr)
     criterion = nn.CrossEntropyLoss()
 
+    loader = DataLoader(ArrayDataset(X_train, y_train), batch_size=batch_size, shuffle=True,
+                        generator=rng)
     start = time.perf_counter()
     bar = tqdm(range(epochs), desc="digits MLP", unit="epoch", disable=not progress)
     for _ in bar:
-        order = rng.permutation(len(X_train))
         total = 0.0
-        for begin in range(0, len(order), batch_size):
-            batch = order[begin:begin + batch_size]
+        for xb, yb in loader:
             optimizer.zero_grad()
-            loss = criterion(model(Tensor(X_train[batch])), y_train[batch])
+            loss = criterion(model(Tensor(xb)), yb)
             loss.backward()
             optimizer.step()
-            total += loss.item() * len(batch)
-        bar.set_postfix(loss=f"{total / len(order):.4f}")
+            total += loss.item() * len(yb)
+        bar.set_postfix(loss=f"{total / len(X_train):.4f}")
     fit_time = time.perf_counter() - start
 
     model.eval()
     with no_grad():
         predicted = model(Tensor(X_test)).numpy().argmax(axis=1)
     return {"test_accuracy": float((predicted == y_test).mean()), "fit_time": fit_time,
-            "final_loss": total / len(order), "model": model}
+            "final_loss": total / len(X_train), "model": model}
 
 
 def compare_mlp_on_digits(max_iter=200, random_state=0, progress=True):

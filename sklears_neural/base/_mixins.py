@@ -25,8 +25,11 @@ class NeuralNetClassifierMixin(ClassifierMixin):
     def _make_targets(self):
         return ClassTargets(self._binary_single_output)
 
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
-        """One epoch over ``(X, y)``; ``classes`` lists every label on the first call."""
+    def partial_fit(self, X, y=None, sample_weight=None, classes=None):
+        """One epoch over ``(X, y)``; ``classes`` lists every label on the first call.
+
+        ``X`` may also be a Dataset or a stream of the data layer (then ``y=None``).
+        """
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def _initial_targets(self, y, classes):

@@ -22,6 +22,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from sklears_neural.autograd import Tensor, no_grad
 from sklears_neural.backend import get_array_module, to_device, to_numpy
+from sklears_neural.data import IterableDataset
 from sklears_neural.base._noise import gaussian_like
 from sklears_neural.base._regularization import weight_penalty
 from sklears_neural.base._threads import thread_limits
@@ -226,6 +227,10 @@ class LBFGSTrainer:
         from sklears_neural import optim
 
         dataset = loader.dataset
+        if isinstance(dataset, IterableDataset):
+            raise ValueError("solver='lbfgs' minimises the loss of the whole training set at "
+                             "once, which a stream never holds: use a stochastic solver "
+                             "(e.g. solver='adam') to fit from a stream.")
         batch = dataset.__getitems__(slice(None))
         inputs, targets = batch[0], batch[1]
         weights = batch[2] if len(batch) > 2 else None

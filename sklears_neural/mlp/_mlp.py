@@ -397,7 +397,7 @@ class MLPClassifier(NeuralNetClassifierMixin, _BaseMLP):
         return OutputSummedBCEWithLogits()  # scikit-learn sums the per-output averages
 
     @available_if(_BaseMLP._check_stochastic)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(self, X, y=None, sample_weight=None, classes=None):
         """One epoch over ``(X, y)``; ``classes`` lists every label on the first call.
 
         Parameters
@@ -483,6 +483,9 @@ class MLPRegressor(NeuralNetRegressorMixin, _BaseMLP):
             raise ValueError("loss='poisson' needs non-negative targets y.")
 
     @available_if(_BaseMLP._check_stochastic)
-    def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over ``(X, y)``, initialising the model on the first call."""
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """One epoch over ``(X, y)``, initialising the model on the first call.
+
+        ``X`` may also be a Dataset or a stream of the data layer (then ``y=None``).
+        """
         return self._fit(X, y, sample_weight, incremental=True)

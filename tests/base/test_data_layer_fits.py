@@ -77,6 +77,13 @@ def test_streams_refuse_a_validation_split_and_accept_validation_data():
     assert all(r["valid_score"] is not None for r in model.history_)
     with pytest.raises(ValueError, match="y=None"):
         MLPClassifier().fit(stream, y[:150])
+    with pytest.raises(ValueError, match="solver='lbfgs' .* stream"):
+        MLPClassifier(solver="lbfgs").fit(stream)
+    first = ArrayStream(X[:100], y[:100], chunk_size=30)
+    model = MLPClassifier(hidden_layer_sizes=(8,), random_state=0)
+    model.partial_fit(first, classes=np.unique(y))
+    model.partial_fit(ArrayStream(X[100:], y[100:], chunk_size=30))
+    assert model.n_iter_ == 2 and model.t_ == 200
 
 
 def test_a_dataset_holding_its_targets_is_accepted_as_x():

@@ -37,7 +37,7 @@ from sklears_neural.base._callbacks import (
     ScheduleStep,
     StoppingRule,
 )
-from sklears_neural.base._checks import OPTIMIZERS, check_number, resolve_optimizer
+from sklears_neural.base._checks import OPTIMIZERS, resolve_optimizer
 from sklears_neural.base._history import History
 from sklears_neural.base._noise import gaussian_like, parse_noise
 from sklears_neural.base._params import TRAINING_CONSTRAINTS
@@ -54,8 +54,16 @@ from sklears_neural.optim import lr_scheduler
 
 __all__ = ["BaseNeuralNet", "resolve_optimizer", "OPTIMIZERS"]
 
-# Kept for the modules that import it from here.
-_check_number = check_number
+def _copy_callbacks(named):
+    """Copies of fitted callbacks (their state changes during a fit); as they are if a
+    callback cannot be copied."""
+    copied = []
+    for name, cb in named:
+        try:
+            copied.append((name, copy.deepcopy(cb)))
+        except Exception:  # e.g. an open file or lock: keep the object itself
+            copied.append((name, cb))
+    return copied
 
 
 def _drop_unweighted(dataset):
@@ -199,19 +207,23 @@ class BaseNeuralNet(BaseEstimator):
                              "your module instead.")
         if self.lr_schedule is not None:
             self._schedule_spec()  # checks the (spec, options) form
-        if self.early_stopping and self.validation_fraction == 0:
-            raise ValueError("early_stopping=True needs validation_fraction > 0 (or None for "
-                             f"0.1); got {self.validation_fraction!r}.")
         parse_device(self.device)
         check_dtype(self.dtype)
         self._extra_validation()
 
     def _validation_share(self):
         """The held-out share: ``validation_fraction``, or 0.1 when None and something
-        watches the validation data (early stopping, a plateau schedule)."""
+        watches the validation data (early stopping, a plateau schedule). Nothing is held
+        out when ``fit`` got ``validation_data``."""
+        if getattr(self, "_validation_given", False):
+            return 0.0
         if self.validation_fraction is not None:
             return float(self.validation_fraction)
         return 0.1 if (self.early_stopping or self._schedule_needs_metric()) else 0.0
+
+    def _validates(self):
+        """Whether every epoch is scored on validation data."""
+        return getattr(self, "_validation_given", False) or bool(self._validation_share())
 
     # -- the data adapter: X -> Dataset ---------------------------------------------
     def _check_X(self, X, reset):
@@ -238,12 +250,17 @@ class BaseNeuralNet(BaseEstimator):
     # -- fitting ------------------------------------------------------------------
     def _fit(self, X, y, sample_weight, incremental, classes=None, validation_data=None):
         self._validate_common()
+        if self.early_stopping and self.validation_fraction == 0 and validation_data is None:
+            raise ValueError("early_stopping=True needs validation data: set "
+                             "validation_fraction > 0 (or None for 0.1), or pass "
+                             "fit(..., validation_data=(X_val, y_val)).")
         fitted = hasattr(self, "module_")
         continuing = fitted and (incremental or self.warm_start)
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True: one epoch "
                              "per call leaves nothing to stop; use fit.")
         snapshot = self._snapshot(continuing)
+        self._validation_given = validation_data is not None
         try:
             train, valid = self._training_data(X, y, sample_weight, continuing, classes,
                                                validation_data)
@@ -339,10 +356,15 @@ class BaseNeuralNet(BaseEstimator):
             raise ValueError("A streamed fit cannot hold out a validation_fraction: set "
                              "validation_fraction=0 or pass validation_data=(X_val, y_val).")
         stream = EncodedStream(self, stream, reset=not continuing)
+        balanced = (self._is_classifier() and isinstance(self.class_weight, str)
+                    and self.class_weight == "balanced")
+        targets = stream.all_targets() if balanced or (
+            not continuing and classes is None and self._is_classifier()) else None
         if not continuing:
-            targets = classes if classes is not None else stream.all_targets()
-            self._initialize(np.asarray(targets) if self._is_classifier() else
-                             stream.first_targets())
+            self._initialize(np.asarray(classes if classes is not None else targets)
+                             if self._is_classifier() else stream.first_targets())
+        if balanced:
+            stream.balance_classes(self.classes_, targets)
         valid = None if validation_data is None else self._validation_dataset(validation_data)
         return stream, valid
 
@@ -410,7 +432,7 @@ class BaseNeuralNet(BaseEstimator):
         self.scheduler_ = self._build_scheduler()
         self.history_ = History()
         self.loss_curve_ = []
-        validating = bool(self._validation_share())
+        validating = self._validates()
         self.validation_scores_ = [] if validating else None
         self.best_validation_score_ = -math.inf if validating else None
         self.best_loss_ = None if self.early_stopping else math.inf
@@ -460,6 +482,13 @@ class BaseNeuralNet(BaseEstimator):
             same = sources.get(name) is cb and name in fitted
             named.append((name, fitted[name] if same else copy.deepcopy(cb)))
             new_sources[name] = cb
+        names = [name for name, _ in named]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"Callback names must be unique; {repeated} appear more than once "
+                             "(a callback is named after its class unless given as a (name, "
+                             "callback) pair; 'stopping', 'gradientclipping' and 'schedule' "
+                             "are the default callbacks').")
         if self.verbose and not any(isinstance(cb, ProgressBar) for _, cb in named):
             named.append(("progressbar", ProgressBar()))
         self._callback_sources = new_sources
@@ -506,9 +535,10 @@ class BaseNeuralNet(BaseEstimator):
         scheduler = lr_scheduler.make_scheduler(spec, self.optimizer_, **options)
         self._schedule_per_batch = lr_scheduler.scheduler_steps_per_batch(scheduler)
         self._schedule_metric = lr_scheduler.needs_metric(scheduler)
-        if self._schedule_metric and not self._validation_share():
+        if self._schedule_metric and not self._validates():
             raise ValueError("lr_schedule is a ReduceLROnPlateau, which watches the validation "
-                             "loss: set validation_fraction > 0 (or leave it None).")
+                             "loss: set validation_fraction > 0 (or leave it None), or pass "
+                             "fit(..., validation_data=(X_val, y_val)).")
         return scheduler
 
     def _schedule_needs_metric(self):
@@ -535,7 +565,7 @@ class BaseNeuralNet(BaseEstimator):
     # -- stopping rule (run by the StoppingRule callback) ----------------------------
     def _monitor(self):
         """Which history key the built-in stopping rule watches."""
-        if self.early_stopping:
+        if self.early_stopping and self._validates():
             return "valid_score" if self._scores_validation() else "valid_loss"
         return "train_loss"
 
@@ -608,7 +638,9 @@ class BaseNeuralNet(BaseEstimator):
                    "optimizer_object": self.optimizer_,
                    "scheduler": None if self.scheduler_ is None else self.scheduler_.state_dict(),
                    "rng": copy.deepcopy(self._rng.bit_generator.state),
-                   "history": copy.deepcopy(self.history_)}
+                   # Rows of past epochs are never changed: a shallow copy keeps them.
+                   "history": self.history_.copy(),
+                   "callbacks": _copy_callbacks(state.get("callbacks_", ()))}
         for key, value in state.items():
             if isinstance(value, list) and key != "history_":
                 state[key] = list(value)
@@ -628,6 +660,7 @@ class BaseNeuralNet(BaseEstimator):
             self.scheduler_.load_state_dict(inplace["scheduler"])
         self._rng.bit_generator.state = inplace["rng"]
         self.history_ = inplace["history"]
+        self.callbacks_ = inplace["callbacks"]
 
     def __getstate__(self):
         state = self.__dict__.copy()

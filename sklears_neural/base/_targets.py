@@ -65,10 +65,6 @@ class ClassTargets:
             return codes.astype(dtype).reshape(-1, 1)
         return codes.astype(np.int64)
 
-    def stratify(self, y):
-        """Labels to stratify a split on (None for multilabel targets)."""
-        return None if self.kind_ == "multilabel" else np.ravel(y)
-
     def stratify_encoded(self, encoded):
         """Labels to stratify a split on, from encoded targets (None for multilabel)."""
         return None if self.kind_ == "multilabel" else np.ravel(encoded)
@@ -126,9 +122,6 @@ class RegressionTargets:
             raise ValueError(f"y has {y.shape[1]} outputs; this model was fitted with "
                              f"{self.n_outputs}.")
         return y
-
-    def stratify(self, y):
-        return None
 
     def stratify_encoded(self, encoded):
         return None

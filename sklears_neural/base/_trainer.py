@@ -70,18 +70,22 @@ class _Interrupt:
             yield self  # signals only reach the main thread
             return
         previous = signal.getsignal(signal.SIGINT)
+        if previous is signal.SIG_IGN:  # Ctrl-C is ignored here: leave it so
+            yield self
+            return
+        # None: a handler installed from C, which Python cannot reinstate.
+        restore = signal.default_int_handler if previous is None else previous
 
         def handler(signum, frame):
             self.requested = True
             # A second Ctrl-C interrupts for real (and the fit is rolled back).
-            signal.signal(signal.SIGINT, previous if callable(previous) else
-                          signal.default_int_handler)
+            signal.signal(signal.SIGINT, restore)
 
         signal.signal(signal.SIGINT, handler)
         try:
             yield self
         finally:
-            signal.signal(signal.SIGINT, previous)
+            signal.signal(signal.SIGINT, restore)
 
 
 def _non_finite_message(net, what):
@@ -94,12 +98,18 @@ def _non_finite_message(net, what):
 
 
 def check_finite_weights(net):
-    """Raise FloatingPointError when a parameter holds NaN or infinity."""
-    for name, p in net.module_.named_parameters():
-        if not math.isfinite(float(p.data.sum())):
-            if not bool(get_array_module(p.data).isfinite(p.data).all()):
-                raise FloatingPointError(_non_finite_message(
-                    net, f"The weights ({name}) became non-finite"))
+    """Raise FloatingPointError when a parameter holds NaN or infinity (one host sync)."""
+    named = list(net.module_.named_parameters())
+    if not named:
+        return
+    xp = get_array_module(named[0][1].data)
+    sums = xp.stack([p.data.sum(dtype=xp.float64) for _, p in named])
+    if math.isfinite(float(sums.sum())):
+        return
+    for name, p in named:
+        if not bool(xp.isfinite(p.data).all()):
+            raise FloatingPointError(_non_finite_message(
+                net, f"The weights ({name}) became non-finite"))
 
 
 class MinibatchTrainer:
@@ -110,9 +120,11 @@ class MinibatchTrainer:
         params = list(net.module_.parameters())
         interrupt = _Interrupt()
         net._stop_reason = None
-        for cb in callbacks:
-            cb.on_train_begin(net, X=loader.dataset, y=None)
+        if net.loss_curve_ is None:  # continuing from an lbfgs fit, which keeps no curve
+            net.loss_curve_ = []
         try:
+            for cb in callbacks:
+                cb.on_train_begin(net, X=loader.dataset, y=None)
             with interrupt.catching(), thread_limits(net.n_threads, net._batch_work()):
                 for _ in range(n_epochs):
                     self._epoch(net, loader, valid, params, callbacks, interrupt)
@@ -145,8 +157,13 @@ class MinibatchTrainer:
             sizes.append(size)
             if interrupt.requested:
                 break
+        if not values:
+            raise ValueError(
+                f"The training data gave no batch in epoch {net.n_iter_ + 1}. A stream must "
+                "yield its chunks again at every epoch (GeneratorStream takes the function "
+                "that creates the generator, not the generator), and not be empty.")
         # The one host sync of the epoch: every batch loss read together.
-        losses = to_numpy(get_array_module(values[0]).stack(values)) if values else np.zeros(0)
+        losses = to_numpy(get_array_module(values[0]).stack(values))
         rows = sum(sizes)
         train_loss = float(losses.astype(np.float64) @ np.asarray(sizes, dtype=np.float64)) / max(
             rows, 1)
@@ -208,6 +225,11 @@ def net_step(net, batch, params, callbacks):
 class LBFGSTrainer:
     """Full-batch L-BFGS-B through scipy, as scikit-learn's ``solver="lbfgs"``.
 
+    The whole run is one step of the history: callbacks get ``on_train_begin``,
+    one ``on_epoch_end`` and ``on_train_end`` (no batch hooks: L-BFGS must see
+    the true gradient of the loss). scipy's minimiser cannot stop at a boundary,
+    so Ctrl-C interrupts it and the fit is rolled back.
+
     Parameters
     ----------
     max_iter : int
@@ -242,8 +264,6 @@ class LBFGSTrainer:
         module_args = module_inputs(inputs, device)
         solver = optim.LBFGS(net.module_.parameters(), max_iter=self.max_iter,
                              max_fun=self.max_fun, tol=self.tol)
-        for cb in callbacks:
-            cb.on_train_begin(net, X=dataset, y=None)
         net.module_.train()
         start = time.perf_counter()
 
@@ -254,6 +274,8 @@ class LBFGSTrainer:
                 net._penalized_weights(), net.alpha, net.l1, wsum))
 
         try:
+            for cb in callbacks:
+                cb.on_train_begin(net, X=dataset, y=None)
             with thread_limits(net.n_threads, net._batch_work(len(targets))):
                 solver.step(closure)
             result = solver.result_

@@ -343,6 +343,20 @@ class ArrayStream(IterableDataset):
             yield _read(self.y, start, min(start + self.chunk_size, self.n_samples))
 
 
+def _chunk_array(a):
+    """A chunk field as an ndarray; a ragged list of sequences stays a list."""
+    if a is None:
+        return None
+    if sp.issparse(a):
+        return a.toarray()
+    try:
+        return np.asarray(a)
+    except ValueError:
+        if isinstance(a, (list, tuple)):
+            return list(a)
+        raise
+
+
 class GeneratorStream(IterableDataset):
     """Stream the chunks a generator function makes, afresh every epoch.
 
@@ -388,19 +402,23 @@ class GeneratorStream(IterableDataset):
             if not isinstance(chunk, (tuple, list)) or not 1 <= len(chunk) <= 3:
                 raise ValueError(f"chunk {k} must be a tuple (X_chunk, y_chunk) or (X_chunk, "
                                  f"y_chunk, w_chunk); got {type(chunk).__name__}.")
-            fields = [None if a is None else (a.toarray() if sp.issparse(a) else np.asarray(a))
-                      for a in chunk]
+            fields = [_chunk_array(a) for a in chunk]
             x = fields[0]
-            if x.ndim == 0:
+            if isinstance(x, list):  # variable-length sequences: the estimator reads them
+                rows, shape = len(x), ("variable",)
+            elif x.ndim == 0:
                 raise ValueError(f"chunk {k}: X_chunk must have rows on axis 0; got a scalar.")
+            else:
+                # Sequences (ndim >= 3) may change their length from chunk to chunk.
+                rows, shape = x.shape[0], x.shape[1:] if x.ndim == 2 else (x.ndim,)
             for a, name in zip(fields[1:], ("y_chunk", "w_chunk")):
-                if a is not None and (a.ndim == 0 or a.shape[0] != x.shape[0]):
+                if a is not None and (a.ndim == 0 or a.shape[0] != rows):
                     raise ValueError(f"chunk {k}: {name} has shape {a.shape} but X_chunk has "
-                                     f"shape {x.shape}; they must have the same number of rows.")
+                                     f"{rows} rows; they must have the same number of rows.")
             if width is None:
-                width, row_shape = len(fields), x.shape[1:]
-            elif len(fields) != width or x.shape[1:] != row_shape:
+                width, row_shape = len(fields), shape
+            elif len(fields) != width or shape != row_shape:
                 raise ValueError(f"chunk {k} has {len(fields)} arrays with X_chunk rows of shape "
-                                 f"{x.shape[1:]}; chunk 0 had {width} with rows of shape "
+                                 f"{shape}; chunk 0 had {width} with rows of shape "
                                  f"{row_shape}.")
             yield tuple(fields)

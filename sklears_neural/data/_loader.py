@@ -80,8 +80,29 @@ def _rows(batch):
     return len(x.lengths) if isinstance(x, Padded) else len(x)
 
 
+def _cut(field, start, stop):
+    """Rows ``start:stop`` of a batch field (an array, ``Padded``, or None)."""
+    if field is None:
+        return None
+    if isinstance(field, Padded):
+        return Padded(field.values[start:stop], field.lengths[start:stop])
+    return field[start:stop]
+
+
+def _join(parts):
+    """One batch field from the same field of consecutive batches, in order."""
+    if parts[0] is None:
+        return None
+    if isinstance(parts[0], Padded):  # pad every part to the longest of them
+        steps = max(p.values.shape[1] for p in parts)
+        values = [np.pad(p.values, ((0, 0), (0, steps - p.values.shape[1]), (0, 0)))
+                  for p in parts]
+        return Padded(np.concatenate(values), np.concatenate([p.lengths for p in parts]))
+    return np.concatenate(parts)
+
+
 def _concat_batches(a, b):
-    return tuple(None if u is None else np.concatenate([u, v]) for u, v in zip(a, b))
+    return tuple(_join([u, v]) for u, v in zip(a, b))
 
 
 def _concat_indices(a, b):
@@ -113,23 +134,23 @@ def _rebatch(chunks, batch_size, drop_last):
     held, held_rows = [], 0
     for chunk in chunks:
         chunk = tuple(chunk)
-        n, start = len(chunk[0]), 0
+        n, start = _rows(chunk), 0
         if held_rows:
             need = batch_size - held_rows
             if n < need:
                 held.append(chunk)
                 held_rows += n
                 continue
-            held.append(tuple(None if a is None else a[:need] for a in chunk))
-            yield tuple(None if a[0] is None else np.concatenate(a) for a in zip(*held))
+            held.append(tuple(_cut(a, 0, need) for a in chunk))
+            yield tuple(_join(list(a)) for a in zip(*held))
             held, held_rows, start = [], 0, need
         while n - start >= batch_size:
-            yield tuple(None if a is None else a[start:start + batch_size] for a in chunk)
+            yield tuple(_cut(a, start, start + batch_size) for a in chunk)
             start += batch_size
         if start < n:
-            held, held_rows = [tuple(None if a is None else a[start:] for a in chunk)], n - start
+            held, held_rows = [tuple(_cut(a, start, n) for a in chunk)], n - start
     if held_rows and not drop_last:
-        yield tuple(None if a[0] is None else np.concatenate(a) for a in zip(*held))
+        yield tuple(_join(list(a)) for a in zip(*held))
 
 
 _BATCH, _END, _ERROR = 0, 1, 2

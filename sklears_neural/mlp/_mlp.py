@@ -137,6 +137,9 @@ class _BaseMLP(RoutedParamsMixin, BaseNeuralNet):
             if parse_noise(self.noise).std > 0:
                 raise ValueError("noise needs a stochastic solver; solver='lbfgs' minimises "
                                  "the full-batch loss.")
+            if self.clip_grad_norm is not None:
+                raise ValueError("clip_grad_norm needs a stochastic solver; solver='lbfgs' "
+                                 "must see the true gradient of the loss.")
         if self.batch_norm and self.layer_norm:
             raise ValueError("batch_norm and layer_norm cannot both be True.")
 
@@ -167,6 +170,12 @@ class _BaseMLP(RoutedParamsMixin, BaseNeuralNet):
                      optim.LAMB):
             kwargs.update(betas=(self.beta_1, self.beta_2), eps=self.epsilon)
         return self._make_optimizer(cls, parameters, **kwargs)
+
+    def _validation_share(self):
+        # scikit-learn's lbfgs ignores early_stopping: no split unless one is asked for.
+        if self.solver == "lbfgs" and self.validation_fraction is None:
+            return 0.0
+        return super()._validation_share()
 
     def _make_trainer(self):
         if self.solver == "lbfgs":
@@ -332,7 +341,9 @@ class MLPClassifier(NeuralNetClassifierMixin, _BaseMLP):
     __doc__ = ("""Multi-layer perceptron classifier, scikit-learn's API on our engine.
 
     Every constructor parameter of ``sklearn.neural_network.MLPClassifier``
-    keeps its meaning and default; ours are added at the end.
+    keeps its meaning and default (``validation_fraction=None`` behaves as
+    scikit-learn's 0.1 and also scores a split without early stopping when
+    set); ours are added at the end.
 """ + _MLP_DOC + """    label_smoothing : float in [0, 1], default=0.0
         Smooth the one-hot targets of multiclass problems (ours).
     class_weight : "balanced", dict or None
@@ -420,7 +431,9 @@ class MLPRegressor(NeuralNetRegressorMixin, _BaseMLP):
     __doc__ = ("""Multi-layer perceptron regressor, scikit-learn's API on our engine.
 
     Every constructor parameter of ``sklearn.neural_network.MLPRegressor``
-    keeps its meaning and default; ours are added at the end.
+    keeps its meaning and default (``validation_fraction=None`` behaves as
+    scikit-learn's 0.1 and also scores a split without early stopping when
+    set); ours are added at the end.
 """ + _MLP_DOC + """    loss : {"squared_error", "poisson", "absolute_error", "huber"}, default="squared_error"
         "squared_error" and "poisson" are scikit-learn's (half squared error,
         half Poisson deviance with an exp output); "absolute_error" and
@@ -432,7 +445,9 @@ class MLPRegressor(NeuralNetRegressorMixin, _BaseMLP):
     loss_curve_, best_loss_, validation_scores_, best_validation_score_,
     n_iter_, t_, n_features_in_, feature_names_in_
         As in scikit-learn.
-    history_ : list of dict
+    history_ : History
+        Per epoch: train_loss, valid_loss, valid_score, lr, time and the
+        epoch's batches.
     module_ : MLPNetwork
 """)
 

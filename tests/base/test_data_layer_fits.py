@@ -141,3 +141,49 @@ def test_a_custom_dataset_trains_with_nn_and_optim_and_prefetch_changes_nothing(
     xb, yb = DataLoader(data, batch_size=256).__iter__().__next__()
     accuracy = (plain(Tensor(xb)).data.argmax(1) == yb).mean()
     assert accuracy > 0.9 and np.mean(losses[-8:]) < 0.5 * np.mean(losses[:8])
+
+
+def test_sequence_streams_fit_the_same_model_as_in_memory_sequences():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 7, 2))
+    y = (X[:, :, 0].sum(axis=1) > 0).astype(int)
+    params = dict(hidden_size=4, max_iter=2, batch_size=16, shuffle=False, random_state=0)
+    _assert_same_model(RNNClassifier(**params).fit(X, y),
+                       RNNClassifier(**params).fit(ArrayStream(X, y, chunk_size=25)))
+    sequences = [rng.normal(size=(3 + i % 5, 2)) for i in range(60)]
+    labels = np.arange(60) % 2
+
+    def chunks():  # lists of variable-length sequences, 13 at a time
+        for start in range(0, 60, 13):
+            yield sequences[start:start + 13], labels[start:start + 13]
+
+    _assert_same_model(RNNClassifier(**params).fit(sequences, labels),
+                       RNNClassifier(**params).fit(GeneratorStream(chunks)))
+
+
+def test_streamed_weights_match_in_memory_ones():
+    X, y = make_classification(n_samples=200, n_features=6, weights=[0.8], random_state=0)
+    w = np.ones(200)
+    w[:20] = 0.0  # dropped, as in an in-memory fit
+    params = dict(hidden_layer_sizes=(8,), max_iter=2, batch_size=10, shuffle=False,
+                  random_state=0, class_weight="balanced")
+    in_memory = MLPClassifier(**params).fit(X, y, sample_weight=w)
+    streamed = MLPClassifier(**params).fit(ArrayStream(X, y, sample_weight=w, chunk_size=50))
+    _assert_same_model(in_memory, streamed)  # balanced over the whole stream, not per chunk
+    assert streamed.t_ == in_memory.t_ == 2 * 180
+
+
+def test_a_stream_that_can_be_read_once_fails_instead_of_fitting_nothing():
+    from sklears_neural.data import IterableDataset
+
+    X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+
+    class Once(IterableDataset):
+        def __init__(self):
+            self.chunks = iter([(X[:30], y[:30]), (X[30:], y[30:])])
+
+        def __iter__(self):
+            return self.chunks
+
+    with pytest.raises(ValueError, match="gave no batch in epoch 1"):
+        MLPClassifier(max_iter=3).fit(Once())

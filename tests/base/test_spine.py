@@ -101,6 +101,41 @@ def test_failed_fit_restores_the_previous_model_exactly(how):
     assert model.n_iter_ == n_iter + 5
 
 
+def test_a_failed_warm_fit_restores_the_callbacks_state_too():
+    X, y = data()
+    counter = Counter()
+    model = MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0,
+                          callbacks=[("count", counter), ("boom", RaiseAt(batches=10**9))])
+    model.fit(X, y)
+    assert dict(model.callbacks_)["count"].epochs_ == 3
+    dict(model.callbacks_)["boom"].batches = 4  # the fitted copy raises in the next fit
+    model.set_params(warm_start=True)
+    with pytest.raises(Boom):
+        model.fit(X, y)
+    assert dict(model.callbacks_)["count"].epochs_ == 3
+
+
+def test_callback_names_must_be_unique():
+    X, y = data(n=60)
+    with pytest.raises(ValueError, match=r"unique; \['counter'\]"):
+        MLPClassifier(max_iter=1, callbacks=[Counter(), Counter()]).fit(X, y)
+    with pytest.raises(ValueError, match=r"unique; \['stopping'\]"):
+        MLPClassifier(max_iter=1, callbacks=[("stopping", Counter())]).fit(X, y)
+
+
+def test_lbfgs_keeps_scikit_learns_rules_and_hands_over_to_a_stochastic_solver():
+    X, y = data()
+    model = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=20,
+                          early_stopping=True, random_state=0).fit(X, y)
+    assert model.t_ == len(X) and model.validation_scores_ is None  # no split, as sklearn
+    assert model.loss_curve_ is None
+    model.set_params(solver="adam", warm_start=True, max_iter=2)
+    model.fit(X, y)
+    assert len(model.loss_curve_) == 2 and model.history_[:, "epoch"] == [20, 21, 22]
+    with pytest.raises(ValueError, match="clip_grad_norm needs a stochastic solver"):
+        MLPClassifier(solver="lbfgs", clip_grad_norm=1.0).fit(X, y)
+
+
 def test_a_diverging_fit_names_the_likely_causes_and_rolls_back():
     X, y = data()
     model = MLPClassifier(hidden_layer_sizes=(16,), max_iter=3, random_state=0).fit(X, y)
@@ -226,6 +261,17 @@ def test_validation_fraction_always_scores_a_held_out_split(make):
     stop = EarlyStopping(monitor="valid_loss", patience=1)
     model = make().set_params(callbacks=[stop], max_iter=50).fit(X, y)
     assert dict(model.callbacks_)["earlystopping"].best_epoch_ is not None
+
+
+def test_validation_data_serves_early_stopping_without_a_split():
+    X, y = data(n=400)
+    model = MLPClassifier(hidden_layer_sizes=(16,), max_iter=200, early_stopping=True,
+                          validation_fraction=0.0, random_state=0)
+    model.fit(X[:300], y[:300], validation_data=(X[300:], y[300:]))
+    assert model.t_ == model.n_iter_ * 300 and model.n_iter_ < 200
+    assert model.best_validation_score_ == max(model.validation_scores_)
+    with pytest.raises(ValueError, match="early_stopping=True needs validation data"):
+        MLPClassifier(early_stopping=True, validation_fraction=0.0).fit(X, y)
 
 
 def test_validation_data_is_scored_with_the_training_criterion():

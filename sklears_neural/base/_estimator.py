@@ -39,6 +39,7 @@ from sklears_neural.base._callbacks import (
 )
 from sklears_neural.base._checks import OPTIMIZERS, resolve_optimizer
 from sklears_neural.base._history import History
+from sklears_neural.base._l2_fold import foldable, split_penalized
 from sklears_neural.base._noise import gaussian_like, parse_noise
 from sklears_neural.base._params import TRAINING_CONSTRAINTS
 from sklears_neural.base._threads import thread_limits
@@ -115,6 +116,16 @@ class BaseNeuralNet(BaseEstimator):
 
     def _make_targets(self):
         raise NotImplementedError
+
+    def _optimizer_groups(self):
+        """``_optimizer_parameters``, with the penalised weights in groups of their own
+        when ``alpha`` is set and the optimizer can add the L2 gradient in its step
+        (each group, yours from ``optimizer__param_groups`` included, is split in two)."""
+        parameters = self._optimizer_parameters()
+        options = self._routed("optimizer") if hasattr(self, "_routed") else {}
+        if self.alpha and foldable(self._optimizer_class(), options):
+            return split_penalized(parameters, self._penalized_weights())
+        return parameters
 
     def _penalized_weights(self):
         """Parameters the L1/L2 penalties apply to: weight matrices, not biases or norms."""
@@ -428,7 +439,7 @@ class BaseNeuralNet(BaseEstimator):
         self.module_.to(device=self.device_, dtype=self.dtype)
         self._on_new_module()
         self.criterion_ = self._build_criterion()
-        self.optimizer_ = self._build_optimizer(self._optimizer_parameters())
+        self.optimizer_ = self._build_optimizer(self._optimizer_groups())
         self.scheduler_ = self._build_scheduler()
         self.history_ = History()
         self.loss_curve_ = []
@@ -440,6 +451,7 @@ class BaseNeuralNet(BaseEstimator):
         self._best_state = None
         self._no_improvement = 0
         self._callback_sources = {}
+        self._l2_fold = None
         self.n_iter_ = 0
         self.t_ = 0
 
@@ -455,7 +467,7 @@ class BaseNeuralNet(BaseEstimator):
         learning rate or solver takes effect); if its class is unchanged
         its state (moments, step counts) carries over.
         """
-        fresh = self._build_optimizer(self._optimizer_parameters())
+        fresh = self._build_optimizer(self._optimizer_groups())
         if type(fresh) is type(self.optimizer_):
             fresh.state = self.optimizer_.state
         self.optimizer_ = fresh
@@ -685,7 +697,7 @@ class BaseNeuralNet(BaseEstimator):
         if "module_" in state:
             self._on_new_module()
         if optimizer_state is not None:
-            self.optimizer_ = self._build_optimizer(self._optimizer_parameters())
+            self.optimizer_ = self._build_optimizer(self._optimizer_groups())
             self.optimizer_.load_state_dict(optimizer_state)
         if scheduler_state is not None:
             self.scheduler_ = self._build_scheduler()

@@ -24,7 +24,7 @@ def _add_scaled(y, a, x):
         y += a * x
 
 
-def weight_penalty(weights, alpha, l1, sample_weight_sum):
+def weight_penalty(weights, alpha, l1, sample_weight_sum, l2_gradient=True):
     """Add the penalty's gradient to each weight's ``.grad``; return its value.
 
     The value is a 0-d array on the weights' device (or the float 0.0 when
@@ -40,6 +40,9 @@ def weight_penalty(weights, alpha, l1, sample_weight_sum):
     alpha, l1 : float >= 0
     sample_weight_sum : float
         The batch size, or the sum of the batch's sample weights.
+    l2_gradient : bool, default=True
+        Add the L2 term's gradient; False when the optimizer adds it in its
+        step (see ``_l2_fold``).
     """
     if not (alpha or l1):
         return 0.0
@@ -49,7 +52,7 @@ def weight_penalty(weights, alpha, l1, sample_weight_sum):
         if alpha:
             flat = data.reshape(-1)
             total = total + (0.5 * alpha) * (flat @ flat)
-            if W.grad is not None:
+            if l2_gradient and W.grad is not None:
                 _add_scaled(W.grad, alpha / sample_weight_sum, data)
         if l1:
             total = total + l1 * abs(data).sum()

@@ -23,6 +23,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklears_neural.autograd import Tensor, no_grad
 from sklears_neural.backend import get_array_module, to_device, to_numpy
 from sklears_neural.data import IterableDataset
+from sklears_neural.base._l2_fold import plan_l2_fold
 from sklears_neural.base._noise import gaussian_like
 from sklears_neural.base._regularization import weight_penalty
 from sklears_neural.base._threads import thread_limits
@@ -122,6 +123,7 @@ class MinibatchTrainer:
         net._stop_reason = None
         if net.loss_curve_ is None:  # continuing from an lbfgs fit, which keeps no curve
             net.loss_curve_ = []
+        net._l2_fold = plan_l2_fold(net, callbacks)
         try:
             for cb in callbacks:
                 cb.on_train_begin(net, X=loader.dataset, y=None)
@@ -141,6 +143,9 @@ class MinibatchTrainer:
                                       f"({n_epochs}) was reached and the optimization has not "
                                       "converged yet.", ConvergenceWarning)
         finally:
+            if net._l2_fold is not None:
+                net._l2_fold.restore()
+                net._l2_fold = None
             for cb in callbacks:
                 cb.on_train_end(net)
 
@@ -213,7 +218,11 @@ def net_step(net, batch, params, callbacks):
         weight.data -= noise
     value = loss.data
     if net.alpha or net.l1:
-        value = value + weight_penalty(net._penalized_weights(), net.alpha, net.l1, wsum)
+        fold = net._l2_fold
+        if fold is not None:
+            fold.set_batch(wsum)
+        value = value + weight_penalty(net._penalized_weights(), net.alpha, net.l1, wsum,
+                                       l2_gradient=fold is None)
     for cb in callbacks:
         cb.on_backward_end(net, parameters=params)
     net.optimizer_.step()

@@ -32,7 +32,9 @@ from sklears_neural.autograd import Tensor, no_grad
 from sklears_neural.backend import check_dtype, parse_device, to_device
 from sklears_neural.base._callbacks import (
     Callback,
+    EarlyStopping,
     GradientClipping,
+    LRScheduler,
     ProgressBar,
     ScheduleStep,
     StoppingRule,
@@ -494,6 +496,7 @@ class BaseNeuralNet(BaseEstimator):
             same = sources.get(name) is cb and name in fitted
             named.append((name, fitted[name] if same else copy.deepcopy(cb)))
             new_sources[name] = cb
+        self._check_one_mechanism([cb for _, cb in named[len(named) - len(new_sources):]])
         names = [name for name, _ in named]
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
@@ -505,6 +508,18 @@ class BaseNeuralNet(BaseEstimator):
             named.append(("progressbar", ProgressBar()))
         self._callback_sources = new_sources
         return named
+
+    def _check_one_mechanism(self, user_callbacks):
+        """A parameter and a callback doing the same job would fight: refuse the pair."""
+        pairs = ((EarlyStopping, "early_stopping", self.early_stopping),
+                 (LRScheduler, "lr_schedule", self.lr_schedule is not None),
+                 (GradientClipping, "clip_grad_norm", self.clip_grad_norm is not None))
+        for kind, parameter, switched_on in pairs:
+            if switched_on and any(isinstance(cb, kind) for cb in user_callbacks):
+                raise ValueError(
+                    f"{parameter} and a {kind.__name__} callback both do this job and would "
+                    f"disagree: set {parameter} (which switches on the default callback) or "
+                    f"pass the {kind.__name__} callback, not both.")
 
     # -- one step: criterion, noise ---------------------------------------------------
     def _criterion_loss(self, output, target, sample_weight):

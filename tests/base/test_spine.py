@@ -16,7 +16,7 @@ from sklearn.exceptions import ConvergenceWarning, DataConversionWarning, NotFit
 
 from _modules import TinyNet
 from sklears_neural import MLPClassifier, MLPRegressor, NeuralNetClassifier, RNNClassifier
-from sklears_neural.base import Callback, EarlyStopping
+from sklears_neural.base import Callback, EarlyStopping, GradientClipping, LRScheduler
 from sklears_neural.cnn import CNN1DClassifier
 
 REPO = Path(__file__).resolve().parents[2]
@@ -113,6 +113,20 @@ def test_a_failed_warm_fit_restores_the_callbacks_state_too():
     with pytest.raises(Boom):
         model.fit(X, y)
     assert dict(model.callbacks_)["count"].epochs_ == 3
+
+
+@pytest.mark.parametrize("params, callback", [
+    ({"early_stopping": True}, EarlyStopping()),
+    ({"lr_schedule": ("step", {"step_size": 2})}, LRScheduler(lambda epoch, lr: lr)),
+    ({"clip_grad_norm": 1.0}, GradientClipping(max_norm=1.0)),
+], ids=["early_stopping", "lr_schedule", "clip_grad_norm"])
+def test_a_parameter_and_the_callback_doing_its_job_are_refused_together(params, callback):
+    X, y = data(n=60)
+    name = next(iter(params))
+    with pytest.raises(ValueError, match=f"{name} and a {type(callback).__name__} callback"):
+        MLPClassifier(max_iter=2, callbacks=[callback], **params).fit(X, y)
+    MLPClassifier(max_iter=2, **params).fit(X, y)  # each alone is fine
+    MLPClassifier(max_iter=2, callbacks=[callback], validation_fraction=0.2).fit(X, y)
 
 
 def test_callback_names_must_be_unique():

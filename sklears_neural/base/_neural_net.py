@@ -116,7 +116,8 @@ class NeuralNetClassifier(NeuralNetClassifierMixin, _NeuralNet):
     The module maps (n, n_features) float arrays to (n, n_classes) logits
     (or (n, n_labels) for multilabel targets).
 """ + _SHARED_DOC.format(criterion_default="Default: CrossEntropyLoss (BCEWithLogitsLoss for "
-                         "multilabel targets).") + _TRAINING_PARAMS + """    label_smoothing : float in [0, 1], default=0.0
+                         "multilabel targets).") + _TRAINING_PARAMS
+               + """    label_smoothing : float in [0, 1], default=0.0
         For the default cross-entropy criterion.
     class_weight : "balanced", dict or None
         Multiplies the sample weights per class.
@@ -139,7 +140,8 @@ class NeuralNetClassifier(NeuralNetClassifierMixin, _NeuralNet):
                  alpha=0.0, l1=0.0, clip_grad_norm=None, noise=0.0, lr_schedule=None,
                  label_smoothing=0.0, class_weight=None, max_epochs="deprecated", **kwargs):
         self._store(dict(module=module, criterion=criterion, optimizer=optimizer, lr=lr,
-                         max_iter=max_iter, max_epochs=max_epochs, batch_size=batch_size, callbacks=callbacks,
+                         max_iter=max_iter, max_epochs=max_epochs, batch_size=batch_size,
+                         callbacks=callbacks,
                          validation_fraction=validation_fraction, early_stopping=early_stopping,
                          n_iter_no_change=n_iter_no_change, tol=tol, shuffle=shuffle,
                          warm_start=warm_start, random_state=random_state, device=device,
@@ -175,7 +177,8 @@ class NeuralNetRegressor(NeuralNetRegressorMixin, _NeuralNet):
                  alpha=0.0, l1=0.0, clip_grad_norm=None, noise=0.0, lr_schedule=None,
                  max_epochs="deprecated", **kwargs):
         self._store(dict(module=module, criterion=criterion, optimizer=optimizer, lr=lr,
-                         max_iter=max_iter, max_epochs=max_epochs, batch_size=batch_size, callbacks=callbacks,
+                         max_iter=max_iter, max_epochs=max_epochs, batch_size=batch_size,
+                         callbacks=callbacks,
                          validation_fraction=validation_fraction, early_stopping=early_stopping,
                          n_iter_no_change=n_iter_no_change, tol=tol, shuffle=shuffle,
                          warm_start=warm_start, random_state=random_state, device=device,

@@ -19,7 +19,8 @@ __all__ = ["RNNForecaster"]
 
 # Constructor arguments passed on unchanged to the RNNRegressor.
 _REGRESSOR_PARAMS = ("cell", "hidden_size", "num_layers", "dropout", "optimizer", "lr",
-                     "max_iter", "max_epochs", "batch_size", "alpha", "clip_grad_norm", "validation_fraction",
+                     "max_iter", "max_epochs", "batch_size", "alpha", "clip_grad_norm",
+                     "validation_fraction",
                      "early_stopping", "n_iter_no_change", "tol", "shuffle", "random_state",
                      "device", "dtype", "verbose", "n_threads")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification, make_regression
-from sklearn.exceptions import ConvergenceWarning, DataConversionWarning, NotFittedError
+from sklearn.exceptions import DataConversionWarning, NotFittedError
 
 from _modules import TinyNet
 from sklears_neural import MLPClassifier, MLPRegressor, NeuralNetClassifier, RNNClassifier

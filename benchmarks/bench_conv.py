@@ -26,7 +26,7 @@ POOL_SHAPE = (64, 32, 28, 28)
 
 def _limit_threads():
     """Run on one thread; the limiter must stay referenced while it applies."""
-    from sklears_neural.backend import kernels_for
+    from sklears_neural._dispatch import kernels_for
 
     kernels_for(np.zeros(1))  # load the kernels (and their OpenMP runtime) first
     return threadpoolctl.threadpool_limits(limits=1)
@@ -41,7 +41,7 @@ class Conv2dForwardBackward:
 
     def setup(self, case, dtype):
         from sklears_neural.autograd import Tensor
-        from sklears_neural.backend import kernels_for
+        from sklears_neural._dispatch import kernels_for
 
         self._limiter = _limit_threads()
         c_in, c_out, hw, k, pad, groups = CONV_CASES[case]
@@ -87,7 +87,7 @@ class PoolForwardBackward:
     def setup(self, op, dtype):
         from sklears_neural import nn
         from sklears_neural.autograd import Tensor
-        from sklears_neural.backend import kernels_for
+        from sklears_neural._dispatch import kernels_for
 
         self._limiter = _limit_threads()
         rng = np.random.default_rng(0)

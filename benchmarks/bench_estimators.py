@@ -25,7 +25,7 @@ EPOCHS = 2
 
 def _limit_threads():
     """Run on one thread; the limiter must stay referenced while it applies."""
-    from sklears_neural.backend import kernels_for
+    from sklears_neural._dispatch import kernels_for
 
     kernels_for(np.zeros(1))  # load the kernels (and their OpenMP runtime) first
     return threadpoolctl.threadpool_limits(limits=1)

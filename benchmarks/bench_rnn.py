@@ -22,7 +22,7 @@ ENCODER_BATCH, ENCODER_STEPS, ENCODER_D, ENCODER_HEADS, ENCODER_FF = 32, 64, 128
 
 def _limit_threads():
     """Run on one thread; the limiter must stay referenced while it applies."""
-    from sklears_neural.backend import kernels_for
+    from sklears_neural._dispatch import kernels_for
 
     kernels_for(np.zeros(1))  # load the kernels (and their OpenMP runtime) first
     return threadpoolctl.threadpool_limits(limits=1)
@@ -38,7 +38,7 @@ class RecurrentForwardBackward:
     def setup(self, cell, num_layers, dtype):
         from sklears_neural import nn
         from sklears_neural.autograd import Tensor
-        from sklears_neural.backend import kernels_for
+        from sklears_neural._dispatch import kernels_for
 
         self._limiter = _limit_threads()
         rng = np.random.default_rng(0)

@@ -332,7 +332,7 @@ def bench_dense(cfg):
     """Table a: one training step's forward + backward of a 784-256-128-10 MLP."""
     from sklears_neural import nn
     from sklears_neural.autograd import Tensor
-    from sklears_neural.backend import kernels_for
+    from sklears_neural._dispatch import kernels_for
 
     n, sizes = DENSE_BATCH, DENSE_SIZES
     rng = np.random.default_rng(0)
@@ -531,7 +531,7 @@ def _adam_per_tensor_cost(cfg, k, nn, optim):
 def bench_adam(cfg):
     """Table b: one Adam step over 1M float32 parameters, split into 1, 10, 100 tensors."""
     from sklears_neural import nn, optim
-    from sklears_neural.backend import kernels_for
+    from sklears_neural._dispatch import kernels_for
 
     k = kernels_for(np.zeros(1, np.float32))
     beta1, beta2 = ADAM_BETAS
@@ -1490,7 +1490,7 @@ def _check_close(table_key, label, results, reference, rtol):
 def bench_conv2d(cfg):
     """Table f: one conv2d forward + backward (input, weight and bias gradients)."""
     from sklears_neural.autograd import Tensor
-    from sklears_neural.backend import kernels_for
+    from sklears_neural._dispatch import kernels_for
     from sklears_neural.nn import functional as F
 
     n = CONV_BATCH
@@ -1638,7 +1638,7 @@ def bench_pool(cfg):
     """Table g: max-pool, avg-pool and BatchNorm2d forward + backward."""
     from sklears_neural import nn
     from sklears_neural.autograd import Tensor
-    from sklears_neural.backend import kernels_for
+    from sklears_neural._dispatch import kernels_for
     from sklears_neural.nn import functional as F
 
     shape = POOL_SHAPE
@@ -2030,7 +2030,7 @@ def bench_rnn(cfg):
     """Table i: LSTM and GRU (1 and 2 layers) forward + backward against PyTorch."""
     from sklears_neural import _xp, nn
     from sklears_neural.autograd import Tensor
-    from sklears_neural.backend import kernels_for
+    from sklears_neural._dispatch import kernels_for
 
     n, t, f, h = RNN_BATCH, RNN_STEPS, RNN_INPUT, RNN_HIDDEN
     table = Table(
@@ -2540,7 +2540,7 @@ def main(argv=None):
     try:
         # Load the kernels (and with them the OpenMP runtime) before the
         # thread pools are limited, so that the limit reaches them too.
-        from sklears_neural.backend import kernels_for
+        from sklears_neural._dispatch import kernels_for
 
         kernels_for(np.zeros(1, np.float32)).dense_forward
     except (ImportError, AttributeError) as exc:

@@ -1,13 +1,12 @@
-"""Array namespaces, devices, dtypes and the choice of kernel set.
+"""Array namespaces, devices and dtypes.
 
-Everything above this module asks it three questions: which array library
-holds this array (``get_array_module``), where does it live (``device_of``),
-and which kernels work on it (``kernels_for``). CuPy is imported only when a
-CUDA device is asked for or a CuPy array is seen, so the CPU path never needs
-it.
+Everything above this module asks it two questions: which array library
+holds this array (``get_array_module``) and where does it live
+(``device_of``). Which kernels work on an array is ``_dispatch``'s question:
+this module knows neither kernel twin. CuPy is imported only when a CUDA
+device is asked for or a CuPy array is seen, so the CPU path never needs it.
 """
 
-import functools
 import importlib
 import re
 
@@ -20,7 +19,6 @@ __all__ = [
     "device_of",
     "get_array_module",
     "is_cupy_array",
-    "kernels_for",
     "parse_device",
     "to_device",
     "to_numpy",
@@ -173,26 +171,3 @@ def check_dtype(dtype):
     if resolved not in SUPPORTED_DTYPES:
         raise ValueError(f"dtype must be float32 or float64; got {resolved}.")
     return resolved
-
-
-def kernels_for(a):
-    """Return the kernel set for array ``a``.
-
-    numpy arrays get the compiled Cython kernels (``sklears_neural._kernels``);
-    CuPy arrays get the portable ones (``sklears_neural._xp``), which run on
-    the GPU through CuPy. Both expose the same functions.
-    """
-    if type(a) is not np.ndarray and is_cupy_array(a):
-        from sklears_neural import _xp
-
-        return _xp
-    return _cpu_kernels()
-
-
-@functools.lru_cache(maxsize=None)
-def _cpu_kernels():
-    # Imported on first use (the kernels import this module); cached because
-    # every op asks for its kernels.
-    from sklears_neural import _kernels
-
-    return _kernels

@@ -3,7 +3,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from sklears_neural import backend
+from sklears_neural import _dispatch, backend
 
 HAS_CUPY = importlib.util.find_spec("cupy") is not None
 
@@ -12,7 +12,7 @@ def test_numpy_arrays_get_numpy_and_compiled_kernels():
     x = np.zeros(3, dtype=np.float32)
     assert backend.get_array_module(x) is np
     assert backend.get_array_module(None, x) is np
-    assert backend.kernels_for(x).__name__ == "sklears_neural._kernels"
+    assert _dispatch.kernels_for(x).__name__ == "sklears_neural._kernels"
     assert backend.device_of(x) == "cpu"
 
 
@@ -61,5 +61,5 @@ def test_cupy_round_trip_and_portable_kernels():
     x = backend.to_device(np.arange(6.0).reshape(2, 3), "cuda")
     assert backend.get_array_module(x) is cupy
     assert backend.device_of(x) == "cuda:0"
-    assert backend.kernels_for(x).__name__ == "sklears_neural._xp"
+    assert _dispatch.kernels_for(x).__name__ == "sklears_neural._xp"
     np.testing.assert_array_equal(backend.to_numpy(x), np.arange(6.0).reshape(2, 3))

@@ -1,7 +1,7 @@
 """Compiled CPU kernels (Cython, nogil, OpenMP where it pays).
 
 The same entry points as ``sklears_neural._xp`` (same names, signatures and
-semantics), tested against it; ``sklears_neural.backend.kernels_for`` hands
+semantics), tested against it; ``sklears_neural._dispatch.kernels_for`` hands
 this module out for numpy arrays. Functions that can use several OpenMP
 threads take an extra keyword-only ``n_threads`` (default None: one thread;
 see ``_openmp_helpers`` for the measurements behind that default).

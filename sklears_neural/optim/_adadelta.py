@@ -1,11 +1,11 @@
 """Adadelta: an adaptive learning rate from running averages (Zeiler 2012)."""
 
-from sklears_neural.backend import kernels_for
+from sklears_neural._dispatch import kernels_for
 from sklears_neural.optim._optimizer import (
     Optimizer,
-    _ensure_state,
     _check_nonnegative,
     _check_unit_interval,
+    _ensure_state,
 )
 
 __all__ = ["Adadelta"]

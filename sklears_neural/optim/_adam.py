@@ -1,11 +1,12 @@
 """Adam, AMSGrad and AdamW (decoupled weight decay)."""
 
-from sklears_neural.backend import get_array_module, kernels_for
+from sklears_neural._dispatch import kernels_for
+from sklears_neural.backend import get_array_module
 from sklears_neural.optim._optimizer import (
     Optimizer,
-    _ensure_state,
     _check_nonnegative,
     _check_unit_interval,
+    _ensure_state,
 )
 
 __all__ = ["Adam", "AdamW"]

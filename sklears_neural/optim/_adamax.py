@@ -1,6 +1,6 @@
 """Adamax: Adam with the infinity norm (Kingma & Ba 2015, section 7)."""
 
-from sklears_neural.backend import kernels_for
+from sklears_neural._dispatch import kernels_for
 from sklears_neural.optim._adam import _check_adam_options
 from sklears_neural.optim._optimizer import Optimizer, _ensure_state
 

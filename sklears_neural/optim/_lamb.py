@@ -1,6 +1,6 @@
 """LAMB: layer-wise adaptive moments for large batches (You et al. 2019)."""
 
-from sklears_neural.backend import kernels_for
+from sklears_neural._dispatch import kernels_for
 from sklears_neural.optim._adam import _check_adam_options
 from sklears_neural.optim._optimizer import Optimizer, _ensure_state
 

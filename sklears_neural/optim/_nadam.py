@@ -1,6 +1,7 @@
 """NAdam: Adam with Nesterov momentum (Dozat 2016), as ``torch.optim.NAdam``."""
 
-from sklears_neural.backend import get_array_module, kernels_for
+from sklears_neural._dispatch import kernels_for
+from sklears_neural.backend import get_array_module
 from sklears_neural.optim._adam import _check_adam_options
 from sklears_neural.optim._optimizer import Optimizer, _check_nonnegative
 

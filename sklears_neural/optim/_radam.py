@@ -1,6 +1,6 @@
 """RAdam: Adam with a rectified adaptive learning rate (Liu et al. 2020)."""
 
-from sklears_neural.backend import kernels_for
+from sklears_neural._dispatch import kernels_for
 from sklears_neural.optim._adam import _check_adam_options
 from sklears_neural.optim._optimizer import Optimizer, _ensure_state
 

@@ -1,6 +1,7 @@
 """RMSprop, optionally centered and with momentum."""
 
-from sklears_neural.backend import get_array_module, kernels_for
+from sklears_neural._dispatch import kernels_for
+from sklears_neural.backend import get_array_module
 from sklears_neural.optim._optimizer import (
     Optimizer,
     _check_nonnegative,

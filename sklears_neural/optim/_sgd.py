@@ -1,6 +1,7 @@
 """Stochastic gradient descent with momentum, dampening and Nesterov."""
 
-from sklears_neural.backend import get_array_module, kernels_for
+from sklears_neural._dispatch import kernels_for
+from sklears_neural.backend import get_array_module
 from sklears_neural.optim._optimizer import Optimizer, _check_nonnegative
 
 __all__ = ["SGD"]

@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 
 import sklears_neural._xp as xp_kernels
+from sklears_neural._dispatch import kernels_for
 from sklears_neural.autograd import Tensor, gradcheck
-from sklears_neural.backend import kernels_for
 from sklears_neural.nn import functional as F
 from sklears_neural.nn.functional import _conv as conv_module
 from sklears_neural.nn.functional import _norm as norm_module

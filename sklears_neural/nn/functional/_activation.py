@@ -1,8 +1,9 @@
 """Activation ops (elementwise and softmax), one node each."""
 
+from sklears_neural._dispatch import kernels_for
 from sklears_neural._specs import backward_uses_output, check_activation
 from sklears_neural.autograd import Function
-from sklears_neural.backend import get_array_module, kernels_for
+from sklears_neural.backend import get_array_module
 
 __all__ = [
     "Activation", "activation", "relu", "leaky_relu", "elu", "selu", "gelu",

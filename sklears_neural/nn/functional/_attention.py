@@ -2,9 +2,10 @@
 
 import numpy as np
 
+from sklears_neural._dispatch import kernels_for
 from sklears_neural._random import as_generator
 from sklears_neural.autograd import Function
-from sklears_neural.backend import get_array_module, kernels_for
+from sklears_neural.backend import get_array_module
 from sklears_neural.nn.functional._dropout import keep_mask
 
 __all__ = ["scaled_dot_product_attention"]

@@ -8,8 +8,8 @@ convolutions) live in ``_kernels._conv`` / ``_xp._conv``.
 
 import numbers
 
+from sklears_neural._dispatch import kernels_for
 from sklears_neural.autograd import Function
-from sklears_neural.backend import kernels_for
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "same_padding", "to_tuple"]

@@ -1,8 +1,8 @@
 """The fused dense op: ``activation(x @ W.T + b)`` as one graph node."""
 
+from sklears_neural._dispatch import kernels_for
 from sklears_neural._specs import check_activation
 from sklears_neural.autograd import Function
-from sklears_neural.backend import kernels_for
 
 __all__ = ["Dense", "linear"]
 

@@ -10,8 +10,9 @@ PyTorch; any other target is a constant array and costs nothing extra.
 Class-index targets never get one.
 """
 
+from sklears_neural._dispatch import kernels_for
 from sklears_neural.autograd import Function, Tensor, is_grad_enabled
-from sklears_neural.backend import get_array_module, kernels_for
+from sklears_neural.backend import get_array_module
 
 __all__ = [
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "huber_loss",

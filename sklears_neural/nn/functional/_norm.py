@@ -1,7 +1,8 @@
 """Batch and layer normalisation ops."""
 
+from sklears_neural._dispatch import kernels_for
 from sklears_neural.autograd import Function
-from sklears_neural.backend import get_array_module, kernels_for
+from sklears_neural.backend import get_array_module
 
 __all__ = ["batch_norm", "group_norm", "layer_norm"]
 

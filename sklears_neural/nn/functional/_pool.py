@@ -6,8 +6,8 @@ the kernels of ``_kernels._pool`` / ``_xp._pool``.
 
 import numbers
 
+from sklears_neural._dispatch import kernels_for
 from sklears_neural.autograd import Function, Tensor
-from sklears_neural.backend import kernels_for
 from sklears_neural.nn.functional._conv import to_tuple
 
 __all__ = [

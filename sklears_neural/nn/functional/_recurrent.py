@@ -8,8 +8,9 @@ input projection of all steps is one GEMM, each step one recurrent GEMM and
 one fused pass over the gates.
 """
 
+from sklears_neural._dispatch import kernels_for
 from sklears_neural.autograd import Function, Tensor
-from sklears_neural.backend import get_array_module, kernels_for
+from sklears_neural.backend import get_array_module
 
 __all__ = ["gru", "lstm", "rnn"]
 

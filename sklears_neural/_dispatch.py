@@ -1,0 +1,42 @@
+"""Which kernel twin runs on an array: the one module that knows both.
+
+``sklears_neural._kernels`` (Cython) serves numpy arrays and
+``sklears_neural._xp`` (plain array code) serves CuPy arrays. Both expose the
+same entry points; ops ask ``kernels_for(array)`` for the set to call.
+``backend`` knows neither twin, and the twins never import each other.
+"""
+
+import functools
+
+import numpy as np
+
+from sklears_neural.backend import is_cupy_array
+
+__all__ = ["kernels_for"]
+
+
+def kernels_for(a):
+    """Return the kernel set for array ``a``.
+
+    numpy arrays get the compiled Cython kernels (``sklears_neural._kernels``);
+    CuPy arrays get the portable ones (``sklears_neural._xp``), which run on
+    the GPU through CuPy. Both expose the same functions.
+    """
+    if type(a) is not np.ndarray and is_cupy_array(a):
+        return _portable_kernels()
+    return _cpu_kernels()
+
+
+@functools.lru_cache(maxsize=None)
+def _cpu_kernels():
+    # Imported on first use and cached: every op asks for its kernels.
+    from sklears_neural import _kernels
+
+    return _kernels
+
+
+@functools.lru_cache(maxsize=None)
+def _portable_kernels():
+    from sklears_neural import _xp
+
+    return _xp

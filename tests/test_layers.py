@@ -1,0 +1,51 @@
+"""The layers of DESIGN.md only import downwards, checked by import-linter (``.importlinter``).
+
+import-linter reads Python files; the Cython kernels (``.pyx``) are checked
+here by reading their imports directly.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = REPO / "sklears_neural"
+
+
+def test_layer_contract_is_kept():
+    cli = pytest.importorskip("importlinter.cli", reason="import-linter is in the [test] extra")
+    assert cli.lint_imports(config_filename=str(REPO / ".importlinter"), no_cache=True,
+                            no_logo=True) == 0, "a module imports a layer above it (see output)"
+
+
+# The Cython kernels still take shape rules and argument checks from the _xp twin, and
+# fall back to it for empty shapes (issue 12 moves both into a neutral module). No other
+# _xp import may be added to them.
+KNOWN_XP_IMPORTS = {
+    "_attention.pyx": {"sklears_neural._xp", "sklears_neural._xp._attention"},
+    "_conv.pyx": {"sklears_neural._xp", "sklears_neural._xp._conv"},
+    "_pool.pyx": {"sklears_neural._xp._pool"},
+    "_rnn.pyx": {"sklears_neural._xp._rnn"},
+}
+
+
+def _imported_modules(source):
+    return set(re.findall(r"^\s*(?:from|import)\s+(sklears_neural[\w.]*)", source, re.M))
+
+
+def test_cython_kernels_import_nothing_above_them_and_no_new_xp_code():
+    allowed_prefixes = ("sklears_neural._kernels", "sklears_neural._specs",
+                        "sklears_neural.backend")
+    for pyx in sorted((PACKAGE / "_kernels").glob("*.pyx")):
+        modules = _imported_modules(pyx.read_text())
+        xp = {m for m in modules if m.startswith("sklears_neural._xp")}
+        assert xp <= KNOWN_XP_IMPORTS.get(pyx.name, set()), (pyx.name, xp)
+        others = {m for m in modules - xp if not m.startswith(allowed_prefixes)}
+        assert not others, f"{pyx.name} imports {sorted(others)}, above the kernel layer"
+
+
+def test_the_portable_twin_never_imports_the_compiled_one():
+    for py in sorted((PACKAGE / "_xp").glob("*.py")):
+        modules = _imported_modules(py.read_text())
+        assert not {m for m in modules if m.startswith("sklears_neural._kernels")}, py.name

@@ -19,14 +19,12 @@ def test_layer_contract_is_kept():
                             no_logo=True) == 0, "a module imports a layer above it (see output)"
 
 
-# The Cython kernels still take shape rules and argument checks from the _xp twin, and
-# fall back to it for empty shapes (issue 12 moves both into a neutral module). No other
-# _xp import may be added to them.
+# Two Cython kernels still fall back to their _xp twin for empty shapes (issue 12 gives
+# them their own empty-shape paths). No other _xp import may be added to them: shape rules
+# and argument checks come from the neutral sklears_neural._specs.
 KNOWN_XP_IMPORTS = {
-    "_attention.pyx": {"sklears_neural._xp", "sklears_neural._xp._attention"},
-    "_conv.pyx": {"sklears_neural._xp", "sklears_neural._xp._conv"},
-    "_pool.pyx": {"sklears_neural._xp._pool"},
-    "_rnn.pyx": {"sklears_neural._xp._rnn"},
+    "_attention.pyx": {"sklears_neural._xp"},
+    "_conv.pyx": {"sklears_neural._xp"},
 }
 
 

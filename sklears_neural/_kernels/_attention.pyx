@@ -63,7 +63,7 @@ from sklears_neural._kernels._openmp_helpers cimport resolve_n_threads
 
 from sklears_neural._kernels._validation import FLOAT32, as_array, c_array
 from sklears_neural._xp import _attention as _ref
-from sklears_neural._xp._attention import check_attention, check_attention_backward
+from sklears_neural._specs._attention import check_attention, check_attention_backward
 
 __all__ = ["attention_backward", "attention_forward"]
 

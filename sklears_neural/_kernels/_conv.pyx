@@ -387,7 +387,7 @@ cdef extern from *:
 
 from sklears_neural._kernels._validation import FLOAT32, as_array, c_array, float_dtype
 from sklears_neural._xp import _conv as _ref
-from sklears_neural._xp._conv import (
+from sklears_neural._specs._conv import (
     check_grad_shape,
     conv_geometry,
     im2col_geometry,

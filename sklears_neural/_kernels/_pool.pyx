@@ -30,7 +30,7 @@ from sklears_neural._kernels._fused cimport floating
 from sklears_neural._kernels._openmp_helpers cimport resolve_n_threads
 
 from sklears_neural._kernels._validation import FLOAT32, as_array, float_dtype
-from sklears_neural._xp._pool import (
+from sklears_neural._specs._pool import (
     adaptive_bins,
     adaptive_geometry,
     batch_norm_channels,

@@ -263,7 +263,7 @@ cdef extern from *:
                                    Py_ssize_t H) nogil
 
 from sklears_neural._kernels._validation import FLOAT32, as_array, c_array
-from sklears_neural._xp._rnn import (
+from sklears_neural._specs._rnn import (
     check_nonlinearity,
     rnn_arguments,
     rnn_grad_arguments,

@@ -19,12 +19,11 @@ def test_layer_contract_is_kept():
                             no_logo=True) == 0, "a module imports a layer above it (see output)"
 
 
-# Two Cython kernels still fall back to their _xp twin for empty shapes (issue 12 gives
-# them their own empty-shape paths). No other _xp import may be added to them: shape rules
-# and argument checks come from the neutral sklears_neural._specs.
+# The attention kernels still fall back to their _xp twin when a dimension is 0 (an empty
+# head dimension still needs masked, uniform weights). No other _xp import may be added:
+# shape rules and argument checks come from the neutral sklears_neural._specs.
 KNOWN_XP_IMPORTS = {
     "_attention.pyx": {"sklears_neural._xp"},
-    "_conv.pyx": {"sklears_neural._xp"},
 }
 
 

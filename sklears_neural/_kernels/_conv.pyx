@@ -386,7 +386,6 @@ cdef extern from *:
                               const Py_ssize_t* off, Py_ssize_t kk, double* out) nogil
 
 from sklears_neural._kernels._validation import FLOAT32, as_array, c_array, float_dtype
-from sklears_neural._xp import _conv as _ref
 from sklears_neural._specs._conv import (
     check_grad_shape,
     conv_geometry,
@@ -1178,9 +1177,27 @@ def _path(dict d):
 
 
 def _empty(d):
-    """True when a dimension is 0 (BLAS wants positive sizes): such calls go
-    to the numpy reference, which handles them."""
+    """True when a dimension is 0: BLAS wants positive sizes, so such calls take
+    the short paths below (every product is empty, or sums nothing)."""
     return d["n"] == 0 or d["c_in"] == 0 or d["c_out"] == 0
+
+
+def _empty_output(shape, bias, dtype):
+    """Output of a convolution with no terms to sum: zeros, plus the bias."""
+    y = np.zeros(shape, dtype=dtype)
+    if bias is not None and y.size:
+        y += np.asarray(bias, dtype=dtype).reshape((1, -1) + (1,) * (len(shape) - 2))
+    return y
+
+
+def _empty_grads(grad_y, x, weight, channels, dtype, need_input, need_weight, need_bias):
+    """Gradients when a dimension is 0: input and weight gradients sum nothing."""
+    gb = None
+    if need_bias:  # the bias still gets every output gradient (none when N = 0)
+        axes = (0,) + tuple(range(2, grad_y.ndim))
+        gb = np.asarray(grad_y, dtype=np.float64).sum(axis=axes).astype(dtype)
+    return (np.zeros(x.shape, dtype=dtype) if need_input else None,
+            np.zeros(weight.shape, dtype=dtype) if need_weight else None, gb)
 
 
 def _rows(a, dtype):
@@ -1319,9 +1336,7 @@ def conv_forward(x, weight, bias, stride, padding, dilation, groups, *, n_thread
                       stride, padding, dilation, groups)
     resolve_n_threads(n_threads, 1, 1)
     if _empty(d):
-        return _ref.conv_forward(x.astype(dtype), weight.astype(dtype),
-                                 None if bias is None else bias.astype(dtype),
-                                 stride, padding, dilation, groups)
+        return _empty_output((d["n"], d["c_out"]) + d["out"], bias, dtype)
     return _run_forward(x, weight, bias, d, dtype)
 
 
@@ -1352,9 +1367,8 @@ def conv_backward(grad_y, x, weight, stride, padding, dilation, groups,
     resolve_n_threads(n_threads, 1, 1)
     need_input, need_weight, need_bias = bool(need_input), bool(need_weight), bool(need_bias)
     if _empty(d):
-        return _ref.conv_backward(grad_y.astype(dtype), x.astype(dtype),
-                                  weight.astype(dtype), stride, padding, dilation,
-                                  groups, need_input, need_weight, need_bias)
+        return _empty_grads(grad_y, x, weight, d["c_out"], dtype, need_input, need_weight,
+                            need_bias)
     gx = gw = gb = None
     if need_input or need_weight:
         gx, gw, gb = _run_backward(grad_y, x, weight, None, d, dtype, need_input,
@@ -1393,10 +1407,7 @@ def conv_transpose_forward(x, weight, bias, stride, padding, output_padding,
                            stride, padding, output_padding, dilation, groups)
     resolve_n_threads(n_threads, 1, 1)
     if _empty(d):
-        return _ref.conv_transpose_forward(
-            x.astype(dtype), weight.astype(dtype),
-            None if bias is None else bias.astype(dtype),
-            stride, padding, output_padding, dilation, groups)
+        return _empty_output((d["n"], d["c_in"]) + d["spatial"], bias, dtype)
     y, _, _ = _run_backward(x, None, weight, bias, d, dtype, True, False)
     return y
 
@@ -1429,10 +1440,8 @@ def conv_transpose_backward(grad_y, x, weight, stride, padding, output_padding,
     resolve_n_threads(n_threads, 1, 1)
     need_input, need_weight, need_bias = bool(need_input), bool(need_weight), bool(need_bias)
     if _empty(d):
-        return _ref.conv_transpose_backward(
-            grad_y.astype(dtype), x.astype(dtype), weight.astype(dtype), stride,
-            padding, output_padding, dilation, groups, need_input, need_weight,
-            need_bias)
+        return _empty_grads(grad_y, x, weight, d["c_in"], dtype, need_input, need_weight,
+                            need_bias)
     gx = gw = gb = None
     if need_input:
         gx = _run_forward(grad_y, weight, None, d, dtype)

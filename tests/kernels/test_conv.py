@@ -573,3 +573,33 @@ def test_col2im_errors(impl):
         mod.col2im(np.zeros((1, 9, 4)), (1, 2, 3, 3), (3, 3), 1, 1, 1)
     with pytest.raises(ValueError, match="padded input"):
         mod.im2col(np.zeros((1, 1, 2, 2)), (3, 3), 1, 0, 1)
+
+
+@pytest.mark.parametrize("x_shape, c_out", [((0, 3, 5, 6), 4), ((2, 0, 5, 6), 4),
+                                            ((2, 3, 5, 6), 0)],
+                         ids=["no-samples", "no-input-channels", "no-output-channels"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_empty_dimensions_match_xp_without_calling_it(x_shape, c_out, dtype, rng):
+    """The Cython kernels handle a zero dimension themselves (no fallback to _xp)."""
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = rng.standard_normal((c_out, x_shape[1], 3, 3)).astype(dtype)
+    b = rng.standard_normal(c_out).astype(dtype)
+    args = ((1, 1), (1, 0), (1, 1), 1)
+    y = K.conv_forward(x, w, b, *args)
+    np.testing.assert_allclose(y, X.conv_forward(x, w, b, *args), rtol=1e-6)
+    assert y.dtype == dtype and y.flags.c_contiguous
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    for got, want in zip(K.conv_backward(gy, x, w, *args), X.conv_backward(gy, x, w, *args)):
+        assert got.shape == want.shape and got.dtype == dtype
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert K.conv_backward(gy, x, w, *args, need_input=False, need_weight=False)[:2] == (
+        None, None)
+    wt = rng.standard_normal((x_shape[1], c_out, 3, 3)).astype(dtype)
+    targs = ((1, 1), (0, 0), (0, 0), (1, 1), 1)
+    yt = K.conv_transpose_forward(x, wt, b, *targs)
+    np.testing.assert_allclose(yt, X.conv_transpose_forward(x, wt, b, *targs), rtol=1e-6)
+    gyt = rng.standard_normal(yt.shape).astype(dtype)
+    for got, want in zip(K.conv_transpose_backward(gyt, x, wt, *targs),
+                         X.conv_transpose_backward(gyt, x, wt, *targs)):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

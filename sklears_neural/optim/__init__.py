@@ -31,7 +31,6 @@ __all__ = [
     "LARS",
     "LBFGS",
     "NAdam",
-    "Nadam",
     "Optimizer",
     "RAdam",
     "RMSprop",

@@ -1,5 +1,7 @@
 """NAdam: Adam with Nesterov momentum (Dozat 2016), as ``torch.optim.NAdam``."""
 
+import warnings
+
 from sklears_neural._dispatch import kernels_for
 from sklears_neural.backend import get_array_module
 from sklears_neural.optim._adam import _check_adam_options
@@ -106,5 +108,12 @@ class NAdam(Optimizer):
             state["mu_product"] = mu_product
 
 
-Nadam = NAdam
+class Nadam(NAdam):
+    """Deprecated alias of ``NAdam`` (PyTorch's name); it will be removed in the next release."""
+
+    def __init__(self, *args, **kwargs):
+        warnings.warn("optim.Nadam is a deprecated alias of optim.NAdam (PyTorch's name) and "
+                      "will be removed in the next release; use NAdam.", FutureWarning,
+                      stacklevel=2)
+        super().__init__(*args, **kwargs)
 """Alias of ``NAdam`` (the spelling of Keras and of the paper)."""

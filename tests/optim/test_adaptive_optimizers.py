@@ -16,7 +16,7 @@ import pytest
 import _trajectories as trajectories
 
 from sklears_neural.nn import Parameter
-from sklears_neural.optim import Adadelta, Adamax, NAdam, Nadam, RAdam
+from sklears_neural.optim import Adadelta, Adamax, NAdam, RAdam
 
 N_STEPS = 12
 SHAPES = [(3, 4), (5,), (1,)]
@@ -260,7 +260,6 @@ def test_defaults_are_torchs():
         "decoupled_weight_decay": False, "maximize": False}
     assert Adadelta(p).defaults == {
         "lr": 1.0, "rho": 0.9, "eps": 1e-6, "weight_decay": 0, "maximize": False}
-    assert Nadam is NAdam
     torch = pytest.importorskip("torch")
     t = [torch.zeros(2, requires_grad=True)]
     for ours, theirs in [(NAdam, torch.optim.NAdam), (Adamax, torch.optim.Adamax),
@@ -411,3 +410,19 @@ def test_norm_based_defaults():
     assert LARS(p, lr=0.1).defaults == {
         "lr": 0.1, "momentum": 0.9, "weight_decay": 0, "trust_coefficient": 0.001,
         "eps": 1e-8, "lars_exclude": False}
+
+
+def test_nadam_alias_is_deprecated_and_behaves_as_nadam():
+    import warnings
+
+    from sklears_neural.nn import Parameter
+    from sklears_neural.optim import NAdam, Nadam
+
+    with pytest.warns(FutureWarning, match="use NAdam"):
+        opt = Nadam([Parameter(np.zeros(3))], lr=0.1)
+    assert isinstance(opt, NAdam)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        NAdam([Parameter(np.zeros(3))], lr=0.1)
+    from sklears_neural import optim
+    assert "Nadam" not in optim.__all__

@@ -73,7 +73,7 @@ from sklears_neural.nn.layers.pooling import (
     MaxPool3d,
     Upsample,
 )
-from sklears_neural.nn.utils import SpectralNorm
+from sklears_neural.nn.layers.spectral_norm import SpectralNorm
 
 __all__ = [
     "AttentionPooling", "Embedding", "GRU", "LSTM", "LearnedPositionalEncoding",

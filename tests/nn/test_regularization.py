@@ -106,3 +106,13 @@ def test_gradient_clipping_callback_uses_the_same_rule(rng):
     params = _params_with_grads(rng)
     GradientClipping(max_norm=0.5).on_backward_end(None, params)
     assert np.sqrt(sum((p.grad ** 2).sum() for p in params)) == pytest.approx(0.5, rel=1e-5)
+
+
+def test_spectral_norm_lives_with_the_layers_and_the_old_name_warns():
+    from sklears_neural.nn import utils
+
+    assert type(utils.spectral_norm(nn.Linear(3, 2, generator=0))) is nn.SpectralNorm
+    with pytest.warns(FutureWarning, match="moved to nn.SpectralNorm"):
+        assert utils.SpectralNorm is nn.SpectralNorm
+    with pytest.raises(AttributeError):
+        utils.NoSuchThing  # noqa: B018

@@ -1,0 +1,1 @@
+"""The tables of ``benchmarks/compare.py``, one module per family of tables."""

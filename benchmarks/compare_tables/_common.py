@@ -1,0 +1,165 @@
+"""What every table shares: measuring, the Table, ratios, and torch when installed."""
+
+import gc
+import statistics
+import textwrap
+import time
+from dataclasses import asdict, dataclass, field
+
+try:
+    import torch
+except ImportError:  # the PyTorch columns say "not installed"
+    torch = None
+
+
+# ---------------------------------------------------------------------------
+# Timing
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Config:
+    """How hard to measure: ``quick`` trades precision for a short run."""
+
+    quick: bool = False
+    repeat: int = 9
+    warmup: int = 5
+    min_time: float = 0.05  # seconds per repeat
+    threads: int = 1
+
+
+@dataclass
+class Timing:
+    """Seconds per call: median and best over the repeats."""
+
+    median: float
+    best: float
+    q1: float
+    q3: float
+    number: int  # calls per repeat
+    repeat: int
+    samples: list = field(default_factory=list)
+
+
+def measure(fn, cfg):
+    """Time ``fn()`` and return a ``Timing`` (seconds per call).
+
+    Runs ``cfg.warmup`` calls, picks a number of calls per repeat so that
+    one repeat lasts at least ``cfg.min_time`` seconds, then takes the
+    median of ``cfg.repeat`` repeats. The garbage collector is left on (the
+    engine's graph is freed by reference counting, as in real training) but
+    is run once before timing starts.
+    """
+    for _ in range(cfg.warmup):
+        fn()
+    number = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        elapsed = time.perf_counter() - start
+        if elapsed >= cfg.min_time or number >= 1 << 20:
+            break
+        grow = cfg.min_time / max(elapsed, 1e-9) * 1.1
+        number = max(number + 1, min(int(number * grow), number * 100))
+    gc.collect()
+    samples = []
+    for _ in range(cfg.repeat):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        samples.append((time.perf_counter() - start) / number)
+    q = statistics.quantiles(samples, n=4) if len(samples) > 1 else samples * 3
+    return Timing(statistics.median(samples), min(samples), q[0], q[2], number,
+                  cfg.repeat, samples)
+
+
+# ---------------------------------------------------------------------------
+# Tables
+# ---------------------------------------------------------------------------
+
+
+class Table:
+    """An aligned plain-text table plus the raw numbers for ``--json``."""
+
+    def __init__(self, key, title, columns):
+        self.key = key
+        self.title = title
+        self.columns = list(columns)
+        self.rows = []  # lists of cell strings
+        self.records = []  # dicts for JSON
+        self.notes = []
+        self.checks = {}  # name -> {"value", "target", "ok"}
+
+    def add_row(self, cells, **record):
+        self.rows.append([str(c) for c in cells])
+        self.records.append(record)
+
+    def add_note(self, text):
+        self.notes.append(text)
+
+    def add_check(self, name, value, target=None, op=">="):
+        """Record a ratio, and its verdict against ``target`` when one is set
+        (``op`` is ``"<="`` or ``">="``)."""
+        if value is None or target is None:
+            ok = None
+        else:
+            ok = value <= target if op == "<=" else value >= target
+        self.checks[name] = {"value": value,
+                             "target": None if target is None else f"{op} {target}", "ok": ok}
+
+    def render(self):
+        widths = [len(c) for c in self.columns]
+        for row in self.rows:
+            widths = [max(w, len(c)) for w, c in zip(widths, row)]
+
+        def line(cells):
+            first = cells[0].ljust(widths[0])
+            rest = [c.rjust(w) for c, w in zip(cells[1:], widths[1:])]
+            return "  ".join([first, *rest]).rstrip()
+
+        out = [self.title, "=" * len(self.title), line(self.columns),
+               line(["-" * w for w in widths])]
+        out += [line(row) for row in self.rows]
+        if self.checks:
+            out.append("")
+            name_width = max(len(n) for n in self.checks)
+            for name, check in self.checks.items():
+                value = "n/a" if check["value"] is None else f"{check['value']:.2f}"
+                line_ = f"  {name.ljust(name_width)}  {value:>6}"
+                if check["target"] is not None:
+                    verdict = {True: "ok", False: "MISSED", None: "-"}[check["ok"]]
+                    line_ += f"  (target {check['target']})  {verdict}"
+                out.append(line_)
+        if self.notes:
+            out.append("")
+            for note in self.notes:
+                out += textwrap.wrap(note, width=100, initial_indent="  ",
+                                     subsequent_indent="    ")
+        return "\n".join(out)
+
+    def to_json(self):
+        return {"key": self.key, "title": self.title, "columns": self.columns,
+                "rows": self.rows, "records": self.records, "checks": self.checks,
+                "notes": self.notes}
+
+
+def ms(seconds):
+    return f"{seconds * 1e3:.3f}"
+
+
+def iqr(t):
+    """Interquartile range of the repeats, in percent of the median: a noise gauge."""
+    return f"{(t.q3 - t.q1) / t.median * 100:.0f}"
+
+
+def ratio(a, b):
+    return None if a is None or b is None else a / b
+
+
+def fmt_ratio(r):
+    return "-" if r is None else f"{r:.2f}x"
+
+
+def _timing_record(t):
+    return None if t is None else {k: v for k, v in asdict(t).items()}

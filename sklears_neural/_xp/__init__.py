@@ -33,15 +33,17 @@ from sklears_neural._xp._rnn import (
     rnn_backward,
     rnn_forward,
 )
+from sklears_neural._xp._norm import (
+    batch_norm_backward,
+    batch_norm_forward,
+    batch_norm_inference,
+)
 from sklears_neural._xp._pool import (
     adaptive_avg_pool_backward,
     adaptive_avg_pool_forward,
     adaptive_max_pool_forward,
     avg_pool_backward,
     avg_pool_forward,
-    batch_norm_backward,
-    batch_norm_forward,
-    batch_norm_inference,
     max_pool_backward,
     max_pool_forward,
     pad_backward,

@@ -1,8 +1,9 @@
 """Pooling, batch norm, padding and upsampling kernels.
 
-Each Cython kernel (``_kernels._pool``) is checked against the portable one
-(``_xp._pool``), and both against naive per-element loops written here;
-every backward is checked by finite differences in float64.
+Each Cython kernel (``_kernels._pool``, ``_kernels._norm``) is checked against
+the portable one (``_xp._pool``, ``_xp._norm``), and both against naive
+per-element loops written here; every backward is checked by finite
+differences in float64.
 """
 
 import itertools
@@ -10,8 +11,9 @@ import itertools
 import numpy as np
 import pytest
 
-from sklears_neural._kernels import _pool as K
-from sklears_neural._xp import _pool as X
+# The twins' packages: pooling, padding and upsampling (_pool) and batch norm (_norm).
+from sklears_neural import _kernels as K
+from sklears_neural import _xp as X
 
 from conftest import TOLERANCES, with_layout
 

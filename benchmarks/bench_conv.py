@@ -15,7 +15,7 @@ import numpy as np
 import threadpoolctl
 
 BATCH = 64
-# name -> (C_in, C_out, H = W, kernel, padding, groups); compare.py's CONV_CASES
+# name -> (C_in, C_out, H = W, kernel, padding, groups); compare_tables/conv.py's CONV_CASES
 CONV_CASES = {
     "1x28x28->32": (1, 32, 28, 3, 1, 1),
     "32x14x14->64": (32, 64, 14, 3, 1, 1),

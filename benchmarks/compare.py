@@ -59,6 +59,10 @@ import numpy as np
 import scipy
 import threadpoolctl
 
+# The tables live beside this file; asv imports it as benchmarks.compare, a script run
+# has this folder on the path already.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 from compare_tables._common import Config, torch  # noqa: E402
 from compare_tables.adam import bench_adam  # noqa: E402
 from compare_tables.conv import bench_conv2d, bench_lenet, bench_pool  # noqa: E402

@@ -171,3 +171,16 @@ def check_dtype(dtype):
     if resolved not in SUPPORTED_DTYPES:
         raise ValueError(f"dtype must be float32 or float64; got {resolved}.")
     return resolved
+
+
+def __getattr__(name):
+    # backend.kernels_for moved to sklears_neural._dispatch, above the twins; backend knows
+    # neither twin, so the old name is resolved without a static import.
+    if name == "kernels_for":
+        import warnings
+
+        warnings.warn("sklears_neural.backend.kernels_for moved to "
+                      "sklears_neural._dispatch.kernels_for; the old name will be removed in "
+                      "the next release.", FutureWarning, stacklevel=2)
+        return importlib.import_module("sklears_neural._dispatch").kernels_for
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -63,3 +63,11 @@ def test_cupy_round_trip_and_portable_kernels():
     assert backend.device_of(x) == "cuda:0"
     assert _dispatch.kernels_for(x).__name__ == "sklears_neural._xp"
     np.testing.assert_array_equal(backend.to_numpy(x), np.arange(6.0).reshape(2, 3))
+
+
+def test_kernels_for_moved_to_dispatch_with_a_warning_at_the_old_name():
+    with pytest.warns(FutureWarning, match="moved to sklears_neural._dispatch"):
+        old = backend.kernels_for
+    assert old is _dispatch.kernels_for
+    with pytest.raises(AttributeError):
+        backend.no_such_name  # noqa: B018

@@ -3,7 +3,7 @@
 import math
 
 import numpy as np
-from compare_tables._common import (
+from ._common import (
     Table,
     _timing_record,
     fmt_ratio,

@@ -3,7 +3,7 @@
 import math
 
 import numpy as np
-from compare_tables._common import (
+from ._common import (
     Table,
     _timing_record,
     fmt_ratio,
@@ -13,8 +13,8 @@ from compare_tables._common import (
     ratio,
     torch,
 )
-from compare_tables.dense import _max_rel_err
-from compare_tables.mlp import measure_runs
+from .dense import _max_rel_err
+from .mlp import measure_runs
 
 # ---------------------------------------------------------------------------
 # f. Conv2d forward + backward

@@ -1,7 +1,7 @@
 """Table a: one dense MLP step, forward and backward."""
 
 import numpy as np
-from compare_tables._common import (
+from ._common import (
     Table,
     _timing_record,
     fmt_ratio,

@@ -6,7 +6,7 @@ import statistics
 import time
 
 import numpy as np
-from compare_tables._common import (
+from ._common import (
     Table,
     Timing,
     _timing_record,

@@ -4,7 +4,7 @@ import gc
 import math
 
 import numpy as np
-from compare_tables._common import (
+from ._common import (
     Table,
     _timing_record,
     fmt_ratio,
@@ -14,7 +14,7 @@ from compare_tables._common import (
     ratio,
     torch,
 )
-from compare_tables.adam import NumpyAdam
+from .adam import NumpyAdam
 
 # ---------------------------------------------------------------------------
 # e. One step of every optimizer

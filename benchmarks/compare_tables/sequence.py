@@ -1,8 +1,8 @@
 """Tables i and j: LSTM/GRU and TransformerEncoderLayer, forward and backward."""
 
 import numpy as np
-from compare_tables._common import Table, measure, torch
-from compare_tables.conv import _add_rows_vs_torch, _check_close, _torch_ratio_check
+from ._common import Table, measure, torch
+from .conv import _add_rows_vs_torch, _check_close, _torch_ratio_check
 
 # ---------------------------------------------------------------------------
 # i. LSTM and GRU forward + backward

@@ -1,8 +1,8 @@
 """Multi-head scaled dot-product attention, forward and backward (CPU).
 
 Same names, signatures and semantics as ``sklears_neural._xp._attention``
-(which also holds the argument checks both share and documents the masks),
-plus a keyword-only ``n_threads``.
+(which documents the masks; the argument checks both share are in
+``sklears_neural._specs._attention``), plus a keyword-only ``n_threads``.
 
 Per (batch, head), on C-contiguous (T, features) blocks:
 

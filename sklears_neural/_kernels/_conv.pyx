@@ -1,8 +1,8 @@
 """Convolutions (1-D, 2-D, 3-D), transposed convolutions, im2col/col2im (CPU).
 
-Same names, signatures and semantics as ``sklears_neural._xp._conv`` (which
-also holds the argument checks both share), plus a keyword-only
-``n_threads``.
+Same names, signatures and semantics as ``sklears_neural._xp._conv`` (the
+argument checks both share are in ``sklears_neural._specs._conv``), plus a
+keyword-only ``n_threads``.
 
 Every rank is run as a 3-D convolution (missing leading spatial dimensions
 have size 1), one sample at a time, through one of three paths:
@@ -1190,7 +1190,7 @@ def _empty_output(shape, bias, dtype):
     return y
 
 
-def _empty_grads(grad_y, x, weight, channels, dtype, need_input, need_weight, need_bias):
+def _empty_grads(grad_y, x, weight, dtype, need_input, need_weight, need_bias):
     """Gradients when a dimension is 0: input and weight gradients sum nothing."""
     gb = None
     if need_bias:  # the bias still gets every output gradient (none when N = 0)
@@ -1367,8 +1367,7 @@ def conv_backward(grad_y, x, weight, stride, padding, dilation, groups,
     resolve_n_threads(n_threads, 1, 1)
     need_input, need_weight, need_bias = bool(need_input), bool(need_weight), bool(need_bias)
     if _empty(d):
-        return _empty_grads(grad_y, x, weight, d["c_out"], dtype, need_input, need_weight,
-                            need_bias)
+        return _empty_grads(grad_y, x, weight, dtype, need_input, need_weight, need_bias)
     gx = gw = gb = None
     if need_input or need_weight:
         gx, gw, gb = _run_backward(grad_y, x, weight, None, d, dtype, need_input,
@@ -1440,8 +1439,7 @@ def conv_transpose_backward(grad_y, x, weight, stride, padding, output_padding,
     resolve_n_threads(n_threads, 1, 1)
     need_input, need_weight, need_bias = bool(need_input), bool(need_weight), bool(need_bias)
     if _empty(d):
-        return _empty_grads(grad_y, x, weight, d["c_in"], dtype, need_input, need_weight,
-                            need_bias)
+        return _empty_grads(grad_y, x, weight, dtype, need_input, need_weight, need_bias)
     gx = gw = gb = None
     if need_input:
         gx = _run_forward(grad_y, weight, None, d, dtype)

@@ -19,14 +19,14 @@ from cython.parallel cimport prange
 from sklears_neural._kernels._fused cimport floating
 from sklears_neural._kernels._openmp_helpers cimport resolve_n_threads
 
+from sklears_neural._kernels._pool import PARALLEL_MIN_SIZE
 from sklears_neural._kernels._validation import FLOAT32, as_array, float_dtype
 from sklears_neural._specs._pool import batch_norm_channels
 
 __all__ = ["batch_norm_backward", "batch_norm_forward", "batch_norm_inference"]
 
-# Below this many input elements a kernel runs serially even when n_threads
-# asks for more (thread wake-up costs more than the loop).
-PARALLEL_MIN_SIZE = 1 << 17
+# Below PARALLEL_MIN_SIZE input elements a kernel runs serially (the pooling
+# kernels' measured threshold: thread wake-up costs more than the loop).
 
 
 # --- batch norm on (N, C, M) -------------------------------------------------

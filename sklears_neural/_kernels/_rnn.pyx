@@ -1,8 +1,8 @@
 """Recurrent layers over a whole sequence: vanilla RNN, LSTM, GRU (CPU).
 
 Same names, signatures, semantics and workspace layout as
-``sklears_neural._xp._rnn`` (which also holds the argument checks both
-share), plus a keyword-only ``n_threads``.
+``sklears_neural._xp._rnn`` (the argument checks both share are in
+``sklears_neural._specs._rnn``), plus a keyword-only ``n_threads``.
 
 Forward: the input projection of all T steps is ONE GEMM
 (x (T*N, F) @ W_ih^T, written straight into the gate buffer that becomes

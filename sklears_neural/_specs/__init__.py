@@ -1,13 +1,10 @@
 """The neutral specification that both kernel twins import (never each other).
 
-This module holds the facts about activations; the submodules hold each
-kernel family's shape rules and argument checks (``_conv``, ``_pool``,
-``_rnn``, ``_attention``), so that the Cython kernels and the ``_xp`` kernels
-accept the same inputs and raise the same errors.
-
-Facts about activations that both kernel sets and the ops agree on.
-
-A kernel set (``_kernels`` or ``_xp``) takes an activation by name plus one
+The submodules hold each kernel family's shape rules and argument checks
+(``_conv``, ``_pool``, ``_rnn``, ``_attention``), so that the Cython kernels
+and the ``_xp`` kernels accept the same inputs and raise the same errors.
+This module holds the facts about activations that both kernel sets and the
+ops agree on. A kernel set (``_kernels`` or ``_xp``) takes an activation by name plus one
 float parameter. This module says which names exist, what the parameter
 means and what its default is, and whether the backward pass needs the
 activation's input or can work from its output alone (in which case a fused

@@ -9,7 +9,7 @@ PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
 # ---------------------------------------------------------------------------
-# Shared argument checks and geometry (plain Python, no arrays)
+# Shared argument checks and geometry (plain Python on shapes)
 # ---------------------------------------------------------------------------
 
 def spatial_rank(kernel, shape, name="x"):

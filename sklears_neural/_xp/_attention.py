@@ -38,10 +38,6 @@ from sklears_neural._specs._attention import (  # noqa: F401  (shared checks, re
 __all__ = ["attention_backward", "attention_forward"]
 
 
-# ---------------------------------------------------------------------------
-# Argument checks (shared with the Cython kernels)
-# ---------------------------------------------------------------------------
-
 def _blocked(xp, q, k, attn_mask, mask_kind, key_padding_mask, causal):
     """Bool array broadcastable to (B, h, Tq, Tk), True where a key is
     excluded; None when nothing is."""

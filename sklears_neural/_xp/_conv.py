@@ -51,10 +51,6 @@ __all__ = [
 ]
 
 
-# ---------------------------------------------------------------------------
-# Argument checks (shared with the Cython kernels)
-# ---------------------------------------------------------------------------
-
 def _offset_slices(kernel, out, stride, dilation):
     """For each kernel offset (row-major), the strided slices of the padded
     input that its taps read, one per spatial dimension."""

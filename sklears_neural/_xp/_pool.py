@@ -1,4 +1,4 @@
-"""Pooling, batch norm, padding and nearest upsampling on an array namespace.
+"""Pooling, padding and nearest upsampling on an array namespace (batch norm: ``_norm``).
 
 Layout is PyTorch's: ``(N, C, *spatial)`` with 1 to 3 spatial axes, and the
 shapes, index conventions and edge cases are PyTorch's too. The code is plain

@@ -13,7 +13,7 @@ from sklears_neural.optim._groups import is_bias_or_norm, param_groups
 from sklears_neural.optim._lamb import LAMB
 from sklears_neural.optim._lars import LARS
 from sklears_neural.optim._lbfgs import LBFGS
-from sklears_neural.optim._nadam import NAdam, Nadam
+from sklears_neural.optim._nadam import NAdam, Nadam  # noqa: F401  (Nadam: deprecated alias)
 from sklears_neural.optim._optimizer import Optimizer
 from sklears_neural.optim._radam import RAdam
 from sklears_neural.optim._rmsprop import RMSprop

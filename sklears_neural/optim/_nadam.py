@@ -116,4 +116,3 @@ class Nadam(NAdam):
                       "will be removed in the next release; use NAdam.", FutureWarning,
                       stacklevel=2)
         super().__init__(*args, **kwargs)
-"""Alias of ``NAdam`` (the spelling of Keras and of the paper)."""

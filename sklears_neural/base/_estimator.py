@@ -29,7 +29,7 @@ from sklearn.utils.validation import (
 )
 
 from sklears_neural.autograd import Tensor, no_grad
-from sklears_neural.backend import check_dtype, parse_device, to_device
+from sklears_neural.backend import check_dtype, parse_device, to_device, to_numpy
 from sklears_neural.base._callbacks import (
     Callback,
     EarlyStopping,
@@ -44,11 +44,12 @@ from sklears_neural.base._history import History
 from sklears_neural.base._l2_fold import foldable, split_penalized
 from sklears_neural.base._noise import gaussian_like, parse_noise
 from sklears_neural.base._params import TRAINING_CONSTRAINTS
+from sklears_neural.base._streaming import EncodedStream
 from sklears_neural.base._threads import thread_limits
 from sklears_neural.base._trainer import (
     MinibatchTrainer,
     evaluate_outputs,
-    outputs_to_numpy,
+    sample_rows,
 )
 from sklears_neural.data import ArrayDataset, DataLoader, IterableDataset
 from sklears_neural.data import Dataset as _Dataset
@@ -313,9 +314,8 @@ class BaseNeuralNet(BaseEstimator):
                              "is None.")
         features, y = self._check_X_y(X, y, reset=not continuing)
         self._check_targets(y)
-        rows = features[0] if isinstance(features, tuple) else features  # Padded: its values
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, rows, dtype=dtype,
+            sample_weight = _check_sample_weight(sample_weight, sample_rows(features), dtype=dtype,
                                                  ensure_non_negative=True)
         if not continuing:
             self._initialize(self._initial_targets(y, classes))
@@ -338,8 +338,8 @@ class BaseNeuralNet(BaseEstimator):
         features, y_val = self._check_X_y(X_val, y_val, reset=False)
         dtype = check_dtype(self.dtype)
         if w_val is not None:
-            rows = features[0] if isinstance(features, tuple) else features
-            w_val = _check_sample_weight(w_val, rows, dtype=dtype, ensure_non_negative=True)
+            w_val = _check_sample_weight(w_val, sample_rows(features), dtype=dtype,
+                                         ensure_non_negative=True)
         return self._dataset(features, self._targets.transform(y_val, dtype),
                              self._sample_weights(y_val, w_val))
 
@@ -360,8 +360,6 @@ class BaseNeuralNet(BaseEstimator):
         return data.subset(train_idx), data.subset(valid_idx)
 
     def _stream_data(self, stream, y, sample_weight, continuing, classes, validation_data):
-        from sklears_neural.base._streaming import EncodedStream
-
         if y is not None or sample_weight is not None:
             raise ValueError("X is a stream that yields its own targets (and weights): pass "
                              "y=None and sample_weight=None.")
@@ -611,7 +609,7 @@ class BaseNeuralNet(BaseEstimator):
             tgt = targets if device == "cpu" else to_device(targets, device)
             wt = weights if weights is None or device == "cpu" else to_device(weights, device)
             loss = float(self._criterion_loss(Tensor(outputs), tgt, wt).item())
-        return loss, self._score_outputs(outputs_to_numpy(outputs), targets, weights)
+        return loss, self._score_outputs(to_numpy(outputs), targets, weights)
 
     def _predict_batch_rows(self):
         return max(1024, self.batch_size if isinstance(self.batch_size, int) else 0)
@@ -620,12 +618,12 @@ class BaseNeuralNet(BaseEstimator):
     def _forward(self, features):
         """Network outputs for checked ``features`` as a numpy array, in evaluation mode."""
         data = features if type(features) is np.ndarray else self._dataset(features)
-        return outputs_to_numpy(evaluate_outputs(self, data, self._predict_batch_rows()))
+        return to_numpy(evaluate_outputs(self, data, self._predict_batch_rows()))
 
     def _predict_outputs(self, X):
         check_is_fitted(self, "module_")
         features = self._check_X_fast(X)
-        n = features.shape[0] if hasattr(features, "shape") else len(features[0])
+        n = sample_rows(features).shape[0]
         with thread_limits(self.n_threads, n * self._parameter_count):
             return self._forward(features)
 

@@ -5,6 +5,7 @@ from sklearn.utils.class_weight import compute_class_weight, compute_sample_weig
 from sklearn.utils.validation import _check_sample_weight
 
 from sklears_neural.backend import check_dtype
+from sklears_neural.base._trainer import sample_rows
 from sklears_neural.data import IterableDataset, Padded
 
 __all__ = ["EncodedStream"]
@@ -62,8 +63,8 @@ class EncodedStream(IterableDataset):
             net._check_targets(y)
             w = None
             if len(chunk) > 2 and chunk[2] is not None:
-                rows = X[0] if isinstance(X, tuple) else X
-                w = _check_sample_weight(chunk[2], rows, dtype=dtype, ensure_non_negative=True)
+                w = _check_sample_weight(chunk[2], sample_rows(X), dtype=dtype,
+                                         ensure_non_negative=True)
             w = self._weights(y, w, dtype)
             encoded = net._targets.transform(y, dtype)
             if w is not None and not (w > 0).all():  # as in-memory fits: weight-0 rows go

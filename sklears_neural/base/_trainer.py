@@ -29,7 +29,7 @@ from sklears_neural.base._regularization import weight_penalty
 from sklears_neural.base._threads import thread_limits
 from sklears_neural.nn import eval_mode
 
-__all__ = ["LBFGSTrainer", "MinibatchTrainer", "module_inputs"]
+__all__ = ["LBFGSTrainer", "MinibatchTrainer", "module_inputs", "sample_rows"]
 
 
 def module_inputs(batch_input, device):
@@ -42,6 +42,11 @@ def module_inputs(batch_input, device):
     if isinstance(batch_input, tuple):
         return tuple(_as_input(a, device) for a in batch_input)
     return (_as_input(batch_input, device),)
+
+
+def sample_rows(features):
+    """The per-sample array of checked input: the array itself, or ``Padded``'s values."""
+    return features[0] if isinstance(features, tuple) else features
 
 
 def _as_input(array, device):
@@ -170,8 +175,7 @@ class MinibatchTrainer:
         # The one host sync of the epoch: every batch loss read together.
         losses = to_numpy(get_array_module(values[0]).stack(values))
         rows = sum(sizes)
-        train_loss = float(losses.astype(np.float64) @ np.asarray(sizes, dtype=np.float64)) / max(
-            rows, 1)
+        train_loss = float(losses.astype(np.float64) @ np.asarray(sizes, dtype=np.float64)) / rows
         if not math.isfinite(train_loss):
             raise FloatingPointError(_non_finite_message(
                 net, f"The training loss became {train_loss}"))
@@ -333,7 +337,3 @@ def evaluate_outputs(net, dataset, batch_size):
     if not outputs:
         raise ValueError("X has 0 samples.")
     return outputs[0] if len(outputs) == 1 else get_array_module(outputs[0]).concatenate(outputs)
-
-
-def outputs_to_numpy(outputs):
-    return np.asarray(to_numpy(outputs))

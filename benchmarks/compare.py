@@ -67,6 +67,7 @@ from compare_tables._common import Config, torch  # noqa: E402
 from compare_tables.adam import bench_adam  # noqa: E402
 from compare_tables.conv import bench_conv2d, bench_lenet, bench_pool  # noqa: E402
 from compare_tables.dense import bench_dense  # noqa: E402
+from compare_tables.load import bench_load  # noqa: E402
 from compare_tables.mlp import bench_mlp, bench_overhead, bench_predict  # noqa: E402
 from compare_tables.optim import bench_optim  # noqa: E402
 from compare_tables.sequence import bench_encoder, bench_rnn  # noqa: E402
@@ -84,6 +85,7 @@ TABLES = {
     "rnn": bench_rnn,
     "encoder": bench_encoder,
     "overhead": bench_overhead,
+    "load": bench_load,
 }
 
 # Names for several tables at once (``--only conv``, ``--only sequence``).
@@ -96,6 +98,13 @@ def _version(distribution):
         return importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
         return None
+
+
+def _usable_cpus():
+    """The CPUs this process may run on (its affinity mask), else os.cpu_count()."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _cpu_model():
@@ -174,9 +183,11 @@ def parse_args(argv=None):
                         help="fast smoke run: fewer repeats, shorter repeats, fewer cases")
     parser.add_argument("--repeat", type=int, default=None,
                         help="repeats per measurement (median taken); default 9, quick 3")
-    parser.add_argument("--threads", default="1",
+    parser.add_argument("--threads", default="1,all",
                         help="comma-separated thread counts for every pool, e.g. 1,2 "
-                             "(default 1; 'all' = os.cpu_count())")
+                             "(default 1,all; 'all' = the CPUs this process may use). Tables "
+                             "run at each count in turn; from the second count on, every row "
+                             "gets its speed-up over the first count's run of it")
     parser.add_argument("--only", default=None,
                         help=f"comma-separated tables to run among: {', '.join(TABLES)}; "
                              f"or groups: " + ", ".join(f"{g} (= {'+'.join(t)})"
@@ -187,7 +198,7 @@ def parse_args(argv=None):
     threads = []
     for item in args.threads.split(","):
         item = item.strip()
-        threads.append(os.cpu_count() or 1 if item == "all" else int(item))
+        threads.append(_usable_cpus() if item == "all" else int(item))
     if any(t < 1 for t in threads):
         parser.error("--threads takes positive integers or 'all'")
     args.threads = threads
@@ -234,6 +245,7 @@ def main(argv=None):
                  "`pip install -e .` in the repository root first.")
     start = time.perf_counter()
     output = {"environment": None, "runs": []}
+    first_run = {}  # table key -> the table measured at the first thread count
     for i, threads in enumerate(args.threads):
         set_threads(threads)
         cfg = Config(quick=args.quick, threads=threads)
@@ -252,6 +264,11 @@ def main(argv=None):
                "tables": []}
         for name in args.only:
             table = TABLES[name](cfg)
+            table.threads = threads
+            if i == 0:
+                first_run[name] = table
+            elif threads != args.threads[0]:
+                table.add_scaling(first_run[name])
             print()
             print(table.render())
             run["tables"].append(table.to_json())

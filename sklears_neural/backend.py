@@ -1,10 +1,12 @@
-"""Array namespaces, devices and dtypes.
+"""Array namespaces, devices, dtypes and threads.
 
 Everything above this module asks it two questions: which array library
 holds this array (``get_array_module``) and where does it live
 (``device_of``). Which kernels work on an array is ``_dispatch``'s question:
 this module knows neither kernel twin. CuPy is imported only when a CUDA
 device is asked for or a CuPy array is seen, so the CPU path never needs it.
+``threads`` caps the CPU thread pools for code that drives the engine
+directly (the policy lives in ``sklears_neural._threads``).
 """
 
 import importlib
@@ -12,14 +14,18 @@ import re
 
 import numpy as np
 
+from sklears_neural._threads import free_cpus, threads
+
 __all__ = [
     "DEFAULT_DTYPE",
     "SUPPORTED_DTYPES",
     "check_dtype",
     "device_of",
+    "free_cpus",
     "get_array_module",
     "is_cupy_array",
     "parse_device",
+    "threads",
     "to_device",
     "to_numpy",
 ]
@@ -43,7 +49,18 @@ def _import_cupy():
 
 
 def is_cupy_array(a):
-    """Return True if ``a`` is a CuPy array, without importing CuPy."""
+    """Return True if ``a`` is a CuPy array, without importing CuPy.
+
+    Parameters
+    ----------
+    a : object
+        Any object; only its type is looked at.
+
+    Returns
+    -------
+    bool
+        Whether the type of ``a`` comes from the ``cupy`` package.
+    """
     kind = type(a)
     if kind is np.ndarray:  # the common case, asked several times per op
         return False
@@ -80,8 +97,14 @@ def parse_device(device):
     Returns
     -------
     kind : {"cpu", "cuda"}
+        The kind of device.
     index : int or None
         The GPU ordinal for ``"cuda:N"``, 0 for ``"cuda"``, None for the CPU.
+
+    Raises
+    ------
+    ValueError
+        If ``device`` is not one of these strings.
     """
     match = _DEVICE_PATTERN.match(device) if isinstance(device, str) else None
     if match is None:
@@ -115,7 +138,18 @@ def _cuda_device(index):
 
 
 def device_of(a):
-    """Return the device string of an array: ``"cpu"`` or ``"cuda:N"``."""
+    """Return the device string of an array: ``"cpu"`` or ``"cuda:N"``.
+
+    Parameters
+    ----------
+    a : array-like
+        A numpy array, a CuPy array, or anything else (which lives on the CPU).
+
+    Returns
+    -------
+    str
+        ``"cuda:N"`` for a CuPy array on GPU ``N``, else ``"cpu"``.
+    """
     if is_cupy_array(a):
         return f"cuda:{a.device.id}"
     return "cpu"
@@ -134,6 +168,7 @@ def to_device(a, device):
     Returns
     -------
     numpy.ndarray or cupy.ndarray
+        ``a`` itself when it is already an array on ``device``, else a copy there.
     """
     kind, index = parse_device(device)
     if kind == "cpu":
@@ -144,7 +179,19 @@ def to_device(a, device):
 
 
 def to_numpy(a):
-    """Return ``a`` as a numpy array (copying device arrays to the host)."""
+    """Return ``a`` as a numpy array (copying device arrays to the host).
+
+    Parameters
+    ----------
+    a : array-like
+        A numpy array, a CuPy array, or anything ``numpy.asarray`` takes.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``a`` itself for a numpy array, a host copy of a CuPy array, else
+        ``numpy.asarray(a)``.
+    """
     if is_cupy_array(a):
         return a.get()
     return np.asarray(a)
@@ -161,6 +208,12 @@ def check_dtype(dtype):
     Returns
     -------
     numpy.dtype
+        ``numpy.float32`` or ``numpy.float64``.
+
+    Raises
+    ------
+    ValueError
+        If ``dtype`` is not float32 or float64.
     """
     if dtype is None:
         return DEFAULT_DTYPE

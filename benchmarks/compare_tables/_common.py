@@ -90,10 +90,30 @@ class Table:
         self.records = []  # dicts for JSON
         self.notes = []
         self.checks = {}  # name -> {"value", "target", "ok"}
+        self.threads = None  # set by compare.py: the thread count the table ran at
 
     def add_row(self, cells, **record):
         self.rows.append([str(c) for c in cells])
         self.records.append(record)
+
+    def add_scaling(self, baseline):
+        """Add a column with each row's speed-up over the same row of ``baseline``.
+
+        ``baseline`` is this table as measured at 1 thread earlier in the run;
+        rows pair up by position (both runs build the same rows) and must
+        name the same case. A row without a timing gets an empty cell.
+        """
+        base_threads = baseline.threads
+        self.columns.append(f"x over {base_threads} thr")
+        for row, record, base_row, base_record in zip(self.rows, self.records, baseline.rows,
+                                                      baseline.records):
+            mine, base = record.get("timing"), base_record.get("timing")
+            if row[:2] != base_row[:2]:
+                raise RuntimeError(f"{self.key}: rows differ between thread counts "
+                                   f"({row[:2]} vs {base_row[:2]}); cannot pair them.")
+            speedup = None if not mine or not base else base["median"] / mine["median"]
+            row.append("" if speedup is None else f"{speedup:.2f}x")
+            record["speedup_over_baseline_threads"] = speedup
 
     def add_note(self, text):
         self.notes.append(text)

@@ -45,7 +45,7 @@ from sklears_neural.base._l2_fold import foldable, split_penalized
 from sklears_neural.base._noise import gaussian_like, parse_noise
 from sklears_neural.base._params import TRAINING_CONSTRAINTS
 from sklears_neural.base._streaming import EncodedStream
-from sklears_neural.base._threads import thread_limits
+from sklears_neural._threads import thread_limits
 from sklears_neural.base._trainer import (
     MinibatchTrainer,
     evaluate_outputs,
@@ -110,6 +110,10 @@ class BaseNeuralNet(BaseEstimator):
     #: Whether the estimator builds its network from readable parameters (and
     #: so can place noise layers in it), rather than taking a user's module.
     _builds_network = True
+    #: Which thread pool owns the cores during fit and predict (sklears_neural._threads):
+    #: "blas" for networks whose work is large GEMMs, "engine" where the kernels run
+    #: batch-parallel loops of their own with a single-threaded BLAS inside.
+    _thread_pool = "blas"
     #: Warn when fit ends on max_iter without the stopping rule firing.
     _warn_max_epochs = True
 
@@ -624,7 +628,7 @@ class BaseNeuralNet(BaseEstimator):
         check_is_fitted(self, "module_")
         features = self._check_X_fast(X)
         n = sample_rows(features).shape[0]
-        with thread_limits(self.n_threads, n * self._parameter_count):
+        with thread_limits(self.n_threads, self._batch_work(n), self._thread_pool):
             return self._forward(features)
 
     def _check_X_fast(self, X):

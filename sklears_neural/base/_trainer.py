@@ -26,7 +26,7 @@ from sklears_neural.data import IterableDataset
 from sklears_neural.base._l2_fold import plan_l2_fold
 from sklears_neural.base._noise import gaussian_like
 from sklears_neural.base._regularization import weight_penalty
-from sklears_neural.base._threads import thread_limits
+from sklears_neural._threads import thread_limits
 from sklears_neural.nn import eval_mode
 
 __all__ = ["LBFGSTrainer", "MinibatchTrainer", "module_inputs", "sample_rows"]
@@ -132,7 +132,8 @@ class MinibatchTrainer:
         try:
             for cb in callbacks:
                 cb.on_train_begin(net, X=loader.dataset, y=None)
-            with interrupt.catching(), thread_limits(net.n_threads, net._batch_work()):
+            limits = thread_limits(net.n_threads, net._batch_work(), net._thread_pool)
+            with interrupt.catching(), limits:
                 for _ in range(n_epochs):
                     self._epoch(net, loader, valid, params, callbacks, interrupt)
                     if interrupt.requested:
@@ -289,7 +290,8 @@ class LBFGSTrainer:
         try:
             for cb in callbacks:
                 cb.on_train_begin(net, X=dataset, y=None)
-            with thread_limits(net.n_threads, net._batch_work(len(targets))):
+            with thread_limits(net.n_threads, net._batch_work(len(targets)),
+                               net._thread_pool):
                 solver.step(closure)
             result = solver.result_
             if not math.isfinite(result.fun):

@@ -1,0 +1,180 @@
+"""How many threads a step of work may use, and which thread pool gets them.
+
+The engine meets two thread pools in one process: the BLAS library's
+(numpy's and scipy's OpenBLAS, used for every GEMM) and the OpenMP pool of
+our Cython kernels. Measured on the 2-core development machine, the policy
+below follows from four facts (DESIGN.md, "Threads"; the numbers are in the
+kernel-layer issue's closing note and ``benchmarks/compare.py``):
+
+* Two pools alternating in a hot loop fight: each pool's idle workers spin
+  for a while after a call, so the other pool's next call shares its cores
+  with spinners (~20x slower small steps). Hence *one pool per fit*: an
+  estimator declares which pool owns the cores (``"blas"`` for models whose
+  work is large GEMMs, ``"engine"`` for convolutional ones, whose kernels
+  run their own batch-parallel loops with a single-threaded BLAS inside) and
+  the other pool is held to one thread for the whole fit.
+* Below ~2**24 multiply-adds per batch a second thread gains nothing and
+  costs a lot when the other core is busy, so small work runs on one thread.
+* OpenBLAS runs products below ~2**18 multiply-adds on one thread anyway;
+  setting a limit for them would only cost time (~30 us on a one-row predict).
+* Under load (another process busy on the machine) threads that wait for
+  each other by spinning collapse: MLP training at 2 threads fell to 0.32x
+  of its quiet 1-thread speed while a second training ran, PyTorch's to
+  0.04x. So ``n_threads=None`` takes no more threads than there are free
+  CPUs when the fit starts (usable CPUs minus the other runnable tasks the
+  kernel reports in ``/proc/loadavg``).
+
+``thread_limits`` applies the policy to one fit or predict (``n_threads`` of
+the estimators); ``threads`` is the same cap for code that uses the engine
+directly.
+"""
+
+import functools
+import glob
+import os
+from contextlib import contextmanager, nullcontext
+
+from threadpoolctl import ThreadpoolController
+
+__all__ = ["OPENBLAS_SERIAL_BELOW", "SERIAL_BELOW_WORK", "free_cpus", "thread_limits",
+           "threads", "usable_cpus"]
+
+SERIAL_BELOW_WORK = 2**24
+OPENBLAS_SERIAL_BELOW = 2**18
+POOLS = ("blas", "engine")
+
+
+@functools.lru_cache(maxsize=None)
+def _thread_controller():
+    # Built once: inspecting the loaded libraries costs ~0.2 ms, a limit ~4 us.
+    return ThreadpoolController()
+
+
+def usable_cpus():
+    """Number of CPUs this process may run on (its affinity mask).
+
+    Returns
+    -------
+    int
+        ``len(os.sched_getaffinity(0))`` where the platform has it, else
+        ``os.cpu_count()``.
+    """
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _own_running_threads():
+    """Threads of this process that are runnable right now (Linux), at least 1."""
+    running = 0
+    for path in glob.glob("/proc/self/task/*/stat"):
+        try:
+            with open(path) as f:
+                running += f.read().rsplit(")", 1)[1].split()[0] == "R"
+        except (OSError, IndexError):
+            continue
+    return max(running, 1)
+
+
+def free_cpus():
+    """Usable CPUs that other processes are not busy on right now.
+
+    Reads the number of runnable tasks from ``/proc/loadavg`` (Linux),
+    subtracts this process's own runnable threads, and takes that many from
+    :func:`usable_cpus`. Where ``/proc`` is missing every usable CPU counts
+    as free.
+
+    Returns
+    -------
+    int
+        Between 1 and :func:`usable_cpus`.
+    """
+    usable = usable_cpus()
+    try:
+        with open("/proc/loadavg") as f:
+            runnable = int(f.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return usable
+    others = max(0, runnable - _own_running_threads())
+    return max(1, min(usable, usable - others))
+
+
+def _resolve(n_threads, work):
+    """Threads for a step of ``work`` multiply-adds: None means "let the libraries decide"."""
+    if n_threads is not None:
+        return n_threads
+    if work < SERIAL_BELOW_WORK:
+        return 1
+    free = free_cpus()
+    return None if free >= usable_cpus() else free
+
+
+def thread_limits(n_threads, work, pool="blas"):
+    """Context that caps the thread pools for one fit or predict.
+
+    Parameters
+    ----------
+    n_threads : int or None
+        The estimator's ``n_threads``. None applies the measured policy: one
+        thread for batches below ``SERIAL_BELOW_WORK`` multiply-adds, else as
+        many as there are free CPUs (:func:`free_cpus`). An int is used as
+        given.
+    work : int
+        Multiply-adds of one batch, roughly.
+    pool : {"blas", "engine"}, default="blas"
+        Which pool owns the threads. ``"blas"``: BLAS and OpenMP are both
+        capped at the thread count (the engine's elementwise kernels stay
+        serial by their own policy). ``"engine"``: OpenMP gets the threads
+        and BLAS is held to one thread, so that the kernels' batch-parallel
+        loops never meet a second pool.
+
+    Returns
+    -------
+    context manager
+        threadpoolctl's limiter, or a null context when nothing needs capping.
+    """
+    if pool not in POOLS:
+        raise ValueError(f"pool must be one of {POOLS}; got {pool!r}.")
+    if pool == "blas" and n_threads is None and work < OPENBLAS_SERIAL_BELOW:
+        return nullcontext()  # the BLAS runs such products on one thread anyway
+    n = _resolve(n_threads, work)
+    if pool == "blas":
+        return nullcontext() if n is None else _thread_controller().limit(limits=n)
+    limits = {"blas": 1} if n is None else {"blas": 1, "openmp": n}
+    return _thread_controller().limit(limits=limits)
+
+
+@contextmanager
+def threads(n_threads=None):
+    """Cap every thread pool the engine uses (BLAS and OpenMP) inside a block.
+
+    For code that calls the engine directly (``nn``, ``optim``,
+    ``nn.functional``); estimators take ``n_threads`` instead.
+
+    Parameters
+    ----------
+    n_threads : int or None, default=None
+        Threads for the block; -1 means all usable CPUs, None the free ones
+        (:func:`free_cpus`).
+
+    Yields
+    ------
+    int
+        The thread count in force.
+
+    Examples
+    --------
+    >>> from sklears_neural.backend import threads
+    >>> with threads(1) as n:
+    ...     n
+    1
+    """
+    if n_threads is None:
+        n = free_cpus()
+    elif isinstance(n_threads, bool) or not isinstance(n_threads, int) or not (
+            n_threads >= 1 or n_threads == -1):
+        raise ValueError(f"n_threads must be None, -1 or a positive int; got {n_threads!r}.")
+    else:
+        n = usable_cpus() if n_threads == -1 else n_threads
+    with _thread_controller().limit(limits=n):
+        yield n

@@ -1,0 +1,100 @@
+"""The thread policy: free CPUs, one pool per fit, the engine's ``threads`` context."""
+
+import threadpoolctl
+import pytest
+
+from sklears_neural import _threads
+from sklears_neural._threads import (
+    OPENBLAS_SERIAL_BELOW,
+    SERIAL_BELOW_WORK,
+    free_cpus,
+    thread_limits,
+    usable_cpus,
+)
+from sklears_neural.backend import threads
+
+
+def _pool_threads(user_api):
+    return {p["num_threads"] for p in threadpoolctl.threadpool_info()
+            if p["user_api"] == user_api}
+
+
+def test_free_cpus_is_between_one_and_usable():
+    assert 1 <= free_cpus() <= usable_cpus()
+
+
+def test_free_cpus_subtracts_other_runnable_tasks(monkeypatch, tmp_path):
+    # /proc/loadavg says 3 tasks are runnable, this process runs 1 of them.
+    monkeypatch.setattr(_threads, "usable_cpus", lambda: 4)
+    monkeypatch.setattr(_threads, "_own_running_threads", lambda: 1)
+    (tmp_path / "loadavg").write_text("1.00 0.50 0.25 3/300 12345\n")
+    real_open = open
+
+    def fake_open(path, *args, **kwargs):
+        if path == "/proc/loadavg":
+            return real_open(tmp_path / "loadavg", *args, **kwargs)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", fake_open)
+    assert free_cpus() == 2
+    # All 3 runnable tasks are this process's own threads: every CPU is free.
+    monkeypatch.setattr(_threads, "_own_running_threads", lambda: 3)
+    assert free_cpus() == 4
+
+
+def test_free_cpus_never_below_one(monkeypatch, tmp_path):
+    monkeypatch.setattr(_threads, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(_threads, "_own_running_threads", lambda: 1)
+    path = tmp_path / "loadavg"
+    path.write_text("9.0 9.0 9.0 40/300 1\n")
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda p, *a, **k: real_open(
+        path if p == "/proc/loadavg" else p, *a, **k))
+    assert free_cpus() == 1
+
+
+def test_small_work_runs_on_one_thread():
+    with thread_limits(None, SERIAL_BELOW_WORK - 1):
+        assert _pool_threads("blas") == {1}
+
+
+def test_tiny_work_sets_no_limit():
+    # OpenBLAS keeps such products on one thread itself; no limit is paid for.
+    before = threadpoolctl.threadpool_info()
+    with thread_limits(None, OPENBLAS_SERIAL_BELOW - 1):
+        assert threadpoolctl.threadpool_info() == before
+
+
+def test_engine_pool_holds_blas_to_one_thread():
+    with thread_limits(2, SERIAL_BELOW_WORK * 4, pool="engine"):
+        assert _pool_threads("blas") == {1}
+        assert _pool_threads("openmp") <= {2}
+
+
+def test_explicit_threads_reach_every_pool():
+    with thread_limits(1, SERIAL_BELOW_WORK * 4):
+        assert _pool_threads("blas") == {1}
+
+
+def test_unknown_pool_is_an_error():
+    with pytest.raises(ValueError, match="pool must be one of"):
+        thread_limits(None, 1, pool="gpu")
+
+
+def test_threads_context_caps_and_restores():
+    before = _pool_threads("blas")
+    with threads(1) as n:
+        assert n == 1
+        assert _pool_threads("blas") == {1}
+    assert _pool_threads("blas") == before
+    with threads(-1) as n:
+        assert n == usable_cpus()
+    with threads() as n:
+        assert 1 <= n <= usable_cpus()
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, True, "2"])
+def test_threads_context_rejects_bad_counts(bad):
+    with pytest.raises(ValueError, match="n_threads must be None, -1 or a positive int"):
+        with threads(bad):
+            pass

@@ -98,3 +98,16 @@ def test_threads_context_rejects_bad_counts(bad):
     with pytest.raises(ValueError, match="n_threads must be None, -1 or a positive int"):
         with threads(bad):
             pass
+
+
+def test_serial_blas_holds_blas_to_one_thread_and_restores():
+    from sklears_neural._threads import serial_blas
+
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        before = _pool_threads("blas")
+        with serial_blas():
+            assert _pool_threads("blas") == {1}
+            with serial_blas():  # nested: still one thread, restored only at the end
+                pass
+            assert _pool_threads("blas") == {1}
+        assert _pool_threads("blas") == before

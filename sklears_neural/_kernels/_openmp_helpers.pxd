@@ -19,3 +19,7 @@ cdef extern from * nogil:
 
 cpdef int resolve_n_threads(object n_threads, Py_ssize_t size,
                             Py_ssize_t parallel_min_size) except -1
+
+
+cpdef int resolve_batch_threads(object n_threads, Py_ssize_t n_items, double work,
+                                double parallel_min_work) except -1

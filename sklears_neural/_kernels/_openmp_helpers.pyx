@@ -11,8 +11,18 @@ development machine:
   layers lost 10-50 %. With ``OMP_WAIT_POLICY=PASSIVE`` the fight is gone,
   but the parallel updates then merely break even.
 
-So ``n_threads=None`` (the default of every kernel) means one thread: it is
-never slower in a loop that also calls BLAS. A caller that knows better
+So for the elementwise kernels ``n_threads=None`` (their default) means one
+thread: it is never slower in a loop that also calls BLAS.
+
+Kernels that split a batch across threads, each sample's work whole on one
+thread with a single-threaded BLAS inside (the convolutions), resolve with
+``resolve_batch_threads`` instead: there ``None`` means every thread the
+OpenMP pool allows (``omp_get_max_threads()``, which the estimators'
+``thread_limits`` and threadpoolctl set) once the batch has enough work.
+Such a kernel holds the BLAS to one thread while its threads run
+(``sklears_neural._threads.serial_blas``): measured on a 32x14x14 -> 64 conv,
+batch 64, 2 threads, a multithreaded BLAS inside made the step 3x slower
+than one thread. A caller that knows better
 (``n_jobs`` resolved once per ``fit``, or a standalone large update) passes
 an int; the kernel then uses up to that many threads (capped at
 ``openmp_max_threads()``), and still runs serially below its measured
@@ -70,3 +80,36 @@ cpdef int resolve_n_threads(object n_threads, Py_ssize_t size,
     if not SKN_OPENMP_ENABLED or size < parallel_min_size:
         return 1
     return <int> max(1, min(requested, max_threads))
+
+
+cpdef int resolve_batch_threads(object n_threads, Py_ssize_t n_items, double work,
+                                double parallel_min_work) except -1:
+    """Return the threads of a kernel that runs ``n_items`` independent items.
+
+    Parameters
+    ----------
+    n_threads : int or None
+        None: every thread of the OpenMP pool (``openmp_max_threads()``) when
+        ``work >= parallel_min_work``, else one. A positive int: up to that
+        many, whatever the work. A negative int: ``openmp_max_threads() + 1 +
+        n_threads``. Never more than ``openmp_max_threads()`` or ``n_items``;
+        0 is an error.
+    n_items : int
+        Items (samples) the kernel splits across threads.
+    work : float
+        Multiply-adds of the whole call, roughly.
+    parallel_min_work : float
+        Measured work below which ``None`` stays serial.
+    """
+    cdef int max_threads = skn_omp_get_max_threads()
+    cdef long requested
+    if n_threads is None:
+        if work < parallel_min_work:
+            return 1
+        requested = max_threads
+    else:
+        requested = resolve_n_threads(n_threads, 1, 0)  # checks the value
+        requested = n_threads if n_threads > 0 else requested
+    if not SKN_OPENMP_ENABLED:
+        return 1
+    return <int> max(1, min(requested, max_threads, n_items))

@@ -11,6 +11,7 @@ layout.
 
 import copy
 import inspect
+import math
 import numbers
 from numbers import Integral, Real
 
@@ -211,6 +212,16 @@ class _BaseCNN(RoutedParamsMixin, BaseNeuralNet):
         return super()._check_X_fast(X)
 
     # -- building ---------------------------------------------------------------------
+    # The convolutions run batch-parallel on the engine's own threads with a
+    # single-threaded BLAS inside (sklears_neural._threads, "one pool per fit").
+    _thread_pool = "engine"
+
+    def _batch_work(self, rows=None):
+        """Multiply-adds of one batch, roughly: a convolution's weights are applied
+        at every position, so the parameter count is scaled by the positions of
+        one sample (an upper bound that only the thread policy reads)."""
+        return super()._batch_work(rows) * math.prod(self.input_shape_[1:])
+
     def _build_module(self, n_features, n_outputs, generator):
         if self.module is not None:
             return nn.Sequential(Unflatten(self.input_shape_), self._user_module(n_outputs,

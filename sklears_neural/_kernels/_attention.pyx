@@ -62,7 +62,6 @@ from sklears_neural._kernels._math cimport row_max
 from sklears_neural._kernels._openmp_helpers cimport resolve_n_threads
 
 from sklears_neural._kernels._validation import FLOAT32, as_array, c_array
-from sklears_neural._xp import _attention as _ref
 from sklears_neural._specs._attention import check_attention, check_attention_backward
 
 __all__ = ["attention_backward", "attention_forward"]
@@ -182,7 +181,7 @@ cdef void _backward_loop(const floating* go, const floating* q, const floating* 
 
 
 # ---------------------------------------------------------------------------
-# Typed entry points (memoryviews are flat, C-contiguous, non-empty)
+# Typed entry points (memoryviews are flat and C-contiguous; sizes may be 0)
 # ---------------------------------------------------------------------------
 
 cdef int _forward(const floating[::1] q, const floating[::1] k, const floating[::1] v,
@@ -288,10 +287,6 @@ def attention_forward(q, k, v, attn_mask=None, key_padding_mask=None, causal=Fal
     dtype, scale_f, mask_kind = check_attention(kernel, q, k, v, attn_mask,
                                                 key_padding_mask, scale)
     resolve_n_threads(n_threads, 1, 1)
-    if 0 in q.shape or 0 in k.shape or 0 in v.shape:
-        # BLAS wants positive sizes; the reference handles empty products.
-        return _ref.attention_forward(q, k, v, attn_mask, key_padding_mask,
-                                      bool(causal), scale_f)
     cdef Dims g = _dims(q, k, v)
     g.causal = bool(causal)
     out = np.empty((g.B, g.H, g.Tq, g.dv), dtype=dtype)
@@ -348,9 +343,6 @@ def attention_backward(grad_out, q, k, v, weights, scale=None, need_q=True, need
     dtype, scale_f = check_attention_backward(kernel, grad_out, q, k, v, weights, scale)
     resolve_n_threads(n_threads, 1, 1)
     need_q, need_k, need_v = bool(need_q), bool(need_k), bool(need_v)
-    if 0 in q.shape or 0 in k.shape or 0 in v.shape:
-        return _ref.attention_backward(grad_out, q, k, v, weights, scale_f,
-                                       need_q, need_k, need_v)
     cdef Dims g = _dims(q, k, v)
     dummy = np.zeros(1, dtype=dtype)
     gq = np.empty(q.shape, dtype=dtype) if need_q else None

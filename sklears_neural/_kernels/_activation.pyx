@@ -196,7 +196,7 @@ cdef int _prelu_backward(const floating[::1] g, const floating[::1] x,
 # Python faces
 # ---------------------------------------------------------------------------
 
-def activation_forward(x, activation, param=None, *, n_threads=None):
+def activation_forward(x, activation, activation_param=None, *, n_threads=None):
     """Return ``activation(x)`` elementwise.
 
     Parameters
@@ -205,7 +205,7 @@ def activation_forward(x, activation, param=None, *, n_threads=None):
         Any shape, float32 or float64.
     activation : str
         A name from ``sklears_neural._specs.ACTIVATIONS``.
-    param : float, optional
+    activation_param : float, optional
         negative_slope for leaky_relu, alpha for elu and celu, beta for
         softplus.
     n_threads : int, optional
@@ -219,7 +219,7 @@ def activation_forward(x, activation, param=None, *, n_threads=None):
     """
     name = check_activation(activation)
     cdef int act = ACTIVATION_IDS[name]
-    cdef double a = default_param(name, param)
+    cdef double a = default_param(name, activation_param)
     dtype = float_dtype("activation_forward", ("x", x))
     x = as_array(x)
     xc = c_array(x, dtype)
@@ -232,7 +232,7 @@ def activation_forward(x, activation, param=None, *, n_threads=None):
     return y
 
 
-def activation_backward(gy, x, y, activation, param=None, *, n_threads=None):
+def activation_backward(gy, x, y, activation, activation_param=None, *, n_threads=None):
     """Return ``gy * activation'(x)``.
 
     Parameters
@@ -245,7 +245,7 @@ def activation_backward(gy, x, y, activation, param=None, *, n_threads=None):
     y : array-like or None
         The activation's output; may be None when the backward uses the input.
     activation : str
-    param : float, optional
+    activation_param : float, optional
     n_threads : int, optional
         As in ``activation_forward``.
 
@@ -257,7 +257,7 @@ def activation_backward(gy, x, y, activation, param=None, *, n_threads=None):
     kernel = "activation_backward"
     name = check_activation(activation)
     cdef int act = ACTIVATION_IDS[name]
-    cdef double a = default_param(name, param)
+    cdef double a = default_param(name, activation_param)
     if name == "identity":
         dtype = float_dtype(kernel, ("gy", gy))
         return np.array(gy, dtype=dtype, order="C", copy=True)

@@ -199,7 +199,7 @@ def _prod(shape):
 
 
 @cython.wraparound(True)  # Python-level negative indices (shapes)
-def dense_forward(x, W, b, activation="identity", param=None):
+def dense_forward(x, W, b, activation="identity", activation_param=None):
     """Forward of a dense layer.
 
     Parameters
@@ -210,7 +210,7 @@ def dense_forward(x, W, b, activation="identity", param=None):
     W : array-like of shape (out_features, in_features)
     b : array-like of shape (out_features,) or None
     activation : str
-    param : float, optional
+    activation_param : float, optional
 
     Returns
     -------
@@ -222,7 +222,7 @@ def dense_forward(x, W, b, activation="identity", param=None):
     kernel = "dense_forward"
     name = check_activation(activation)
     cdef int act = ACTIVATION_IDS[name]
-    cdef double a = default_param(name, param)
+    cdef double a = default_param(name, activation_param)
     dtype = float_dtype(kernel, ("x", x), ("W", W), ("b", b))
     x = as_array(x)
     W = as_array(W)
@@ -269,7 +269,7 @@ def dense_forward(x, W, b, activation="identity", param=None):
 
 
 @cython.wraparound(True)  # Python-level negative indices (shapes)
-def dense_backward(gy, x, W, y, pre, activation="identity", param=None,
+def dense_backward(gy, x, W, y, pre, activation="identity", activation_param=None,
                    need_x=True, need_W=True, need_b=True):
     """Backward of a dense layer.
 
@@ -281,7 +281,7 @@ def dense_backward(gy, x, W, y, pre, activation="identity", param=None,
     y, pre : the forward outputs of ``dense_forward``
         Only the one the activation's backward uses is read (``y`` for
         identity, relu, tanh, sigmoid; ``pre`` otherwise).
-    activation, param : as in the forward
+    activation, activation_param : as in the forward
     need_x, need_W, need_b : bool
         Which gradients to compute; the others are returned as None.
 
@@ -292,7 +292,7 @@ def dense_backward(gy, x, W, y, pre, activation="identity", param=None,
     kernel = "dense_backward"
     name = check_activation(activation)
     cdef int act = ACTIVATION_IDS[name]
-    cdef double a = default_param(name, param)
+    cdef double a = default_param(name, activation_param)
     need_x = bool(need_x)
     need_W = bool(need_W)
     need_b = bool(need_b)

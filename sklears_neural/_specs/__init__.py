@@ -23,17 +23,17 @@ __all__ = [
 ACTIVATIONS = (
     "identity",
     "relu",
-    "leaky_relu",  # param: negative_slope (0.01)
-    "elu",  # param: alpha (1.0)
+    "leaky_relu",  # activation_param: negative_slope (0.01)
+    "elu",  # activation_param: alpha (1.0)
     "selu",
     "gelu",  # exact, with erf
     "gelu_tanh",  # PyTorch's approximate="tanh"
     "silu",
     "mish",
-    "softplus",  # param: beta (1.0); linear above beta * x > 20, as PyTorch
+    "softplus",  # activation_param: beta (1.0); linear above beta * x > 20, as PyTorch
     "tanh",
     "sigmoid",
-    "celu",  # param: alpha (1.0)
+    "celu",  # activation_param: alpha (1.0)
     "hardswish",
     "hardsigmoid",
     "softsign",
@@ -70,10 +70,10 @@ def check_activation(name):
     return name
 
 
-def default_param(name, param=None):
-    """Return ``param`` or the activation's default parameter as a float."""
-    if param is not None:
-        return float(param)
+def default_param(name, activation_param=None):
+    """Return ``activation_param`` or the activation's default parameter as a float."""
+    if activation_param is not None:
+        return float(activation_param)
     return float(_DEFAULT_PARAMS.get(name, 0.0))
 
 

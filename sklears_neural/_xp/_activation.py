@@ -50,7 +50,7 @@ def _softplus(xp, x, beta):
     return xp.where(bx > SOFTPLUS_THRESHOLD, x, soft).astype(x.dtype, copy=False)
 
 
-def activation_forward(x, activation, param=None):
+def activation_forward(x, activation, activation_param=None):
     """Return ``activation(x)`` elementwise.
 
     Parameters
@@ -59,13 +59,13 @@ def activation_forward(x, activation, param=None):
         Any shape, float32 or float64.
     activation : str
         A name from ``sklears_neural._specs.ACTIVATIONS``.
-    param : float, optional
+    activation_param : float, optional
         negative_slope for leaky_relu, alpha for elu and celu, beta for
         softplus.
     """
     xp = get_array_module(x)
     name = check_activation(activation)
-    a = default_param(name, param)
+    a = default_param(name, activation_param)
     if name == "identity":
         return x.copy()
     if name == "relu":
@@ -104,7 +104,7 @@ def activation_forward(x, activation, param=None):
     return _sigmoid(xp, x)  # sigmoid
 
 
-def activation_backward(gy, x, y, activation, param=None):
+def activation_backward(gy, x, y, activation, activation_param=None):
     """Return ``gy * activation'(x)``.
 
     Parameters
@@ -117,11 +117,11 @@ def activation_backward(gy, x, y, activation, param=None):
     y : array or None
         The activation's output; may be None when the backward uses the input.
     activation : str
-    param : float, optional
+    activation_param : float, optional
     """
     xp = get_array_module(gy)
     name = check_activation(activation)
-    a = default_param(name, param)
+    a = default_param(name, activation_param)
     if backward_uses_output(name):
         if name == "identity":
             return gy.copy()

@@ -31,7 +31,7 @@ def gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, c=None):
     return c
 
 
-def dense_forward(x, W, b, activation="identity", param=None):
+def dense_forward(x, W, b, activation="identity", activation_param=None):
     """Forward of a dense layer.
 
     Parameters
@@ -40,7 +40,7 @@ def dense_forward(x, W, b, activation="identity", param=None):
     W : array of shape (out_features, in_features)
     b : array of shape (out_features,) or None
     activation : str
-    param : float, optional
+    activation_param : float, optional
 
     Returns
     -------
@@ -55,11 +55,11 @@ def dense_forward(x, W, b, activation="identity", param=None):
         z += b
     if name == "identity":
         return z, None
-    y = activation_forward(z, name, param)
+    y = activation_forward(z, name, activation_param)
     return y, (None if backward_uses_output(name) else z)
 
 
-def dense_backward(gy, x, W, y, pre, activation="identity", param=None,
+def dense_backward(gy, x, W, y, pre, activation="identity", activation_param=None,
                    need_x=True, need_W=True, need_b=True):
     """Backward of a dense layer.
 
@@ -68,7 +68,7 @@ def dense_backward(gy, x, W, y, pre, activation="identity", param=None,
     gy : array of shape (n, out_features)
     x, W : the forward inputs
     y, pre : the forward outputs of ``dense_forward``
-    activation, param : as in the forward
+    activation, activation_param : as in the forward
     need_x, need_W, need_b : bool
         Which gradients to compute; the others are returned as None.
 
@@ -80,7 +80,7 @@ def dense_backward(gy, x, W, y, pre, activation="identity", param=None,
     if name == "identity":
         gz = gy
     else:
-        gz = activation_backward(gy, pre, y, name, param)
+        gz = activation_backward(gy, pre, y, name, activation_param)
     gx = gz @ W if need_x else None
     # Leading axes of x (..., in_features) are all batch axes, as in the forward.
     gz2 = gz.reshape(-1, gz.shape[-1])

@@ -6,7 +6,7 @@ from sklears_neural.base._callbacks import (
     Checkpoint,
     EarlyStopping,
     GradientClipping,
-    LRScheduler,
+    LearningRateSchedule,
     ProgressBar,
 )
 from sklears_neural.base._estimator import BaseNeuralNet
@@ -14,4 +14,13 @@ from sklears_neural.base._history import History
 from sklears_neural.base._neural_net import NeuralNetClassifier, NeuralNetRegressor
 
 __all__ = ["BaseNeuralNet", "Callback", "Checkpoint", "EarlyStopping", "GradientClipping",
-           "History", "LRScheduler", "NeuralNetClassifier", "NeuralNetRegressor", "ProgressBar"]
+           "History", "LearningRateSchedule", "NeuralNetClassifier", "NeuralNetRegressor",
+           "ProgressBar"]
+
+
+def __getattr__(name):
+    if name == "LRScheduler":  # deprecated name, resolved (with its warning) by _callbacks
+        from sklears_neural.base import _callbacks
+
+        return _callbacks.LRScheduler
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,12 +20,13 @@ rule, and ``early_stopping``), ``GradientClipping`` (``clip_grad_norm``),
 
 import inspect
 import math
+import warnings
 
 import joblib
 
 from sklears_neural.nn.utils import clip_grad_norm_, clip_grad_value_
 
-__all__ = ["Callback", "EarlyStopping", "LRScheduler", "Checkpoint", "ProgressBar",
+__all__ = ["Callback", "EarlyStopping", "LearningRateSchedule", "Checkpoint", "ProgressBar",
            "GradientClipping", "ScheduleStep", "StoppingRule"]
 
 
@@ -38,26 +39,100 @@ class Callback:
     """
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        """Start of a ``fit`` / ``partial_fit``; ``X`` is the training Dataset."""
+        """Run at the start of a ``fit`` / ``partial_fit``; ``X`` is the training Dataset.
+
+        Parameters
+        ----------
+        net : BaseNeuralNet
+            The estimator being trained.
+        X : Dataset, default=None
+            The training data.
+        y : None, default=None
+            Always None; the targets are in ``X``.
+        **kwargs : dict
+            Further information a later version may pass.
+        """
 
     def on_epoch_begin(self, net, epoch=None, **kwargs):
-        """Start of an epoch; ``epoch`` counts from 0 over the estimator's life."""
+        """Run at the start of an epoch; ``epoch`` counts from 0 over the estimator's life.
+
+        Parameters
+        ----------
+        net : BaseNeuralNet
+            The estimator being trained.
+        epoch : int, default=None
+            The epoch, counted from 0 over the estimator's life.
+        **kwargs : dict
+            Further information a later version may pass.
+        """
 
     def on_backward_end(self, net, parameters=None, **kwargs):
-        """Gradients of a batch exist; the optimizer has not stepped yet."""
+        """Run once the gradients of a batch exist, before the optimizer steps.
+
+        Parameters
+        ----------
+        net : BaseNeuralNet
+            The estimator being trained.
+        parameters : list of Parameter, default=None
+            The parameters of ``net.module_``, their gradients filled.
+        **kwargs : dict
+            Further information a later version may pass.
+        """
 
     def on_batch_end(self, net, batch_loss=None, batch_size=None, **kwargs):
-        """After the optimizer step. ``batch_loss`` is a 0-d array on the training
-        device (``float()`` it for a number: on a GPU that waits for the device)."""
+        """Run after the optimizer step of a batch.
+
+        Parameters
+        ----------
+        net : BaseNeuralNet
+            The estimator being trained.
+        batch_loss : ndarray of shape (), default=None
+            The batch's loss, a 0-d array on the training device (``float()`` it
+            for a number: on a GPU that waits for the device).
+        batch_size : int, default=None
+            The number of rows in the batch.
+        **kwargs : dict
+            Further information a later version may pass.
+        """
 
     def on_epoch_end(self, net, logs=None, **kwargs):
-        """End of an epoch; ``logs`` is its row of ``net.history_``."""
+        """Run at the end of an epoch; ``logs`` is its row of ``net.history_``.
+
+        Parameters
+        ----------
+        net : BaseNeuralNet
+            The estimator being trained.
+        logs : dict, default=None
+            The epoch's row of ``net.history_`` (``"epoch"``, ``"train_loss"``,
+            ``"valid_loss"``, ``"valid_score"``, ...).
+        **kwargs : dict
+            Further information a later version may pass.
+        """
 
     def on_train_end(self, net, **kwargs):
-        """End of the fit, also when it stopped on an error."""
+        """Run at the end of the fit, also when it stopped on an error.
+
+        Parameters
+        ----------
+        net : BaseNeuralNet
+            The estimator being trained.
+        **kwargs : dict
+            Further information a later version may pass.
+        """
 
     def get_params(self, deep=True):
-        """The constructor's arguments, as stored on the callback."""
+        """Return the constructor's arguments, as stored on the callback.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Accepted for scikit-learn's API; a callback has no sub-objects.
+
+        Returns
+        -------
+        dict
+            Argument name to its current value.
+        """
         init = type(self).__init__
         if init is object.__init__:
             return {}
@@ -66,6 +141,23 @@ class Callback:
         return {name: getattr(self, name) for name in names}
 
     def set_params(self, **params):
+        """Set constructor arguments, as ``set_params`` of an estimator.
+
+        Parameters
+        ----------
+        **params : dict
+            Argument names and their new values.
+
+        Returns
+        -------
+        Callback
+            ``self``.
+
+        Raises
+        ------
+        ValueError
+            If a name is not an argument of the constructor.
+        """
         for name, value in params.items():
             if name not in self.get_params():
                 raise ValueError(f"{type(self).__name__} has no parameter {name!r}; valid "
@@ -94,7 +186,10 @@ class EarlyStopping(Callback):
     patience : int, default=5
         Epochs without an improvement of more than ``min_delta`` before stopping.
     min_delta : float, default=0.0
+        The least change of the monitor that counts as an improvement.
     restore_best_weights : bool, default=True
+        Load the weights of the best epoch back into the module at the end of
+        training.
     """
 
     def __init__(self, monitor="valid_loss", patience=5, min_delta=0.0,
@@ -105,12 +200,42 @@ class EarlyStopping(Callback):
         self.restore_best_weights = restore_best_weights
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """Reset the best value and the count of epochs without improvement.
+
+        Parameters
+        ----------
+        net : BaseNeuralNet
+            The estimator being trained.
+        X : Dataset, default=None
+            The training data.
+        y : None, default=None
+            Always None; the targets are in ``X``.
+        **kwargs : dict
+            Further information a later version may pass.
+        """
         self.best_ = math.inf
         self.wait_ = 0
         self.best_state_ = None
         self.best_epoch_ = None
 
     def on_epoch_end(self, net, logs=None, **kwargs):
+        """Record an improvement, or stop training after ``patience`` epochs without one.
+
+        Parameters
+        ----------
+        net : BaseNeuralNet
+            The estimator being trained.
+        logs : dict, default=None
+            The epoch's row of ``net.history_`` (``"epoch"``, ``"train_loss"``,
+            ``"valid_loss"``, ``"valid_score"``, ...).
+        **kwargs : dict
+            Further information a later version may pass.
+
+        Raises
+        ------
+        ValueError
+            If the history has no value for ``monitor``.
+        """
         if self.monitor not in logs or logs[self.monitor] is None:
             raise ValueError(f"EarlyStopping: history has no {self.monitor!r} (available: "
                              f"{sorted(k for k, v in logs.items() if v is not None)}); "
@@ -128,12 +253,25 @@ class EarlyStopping(Callback):
                                   f"{self.min_delta} for {self.patience} epochs")
 
     def on_train_end(self, net, **kwargs):
+        """Restore the best weights, with ``restore_best_weights``.
+
+        Parameters
+        ----------
+        net : BaseNeuralNet
+            The estimator being trained.
+        **kwargs : dict
+            Further information a later version may pass.
+        """
         if self.restore_best_weights and self.best_state_ is not None:
             net.module_.load_state_dict(self.best_state_)
 
 
-class LRScheduler(Callback):
+class LearningRateSchedule(Callback):
     """Set the learning rate at the start of every epoch.
+
+    (Formerly ``LRScheduler``; that name is deprecated because
+    ``optim.lr_scheduler.LRScheduler`` is a different thing: the base class of
+    the engine's schedulers, which step an optimizer directly.)
 
     Parameters
     ----------
@@ -147,16 +285,46 @@ class LRScheduler(Callback):
         self.schedule = schedule
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """Record the optimizer's initial learning rates (at the first fit only).
+
+        Parameters
+        ----------
+        net : BaseNeuralNet
+            The estimator being trained.
+        X : Dataset, default=None
+            The training data.
+        y : None, default=None
+            Always None; the targets are in ``X``.
+        **kwargs : dict
+            Further information a later version may pass.
+
+        Raises
+        ------
+        ValueError
+            If ``schedule`` is not callable.
+        """
         if not callable(self.schedule):
-            raise ValueError(f"LRScheduler: schedule must be callable; got {self.schedule!r}.")
+            raise ValueError(f"LearningRateSchedule: schedule must be callable; got "
+                             f"{self.schedule!r}.")
         self.initial_lrs_ = getattr(self, "initial_lrs_", None) or [
             g["lr"] for g in net.optimizer_.param_groups]
 
     def on_epoch_begin(self, net, epoch=None, **kwargs):
+        """Write ``schedule(epoch, initial_lr)`` into every parameter group.
+
+        Parameters
+        ----------
+        net : BaseNeuralNet
+            The estimator being trained.
+        epoch : int, default=None
+            The epoch, counted from 0 over the estimator's life.
+        **kwargs : dict
+            Further information a later version may pass.
+        """
         for group, initial in zip(net.optimizer_.param_groups, self.initial_lrs_):
             lr = float(self.schedule(epoch, initial))
             if not lr >= 0:
-                raise ValueError(f"LRScheduler: schedule gave lr={lr} at epoch {epoch}.")
+                raise ValueError(f"LearningRateSchedule: schedule gave lr={lr} at epoch {epoch}.")
             group["lr"] = lr
 
 
@@ -176,9 +344,39 @@ class Checkpoint(Callback):
         self.monitor = monitor
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """Reset the best value of the monitor.
+
+        Parameters
+        ----------
+        net : BaseNeuralNet
+            The estimator being trained.
+        X : Dataset, default=None
+            The training data.
+        y : None, default=None
+            Always None; the targets are in ``X``.
+        **kwargs : dict
+            Further information a later version may pass.
+        """
         self.best_ = math.inf
 
     def on_epoch_end(self, net, logs=None, **kwargs):
+        """Save the module's ``state_dict`` if the monitor improved.
+
+        Parameters
+        ----------
+        net : BaseNeuralNet
+            The estimator being trained.
+        logs : dict, default=None
+            The epoch's row of ``net.history_`` (``"epoch"``, ``"train_loss"``,
+            ``"valid_loss"``, ``"valid_score"``, ...).
+        **kwargs : dict
+            Further information a later version may pass.
+
+        Raises
+        ------
+        ValueError
+            If the history has no value for ``monitor``.
+        """
         value = logs.get(self.monitor)
         if value is None:
             raise ValueError(f"Checkpoint: history has no {self.monitor!r}.")
@@ -190,12 +388,31 @@ class Checkpoint(Callback):
 
 
 class ProgressBar(Callback):
-    """A tqdm progress bar over epochs showing the latest losses and score."""
+    """A tqdm progress bar over epochs showing the latest losses and score.
+
+    Parameters
+    ----------
+    desc : str, default=None
+        The bar's label; None uses the estimator's class name.
+    """
 
     def __init__(self, desc=None):
         self.desc = desc
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """Open the bar.
+
+        Parameters
+        ----------
+        net : BaseNeuralNet
+            The estimator being trained.
+        X : Dataset, default=None
+            The training data.
+        y : None, default=None
+            Always None; the targets are in ``X``.
+        **kwargs : dict
+            Further information a later version may pass.
+        """
         from tqdm.auto import tqdm
 
         total = getattr(net, "_planned_epochs", None)
@@ -203,12 +420,33 @@ class ProgressBar(Callback):
                          leave=True)
 
     def on_epoch_end(self, net, logs=None, **kwargs):
+        """Advance the bar and show the epoch's losses and score.
+
+        Parameters
+        ----------
+        net : BaseNeuralNet
+            The estimator being trained.
+        logs : dict, default=None
+            The epoch's row of ``net.history_`` (``"epoch"``, ``"train_loss"``,
+            ``"valid_loss"``, ``"valid_score"``, ...).
+        **kwargs : dict
+            Further information a later version may pass.
+        """
         shown = {k: f"{logs[k]:.4g}" for k in ("train_loss", "valid_loss", "valid_score")
                  if logs.get(k) is not None}
         self.bar_.set_postfix(shown, refresh=False)
         self.bar_.update(1)
 
     def on_train_end(self, net, **kwargs):
+        """Close the bar.
+
+        Parameters
+        ----------
+        net : BaseNeuralNet
+            The estimator being trained.
+        **kwargs : dict
+            Further information a later version may pass.
+        """
         if hasattr(self, "bar_"):
             self.bar_.close()
             del self.bar_
@@ -219,9 +457,9 @@ class GradientClipping(Callback):
 
     Parameters
     ----------
-    max_norm : float, optional
+    max_norm : float, default=None
         Rescale all gradients together so their global L2 norm is at most this.
-    clip_value : float, optional
+    clip_value : float, default=None
         Clip every gradient element to ``[-clip_value, clip_value]``.
     """
 
@@ -230,6 +468,24 @@ class GradientClipping(Callback):
         self.clip_value = clip_value
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """Check the options.
+
+        Parameters
+        ----------
+        net : BaseNeuralNet
+            The estimator being trained.
+        X : Dataset, default=None
+            The training data.
+        y : None, default=None
+            Always None; the targets are in ``X``.
+        **kwargs : dict
+            Further information a later version may pass.
+
+        Raises
+        ------
+        ValueError
+            If an option is not positive, or neither is given.
+        """
         for name in ("max_norm", "clip_value"):
             value = getattr(self, name)
             if value is not None and not value > 0:
@@ -238,6 +494,17 @@ class GradientClipping(Callback):
             raise ValueError("GradientClipping: give max_norm, clip_value or both.")
 
     def on_backward_end(self, net, parameters=None, **kwargs):
+        """Clip the gradients, elementwise first, then by their global norm.
+
+        Parameters
+        ----------
+        net : BaseNeuralNet
+            The estimator being trained.
+        parameters : list of Parameter, default=None
+            The parameters of ``net.module_``, their gradients filled.
+        **kwargs : dict
+            Further information a later version may pass.
+        """
         if self.clip_value is not None:
             clip_grad_value_(parameters, self.clip_value)
         if self.max_norm is not None:
@@ -293,3 +560,13 @@ class ScheduleStep(Callback):
 
     def on_epoch_end(self, net, logs=None, **kwargs):
         net._step_schedule(logs)
+
+
+def __getattr__(name):
+    if name == "LRScheduler":
+        warnings.warn("sklears_neural.base.LRScheduler was renamed LearningRateSchedule "
+                      "(optim.lr_scheduler.LRScheduler is the engine's scheduler base class); "
+                      "the old name will be removed in the next release.", FutureWarning,
+                      stacklevel=2)
+        return LearningRateSchedule
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -34,7 +34,7 @@ from sklears_neural.base._callbacks import (
     Callback,
     EarlyStopping,
     GradientClipping,
-    LRScheduler,
+    LearningRateSchedule,
     ProgressBar,
     ScheduleStep,
     StoppingRule,
@@ -177,28 +177,55 @@ class BaseNeuralNet(BaseEstimator):
             holds the targets too (then ``y`` is None). An
             ``IterableDataset`` (``ArrayStream``, ``GeneratorStream``)
             streams chunks that never sit whole in memory.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-        sample_weight : array-like of shape (n_samples,), optional
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            Targets; None when ``X`` is a dataset that holds them (or for an
+            estimator that needs none).
+        sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights of the loss; rows with weight 0 do not
             influence the model.
-        validation_data : tuple (X_val, y_val) or (X_val, y_val, w_val), optional
+        validation_data : tuple (X_val, y_val) or (X_val, y_val, w_val), default=None
             Held-out data scored every epoch (``valid_loss`` and
             ``valid_score`` in ``history_``) instead of a
             ``validation_fraction`` split.
 
         Returns
         -------
-        self
+        self : object
+            The fitted estimator.
         """
         return self._fit(X, y, sample_weight, incremental=False,
                          validation_data=validation_data)
 
     def partial_fit(self, X, y=None, sample_weight=None, **kwargs):
-        """Run one epoch over ``(X, y)``, initialising the model on the first call."""
+        """Run one epoch over ``(X, y)``, initialising the model on the first call.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix}, Dataset or IterableDataset
+            Training inputs, as for ``fit``.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            Targets, as for ``fit``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights of the loss.
+        **kwargs : dict
+            ``classes`` (a classifier's full set of classes, required on its first
+            call) and ``validation_data``, as for ``fit``.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
         return self._fit(X, y, sample_weight, incremental=True, **kwargs)
 
     def stop_training(self, reason):
-        """Ask the loop to stop after the current epoch (used by callbacks)."""
+        """Ask the loop to stop after the current epoch (used by callbacks).
+
+        Parameters
+        ----------
+        reason : str
+            A description of why training stops.
+        """
         self._stop_reason = reason
 
     # -- parameters -----------------------------------------------------------------
@@ -514,7 +541,7 @@ class BaseNeuralNet(BaseEstimator):
     def _check_one_mechanism(self, user_callbacks):
         """A parameter and a callback doing the same job would fight: refuse the pair."""
         pairs = ((EarlyStopping, "early_stopping", self.early_stopping),
-                 (LRScheduler, "lr_schedule", self.lr_schedule is not None),
+                 (LearningRateSchedule, "lr_schedule", self.lr_schedule is not None),
                  (GradientClipping, "clip_grad_norm", self.clip_grad_norm is not None))
         for kind, parameter, switched_on in pairs:
             if switched_on and any(isinstance(cb, kind) for cb in user_callbacks):

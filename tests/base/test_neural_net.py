@@ -14,7 +14,7 @@ from sklears_neural.base import (
     Checkpoint,
     EarlyStopping,
     GradientClipping,
-    LRScheduler,
+    LearningRateSchedule,
     NeuralNetClassifier,
     NeuralNetRegressor,
     ProgressBar,
@@ -115,7 +115,7 @@ def test_early_stopping_callback_restores_its_best_epoch():
 def test_lr_scheduler_sets_the_rate_each_epoch():
     X, y = data()
     net = NeuralNetClassifier(TinyNet, lr=0.1, max_iter=5, random_state=0,
-                              callbacks=[LRScheduler(lambda epoch, lr: lr * 0.5 ** epoch)]).fit(X, y)
+                              callbacks=[LearningRateSchedule(lambda epoch, lr: lr * 0.5 ** epoch)]).fit(X, y)
     np.testing.assert_allclose([r["lr"] for r in net.history_], [0.1 * 0.5 ** e for e in range(5)])
 
 

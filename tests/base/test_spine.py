@@ -16,7 +16,7 @@ from sklearn.exceptions import DataConversionWarning, NotFittedError
 
 from _modules import TinyNet
 from sklears_neural import MLPClassifier, MLPRegressor, NeuralNetClassifier, RNNClassifier
-from sklears_neural.base import Callback, EarlyStopping, GradientClipping, LRScheduler
+from sklears_neural.base import Callback, EarlyStopping, GradientClipping, LearningRateSchedule
 from sklears_neural.cnn import CNN1DClassifier
 
 REPO = Path(__file__).resolve().parents[2]
@@ -117,7 +117,7 @@ def test_a_failed_warm_fit_restores_the_callbacks_state_too():
 
 @pytest.mark.parametrize("params, callback", [
     ({"early_stopping": True}, EarlyStopping()),
-    ({"lr_schedule": ("step", {"step_size": 2})}, LRScheduler(lambda epoch, lr: lr)),
+    ({"lr_schedule": ("step", {"step_size": 2})}, LearningRateSchedule(lambda epoch, lr: lr)),
     ({"clip_grad_norm": 1.0}, GradientClipping(max_norm=1.0)),
 ], ids=["early_stopping", "lr_schedule", "clip_grad_norm"])
 def test_a_parameter_and_the_callback_doing_its_job_are_refused_together(params, callback):
@@ -416,3 +416,12 @@ def test_the_loss_is_read_once_per_epoch_not_per_batch(monkeypatch):
                           random_state=0, validation_fraction=0.2).fit(X, y)
     assert len(model.history_[-1]["batches"]) > 5
     assert len(calls) == 2  # the validation loss, once per epoch
+
+
+def test_old_callback_name_lrscheduler_warns_and_is_the_new_class():
+    import sklears_neural.base as base
+    from sklears_neural.base import LearningRateSchedule
+
+    with pytest.warns(FutureWarning, match="renamed LearningRateSchedule"):
+        old = base.LRScheduler
+    assert old is LearningRateSchedule

@@ -343,3 +343,20 @@ def test_float32_stays_float32_through_ops(rng):
     assert x.grad.dtype == np.float32 and W.grad.dtype == np.float32
     with pytest.raises(ValueError, match="float32 and float64"):
         F.linear(x, Tensor(rng.standard_normal((2, 3))))
+
+
+def test_activation_param_is_the_one_name_and_param_is_deprecated():
+    import warnings
+
+    from sklears_neural.nn import functional as F
+
+    x = np.linspace(-2, 2, 7)
+    expected = np.where(x > 0, x, 0.2 * x)
+    np.testing.assert_allclose(F.activation(x, "leaky_relu", activation_param=0.2).data,
+                               expected)
+    with pytest.warns(FutureWarning, match="use activation_param"):
+        old = F.activation(x, "leaky_relu", param=0.2)
+    np.testing.assert_allclose(old.data, expected)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        F.activation(x, "leaky_relu", 0.2)  # positional: no warning

@@ -1,5 +1,7 @@
 """Activation ops (elementwise and softmax), one node each."""
 
+import warnings
+
 from sklears_neural._dispatch import kernels_for
 from sklears_neural._specs import backward_uses_output, check_activation
 from sklears_neural.autograd import Function
@@ -15,12 +17,12 @@ __all__ = [
 class Activation(Function):
     """An elementwise activation; keeps its output or its input, not both."""
 
-    def __init__(self, name, param=None):
+    def __init__(self, name, activation_param=None):
         self.name = check_activation(name)
-        self.param = param
+        self.activation_param = activation_param
 
     def forward(self, x):
-        y = kernels_for(x).activation_forward(x, self.name, self.param)
+        y = kernels_for(x).activation_forward(x, self.name, self.activation_param)
         if any(self.needs_input_grad):
             from_output = backward_uses_output(self.name)
             self.save_for_backward(None if from_output else x, y if from_output else None)
@@ -28,97 +30,337 @@ class Activation(Function):
 
     def backward(self, gy):
         x, y = self.saved
-        return kernels_for(gy).activation_backward(gy, x, y, self.name, self.param)
+        return kernels_for(gy).activation_backward(gy, x, y, self.name,
+                                                   self.activation_param)
 
 
-def activation(input, name, param=None):
-    """Apply the activation called ``name`` (any of ``_specs.ACTIVATIONS``)."""
-    return Activation(name, param).apply(input)
+def activation(input, name, activation_param=None, *, param="deprecated"):
+    """Apply the activation called ``name`` elementwise.
+
+    Parameters
+    ----------
+    input : Tensor or array-like
+        The input, of any shape.
+    name : str
+        One of ``"identity"``, ``"relu"``, ``"leaky_relu"``, ``"elu"``, ``"selu"``,
+        ``"gelu"``, ``"gelu_tanh"``, ``"silu"``, ``"mish"``, ``"softplus"``, ``"tanh"``,
+        ``"sigmoid"``, ``"celu"``, ``"hardswish"``, ``"hardsigmoid"``, ``"softsign"``,
+        ``"tanhshrink"``, ``"logsigmoid"``, or scikit-learn's ``"logistic"``
+        (sigmoid) and ``"linear"`` or None (identity).
+    activation_param : float, default=None
+        The activation's parameter: ``negative_slope`` of leaky_relu (default 0.01),
+        ``alpha`` of elu and celu (1.0), ``beta`` of softplus (1.0); the others
+        ignore it. The same name as in ``linear`` and ``nn.Linear``.
+    param : float, keyword-only
+        Deprecated name of ``activation_param``; it will be removed in the next
+        release.
+
+    Returns
+    -------
+    Tensor
+        The activations, of the shape of ``input``.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not an activation.
+    """
+    if param != "deprecated":
+        warnings.warn("activation(param=...) is deprecated and will be removed in the next "
+                      "release; use activation_param=... (the name nn.Linear and linear use).",
+                      FutureWarning, stacklevel=2)
+        if activation_param is None:
+            activation_param = param
+    return Activation(name, activation_param).apply(input)
 
 
 def relu(input):
-    """max(x, 0)."""
+    """Apply the rectified linear unit, ``max(x, 0)``, elementwise.
+
+    Parameters
+    ----------
+    input : Tensor or array-like
+        The input, of any shape.
+
+    Returns
+    -------
+    Tensor
+        The activations, of the shape of ``input``.
+    """
     return Activation("relu").apply(input)
 
 
 def leaky_relu(input, negative_slope=0.01):
-    """x for x > 0, negative_slope * x otherwise."""
+    """Apply ``x`` for ``x > 0``, ``negative_slope * x`` otherwise, elementwise.
+
+    Parameters
+    ----------
+    input : Tensor or array-like
+        The input, of any shape.
+    negative_slope : float, default=0.01
+        The slope for negative inputs.
+
+    Returns
+    -------
+    Tensor
+        The activations, of the shape of ``input``.
+    """
     return Activation("leaky_relu", negative_slope).apply(input)
 
 
 def elu(input, alpha=1.0):
-    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+    """Apply ``x`` for ``x > 0``, ``alpha * (exp(x) - 1)`` otherwise, elementwise.
+
+    Parameters
+    ----------
+    input : Tensor or array-like
+        The input, of any shape.
+    alpha : float, default=1.0
+        The value the output tends to, negated, as ``x`` goes to minus infinity.
+
+    Returns
+    -------
+    Tensor
+        The activations, of the shape of ``input``.
+    """
     return Activation("elu", alpha).apply(input)
 
 
 def selu(input):
-    """scale * elu(x, alpha) with the self-normalising constants."""
+    """Apply ``scale * elu(x, alpha)`` with the self-normalising constants, elementwise.
+
+    Parameters
+    ----------
+    input : Tensor or array-like
+        The input, of any shape.
+
+    Returns
+    -------
+    Tensor
+        The activations, of the shape of ``input``.
+    """
     return Activation("selu").apply(input)
 
 
 def gelu(input, approximate="none"):
-    """x * Phi(x); ``approximate="tanh"`` uses the tanh approximation."""
+    """Apply GELU, ``x * Phi(x)``, elementwise; ``approximate="tanh"`` uses the tanh approximation.
+
+    Parameters
+    ----------
+    input : Tensor or array-like
+        The input, of any shape.
+    approximate : {"none", "tanh"}, default="none"
+        ``"none"`` computes the normal CDF ``Phi`` exactly (with erf), ``"tanh"``
+        with PyTorch's tanh approximation.
+
+    Returns
+    -------
+    Tensor
+        The activations, of the shape of ``input``.
+
+    Raises
+    ------
+    ValueError
+        If ``approximate`` is neither.
+    """
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh'; got {approximate!r}.")
     return Activation("gelu" if approximate == "none" else "gelu_tanh").apply(input)
 
 
 def silu(input):
-    """x * sigmoid(x) (swish)."""
+    """Apply ``x * sigmoid(x)`` (SiLU, swish), elementwise.
+
+    Parameters
+    ----------
+    input : Tensor or array-like
+        The input, of any shape.
+
+    Returns
+    -------
+    Tensor
+        The activations, of the shape of ``input``.
+    """
     return Activation("silu").apply(input)
 
 
 def mish(input):
-    """x * tanh(softplus(x))."""
+    """Apply Mish, ``x * tanh(softplus(x))``, elementwise.
+
+    Parameters
+    ----------
+    input : Tensor or array-like
+        The input, of any shape.
+
+    Returns
+    -------
+    Tensor
+        The activations, of the shape of ``input``.
+    """
     return Activation("mish").apply(input)
 
 
 def softplus(input, beta=1.0, threshold=20.0):
-    """log(1 + exp(beta * x)) / beta, linear where beta * x > threshold (20 only)."""
+    """Apply ``log(1 + exp(beta * x)) / beta`` elementwise, linear where ``beta * x > threshold``.
+
+    Parameters
+    ----------
+    input : Tensor or array-like
+        The input, of any shape.
+    beta : float, default=1.0
+        The sharpness of the curve.
+    threshold : float, default=20.0
+        Above ``beta * x > threshold`` the output is ``x``; only 20 is supported.
+
+    Returns
+    -------
+    Tensor
+        The activations, of the shape of ``input``.
+
+    Raises
+    ------
+    ValueError
+        If ``threshold`` is not 20.
+    """
     if threshold != 20.0:
         raise ValueError(f"softplus: only threshold=20 is supported; got {threshold!r}.")
     return Activation("softplus", beta).apply(input)
 
 
 def tanh(input):
-    """Hyperbolic tangent."""
+    """Apply the hyperbolic tangent elementwise.
+
+    Parameters
+    ----------
+    input : Tensor or array-like
+        The input, of any shape.
+
+    Returns
+    -------
+    Tensor
+        The activations, of the shape of ``input``.
+    """
     return Activation("tanh").apply(input)
 
 
 def sigmoid(input):
-    """1 / (1 + exp(-x))."""
+    """Apply the logistic sigmoid, ``1 / (1 + exp(-x))``, elementwise.
+
+    Parameters
+    ----------
+    input : Tensor or array-like
+        The input, of any shape.
+
+    Returns
+    -------
+    Tensor
+        The activations, of the shape of ``input``.
+    """
     return Activation("sigmoid").apply(input)
 
 
 def celu(input, alpha=1.0):
-    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
+    """Apply ``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))`` elementwise.
+
+    Parameters
+    ----------
+    input : Tensor or array-like
+        The input, of any shape.
+    alpha : float, default=1.0
+        The scale of the negative part; not 0.
+
+    Returns
+    -------
+    Tensor
+        The activations, of the shape of ``input``.
+
+    Raises
+    ------
+    ValueError
+        If ``alpha`` is 0.
+    """
     if alpha == 0:
         raise ValueError("celu: alpha must not be 0 (it divides x).")
     return Activation("celu", alpha).apply(input)
 
 
 def hardswish(input):
-    """x * relu6(x + 3) / 6 (PyTorch's derivative at x = -3 and 3)."""
+    """Apply ``x * relu6(x + 3) / 6`` elementwise (PyTorch's derivative at x = -3 and 3).
+
+    Parameters
+    ----------
+    input : Tensor or array-like
+        The input, of any shape.
+
+    Returns
+    -------
+    Tensor
+        The activations, of the shape of ``input``.
+    """
     return Activation("hardswish").apply(input)
 
 
 def hardsigmoid(input):
-    """relu6(x + 3) / 6."""
+    """Apply ``relu6(x + 3) / 6`` elementwise.
+
+    Parameters
+    ----------
+    input : Tensor or array-like
+        The input, of any shape.
+
+    Returns
+    -------
+    Tensor
+        The activations, of the shape of ``input``.
+    """
     return Activation("hardsigmoid").apply(input)
 
 
 def softsign(input):
-    """x / (1 + |x|)."""
+    """Apply ``x / (1 + |x|)`` elementwise.
+
+    Parameters
+    ----------
+    input : Tensor or array-like
+        The input, of any shape.
+
+    Returns
+    -------
+    Tensor
+        The activations, of the shape of ``input``.
+    """
     return Activation("softsign").apply(input)
 
 
 def tanhshrink(input):
-    """x - tanh(x)."""
+    """Apply ``x - tanh(x)`` elementwise.
+
+    Parameters
+    ----------
+    input : Tensor or array-like
+        The input, of any shape.
+
+    Returns
+    -------
+    Tensor
+        The activations, of the shape of ``input``.
+    """
     return Activation("tanhshrink").apply(input)
 
 
 def logsigmoid(input):
-    """log(sigmoid(x)), computed without overflow."""
+    """Apply ``log(sigmoid(x))`` elementwise, computed without overflow.
+
+    Parameters
+    ----------
+    input : Tensor or array-like
+        The input, of any shape.
+
+    Returns
+    -------
+    Tensor
+        The activations, of the shape of ``input``.
+    """
     return Activation("logsigmoid").apply(input)
 
 
@@ -143,6 +385,18 @@ def prelu(input, weight):
 
     ``weight`` has 1 element (one slope shared by all) or ``input.shape[1]``
     elements (one slope per channel), as ``torch.nn.functional.prelu``.
+
+    Parameters
+    ----------
+    input : Tensor or array-like
+        The input; channels on axis 1.
+    weight : Tensor or array-like of shape (1,) or (input.shape[1],)
+        The learnable slopes for negative inputs.
+
+    Returns
+    -------
+    Tensor
+        The activations, of the shape of ``input``.
     """
     return PReLU().apply(input, weight)
 
@@ -187,10 +441,46 @@ class LogSoftmax(_SoftmaxBase):
 
 
 def softmax(input, dim=-1):
-    """exp(x) / sum(exp(x)) along ``dim``."""
+    """Apply the softmax, ``exp(x) / sum(exp(x))``, along ``dim``.
+
+    Parameters
+    ----------
+    input : Tensor or array-like
+        The input, of any shape.
+    dim : int, default=-1
+        The axis whose entries sum to one.
+
+    Returns
+    -------
+    Tensor
+        The probabilities, of the shape of ``input``.
+
+    Raises
+    ------
+    ValueError
+        If ``dim`` is out of range.
+    """
     return Softmax(dim).apply(input)
 
 
 def log_softmax(input, dim=-1):
-    """log(softmax(x)) along ``dim``, computed stably."""
+    """Apply ``log(softmax(x))`` along ``dim``, computed stably.
+
+    Parameters
+    ----------
+    input : Tensor or array-like
+        The input, of any shape.
+    dim : int, default=-1
+        The axis to normalise over.
+
+    Returns
+    -------
+    Tensor
+        The log-probabilities, of the shape of ``input``.
+
+    Raises
+    ------
+    ValueError
+        If ``dim`` is out of range.
+    """
     return LogSoftmax(dim).apply(input)

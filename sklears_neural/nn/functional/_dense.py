@@ -10,9 +10,9 @@ __all__ = ["Dense", "linear"]
 class Dense(Function):
     """``y = activation(x @ W.T + b)``: one GEMM and one fused epilogue."""
 
-    def __init__(self, activation="identity", param=None):
+    def __init__(self, activation="identity", activation_param=None):
         self.activation = check_activation(activation)
-        self.param = param
+        self.activation_param = activation_param
 
     def forward(self, x, W, b):
         if x.ndim != 2 or W.ndim != 2 or x.shape[1] != W.shape[1]:
@@ -23,7 +23,7 @@ class Dense(Function):
         if b is not None and b.shape != (W.shape[0],):
             raise ValueError(f"linear: bias of shape {b.shape} does not match weight of "
                              f"shape {W.shape}; expected ({W.shape[0]},).")
-        y, pre = kernels_for(x).dense_forward(x, W, b, self.activation, self.param)
+        y, pre = kernels_for(x).dense_forward(x, W, b, self.activation, self.activation_param)
         if any(self.needs_input_grad):
             self.save_for_backward(x, W, y, pre)
         return y
@@ -32,7 +32,7 @@ class Dense(Function):
         x, W, y, pre = self.saved
         need_x, need_W, need_b = self.needs_input_grad
         return kernels_for(gy).dense_backward(
-            gy, x, W, y, pre, self.activation, self.param,
+            gy, x, W, y, pre, self.activation, self.activation_param,
             need_x=need_x, need_W=need_W, need_b=need_b,
         )
 
@@ -43,17 +43,27 @@ def linear(input, weight, bias=None, activation=None, activation_param=None):
     Parameters
     ----------
     input : Tensor of shape (..., in_features)
+        The input; leading dimensions are kept.
     weight : Tensor of shape (out_features, in_features)
-    bias : Tensor of shape (out_features,), optional
-    activation : str, optional
-        Fused activation (see ``sklears_neural._specs.ACTIVATIONS``); none
+        The weights.
+    bias : Tensor of shape (out_features,), default=None
+        The bias; None for none.
+    activation : str, default=None
+        Fused activation, a name that ``nn.functional.activation`` takes; none
         by default, as ``torch.nn.functional.linear``.
-    activation_param : float, optional
-        negative_slope for leaky_relu, alpha for elu, beta for softplus.
+    activation_param : float, default=None
+        The activation's parameter: negative_slope for leaky_relu, alpha for elu
+        and celu, beta for softplus.
 
     Returns
     -------
     Tensor of shape (..., out_features)
+        The activations.
+
+    Raises
+    ------
+    ValueError
+        If the shapes of ``input``, ``weight`` and ``bias`` do not match.
     """
     op = Dense(activation, activation_param)
     if input.ndim == 2:

@@ -99,18 +99,30 @@ class _BatchNormKernel(Function):
 
 
 class _Affine(Function):
-    """Eval-mode batch norm: a fixed per-channel scale and shift."""
+    """Eval-mode batch norm: the running statistics as a fixed per-channel affine map.
 
-    def __init__(self, scale, shift, param_shape):
-        self.scale = scale  # inv_std of the running variance, per channel
-        self.shift = shift
+    The forward is one pass of the ``batch_norm_inference`` kernel; the
+    normalised input is kept only when the weight's gradient needs it.
+    """
+
+    def __init__(self, running_mean, running_var, eps, param_shape):
+        self.running_mean = running_mean
+        self.running_var = running_var
+        self.eps = eps
         self.param_shape = param_shape
 
+    def _inv_std(self):
+        xp = get_array_module(self.running_var)
+        return (1.0 / xp.sqrt(self.running_var + self.eps)).reshape(self.param_shape)
+
     def forward(self, x, gamma, beta):
-        xhat = (x - self.shift.reshape(self.param_shape)) * self.scale.reshape(self.param_shape)
-        y = xhat if gamma is None else xhat * gamma.reshape(self.param_shape)
-        if beta is not None:
-            y = y + beta.reshape(self.param_shape)
+        y = kernels_for(x).batch_norm_inference(x, gamma, beta, self.running_mean,
+                                                 self.running_var, self.eps)
+        need_x, need_gamma, _ = self.needs_input_grad
+        xhat = None
+        if need_gamma:
+            shift = self.running_mean.reshape(self.param_shape)
+            xhat = ((x - shift) * self._inv_std()).astype(x.dtype, copy=False)
         self.save_for_backward(xhat, gamma)
         return y
 
@@ -118,10 +130,13 @@ class _Affine(Function):
         xhat, gamma = self.saved
         axes = tuple(i for i in range(gy.ndim) if i != 1)
         need_x, need_gamma, need_beta = self.needs_input_grad
-        scale = self.scale.reshape(self.param_shape)
-        if gamma is not None:
-            scale = scale * gamma.reshape(self.param_shape)
-        return (gy * scale if need_x else None,
+        gx = None
+        if need_x:
+            scale = self._inv_std()
+            if gamma is not None:
+                scale = scale * gamma.reshape(self.param_shape)
+            gx = (gy * scale).astype(gy.dtype, copy=False)
+        return (gx,
                 (gy * xhat).sum(axis=axes) if need_gamma else None,
                 gy.sum(axis=axes) if need_beta else None)
 
@@ -134,6 +149,38 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     ``running_mean`` / ``running_var`` (raw arrays) are updated in place
     with ``momentum`` (the running variance is unbiased, as PyTorch).
     Otherwise the running statistics are used.
+
+    Parameters
+    ----------
+    input : Tensor of shape (n, C, ...)
+        The input batch; channels on axis 1.
+    running_mean : ndarray of shape (C,) or None
+        The running mean of each channel; required in eval mode.
+    running_var : ndarray of shape (C,) or None
+        The running variance of each channel; required in eval mode.
+    weight : Tensor of shape (C,), default=None
+        Per-channel scale; None for none.
+    bias : Tensor of shape (C,), default=None
+        Per-channel shift; None for none.
+    training : bool, default=False
+        Normalise with the batch statistics (and update the running ones) rather
+        than with the running statistics.
+    momentum : float, default=0.1
+        The weight of the batch statistics in the update
+        ``running = (1 - momentum) * running + momentum * batch``.
+    eps : float, default=1e-5
+        Added to the variance before its square root.
+
+    Returns
+    -------
+    Tensor
+        The normalised batch, of the shape of ``input``.
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not match, training sees a single value per channel, or
+        eval mode has no running statistics.
     """
     if input.ndim < 2:
         raise ValueError(f"batch_norm: input must be (n, channels, ...); got shape {input.shape}.")
@@ -156,13 +203,35 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         return op.apply(input, weight, bias)
     if running_mean is None:
         raise ValueError("batch_norm: eval mode needs running_mean and running_var.")
-    xp = get_array_module(running_var)
-    scale = 1.0 / xp.sqrt(running_var + eps)
-    return _Affine(scale, running_mean, param_shape).apply(input, weight, bias)
+    return _Affine(running_mean, running_var, eps, param_shape).apply(input, weight, bias)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
-    """Normalise over the trailing ``normalized_shape`` axes of each sample."""
+    """Normalise over the trailing ``normalized_shape`` axes of each sample.
+
+    Parameters
+    ----------
+    input : Tensor
+        The input, whose shape ends with ``normalized_shape``.
+    normalized_shape : int or tuple of int
+        The shape of the trailing axes normalised together.
+    weight : Tensor of shape normalized_shape, default=None
+        Elementwise scale; None for none.
+    bias : Tensor of shape normalized_shape, default=None
+        Elementwise shift; None for none.
+    eps : float, default=1e-5
+        Added to the variance before its square root.
+
+    Returns
+    -------
+    Tensor
+        The normalised input, of its shape.
+
+    Raises
+    ------
+    ValueError
+        If the shape of ``input`` does not end with ``normalized_shape``.
+    """
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(normalized_shape)
     if tuple(input.shape[input.ndim - k:]) != normalized_shape:
@@ -179,11 +248,23 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     Parameters
     ----------
     input : Tensor of shape (n, C, ...)
+        The input batch; channels on axis 1.
     num_groups : int
-        Must divide C.
-    weight, bias : Tensor of shape (C,), optional
-        Per-channel scale and shift.
-    eps : float
+        The number of groups of channels; must divide C.
+    weight, bias : Tensor of shape (C,), default=None
+        Per-channel scale and shift; None for none.
+    eps : float, default=1e-5
+        Added to the variance before its square root.
+
+    Returns
+    -------
+    Tensor
+        The normalised batch, of the shape of ``input``.
+
+    Raises
+    ------
+    ValueError
+        If ``input`` has fewer than 2 axes or ``num_groups`` does not divide C.
     """
     if input.ndim < 2:
         raise ValueError(f"group_norm: input must be (n, channels, ...); got shape {input.shape}.")

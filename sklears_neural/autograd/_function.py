@@ -32,13 +32,58 @@ class Function:
     inputs = ()
 
     def forward(self, *arrays):
+        """Compute the outputs from the inputs' arrays; a subclass implements it.
+
+        Parameters
+        ----------
+        *arrays : ndarray or None
+            The raw arrays (numpy or cupy) of the tensors given to ``apply``, in
+            order; None for an absent optional input.
+
+        Returns
+        -------
+        ndarray or tuple of ndarray
+            One output array, or a tuple of them for an operation with several
+            outputs.
+
+        Raises
+        ------
+        NotImplementedError
+            Always, on the base class.
+        """
         raise NotImplementedError
 
     def backward(self, *grad_outputs):
+        """Compute the gradients of the inputs; a subclass implements it.
+
+        Parameters
+        ----------
+        *grad_outputs : ndarray or None
+            The gradient with respect to each output of ``forward``, in order
+            (None for an output that received no gradient).
+
+        Returns
+        -------
+        ndarray or None, or tuple of them
+            One gradient per input of ``forward`` (a bare array when there is one
+            input), None where ``needs_input_grad`` is False or the input is not
+            differentiable.
+
+        Raises
+        ------
+        NotImplementedError
+            Always, on the base class.
+        """
         raise NotImplementedError
 
     def save_for_backward(self, *arrays):
-        """Keep ``arrays`` for ``backward`` as ``self.saved``."""
+        """Keep ``arrays`` for ``backward`` as ``self.saved``.
+
+        Parameters
+        ----------
+        *arrays : ndarray or None
+            What ``backward`` needs, read back there as the tuple ``self.saved``.
+        """
         self.saved = arrays
 
     def apply(self, *inputs):
@@ -53,6 +98,9 @@ class Function:
         Returns
         -------
         Tensor or tuple of Tensor
+            The output of ``forward`` wrapped as tensors (a tuple when ``forward``
+            returns one); they require grad, and link to this node, when grad mode
+            is on and some input requires grad.
         """
         from sklears_neural.autograd._tensor import Tensor, check_compatible
 

@@ -9,7 +9,13 @@ _state = threading.local()
 
 
 def is_grad_enabled():
-    """Return True when new operations record the graph for backward."""
+    """Return True when new operations record the graph for backward.
+
+    Returns
+    -------
+    bool
+        False inside ``no_grad``, True otherwise (the default), per thread.
+    """
     return getattr(_state, "enabled", True)
 
 

@@ -319,69 +319,251 @@ class AsType(Function):
 
 
 def add(a, b):
-    """``a + b`` with broadcasting."""
+    """``a + b`` with broadcasting.
+
+    Parameters
+    ----------
+    a, b : Tensor or array-like
+        The operands; arrays and numbers are wrapped as constant tensors. Their shapes
+        must broadcast together.
+
+    Returns
+    -------
+    Tensor
+        The sums.
+    """
     return Add().apply(a, b)
 
 
 def sub(a, b):
-    """``a - b`` with broadcasting."""
+    """``a - b`` with broadcasting.
+
+    Parameters
+    ----------
+    a, b : Tensor or array-like
+        The operands; arrays and numbers are wrapped as constant tensors. Their shapes
+        must broadcast together.
+
+    Returns
+    -------
+    Tensor
+        The differences.
+    """
     return Sub().apply(a, b)
 
 
 def mul(a, b):
-    """``a * b`` with broadcasting."""
+    """``a * b`` with broadcasting.
+
+    Parameters
+    ----------
+    a, b : Tensor or array-like
+        The operands; arrays and numbers are wrapped as constant tensors. Their shapes
+        must broadcast together.
+
+    Returns
+    -------
+    Tensor
+        The products.
+    """
     return Mul().apply(a, b)
 
 
 def div(a, b):
-    """``a / b`` with broadcasting."""
+    """``a / b`` with broadcasting.
+
+    Parameters
+    ----------
+    a, b : Tensor or array-like
+        The operands; arrays and numbers are wrapped as constant tensors. Their shapes
+        must broadcast together.
+
+    Returns
+    -------
+    Tensor
+        The quotients.
+    """
     return Div().apply(a, b)
 
 
 def pow(a, exponent):
-    """``a ** exponent``; ``exponent`` is a Python number or a tensor."""
+    """``a ** exponent``; ``exponent`` is a Python number or a tensor.
+
+    Parameters
+    ----------
+    a : Tensor or array-like
+        The base.
+    exponent : int, float, Tensor or array-like
+        The power: a Python number, or a tensor that broadcasts with ``a`` (then
+        differentiable too).
+
+    Returns
+    -------
+    Tensor
+        The powers.
+    """
     if isinstance(exponent, (int, float)):
         return PowScalar(exponent).apply(a)
     return Pow().apply(a, exponent)
 
 
 def matmul(a, b):
-    """Matrix product with numpy's ``@`` semantics (1-D, 2-D and batched)."""
+    """Matrix product with numpy's ``@`` semantics (1-D, 2-D and batched).
+
+    Parameters
+    ----------
+    a, b : Tensor or array-like
+        The operands.
+
+    Returns
+    -------
+    Tensor
+        ``a @ b``.
+    """
     return MatMul().apply(a, b)
 
 
 def neg(a):
-    """``-a``."""
+    """``-a``.
+
+    Parameters
+    ----------
+    a : Tensor or array-like
+        The operand.
+
+    Returns
+    -------
+    Tensor
+        The negation.
+    """
     return Neg().apply(a)
 
 
 def exp(a):
-    """Elementwise ``e ** a``."""
+    """Elementwise ``e ** a``.
+
+    Parameters
+    ----------
+    a : Tensor or array-like
+        The exponents.
+
+    Returns
+    -------
+    Tensor
+        The exponentials.
+    """
     return Exp().apply(a)
 
 
 def log(a):
-    """Elementwise natural logarithm."""
+    """Elementwise natural logarithm.
+
+    Parameters
+    ----------
+    a : Tensor or array-like
+        The operand.
+
+    Returns
+    -------
+    Tensor
+        The logarithms.
+    """
     return Log().apply(a)
 
 
 def sum(a, axis=None, keepdims=False):  # noqa: A001 - mirrors numpy's name
-    """Sum over ``axis`` (all axes when None)."""
+    """Sum over ``axis`` (all axes when None).
+
+    Parameters
+    ----------
+    a : Tensor or array-like
+        The operand.
+    axis : int, tuple of int or None, default=None
+        The axes to sum over.
+    keepdims : bool, default=False
+        Keep the summed axes with length one.
+
+    Returns
+    -------
+    Tensor
+        The sums.
+
+    Raises
+    ------
+    ValueError
+        If an axis is out of range.
+    """
     return Sum(axis, keepdims).apply(a)
 
 
 def mean(a, axis=None, keepdims=False):
-    """Mean over ``axis`` (all axes when None)."""
+    """Mean over ``axis`` (all axes when None).
+
+    Parameters
+    ----------
+    a : Tensor or array-like
+        The operand.
+    axis : int, tuple of int or None, default=None
+        The axes to average over.
+    keepdims : bool, default=False
+        Keep the averaged axes with length one.
+
+    Returns
+    -------
+    Tensor
+        The means.
+
+    Raises
+    ------
+    ValueError
+        If an axis is out of range.
+    """
     return Mean(axis, keepdims).apply(a)
 
 
 def reshape(a, shape):
-    """Reshape to ``shape``."""
+    """Reshape to ``shape``.
+
+    Parameters
+    ----------
+    a : Tensor or array-like
+        The operand.
+    shape : tuple of int
+        The new shape; one entry may be -1.
+
+    Returns
+    -------
+    Tensor
+        The reshaped tensor.
+
+    Raises
+    ------
+    ValueError
+        If ``a`` cannot be reshaped to ``shape``.
+    """
     return Reshape(shape).apply(a)
 
 
 def transpose(a, axes=None):
-    """Permute axes (reverse them when ``axes`` is None)."""
+    """Permute axes (reverse them when ``axes`` is None).
+
+    Parameters
+    ----------
+    a : Tensor or array-like
+        The operand.
+    axes : tuple of int or None, default=None
+        The new order of the axes.
+
+    Returns
+    -------
+    Tensor
+        The transposed tensor.
+
+    Raises
+    ------
+    ValueError
+        If ``axes`` is not a permutation of the axes of ``a``.
+    """
     return Transpose(axes).apply(a)
 
 

@@ -33,8 +33,8 @@ class Tensor:
     Parameters
     ----------
     data : array-like
-        numpy and cupy arrays are wrapped without a copy and keep their
-        dtype; Python floats and lists of floats become float32.
+        The values. Numpy and cupy arrays are wrapped without a copy and keep
+        their dtype; Python floats and lists of floats become float32.
     requires_grad : bool, default=False
         Whether backward should compute a gradient for this tensor.
     dtype : dtype-like, optional
@@ -42,8 +42,11 @@ class Tensor:
 
     Attributes
     ----------
-    data : array
-    grad : array or None
+    data : ndarray
+        The values, a numpy or cupy array.
+    requires_grad : bool
+        Whether backward computes a gradient for this tensor.
+    grad : ndarray or None
         Accumulated gradient, same shape, dtype and device as ``data``.
     grad_fn : Function or None
         The operation that produced this tensor (None for leaves).
@@ -66,27 +69,32 @@ class Tensor:
     # -- array facts -------------------------------------------------------
     @property
     def shape(self):
+        """The shape of ``data``, a tuple of int."""
         return self.data.shape
 
     @property
     def dtype(self):
+        """The dtype of ``data``."""
         return self.data.dtype
 
     @property
     def ndim(self):
+        """The number of dimensions of ``data``."""
         return self.data.ndim
 
     @property
     def size(self):
+        """The number of elements of ``data``."""
         return self.data.size
 
     @property
     def device(self):
-        """``"cpu"`` or ``"cuda:N"``."""
+        """The device of ``data``: ``"cpu"`` or ``"cuda:N"``."""
         return device_of(self.data)
 
     @property
     def is_leaf(self):
+        """Whether no recorded operation produced this tensor (``grad_fn`` is None)."""
         return self.grad_fn is None
 
     def __len__(self):
@@ -99,26 +107,67 @@ class Tensor:
 
     # -- conversion --------------------------------------------------------
     def numpy(self):
-        """Return the data as a numpy array (copied from the GPU if needed)."""
+        """Return the data as a numpy array (copied from the GPU if needed).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``data`` itself on the CPU, a host copy of it on a GPU.
+        """
         return to_numpy(self.data)
 
     def item(self):
-        """Return the value of a one-element tensor as a Python number."""
+        """Return the value of a one-element tensor as a Python number.
+
+        Returns
+        -------
+        float or int
+            The single element of ``data``.
+        """
         return self.data.item()
 
     def detach(self):
-        """A new leaf tensor sharing this one's data, outside the graph."""
+        """Return a new leaf tensor sharing this one's data, outside the graph.
+
+        Returns
+        -------
+        Tensor
+            A tensor on the same array that does not require grad.
+        """
         return Tensor(self.data)
 
     def to(self, device):
-        """A leaf copy of this tensor on ``device`` (the same tensor if already there)."""
+        """Return a leaf copy of this tensor on ``device`` (the same tensor if already there).
+
+        Parameters
+        ----------
+        device : str
+            ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+
+        Returns
+        -------
+        Tensor
+            ``self`` when its data already lives on ``device``, else a new leaf
+            tensor with the data copied there and the same ``requires_grad``.
+        """
         if device_of(self.data) == device or (device == "cuda" and self.device == "cuda:0"):
             return self
         moved = Tensor(to_device(self.data, device), requires_grad=self.requires_grad)
         return moved
 
     def astype(self, dtype):
-        """Differentiable cast to ``dtype``."""
+        """Cast to ``dtype``, differentiably (the gradient is cast back).
+
+        Parameters
+        ----------
+        dtype : dtype-like
+            The dtype of the result.
+
+        Returns
+        -------
+        Tensor
+            The cast tensor.
+        """
         return _math.astype(self, dtype)
 
     # -- autograd ----------------------------------------------------------
@@ -218,38 +267,112 @@ class Tensor:
 
     # -- methods -----------------------------------------------------------
     def sum(self, axis=None, keepdims=False):
-        """Sum over ``axis`` (all when None)."""
+        """Sum over ``axis`` (all when None).
+
+        Parameters
+        ----------
+        axis : int, tuple of int or None, default=None
+            The axes to sum over; None sums over all of them.
+        keepdims : bool, default=False
+            Keep the summed axes with length one.
+
+        Returns
+        -------
+        Tensor
+            The sums.
+        """
         return _math.sum(self, axis, keepdims)
 
     def mean(self, axis=None, keepdims=False):
-        """Mean over ``axis`` (all when None)."""
+        """Mean over ``axis`` (all when None).
+
+        Parameters
+        ----------
+        axis : int, tuple of int or None, default=None
+            The axes to average over; None averages over all of them.
+        keepdims : bool, default=False
+            Keep the averaged axes with length one.
+
+        Returns
+        -------
+        Tensor
+            The means.
+        """
         return _math.mean(self, axis, keepdims)
 
     def reshape(self, *shape):
-        """Reshape; takes ``reshape(2, 3)`` or ``reshape((2, 3))``."""
+        """Reshape; takes ``reshape(2, 3)`` or ``reshape((2, 3))``.
+
+        Parameters
+        ----------
+        *shape : int or tuple of int
+            The new shape, as separate ints or one tuple; one entry may be -1.
+
+        Returns
+        -------
+        Tensor
+            The reshaped tensor.
+        """
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return _math.reshape(self, shape)
 
     def transpose(self, *axes):
-        """Permute axes (reverse them when none are given)."""
+        """Permute axes (reverse them when none are given).
+
+        Parameters
+        ----------
+        *axes : int or tuple of int
+            The new order of the axes, as separate ints or one tuple.
+
+        Returns
+        -------
+        Tensor
+            The transposed tensor.
+        """
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         return _math.transpose(self, axes or None)
 
     @property
     def T(self):
+        """The tensor with its axes reversed (differentiable)."""
         return _math.transpose(self)
 
     def exp(self):
+        """Elementwise ``e ** self``.
+
+        Returns
+        -------
+        Tensor
+            The exponentials.
+        """
         return _math.exp(self)
 
     def log(self):
+        """Elementwise natural logarithm.
+
+        Returns
+        -------
+        Tensor
+            The logarithms.
+        """
         return _math.log(self)
 
 
 def as_tensor(x):
-    """Return ``x`` if it is a Tensor, else wrap it as a constant Tensor."""
+    """Return ``x`` if it is a Tensor, else wrap it as a constant Tensor.
+
+    Parameters
+    ----------
+    x : Tensor or array-like
+        A tensor, or data that ``Tensor`` takes.
+
+    Returns
+    -------
+    Tensor
+        ``x`` itself, or a new tensor that does not require grad.
+    """
     return x if isinstance(x, Tensor) else Tensor(x)
 
 

@@ -150,15 +150,50 @@ class History(list):
 
     # -- list behaviour ----------------------------------------------------
     def append(self, row):
-        """Append an epoch row (a shallow copy, with ``"batches"`` added)."""
+        """Append an epoch row (a shallow copy, with ``"batches"`` added).
+
+        Parameters
+        ----------
+        row : mapping
+            The epoch row: ``epoch``, ``train_loss``, ... entries.
+
+        Raises
+        ------
+        TypeError
+            If ``row`` is not a mapping.
+        """
         super().append(self._as_row(row))
 
     def extend(self, rows):
-        """Append several epoch rows (see :meth:`append`)."""
+        """Append several epoch rows (see :meth:`append`).
+
+        Parameters
+        ----------
+        rows : iterable of mapping
+            The epoch rows.
+
+        Raises
+        ------
+        TypeError
+            If a row is not a mapping.
+        """
         super().extend([self._as_row(row) for row in rows])
 
     def insert(self, index, row):
-        """Insert an epoch row (see :meth:`append`)."""
+        """Insert an epoch row (see :meth:`append`).
+
+        Parameters
+        ----------
+        index : int
+            The position, as for ``list.insert``.
+        row : mapping
+            The epoch row: ``epoch``, ``train_loss``, ... entries.
+
+        Raises
+        ------
+        TypeError
+            If ``row`` is not a mapping.
+        """
         super().insert(index, self._as_row(row))
 
     def __setitem__(self, index, value):
@@ -178,7 +213,13 @@ class History(list):
         return new
 
     def copy(self):
-        """A shallow copy: a new ``History`` holding the same row dicts."""
+        """Return a shallow copy: a new ``History`` holding the same row dicts.
+
+        Returns
+        -------
+        History
+            The copy, of the same class.
+        """
         return _rebuild_history(type(self), list(self), None)
 
     def __reduce__(self):
@@ -218,6 +259,13 @@ class History(list):
     def record(self, key, value):
         """Set ``key`` to ``value`` in the current (last) epoch row.
 
+        Parameters
+        ----------
+        key : str
+            The entry.
+        value : object
+            Its value.
+
         Raises
         ------
         ValueError
@@ -229,6 +277,13 @@ class History(list):
 
     def record_batch(self, key, value):
         """Set ``key`` to ``value`` in the current (last) batch row.
+
+        Parameters
+        ----------
+        key : str
+            The entry.
+        value : object
+            Its value.
 
         Raises
         ------

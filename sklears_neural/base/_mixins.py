@@ -26,9 +26,26 @@ class NeuralNetClassifierMixin(ClassifierMixin):
         return ClassTargets(self._binary_single_output)
 
     def partial_fit(self, X, y=None, sample_weight=None, classes=None):
-        """One epoch over ``(X, y)``; ``classes`` lists every label on the first call.
+        """Run one epoch over ``(X, y)``; ``classes`` lists every label on the first call.
 
         ``X`` may also be a Dataset or a stream of the data layer (then ``y=None``).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix}, Dataset or IterableDataset
+            Training inputs, as for ``fit``.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            Class labels (an indicator matrix for multilabel targets).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights of the loss.
+        classes : array-like of shape (n_classes,), default=None
+            Every class label; required on the first call, as scikit-learn's
+            ``partial_fit``.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
         """
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
@@ -54,17 +71,51 @@ class NeuralNetClassifierMixin(ClassifierMixin):
         return self._targets.decode(self._targets.probabilities(outputs.astype(np.float64)))
 
     def predict(self, X):
-        """Predicted class labels (an indicator matrix for multilabel targets)."""
+        """Predict class labels (an indicator matrix for multilabel targets).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, ...)
+            The inputs, in the form the estimator was fitted on.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The predicted labels, of the type of the fitted ``y``.
+        """
         outputs = self._predict_outputs(X)
         return self._predict_from_outputs(outputs)
 
     def predict_proba(self, X):
-        """Class probabilities, columns in the order of ``classes_``."""
+        """Predict class probabilities, columns in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, ...)
+            The inputs, in the form the estimator was fitted on.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            The probability of each class (for multilabel targets, of each label
+            independently).
+        """
         outputs = self._predict_outputs(X)
         return self._targets.probabilities(outputs.astype(np.float64))
 
     def predict_log_proba(self, X):
-        """Logarithm of ``predict_proba``."""
+        """Predict the logarithm of the class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, ...)
+            The inputs, in the form the estimator was fitted on.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            ``log(predict_proba(X))``; -inf where a probability is 0.
+        """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
@@ -92,6 +143,17 @@ class NeuralNetRegressorMixin(RegressorMixin):
         return float(r2_score(targets, predictions, sample_weight=sample_weight))
 
     def predict(self, X):
-        """Predicted targets, shaped like the ``y`` given to ``fit``."""
+        """Predict the targets, shaped like the ``y`` given to ``fit``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, ...)
+            The inputs, in the form the estimator was fitted on.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The predictions.
+        """
         outputs = self._output_transform(self._predict_outputs(X).astype(np.float64))
         return self._targets.decode(outputs)

@@ -10,7 +10,13 @@ from sklearn.utils._param_validation import Interval
 
 from sklears_neural.base._checks import resolve_optimizer
 from sklears_neural.base._estimator import BaseNeuralNet
-from sklears_neural.base._params import CLASSIFIER_CONSTRAINTS, TRAINING_DOC
+from sklears_neural.base._params import (
+    CLASSIFIER_CONSTRAINTS,
+    TRAINING_DOC_DEPRECATED,
+    TRAINING_DOC_EPOCHS,
+    TRAINING_DOC_LOOP,
+    TRAINING_DOC_PENALTIES,
+)
 from sklears_neural.base._mixins import NeuralNetClassifierMixin, NeuralNetRegressorMixin
 from sklears_neural.base._routing import RoutedParamsMixin
 
@@ -95,6 +101,7 @@ _SHARED_DOC = """
         "adam", "adamw", "sgd", "rmsprop", "adagrad" or a class; options in
         ``optimizer__*`` (e.g. ``optimizer__weight_decay``).
     lr : float, default=1e-3
+        The learning rate.
 """
 
 _ROUTED_DOC = """    **kwargs
@@ -107,7 +114,10 @@ _ROUTED_DOC = """    **kwargs
         biases and normalisation parameters).
 """
 
-_TRAINING_PARAMS = TRAINING_DOC.format(max_iter=10, batch_size=128) + _ROUTED_DOC
+# In the order of the signatures: the loop's options before the penalties.
+_TRAINING_PARAMS = (TRAINING_DOC_EPOCHS + TRAINING_DOC_LOOP + TRAINING_DOC_PENALTIES).format(
+    max_iter=10, batch_size=128)
+_TAIL_PARAMS = TRAINING_DOC_DEPRECATED + _ROUTED_DOC
 
 
 class NeuralNetClassifier(NeuralNetClassifierMixin, _NeuralNet):
@@ -119,13 +129,16 @@ class NeuralNetClassifier(NeuralNetClassifierMixin, _NeuralNet):
                          "multilabel targets).") + _TRAINING_PARAMS
                + """    label_smoothing : float in [0, 1], default=0.0
         For the default cross-entropy criterion.
-    class_weight : "balanced", dict or None
-        Multiplies the sample weights per class.
-
+    class_weight : "balanced", dict or None, default=None
+        Multiplies the sample weights per class ("balanced": inversely to the
+        class frequencies).
+""" + _TAIL_PARAMS + """
     Attributes
     ----------
-    module_, optimizer_, criterion_ : the fitted objects
-    classes_ : ndarray
+    module_, optimizer_, criterion_ : Module, Optimizer, Module
+        The fitted network, its optimizer and the loss.
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
     history_ : History
         Per epoch: epoch, train_loss, valid_loss, valid_score (accuracy), lr,
         time and the epoch's batches (loss, size).
@@ -159,10 +172,12 @@ class NeuralNetRegressor(NeuralNetRegressorMixin, _NeuralNet):
     __doc__ = ("""Any ``nn.Module`` trained as a scikit-learn regressor.
 
     The module maps (n, n_features) float arrays to (n, n_outputs).
-""" + _SHARED_DOC.format(criterion_default="Default: MSELoss.") + _TRAINING_PARAMS + """
+""" + _SHARED_DOC.format(criterion_default="Default: MSELoss.") + _TRAINING_PARAMS
+               + _TAIL_PARAMS + """
     Attributes
     ----------
-    module_, optimizer_, criterion_ : the fitted objects
+    module_, optimizer_, criterion_ : Module, Optimizer, Module
+        The fitted network, its optimizer and the loss.
     history_ : History
         Per epoch: epoch, train_loss, valid_loss, valid_score (R²), lr,
         time and the epoch's batches (loss, size).

@@ -55,12 +55,15 @@ CLASSIFIER_CONSTRAINTS = {
     "class_weight": [dict, StrOptions({"balanced"}), None],
 }
 
-TRAINING_DOC = """    max_iter : int, default={max_iter}
+# The documentation of the shared parameters, in four templates (``str.format`` with
+# ``max_iter`` and ``batch_size``) that each family joins in the order of its signature.
+TRAINING_DOC_EPOCHS = """    max_iter : int, default={max_iter}
         Epochs of one ``fit`` (one per ``partial_fit`` call).
     batch_size : int or "auto", default={batch_size}
         Rows per minibatch ("auto": ``min(200, n_samples)``). A last batch
         of one row joins the batch before it.
-    alpha, l1 : float, default=0.0
+"""
+TRAINING_DOC_PENALTIES = """    alpha, l1 : float, default=0.0
         L2 / L1 penalties on the weight matrices (not biases or norms),
         divided by the (weighted) batch size as scikit-learn's ``alpha``.
     clip_grad_norm : float, optional
@@ -72,7 +75,8 @@ TRAINING_DOC = """    max_iter : int, default={max_iter}
     lr_schedule : str, scheduler class, callable or (spec, dict), optional
         A schedule of ``sklears_neural.optim.lr_scheduler`` by name
         ("step", "cosine", "onecycle", "plateau", …) with its options.
-    callbacks : list of Callback or of (name, Callback), optional
+"""
+TRAINING_DOC_LOOP = """    callbacks : list of Callback or of (name, Callback), optional
         Re-read at every ``fit`` / ``partial_fit``; options settable as
         ``callbacks__<name>__<param>``.
     validation_fraction : float in [0, 1) or None, default=None
@@ -84,23 +88,30 @@ TRAINING_DOC = """    max_iter : int, default={max_iter}
     early_stopping : bool, default=False
         Stop when the validation score stalls and restore the best weights.
     n_iter_no_change : int, default=10
+        The number of epochs without improvement that stops training (see
+        ``tol``).
     tol : float, default=1e-4
         Training stops when the monitored value (training loss, or the
         validation score with early stopping) has not improved by ``tol``
         for more than ``n_iter_no_change`` epochs.
     shuffle : bool, default=True
+        Shuffle the rows at every epoch.
     warm_start : bool, default=False
         Continue from the fitted weights and optimizer state.
-    random_state : int, RandomState or None
+    random_state : int, RandomState or None, default=None
         Seeds initial weights, splits, shuffling and noise: the same seed
         gives a bit-identical model.
     device : str, default="cpu"
         "cuda" / "cuda:N" trains on a GPU through CuPy.
     dtype : {{"float32", "float64"}}, default="float32"
+        The dtype of the weights and of the computation.
     verbose : int, default=0
         1 shows a progress bar, 2 also prints every epoch.
     n_threads : int, optional
         Limit of BLAS/OpenMP threads during fit and predict.
-    max_epochs : int
+"""
+TRAINING_DOC_DEPRECATED = """    max_epochs : int
         Deprecated name of ``max_iter``; it will be removed in the next release.
 """
+TRAINING_DOC = (TRAINING_DOC_EPOCHS + TRAINING_DOC_PENALTIES + TRAINING_DOC_LOOP
+                + TRAINING_DOC_DEPRECATED)

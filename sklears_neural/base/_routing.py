@@ -39,6 +39,19 @@ class RoutedParamsMixin:
                 if k.startswith(start) and self._is_routed(k)}
 
     def get_params(self, deep=True):
+        """Return the estimator's parameters, routed ones (``optimizer__*`` …) included.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of sub-objects, as scikit-learn's
+            ``get_params``.
+
+        Returns
+        -------
+        dict
+            Parameter name to its value.
+        """
         params = super().get_params(deep=deep)
         params.update({k: v for k, v in self.__dict__.items() if self._is_routed(k)})
         return params
@@ -48,6 +61,22 @@ class RoutedParamsMixin:
 
         A name that is neither a parameter nor routed raises at once, as
         scikit-learn's ``set_params`` does (a typo is not kept until ``fit``).
+
+        Parameters
+        ----------
+        **params : dict
+            Parameter names (``name``, ``name__sub`` or a routed ``optimizer__*``
+            …) and their new values.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+
+        Raises
+        ------
+        ValueError
+            If a name is neither a parameter nor routed.
         """
         valid = set(self._get_param_names())
         plain = {}

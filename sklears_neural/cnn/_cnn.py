@@ -23,7 +23,14 @@ from sklears_neural._specs import check_activation
 from sklears_neural.backend import to_device, to_numpy
 from sklears_neural.base._checks import resolve_optimizer
 from sklears_neural.base._estimator import BaseNeuralNet
-from sklears_neural.base._params import CLASSIFIER_CONSTRAINTS, TRAINING_DOC, unit_interval
+from sklears_neural.base._params import (
+    CLASSIFIER_CONSTRAINTS,
+    TRAINING_DOC_DEPRECATED,
+    TRAINING_DOC_EPOCHS,
+    TRAINING_DOC_LOOP,
+    TRAINING_DOC_PENALTIES,
+    unit_interval,
+)
 from sklears_neural.base._mixins import NeuralNetClassifierMixin, NeuralNetRegressorMixin
 from sklears_neural.base._noise import parse_noise
 from sklears_neural.base._routing import RoutedParamsMixin
@@ -276,6 +283,7 @@ _PARAMS_DOC = """
         Pooling after each block (window and stride ``pool_size``,
         ``ceil_mode``: a dimension of size 1 stays 1).
     pool_size : int, default=2
+        The window and stride of the pooling.
     global_pool : {{"avg", "max", None}}, default=None
         Pool every channel to one value before the dense head; None
         flattens the last feature maps.
@@ -284,6 +292,7 @@ _PARAMS_DOC = """
     activation : str, default="relu"
         Any fused activation ("relu", "gelu", "silu", "elu", ...).
     batch_norm : bool, default=True
+        Batch norm in every convolution block.
     dropout : float in [0, 1), default=0.0
         Dropout before each dense layer of the head.
     module : nn.Module subclass or instance, optional
@@ -297,9 +306,19 @@ _PARAMS_DOC = """
     optimizer : str or Optimizer subclass, default="adam"
         Options as ``optimizer__*``.
     lr : float, default=1e-3
+        The learning rate.
 """
-_TRAINING_PARAMS = TRAINING_DOC.format(max_iter=20, batch_size=64) + """    **kwargs
+# In the order of the signatures; a classifier's own parameters go between the two.
+_TRAINING_HEAD = (TRAINING_DOC_EPOCHS + TRAINING_DOC_PENALTIES).format(max_iter=20, batch_size=64)
+_TRAINING_TAIL = TRAINING_DOC_LOOP.format() + TRAINING_DOC_DEPRECATED + """    **kwargs
         ``module__*``, ``optimizer__*``, ``callbacks__*`` routed arguments.
+"""
+_TRAINING_PARAMS = _TRAINING_HEAD + _TRAINING_TAIL
+_CLASSIFIER_PARAMS = """    label_smoothing : float in [0, 1], default=0.0
+        Smooth the one-hot targets of multiclass problems by this much.
+    class_weight : "balanced", dict or None, default=None
+        Weights per class, multiplied into ``sample_weight`` ("balanced":
+        inversely to the class frequencies).
 """
 
 _IMAGE_DOC = dict(shape_doc="(C, H, W), or (H, W) for one channel",
@@ -367,12 +386,11 @@ class _CNNRegressor(NeuralNetRegressorMixin, _BaseCNN):
         return nn.MSELoss()
 
 
-_CLASSIFIER_EXTRA = """    label_smoothing : float in [0, 1], default=0.0
-    class_weight : "balanced", dict or None
-
+_CLASSIFIER_EXTRA = """
     Attributes
     ----------
-    classes_ : ndarray
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
     input_shape_ : tuple of int
         The (C, {spatial}) shape of one sample, as the network reads it.
     module_, optimizer_, history_, loss_curve_, n_iter_, n_features_in_
@@ -394,7 +412,8 @@ class CNNClassifier(_CNNClassifier):
 
     X may be (n, C, H, W), (n, H, W), or flat (n, C*H*W) rows with
     ``input_shape``; y as for any scikit-learn classifier.
-""" + _PARAMS_DOC.format(**_IMAGE_DOC) + _TRAINING_PARAMS + _CLASSIFIER_EXTRA.format(spatial="H, W")
+""" + _PARAMS_DOC.format(**_IMAGE_DOC) + _TRAINING_HEAD + _CLASSIFIER_PARAMS + _TRAINING_TAIL
+               + _CLASSIFIER_EXTRA.format(spatial="H, W")
                + """
     Examples
     --------
@@ -419,7 +438,8 @@ class CNN1DClassifier(_CNNClassifier):
 
     X may be (n, C, L) (aeon/sktime's layout for multivariate series), or
     flat (n, L) rows (one channel) or (n, C*L) rows with ``input_shape``.
-""" + _PARAMS_DOC.format(**_SIGNAL_DOC) + _TRAINING_PARAMS + _CLASSIFIER_EXTRA.format(spatial="L"))
+""" + _PARAMS_DOC.format(**_SIGNAL_DOC) + _TRAINING_HEAD + _CLASSIFIER_PARAMS + _TRAINING_TAIL
+               + _CLASSIFIER_EXTRA.format(spatial="L"))
     _dims = 1
 
 

@@ -71,21 +71,32 @@ class CNNNetwork(Module):
     conv_layers : sequence of (int, int)
         (filters, kernel_size) per convolution block.
     n_outputs : int
-    dims : {1, 2}
-    pooling : {"max", "avg", None}
+        The width of the output (logits or predictions).
+    dims : {1, 2}, default=2
+        The number of spatial dimensions: signals or images.
+    pooling : {"max", "avg", None}, default="max"
         Pooling after each block, window and stride ``pool_size``.
-    pool_size : int
-    global_pool : {"avg", "max", None}
+    pool_size : int, default=2
+        The pooling window and stride.
+    global_pool : {"avg", "max", None}, default=None
         Pool each channel to one value before the head (None: flatten).
-    hidden_layer_sizes : sequence of int
+    hidden_layer_sizes : sequence of int, default=()
         Dense layers of the head.
-    activation : str
-    batch_norm : bool
-    dropout : float
+    activation : str, default="relu"
+        The activation of the blocks and of the hidden dense layers.
+    batch_norm : bool, default=True
+        Batch norm after each convolution (which then has no bias).
+    dropout : float, default=0.0
         Dropout before each dense layer of the head.
-    activation_noise : float
+    activation_noise : float, default=0.0
         Standard deviation of a ``GaussianNoise`` layer after each activation.
-    generator : numpy.random.Generator
+    generator : numpy.random.Generator, default=None
+        Seeds the initial weights, the dropout masks and the noise.
+
+    Attributes
+    ----------
+    layers : Sequential
+        Every layer, from the ``Unflatten`` of the input to the output layer.
     """
 
     def __init__(self, input_shape, conv_layers, n_outputs, *, dims=2, pooling="max",
@@ -125,4 +136,16 @@ class CNNNetwork(Module):
         self.layers = Sequential(*layers)
 
     def forward(self, x):
+        """Apply the network.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n, prod(input_shape))
+            Flat rows; the first layer reshapes them to ``(n, *input_shape)``.
+
+        Returns
+        -------
+        Tensor of shape (n, n_outputs)
+            The outputs.
+        """
         return self.layers(x)

@@ -88,21 +88,24 @@ class Dataset:
         Returns
         -------
         batch : tuple
+            One stacked array (or ``Padded`` input) per field of the items.
         """
         from sklears_neural.data._loader import default_collate
 
         return default_collate(items)
 
     def subset(self, indices):
-        """A dataset over the rows ``indices`` (here a ``Subset`` view).
+        """Return a dataset over the rows ``indices`` (here a ``Subset`` view).
 
         Parameters
         ----------
         indices : array-like of int
+            The rows, in order.
 
         Returns
         -------
         dataset : Dataset
+            The dataset of those rows.
         """
         return Subset(self, indices)
 
@@ -123,6 +126,7 @@ class ArrayDataset(Dataset):
     Attributes
     ----------
     X, y, sample_weight : ndarray or sparse matrix (X), ndarray or None
+        The inputs, targets and weights as stored (CSR or CSC when sparse).
 
     Examples
     --------
@@ -181,7 +185,19 @@ class ArrayDataset(Dataset):
         return _item((x, y, w))
 
     def subset(self, indices):
-        """A new ``ArrayDataset`` over the rows ``indices`` (copied)."""
+        """Return a new ``ArrayDataset`` over the rows ``indices`` (copied).
+
+        Parameters
+        ----------
+        indices : array-like of int
+            The rows, in order.
+
+        Returns
+        -------
+        ArrayDataset
+            A dataset holding copies of those rows of ``X``, ``y`` and
+            ``sample_weight``.
+        """
         indices = np.asarray(indices, dtype=np.int64)
         new = type(self).__new__(type(self))
         new.X = self.X[indices]
@@ -197,12 +213,16 @@ class Subset(Dataset):
     Parameters
     ----------
     dataset : Dataset
+        The dataset to take rows from.
     indices : array-like of int
+        The rows, in order.
 
     Attributes
     ----------
     dataset : Dataset
+        The underlying dataset.
     indices : ndarray of int64
+        The rows, flattened.
     """
 
     def __init__(self, dataset, indices):
@@ -225,7 +245,18 @@ class Subset(Dataset):
         return self.collate([self.dataset[j] for j in rows.tolist()])
 
     def collate(self, items):
-        """Collate as ``dataset`` does."""
+        """Collate as ``dataset`` does.
+
+        Parameters
+        ----------
+        items : list of tuple
+            Items as returned by ``__getitem__``.
+
+        Returns
+        -------
+        batch : tuple
+            The batch, from the underlying dataset's ``collate``.
+        """
         if hasattr(self.dataset, "collate"):
             return self.dataset.collate(items)
         return super().collate(items)
@@ -254,6 +285,18 @@ class IterableDataset(Dataset):
         return self[indices]
 
     def subset(self, indices):
+        """Refuse: a stream has no subsets.
+
+        Parameters
+        ----------
+        indices : array-like of int
+            Ignored.
+
+        Raises
+        ------
+        TypeError
+            Always.
+        """
         raise TypeError(f"{type(self).__name__} is a stream and has no subsets.")
 
     def iter_targets(self):
@@ -262,6 +305,12 @@ class IterableDataset(Dataset):
         Yields
         ------
         y_chunk : ndarray
+            The targets of one chunk.
+
+        Raises
+        ------
+        ValueError
+            If a chunk holds no targets.
         """
         for k, chunk in enumerate(self):
             if len(chunk) < 2 or chunk[1] is None:
@@ -336,7 +385,18 @@ class ArrayStream(IterableDataset):
                               for a in (self.X, self.y, self.sample_weight)))
 
     def iter_targets(self):
-        """Yield y chunk by chunk, reading only y."""
+        """Yield y chunk by chunk, reading only y.
+
+        Yields
+        ------
+        y_chunk : ndarray
+            The targets of one chunk of ``chunk_size`` rows (fewer for the last).
+
+        Raises
+        ------
+        ValueError
+            If the stream has no targets.
+        """
         if self.y is None:
             raise ValueError("ArrayStream has no targets (y=None).")
         for start in range(0, self.n_samples, self.chunk_size):

@@ -38,6 +38,14 @@ def default_collate(items):
     Returns
     -------
     batch : same structure as an item
+        Each field collated over the items.
+
+    Raises
+    ------
+    ValueError
+        If ``items`` is empty or the items have different numbers of fields.
+    TypeError
+        If a field is None in some items only, or of a type it cannot collate.
 
     Examples
     --------

@@ -45,11 +45,19 @@ class Sampler:
         self.data_source = data_source
 
     def indices(self):
-        """The whole epoch's order, drawn afresh.
+        """Return the whole epoch's order, drawn afresh.
+
+        The base class collects ``__iter__``.
 
         Returns
         -------
         indices : ndarray of int64
+            The row indices, in the order the epoch visits them.
+
+        Raises
+        ------
+        NotImplementedError
+            If the subclass implements neither ``indices`` nor ``__iter__``.
         """
         if type(self).__iter__ is Sampler.__iter__:
             raise NotImplementedError(f"{type(self).__name__} must implement indices() or "
@@ -69,9 +77,17 @@ class SequentialSampler(Sampler):
     Parameters
     ----------
     data_source : sized
+        What is sampled; only its length is used.
     """
 
     def indices(self):
+        """Return the whole epoch's order, drawn afresh.
+
+        Returns
+        -------
+        indices : ndarray of int64
+            ``0, 1, ..., len(data_source) - 1``.
+        """
         return np.arange(len(self.data_source), dtype=np.int64)
 
     def __iter__(self):
@@ -87,6 +103,7 @@ class RandomSampler(Sampler):
     Parameters
     ----------
     data_source : sized
+        What is sampled; only its length is used.
     replacement : bool, default=False
         Draw with replacement.
     num_samples : int, default=None
@@ -105,12 +122,20 @@ class RandomSampler(Sampler):
 
     @property
     def num_samples(self):
-        """Rows per epoch."""
+        """Rows per epoch: ``num_samples``, or ``len(data_source)`` when it is None."""
         if self._num_samples is None:
             return len(self.data_source)
         return self._num_samples
 
     def indices(self):
+        """Return the whole epoch's order, drawn afresh.
+
+        Returns
+        -------
+        indices : ndarray of int64
+            ``num_samples`` rows in random order (repeats only with ``replacement``,
+            or when more rows than ``len(data_source)`` are asked for).
+        """
         n, size = len(self.data_source), self.num_samples
         rng = self.generator
         if self.replacement:
@@ -137,6 +162,13 @@ class WeightedRandomSampler(Sampler):
         Without replacement, a row appears at most once per epoch (so
         ``num_samples`` may not exceed the number of non-zero weights).
     generator : numpy.random.Generator, int or None, default=None
+        Source of randomness; an int seeds one, None makes a fresh one.
+
+    Raises
+    ------
+    ValueError
+        If the weights are invalid, or too few are non-zero to draw
+        ``num_samples`` rows without replacement.
     """
 
     def __init__(self, weights, num_samples, replacement=True, generator=None):
@@ -157,6 +189,13 @@ class WeightedRandomSampler(Sampler):
         super().__init__(None)
 
     def indices(self):
+        """Return the whole epoch's order, drawn afresh.
+
+        Returns
+        -------
+        indices : ndarray of int64
+            ``num_samples`` rows drawn with probabilities proportional to ``weights``.
+        """
         p = self.weights / self.weights.sum()
         return self.generator.choice(len(p), size=self.num_samples, replace=self.replacement,
                                      p=p).astype(np.int64, copy=False)
@@ -173,6 +212,7 @@ class BatchSampler(Sampler):
     sampler : Sampler or iterable of int
         A sampler with ``indices()`` is drawn once per epoch and sliced.
     batch_size : int
+        Rows per batch.
     drop_last : bool
         Drop the last batch if it is smaller than ``batch_size``.
 
@@ -189,6 +229,13 @@ class BatchSampler(Sampler):
         super().__init__(None)
 
     def indices(self):
+        """Return the whole epoch's order, drawn afresh.
+
+        Returns
+        -------
+        indices : ndarray of int64
+            The rows of all the epoch's batches, concatenated.
+        """
         order = self.sampler.indices() if hasattr(self.sampler, "indices") \
             else np.fromiter(iter(self.sampler), dtype=np.int64)
         if self.drop_last:
@@ -219,16 +266,19 @@ class StratifiedBatchSampler(Sampler):
     labels : array-like of shape (n,)
         Class of each row (any values ``np.unique`` sorts).
     batch_size : int
+        Rows per batch.
     shuffle : bool, default=True
         Shuffle each class's rows, which batch gets a class's extra row,
         and the order within each batch; False gives a fixed order.
     drop_last : bool, default=False
         Drop the last batch if it is smaller than ``batch_size``.
     generator : numpy.random.Generator, int or None, default=None
+        Source of randomness; an int seeds one, None makes a fresh one.
 
     Yields
     ------
     batch : ndarray of int64
+        The rows of one batch.
 
     Notes
     -----
@@ -303,6 +353,13 @@ class StratifiedBatchSampler(Sampler):
         return batches
 
     def indices(self):
+        """Return the whole epoch's order, drawn afresh.
+
+        Returns
+        -------
+        indices : ndarray of int64
+            The rows of all the epoch's batches, concatenated.
+        """
         batches = self._batches()
         return np.concatenate(batches) if batches else np.empty(0, dtype=np.int64)
 

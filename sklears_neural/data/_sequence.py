@@ -20,13 +20,15 @@ LAYOUTS = ("NTC", "NCT")
 Padded = namedtuple("Padded", ["values", "lengths"])
 Padded.__doc__ = """A batch of zero-padded sequences.
 
-A model receives it unpacked, ``module(values, lengths)``.
+A model receives it unpacked, ``module(values, lengths)``. The fields are
+read back as attributes of the same names.
 
-Attributes
+Parameters
 ----------
 values : ndarray of shape (batch, T, F)
     Zero padded after each sequence's end; T is the batch's longest length.
 lengths : ndarray of int64 of shape (batch,)
+    The number of valid steps of each sequence.
 """
 
 
@@ -89,6 +91,13 @@ def pad_sequences(sequences, dtype=None):
     values : ndarray of shape (n, T_max, F)
         ``values[i, :lengths[i]]`` is sequence i, zeros after it.
     lengths : ndarray of int64 of shape (n,)
+        The length T_i of each sequence.
+
+    Raises
+    ------
+    ValueError
+        If there is no sequence, or a sequence is empty, ragged, not numeric or
+        of another number of features.
 
     Examples
     --------
@@ -166,7 +175,7 @@ class SequenceDataset(Dataset):
 
     @classmethod
     def from_padded(cls, values, lengths, y=None, sample_weight=None, layout="NTC"):
-        """A dataset over already padded time-major values, without copying them.
+        """Return a dataset over already padded time-major values, without copying them.
 
         Parameters
         ----------
@@ -174,13 +183,22 @@ class SequenceDataset(Dataset):
             Sequence ``i`` is ``values[i, :lengths[i]]``; the rest is padding.
         lengths : ndarray of int of shape (n,)
             Steps of each sequence, in [1, T].
-        y, sample_weight : array-like of shape (n, ...), optional
+        y : array-like of shape (n, ...), default=None
+            Targets, one per sequence.
+        sample_weight : array-like of shape (n,), default=None
+            Weights, one per sequence.
         layout : {"NTC", "NCT"}, default="NTC"
             Recorded as the layout the values came from (they are time-major).
 
         Returns
         -------
         SequenceDataset
+            The dataset, holding ``values`` itself.
+
+        Raises
+        ------
+        ValueError
+            If the shapes do not match or a length is out of [1, T].
         """
         values = np.asarray(values)
         lengths = np.asarray(lengths, dtype=np.int64)
@@ -259,7 +277,19 @@ class SequenceDataset(Dataset):
                       None if self.sample_weight is None else self.sample_weight[indices]))
 
     def subset(self, indices):
-        """A new ``SequenceDataset`` over the sequences ``indices`` (copied)."""
+        """Return a new ``SequenceDataset`` over the sequences ``indices`` (copied).
+
+        Parameters
+        ----------
+        indices : array-like of int
+            The sequences, in order.
+
+        Returns
+        -------
+        SequenceDataset
+            A dataset holding copies of those sequences, padded to the longest of
+            them, and of their targets and weights.
+        """
         indices = np.asarray(indices, dtype=np.int64)
         lengths = self.lengths[indices]
         steps = int(lengths.max()) if len(lengths) else 0

@@ -253,13 +253,13 @@ class _BaseMLP(RoutedParamsMixin, BaseNeuralNet):
         return True
 
 
-_MLP_DOC = """
-    Parameters
-    ----------
-    hidden_layer_sizes : array-like of int, default=(100,)
+# The parameters both MLPs share, in three pieces: each class puts its own between them
+# in the order of its signature.
+_MLP_DOC = """    hidden_layer_sizes : array-like of int, default=(100,)
+        The ith element is the number of units in the ith hidden layer.
     activation : str or list of str, default="relu"
-        scikit-learn's "identity", "logistic", "tanh", "relu", or any of
-        leaky_relu, elu, selu, gelu, gelu_tanh, silu, mish, softplus,
+        The scikit-learn names "identity", "logistic", "tanh", "relu", or any
+        of leaky_relu, elu, selu, gelu, gelu_tanh, silu, mish, softplus,
         sigmoid; a list gives one per hidden layer.
     solver : str or Optimizer subclass, default="adam"
         "adam", "sgd", "lbfgs" as in scikit-learn, or "adamw", "rmsprop",
@@ -271,20 +271,29 @@ _MLP_DOC = """
     learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
         Schedule for solver="sgd", as in scikit-learn.
     learning_rate_init : float, default=1e-3
+        The learning rate of the stochastic solvers (the initial one under a
+        schedule).
     power_t : float, default=0.5
+        The exponent of ``learning_rate="invscaling"``.
     max_iter : int, default=200
         Epochs for stochastic solvers; iterations for lbfgs.
     shuffle : bool, default=True
-    random_state : int, RandomState or None
+        Shuffle the rows at every epoch.
+    random_state : int, RandomState or None, default=None
         Same seed, same data ⇒ bit-identical model.
     tol : float, default=1e-4
+        Training stops when the loss (or, with ``early_stopping``, the
+        validation score) has not improved by ``tol`` for more than
+        ``n_iter_no_change`` epochs; for lbfgs, scipy's gradient tolerance.
     verbose : bool or int, default=False
         True shows a tqdm progress bar; 2 also prints every epoch.
     warm_start : bool, default=False
         Continue from the fitted weights **and optimizer state**
         (scikit-learn restarts its optimizer; we keep Adam's moments).
     momentum : float, default=0.9
+        The momentum of solver="sgd".
     nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum with solver="sgd" and ``momentum > 0``.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` (stratified for classifiers), stop
         when the validation score stalls, restore the best weights.
@@ -294,10 +303,14 @@ _MLP_DOC = """
         default) behaves as scikit-learn's 0.1: a split only when
         ``early_stopping`` (or a plateau schedule) needs one. ``fit(X, y,
         validation_data=(X_val, y_val))`` scores given data instead.
-    beta_1, beta_2, epsilon : Adam's parameters
+    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
+        The moment decay rates and the denominator term of Adam (and of the
+        Adam-like solvers).
     n_iter_no_change : int, default=10
+        The number of epochs without improvement that stops training (see
+        ``tol``).
     max_fun : int, default=15000
-        lbfgs only: maximum number of loss evaluations.
+        For lbfgs only: the maximum number of loss evaluations.
     dropout : float or list of float, default=0.0
         Dropout after each hidden layer (ours).
     batch_norm, layer_norm : bool, default=False
@@ -318,8 +331,14 @@ _MLP_DOC = """
         by name ("step", "cosine", "onecycle", "plateau", …) with its
         options in the dict; stepped per epoch (per batch for "cyclic" and
         "onecycle"; "plateau" watches the validation loss).
-    callbacks : list of Callback or (name, Callback), optional
-    device : str, default="cpu"
+"""
+
+_MLP_DOC_CALLBACKS = """    callbacks : list of Callback or (name, Callback), optional
+        Re-read at every ``fit`` / ``partial_fit``; options settable as
+        ``callbacks__<name>__<param>``.
+"""
+
+_MLP_DOC_TAIL = """    device : str, default="cpu"
         "cuda" / "cuda:N" trains on a GPU through CuPy.
     dtype : {"float32", "float64"}, default="float32"
         Differs from scikit-learn, which computes in the input's float
@@ -344,11 +363,15 @@ class MLPClassifier(NeuralNetClassifierMixin, _BaseMLP):
     keeps its meaning and default (``validation_fraction=None`` behaves as
     scikit-learn's 0.1 and also scores a split without early stopping when
     set); ours are added at the end.
+
+    Parameters
+    ----------
 """ + _MLP_DOC + """    label_smoothing : float in [0, 1], default=0.0
         Smooth the one-hot targets of multiclass problems (ours).
-    class_weight : "balanced", dict or None
-        Weights per class, multiplied into ``sample_weight`` (ours).
-
+""" + _MLP_DOC_CALLBACKS + """    class_weight : "balanced", dict or None, default=None
+        Weights per class, multiplied into ``sample_weight`` (ours;
+        "balanced": inversely to the class frequencies).
+""" + _MLP_DOC_TAIL + """
     Attributes
     ----------
     classes_, coefs_, intercepts_, n_layers_, n_outputs_, out_activation_,
@@ -360,6 +383,7 @@ class MLPClassifier(NeuralNetClassifierMixin, _BaseMLP):
         rows of its batches (``history_[:, "train_loss"]``, ``to_frame()``,
         ``plot()``).
     module_ : MLPNetwork
+        The fitted network.
 
     Examples
     --------
@@ -409,20 +433,25 @@ class MLPClassifier(NeuralNetClassifierMixin, _BaseMLP):
 
     @available_if(_BaseMLP._check_stochastic)
     def partial_fit(self, X, y=None, sample_weight=None, classes=None):
-        """One epoch over ``(X, y)``; ``classes`` lists every label on the first call.
+        """Run one epoch over ``(X, y)``; ``classes`` lists every label on the first call.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_labels)
-        sample_weight : array-like of shape (n_samples,), optional
-        classes : array-like, optional
+            Training inputs; also a Dataset or a stream of the data layer (then
+            ``y=None``).
+        y : array-like of shape (n_samples,) or (n_samples, n_labels), default=None
+            Class labels (an indicator matrix for multilabel targets).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights of the loss.
+        classes : array-like, default=None
             All labels that will ever appear; required when the first batch
             does not contain every class.
 
         Returns
         -------
-        self
+        self : object
+            The updated estimator.
         """
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
@@ -434,11 +463,14 @@ class MLPRegressor(NeuralNetRegressorMixin, _BaseMLP):
     keeps its meaning and default (``validation_fraction=None`` behaves as
     scikit-learn's 0.1 and also scores a split without early stopping when
     set); ours are added at the end.
-""" + _MLP_DOC + """    loss : {"squared_error", "poisson", "absolute_error", "huber"}, default="squared_error"
+
+    Parameters
+    ----------
+    loss : {"squared_error", "poisson", "absolute_error", "huber"}, default="squared_error"
         "squared_error" and "poisson" are scikit-learn's (half squared error,
         half Poisson deviance with an exp output); "absolute_error" and
         "huber" (delta=1) are ours.
-
+""" + _MLP_DOC + _MLP_DOC_CALLBACKS + _MLP_DOC_TAIL + """
     Attributes
     ----------
     coefs_, intercepts_, n_layers_, n_outputs_, out_activation_, loss_,
@@ -449,6 +481,7 @@ class MLPRegressor(NeuralNetRegressorMixin, _BaseMLP):
         Per epoch: train_loss, valid_loss, valid_score, lr, time and the
         epoch's batches.
     module_ : MLPNetwork
+        The fitted network.
 """)
 
     def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
@@ -499,8 +532,22 @@ class MLPRegressor(NeuralNetRegressorMixin, _BaseMLP):
 
     @available_if(_BaseMLP._check_stochastic)
     def partial_fit(self, X, y=None, sample_weight=None):
-        """One epoch over ``(X, y)``, initialising the model on the first call.
+        """Run one epoch over ``(X, y)``, initialising the model on the first call.
 
         ``X`` may also be a Dataset or a stream of the data layer (then ``y=None``).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights of the loss.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
         """
         return self._fit(X, y, sample_weight, incremental=True)

@@ -32,17 +32,27 @@ class MLPNetwork(Module):
     Parameters
     ----------
     n_features : int
+        The width of the input.
     hidden_layer_sizes : sequence of int
+        The width of each hidden layer.
     n_outputs : int
+        The width of the output (logits or predictions).
     activations : sequence of str
         One per hidden layer.
     dropout : sequence of float
         One per hidden layer.
-    batch_norm, layer_norm : bool
+    batch_norm, layer_norm : bool, default=False
+        Normalise each hidden layer before its activation (one of them).
     activation_noise : float, default=0.0
         Standard deviation of Gaussian noise added after each hidden
         activation in training (a ``GaussianNoise`` layer per hidden layer).
-    generator : numpy.random.Generator
+    generator : numpy.random.Generator, default=None
+        Seeds the initial weights, the dropout masks and the noise.
+
+    Attributes
+    ----------
+    layers : Sequential
+        Every layer, input to output.
     """
 
     def __init__(self, n_features, hidden_layer_sizes, n_outputs, activations, dropout,
@@ -72,8 +82,26 @@ class MLPNetwork(Module):
         self.layers = Sequential(*layers)
 
     def linears(self):
-        """The dense layers, input to output."""
+        """Return the dense layers, input to output.
+
+        Returns
+        -------
+        list of Linear
+            The hidden layers, then the output layer.
+        """
         return [m for m in self.layers if isinstance(m, Linear)]
 
     def forward(self, x):
+        """Apply the network.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n, n_features)
+            The input rows.
+
+        Returns
+        -------
+        Tensor of shape (n, n_outputs)
+            The outputs (logits for a classifier).
+        """
         return self.layers(x)

@@ -100,12 +100,29 @@ class Module:
         object.__delattr__(self, name)
 
     def register_buffer(self, name, array):
-        """Register ``array`` (a raw numpy/cupy array or None) as saved state."""
+        """Register ``array`` (a raw numpy/cupy array or None) as saved state.
+
+        Parameters
+        ----------
+        name : str
+            The attribute name the buffer is read back as.
+        array : ndarray or None
+            The state; ``state_dict``, ``load_state_dict`` and ``to`` include it.
+        """
         self.__dict__.pop(name, None)
         self._buffers[name] = array
 
     def register_parameter(self, name, param):
-        """Register ``param`` (a Parameter or None) under ``name``."""
+        """Register ``param`` (a Parameter or None) under ``name``.
+
+        Parameters
+        ----------
+        name : str
+            The attribute name of the parameter.
+        param : Parameter or None
+            The parameter; None sets the attribute to None (an absent parameter,
+            such as a layer's bias when ``bias=False``).
+        """
         if param is None:
             self.__dict__.pop(name, None)
             object.__setattr__(self, name, None)
@@ -113,12 +130,33 @@ class Module:
             setattr(self, name, param)
 
     def add_module(self, name, module):
-        """Register ``module`` as a child under ``name``."""
+        """Register ``module`` as a child under ``name``.
+
+        Parameters
+        ----------
+        name : str
+            The attribute name of the child.
+        module : Module
+            The child module.
+        """
         setattr(self, name, module)
 
     # -- traversal ---------------------------------------------------------
     def named_modules(self, prefix=""):
-        """Yield ``(name, module)`` for this module and every descendant."""
+        """Yield ``(name, module)`` for this module and every descendant.
+
+        Parameters
+        ----------
+        prefix : str, default=""
+            Prepended to the dotted names; this module's own name.
+
+        Yields
+        ------
+        name : str
+            The dotted name of the module (``prefix`` for this one).
+        module : Module
+            The module; each is yielded once, depth first.
+        """
         stack = [(prefix, self)]
         seen = set()
         while stack:
@@ -131,21 +169,56 @@ class Module:
                          for child, sub in module._modules.items() if sub is not None]
 
     def modules(self):
-        """Yield this module and every descendant."""
+        """Yield this module and every descendant.
+
+        Yields
+        ------
+        Module
+            This module, then its descendants depth first, each once.
+        """
         for _, module in self.named_modules():
             yield module
 
     def named_children(self):
-        """Yield ``(name, module)`` for the direct children."""
+        """Yield ``(name, module)`` for the direct children.
+
+        Yields
+        ------
+        name : str
+            The attribute name of the child.
+        module : Module
+            The child.
+        """
         yield from ((n, m) for n, m in self._modules.items() if m is not None)
 
     def children(self):
-        """Yield the direct children."""
+        """Yield the direct children.
+
+        Yields
+        ------
+        Module
+            Each child, in registration order.
+        """
         for _, module in self.named_children():
             yield module
 
     def named_parameters(self, prefix="", recurse=True):
-        """Yield ``(dotted_name, parameter)``, each parameter once."""
+        """Yield ``(dotted_name, parameter)``, each parameter once.
+
+        Parameters
+        ----------
+        prefix : str, default=""
+            Prepended to the dotted names.
+        recurse : bool, default=True
+            Include the parameters of the descendants, not only this module's.
+
+        Yields
+        ------
+        dotted_name : str
+            The name of the parameter, e.g. ``"hidden.weight"``.
+        parameter : Parameter
+            The parameter.
+        """
         seen = set()
         modules = self.named_modules(prefix) if recurse else [(prefix, self)]
         for module_name, module in modules:
@@ -156,12 +229,36 @@ class Module:
                 yield (f"{module_name}.{name}" if module_name else name), param
 
     def parameters(self, recurse=True):
-        """Yield every parameter once."""
+        """Yield every parameter once.
+
+        Parameters
+        ----------
+        recurse : bool, default=True
+            Include the parameters of the descendants, not only this module's.
+
+        Yields
+        ------
+        Parameter
+            Each parameter once, in the order of ``named_parameters``.
+        """
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
     def named_buffers(self, prefix=""):
-        """Yield ``(dotted_name, array)`` for every registered buffer."""
+        """Yield ``(dotted_name, array)`` for every registered buffer.
+
+        Parameters
+        ----------
+        prefix : str, default=""
+            Prepended to the dotted names.
+
+        Yields
+        ------
+        dotted_name : str
+            The name of the buffer, e.g. ``"norm.running_mean"``.
+        array : ndarray
+            The buffer (buffers that are None are skipped).
+        """
         for module_name, module in self.named_modules(prefix):
             for name, buf in module._buffers.items():
                 if buf is not None:
@@ -169,17 +266,40 @@ class Module:
 
     # -- modes -------------------------------------------------------------
     def train(self, mode=True):
-        """Set training mode (dropout active, batch statistics) recursively."""
+        """Set training mode (dropout active, batch statistics) recursively.
+
+        Parameters
+        ----------
+        mode : bool, default=True
+            True for training mode, False for evaluation mode.
+
+        Returns
+        -------
+        Module
+            ``self``.
+        """
         for module in self.modules():
             object.__setattr__(module, "_training", bool(mode))
         return self
 
     def eval(self):
-        """Set evaluation mode recursively."""
+        """Set evaluation mode recursively.
+
+        Returns
+        -------
+        Module
+            ``self``.
+        """
         return self.train(False)
 
     def zero_grad(self, set_to_none=True):
-        """Clear every parameter's gradient."""
+        """Clear every parameter's gradient.
+
+        Parameters
+        ----------
+        set_to_none : bool, default=True
+            Set the gradients to None; otherwise fill the existing ones with zeros.
+        """
         for param in self.parameters():
             if set_to_none or param.grad is None:
                 param.grad = None
@@ -190,8 +310,13 @@ class Module:
     def state_dict(self):
         """Return an ordered dict of numpy copies of parameters and buffers.
 
-        numpy copies make the dict safe to pickle and to load on a machine
+        Numpy copies make the dict safe to pickle and to load on a machine
         without a GPU.
+
+        Returns
+        -------
+        collections.OrderedDict
+            Dotted name to a numpy copy of each parameter, then of each buffer.
         """
         state = OrderedDict()
         for name, param in self.named_parameters():
@@ -204,6 +329,19 @@ class Module:
         """Copy arrays from ``state_dict`` into the parameters and buffers.
 
         Values are cast to each parameter's dtype and moved to its device.
+
+        Parameters
+        ----------
+        state_dict : dict
+            Dotted names to arrays (or tensors), as ``state_dict`` returns.
+        strict : bool, default=True
+            Require the keys to match the module's exactly; otherwise keys the
+            module lacks are ignored and missing ones left as they are.
+
+        Returns
+        -------
+        Module
+            ``self``.
 
         Raises
         ------
@@ -240,7 +378,23 @@ class Module:
         return self
 
     def to(self, device=None, dtype=None):
-        """Move (and/or cast) every parameter and buffer in place; returns self."""
+        """Move (and/or cast) every parameter and buffer in place; returns self.
+
+        Gradients are dropped.
+
+        Parameters
+        ----------
+        device : str, default=None
+            ``"cpu"``, ``"cuda"`` or ``"cuda:N"``; None keeps the device.
+        dtype : dtype-like, default=None
+            The new dtype of the floating-point arrays, float32 or float64; None
+            keeps the dtype.
+
+        Returns
+        -------
+        Module
+            ``self``.
+        """
         dtype = None if dtype is None else check_dtype(dtype)
 
         def convert(a):
@@ -262,13 +416,38 @@ class Module:
 
     # -- calling and printing ------------------------------------------------
     def forward(self, *args, **kwargs):
+        """Compute the module's output; every subclass implements it.
+
+        Calling the module calls ``forward``.
+
+        Parameters
+        ----------
+        *args, **kwargs
+            The inputs, as the subclass defines them.
+
+        Returns
+        -------
+        object
+            The output, usually a Tensor.
+
+        Raises
+        ------
+        NotImplementedError
+            Always, on the base class.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement forward().")
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
 
     def extra_repr(self):
-        """One line of settings shown inside the module's repr."""
+        """Return one line of settings shown inside the module's repr.
+
+        Returns
+        -------
+        str
+            The settings; empty for the base class.
+        """
         return ""
 
     def __repr__(self):

@@ -13,6 +13,7 @@ class Parameter(Tensor):
     data : array
         The initial value (kept as is: no copy, no dtype change).
     requires_grad : bool, default=True
+        Whether backward computes a gradient for this parameter.
     """
 
     def __init__(self, data, requires_grad=True):

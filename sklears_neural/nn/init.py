@@ -139,12 +139,18 @@ def calculate_gain(nonlinearity, param=None):
     ----------
     nonlinearity : str
         One of the names above.
-    param : float, optional
-        ``negative_slope`` of leaky_relu (default 0.01); ignored otherwise.
+    param : float, default=None
+        ``negative_slope`` of leaky_relu (None means 0.01); ignored otherwise.
 
     Returns
     -------
     float
+        The gain.
+
+    Raises
+    ------
+    ValueError
+        If ``nonlinearity`` is not in the table, or ``param`` is not a number.
 
     Examples
     --------
@@ -179,9 +185,11 @@ def constant_(tensor, val, *, generator=None):
     Parameters
     ----------
     tensor : Tensor
+        The tensor to fill, in place.
     val : float
-    generator : ignored
-        Accepted so every initialiser has the same signature.
+        The fill value.
+    generator : object, default=None
+        Ignored; accepted so every initialiser has the same signature.
 
     Returns
     -------
@@ -193,12 +201,38 @@ def constant_(tensor, val, *, generator=None):
 
 
 def zeros_(tensor, *, generator=None):
-    """Fill ``tensor`` with zeros, in place, and return it (``generator`` is ignored)."""
+    """Fill ``tensor`` with zeros, in place, and return it (``generator`` is ignored).
+
+    Parameters
+    ----------
+    tensor : Tensor
+        The tensor to fill, in place.
+    generator : object, default=None
+        Ignored; accepted so every initialiser has the same signature.
+
+    Returns
+    -------
+    Tensor
+        ``tensor`` itself.
+    """
     return constant_(tensor, 0, generator=generator)
 
 
 def ones_(tensor, *, generator=None):
-    """Fill ``tensor`` with ones, in place, and return it (``generator`` is ignored)."""
+    """Fill ``tensor`` with ones, in place, and return it (``generator`` is ignored).
+
+    Parameters
+    ----------
+    tensor : Tensor
+        The tensor to fill, in place.
+    generator : object, default=None
+        Ignored; accepted so every initialiser has the same signature.
+
+    Returns
+    -------
+    Tensor
+        ``tensor`` itself.
+    """
     return constant_(tensor, 1, generator=generator)
 
 
@@ -209,9 +243,10 @@ def uniform_(tensor, a=0.0, b=1.0, *, generator=None):
     Parameters
     ----------
     tensor : Tensor
+        The tensor to fill, in place.
     a, b : float, default=0, 1
         Lower and upper bound, ``a <= b``.
-    generator : numpy.random.Generator, int, numpy.random.RandomState or None
+    generator : numpy.random.Generator, int, numpy.random.RandomState or None, default=None
         Source of randomness (None: fresh, unseeded).
 
     Returns
@@ -234,10 +269,13 @@ def normal_(tensor, mean=0.0, std=1.0, *, generator=None):
     Parameters
     ----------
     tensor : Tensor
+        The tensor to fill, in place.
     mean : float, default=0
+        The mean.
     std : float, default=1
         Standard deviation, >= 0.
-    generator : numpy.random.Generator, int, numpy.random.RandomState or None
+    generator : numpy.random.Generator, int, numpy.random.RandomState or None, default=None
+        Source of randomness (None: fresh, unseeded).
 
     Returns
     -------
@@ -279,12 +317,15 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, *, generator=None):
     Parameters
     ----------
     tensor : Tensor
+        The tensor to fill, in place.
     mean : float, default=0
+        The mean of the untruncated normal.
     std : float, default=1
         Standard deviation of the untruncated normal, > 0.
     a, b : float, default=-2, 2
         Bounds, ``a < b`` (either may be infinite).
-    generator : numpy.random.Generator, int, numpy.random.RandomState or None
+    generator : numpy.random.Generator, int, numpy.random.RandomState or None, default=None
+        Source of randomness (None: fresh, unseeded).
 
     Returns
     -------
@@ -320,10 +361,11 @@ def xavier_uniform_(tensor, gain=1.0, *, generator=None):
     Parameters
     ----------
     tensor : Tensor
-        At least 2-D.
+        The weight tensor to fill, in place; at least 2-D.
     gain : float, default=1
         Scale (see ``calculate_gain``).
-    generator : numpy.random.Generator, int, numpy.random.RandomState or None
+    generator : numpy.random.Generator, int, numpy.random.RandomState or None, default=None
+        Source of randomness (None: fresh, unseeded).
 
     Returns
     -------
@@ -349,9 +391,11 @@ def xavier_normal_(tensor, gain=1.0, *, generator=None):
     Parameters
     ----------
     tensor : Tensor
-        At least 2-D.
+        The weight tensor to fill, in place; at least 2-D.
     gain : float, default=1
-    generator : numpy.random.Generator, int, numpy.random.RandomState or None
+        Scale (see ``calculate_gain``).
+    generator : numpy.random.Generator, int, numpy.random.RandomState or None, default=None
+        Source of randomness (None: fresh, unseeded).
 
     Returns
     -------
@@ -385,7 +429,7 @@ def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *,
     Parameters
     ----------
     tensor : Tensor
-        At least 2-D.
+        The weight tensor to fill, in place; at least 2-D.
     a : float, default=0
         Negative slope of the rectifier after this layer (leaky_relu only).
     mode : {"fan_in", "fan_out"}, default="fan_in"
@@ -393,7 +437,8 @@ def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *,
     nonlinearity : str, default="leaky_relu"
         See ``calculate_gain``; with ``a=0`` the default is ReLU's
         :math:`\sqrt{2}`.
-    generator : numpy.random.Generator, int, numpy.random.RandomState or None
+    generator : numpy.random.Generator, int, numpy.random.RandomState or None, default=None
+        Source of randomness (None: fresh, unseeded).
 
     Returns
     -------
@@ -418,13 +463,15 @@ def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *,
     Parameters
     ----------
     tensor : Tensor
-        At least 2-D.
+        The weight tensor to fill, in place; at least 2-D.
     a : float, default=0
         Negative slope of the rectifier after this layer (leaky_relu only).
     mode : {"fan_in", "fan_out"}, default="fan_in"
+        ``fan_in`` keeps the forward pass's variance, ``fan_out`` backward's.
     nonlinearity : str, default="leaky_relu"
         See ``calculate_gain``.
-    generator : numpy.random.Generator, int, numpy.random.RandomState or None
+    generator : numpy.random.Generator, int, numpy.random.RandomState or None, default=None
+        Source of randomness (None: fresh, unseeded).
 
     Returns
     -------
@@ -446,8 +493,9 @@ def lecun_uniform_(tensor, *, generator=None):
     Parameters
     ----------
     tensor : Tensor
-        At least 2-D.
-    generator : numpy.random.Generator, int, numpy.random.RandomState or None
+        The weight tensor to fill, in place; at least 2-D.
+    generator : numpy.random.Generator, int, numpy.random.RandomState or None, default=None
+        Source of randomness (None: fresh, unseeded).
 
     Returns
     -------
@@ -471,8 +519,9 @@ def lecun_normal_(tensor, *, generator=None):
     Parameters
     ----------
     tensor : Tensor
-        At least 2-D.
-    generator : numpy.random.Generator, int, numpy.random.RandomState or None
+        The weight tensor to fill, in place; at least 2-D.
+    generator : numpy.random.Generator, int, numpy.random.RandomState or None, default=None
+        Source of randomness (None: fresh, unseeded).
 
     Returns
     -------
@@ -501,9 +550,11 @@ def orthogonal_(tensor, gain=1.0, *, generator=None):
     Parameters
     ----------
     tensor : Tensor
-        At least 2-D.
+        The weight tensor to fill, in place; at least 2-D.
     gain : float, default=1
-    generator : numpy.random.Generator, int, numpy.random.RandomState or None
+        Scale (see ``calculate_gain``).
+    generator : numpy.random.Generator, int, numpy.random.RandomState or None, default=None
+        Source of randomness (None: fresh, unseeded).
 
     Returns
     -------

@@ -28,6 +28,7 @@ def is_bias_or_norm(name, param):
     Returns
     -------
     bool
+        True for a parameter with at most one dimension or named ``bias``.
     """
     return param.ndim <= 1 or name.rsplit(".", 1)[-1] == "bias"
 

@@ -25,6 +25,7 @@ class LBFGS(Optimizer):
     Parameters
     ----------
     params : iterable of Tensor or of dict
+        Parameters to optimize, or one parameter group (see ``Optimizer``).
     max_iter : int, default=200
         Maximum L-BFGS iterations per ``step``.
     max_fun : int, default=15000

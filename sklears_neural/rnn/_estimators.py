@@ -18,7 +18,14 @@ from sklears_neural._specs import check_activation
 from sklears_neural.backend import check_dtype
 from sklears_neural.base._checks import resolve_optimizer
 from sklears_neural.base._estimator import BaseNeuralNet
-from sklears_neural.base._params import CLASSIFIER_CONSTRAINTS, TRAINING_DOC, unit_interval
+from sklears_neural.base._params import (
+    CLASSIFIER_CONSTRAINTS,
+    TRAINING_DOC_DEPRECATED,
+    TRAINING_DOC_EPOCHS,
+    TRAINING_DOC_LOOP,
+    TRAINING_DOC_PENALTIES,
+    unit_interval,
+)
 from sklears_neural.base._mixins import NeuralNetClassifierMixin, NeuralNetRegressorMixin
 from sklears_neural.base._noise import parse_noise
 from sklears_neural.base._routing import RoutedParamsMixin
@@ -216,19 +223,29 @@ _INPUT_DOC = """    layout : {"NTC", "NCT"}, default="NTC"
         is checked against the data.
 """
 
-_TRAINING_DOC = """    optimizer : str or Optimizer subclass, default="adam"
+# In the order of the signatures; a classifier's own parameters go between the two.
+_TRAINING_HEAD = """    optimizer : str or Optimizer subclass, default="adam"
         Options as ``optimizer__*``.
     lr : float, default=1e-3
-""" + TRAINING_DOC.format(max_iter=50, batch_size=32) + """    **kwargs
+        The learning rate.
+""" + (TRAINING_DOC_EPOCHS + TRAINING_DOC_PENALTIES).format(max_iter=50, batch_size=32)
+_TRAINING_TAIL = TRAINING_DOC_LOOP.format() + TRAINING_DOC_DEPRECATED + """    **kwargs
         ``optimizer__*`` and ``callbacks__*`` routed arguments.
 """
+_TRAINING_DOC = _TRAINING_HEAD + _TRAINING_TAIL
 
-_CLASSIFIER_DOC = """    label_smoothing : float in [0, 1], default=0.0
-    class_weight : "balanced", dict or None
+_CLASSIFIER_PARAMS = """    label_smoothing : float in [0, 1], default=0.0
+        Smooth the one-hot targets of multiclass problems by this much.
+    class_weight : "balanced", dict or None, default=None
+        Weights per class, multiplied into ``sample_weight`` ("balanced":
+        inversely to the class frequencies).
+"""
 
+_CLASSIFIER_ATTRIBUTES = """
     Attributes
     ----------
-    classes_ : ndarray
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
 """
 
 _ATTRIBUTES_DOC = """    input_shape_ : (int, int)
@@ -254,8 +271,12 @@ _RECURRENT_DOC = """
     cell : {"lstm", "gru", "rnn"}, default="lstm"
         PyTorch's LSTM and GRU equations, or an Elman RNN.
     hidden_size : int, default=64
+        The number of features of the hidden state.
     num_layers : int, default=1
+        The number of stacked recurrent layers.
     bidirectional : bool, default=False
+        Also read each sequence backwards; the two directions' outputs are
+        concatenated.
     pooling : {"last", "mean", "max", "attention"}, default="last"
         How the outputs over time become one vector: the final hidden state
         (both directions' when bidirectional), or the mean, max or learned
@@ -274,7 +295,9 @@ _TRANSFORMER_DOC = """
     nhead : int, default=4
         Attention heads (must divide ``d_model``).
     num_layers : int, default=2
+        The number of encoder layers.
     dim_feedforward : int, default=128
+        The width of the feed-forward block of each layer.
     dropout : float in [0, 1), default=0.1
         Inside the encoder layers and before the output layer.
     activation : str, default="gelu"
@@ -282,6 +305,7 @@ _TRANSFORMER_DOC = """
     norm_first : bool, default=True
         Pre-norm layers (more stable to train); False for post-norm.
     positional_encoding : {"sinusoidal", "learned", None}, default="sinusoidal"
+        Fixed sine/cosine codes, a learned vector per position, or none.
     max_len : int, optional
         Longest sequence the positional encoding can read (default: 5000, or
         the longest training sequence if that is longer).
@@ -292,8 +316,8 @@ _TRANSFORMER_DOC = """
 
 class RNNClassifier(NeuralNetClassifierMixin, _Recurrent):
     __doc__ = ("""Recurrent network (LSTM, GRU or RNN) classifier for sequences.
-""" + _RECURRENT_DOC + _INPUT_DOC + _TRAINING_DOC + _CLASSIFIER_DOC
-               + _ATTRIBUTES_DOC + """
+""" + _RECURRENT_DOC + _INPUT_DOC + _TRAINING_HEAD + _CLASSIFIER_PARAMS + _TRAINING_TAIL
+               + _CLASSIFIER_ATTRIBUTES + _ATTRIBUTES_DOC + """
     Examples
     --------
     >>> import numpy as np
@@ -343,8 +367,8 @@ class TransformerClassifier(NeuralNetClassifierMixin, _Transformer):
 
     The F features of every step are projected to ``d_model``, positions
     encoded, the encoder layers applied, and the outputs pooled over time.
-""" + _TRANSFORMER_DOC + _INPUT_DOC + _TRAINING_DOC + _CLASSIFIER_DOC
-               + _ATTRIBUTES_DOC)
+""" + _TRANSFORMER_DOC + _INPUT_DOC + _TRAINING_HEAD + _CLASSIFIER_PARAMS + _TRAINING_TAIL
+               + _CLASSIFIER_ATTRIBUTES + _ATTRIBUTES_DOC)
 
     def __init__(self, d_model=64, *, nhead=4, num_layers=2, dim_feedforward=128,
                  dropout=0.1, activation="gelu", norm_first=True,

@@ -36,16 +36,49 @@ class RNNForecaster(BaseEstimator):
         Steps the model forecasts at once. ``predict`` can go further by
         feeding its forecasts back as inputs.
     cell : {"lstm", "gru", "rnn"}, default="lstm"
+        The recurrent layer.
     hidden_size : int, default=32
+        The number of features of the hidden state.
     num_layers : int, default=1
+        The number of stacked recurrent layers.
     dropout : float, default=0.0
+        Between stacked layers and before the output layer.
     scale : bool, default=True
         Standardise each series with the training mean and standard
         deviation (forecasts are returned in the original units).
-    optimizer, lr, max_iter, batch_size, alpha, clip_grad_norm,
-    validation_fraction, early_stopping, n_iter_no_change, tol, shuffle,
-    random_state, device, dtype, verbose, n_threads
-        As for ``RNNRegressor``, which is fitted on the windows.
+    optimizer : str or Optimizer subclass, default="adam"
+        As for ``RNNRegressor``, which is fitted on the windows; so are the
+        parameters below.
+    lr : float, default=1e-3
+        The learning rate.
+    max_iter : int, default=100
+        Epochs of one ``fit``.
+    batch_size : int or "auto", default=32
+        Windows per minibatch.
+    alpha : float, default=0.0
+        L2 penalty on the weight matrices.
+    clip_grad_norm : float, default=None
+        Clip the global gradient norm of every step.
+    validation_fraction : float in [0, 1) or None, default=None
+        Share of the windows held out and scored every epoch.
+    early_stopping : bool, default=False
+        Stop when the validation score stalls and restore the best weights.
+    n_iter_no_change : int, default=10
+        The number of epochs without improvement that stops training.
+    tol : float, default=1e-4
+        The improvement that counts (see ``RNNRegressor``).
+    shuffle : bool, default=True
+        Shuffle the windows at every epoch.
+    random_state : int, RandomState or None, default=None
+        Seeds initial weights, splits and shuffling.
+    device : str, default="cpu"
+        "cuda" / "cuda:N" trains on a GPU through CuPy.
+    dtype : {"float32", "float64"}, default="float32"
+        The dtype of the weights and of the computation.
+    verbose : int, default=0
+        1 shows a progress bar, 2 also prints every epoch.
+    n_threads : int, default=None
+        Limit of BLAS/OpenMP threads during fit and predict.
     max_epochs : int
         Deprecated name of ``max_iter``; it will be removed in the next release.
 
@@ -111,7 +144,14 @@ class RNNForecaster(BaseEstimator):
 
         Returns
         -------
-        self
+        self : object
+            The fitted forecaster.
+
+        Raises
+        ------
+        ValueError
+            If ``window`` or ``horizon`` is not a positive integer, or the series
+            is too short for one window and its horizon.
         """
         for name in ("window", "horizon"):
             value = getattr(self, name)

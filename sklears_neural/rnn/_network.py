@@ -106,20 +106,25 @@ class RecurrentNetwork(Module):
     n_features : int
         Features per time step.
     n_outputs : int
-    cell : {"rnn", "lstm", "gru"}
-    hidden_size, num_layers : int
-    bidirectional : bool
-    pooling : {"last", "mean", "max", "attention"}
+        The width of the output (logits or predictions).
+    cell : {"rnn", "lstm", "gru"}, default="lstm"
+        The recurrent layer.
+    hidden_size, num_layers : int, default=64, 1
+        The width of the hidden state and the number of stacked layers.
+    bidirectional : bool, default=False
+        Also read each sequence backwards.
+    pooling : {"last", "mean", "max", "attention"}, default="last"
         "last" takes the final hidden state of the top layer (both
         directions' when bidirectional: the backward one has read the whole
         sequence); the others pool the top layer's outputs over valid steps.
-    dropout : float
+    dropout : float, default=0.0
         Between recurrent layers and before the head.
-    activation_noise : float
+    activation_noise : float, default=0.0
         Standard deviation of a ``GaussianNoise`` layer on the pooled features.
-    nonlinearity : {"tanh", "relu"}
+    nonlinearity : {"tanh", "relu"}, default="tanh"
         For ``cell="rnn"``.
-    generator : numpy.random.Generator
+    generator : numpy.random.Generator, default=None
+        Seeds the initial weights, the dropout masks and the noise.
     """
 
     def __init__(self, n_features, n_outputs, *, cell="lstm", hidden_size=64, num_layers=1,
@@ -138,7 +143,26 @@ class RecurrentNetwork(Module):
         self.head = _Head(width, n_outputs, dropout, activation_noise, generator)
 
     def forward(self, x, lengths=None):
-        """Outputs (N, n_outputs) for a padded batch x (N, T, F) and its lengths (N,)."""
+        """Compute the outputs of a padded batch of sequences.
+
+        Parameters
+        ----------
+        x : Tensor of shape (N, T, n_features)
+            The sequences, zero-padded to T steps.
+        lengths : array-like of int of shape (N,), default=None
+            The valid steps of each sequence, in [1, T]; None when none is
+            padded.
+
+        Returns
+        -------
+        Tensor of shape (N, n_outputs)
+            The outputs (logits for a classifier).
+
+        Raises
+        ------
+        ValueError
+            If ``lengths`` is not one length in [1, T] per sequence.
+        """
         lengths = valid_lengths(lengths, x.shape[1])
         out, state = self.rnn(x, lengths=lengths)
         last = None
@@ -154,20 +178,26 @@ class TransformerNetwork(Module):
     Parameters
     ----------
     n_features, n_outputs : int
-    d_model, nhead, num_layers, dim_feedforward : int
-    dropout : float
+        Features per time step, and the width of the output.
+    d_model, nhead, num_layers, dim_feedforward : int, default=64, 4, 2, 128
+        The width of the encoder, its attention heads, its layers and the width
+        of their feed-forward blocks.
+    dropout : float, default=0.1
         Inside the encoder layers and before the head.
-    activation : str
+    activation : str, default="gelu"
         Of the feed-forward blocks.
-    norm_first : bool
+    norm_first : bool, default=True
         Pre-norm layers (a final LayerNorm is added), else post-norm.
-    positional_encoding : {"sinusoidal", "learned", None}
-    max_len : int
-        Longest sequence a learned encoding can read.
-    pooling : {"last", "mean", "max", "attention"}
+    positional_encoding : {"sinusoidal", "learned", None}, default="sinusoidal"
+        Fixed sine/cosine codes, a learned vector per position, or none.
+    max_len : int, default=5000
+        Longest sequence the positional encoding can read.
+    pooling : {"last", "mean", "max", "attention"}, default="mean"
         Over the encoder outputs at valid steps.
-    activation_noise : float
-    generator : numpy.random.Generator
+    activation_noise : float, default=0.0
+        Standard deviation of a ``GaussianNoise`` layer on the pooled features.
+    generator : numpy.random.Generator, default=None
+        Seeds the initial weights, the dropout masks and the noise.
     """
 
     def __init__(self, n_features, n_outputs, *, d_model=64, nhead=4, num_layers=2,
@@ -195,7 +225,27 @@ class TransformerNetwork(Module):
         self.head = _Head(d_model, n_outputs, dropout, activation_noise, generator)
 
     def forward(self, x, lengths=None):
-        """Outputs (N, n_outputs) for a padded batch x (N, T, F) and its lengths (N,)."""
+        """Compute the outputs of a padded batch of sequences.
+
+        Parameters
+        ----------
+        x : Tensor of shape (N, T, n_features)
+            The sequences, zero-padded to T steps.
+        lengths : array-like of int of shape (N,), default=None
+            The valid steps of each sequence, in [1, T]; None when none is
+            padded.
+
+        Returns
+        -------
+        Tensor of shape (N, n_outputs)
+            The outputs (logits for a classifier).
+
+        Raises
+        ------
+        ValueError
+            If ``lengths`` is not one length in [1, T] per sequence, or T exceeds
+            ``max_len``.
+        """
         lengths = valid_lengths(lengths, x.shape[1])
         x = self.embed(x)
         if self.position is not None:

@@ -68,30 +68,42 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, key_padding_
     Parameters
     ----------
     query : Tensor of shape (B, h, Tq, d)
+        The queries.
     key : Tensor of shape (B, h, Tk, d)
+        The keys.
     value : Tensor of shape (B, h, Tk, dv)
-    attn_mask : array, optional
+        The values.
+    attn_mask : array, default=None
         Additive float mask, or bool mask where True forbids a position;
         shape (Tq, Tk), (B, 1, Tq, Tk) or (B, h, Tq, Tk). Not differentiated.
-    key_padding_mask : bool array of shape (B, Tk), optional
+    key_padding_mask : bool array of shape (B, Tk), default=None
         True marks padding keys.
     is_causal : bool, default=False
         Query i sees keys j <= i only.
-    scale : float, optional
-        Defaults to ``1 / sqrt(d)``.
+    scale : float, default=None
+        The factor of the scores ``query @ key.T``; None means ``1 / sqrt(d)``.
     return_weights : bool, default=False
         Also return the attention probabilities (B, h, Tq, Tk) as an array
         (before dropout).
     dropout_p : float in [0, 1), default=0.0
         Dropout on the attention probabilities (inverted: kept ones are
         scaled by ``1 / (1 - dropout_p)``). Pass 0 outside training.
-    generator : numpy.random.Generator, int or None
+    generator : numpy.random.Generator, int or None, default=None
         Source of the dropout mask on the CPU (CuPy uses its own generator).
 
     Returns
     -------
-    Tensor of shape (B, h, Tq, dv), and the weights with ``return_weights``.
-        A query whose keys are all masked gets output 0.
+    output : Tensor of shape (B, h, Tq, dv)
+        The attention-weighted values. A query whose keys are all masked gets
+        output 0.
+    weights : ndarray of shape (B, h, Tq, Tk)
+        The attention probabilities; only with ``return_weights``.
+
+    Raises
+    ------
+    ValueError
+        If ``query``, ``key`` or ``value`` is not 4-D, or ``dropout_p`` is not in
+        [0, 1).
     """
     for name, t in (("query", query), ("key", key), ("value", value)):
         if t.ndim != 4:

@@ -30,6 +30,18 @@ def same_padding(kernel_size, dilation):
 
     The total ``dilation * (kernel - 1)`` is split with the extra unit after,
     as PyTorch does for ``padding="same"``.
+
+    Parameters
+    ----------
+    kernel_size : sequence of int
+        The kernel size along each spatial dimension.
+    dilation : sequence of int
+        The dilation along each spatial dimension.
+
+    Returns
+    -------
+    list of (int, int)
+        The ``(before, after)`` padding of each spatial dimension.
     """
     pairs = []
     for k, dil in zip(kernel_size, dilation):
@@ -117,11 +129,18 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     Parameters
     ----------
     input : Tensor of shape (N, C_in, L)
+        The input batch.
     weight : Tensor of shape (C_out, C_in // groups, K)
-    bias : Tensor of shape (C_out,), optional
-    stride, dilation : int or tuple, default=1
-    padding : int, tuple, "valid" or "same", default=0
-        Zero padding on both sides; "same" (stride 1) keeps the length.
+        The filters.
+    bias : Tensor of shape (C_out,), default=None
+        Added to each output channel; None for no bias.
+    stride : int or tuple of 1 int, default=1
+        The step of the filters over the input.
+    padding : int or tuple of 1 int, "valid" or "same", default=0
+        Zero padding on both sides; "valid" is none, "same" (stride 1 only) keeps
+        the spatial size.
+    dilation : int or tuple of 1 int, default=1
+        The spacing between the taps of a filter.
     groups : int, default=1
         Split channels into groups convolved separately (``groups = C_in``
         is a depthwise convolution).
@@ -130,6 +149,11 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     -------
     Tensor of shape (N, C_out, L_out)
         ``L_out = (L + 2 * padding - dilation * (K - 1) - 1) // stride + 1``.
+
+    Raises
+    ------
+    ValueError
+        If the input is not (N, C_in, L), or an argument is out of range.
     """
     return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
@@ -140,15 +164,32 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     Parameters
     ----------
     input : Tensor of shape (N, C_in, H, W)
+        The input batch.
     weight : Tensor of shape (C_out, C_in // groups, kH, kW)
-    bias : Tensor of shape (C_out,), optional
-    stride, dilation : int or (int, int), default=1
-    padding : int, (int, int), "valid" or "same", default=0
+        The filters.
+    bias : Tensor of shape (C_out,), default=None
+        Added to each output channel; None for no bias.
+    stride : int or (int, int), default=1
+        The step of the filters over the input.
+    padding : int or (int, int), "valid" or "same", default=0
+        Zero padding on both sides; "valid" is none, "same" (stride 1 only) keeps
+        the spatial size.
+    dilation : int or (int, int), default=1
+        The spacing between the taps of a filter.
     groups : int, default=1
+        Split channels into groups convolved separately (``groups = C_in``
+        is a depthwise convolution).
 
     Returns
     -------
     Tensor of shape (N, C_out, H_out, W_out)
+        ``H_out = (H + 2 * padding - dilation * (kH - 1) - 1) // stride + 1``, and
+        likewise ``W_out``.
+
+    Raises
+    ------
+    ValueError
+        If the input is not (N, C_in, H, W), or an argument is out of range.
 
     Examples
     --------
@@ -165,7 +206,34 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """3-D convolution of (N, C_in, D, H, W) input, as ``torch.nn.functional.conv3d``.
 
-    Parameters are those of ``conv2d`` with three spatial dimensions.
+    Parameters
+    ----------
+    input : Tensor of shape (N, C_in, D, H, W)
+        The input batch.
+    weight : Tensor of shape (C_out, C_in // groups, kD, kH, kW)
+        The filters.
+    bias : Tensor of shape (C_out,), default=None
+        Added to each output channel; None for no bias.
+    stride : int or (int, int, int), default=1
+        The step of the filters over the input.
+    padding : int or (int, int, int), "valid" or "same", default=0
+        Zero padding on both sides; "valid" is none, "same" (stride 1 only) keeps
+        the spatial size.
+    dilation : int or (int, int, int), default=1
+        The spacing between the taps of a filter.
+    groups : int, default=1
+        Split channels into groups convolved separately (``groups = C_in``
+        is a depthwise convolution).
+
+    Returns
+    -------
+    Tensor of shape (N, C_out, D_out, H_out, W_out)
+        Each spatial size as in ``conv2d``.
+
+    Raises
+    ------
+    ValueError
+        If the input is not (N, C_in, D, H, W), or an argument is out of range.
     """
     return _conv("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
 
@@ -187,7 +255,40 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                      groups=1, dilation=1):
     """Transposed 1-D convolution, as ``torch.nn.functional.conv_transpose1d``.
 
-    See ``conv_transpose2d``; input (N, C_in, L), weight (C_in, C_out // groups, K).
+    The gradient of ``conv1d`` with respect to its input, used as a layer:
+    it upsamples by ``stride``.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C_in, L)
+        The input batch.
+    weight : Tensor of shape (C_in, C_out // groups, K)
+        The filters.
+    bias : Tensor of shape (C_out,), default=None
+        Added to each output channel; None for no bias.
+    stride : int or tuple of 1 int, default=1
+        The upsampling factor.
+    padding : int or tuple of 1 int, default=0
+        The padding of the matching ``conv1d``: cropped from both sides of the
+        output.
+    output_padding : int or tuple of 1 int, default=0
+        Size added to one side of the output, to choose among the input sizes a
+        strided convolution maps to the same output size.
+    groups : int, default=1
+        Split channels into groups convolved separately.
+    dilation : int or tuple of 1 int, default=1
+        The spacing between the taps of a filter.
+
+    Returns
+    -------
+    Tensor of shape (N, C_out, L_out)
+        ``L_out = (L - 1) * stride - 2 * padding + dilation * (K - 1)
+        + output_padding + 1``.
+
+    Raises
+    ------
+    ValueError
+        If the input is not (N, C_in, L), or an argument is out of range.
     """
     return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding,
                            output_padding, groups, dilation)
@@ -203,16 +304,34 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     Parameters
     ----------
     input : Tensor of shape (N, C_in, H, W)
+        The input batch.
     weight : Tensor of shape (C_in, C_out // groups, kH, kW)
-    bias : Tensor of shape (C_out,), optional
-    stride, padding, output_padding, dilation : int or (int, int)
+        The filters.
+    bias : Tensor of shape (C_out,), default=None
+        Added to each output channel; None for no bias.
+    stride : int or (int, int), default=1
+        The upsampling factor.
+    padding : int or (int, int), default=0
+        The padding of the matching ``conv2d``: cropped from both sides of the
+        output.
+    output_padding : int or (int, int), default=0
+        Size added to one side of the output, to choose among the input sizes a
+        strided convolution maps to the same output size.
     groups : int, default=1
+        Split channels into groups convolved separately.
+    dilation : int or (int, int), default=1
+        The spacing between the taps of a filter.
 
     Returns
     -------
     Tensor of shape (N, C_out, H_out, W_out)
         ``H_out = (H - 1) * stride - 2 * padding + dilation * (kH - 1)
-        + output_padding + 1``.
+        + output_padding + 1``, and likewise ``W_out``.
+
+    Raises
+    ------
+    ValueError
+        If the input is not (N, C_in, H, W), or an argument is out of range.
     """
     return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding,
                            output_padding, groups, dilation)
@@ -220,6 +339,41 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
                      groups=1, dilation=1):
-    """Transposed 3-D convolution, as ``torch.nn.functional.conv_transpose3d``."""
+    """Transposed 3-D convolution, as ``torch.nn.functional.conv_transpose3d``.
+
+    The gradient of ``conv3d`` with respect to its input, used as a layer:
+    it upsamples by ``stride``.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C_in, D, H, W)
+        The input batch.
+    weight : Tensor of shape (C_in, C_out // groups, kD, kH, kW)
+        The filters.
+    bias : Tensor of shape (C_out,), default=None
+        Added to each output channel; None for no bias.
+    stride : int or (int, int, int), default=1
+        The upsampling factor.
+    padding : int or (int, int, int), default=0
+        The padding of the matching ``conv3d``: cropped from both sides of the
+        output.
+    output_padding : int or (int, int, int), default=0
+        Size added to one side of the output, to choose among the input sizes a
+        strided convolution maps to the same output size.
+    groups : int, default=1
+        Split channels into groups convolved separately.
+    dilation : int or (int, int, int), default=1
+        The spacing between the taps of a filter.
+
+    Returns
+    -------
+    Tensor of shape (N, C_out, D_out, H_out, W_out)
+        Each spatial size as in ``conv_transpose2d``.
+
+    Raises
+    ------
+    ValueError
+        If the input is not (N, C_in, D, H, W), or an argument is out of range.
+    """
     return _conv_transpose("conv_transpose3d", 3, input, weight, bias, stride, padding,
                            output_padding, groups, dilation)

@@ -45,11 +45,23 @@ def dropout(input, p=0.5, training=True, generator=None):
     Parameters
     ----------
     input : Tensor
-    p : float in [0, 1)
-    training : bool
+        The input, of any shape.
+    p : float in [0, 1), default=0.5
+        The probability of zeroing an element.
+    training : bool, default=True
         When False, or when ``p == 0``, the input is returned unchanged.
-    generator : numpy.random.Generator, int or None
+    generator : numpy.random.Generator, int or None, default=None
         Source of the random mask on the CPU (CuPy uses its own generator).
+
+    Returns
+    -------
+    Tensor
+        The input with elements dropped and the rest scaled, or ``input`` itself.
+
+    Raises
+    ------
+    ValueError
+        If ``p`` is not in [0, 1).
     """
     if not 0.0 <= p < 1.0:
         raise ValueError(f"dropout probability p must be in [0, 1); got {p!r}.")
@@ -91,6 +103,27 @@ def alpha_dropout(input, p=0.5, training=False, generator=None):
     Dropped units are set to SELU's saturation value ``-scale * alpha`` and
     the result is shifted and scaled so that mean and variance are kept
     (Klambauer et al., 2017), as ``torch.nn.functional.alpha_dropout``.
+
+    Parameters
+    ----------
+    input : Tensor
+        The input, of any shape.
+    p : float in [0, 1), default=0.5
+        The probability of dropping an element.
+    training : bool, default=False
+        When False, or when ``p == 0``, the input is returned unchanged.
+    generator : numpy.random.Generator, int or None, default=None
+        Source of the random mask on the CPU (CuPy uses its own generator).
+
+    Returns
+    -------
+    Tensor
+        The input with elements dropped, shifted and scaled, or ``input`` itself.
+
+    Raises
+    ------
+    ValueError
+        If ``p`` is not in [0, 1).
     """
     if not 0.0 <= p < 1.0:
         raise ValueError(f"alpha_dropout probability p must be in [0, 1); got {p!r}.")
@@ -121,6 +154,27 @@ def gaussian_noise(input, std=0.1, training=True, generator=None):
 
     The gradient passes through unchanged. Used on inputs, activations or
     (through ``nn.utils``) weights as a regulariser.
+
+    Parameters
+    ----------
+    input : Tensor
+        The input, of any shape.
+    std : float, default=0.1
+        The standard deviation of the noise; at least 0.
+    training : bool, default=True
+        When False, or when ``std == 0``, the input is returned unchanged.
+    generator : numpy.random.Generator, int or None, default=None
+        Source of the noise on the CPU (CuPy uses its own generator).
+
+    Returns
+    -------
+    Tensor
+        The input plus the noise, or ``input`` itself.
+
+    Raises
+    ------
+    ValueError
+        If ``std`` is negative.
     """
     if std < 0:
         raise ValueError(f"gaussian_noise: std must be >= 0; got {std!r}.")

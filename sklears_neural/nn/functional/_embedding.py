@@ -37,12 +37,20 @@ def embedding(input, weight, padding_idx=None):
     input : int array or Tensor of any shape
         Indices in ``[0, num_embeddings)``.
     weight : Tensor of shape (num_embeddings, embedding_dim)
-    padding_idx : int, optional
-        This row gets no gradient (it stays as initialised, usually zeros).
+        The table of embeddings, one row per index.
+    padding_idx : int, default=None
+        This row gets no gradient (it stays as initialised, usually zeros); a
+        negative index counts from the end.
 
     Returns
     -------
     Tensor of shape (*input.shape, embedding_dim)
+        The rows of ``weight`` at the indices.
+
+    Raises
+    ------
+    ValueError
+        If the indices are not integers or not in ``[0, num_embeddings)``.
     """
     indices = input.data if isinstance(input, Tensor) else input
     xp = get_array_module(weight.data)

@@ -161,18 +161,26 @@ def cross_entropy(input, target, weight=None, reduction="mean", label_smoothing=
     target : Tensor or array
         Class indices of shape (n,) (integers) or class probabilities of
         shape (n, n_classes).
-    weight : Tensor or array of shape (n_classes,), optional
+    weight : Tensor or array of shape (n_classes,), default=None
         Class weights (index targets only); a weighted mean divides by the
         summed weights of the targets, as PyTorch does.
-    reduction : {"mean", "sum", "none"}
-    label_smoothing : float in [0, 1]
-    sample_weight : array of shape (n,), optional
+    reduction : {"mean", "sum", "none"}, default="mean"
+        Average the per-sample losses (a weighted mean with weights), sum them,
+        or return them all.
+    label_smoothing : float in [0, 1], default=0.0
+        Mix the targets with the uniform distribution over classes by this much.
+    sample_weight : array of shape (n,), default=None
         Per-sample weights; combined multiplicatively with class weights.
 
     Returns
     -------
     Tensor
         A scalar, or shape (n,) with ``reduction="none"``.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range or the shapes do not match.
     """
     _check_reduction(reduction)
     if input.ndim != 2:
@@ -211,7 +219,30 @@ def cross_entropy(input, target, weight=None, reduction="mean", label_smoothing=
 
 
 def nll_loss(input, target, reduction="mean", sample_weight=None):
-    """Negative log-likelihood of class indices given log-probabilities."""
+    """Negative log-likelihood of class indices given log-probabilities.
+
+    Parameters
+    ----------
+    input : Tensor of shape (n, n_classes)
+        Log-probabilities, such as the output of ``log_softmax``.
+    target : array-like of shape (n,)
+        Class indices in ``[0, n_classes)``.
+    reduction : {"mean", "sum", "none"}, default="mean"
+        Average the per-sample losses (a weighted mean with ``sample_weight``),
+        sum them, or return them all.
+    sample_weight : array-like of shape (n,), default=None
+        Per-sample weights.
+
+    Returns
+    -------
+    Tensor
+        A scalar, or shape (n,) with ``reduction="none"``.
+
+    Raises
+    ------
+    ValueError
+        If ``reduction`` is unknown or a class index is out of range.
+    """
     _check_reduction(reduction)
     xp = get_array_module(input.data)
     t = xp.asarray(_array(target)).astype(xp.int64, copy=False)
@@ -242,17 +273,92 @@ def _elementwise(kernel, input, target, reduction, sample_weight, **options):
 
 
 def mse_loss(input, target, reduction="mean", sample_weight=None):
-    """Mean squared error ``(input - target) ** 2``."""
+    """Mean squared error ``(input - target) ** 2``.
+
+    Parameters
+    ----------
+    input : Tensor
+        The predictions, of shape (n, ...).
+    target : Tensor or array-like
+        The targets, of the shape of ``input``; a Tensor that requires grad gets a gradient.
+    reduction : {"mean", "sum", "none"}, default="mean"
+        Average the elementwise losses (a weighted mean with ``sample_weight``),
+        sum them, or return them all.
+    sample_weight : array-like of shape (n,), default=None
+        One weight per row (per sample) of ``input``.
+
+    Returns
+    -------
+    Tensor
+        A scalar, or the elementwise losses (shape of ``input``) with
+        ``reduction="none"``.
+
+    Raises
+    ------
+    ValueError
+        If ``reduction`` is unknown or the shapes do not match.
+    """
     return _elementwise("mse_loss", input, target, reduction, sample_weight)
 
 
 def l1_loss(input, target, reduction="mean", sample_weight=None):
-    """Mean absolute error ``|input - target|``."""
+    """Mean absolute error ``|input - target|``.
+
+    Parameters
+    ----------
+    input : Tensor
+        The predictions, of shape (n, ...).
+    target : Tensor or array-like
+        The targets, of the shape of ``input``; a Tensor that requires grad gets a gradient.
+    reduction : {"mean", "sum", "none"}, default="mean"
+        Average the elementwise losses (a weighted mean with ``sample_weight``),
+        sum them, or return them all.
+    sample_weight : array-like of shape (n,), default=None
+        One weight per row (per sample) of ``input``.
+
+    Returns
+    -------
+    Tensor
+        A scalar, or the elementwise losses (shape of ``input``) with
+        ``reduction="none"``.
+
+    Raises
+    ------
+    ValueError
+        If ``reduction`` is unknown or the shapes do not match.
+    """
     return _elementwise("l1_loss", input, target, reduction, sample_weight)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, sample_weight=None):
-    """Huber loss: squared within ``delta``, absolute beyond."""
+    """Huber loss: squared within ``delta``, absolute beyond.
+
+    Parameters
+    ----------
+    input : Tensor
+        The predictions, of shape (n, ...).
+    target : Tensor or array-like
+        The targets, of the shape of ``input``; a Tensor that requires grad gets a gradient.
+    reduction : {"mean", "sum", "none"}, default="mean"
+        Average the elementwise losses (a weighted mean with ``sample_weight``),
+        sum them, or return them all.
+    delta : float, default=1.0
+        Where the loss turns from ``0.5 * d ** 2`` to ``delta * (|d| - delta / 2)``,
+        ``d = input - target``; positive.
+    sample_weight : array-like of shape (n,), default=None
+        One weight per row (per sample) of ``input``.
+
+    Returns
+    -------
+    Tensor
+        A scalar, or the elementwise losses (shape of ``input``) with
+        ``reduction="none"``.
+
+    Raises
+    ------
+    ValueError
+        If ``reduction`` is unknown or the shapes do not match.
+    """
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive; got {delta!r}.")
     return _elementwise("huber_loss", input, target, reduction, sample_weight, delta=float(delta))
@@ -263,6 +369,31 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean", pos_weight
     """Binary cross-entropy on logits (sigmoid fused in, numerically stable).
 
     ``pos_weight`` (shape (n_outputs,)) weighs positive examples, as PyTorch.
+
+    Parameters
+    ----------
+    input : Tensor
+        The logits, of shape (n, ...).
+    target : Tensor or array-like
+        The targets in [0, 1], of the shape of ``input``.
+    reduction : {"mean", "sum", "none"}, default="mean"
+        Average the elementwise losses (a weighted mean with ``sample_weight``),
+        sum them, or return them all.
+    pos_weight : Tensor or array-like of shape (n_outputs,), default=None
+        Multiplies the loss of positive targets, one weight per output column.
+    sample_weight : array-like of shape (n,), default=None
+        One weight per row (per sample) of ``input``.
+
+    Returns
+    -------
+    Tensor
+        A scalar, or the elementwise losses (shape of ``input``) with
+        ``reduction="none"``.
+
+    Raises
+    ------
+    ValueError
+        If ``reduction`` is unknown or the shapes do not match.
     """
     xp = get_array_module(input.data)
     pw = None
@@ -273,6 +404,37 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean", pos_weight
 
 def poisson_nll_loss(input, target, log_input=True, full=False, eps=1e-8, reduction="mean",
                      sample_weight=None):
-    """Poisson negative log-likelihood (``input`` is the log-rate by default)."""
+    """Poisson negative log-likelihood (``input`` is the log-rate by default).
+
+    Parameters
+    ----------
+    input : Tensor
+        The log-rates (or the rates), of shape (n, ...).
+    target : Tensor or array-like
+        The observed counts, of the shape of ``input``.
+    log_input : bool, default=True
+        Whether ``input`` is the log-rate (loss ``exp(input) - target * input``) or the
+        rate (loss ``input - target * log(input + eps)``).
+    full : bool, default=False
+        Add Stirling's approximation of ``log(target!)`` where ``target > 1``.
+    eps : float, default=1e-8
+        Added to the rate inside the logarithm when ``log_input`` is False.
+    reduction : {"mean", "sum", "none"}, default="mean"
+        Average the elementwise losses (a weighted mean with ``sample_weight``),
+        sum them, or return them all.
+    sample_weight : array-like of shape (n,), default=None
+        One weight per row (per sample) of ``input``.
+
+    Returns
+    -------
+    Tensor
+        A scalar, or the elementwise losses (shape of ``input``) with
+        ``reduction="none"``.
+
+    Raises
+    ------
+    ValueError
+        If ``reduction`` is unknown or the shapes do not match.
+    """
     return _elementwise("poisson_nll_loss", input, target, reduction, sample_weight,
                         log_input=bool(log_input), full=bool(full), eps=float(eps))

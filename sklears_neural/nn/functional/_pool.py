@@ -116,7 +116,31 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                return_indices=False):
     """1-D max pooling of (N, C, L) input, as ``torch.nn.functional.max_pool1d``.
 
-    See ``max_pool2d``.
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, L)
+        The input batch.
+    kernel_size : int or tuple of 1 int
+        The size of the pooling window.
+    stride : int or tuple of 1 int, default=None
+        The step between windows; None means ``kernel_size`` (non-overlapping windows).
+    padding : int or tuple of 1 int, default=0
+        Implicit -inf padding on both sides; at most half the (dilated) kernel.
+    dilation : int or tuple of 1 int, default=1
+        The spacing between the elements of a window.
+    ceil_mode : bool, default=False
+        Round the output size up instead of down.
+    return_indices : bool, default=False
+        Also return the argmax of each window (flat index in its input row,
+        int64), as PyTorch does.
+
+    Returns
+    -------
+    output : Tensor
+        The pooled batch.
+    indices : Tensor of int64
+        The argmax of each window, of the shape of ``output``; only with
+        ``return_indices``.
     """
     return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation,
                      ceil_mode, return_indices)
@@ -129,21 +153,28 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     Parameters
     ----------
     input : Tensor of shape (N, C, H, W)
+        The input batch.
     kernel_size : int or (int, int)
-    stride : int or (int, int), optional
-        Defaults to ``kernel_size`` (non-overlapping windows).
+        The size of the pooling window.
+    stride : int or (int, int), default=None
+        The step between windows; None means ``kernel_size`` (non-overlapping windows).
     padding : int or (int, int), default=0
-        Implicit -inf padding; at most half the kernel.
+        Implicit -inf padding on both sides; at most half the (dilated) kernel.
     dilation : int or (int, int), default=1
+        The spacing between the elements of a window.
     ceil_mode : bool, default=False
         Round the output size up instead of down.
     return_indices : bool, default=False
-        Also return the argmax of each window (flat index in its input
-        plane, int64), as PyTorch does.
+        Also return the argmax of each window (flat index in its input plane,
+        int64), as PyTorch does.
 
     Returns
     -------
-    Tensor, or (Tensor, Tensor of int64) with ``return_indices``
+    output : Tensor
+        The pooled batch.
+    indices : Tensor of int64
+        The argmax of each window, of the shape of ``output``; only with
+        ``return_indices``.
     """
     return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation,
                      ceil_mode, return_indices)
@@ -151,7 +182,34 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
-    """3-D max pooling of (N, C, D, H, W) input, as ``torch.nn.functional.max_pool3d``."""
+    """3-D max pooling of (N, C, D, H, W) input, as ``torch.nn.functional.max_pool3d``.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, D, H, W)
+        The input batch.
+    kernel_size : int or (int, int, int)
+        The size of the pooling window.
+    stride : int or (int, int, int), default=None
+        The step between windows; None means ``kernel_size`` (non-overlapping windows).
+    padding : int or (int, int, int), default=0
+        Implicit -inf padding on both sides; at most half the (dilated) kernel.
+    dilation : int or (int, int, int), default=1
+        The spacing between the elements of a window.
+    ceil_mode : bool, default=False
+        Round the output size up instead of down.
+    return_indices : bool, default=False
+        Also return the argmax of each window (flat index in its input volume,
+        int64), as PyTorch does.
+
+    Returns
+    -------
+    output : Tensor
+        The pooled batch.
+    indices : Tensor of int64
+        The argmax of each window, of the shape of ``output``; only with
+        ``return_indices``.
+    """
     return _max_pool("max_pool3d", 3, input, kernel_size, stride, padding, dilation,
                      ceil_mode, return_indices)
 
@@ -169,7 +227,28 @@ def _avg_pool(name, d, input, kernel_size, stride, padding, ceil_mode, count_inc
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True):
-    """1-D average pooling of (N, C, L) input, as ``torch.nn.functional.avg_pool1d``."""
+    """1-D average pooling of (N, C, L) input, as ``torch.nn.functional.avg_pool1d``.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, L)
+        The input batch.
+    kernel_size : int or tuple of 1 int
+        The size of the pooling window.
+    stride : int or tuple of 1 int, default=None
+        The step between windows; None means ``kernel_size`` (non-overlapping windows).
+    padding : int or tuple of 1 int, default=0
+        Implicit zero padding on both sides; at most half the kernel.
+    ceil_mode : bool, default=False
+        Round the output size up instead of down.
+    count_include_pad : bool, default=True
+        Whether padded zeros count in each window's divisor.
+
+    Returns
+    -------
+    Tensor
+        The pooled batch.
+    """
     return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, None)
 
@@ -181,16 +260,24 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     Parameters
     ----------
     input : Tensor of shape (N, C, H, W)
-    kernel_size, stride, padding, ceil_mode
-        As for ``max_pool2d`` (zero padding).
+        The input batch.
+    kernel_size : int or (int, int)
+        The size of the pooling window.
+    stride : int or (int, int), default=None
+        The step between windows; None means ``kernel_size`` (non-overlapping windows).
+    padding : int or (int, int), default=0
+        Implicit zero padding on both sides; at most half the kernel.
+    ceil_mode : bool, default=False
+        Round the output size up instead of down.
     count_include_pad : bool, default=True
         Whether padded zeros count in each window's divisor.
-    divisor_override : int, optional
+    divisor_override : int, default=None
         Divide every window's sum by this instead.
 
     Returns
     -------
     Tensor
+        The pooled batch.
     """
     return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, divisor_override)
@@ -198,7 +285,30 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
-    """3-D average pooling of (N, C, D, H, W) input, as ``torch.nn.functional.avg_pool3d``."""
+    """3-D average pooling of (N, C, D, H, W) input, as ``torch.nn.functional.avg_pool3d``.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, D, H, W)
+        The input batch.
+    kernel_size : int or (int, int, int)
+        The size of the pooling window.
+    stride : int or (int, int, int), default=None
+        The step between windows; None means ``kernel_size`` (non-overlapping windows).
+    padding : int or (int, int, int), default=0
+        Implicit zero padding on both sides; at most half the kernel.
+    ceil_mode : bool, default=False
+        Round the output size up instead of down.
+    count_include_pad : bool, default=True
+        Whether padded zeros count in each window's divisor.
+    divisor_override : int, default=None
+        Divide every window's sum by this instead.
+
+    Returns
+    -------
+    Tensor
+        The pooled batch.
+    """
     return _avg_pool("avg_pool3d", 3, input, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, divisor_override)
 
@@ -226,7 +336,21 @@ def _adaptive_max(name, d, input, output_size, return_indices):
 
 
 def adaptive_avg_pool1d(input, output_size):
-    """Average pooling of (N, C, L) input to ``output_size`` bins, as PyTorch."""
+    """Average pooling of (N, C, L) input to ``output_size`` bins, as PyTorch.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, L)
+        The input batch.
+    output_size : int, None or tuple of 1 (int or None)
+        The number of bins along each spatial dimension; None keeps that
+        dimension's size.
+
+    Returns
+    -------
+    Tensor of shape (N, C, *output_size)
+        The pooled batch.
+    """
     return _adaptive_avg("adaptive_avg_pool1d", 1, input, output_size)
 
 
@@ -240,23 +364,59 @@ def adaptive_avg_pool2d(input, output_size):
     Parameters
     ----------
     input : Tensor of shape (N, C, H, W)
-    output_size : int or (int or None, int or None)
-        None keeps that dimension's size.
+        The input batch.
+    output_size : int, None or tuple of 2 (int or None)
+        The number of bins along each spatial dimension; None keeps that
+        dimension's size.
 
     Returns
     -------
     Tensor of shape (N, C, *output_size)
+        The pooled batch.
     """
     return _adaptive_avg("adaptive_avg_pool2d", 2, input, output_size)
 
 
 def adaptive_avg_pool3d(input, output_size):
-    """Average pooling of (N, C, D, H, W) input to an ``output_size`` grid, as PyTorch."""
+    """Average pooling of (N, C, D, H, W) input to an ``output_size`` grid, as PyTorch.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, D, H, W)
+        The input batch.
+    output_size : int, None or tuple of 3 (int or None)
+        The number of bins along each spatial dimension; None keeps that
+        dimension's size.
+
+    Returns
+    -------
+    Tensor of shape (N, C, *output_size)
+        The pooled batch.
+    """
     return _adaptive_avg("adaptive_avg_pool3d", 3, input, output_size)
 
 
 def adaptive_max_pool1d(input, output_size, return_indices=False):
-    """Max pooling of (N, C, L) input to ``output_size`` bins, as PyTorch."""
+    """Max pooling of (N, C, L) input to ``output_size`` bins, as PyTorch.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, L)
+        The input batch.
+    output_size : int, None or tuple of 1 (int or None)
+        The number of bins along each spatial dimension; None keeps that
+        dimension's size.
+    return_indices : bool, default=False
+        Also return the argmax of each bin (flat index in its input row, int64).
+
+    Returns
+    -------
+    output : Tensor of shape (N, C, *output_size)
+        The pooled batch.
+    indices : Tensor of int64
+        The argmax of each bin, of the shape of ``output``; only with
+        ``return_indices``.
+    """
     return _adaptive_max("adaptive_max_pool1d", 1, input, output_size, return_indices)
 
 
@@ -264,12 +424,49 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     """Max pooling of (N, C, H, W) input to an ``output_size`` grid, as PyTorch.
 
     Bins as in ``adaptive_avg_pool2d``; ``return_indices`` as in ``max_pool2d``.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, H, W)
+        The input batch.
+    output_size : int, None or tuple of 2 (int or None)
+        The number of bins along each spatial dimension; None keeps that
+        dimension's size.
+    return_indices : bool, default=False
+        Also return the argmax of each bin (flat index in its input plane, int64).
+
+    Returns
+    -------
+    output : Tensor of shape (N, C, *output_size)
+        The pooled batch.
+    indices : Tensor of int64
+        The argmax of each bin, of the shape of ``output``; only with
+        ``return_indices``.
     """
     return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
 
 
 def adaptive_max_pool3d(input, output_size, return_indices=False):
-    """Max pooling of (N, C, D, H, W) input to an ``output_size`` grid, as PyTorch."""
+    """Max pooling of (N, C, D, H, W) input to an ``output_size`` grid, as PyTorch.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, D, H, W)
+        The input batch.
+    output_size : int, None or tuple of 3 (int or None)
+        The number of bins along each spatial dimension; None keeps that
+        dimension's size.
+    return_indices : bool, default=False
+        Also return the argmax of each bin (flat index in its input volume, int64).
+
+    Returns
+    -------
+    output : Tensor of shape (N, C, *output_size)
+        The pooled batch.
+    indices : Tensor of int64
+        The argmax of each bin, of the shape of ``output``; only with
+        ``return_indices``.
+    """
     return _adaptive_max("adaptive_max_pool3d", 3, input, output_size, return_indices)
 
 
@@ -279,16 +476,26 @@ def pad(input, pad, mode="constant", value=0.0):
     Parameters
     ----------
     input : Tensor of shape (N, C, *spatial)
+        The input batch.
     pad : sequence of int
         ``(left, right)`` for the last dimension, then ``(top, bottom)`` for
         the one before, and so on (at most three dimensions).
     mode : {"constant", "reflect", "replicate", "circular"}, default="constant"
+        Fill with ``value``, mirror the input without repeating its edge, repeat
+        its edge, or wrap around; all but ``"constant"`` pad every spatial
+        dimension.
     value : float, default=0.0
         Fill value of constant padding.
 
     Returns
     -------
     Tensor
+        The padded batch.
+
+    Raises
+    ------
+    ValueError
+        If ``mode`` is not one of these, or ``pad`` does not fit the input.
     """
     if mode not in ("constant", "reflect", "replicate", "circular"):
         raise ValueError("pad: mode must be 'constant', 'reflect', 'replicate' or 'circular'; "
@@ -302,12 +509,14 @@ def upsample_nearest(input, scale_factor):
     Parameters
     ----------
     input : Tensor of shape (N, C, *spatial)
+        The input batch, with 1 to 3 spatial dimensions.
     scale_factor : int or tuple of int
         Repetition of each element along each spatial dimension.
 
     Returns
     -------
     Tensor of shape (N, C, *(spatial * scale_factor))
+        The upsampled batch.
     """
     d = input.ndim - 2
     if d not in (1, 2, 3):

@@ -103,14 +103,18 @@ def lstm(input, weight_ih, weight_hh, bias_ih=None, bias_hh=None, h0=None, c0=No
     Parameters
     ----------
     input : Tensor of shape (T, N, F)
+        The sequences, time-major.
     weight_ih : Tensor of shape (4H, F)
+        The input-to-hidden weights, gate rows (i, f, g, o) in PyTorch's order.
     weight_hh : Tensor of shape (4H, H)
-    bias_ih, bias_hh : Tensor of shape (4H,), optional
-    h0, c0 : Tensor of shape (N, H), optional
-        Initial states (zeros by default).
-    lengths : int array of shape (N,), optional
+        The hidden-to-hidden weights, gate rows in the same order.
+    bias_ih, bias_hh : Tensor of shape (4H,), default=None
+        The biases; None for none.
+    h0, c0 : Tensor of shape (N, H), default=None
+        Initial hidden and cell states (zeros by default).
+    lengths : int array of shape (N,), default=None
         Valid steps per sample; later steps are padding: they leave the
-        state unchanged, output zeros and get no gradient.
+        state unchanged, output zeros and get no gradient. None means all T.
     reverse : bool, default=False
         Run each sample from its last valid step back to the first (the
         backward direction of a bidirectional layer).
@@ -118,7 +122,14 @@ def lstm(input, weight_ih, weight_hh, bias_ih=None, bias_hh=None, h0=None, c0=No
     Returns
     -------
     output : Tensor of shape (T, N, H)
+        The hidden state at every step.
     h_n, c_n : Tensor of shape (N, H)
+        The final hidden and cell states (at each sample's last valid step).
+
+    Raises
+    ------
+    ValueError
+        If ``input`` is not 3-D or its features do not match ``weight_ih``.
     """
     _check("lstm", input, weight_ih)
     hidden = weight_hh.shape[1]
@@ -132,12 +143,37 @@ def gru(input, weight_ih, weight_hh, bias_ih=None, bias_hh=None, h0=None, length
     """One GRU layer, one direction, over a whole sequence (PyTorch's equations).
 
     ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``, ``h' = (1 - z) * n + z * h``.
-    Parameters as ``lstm`` with 3H gate rows (r, z, n) and no cell state.
+
+    Parameters
+    ----------
+    input : Tensor of shape (T, N, F)
+        The sequences, time-major.
+    weight_ih : Tensor of shape (3H, F)
+        The input-to-hidden weights, gate rows (r, z, n) in PyTorch's order.
+    weight_hh : Tensor of shape (3H, H)
+        The hidden-to-hidden weights, gate rows in the same order.
+    bias_ih, bias_hh : Tensor of shape (3H,), default=None
+        The biases; None for none.
+    h0 : Tensor of shape (N, H), default=None
+        The initial hidden state (zeros by default).
+    lengths : int array of shape (N,), default=None
+        Valid steps per sample; later steps are padding: they leave the
+        state unchanged, output zeros and get no gradient. None means all T.
+    reverse : bool, default=False
+        Run each sample from its last valid step back to the first (the
+        backward direction of a bidirectional layer).
 
     Returns
     -------
     output : Tensor of shape (T, N, H)
+        The hidden state at every step.
     h_n : Tensor of shape (N, H)
+        The final hidden state (at each sample's last valid step).
+
+    Raises
+    ------
+    ValueError
+        If ``input`` is not 3-D or its features do not match ``weight_ih``.
     """
     _check("gru", input, weight_ih)
     h0 = _zeros_state(input, weight_hh.shape[1]) if h0 is None else h0
@@ -148,12 +184,39 @@ def rnn(input, weight_ih, weight_hh, bias_ih=None, bias_hh=None, h0=None,
         nonlinearity="tanh", lengths=None, reverse=False):
     """One Elman RNN layer, one direction: ``h' = act(W_ih x + b_ih + W_hh h + b_hh)``.
 
-    Parameters as ``lstm`` with H gate rows; ``nonlinearity`` is "tanh" or "relu".
+    Parameters
+    ----------
+    input : Tensor of shape (T, N, F)
+        The sequences, time-major.
+    weight_ih : Tensor of shape (1H, F)
+        The input-to-hidden weights, one row per hidden unit.
+    weight_hh : Tensor of shape (1H, H)
+        The hidden-to-hidden weights, gate rows in the same order.
+    bias_ih, bias_hh : Tensor of shape (1H,), default=None
+        The biases; None for none.
+    h0 : Tensor of shape (N, H), default=None
+        The initial hidden state (zeros by default).
+    nonlinearity : {"tanh", "relu"}, default="tanh"
+        The activation ``act``.
+    lengths : int array of shape (N,), default=None
+        Valid steps per sample; later steps are padding: they leave the
+        state unchanged, output zeros and get no gradient. None means all T.
+    reverse : bool, default=False
+        Run each sample from its last valid step back to the first (the
+        backward direction of a bidirectional layer).
 
     Returns
     -------
     output : Tensor of shape (T, N, H)
+        The hidden state at every step.
     h_n : Tensor of shape (N, H)
+        The final hidden state (at each sample's last valid step).
+
+    Raises
+    ------
+    ValueError
+        If ``input`` is not 3-D or its features do not match ``weight_ih``,
+        or ``nonlinearity`` is unknown.
     """
     if nonlinearity not in ("tanh", "relu"):
         raise ValueError(f"rnn: nonlinearity must be 'tanh' or 'relu'; got {nonlinearity!r}.")

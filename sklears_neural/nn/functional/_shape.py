@@ -34,12 +34,19 @@ def cat(tensors, dim=0):
     Parameters
     ----------
     tensors : sequence of Tensor
-        Same shape except along ``dim``.
+        Same shape except along ``dim``; arrays are wrapped as constant tensors.
     dim : int, default=0
+        The dimension to join along; negative counts from the end.
 
     Returns
     -------
     Tensor
+        The concatenation.
+
+    Raises
+    ------
+    ValueError
+        If ``tensors`` is empty or their shapes differ outside ``dim``.
     """
     tensors = _tensors("cat", tensors)
     ndim = tensors[0].ndim
@@ -58,11 +65,19 @@ def stack(tensors, dim=0):
     Parameters
     ----------
     tensors : sequence of Tensor
+        Tensors of one shape; arrays are wrapped as constant tensors.
     dim : int, default=0
+        The position of the new dimension in the result; negative counts from the end.
 
     Returns
     -------
     Tensor
+        The stacked tensors, with one more dimension.
+
+    Raises
+    ------
+    ValueError
+        If ``tensors`` is empty or their shapes differ.
     """
     tensors = _tensors("stack", tensors)
     shape = tuple(tensors[0].shape)

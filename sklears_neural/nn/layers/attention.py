@@ -27,16 +27,37 @@ class MultiheadAttention(Module):
     Parameters
     ----------
     embed_dim : int
+        E, the number of features of the inputs and the output.
     num_heads : int
-        Must divide ``embed_dim``.
+        The number of heads; must divide ``embed_dim``.
     dropout : float in [0, 1), default=0.0
         Dropout on the attention probabilities, in training.
     bias : bool, default=True
+        Whether the input and output projections have biases.
     batch_first : bool, default=False
         Inputs and output are (N, T, E) instead of (T, N, E).
-    dtype, device, generator : as for ``Linear`` (init: Xavier-uniform
-        projections, zero biases, as PyTorch); ``generator`` also draws the
-        dropout masks.
+    dtype : {"float32", "float64"}, default=None
+        The dtype of the parameters; None means float32.
+    device : str, default="cpu"
+        The device of the parameters.
+    generator : numpy.random.Generator, int or None, default=None
+        Seeds the initial projections (Xavier-uniform, zero biases, as PyTorch)
+        and draws the dropout masks.
+
+    Attributes
+    ----------
+    in_proj_weight : Parameter of shape (3 * embed_dim, embed_dim)
+        The query, key and value projections, stacked.
+    in_proj_bias : Parameter of shape (3 * embed_dim,) or None
+        Their biases.
+    out_proj : Linear
+        The output projection.
+
+    Raises
+    ------
+    ValueError
+        If ``num_heads`` does not divide ``embed_dim`` or ``dropout`` is not in
+        [0, 1).
     """
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, batch_first=False, *,
@@ -76,10 +97,38 @@ class MultiheadAttention(Module):
                 attn_mask=None, average_attn_weights=True, is_causal=False):
         """Attend from ``query`` to ``key``/``value``.
 
+        Parameters
+        ----------
+        query : Tensor of shape (Tq, N, E)
+            The queries; (N, Tq, E) if ``batch_first``.
+        key : Tensor of shape (Tk, N, E)
+            The keys; (N, Tk, E) if ``batch_first``.
+        value : Tensor of shape (Tk, N, E)
+            The values; (N, Tk, E) if ``batch_first``.
+        key_padding_mask : bool array of shape (N, Tk), default=None
+            True marks padding keys, which get no attention.
+        need_weights : bool, default=True
+            Also return the attention probabilities.
+        attn_mask : array, default=None
+            Additive float mask, or bool mask where True forbids a position; shape
+            (Tq, Tk), (N, 1, Tq, Tk) or (N, h, Tq, Tk).
+        average_attn_weights : bool, default=True
+            Average the returned probabilities over the heads.
+        is_causal : bool, default=False
+            Query i sees keys j <= i only.
+
         Returns
         -------
-        output : Tensor of shape (T, N, E) (or (N, T, E) if batch_first)
-        weights : array of shape (N, Tq, Tk) (or (N, h, Tq, Tk)), or None
+        output : Tensor of shape (Tq, N, E)
+            The attended values, projected; (N, Tq, E) if ``batch_first``.
+        weights : ndarray of shape (N, Tq, Tk) or (N, h, Tq, Tk), or None
+            The attention probabilities (per head without
+            ``average_attn_weights``); None without ``need_weights``.
+
+        Raises
+        ------
+        ValueError
+            If an input is not 3-D with ``embed_dim`` features.
         """
         for name, t in (("query", query), ("key", key), ("value", value)):
             if t.ndim != 3 or t.shape[2] != self.embed_dim:
@@ -101,6 +150,13 @@ class MultiheadAttention(Module):
         return out, weights.mean(axis=1) if average_attn_weights else weights
 
     def extra_repr(self):
+        """Return the settings shown in the layer's repr.
+
+        Returns
+        -------
+        str
+            ``embed_dim``, ``num_heads`` and, when set, ``dropout``.
+        """
         text = f"embed_dim={self.embed_dim}, num_heads={self.num_heads}"
         return text + (f", dropout={self.dropout}" if self.dropout else "")
 
@@ -113,16 +169,29 @@ class TransformerEncoderLayer(Module):
 
     Parameters
     ----------
-    d_model, nhead : int
+    d_model : int
+        The number of features of the input and the output.
+    nhead : int
+        The number of attention heads; must divide ``d_model``.
     dim_feedforward : int, default=2048
+        The width of the feed-forward block.
     dropout : float, default=0.1
         On the attention probabilities, the attention and feed-forward branches
         and inside the FFN, as PyTorch.
     activation : {"relu", "gelu"} or any fused activation name, default="relu"
+        The activation of the feed-forward block.
     layer_norm_eps : float, default=1e-5
+        The ``eps`` of both layer norms.
     batch_first : bool, default=False
+        Input and output are (N, T, d_model) instead of (T, N, d_model).
     norm_first : bool, default=False
-    dtype, device, generator : as for ``Linear``
+        Pre-norm instead of post-norm.
+    dtype : {"float32", "float64"}, default=None
+        The dtype of the parameters; None means float32.
+    device : str, default="cpu"
+        The device of the parameters.
+    generator : numpy.random.Generator, int or None, default=None
+        Seeds the initial weights and draws the dropout masks.
     """
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu",
@@ -152,6 +221,24 @@ class TransformerEncoderLayer(Module):
         return self.dropout2(self.linear2(self.dropout(self.linear1(x))))
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
+        """Apply the layer to a batch of sequences.
+
+        Parameters
+        ----------
+        src : Tensor of shape (T, N, d_model)
+            The sequences; (N, T, d_model) if ``batch_first``.
+        src_mask : array, default=None
+            The attention mask (see ``MultiheadAttention.forward``'s ``attn_mask``).
+        src_key_padding_mask : bool array of shape (N, T), default=None
+            True marks padding steps, which get no attention.
+        is_causal : bool, default=False
+            Step i attends to steps j <= i only.
+
+        Returns
+        -------
+        Tensor
+            The encoded sequences, of the shape of ``src``.
+        """
         x = src if self.batch_first else src.transpose((1, 0, 2))
         if self.norm_first:
             x = x + self._attend(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
@@ -170,7 +257,8 @@ class TransformerEncoder(Module):
     encoder_layer : TransformerEncoderLayer
         Deep-copied ``num_layers`` times (copies start equal, as in PyTorch).
     num_layers : int
-    norm : Module, optional
+        The number of layers.
+    norm : Module, default=None
         Applied to the output (e.g. a LayerNorm after pre-norm layers).
     """
 
@@ -182,6 +270,24 @@ class TransformerEncoder(Module):
         self.norm = norm
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=False):
+        """Apply the layers in turn, then ``norm``.
+
+        Parameters
+        ----------
+        src : Tensor of shape (T, N, d_model)
+            The sequences; (N, T, d_model) if the layers are ``batch_first``.
+        mask : array, default=None
+            The attention mask of every layer.
+        src_key_padding_mask : bool array of shape (N, T), default=None
+            True marks padding steps, which get no attention.
+        is_causal : bool, default=False
+            Step i attends to steps j <= i only.
+
+        Returns
+        -------
+        Tensor
+            The encoded sequences, of the shape of ``src``.
+        """
         x = src
         for i in range(self.num_layers):
             x = getattr(self, f"layer{i}")(x, src_mask=mask,
@@ -198,10 +304,15 @@ class SinusoidalPositionalEncoding(Module):
     Parameters
     ----------
     d_model : int
+        The number of features of the input.
     max_len : int, default=5000
+        The longest sequence encoded.
     batch_first : bool, default=True
         Input (N, T, d) when True, (T, N, d) otherwise.
-    dtype, device : as for ``Linear``
+    dtype : {"float32", "float64"}, default=None
+        The dtype of the codes; None means float32.
+    device : str, default="cpu"
+        The device of the codes.
     """
 
     def __init__(self, d_model, max_len=5000, batch_first=True, *, dtype=None, device="cpu"):
@@ -215,6 +326,23 @@ class SinusoidalPositionalEncoding(Module):
         self.register_buffer("pe", empty_parameter_array((max_len, d_model), dtype, device) + pe)
 
     def forward(self, x):
+        """Add the code of each position to the input.
+
+        Parameters
+        ----------
+        x : Tensor of shape (N, T, d_model)
+            The sequences; (T, N, d_model) when not ``batch_first``.
+
+        Returns
+        -------
+        Tensor
+            ``x`` plus the positional codes, of its shape.
+
+        Raises
+        ------
+        ValueError
+            If the sequences are longer than ``max_len``.
+        """
         steps = x.shape[1] if self.batch_first else x.shape[0]
         if steps > self.max_len:
             raise ValueError(f"{type(self).__name__}: sequences of {steps} steps exceed "
@@ -223,14 +351,40 @@ class SinusoidalPositionalEncoding(Module):
         return x + (pe[None] if self.batch_first else pe[:, None])
 
     def extra_repr(self):
+        """Return the settings shown in the layer's repr.
+
+        Returns
+        -------
+        str
+            ``d_model=..., max_len=...``.
+        """
         return f"d_model={self.d_model}, max_len={self.max_len}"
 
 
 class LearnedPositionalEncoding(SinusoidalPositionalEncoding):
     """Add a learned vector per position (BERT's positional embeddings).
 
-    Parameters as ``SinusoidalPositionalEncoding``; the table starts at
-    N(0, 0.02²) and is a parameter. ``generator`` seeds it.
+    The table starts at N(0, 0.02²) and is a parameter.
+
+    Parameters
+    ----------
+    d_model : int
+        The number of features of the input.
+    max_len : int, default=512
+        The longest sequence encoded.
+    batch_first : bool, default=True
+        Input (N, T, d) when True, (T, N, d) otherwise.
+    dtype : {"float32", "float64"}, default=None
+        The dtype of the table; None means float32.
+    device : str, default="cpu"
+        The device of the table.
+    generator : numpy.random.Generator, int or None, default=None
+        Seeds the initial table.
+
+    Attributes
+    ----------
+    pe : Parameter of shape (max_len, d_model)
+        The table of positional vectors.
     """
 
     def __init__(self, d_model, max_len=512, batch_first=True, *, dtype=None, device="cpu",
@@ -250,7 +404,18 @@ class AttentionPooling(Module):
     Parameters
     ----------
     d_model : int
-    dtype, device, generator : as for ``Linear``
+        The number of features of each step.
+    dtype : {"float32", "float64"}, default=None
+        The dtype of the parameters; None means float32.
+    device : str, default="cpu"
+        The device of the parameters.
+    generator : numpy.random.Generator, int or None, default=None
+        Seeds the initial scoring weights.
+
+    Attributes
+    ----------
+    score : Linear
+        The scoring layer, ``d_model -> 1``.
     """
 
     def __init__(self, d_model, *, dtype=None, device="cpu", generator=None):
@@ -258,7 +423,20 @@ class AttentionPooling(Module):
         self.score = Linear(d_model, 1, dtype=dtype, device=device, generator=generator)
 
     def forward(self, x, padding_mask=None):
-        """``padding_mask``: optional bool (N, T), True at padding steps."""
+        """Pool each sequence into one vector.
+
+        Parameters
+        ----------
+        x : Tensor of shape (N, T, d_model)
+            The sequences, batch first.
+        padding_mask : bool array of shape (N, T), default=None
+            True at padding steps, which get no weight.
+
+        Returns
+        -------
+        Tensor of shape (N, d_model)
+            The attention-weighted sum of the steps of each sequence.
+        """
         n, t, d = x.shape
         scores = self.score(x).reshape(n, t)
         if padding_mask is not None:

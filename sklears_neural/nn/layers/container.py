@@ -13,6 +13,12 @@ class Sequential(Module):
     Parameters
     ----------
     *modules : Module, or a single OrderedDict of name -> Module
+        The layers, in order; named ``"0"``, ``"1"``, ... unless given by name.
+
+    Raises
+    ------
+    TypeError
+        If an entry is not a Module.
 
     Examples
     --------
@@ -34,12 +40,35 @@ class Sequential(Module):
             self.add_module(name, module)
 
     def forward(self, input):
+        """Apply the modules one after another.
+
+        Parameters
+        ----------
+        input : Tensor
+            The input of the first module.
+
+        Returns
+        -------
+        Tensor
+            The output of the last module (``input`` itself when there is none).
+        """
         for module in self._modules.values():
             input = module(input)
         return input
 
     def append(self, module):
-        """Add ``module`` at the end."""
+        """Add ``module`` at the end.
+
+        Parameters
+        ----------
+        module : Module
+            The module, named by its position.
+
+        Returns
+        -------
+        Sequential
+            ``self``.
+        """
         self.add_module(str(len(self._modules)), module)
         return self
 

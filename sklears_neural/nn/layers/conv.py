@@ -72,10 +72,15 @@ class _ConvNd(Module):
         self.reset_parameters(generator)
 
     def reset_parameters(self, generator=None):
-        """PyTorch's default: uniform in ``±1/sqrt(fan_in)`` for weights and bias.
+        """Draw weights and bias uniformly from ``±1/sqrt(fan_in)``, PyTorch's default.
 
         ``fan_in`` is ``weight.shape[1] * prod(kernel_size)`` (kaiming uniform
         with ``a = sqrt(5)``, which reduces to this bound).
+
+        Parameters
+        ----------
+        generator : numpy.random.Generator, int or None, default=None
+            The source of the draws.
         """
         rng = as_generator(generator)
         fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
@@ -99,6 +104,14 @@ class _ConvNd(Module):
             raise ValueError(f"{self!r}: {exc}") from None
 
     def extra_repr(self):
+        """Return the settings shown in the layer's repr.
+
+        Returns
+        -------
+        str
+            The channels, kernel size and stride, then the options that differ from
+            their defaults.
+        """
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}")
         if self.padding != (0,) * self._dims:
@@ -127,6 +140,23 @@ class _Conv(_ConvNd):
                          generator=generator)
 
     def forward(self, input):
+        """Convolve the input with the filters.
+
+        Parameters
+        ----------
+        input : Tensor of shape (N, in_channels, *spatial)
+            The input batch.
+
+        Returns
+        -------
+        Tensor
+            The output batch, of shape (N, out_channels, *spatial_out).
+
+        Raises
+        ------
+        ValueError
+            If the input does not fit the layer; the message names the layer.
+        """
         self._check_channels(input)
         padding = self.padding
         if self.padding_mode != "zeros" and padding != "valid":
@@ -144,7 +174,46 @@ class _Conv(_ConvNd):
 class Conv1d(_Conv):
     """1-D convolution over (N, C_in, L) input, as ``torch.nn.Conv1d``.
 
-    See ``Conv2d`` for the parameters (one spatial dimension).
+    Parameters
+    ----------
+    in_channels : int
+        The number of channels of the input.
+    out_channels : int
+        The number of channels of the output.
+    kernel_size : int or tuple of 1 int
+        The size of the filters.
+    stride : int or tuple of 1 int, default=1
+        The step of the filters over the input.
+    padding : int or tuple of 1 int, "valid" or "same", default=0
+        Padding on both sides; "valid" is none, "same" (stride 1 only) keeps the
+        spatial size.
+    dilation : int or tuple of 1 int, default=1
+        The spacing between the taps of a filter.
+    groups : int, default=1
+        Split channels into groups convolved separately; ``groups = in_channels``
+        makes a depthwise convolution.
+    bias : bool, default=True
+        Whether the layer has a learnable bias.
+    padding_mode : {"zeros", "reflect", "replicate", "circular"}, default="zeros"
+        How the padding is filled.
+    dtype : {"float32", "float64"}, default=None
+        The dtype of the parameters; None means float32.
+    device : str, default="cpu"
+        The device of the parameters.
+    generator : numpy.random.Generator, int or None, default=None
+        Seeds the initial weights (PyTorch's default initialisation).
+
+    Attributes
+    ----------
+    weight : Parameter of shape (out_channels, in_channels // groups, *kernel_size)
+        The filters.
+    bias : Parameter of shape (out_channels,) or None
+        The bias, None without one.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range, or ``groups`` does not divide the channels.
     """
 
     _dims = 1
@@ -156,15 +225,44 @@ class Conv2d(_Conv):
 
     Parameters
     ----------
-    in_channels, out_channels : int
+    in_channels : int
+        The number of channels of the input.
+    out_channels : int
+        The number of channels of the output.
     kernel_size : int or (int, int)
-    stride, dilation : int or (int, int), default=1
-    padding : int, (int, int), "valid" or "same", default=0
+        The size of the filters.
+    stride : int or (int, int), default=1
+        The step of the filters over the input.
+    padding : int or (int, int), "valid" or "same", default=0
+        Padding on both sides; "valid" is none, "same" (stride 1 only) keeps the
+        spatial size.
+    dilation : int or (int, int), default=1
+        The spacing between the taps of a filter.
     groups : int, default=1
-        ``groups = in_channels`` makes a depthwise convolution.
+        Split channels into groups convolved separately; ``groups = in_channels``
+        makes a depthwise convolution.
     bias : bool, default=True
+        Whether the layer has a learnable bias.
     padding_mode : {"zeros", "reflect", "replicate", "circular"}, default="zeros"
-    dtype, device, generator : as for ``Linear`` (PyTorch's default init).
+        How the padding is filled.
+    dtype : {"float32", "float64"}, default=None
+        The dtype of the parameters; None means float32.
+    device : str, default="cpu"
+        The device of the parameters.
+    generator : numpy.random.Generator, int or None, default=None
+        Seeds the initial weights (PyTorch's default initialisation).
+
+    Attributes
+    ----------
+    weight : Parameter of shape (out_channels, in_channels // groups, *kernel_size)
+        The filters.
+    bias : Parameter of shape (out_channels,) or None
+        The bias, None without one.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range, or ``groups`` does not divide the channels.
 
     Examples
     --------
@@ -181,7 +279,49 @@ class Conv2d(_Conv):
 
 
 class Conv3d(_Conv):
-    """3-D convolution over (N, C_in, D, H, W) input, as ``torch.nn.Conv3d``."""
+    """3-D convolution over (N, C_in, D, H, W) input, as ``torch.nn.Conv3d``.
+
+    Parameters
+    ----------
+    in_channels : int
+        The number of channels of the input.
+    out_channels : int
+        The number of channels of the output.
+    kernel_size : int or (int, int, int)
+        The size of the filters.
+    stride : int or (int, int, int), default=1
+        The step of the filters over the input.
+    padding : int or (int, int, int), "valid" or "same", default=0
+        Padding on both sides; "valid" is none, "same" (stride 1 only) keeps the
+        spatial size.
+    dilation : int or (int, int, int), default=1
+        The spacing between the taps of a filter.
+    groups : int, default=1
+        Split channels into groups convolved separately; ``groups = in_channels``
+        makes a depthwise convolution.
+    bias : bool, default=True
+        Whether the layer has a learnable bias.
+    padding_mode : {"zeros", "reflect", "replicate", "circular"}, default="zeros"
+        How the padding is filled.
+    dtype : {"float32", "float64"}, default=None
+        The dtype of the parameters; None means float32.
+    device : str, default="cpu"
+        The device of the parameters.
+    generator : numpy.random.Generator, int or None, default=None
+        Seeds the initial weights (PyTorch's default initialisation).
+
+    Attributes
+    ----------
+    weight : Parameter of shape (out_channels, in_channels // groups, *kernel_size)
+        The filters.
+    bias : Parameter of shape (out_channels,) or None
+        The bias, None without one.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range, or ``groups`` does not divide the channels.
+    """
 
     _dims = 3
     _conv = staticmethod(F.conv3d)
@@ -199,13 +339,74 @@ class _ConvTranspose(_ConvNd):
                          device=device, generator=generator)
 
     def forward(self, input):
+        """Apply the transposed convolution to the input.
+
+        Parameters
+        ----------
+        input : Tensor of shape (N, in_channels, *spatial)
+            The input batch.
+
+        Returns
+        -------
+        Tensor
+            The output batch, of shape (N, out_channels, *spatial_out).
+
+        Raises
+        ------
+        ValueError
+            If the input does not fit the layer; the message names the layer.
+        """
         self._check_channels(input)
         return self._call(type(self)._conv, input, self.weight, self.bias, self.stride,
                           self.padding, self.output_padding, self.groups, self.dilation)
 
 
 class ConvTranspose1d(_ConvTranspose):
-    """Transposed 1-D convolution, as ``torch.nn.ConvTranspose1d``."""
+    """Transposed 1-D convolution, as ``torch.nn.ConvTranspose1d``.
+
+    Parameters
+    ----------
+    in_channels : int
+        The number of channels of the input.
+    out_channels : int
+        The number of channels of the output.
+    kernel_size : int or tuple of 1 int
+        The size of the filters.
+    stride : int or tuple of 1 int, default=1
+        The upsampling factor.
+    padding : int or tuple of 1 int, default=0
+        The padding of the matching convolution: cropped from both sides of the
+        output.
+    output_padding : int or tuple of 1 int, default=0
+        Size added to one side of the output, to choose among the input sizes a
+        strided convolution maps to the same output size.
+    groups : int, default=1
+        Split channels into groups convolved separately.
+    bias : bool, default=True
+        Whether the layer has a learnable bias.
+    dilation : int or tuple of 1 int, default=1
+        The spacing between the taps of a filter.
+    padding_mode : {"zeros"}, default="zeros"
+        Only zero padding.
+    dtype : {"float32", "float64"}, default=None
+        The dtype of the parameters; None means float32.
+    device : str, default="cpu"
+        The device of the parameters.
+    generator : numpy.random.Generator, int or None, default=None
+        Seeds the initial weights (PyTorch's default initialisation).
+
+    Attributes
+    ----------
+    weight : Parameter of shape (in_channels, out_channels // groups, *kernel_size)
+        The filters.
+    bias : Parameter of shape (out_channels,) or None
+        The bias, None without one.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range, or ``groups`` does not divide the channels.
+    """
 
     _dims = 1
     _conv = staticmethod(F.conv_transpose1d)
@@ -216,13 +417,46 @@ class ConvTranspose2d(_ConvTranspose):
 
     Parameters
     ----------
-    in_channels, out_channels : int
+    in_channels : int
+        The number of channels of the input.
+    out_channels : int
+        The number of channels of the output.
     kernel_size : int or (int, int)
-    stride, padding, output_padding, dilation : int or (int, int)
+        The size of the filters.
+    stride : int or (int, int), default=1
+        The upsampling factor.
+    padding : int or (int, int), default=0
+        The padding of the matching convolution: cropped from both sides of the
+        output.
+    output_padding : int or (int, int), default=0
+        Size added to one side of the output, to choose among the input sizes a
+        strided convolution maps to the same output size.
     groups : int, default=1
+        Split channels into groups convolved separately.
     bias : bool, default=True
-    padding_mode : "zeros"
-    dtype, device, generator : as for ``Conv2d``
+        Whether the layer has a learnable bias.
+    dilation : int or (int, int), default=1
+        The spacing between the taps of a filter.
+    padding_mode : {"zeros"}, default="zeros"
+        Only zero padding.
+    dtype : {"float32", "float64"}, default=None
+        The dtype of the parameters; None means float32.
+    device : str, default="cpu"
+        The device of the parameters.
+    generator : numpy.random.Generator, int or None, default=None
+        Seeds the initial weights (PyTorch's default initialisation).
+
+    Attributes
+    ----------
+    weight : Parameter of shape (in_channels, out_channels // groups, *kernel_size)
+        The filters.
+    bias : Parameter of shape (out_channels,) or None
+        The bias, None without one.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range, or ``groups`` does not divide the channels.
     """
 
     _dims = 2
@@ -230,7 +464,51 @@ class ConvTranspose2d(_ConvTranspose):
 
 
 class ConvTranspose3d(_ConvTranspose):
-    """Transposed 3-D convolution, as ``torch.nn.ConvTranspose3d``."""
+    """Transposed 3-D convolution, as ``torch.nn.ConvTranspose3d``.
+
+    Parameters
+    ----------
+    in_channels : int
+        The number of channels of the input.
+    out_channels : int
+        The number of channels of the output.
+    kernel_size : int or (int, int, int)
+        The size of the filters.
+    stride : int or (int, int, int), default=1
+        The upsampling factor.
+    padding : int or (int, int, int), default=0
+        The padding of the matching convolution: cropped from both sides of the
+        output.
+    output_padding : int or (int, int, int), default=0
+        Size added to one side of the output, to choose among the input sizes a
+        strided convolution maps to the same output size.
+    groups : int, default=1
+        Split channels into groups convolved separately.
+    bias : bool, default=True
+        Whether the layer has a learnable bias.
+    dilation : int or (int, int, int), default=1
+        The spacing between the taps of a filter.
+    padding_mode : {"zeros"}, default="zeros"
+        Only zero padding.
+    dtype : {"float32", "float64"}, default=None
+        The dtype of the parameters; None means float32.
+    device : str, default="cpu"
+        The device of the parameters.
+    generator : numpy.random.Generator, int or None, default=None
+        Seeds the initial weights (PyTorch's default initialisation).
+
+    Attributes
+    ----------
+    weight : Parameter of shape (in_channels, out_channels // groups, *kernel_size)
+        The filters.
+    bias : Parameter of shape (out_channels,) or None
+        The bias, None without one.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range, or ``groups`` does not divide the channels.
+    """
 
     _dims = 3
     _conv = staticmethod(F.conv_transpose3d)
@@ -244,13 +522,35 @@ class DepthwiseSeparableConv2d(Module):
 
     Parameters
     ----------
-    in_channels, out_channels : int
+    in_channels : int
+        The number of channels of the input.
+    out_channels : int
+        The number of channels of the output.
     kernel_size : int or (int, int)
-    stride, padding, dilation : as for ``Conv2d`` (of the depthwise part)
+        The size of the depthwise filters.
+    stride : int or (int, int), default=1
+        The stride of the depthwise part.
+    padding : int, (int, int), "valid" or "same", default=0
+        The zero padding of the depthwise part.
+    dilation : int or (int, int), default=1
+        The dilation of the depthwise part.
     depth_multiplier : int, default=1
         Output channels of the depthwise part per input channel.
     bias : bool, default=True
-    dtype, device, generator : as for ``Conv2d``
+        Whether both parts have a learnable bias.
+    dtype : {"float32", "float64"}, default=None
+        The dtype of the parameters; None means float32.
+    device : str, default="cpu"
+        The device of the parameters.
+    generator : numpy.random.Generator, int or None, default=None
+        Seeds the initial weights (PyTorch's default initialisation).
+
+    Attributes
+    ----------
+    depthwise : Conv2d
+        The ``k×k`` convolution with ``groups=in_channels``.
+    pointwise : Conv2d
+        The ``1×1`` convolution.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
@@ -267,6 +567,18 @@ class DepthwiseSeparableConv2d(Module):
                                 generator=rng)
 
     def forward(self, input):
+        """Apply the depthwise, then the pointwise convolution.
+
+        Parameters
+        ----------
+        input : Tensor of shape (N, in_channels, H, W)
+            The input batch.
+
+        Returns
+        -------
+        Tensor of shape (N, out_channels, H_out, W_out)
+            The output batch.
+        """
         return self.pointwise(self.depthwise(input))
 
 
@@ -279,12 +591,23 @@ class ResidualBlock2d(Module):
 
     Parameters
     ----------
-    in_channels, out_channels : int
+    in_channels : int
+        The number of channels of the input.
+    out_channels : int
+        The number of channels of the output.
     stride : int, default=1
         Stride of the first convolution (2 halves the image).
     activation : str, default="relu"
+        The activation ``act``, a name ``nn.functional.activation`` takes.
     batch_norm : bool, default=True
-    dtype, device, generator : as for ``Conv2d``
+        Follow each convolution with batch norm (the convolutions then have no
+        bias).
+    dtype : {"float32", "float64"}, default=None
+        The dtype of the parameters; None means float32.
+    device : str, default="cpu"
+        The device of the parameters.
+    generator : numpy.random.Generator, int or None, default=None
+        Seeds the initial weights (PyTorch's default initialisation).
     """
 
     def __init__(self, in_channels, out_channels, stride=1, activation="relu",
@@ -310,6 +633,18 @@ class ResidualBlock2d(Module):
             self.shortcut_bn = None
 
     def forward(self, input):
+        """Apply the block.
+
+        Parameters
+        ----------
+        input : Tensor of shape (N, in_channels, H, W)
+            The input batch.
+
+        Returns
+        -------
+        Tensor of shape (N, out_channels, H_out, W_out)
+            The output batch; ``H_out = ceil(H / stride)``, likewise ``W_out``.
+        """
         out = self.conv1(input)
         if self.bn1 is not None:
             out = self.bn1(out)

@@ -19,16 +19,29 @@ class Linear(Module):
     Parameters
     ----------
     in_features, out_features : int
+        The sizes of each input and output sample.
     bias : bool, default=True
-    activation : str, optional
-        Fused activation (None = identity, as ``torch.nn.Linear``).
-    activation_param : float, optional
-        negative_slope for leaky_relu, alpha for elu, beta for softplus.
-    dtype : {"float32", "float64"}, default="float32"
+        Whether the layer has a learnable bias.
+    activation : str, default=None
+        Fused activation, a name ``nn.functional.activation`` takes (None =
+        identity, as ``torch.nn.Linear``).
+    activation_param : float, default=None
+        The activation's parameter: negative_slope for leaky_relu, alpha for elu
+        and celu, beta for softplus.
+    dtype : {"float32", "float64"}, default=None
+        The dtype of the parameters; None means float32.
     device : str, default="cpu"
-    generator : numpy.random.Generator, int or None
+        The device of the parameters.
+    generator : numpy.random.Generator, int or None, default=None
         Seeds the initial weights: uniform in ``±1/sqrt(in_features)`` like
         PyTorch's default.
+
+    Attributes
+    ----------
+    weight : Parameter of shape (out_features, in_features)
+        The weights.
+    bias : Parameter of shape (out_features,) or None
+        The bias, None without one.
 
     Examples
     --------
@@ -56,7 +69,13 @@ class Linear(Module):
         self.reset_parameters(generator)
 
     def reset_parameters(self, generator=None):
-        """Draw weights and bias uniformly from ``±1/sqrt(in_features)``."""
+        """Draw weights and bias uniformly from ``±1/sqrt(in_features)``.
+
+        Parameters
+        ----------
+        generator : numpy.random.Generator, int or None, default=None
+            The source of the draws.
+        """
         rng = as_generator(generator)
         bound = 1.0 / math.sqrt(self.in_features)
         init.uniform_(self.weight, -bound, bound, generator=rng)
@@ -64,9 +83,28 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound, generator=rng)
 
     def forward(self, input):
+        """Apply the layer.
+
+        Parameters
+        ----------
+        input : Tensor of shape (..., in_features)
+            The input; leading dimensions are kept.
+
+        Returns
+        -------
+        Tensor of shape (..., out_features)
+            The activations.
+        """
         return F.linear(input, self.weight, self.bias, self.activation, self.activation_param)
 
     def extra_repr(self):
+        """Return the settings shown in the layer's repr.
+
+        Returns
+        -------
+        str
+            The sizes, whether there is a bias, and the activation.
+        """
         act = "" if self.activation == "identity" else f", activation={self.activation!r}"
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}{act}")

@@ -13,8 +13,14 @@ class Dropout(Module):
     Parameters
     ----------
     p : float in [0, 1), default=0.5
-    generator : numpy.random.Generator, int or None
-        Source of the masks; seed it for reproducible training.
+        The probability of zeroing an element.
+    generator : numpy.random.Generator, int or None, default=None
+        Source of the masks on the CPU; seed it for reproducible training.
+
+    Raises
+    ------
+    ValueError
+        If ``p`` is not in [0, 1).
     """
 
     def __init__(self, p=0.5, generator=None):
@@ -25,9 +31,28 @@ class Dropout(Module):
         self.generator = as_generator(generator)
 
     def forward(self, input):
+        """Drop elements in training mode; return the input unchanged otherwise.
+
+        Parameters
+        ----------
+        input : Tensor
+            The input, of any shape.
+
+        Returns
+        -------
+        Tensor
+            The input with elements zeroed and the rest scaled by ``1 / (1 - p)``.
+        """
         return F.dropout(input, self.p, self.training, self.generator)
 
     def extra_repr(self):
+        """Return the settings shown in the layer's repr.
+
+        Returns
+        -------
+        str
+            ``p=...``.
+        """
         return f"p={self.p}"
 
 
@@ -37,10 +62,24 @@ class AlphaDropout(Dropout):
     Parameters
     ----------
     p : float in [0, 1), default=0.5
-    generator : numpy.random.Generator, int or None
+        The probability of dropping an element.
+    generator : numpy.random.Generator, int or None, default=None
+        Source of the masks on the CPU; seed it for reproducible training.
     """
 
     def forward(self, input):
+        """Apply alpha dropout in training mode; return the input unchanged otherwise.
+
+        Parameters
+        ----------
+        input : Tensor
+            The input, of any shape.
+
+        Returns
+        -------
+        Tensor
+            The input with elements dropped, shifted and scaled.
+        """
         return F.alpha_dropout(input, self.p, self.training, self.generator)
 
 
@@ -50,10 +89,17 @@ class GaussianNoise(Module):
     Parameters
     ----------
     std : float >= 0, default=0.1
+        The standard deviation of the noise.
     decay : float in (0, 1], default=1.0
         ``step()`` multiplies ``std`` by ``decay`` (call it once per epoch,
         e.g. from a callback) for a noise level that fades as training goes.
-    generator : numpy.random.Generator, int or None
+    generator : numpy.random.Generator, int or None, default=None
+        Source of the noise on the CPU; seed it for reproducible training.
+
+    Raises
+    ------
+    ValueError
+        If ``std`` is negative or ``decay`` is not in (0, 1].
     """
 
     def __init__(self, std=0.1, decay=1.0, generator=None):
@@ -71,7 +117,26 @@ class GaussianNoise(Module):
         self.std *= self.decay
 
     def forward(self, input):
+        """Add the noise in training mode; return the input unchanged otherwise.
+
+        Parameters
+        ----------
+        input : Tensor
+            The input, of any shape.
+
+        Returns
+        -------
+        Tensor
+            The input plus the noise.
+        """
         return F.gaussian_noise(input, self.std, self.training, self.generator)
 
     def extra_repr(self):
+        """Return the settings shown in the layer's repr.
+
+        Returns
+        -------
+        str
+            ``std=..., decay=...``.
+        """
         return f"std={self.std}, decay={self.decay}"

@@ -18,6 +18,7 @@ class BatchNorm1d(Module):
     num_features : int
         C, the number of channels.
     eps : float, default=1e-5
+        Added to the variance before its square root.
     momentum : float, default=0.1
         Weight of the newest batch in the running statistics.
     affine : bool, default=True
@@ -25,7 +26,17 @@ class BatchNorm1d(Module):
     track_running_stats : bool, default=True
         Keep running mean/variance for evaluation; otherwise evaluation
         uses batch statistics too.
-    dtype, device : as for ``Linear``
+    dtype : {"float32", "float64"}, default=None
+        The dtype of the parameters and buffers; None means float32.
+    device : str, default="cpu"
+        The device of the parameters and buffers.
+
+    Attributes
+    ----------
+    weight, bias : Parameter of shape (num_features,) or None
+        The per-channel scale and shift; None without ``affine``.
+    running_mean, running_var : ndarray of shape (num_features,) or None
+        The running statistics (buffers); None without ``track_running_stats``.
     """
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
@@ -53,6 +64,24 @@ class BatchNorm1d(Module):
     _ranks = {2: "(n, {c})", 3: "(n, {c}, L)"}
 
     def forward(self, input):
+        """Normalise each channel with the batch statistics (training) or the running ones.
+
+        Parameters
+        ----------
+        input : Tensor
+            The input batch: (n, C) or (n, C, L) for ``BatchNorm1d``, (n, C, H, W)
+            for ``BatchNorm2d``, (n, C, D, H, W) for ``BatchNorm3d``.
+
+        Returns
+        -------
+        Tensor
+            The normalised batch, of the shape of ``input``.
+
+        Raises
+        ------
+        ValueError
+            If the input has the wrong rank or number of channels.
+        """
         if input.ndim not in self._ranks or input.shape[1] != self.num_features:
             shapes = " or ".join(s.format(c=self.num_features) for s in self._ranks.values())
             raise ValueError(f"{type(self).__name__}({self.num_features}): expected input of "
@@ -62,6 +91,13 @@ class BatchNorm1d(Module):
                             training=use_batch_stats, momentum=self.momentum, eps=self.eps)
 
     def extra_repr(self):
+        """Return the settings shown in the layer's repr.
+
+        Returns
+        -------
+        str
+            The number of channels and the options.
+        """
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
                 f"affine={self.affine}, track_running_stats={self.track_running_stats}")
 
@@ -72,10 +108,22 @@ class LayerNorm(Module):
     Parameters
     ----------
     normalized_shape : int or tuple of int
+        The shape of the trailing axes normalised together.
     eps : float, default=1e-5
+        Added to the variance before its square root.
     elementwise_affine : bool, default=True
+        Learn an elementwise scale (``weight``) and, with ``bias``, shift.
     bias : bool, default=True
-    dtype, device : as for ``Linear``
+        Learn the shift too (only with ``elementwise_affine``).
+    dtype : {"float32", "float64"}, default=None
+        The dtype of the parameters; None means float32.
+    device : str, default="cpu"
+        The device of the parameters.
+
+    Attributes
+    ----------
+    weight, bias : Parameter of shape normalized_shape or None
+        The elementwise scale and shift, or None.
     """
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, *,
@@ -96,16 +144,58 @@ class LayerNorm(Module):
             self.register_parameter("bias", None)
 
     def forward(self, input):
+        """Normalise each sample over the trailing axes.
+
+        Parameters
+        ----------
+        input : Tensor of shape (..., *normalized_shape)
+            The input batch.
+
+        Returns
+        -------
+        Tensor
+            The normalised input, of its shape.
+        """
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
+        """Return the settings shown in the layer's repr.
+
+        Returns
+        -------
+        str
+            The normalised shape and the options.
+        """
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
 
 class BatchNorm2d(BatchNorm1d):
     """Batch normalisation of (n, C, H, W) images, per channel (fused kernels).
 
-    Parameters as ``BatchNorm1d``.
+    Parameters
+    ----------
+    num_features : int
+        C, the number of channels.
+    eps : float, default=1e-5
+        Added to the variance before its square root.
+    momentum : float, default=0.1
+        Weight of the newest batch in the running statistics.
+    affine : bool, default=True
+        Learn a per-channel scale (``weight``) and shift (``bias``).
+    track_running_stats : bool, default=True
+        Keep running mean/variance for evaluation; otherwise evaluation
+        uses batch statistics too.
+    dtype : {"float32", "float64"}, default=None
+        The dtype of the parameters and buffers; None means float32.
+    device : str, default="cpu"
+        The device of the parameters and buffers.
+
+    Attributes
+    ----------
+    weight, bias : Parameter of shape (num_features,) or None
+        The per-channel scale and shift; None without ``affine``.
+    running_mean, running_var : ndarray of shape (num_features,) or None
+        The running statistics (buffers); None without ``track_running_stats``.
     """
 
     _ranks = {4: "(n, {c}, H, W)"}
@@ -114,7 +204,30 @@ class BatchNorm2d(BatchNorm1d):
 class BatchNorm3d(BatchNorm1d):
     """Batch normalisation of (n, C, D, H, W) volumes, per channel (fused kernels).
 
-    Parameters as ``BatchNorm1d``.
+    Parameters
+    ----------
+    num_features : int
+        C, the number of channels.
+    eps : float, default=1e-5
+        Added to the variance before its square root.
+    momentum : float, default=0.1
+        Weight of the newest batch in the running statistics.
+    affine : bool, default=True
+        Learn a per-channel scale (``weight``) and shift (``bias``).
+    track_running_stats : bool, default=True
+        Keep running mean/variance for evaluation; otherwise evaluation
+        uses batch statistics too.
+    dtype : {"float32", "float64"}, default=None
+        The dtype of the parameters and buffers; None means float32.
+    device : str, default="cpu"
+        The device of the parameters and buffers.
+
+    Attributes
+    ----------
+    weight, bias : Parameter of shape (num_features,) or None
+        The per-channel scale and shift; None without ``affine``.
+    running_mean, running_var : ndarray of shape (num_features,) or None
+        The running statistics (buffers); None without ``track_running_stats``.
     """
 
     _ranks = {5: "(n, {c}, D, H, W)"}
@@ -126,12 +239,27 @@ class GroupNorm(Module):
     Parameters
     ----------
     num_groups : int
-        Divides ``num_channels``.
+        The number of groups of channels; divides ``num_channels``.
     num_channels : int
+        C, the number of channels.
     eps : float, default=1e-5
+        Added to the variance before its square root.
     affine : bool, default=True
         Learn a per-channel scale and shift.
-    dtype, device : as for ``Linear``
+    dtype : {"float32", "float64"}, default=None
+        The dtype of the parameters; None means float32.
+    device : str, default="cpu"
+        The device of the parameters.
+
+    Attributes
+    ----------
+    weight, bias : Parameter of shape (num_channels,) or None
+        The per-channel scale and shift; None without ``affine``.
+
+    Raises
+    ------
+    ValueError
+        If ``num_groups`` does not divide ``num_channels``.
     """
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, *, dtype=None,
@@ -152,10 +280,34 @@ class GroupNorm(Module):
             self.register_parameter("bias", None)
 
     def forward(self, input):
+        """Normalise each sample over groups of channels.
+
+        Parameters
+        ----------
+        input : Tensor of shape (n, num_channels, ...)
+            The input batch.
+
+        Returns
+        -------
+        Tensor
+            The normalised batch, of the shape of ``input``.
+
+        Raises
+        ------
+        ValueError
+            If the input does not have ``num_channels`` channels on axis 1.
+        """
         if input.ndim < 2 or input.shape[1] != self.num_channels:
             raise ValueError(f"GroupNorm({self.num_groups}, {self.num_channels}): expected input "
                              f"of shape (n, {self.num_channels}, ...); got {input.shape}.")
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
+        """Return the settings shown in the layer's repr.
+
+        Returns
+        -------
+        str
+            The numbers of groups and channels and the options.
+        """
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"

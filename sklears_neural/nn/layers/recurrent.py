@@ -51,13 +51,20 @@ class _RNNBase(Module):
 
     @property
     def num_directions(self):
+        """The number of directions: 2 if ``bidirectional``, else 1."""
         return 2 if self.bidirectional else 1
 
     def _suffixes(self):
         return ("", "_reverse") if self.bidirectional else ("",)
 
     def reset_parameters(self, generator=None):
-        """PyTorch's default: every weight and bias uniform in ``±1/sqrt(hidden_size)``."""
+        """Draw every weight and bias uniformly from ``±1/sqrt(hidden_size)``, PyTorch's default.
+
+        Parameters
+        ----------
+        generator : numpy.random.Generator, int or None, default=None
+            The source of the draws.
+        """
         rng = as_generator(generator)
         bound = 1.0 / math.sqrt(self.hidden_size)
         for param in self.parameters():
@@ -125,6 +132,13 @@ class _RNNBase(Module):
         return output, finals
 
     def extra_repr(self):
+        """Return the settings shown in the layer's repr.
+
+        Returns
+        -------
+        str
+            The sizes, then the options that differ from their defaults.
+        """
         text = f"{self.input_size}, {self.hidden_size}"
         if self.num_layers != 1:
             text += f", num_layers={self.num_layers}"
@@ -142,10 +156,14 @@ class _RNNBase(Module):
 _DOC = """
     Parameters
     ----------
-    input_size, hidden_size : int
+    input_size : int
+        F, the number of features of each step of the input.
+    hidden_size : int
+        H, the number of features of the hidden state.
     num_layers : int, default=1
         Stacked layers; each reads the previous one's output.
     {extra}bias : bool, default=True
+        Whether the layers have the biases ``b_ih`` and ``b_hh``.
     batch_first : bool, default=False
         Input and output are (N, T, F) instead of (T, N, F).
     dropout : float, default=0.0
@@ -153,9 +171,21 @@ _DOC = """
     bidirectional : bool, default=False
         A second direction reads each sequence backwards; outputs of the
         two are concatenated (2 * hidden_size features).
-    dtype, device, generator : as for ``Linear`` (PyTorch's init: uniform in
-        ``±1/sqrt(hidden_size)``).
+    dtype : {{"float32", "float64"}}, default=None
+        The dtype of the parameters; None means float32.
+    device : str, default="cpu"
+        The device of the parameters.
+    generator : numpy.random.Generator, int or None, default=None
+        Seeds the initial weights (PyTorch's init: uniform in
+        ``±1/sqrt(hidden_size)``) and the dropout masks.
 
+    Raises
+    ------
+    ValueError
+        If a size is not a positive integer or ``dropout`` is not in [0, 1).
+
+    Notes
+    -----
     Parameters are named as PyTorch's (``weight_ih_l0``, ``weight_hh_l0``,
     ``bias_ih_l0``, ``bias_hh_l0``, ``..._reverse``), in its layout, so
     weights copy over one to one.
@@ -169,7 +199,8 @@ class RNN(_RNNBase):
     output (T, N, D*H) (batch-first if set), h_n (num_layers*D, N, H).
     ``lengths`` (N,) marks variable-length sequences in a padded batch:
     padded steps neither update the state nor receive gradient.
-""" + _DOC.format(extra='nonlinearity : {"tanh", "relu"}, default="tanh"\n    ')
+""" + _DOC.format(extra='nonlinearity : {"tanh", "relu"}, default="tanh"\n'
+                  '        The activation ``act``.\n    ')
 
     _n_states = 1
 
@@ -187,6 +218,32 @@ class RNN(_RNNBase):
                      reverse=reverse)
 
     def forward(self, input, hx=None, lengths=None):
+        """Run the layers over a batch of sequences.
+
+        Parameters
+        ----------
+        input : Tensor of shape (T, N, input_size)
+            The sequences; (N, T, input_size) if ``batch_first``.
+        hx : Tensor of shape (num_layers * D, N, hidden_size), default=None
+            The initial hidden state of each layer and direction (D = 2 if
+            bidirectional else 1); None means zeros.
+        lengths : int array-like of shape (N,), default=None
+            Valid steps of each sequence of a padded batch, in [1, T]: padded
+            steps neither update the state nor receive gradient. None means all T.
+
+        Returns
+        -------
+        output : Tensor of shape (T, N, D * hidden_size)
+            The last layer's hidden state at every step, the directions
+            concatenated; (N, T, D * hidden_size) if ``batch_first``.
+        h_n : Tensor of shape (num_layers * D, N, hidden_size)
+            The final hidden state of each layer and direction.
+
+        Raises
+        ------
+        ValueError
+            If the input, ``hx`` or ``lengths`` does not fit the layer.
+        """
         output, (h_n,) = self._forward(input, hx, lengths)
         return output, h_n
 
@@ -204,6 +261,32 @@ class GRU(_RNNBase):
         return F.gru(x, *params, h0=states[0], lengths=lengths, reverse=reverse)
 
     def forward(self, input, hx=None, lengths=None):
+        """Run the layers over a batch of sequences.
+
+        Parameters
+        ----------
+        input : Tensor of shape (T, N, input_size)
+            The sequences; (N, T, input_size) if ``batch_first``.
+        hx : Tensor of shape (num_layers * D, N, hidden_size), default=None
+            The initial hidden state of each layer and direction (D = 2 if
+            bidirectional else 1); None means zeros.
+        lengths : int array-like of shape (N,), default=None
+            Valid steps of each sequence of a padded batch, in [1, T]: padded
+            steps neither update the state nor receive gradient. None means all T.
+
+        Returns
+        -------
+        output : Tensor of shape (T, N, D * hidden_size)
+            The last layer's hidden state at every step, the directions
+            concatenated; (N, T, D * hidden_size) if ``batch_first``.
+        h_n : Tensor of shape (num_layers * D, N, hidden_size)
+            The final hidden state of each layer and direction.
+
+        Raises
+        ------
+        ValueError
+            If the input, ``hx`` or ``lengths`` does not fit the layer.
+        """
         output, (h_n,) = self._forward(input, hx, lengths)
         return output, h_n
 
@@ -222,6 +305,33 @@ class LSTM(_RNNBase):
         return F.lstm(x, *params, h0=states[0], c0=states[1], lengths=lengths, reverse=reverse)
 
     def forward(self, input, hx=None, lengths=None):
+        """Run the layers over a batch of sequences.
+
+        Parameters
+        ----------
+        input : Tensor of shape (T, N, input_size)
+            The sequences; (N, T, input_size) if ``batch_first``.
+        hx : tuple of (Tensor, Tensor), default=None
+            The initial hidden and cell states ``(h_0, c_0)``, each of shape
+            (num_layers * D, N, hidden_size) with D = 2 if bidirectional else 1;
+            None means zeros.
+        lengths : int array-like of shape (N,), default=None
+            Valid steps of each sequence of a padded batch, in [1, T]: padded
+            steps neither update the state nor receive gradient. None means all T.
+
+        Returns
+        -------
+        output : Tensor of shape (T, N, D * hidden_size)
+            The last layer's hidden state at every step, the directions
+            concatenated; (N, T, D * hidden_size) if ``batch_first``.
+        (h_n, c_n) : tuple of Tensor of shape (num_layers * D, N, hidden_size)
+            The final hidden and cell states of each layer and direction.
+
+        Raises
+        ------
+        ValueError
+            If the input, ``hx`` or ``lengths`` does not fit the layer.
+        """
         if hx is not None and not (isinstance(hx, tuple) and len(hx) == 2):
             raise ValueError("LSTM: hx must be a tuple (h_0, c_0).")
         output, (h_n, c_n) = self._forward(input, hx, lengths)
@@ -233,10 +343,24 @@ class Embedding(Module):
 
     Parameters
     ----------
-    num_embeddings, embedding_dim : int
-    padding_idx : int, optional
-        This row starts at zero and never gets a gradient.
-    dtype, device, generator : as for ``Linear`` (init: standard normal).
+    num_embeddings : int
+        The number of vectors (rows) in the table.
+    embedding_dim : int
+        The size of each vector.
+    padding_idx : int, default=None
+        This row starts at zero and never gets a gradient; a negative index counts
+        from the end.
+    dtype : {"float32", "float64"}, default=None
+        The dtype of the table; None means float32.
+    device : str, default="cpu"
+        The device of the table.
+    generator : numpy.random.Generator, int or None, default=None
+        Seeds the initial table (standard normal draws).
+
+    Attributes
+    ----------
+    weight : Parameter of shape (num_embeddings, embedding_dim)
+        The table.
     """
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, *, dtype=None,
@@ -254,8 +378,27 @@ class Embedding(Module):
             self.weight.data[self.padding_idx] = 0
 
     def forward(self, input):
+        """Look up the rows of the table at the indices.
+
+        Parameters
+        ----------
+        input : int array or Tensor of any shape
+            Indices in ``[0, num_embeddings)``.
+
+        Returns
+        -------
+        Tensor of shape (*input.shape, embedding_dim)
+            The vectors.
+        """
         return F.embedding(input, self.weight, self.padding_idx)
 
     def extra_repr(self):
+        """Return the settings shown in the layer's repr.
+
+        Returns
+        -------
+        str
+            The sizes, and ``padding_idx`` when set.
+        """
         pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
         return f"{self.num_embeddings}, {self.embedding_dim}{pad}"

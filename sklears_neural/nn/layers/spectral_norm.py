@@ -23,9 +23,23 @@ class SpectralNorm(Module):
     module : Module
         A layer with a ``weight`` Parameter (e.g. ``Linear``).
     name : str, default="weight"
+        The name of the parameter to normalise.
     n_power_iterations : int, default=1
+        Power-method steps per training forward; at least 1.
     eps : float, default=1e-12
-    generator : seed for the initial ``u``
+        Floor of the norms the singular vectors are divided by.
+    generator : numpy.random.Generator, int or None, default=None
+        Seed of the initial ``u``.
+
+    Attributes
+    ----------
+    module : Module
+        The wrapped layer; its parameter ``name`` is replaced at each forward by
+        the normalised weight.
+    weight_orig : Parameter
+        The unnormalised weight, the one the optimizer updates.
+    u, v : ndarray
+        The estimated left and right singular vectors (buffers).
     """
 
     def __init__(self, module, name="weight", n_power_iterations=1, eps=1e-12, generator=None):
@@ -63,13 +77,33 @@ class SpectralNorm(Module):
             u /= max(float(xp.linalg.norm(u)), self.eps)
 
     def normalized_weight(self):
-        """The weight divided by its estimated spectral norm (differentiable)."""
+        """Return the weight divided by its estimated spectral norm (differentiable).
+
+        Returns
+        -------
+        Tensor
+            ``weight_orig / sigma`` with ``sigma = u^T W v``.
+        """
         W = self.weight_orig
         matrix = W.reshape(W.shape[0], -1)
         sigma = (matrix @ self.v.copy()) @ self.u.copy()
         return W / sigma
 
     def forward(self, *args, **kwargs):
+        """Call the wrapped layer with its weight normalised.
+
+        In training mode the power method first updates ``u`` and ``v``.
+
+        Parameters
+        ----------
+        *args, **kwargs
+            The inputs of the wrapped layer.
+
+        Returns
+        -------
+        object
+            What the wrapped layer returns.
+        """
         if self.training:
             with no_grad():
                 self._power_iteration(self.n_power_iterations)
@@ -77,4 +111,11 @@ class SpectralNorm(Module):
         return self.module(*args, **kwargs)
 
     def extra_repr(self):
+        """Return the settings shown in the layer's repr.
+
+        Returns
+        -------
+        str
+            The parameter name and the number of power iterations.
+        """
         return f"name={self.name!r}, n_power_iterations={self.n_power_iterations}"

@@ -40,6 +40,13 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        """Return the learning rates of all parameter groups at the current ``last_epoch``.
+
+        Returns
+        -------
+        list of float
+            ``eta_0 * gamma ** (last_epoch // step_size)`` for each group.
+        """
         return [base_lr * self.gamma ** (self.last_epoch // self.step_size)
                 for base_lr in self.base_lrs]
 
@@ -70,6 +77,13 @@ class MultiStepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        """Return the learning rates of all parameter groups at the current ``last_epoch``.
+
+        Returns
+        -------
+        list of float
+            ``eta_0 * gamma ** k`` for each group, ``k`` the milestones passed.
+        """
         n_passed = bisect_right(self.milestones, self.last_epoch)
         return [base_lr * self.gamma ** n_passed for base_lr in self.base_lrs]
 
@@ -96,6 +110,13 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        """Return the learning rates of all parameter groups at the current ``last_epoch``.
+
+        Returns
+        -------
+        list of float
+            ``eta_0 * gamma ** last_epoch`` for each group.
+        """
         return [base_lr * self.gamma ** self.last_epoch for base_lr in self.base_lrs]
 
 
@@ -126,6 +147,13 @@ class InverseScalingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        """Return the learning rates of all parameter groups at the current ``last_epoch``.
+
+        Returns
+        -------
+        list of float
+            ``eta_0 / (last_epoch + 1) ** power_t`` for each group.
+        """
         return [base_lr / (self.last_epoch + 1) ** self.power_t for base_lr in self.base_lrs]
 
 
@@ -160,6 +188,13 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        """Return the learning rates of all parameter groups at the current ``last_epoch``.
+
+        Returns
+        -------
+        list of float
+            The cosine-annealed rate of each group.
+        """
         return [self.eta_min + (base_lr - self.eta_min)
                 * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
                 for base_lr in self.base_lrs]
@@ -198,6 +233,13 @@ class LinearLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        """Return the learning rates of all parameter groups at the current ``last_epoch``.
+
+        Returns
+        -------
+        list of float
+            ``eta_0`` times the linearly interpolated factor, for each group.
+        """
         factor = (self.start_factor + (self.end_factor - self.start_factor)
                   * min(self.total_iters, self.last_epoch) / self.total_iters)
         return [base_lr * factor for base_lr in self.base_lrs]
@@ -231,5 +273,12 @@ class PolynomialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        """Return the learning rates of all parameter groups at the current ``last_epoch``.
+
+        Returns
+        -------
+        list of float
+            ``eta_0 * (1 - min(t, T) / T) ** power`` for each group.
+        """
         factor = (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
         return [base_lr * factor for base_lr in self.base_lrs]

@@ -119,7 +119,20 @@ class CyclicLR(LRScheduler):
         self.scale_mode = "iterations" if self.mode == "exp_range" else "cycle"
 
     def scale_fn(self, x):
-        """The amplitude scale :math:`\\sigma(x)` of the current mode."""
+        """Return the amplitude scale :math:`\\sigma(x)` of the current mode.
+
+        Parameters
+        ----------
+        x : int or float
+            The cycle number :math:`c` or the batch count :math:`t`, per
+            ``scale_mode``.
+
+        Returns
+        -------
+        float
+            1 (``"triangular"``), ``2 ** -(x - 1)`` (``"triangular2"``),
+            ``gamma ** x`` (``"exp_range"``), or the custom ``scale_fn(x)``.
+        """
         if self._scale_fn_custom is not None:
             return self._scale_fn_custom(x)
         if self.mode == "triangular":
@@ -139,6 +152,13 @@ class CyclicLR(LRScheduler):
         return scale_factor, scale
 
     def get_lr(self):
+        """Return the learning rates of all parameter groups at the current ``last_epoch``.
+
+        Returns
+        -------
+        list of float
+            The rate of each group at the current position in the cycle.
+        """
         scale_factor, scale = self._position()
         return [base_lr + (max_lr - base_lr) * scale_factor * scale
                 for base_lr, max_lr in zip(self._cycle_base_lrs, self.max_lrs)]
@@ -151,7 +171,14 @@ class CyclicLR(LRScheduler):
                 for base_m, max_m in zip(self.base_momentums, self.max_momentums)]
 
     def state_dict(self):
-        """Return the scheduler's state (a custom ``scale_fn`` is left out)."""
+        """Return the scheduler's state (a custom ``scale_fn`` is left out).
+
+        Returns
+        -------
+        dict
+            Deep copies of the scheduler's attributes but the optimizer and the
+            custom ``scale_fn`` (a function is not part of the saved state).
+        """
         state = super().state_dict()
         state["_scale_fn_custom"] = None
         return state
@@ -352,6 +379,13 @@ class OneCycleLR(LRScheduler):
             start_step = phase["end_step"]
 
     def get_lr(self):
+        """Return the learning rates of all parameter groups at the current ``last_epoch``.
+
+        Returns
+        -------
+        list of float
+            The rate of each group, annealed within the current phase.
+        """
         phase, pct = self._phase()
         return [self._anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct)
                 for group in self.optimizer.param_groups]

@@ -156,6 +156,7 @@ def scheduler_steps_per_batch(scheduler):
     Parameters
     ----------
     scheduler : LRScheduler or LRScheduler subclass
+        The scheduler, or its class.
 
     Returns
     -------
@@ -174,6 +175,7 @@ def needs_metric(scheduler):
     Parameters
     ----------
     scheduler : LRScheduler or LRScheduler subclass
+        The scheduler, or its class.
 
     Returns
     -------

@@ -125,7 +125,13 @@ class ReduceLROnPlateau(LRScheduler):
         return a > best + self.threshold
 
     def get_lr(self):
-        """The groups' current learning rates (this schedule has no formula in t)."""
+        """Return the groups' current learning rates (this schedule has no formula in t).
+
+        Returns
+        -------
+        list of float
+            The ``lr`` of each parameter group, as the last reduction left it.
+        """
         return [group["lr"] for group in self.optimizer.param_groups]
 
     def step(self, metrics):

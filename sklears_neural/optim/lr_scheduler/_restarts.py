@@ -79,6 +79,13 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         return n
 
     def get_lr(self):
+        """Return the learning rates of all parameter groups at the current ``last_epoch``.
+
+        Returns
+        -------
+        list of float
+            The cosine-annealed rate of each group within the current cycle.
+        """
         return [self.eta_min + (base_lr - self.eta_min)
                 * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
                 for base_lr in self.base_lrs]

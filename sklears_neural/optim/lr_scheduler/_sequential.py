@@ -104,18 +104,45 @@ class SequentialLR(LRScheduler):
         self._last_lr = scheduler.get_last_lr()
 
     def get_lr(self):
-        """Learning rates of the scheduler now in charge."""
+        """Return the learning rates of the scheduler now in charge.
+
+        Returns
+        -------
+        list of float
+            That scheduler's ``get_lr()``, one rate per parameter group.
+        """
         return self._schedulers[bisect_right(self._milestones, self.last_epoch)].get_lr()
 
     def state_dict(self):
-        """Return the state, with each sub-scheduler's under ``"_schedulers"``."""
+        """Return the state, with each sub-scheduler's under ``"_schedulers"``.
+
+        Returns
+        -------
+        dict
+            Deep copies of the attributes but the optimizer, and the list of the
+            sub-schedulers' ``state_dict()``.
+        """
         state = {key: copy.deepcopy(value) for key, value in self.__dict__.items()
                  if key not in ("optimizer", "_schedulers")}
         state["_schedulers"] = [s.state_dict() for s in self._schedulers]
         return state
 
     def load_state_dict(self, state_dict):
-        """Restore a state returned by ``state_dict``, sub-schedulers included."""
+        """Restore a state returned by ``state_dict``, sub-schedulers included.
+
+        Parameters
+        ----------
+        state_dict : dict
+            As returned by ``state_dict`` of a ``SequentialLR`` with as many
+            sub-schedulers.
+
+        Raises
+        ------
+        TypeError
+            If ``state_dict`` is not such a dict.
+        ValueError
+            If it holds a different number of sub-schedulers.
+        """
         if not isinstance(state_dict, dict) or "_schedulers" not in state_dict:
             raise TypeError(
                 "state_dict must be a dict as returned by SequentialLR.state_dict()."

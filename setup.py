@@ -10,10 +10,13 @@ a small test program compiles and links with it; otherwise the kernels are
 built serial and a warning is printed (``test_openmp.py`` then fails on
 purpose, so a build that silently lost OpenMP does not go unnoticed).
 
-The hottest elementwise loops (activations, optimizer updates) are compiled
-twice, once with the baseline flags and once with ``-mavx2 -mfma``
-(``*_avx2`` modules); which one runs is decided at import from the CPU's
-features, so the build stays portable.
+The hottest loops (activations, losses, optimizer updates, and the C
+kernels of ``sklears_neural/_kernels/src/``: depthwise convolution,
+recurrent cells) are compiled twice, once with the baseline flags and once
+with ``-mavx2 -mfma`` (``*_avx2`` modules); which one runs is decided at
+import from the CPU's features, so the build stays portable. The C headers
+of ``src/`` are on every kernel module's include path (see
+``src/README.md``).
 """
 
 import os
@@ -29,6 +32,8 @@ from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).resolve().parent
 KERNELS = "sklears_neural/_kernels"
+# The C kernels (headers), included by the kernel modules.
+KERNELS_SRC = f"{KERNELS}/src"
 
 COMPILER_DIRECTIVES = {
     "language_level": 3,
@@ -130,15 +135,16 @@ class BuildExtWithOpenMP(build_ext):
         super().build_extensions()
 
 
-def _numpy_options(source):
-    """numpy's C headers for the modules that ``cimport numpy`` (only the
-    Python-facing fast paths do; the loops take raw pointers)."""
+def _header_options(source):
+    """The C headers of ``src/`` for every module, and numpy's for the
+    modules that ``cimport numpy`` (only the Python-facing fast paths do;
+    the loops take raw pointers)."""
     if "cimport numpy" not in source.read_text():
-        return {}
+        return {"include_dirs": [KERNELS_SRC]}
     import numpy
 
     return {
-        "include_dirs": [numpy.get_include()],
+        "include_dirs": [KERNELS_SRC, numpy.get_include()],
         "define_macros": [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     }
 
@@ -164,13 +170,13 @@ def _selected_sources():
 
 def _extensions():
     sources = _selected_sources()
-    # Included (.pxi) and cimported (.pxd) files: listed as dependencies so
-    # that a change rebuilds the modules, and so that the sdist ships the
-    # .pxi files (package data only covers .pyx and .pxd).
+    # Included (.pxi), cimported (.pxd) and C header (src/*.h) files: listed
+    # as dependencies so that a change rebuilds the modules (the sdist also
+    # ships them through package data, pyproject.toml).
     depends = sorted(
-        f"{KERNELS}/{p.name}"
-        for pattern in ("*.pxi", "*.pxd")
-        for p in (HERE / KERNELS).glob(pattern)
+        f"{folder}/{p.name}"
+        for folder, pattern in ((KERNELS, "*.pxi"), (KERNELS, "*.pxd"), (KERNELS_SRC, "*.h"))
+        for p in (HERE / folder).glob(pattern)
     )
     extensions = [
         Extension(
@@ -179,7 +185,7 @@ def _extensions():
             depends=depends,
             extra_compile_args=_compile_args(),
             extra_link_args=[],
-            **_numpy_options(source),
+            **_header_options(source),
         )
         for source in sources
     ]

@@ -40,13 +40,17 @@ from sklears_neural._kernels._norm import (
     batch_norm_inference,
 )
 from sklears_neural._kernels._pool import (
-    adaptive_avg_pool_backward,
-    adaptive_avg_pool_forward,
-    adaptive_max_pool_forward,
     avg_pool_backward,
     avg_pool_forward,
     max_pool_backward,
     max_pool_forward,
+)
+from sklears_neural._kernels._pool_adaptive import (
+    adaptive_avg_pool_backward,
+    adaptive_avg_pool_forward,
+    adaptive_max_pool_forward,
+)
+from sklears_neural._kernels._resize import (
     pad_backward,
     pad_forward,
     upsample_nearest_backward,

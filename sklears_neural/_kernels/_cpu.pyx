@@ -1,8 +1,10 @@
 """Which build of the kernels' loops runs: AVX2+FMA or the portable baseline.
 
-The heavy loops (``_loops.pxi``) are compiled twice; every kernel asks
-``use_avx2()`` which one to call. The AVX2 build is used when the CPU (and
-OS) support AVX2 and FMA, unless the environment variable
+The heavy loops (``_loops.pxi``, with the C kernels of ``src/`` it
+includes) are compiled twice, as ``_loops`` and ``_loops_avx2``; every
+kernel asks ``use_avx2()`` which one to call (``src/README.md``). The AVX2
+build is used when the CPU (and OS) support AVX2 and FMA
+(``src/skn_cpu.h``), unless the environment variable
 ``SKLEARS_NEURAL_DISABLE_AVX2`` is set when the package is imported.
 """
 

@@ -333,6 +333,19 @@ def test_conv_direct_unit_stride_matches_xp(name, dtype, isa, rng):
                 assert g is None
 
 
+@pytest.mark.parametrize("name", ["2d-depthwise-x2-strided", "3d-depthwise-strided"])
+def test_conv_direct_strided_matches_xp(name, dtype, isa, rng):
+    # The strided direct loops (per tap, channel by channel) are in both
+    # builds of the loops too.
+    x, w, b, args = _conv_inputs(CONV_CASES[name], dtype, rng)
+    y = X.conv_forward(x, w, b, *args)
+    _close(K.conv_forward(x, w, b, *args), y, dtype, "y")
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    for g_name, g, e in zip(["gx", "gw", "gb"], K.conv_backward(gy, x, w, *args),
+                            X.conv_backward(gy, x, w, *args)):
+        _close(g, e, dtype, g_name)
+
+
 @pytest.mark.parametrize("name", ["14x14-3x3-pad1", "13x11-3x3-pad1-x2", "7x6-2x2-unpadded",
                                   "1d-50-5"])
 def test_conv_transpose_direct_unit_stride_matches_xp(name, dtype, isa, rng):

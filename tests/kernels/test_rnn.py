@@ -145,6 +145,23 @@ def test_cython_matches_xp(mode, shape, dtype, lengths, reverse):
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("reverse", [False, True], ids=["fwd", "rev"])
+def test_float32_cells_of_both_builds_match_xp(mode, reverse, isa):
+    """The float32 cells are C (``src/skn_rnn_cells.h``) in both builds of the
+    loops (``isa``); H = 19 runs their vector loops and a remainder."""
+    c = make_case(mode, 5, 3, 4, 19, dtype=np.float32, lengths=True, seed=3)
+    out_k, ws_k = forward(K, mode, c, reverse)
+    out_x, ws_x = forward(X, mode, c, reverse)
+    for name, a, b in zip(["y", "h_n", "c_n"], out_k, out_x):
+        _close(a, b, np.float32, name)
+    g_k = backward(K, mode, c, ws_k, reverse)
+    g_x = backward(X, mode, c, ws_x, reverse)
+    for name in g_x:
+        if g_x[name] is not None:
+            _close(g_k[name], g_x[name], np.float32, "grad " + name)
+
+
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("chunk_rows", [1, 3, "2N+1", "3N"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("lengths", [False, True], ids=["full", "lengths"])

@@ -1,0 +1,177 @@
+"""The direct convolution path (depthwise convs), CPU, nogil.
+
+Taken by ``_conv_gemm._path`` when every group has one input channel and at
+most ``DIRECT_MAX_PER_GROUP`` output channels (depthwise convs), where a
+GEMM would have an inner size of prod(K) (e.g. 9) and im2col would copy the
+input 9 times. Each input channel is copied into a zero-padded plane (whose
+border is zeroed once per call); with unit strides the whole output of one
+tap is then a single contiguous run of the padded volume (the junk columns
+between rows are computed and dropped), so the loops are long and
+vectorise. Unit strides run plane by plane in memory order, all taps in one
+register-blocked pass; the input gradient is the same correlation with
+flipped taps (a gather, not a scatter) written straight into gx, the weight
+gradient a dot product per tap (all taps in one pass over gy) and the bias
+gradient a sum of each gy plane while it is in cache. Strided direct convs
+keep per-tap loops, channel by channel.
+
+The loops over the planes are in ``_loops_conv.pxi``, part of the
+``_loops`` / ``_loops_avx2`` pair (built for the baseline and for
+AVX2+FMA, picked by ``_cpu.use_avx2()``), together with the float32 C
+loops they call (``src/skn_depthwise.h``: one-pass correlation, tap dot
+products, row copies, plane sums); this module sets up the padded
+geometry and the scratch, and calls them.
+
+Measured on the 2-core development machine (AMD EPYC, one thread; shared,
+so +-20 %), batch 64, float32, depthwise 64x14x14, 3x3, padding 1,
+forward + input/weight/bias gradients: 1.4-1.9 ms (torch 2.13 CPU 2.5-3.9,
+the numpy ``_xp`` reference 45-70); 5.7-6.5 before the one-pass C loops,
+2.6 with the baseline build.
+
+Path choice, measured on the same shapes: for one input channel per group
+the direct loops beat im2col + GEMM up to 2 output channels per group
+(depthwise 16x14x14: 1.0 vs 2.7 ms) and lose from 4 on (1 -> 8 channels
+at 28x28: 1.3 vs 0.7 ms), hence ``DIRECT_MAX_PER_GROUP``. On the depthwise
+case (perf, forward + backward): one C pass over all taps and planes in
+memory order instead of channel-major (the work is bound by memory: the
+channel-major walk jumped C planes at a time past the prefetcher), short
+row copies without memcpy calls (a third of the time), gx written instead
+of pre-filled and added to, and the bias gradient taken from gy while it
+is in cache took it from 6 ms to 1.4-1.9. The loops run serially: a
+prange over the channels showed no gain with 2 threads here.
+"""
+
+from libc.string cimport memset
+
+import numpy as np
+
+cimport sklears_neural._kernels._loops as base
+cimport sklears_neural._kernels._loops_avx2 as avx2
+from sklears_neural._kernels._conv_geom cimport Geom, Padded, _prod
+from sklears_neural._kernels._cpu cimport use_avx2
+from sklears_neural._kernels._fused cimport floating
+
+
+cdef inline Py_ssize_t _tap_offset(const Geom* g, const Padded* q, Py_ssize_t kd,
+                                   Py_ssize_t kh, Py_ssize_t kw) noexcept nogil:
+    return (kd * g.dd * q.Hp + kh * g.dh) * q.Wp + kw * g.dw
+
+
+cdef Padded _padded(const Geom* g, Py_ssize_t[::1] offsets) noexcept:
+    """The padded geometry; ``offsets`` (2 * kk values) receives off and noff."""
+    cdef Padded q
+    cdef Py_ssize_t t
+    q.Dp = g.D + 2 * g.pd
+    q.Hp = g.H + 2 * g.ph
+    q.Wp = g.W + 2 * g.pw
+    q.P = q.Dp * q.Hp * q.Wp
+    q.per = g.c_out // g.C
+    q.kk = g.KD * g.KH * g.KW
+    q.padded = g.pd != 0 or g.ph != 0 or g.pw != 0
+    q.flat = g.sd == 1 and g.sh == 1 and g.sw == 1
+    if q.flat:
+        q.Lw = ((g.OD - 1) * q.Hp + g.OH - 1) * q.Wp + g.OW
+    else:
+        q.Lw = g.OW
+    q.off = &offsets[0]
+    q.noff = &offsets[q.kk]
+    for t in range(q.kk):
+        q.off[t] = _tap_offset(g, &q, t // (g.KH * g.KW), (t // g.KW) % g.KH, t % g.KW)
+        q.noff[t] = -q.off[t]
+    return q
+
+
+cdef object _tap_offsets(dict d):
+    """Room for the taps' offsets in the padded volume (``_padded`` fills it)."""
+    return np.empty(2 * _prod(d["kernel"]), dtype=np.intp)
+
+
+cdef int _direct_forward(const floating[:, ::1] x, const floating[:, ::1] w,
+                         const floating[::1] b, bint has_bias, floating[:, ::1] y,
+                         floating[::1] scratch, Py_ssize_t[::1] offsets,
+                         const Geom* g) except -1:
+    """y = conv(x) (+ b) when each group has one input channel."""
+    cdef Padded q = _padded(g, offsets)
+    cdef Py_ssize_t ci
+    cdef Py_ssize_t N = x.shape[0]
+    cdef const floating* bp = &b[0] if has_bias else NULL
+    with nogil:
+        # the padded plane's border stays zero
+        memset(&scratch[0], 0, q.P * sizeof(floating))
+        if q.flat and use_avx2():
+            avx2.direct_forward_flat(N, &x[0, 0], &w[0, 0], bp, &y[0, 0], &scratch[0],
+                                     &scratch[q.P], g, &q)
+        elif q.flat:
+            base.direct_forward_flat(N, &x[0, 0], &w[0, 0], bp, &y[0, 0], &scratch[0],
+                                     &scratch[q.P], g, &q)
+        else:
+            for ci in range(g.C):
+                if use_avx2():
+                    avx2.direct_forward_group(ci, N, &x[0, 0], &w[0, 0], bp, &y[0, 0],
+                                              &scratch[0], g, &q)
+                else:
+                    base.direct_forward_group(ci, N, &x[0, 0], &w[0, 0], bp, &y[0, 0],
+                                              &scratch[0], g, &q)
+    return 0
+
+
+cdef int _direct_backward(const floating[:, ::1] gy, const floating[:, ::1] x,
+                          const floating[:, ::1] w, const floating[::1] init,
+                          bint has_init, floating[:, ::1] gx, floating[:, ::1] gw,
+                          double[::1] gw_acc, double[::1] gb_acc, bint need_x,
+                          bint need_w, bint need_b, floating[::1] scratch,
+                          Py_ssize_t[::1] offsets, const Geom* g) except -1:
+    """Gradients of ``_direct_forward``; gw is zeroed. Unit strides: gx is
+    written (from init), gw_acc and gb_acc (zeroed) receive the weight and
+    bias gradients (gb_acc only there). Otherwise gx is pre-filled."""
+    cdef Padded q = _padded(g, offsets)
+    cdef Py_ssize_t ci, t
+    cdef Py_ssize_t N = gy.shape[0]
+    cdef const floating* xp = &x[0, 0] if need_w else NULL
+    cdef const floating* wp = &w[0, 0] if need_x else NULL
+    cdef const floating* ip = &init[0] if has_init else NULL
+    cdef floating* gxp = &gx[0, 0] if need_x else NULL
+    cdef floating* gwp = &gw[0, 0] if need_w else NULL
+    cdef double* gwa = &gw_acc[0] if need_w else NULL
+    cdef double* gba = &gb_acc[0] if need_b else NULL
+    cdef Py_ssize_t o1 = q.P, o2 = 2 * q.P, o3 = 4 * q.P
+    with nogil:
+        # xpad's border and gyext's margin and junk columns stay zero
+        memset(&scratch[0], 0, q.P * sizeof(floating))
+        memset(&scratch[o2], 0, 2 * q.P * sizeof(floating))
+        if q.flat:
+            if use_avx2():
+                avx2.direct_backward_flat(N, &gy[0, 0], xp, wp, ip, gxp, gwa, gba,
+                                          &scratch[0], &scratch[o1], &scratch[o2], g, &q)
+            else:
+                base.direct_backward_flat(N, &gy[0, 0], xp, wp, ip, gxp, gwa, gba,
+                                          &scratch[0], &scratch[o1], &scratch[o2], g, &q)
+            if need_w:
+                for t in range(g.c_out * q.kk):
+                    gwp[t] = <floating> gwa[t]
+        else:
+            for ci in range(g.C):
+                if use_avx2():
+                    avx2.direct_backward_group(ci, N, &gy[0, 0], xp, wp, gxp, gwp,
+                                               &scratch[0], &scratch[o1], &scratch[o3], g, &q)
+                else:
+                    base.direct_backward_group(ci, N, &gy[0, 0], xp, wp, gxp, gwp,
+                                               &scratch[0], &scratch[o1], &scratch[o3], g, &q)
+    return 0
+
+
+cdef object _direct_scratch_size(dict d):
+    """Values of per-thread scratch the direct path needs."""
+    spatial = (1,) * (3 - d["d"]) + d["spatial"]
+    out = (1,) * (3 - d["d"]) + d["out"]
+    padding = (0,) * (3 - d["d"]) + d["padding"]
+    dp, hp, wp = (s + 2 * p for s, p in zip(spatial, padding))
+    if all(s == 1 for s in d["stride"]):
+        lw = ((out[0] - 1) * hp + out[1] - 1) * wp + out[2]
+    else:
+        lw = out[2]
+    per = d["c_out"] // d["c_in"]
+    # xpad, gxpad, gy with its margin (< 2 volumes), then the weight-gradient
+    # accumulators (Lw values per tap, or one double per tap), rounded up to
+    # 8 values (room for the doubles however P falls).
+    size = 4 * dp * hp * wp + per * _prod(d["kernel"]) * (lw + 2)
+    return (size + 7) // 8 * 8

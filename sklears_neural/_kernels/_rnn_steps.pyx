@@ -1,0 +1,615 @@
+"""The time loops of the recurrent kernels (vanilla RNN, LSTM, GRU), nogil.
+
+Called by the public entry points of ``_rnn`` (argument checks, buffers)
+through the typed ``*_mv`` functions at the end of this module.
+
+Forward: the input projection of all T steps is ONE GEMM
+(x (T*N, F) @ W_ih^T, written straight into the gate buffer that becomes
+the workspace); then per step one recurrent GEMM (h_{t-1} @ W_hh^T, added
+into that step's gate rows for the LSTM and the RNN, into a scratch for the
+GRU, whose n gate needs W_hn h on its own) and one fused pass that adds the
+biases, applies the gate nonlinearities in place and writes the new states
+and y[t].
+
+Backward: per step one fused pass turns the incoming gradient (grad y[t] +
+the carried grad h) into the gate gradients G[t] (and the carried grad c),
+then one GEMM adds G[t] @ W_hh into the carried grad h. The weight
+gradients are three GEMMs over the rows of G: grad x = G @ W_ih,
+grad W_ih = G^T @ X, grad W_hh = G^T @ H_prev (the previous states are one
+contiguous block of the workspace), and the bias gradient a column sum of
+G (the GRU has two G's, w.r.t. the input and the recurrent projections,
+which differ in the n gate). All three cells run these per chunk of steps
+(about 512 rows of G, ``_rnn._BWD_CHUNK_ROWS``): G of a chunk is still in
+cache for them, and the buffer is about 1 MB instead of T*N*4H floats
+(6.5 MB for the LSTM at T=50, N=64, H=128: a fresh buffer that size, freed
+after every call, made glibc give the heap back and page-fault it in again
+on every call, about 5 ms of a 30 ms forward + backward; measured with perf
+and GLIBC_TUNABLES).
+
+The float32 cell passes of the LSTM, the GRU and the tanh RNN are C
+(``src/skn_rnn_cells.h``, which says why), built twice in the ``_loops`` /
+``_loops_avx2`` pair and picked by ``_cpu.use_avx2()``; float64 and the
+relu RNN run the Cython cells below. Measured (1 thread, N=64, T=50, F=32,
+H=128, forward + backward, AMD EPYC with AVX-512, best of 15-25, load
+average ~2): LSTM 38.8 ms before these two changes, 22.8 ms after (AVX2
+cells; 28.6 ms with the baseline cells), torch.nn.LSTM 19.9-20.6 ms; GRU
+31-35 ms before, 20.3-22.1 ms after (27.7 ms with the baseline cells),
+torch.nn.GRU 24.3-27.6 ms; tanh RNN 6.8 ms before, 5.7-5.9 ms after,
+torch.nn.RNN 8.3-9.1 ms.
+
+Padded steps (``lengths``): the pass copies the state through and writes
+y = 0; backward writes G = 0 for them and leaves the carried gradients of
+those rows untouched. The carried grad h of an active row is set to 0 by
+the pass before the GEMM adds G @ W_hh into it (beta = 1), so padded rows
+keep theirs without a second buffer.
+
+Everything runs serially: every step has GEMMs, and an OpenMP pool around
+BLAS calls makes both slower (DESIGN.md, "Threads"); BLAS's own threads
+(threadpoolctl) serve the GEMMs.
+"""
+
+from libc.string cimport memcpy, memset
+
+cimport sklears_neural._kernels._loops as base
+cimport sklears_neural._kernels._loops_avx2 as avx2
+from sklears_neural._kernels._blas cimport gemm_rowmajor
+from sklears_neural._kernels._cpu cimport use_avx2
+from sklears_neural._kernels._fused cimport floating
+from sklears_neural._kernels._math cimport c_sigmoid, c_tanh
+
+
+# ---------------------------------------------------------------------------
+# Step bookkeeping (shared by the three cells)
+# ---------------------------------------------------------------------------
+
+cdef inline Py_ssize_t _fwd_t(const Seq* s, Py_ssize_t k) noexcept nogil:
+    """The time index of the forward's k-th step."""
+    return s.T - 1 - k if s.reverse else k
+
+
+cdef inline Py_ssize_t _prev(const Seq* s, Py_ssize_t t) noexcept nogil:
+    """Index into hs of the state before step t (see the _xp module)."""
+    return t + 1 if s.reverse else t
+
+
+cdef inline Py_ssize_t _next(const Seq* s, Py_ssize_t t) noexcept nogil:
+    return t if s.reverse else t + 1
+
+
+cdef inline bint _active(const Seq* s, Py_ssize_t t, Py_ssize_t n) noexcept nogil:
+    return s.lens == NULL or t < s.lens[n]
+
+
+cdef void _carry_state(const floating* prev, floating* nxt, floating* y,
+                       Py_ssize_t H) noexcept nogil:
+    """A padded step: the state goes through unchanged, the output is 0."""
+    memcpy(nxt, prev, H * sizeof(floating))
+    memset(y, 0, H * sizeof(floating))
+
+
+cdef void _col_sums(const floating* a, Py_ssize_t rows, Py_ssize_t cols,
+                    double* acc) noexcept nogil:
+    """acc[j] += sum over rows of a[r, j] (a is (rows, cols) C-contiguous)."""
+    cdef Py_ssize_t r, j
+    cdef const floating* row
+    for r in range(rows):
+        row = a + r * cols
+        for j in range(cols):
+            acc[j] += row[j]
+
+
+cdef void _chunk_grads(const floating* gi, const floating* gh, Py_ssize_t rows,
+                       Py_ssize_t G, Py_ssize_t F, Py_ssize_t H, const floating* w_ih,
+                       const floating* x, const floating* hprev, floating* gx, floating* gwi,
+                       floating* gwh, double* gbi, double* gbh, floating beta) noexcept nogil:
+    """One chunk's share of grad x, grad W_ih, grad W_hh and the bias sums.
+
+    ``gi``/``gh``: the chunk's (rows, G) gate gradients on the input and the
+    recurrent side (one buffer for LSTM and RNN, whose two biases get the
+    same gradient: ``gbh`` is then NULL). ``x``, ``hprev`` and ``gx`` point at
+    the chunk's first row; ``gx``/``gwi`` may be NULL (not wanted). ``beta``
+    is 0 for the first chunk, which overwrites the weight gradients.
+    """
+    if gx != NULL:
+        gemm_rowmajor(False, False, <int> rows, <int> F, <int> G, <floating> 1,
+                      gi, <int> G, w_ih, <int> F, <floating> 0, gx, <int> F)
+    if gwi != NULL:
+        gemm_rowmajor(True, False, <int> G, <int> F, <int> rows, <floating> 1,
+                      gi, <int> G, x, <int> F, beta, gwi, <int> F)
+        gemm_rowmajor(True, False, <int> G, <int> H, <int> rows, <floating> 1,
+                      gh, <int> G, hprev, <int> H, beta, gwh, <int> H)
+        _col_sums(gi, rows, G, gbi)
+        if gbh != NULL:
+            _col_sums(gh, rows, G, gbh)
+
+
+# ---------------------------------------------------------------------------
+# LSTM
+# ---------------------------------------------------------------------------
+
+cdef inline void _lstm_cell_any(floating* a, const floating* b, const floating* cp,
+                            floating* cn, floating* hn, floating* y,
+                            Py_ssize_t H) noexcept nogil:
+    """a (4H,) pre-activations -> activations in place; new c, h and y."""
+    cdef Py_ssize_t j
+    cdef floating i, f, g, o, c, h
+    for j in range(H):
+        i = c_sigmoid(a[j] + b[j])
+        f = c_sigmoid(a[H + j] + b[H + j])
+        g = c_tanh(a[2 * H + j] + b[2 * H + j])
+        o = c_sigmoid(a[3 * H + j] + b[3 * H + j])
+        c = f * cp[j] + i * g
+        h = o * c_tanh(c)
+        a[j] = i
+        a[H + j] = f
+        a[2 * H + j] = g
+        a[3 * H + j] = o
+        cn[j] = c
+        hn[j] = h
+        y[j] = h
+
+
+cdef inline void _lstm_cell(floating* a, const floating* b, const floating* cp,
+                            floating* cn, floating* hn, floating* y, Py_ssize_t H) noexcept nogil:
+    if floating is float:
+        if use_avx2():
+            avx2.lstm_cell_f32(a, b, cp, cn, hn, y, H)
+        else:
+            base.lstm_cell_f32(a, b, cp, cn, hn, y, H)
+    else:
+        _lstm_cell_any(a, b, cp, cn, hn, y, H)
+
+
+cdef void _lstm_forward(const Seq* s, const floating* x, const floating* w_ih,
+                        const floating* w_hh, const floating* b, floating* gates,
+                        floating* hs, floating* cs, floating* y) noexcept nogil:
+    cdef Py_ssize_t T = s.T, N = s.N, H = s.H, NH = s.N * s.H, G = 4 * s.H
+    cdef Py_ssize_t k, t, n
+    cdef floating* a
+    cdef floating* hp
+    cdef floating* hn
+    cdef floating* cp
+    cdef floating* cn
+    gemm_rowmajor(False, True, <int> (T * N), <int> G, <int> s.F, <floating> 1,
+                  x, <int> s.F, w_ih, <int> s.F, <floating> 0, gates, <int> G)
+    for k in range(T):
+        t = _fwd_t(s, k)
+        a = gates + t * N * G
+        hp = hs + _prev(s, t) * NH
+        hn = hs + _next(s, t) * NH
+        cp = cs + _prev(s, t) * NH
+        cn = cs + _next(s, t) * NH
+        gemm_rowmajor(False, True, <int> N, <int> G, <int> H, <floating> 1,
+                      hp, <int> H, w_hh, <int> H, <floating> 1, a, <int> G)
+        for n in range(N):
+            if _active(s, t, n):
+                _lstm_cell(a + n * G, b, cp + n * H, cn + n * H, hn + n * H,
+                           y + (t * N + n) * H, H)
+            else:
+                _carry_state(hp + n * H, hn + n * H, y + (t * N + n) * H, H)
+                memcpy(cn + n * H, cp + n * H, H * sizeof(floating))
+
+
+cdef inline void _lstm_cell_backward_any(const floating* a, const floating* cp,
+                                     const floating* cn, const floating* gy,
+                                     floating* dh, floating* dc, floating* g_out,
+                                     Py_ssize_t H) noexcept nogil:
+    """Gate gradients of one row; dc <- dc_t * f, dh <- 0 (the GEMM adds)."""
+    cdef Py_ssize_t j
+    cdef floating i, f, g, o, tc, d_h, d_c
+    for j in range(H):
+        i = a[j]
+        f = a[H + j]
+        g = a[2 * H + j]
+        o = a[3 * H + j]
+        tc = c_tanh(cn[j])
+        d_h = dh[j] + gy[j]
+        d_c = dc[j] + d_h * o * (1 - tc * tc)
+        g_out[j] = d_c * g * i * (1 - i)
+        g_out[H + j] = d_c * cp[j] * f * (1 - f)
+        g_out[2 * H + j] = d_c * i * (1 - g * g)
+        g_out[3 * H + j] = d_h * tc * o * (1 - o)
+        dc[j] = d_c * f
+        dh[j] = 0
+
+
+cdef inline void _lstm_cell_backward(const floating* a, const floating* cp,
+                                     const floating* cn, const floating* gy,
+                                     floating* dh, floating* dc, floating* g_out,
+                                     Py_ssize_t H) noexcept nogil:
+    if floating is float:
+        if use_avx2():
+            avx2.lstm_cell_bwd_f32(a, cp, cn, gy, dh, dc, g_out, H)
+        else:
+            base.lstm_cell_bwd_f32(a, cp, cn, gy, dh, dc, g_out, H)
+    else:
+        _lstm_cell_backward_any(a, cp, cn, gy, dh, dc, g_out, H)
+
+
+cdef void _lstm_backward(const Seq* s, const floating* gy, const floating* zrow,
+                         const floating* w_hh, const floating* gates,
+                         const floating* cs, const floating* x, const floating* w_ih,
+                         const floating* hprev, Py_ssize_t chunk, floating* Gc,
+                         floating* dh, floating* dc, bint need_state, floating* gx,
+                         floating* gwi, floating* gwh, double* gb) noexcept nogil:
+    """Backward through time in chunks of ``chunk`` steps.
+
+    The gate gradients of a chunk's steps go to ``Gc`` ((chunk * N, G), rows
+    in time order); once the chunk is done, its share of the weight
+    gradients is three GEMMs over those rows (gx = Gc @ W_ih,
+    gwi += Gc^T @ X, gwh += Gc^T @ H_prev) and a column sum (gb), while Gc
+    is still in cache. ``hprev`` is the block of previous states (row t:
+    the state before step t). gx / gwi (with gwh, gb) NULL: not wanted.
+    """
+    cdef Py_ssize_t T = s.T, N = s.N, H = s.H, NH = s.N * s.H, G = 4 * s.H
+    cdef Py_ssize_t F = s.F
+    cdef Py_ssize_t k, t, n, k_hi, k_lo, t_lo, rows
+    cdef const floating* gyr
+    cdef floating* grow
+    cdef floating beta = 0
+    k_hi = T - 1
+    while k_hi >= 0:
+        k_lo = k_hi - chunk + 1 if k_hi - chunk + 1 > 0 else 0
+        t_lo = T - 1 - k_hi if s.reverse else k_lo
+        rows = (k_hi - k_lo + 1) * N
+        for k in range(k_hi, k_lo - 1, -1):
+            t = _fwd_t(s, k)
+            grow = Gc + (t - t_lo) * N * G
+            for n in range(N):
+                if _active(s, t, n):
+                    gyr = gy + (t * N + n) * H if gy != NULL else zrow
+                    _lstm_cell_backward(gates + (t * N + n) * G,
+                                        cs + _prev(s, t) * NH + n * H,
+                                        cs + _next(s, t) * NH + n * H, gyr, dh + n * H,
+                                        dc + n * H, grow + n * G, H)
+                else:
+                    memset(grow + n * G, 0, G * sizeof(floating))
+            if k > 0 or need_state:
+                gemm_rowmajor(False, False, <int> N, <int> H, <int> G, <floating> 1,
+                              grow, <int> G, w_hh, <int> H, <floating> 1, dh, <int> H)
+        _chunk_grads(Gc, Gc, rows, G, F, H, w_ih, x + t_lo * N * F, hprev + t_lo * NH,
+                     gx + t_lo * N * F if gx != NULL else NULL, gwi, gwh, gb, NULL, beta)
+        beta = 1
+        k_hi = k_lo - 1
+
+
+# ---------------------------------------------------------------------------
+# GRU
+# ---------------------------------------------------------------------------
+
+cdef inline void _gru_cell_any(floating* a, const floating* gh, const floating* bi,
+                           const floating* bh, const floating* hp, floating* ghn,
+                           floating* hn, floating* y, Py_ssize_t H) noexcept nogil:
+    """a (3H,) input projections -> (r, z, n) in place; ghn, new h and y."""
+    cdef Py_ssize_t j
+    cdef floating r, z, q, nn, h
+    for j in range(H):
+        r = c_sigmoid(a[j] + bi[j] + gh[j] + bh[j])
+        z = c_sigmoid(a[H + j] + bi[H + j] + gh[H + j] + bh[H + j])
+        q = gh[2 * H + j] + bh[2 * H + j]
+        nn = c_tanh(a[2 * H + j] + bi[2 * H + j] + r * q)
+        h = (1 - z) * nn + z * hp[j]
+        a[j] = r
+        a[H + j] = z
+        a[2 * H + j] = nn
+        ghn[j] = q
+        hn[j] = h
+        y[j] = h
+
+
+cdef inline void _gru_cell(floating* a, const floating* gh, const floating* bi,
+                           const floating* bh, const floating* hp, floating* ghn,
+                           floating* hn, floating* y, Py_ssize_t H) noexcept nogil:
+    if floating is float:
+        if use_avx2():
+            avx2.gru_cell_f32(a, gh, bi, bh, hp, ghn, hn, y, H)
+        else:
+            base.gru_cell_f32(a, gh, bi, bh, hp, ghn, hn, y, H)
+    else:
+        _gru_cell_any(a, gh, bi, bh, hp, ghn, hn, y, H)
+
+
+cdef void _gru_forward(const Seq* s, const floating* x, const floating* w_ih,
+                       const floating* w_hh, const floating* bi, const floating* bh,
+                       floating* gates, floating* ghn, floating* hs, floating* y,
+                       floating* scratch) noexcept nogil:
+    cdef Py_ssize_t T = s.T, N = s.N, H = s.H, NH = s.N * s.H, G = 3 * s.H
+    cdef Py_ssize_t k, t, n
+    cdef floating* hp
+    cdef floating* hn
+    gemm_rowmajor(False, True, <int> (T * N), <int> G, <int> s.F, <floating> 1,
+                  x, <int> s.F, w_ih, <int> s.F, <floating> 0, gates, <int> G)
+    for k in range(T):
+        t = _fwd_t(s, k)
+        hp = hs + _prev(s, t) * NH
+        hn = hs + _next(s, t) * NH
+        gemm_rowmajor(False, True, <int> N, <int> G, <int> H, <floating> 1,
+                      hp, <int> H, w_hh, <int> H, <floating> 0, scratch, <int> G)
+        for n in range(N):
+            if _active(s, t, n):
+                _gru_cell(gates + (t * N + n) * G, scratch + n * G, bi, bh, hp + n * H,
+                          ghn + (t * N + n) * H, hn + n * H, y + (t * N + n) * H, H)
+            else:
+                _carry_state(hp + n * H, hn + n * H, y + (t * N + n) * H, H)
+
+
+cdef inline void _gru_cell_backward_any(const floating* a, const floating* ghn,
+                                    const floating* hp, const floating* gy,
+                                    floating* dh, floating* gi, floating* gh,
+                                    Py_ssize_t H) noexcept nogil:
+    """Gate gradients of one row; dh <- dh_t * z (the GEMM adds the rest)."""
+    cdef Py_ssize_t j
+    cdef floating r, z, nn, d_h, dn, dz, dr
+    for j in range(H):
+        r = a[j]
+        z = a[H + j]
+        nn = a[2 * H + j]
+        d_h = dh[j] + gy[j]
+        dn = d_h * (1 - z) * (1 - nn * nn)
+        dz = d_h * (hp[j] - nn) * z * (1 - z)
+        dr = dn * ghn[j] * r * (1 - r)
+        gi[j] = dr
+        gi[H + j] = dz
+        gi[2 * H + j] = dn
+        gh[j] = dr
+        gh[H + j] = dz
+        gh[2 * H + j] = dn * r
+        dh[j] = d_h * z
+
+
+cdef inline void _gru_cell_backward(const floating* a, const floating* ghn,
+                                    const floating* hp, const floating* gy,
+                                    floating* dh, floating* gi, floating* gh,
+                                    Py_ssize_t H) noexcept nogil:
+    if floating is float:
+        if use_avx2():
+            avx2.gru_cell_bwd_f32(a, ghn, hp, gy, dh, gi, gh, H)
+        else:
+            base.gru_cell_bwd_f32(a, ghn, hp, gy, dh, gi, gh, H)
+    else:
+        _gru_cell_backward_any(a, ghn, hp, gy, dh, gi, gh, H)
+
+
+cdef void _gru_backward(const Seq* s, const floating* gy, const floating* zrow,
+                        const floating* w_hh, const floating* gates,
+                        const floating* ghn, const floating* x, const floating* w_ih,
+                        const floating* hprev, Py_ssize_t chunk, floating* Gi,
+                        floating* Gh, floating* dh, bint need_state, floating* gx,
+                        floating* gwi, floating* gwh, double* gbi,
+                        double* gbh) noexcept nogil:
+    """Backward through time in chunks of ``chunk`` steps, as the LSTM's.
+
+    A chunk's gate gradients go to ``Gi`` (w.r.t. the input projections) and
+    ``Gh`` (w.r.t. the recurrent ones; they differ in the n gate), both
+    ((chunk * N, 3H), rows in time order); then gx = Gi @ W_ih,
+    gwi += Gi^T @ X, gwh += Gh^T @ H_prev and the column sums of Gi (gbi) and
+    Gh (gbh) over the chunk's rows. gx / gwi (with gwh, gbi, gbh) NULL: not
+    wanted.
+    """
+    cdef Py_ssize_t T = s.T, N = s.N, H = s.H, NH = s.N * s.H, G = 3 * s.H
+    cdef Py_ssize_t F = s.F
+    cdef Py_ssize_t k, t, n, row, k_hi, k_lo, t_lo, rows, off
+    cdef const floating* gyr
+    cdef floating beta = 0
+    k_hi = T - 1
+    while k_hi >= 0:
+        k_lo = k_hi - chunk + 1 if k_hi - chunk + 1 > 0 else 0
+        t_lo = T - 1 - k_hi if s.reverse else k_lo
+        rows = (k_hi - k_lo + 1) * N
+        for k in range(k_hi, k_lo - 1, -1):
+            t = _fwd_t(s, k)
+            off = (t - t_lo) * N * G
+            for n in range(N):
+                row = t * N + n
+                if _active(s, t, n):
+                    gyr = gy + row * H if gy != NULL else zrow
+                    _gru_cell_backward(gates + row * G, ghn + row * H,
+                                       hprev + row * H, gyr, dh + n * H,
+                                       Gi + off + n * G, Gh + off + n * G, H)
+                else:
+                    memset(Gi + off + n * G, 0, G * sizeof(floating))
+                    memset(Gh + off + n * G, 0, G * sizeof(floating))
+            if k > 0 or need_state:
+                gemm_rowmajor(False, False, <int> N, <int> H, <int> G, <floating> 1,
+                              Gh + off, <int> G, w_hh, <int> H, <floating> 1,
+                              dh, <int> H)
+        _chunk_grads(Gi, Gh, rows, G, F, H, w_ih, x + t_lo * N * F, hprev + t_lo * NH,
+                     gx + t_lo * N * F if gx != NULL else NULL, gwi, gwh, gbi, gbh, beta)
+        beta = 1
+        k_hi = k_lo - 1
+
+
+# ---------------------------------------------------------------------------
+# Vanilla RNN
+# ---------------------------------------------------------------------------
+
+cdef inline void _rnn_cell(const floating* a, const floating* b, floating* hn,
+                           floating* y, Py_ssize_t H, bint relu) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef floating v, h
+    if relu:
+        for j in range(H):
+            v = a[j] + b[j]
+            h = v if v > 0 else 0
+            hn[j] = h
+            y[j] = h
+    elif floating is float:
+        if use_avx2():
+            avx2.rnn_tanh_f32(a, b, hn, y, H)
+        else:
+            base.rnn_tanh_f32(a, b, hn, y, H)
+    else:
+        for j in range(H):
+            h = c_tanh(a[j] + b[j])
+            hn[j] = h
+            y[j] = h
+
+
+cdef void _rnn_forward(const Seq* s, const floating* x, const floating* w_ih,
+                       const floating* w_hh, const floating* b, floating* pre,
+                       floating* hs, floating* y, bint relu) noexcept nogil:
+    cdef Py_ssize_t T = s.T, N = s.N, H = s.H, NH = s.N * s.H
+    cdef Py_ssize_t k, t, n
+    cdef floating* a
+    cdef floating* hp
+    cdef floating* hn
+    gemm_rowmajor(False, True, <int> (T * N), <int> H, <int> s.F, <floating> 1,
+                  x, <int> s.F, w_ih, <int> s.F, <floating> 0, pre, <int> H)
+    for k in range(T):
+        t = _fwd_t(s, k)
+        a = pre + t * NH
+        hp = hs + _prev(s, t) * NH
+        hn = hs + _next(s, t) * NH
+        gemm_rowmajor(False, True, <int> N, <int> H, <int> H, <floating> 1,
+                      hp, <int> H, w_hh, <int> H, <floating> 1, a, <int> H)
+        for n in range(N):
+            if _active(s, t, n):
+                _rnn_cell(a + n * H, b, hn + n * H, y + (t * N + n) * H, H, relu)
+            else:
+                _carry_state(hp + n * H, hn + n * H, y + (t * N + n) * H, H)
+
+
+cdef inline void _rnn_cell_backward(const floating* h, const floating* gy,
+                                    floating* dh, floating* g, Py_ssize_t H,
+                                    bint relu) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef floating d
+    if relu:
+        for j in range(H):
+            d = dh[j] + gy[j]
+            g[j] = d if h[j] > 0 else 0
+            dh[j] = 0
+    elif floating is float:
+        if use_avx2():
+            avx2.rnn_tanh_bwd_f32(h, gy, dh, g, H)
+        else:
+            base.rnn_tanh_bwd_f32(h, gy, dh, g, H)
+    else:
+        for j in range(H):
+            d = dh[j] + gy[j]
+            g[j] = d * (1 - h[j] * h[j])
+            dh[j] = 0
+
+
+cdef void _rnn_backward(const Seq* s, const floating* gy, const floating* zrow,
+                        const floating* w_hh, const floating* hs, const floating* x,
+                        const floating* w_ih, const floating* hprev, Py_ssize_t chunk,
+                        floating* Gc, floating* dh, bint need_state, bint relu,
+                        floating* gx, floating* gwi, floating* gwh,
+                        double* gb) noexcept nogil:
+    """Backward through time in chunks of ``chunk`` steps, as the LSTM's
+    (``Gc`` is (chunk * N, H))."""
+    cdef Py_ssize_t T = s.T, N = s.N, H = s.H, NH = s.N * s.H
+    cdef Py_ssize_t F = s.F
+    cdef Py_ssize_t k, t, n, row, k_hi, k_lo, t_lo, rows
+    cdef const floating* gyr
+    cdef floating* grow
+    cdef floating beta = 0
+    k_hi = T - 1
+    while k_hi >= 0:
+        k_lo = k_hi - chunk + 1 if k_hi - chunk + 1 > 0 else 0
+        t_lo = T - 1 - k_hi if s.reverse else k_lo
+        rows = (k_hi - k_lo + 1) * N
+        for k in range(k_hi, k_lo - 1, -1):
+            t = _fwd_t(s, k)
+            grow = Gc + (t - t_lo) * NH
+            for n in range(N):
+                row = t * N + n
+                if _active(s, t, n):
+                    gyr = gy + row * H if gy != NULL else zrow
+                    _rnn_cell_backward(hs + _next(s, t) * NH + n * H, gyr, dh + n * H,
+                                       grow + n * H, H, relu)
+                else:
+                    memset(grow + n * H, 0, H * sizeof(floating))
+            if k > 0 or need_state:
+                gemm_rowmajor(False, False, <int> N, <int> H, <int> H, <floating> 1,
+                              grow, <int> H, w_hh, <int> H, <floating> 1, dh, <int> H)
+        _chunk_grads(Gc, Gc, rows, H, F, H, w_ih, x + t_lo * N * F, hprev + t_lo * NH,
+                     gx + t_lo * N * F if gx != NULL else NULL, gwi, gwh, gb, NULL, beta)
+        beta = 1
+        k_hi = k_lo - 1
+
+
+# ---------------------------------------------------------------------------
+# Typed entry points (fused over float / double), called with the GIL held
+# ---------------------------------------------------------------------------
+
+cdef void _lstm_forward_mv(Seq* s, const floating[::1] x, const floating[::1] w_ih,
+                           const floating[::1] w_hh, const floating[::1] b,
+                           floating[::1] gates, floating[::1] hs, floating[::1] cs,
+                           floating[::1] y):
+    with nogil:
+        _lstm_forward(s, &x[0], &w_ih[0], &w_hh[0], &b[0], &gates[0], &hs[0],
+                      &cs[0], &y[0])
+
+
+cdef void _lstm_backward_mv(Seq* s, const floating[::1] gy, bint has_gy,
+                            const floating[::1] zrow, const floating[::1] w_hh,
+                            const floating[::1] gates, const floating[::1] cs,
+                            const floating[::1] x, const floating[::1] w_ih,
+                            const floating[::1] hprev, Py_ssize_t chunk,
+                            floating[::1] Gc, floating[::1] dh, floating[::1] dc,
+                            bint need_state, floating[::1] gx, floating[::1] gwi,
+                            floating[::1] gwh, double[::1] gb, bint need_input,
+                            bint need_weights):
+    with nogil:
+        _lstm_backward(s, &gy[0] if has_gy else NULL, &zrow[0], &w_hh[0], &gates[0],
+                       &cs[0], &x[0], &w_ih[0], &hprev[0], chunk, &Gc[0], &dh[0],
+                       &dc[0], need_state, &gx[0] if need_input else NULL,
+                       &gwi[0] if need_weights else NULL,
+                       &gwh[0] if need_weights else NULL,
+                       &gb[0] if need_weights else NULL)
+
+
+cdef void _gru_forward_mv(Seq* s, const floating[::1] x, const floating[::1] w_ih,
+                          const floating[::1] w_hh, const floating[::1] bi,
+                          const floating[::1] bh, floating[::1] gates,
+                          floating[::1] ghn, floating[::1] hs, floating[::1] y,
+                          floating[::1] scratch):
+    with nogil:
+        _gru_forward(s, &x[0], &w_ih[0], &w_hh[0], &bi[0], &bh[0], &gates[0],
+                     &ghn[0], &hs[0], &y[0], &scratch[0])
+
+
+cdef void _gru_backward_mv(Seq* s, const floating[::1] gy, bint has_gy,
+                           const floating[::1] zrow, const floating[::1] w_hh,
+                           const floating[::1] gates, const floating[::1] ghn,
+                           const floating[::1] x, const floating[::1] w_ih,
+                           const floating[::1] hprev, Py_ssize_t chunk,
+                           floating[::1] Gi, floating[::1] Gh, floating[::1] dh,
+                           bint need_state, floating[::1] gx, floating[::1] gwi,
+                           floating[::1] gwh, double[::1] gbi, double[::1] gbh,
+                           bint need_input, bint need_weights):
+    with nogil:
+        _gru_backward(s, &gy[0] if has_gy else NULL, &zrow[0], &w_hh[0], &gates[0],
+                      &ghn[0], &x[0], &w_ih[0], &hprev[0], chunk, &Gi[0], &Gh[0],
+                      &dh[0], need_state, &gx[0] if need_input else NULL,
+                      &gwi[0] if need_weights else NULL,
+                      &gwh[0] if need_weights else NULL,
+                      &gbi[0] if need_weights else NULL,
+                      &gbh[0] if need_weights else NULL)
+
+
+cdef void _rnn_forward_mv(Seq* s, const floating[::1] x, const floating[::1] w_ih,
+                          const floating[::1] w_hh, const floating[::1] b,
+                          floating[::1] pre, floating[::1] hs, floating[::1] y,
+                          bint relu):
+    with nogil:
+        _rnn_forward(s, &x[0], &w_ih[0], &w_hh[0], &b[0], &pre[0], &hs[0], &y[0], relu)
+
+
+cdef void _rnn_backward_mv(Seq* s, const floating[::1] gy, bint has_gy,
+                           const floating[::1] zrow, const floating[::1] w_hh,
+                           const floating[::1] hs, const floating[::1] x,
+                           const floating[::1] w_ih, const floating[::1] hprev,
+                           Py_ssize_t chunk, floating[::1] Gc, floating[::1] dh,
+                           bint need_state, bint relu, floating[::1] gx,
+                           floating[::1] gwi, floating[::1] gwh, double[::1] gb,
+                           bint need_input, bint need_weights):
+    with nogil:
+        _rnn_backward(s, &gy[0] if has_gy else NULL, &zrow[0], &w_hh[0], &hs[0], &x[0],
+                      &w_ih[0], &hprev[0], chunk, &Gc[0], &dh[0], need_state, relu,
+                      &gx[0] if need_input else NULL,
+                      &gwi[0] if need_weights else NULL,
+                      &gwh[0] if need_weights else NULL,
+                      &gb[0] if need_weights else NULL)

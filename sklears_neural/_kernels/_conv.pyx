@@ -30,10 +30,17 @@ ms: ours / torch 2.13 CPU / the numpy ``_xp`` reference.
 * depthwise 64x14x14 (direct path):      1.4-1.9 / 2.5-3.9 / 45-70
   (5.7-6.5 before the one-pass C loops; 2.6 with the baseline build)
 
-``n_threads`` is accepted but the kernels run serially: a prange over the
-channels of the direct path showed no gain with 2 threads here, and the
-GEMM paths leave threads to BLAS (never an OpenMP pool around BLAS calls;
-DESIGN.md, "Threads").
+Threads: the GEMM and 1x1 paths split the batch across the OpenMP pool,
+each thread with its own im2col buffers and weight-gradient accumulator and
+a single-threaded BLAS inside (``sklears_neural._threads.serial_blas``); one
+pool at a time, as DESIGN.md ("Threads") asks. Measured on the 2-core
+machine (OpenBLAS Haswell kernels, batch 64, forward + backward, ms, 1
+thread / 2 threads batch-parallel / 2 threads inside BLAS instead):
+1x28x28 -> 32: 2.50 / 1.40 / 2.47; 32x14x14 -> 64: 17.0 / 8.6 / 10.4;
+64x28x28 -> 64: 122 / 62 / 73; and a multithreaded BLAS inside the
+batch-parallel loop: 25.7 ms on the second shape, hence ``serial_blas``.
+The direct path stays serial: it is bound by memory, and a prange over
+its channels showed no gain with 2 threads.
 """
 
 import numpy as np
@@ -108,8 +115,12 @@ def conv_forward(x, weight, bias, stride, padding, dilation, groups, *, n_thread
     groups : int
         Divides both C_in and C_out.
     n_threads : None or int, keyword-only
-        Accepted for the kernels' common signature; the work runs on one
-        thread (BLAS's own threads, as set by threadpoolctl, in the GEMMs).
+        Threads for the GEMM paths, which split the batch (each thread runs
+        whole samples with a single-threaded BLAS). None: every thread of
+        the OpenMP pool (``threadpoolctl``/``thread_limits`` set it) once the
+        call has ``_conv_gemm.PARALLEL_MIN_WORK`` multiply-adds, else one.
+        An int: that many, never more than the samples or the pool's
+        threads. The direct (depthwise) path runs on one thread.
 
     Returns
     -------
@@ -125,7 +136,7 @@ def conv_forward(x, weight, bias, stride, padding, dilation, groups, *, n_thread
     resolve_n_threads(n_threads, 1, 1)
     if _empty(d):
         return _empty_output((d["n"], d["c_out"]) + d["out"], bias, dtype)
-    return _run_forward(x, weight, bias, d, dtype)
+    return _run_forward(x, weight, bias, d, dtype, n_threads)
 
 
 def conv_backward(grad_y, x, weight, stride, padding, dilation, groups,
@@ -159,7 +170,7 @@ def conv_backward(grad_y, x, weight, stride, padding, dilation, groups,
     gx = gw = gb = None
     if need_input or need_weight:
         gx, gw, gb = _run_backward(grad_y, x, weight, None, d, dtype, need_input,
-                                   need_weight, need_bias)
+                                   need_weight, need_bias, n_threads)
     if need_bias and gb is None:
         gb = _bias_grad(grad_y, d["c_out"], dtype)
     return gx, gw, gb
@@ -195,7 +206,8 @@ def conv_transpose_forward(x, weight, bias, stride, padding, output_padding,
     resolve_n_threads(n_threads, 1, 1)
     if _empty(d):
         return _empty_output((d["n"], d["c_in"]) + d["spatial"], bias, dtype)
-    y, _, _ = _run_backward(x, None, weight, bias, d, dtype, True, False)
+    y, _, _ = _run_backward(x, None, weight, bias, d, dtype, True, False, False,
+                            n_threads)
     return y
 
 
@@ -230,11 +242,12 @@ def conv_transpose_backward(grad_y, x, weight, stride, padding, output_padding,
         return _empty_grads(grad_y, x, weight, dtype, need_input, need_weight, need_bias)
     gx = gw = gb = None
     if need_input:
-        gx = _run_forward(grad_y, weight, None, d, dtype)
+        gx = _run_forward(grad_y, weight, None, d, dtype, n_threads)
     if need_weight:
         # The underlying conv maps grad_y's space to x's: its weight gradient
         # pairs "its input" grad_y with "its output gradient" x.
-        _, gw, _ = _run_backward(x, grad_y, None, None, d, dtype, False, True)
+        _, gw, _ = _run_backward(x, grad_y, None, None, d, dtype, False, True, False,
+                                 n_threads)
     if need_bias:
         gb = _bias_grad(grad_y, d["c_in"], dtype)
     return gx, gw, gb

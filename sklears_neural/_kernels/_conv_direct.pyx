@@ -36,13 +36,17 @@ memory order instead of channel-major (the work is bound by memory: the
 channel-major walk jumped C planes at a time past the prefetcher), short
 row copies without memcpy calls (a third of the time), gx written instead
 of pre-filled and added to, and the bias gradient taken from gy while it
-is in cache took it from 6 ms to 1.4-1.9. The loops run serially: a
-prange over the channels showed no gain with 2 threads here.
+is in cache took it from 6 ms to 1.4-1.9. Threads: unit strides split the
+batch into one contiguous block per thread (a prange over the channels
+showed no gain with 2 threads; blocks of samples keep each thread's walk
+in memory order); strided direct convs run on one thread.
 """
 
 from libc.string cimport memset
 
 import numpy as np
+
+from cython.parallel cimport prange
 
 cimport sklears_neural._kernels._loops as base
 cimport sklears_neural._kernels._loops_avx2 as avx2
@@ -85,25 +89,44 @@ cdef object _tap_offsets(dict d):
     return np.empty(2 * _prod(d["kernel"]), dtype=np.intp)
 
 
+cdef inline void _flat_forward(Py_ssize_t N, const floating* x, const floating* w,
+                               const floating* b, floating* y, floating* scratch,
+                               const Geom* g, const Padded* q) noexcept nogil:
+    """Unit-stride forward of N samples with one thread's scratch."""
+    memset(scratch, 0, q.P * sizeof(floating))  # the padded plane's border stays zero
+    if use_avx2():
+        avx2.direct_forward_flat(N, x, w, b, y, scratch, scratch + q.P, g, q)
+    else:
+        base.direct_forward_flat(N, x, w, b, y, scratch, scratch + q.P, g, q)
+
+
 cdef int _direct_forward(const floating[:, ::1] x, const floating[:, ::1] w,
                          const floating[::1] b, bint has_bias, floating[:, ::1] y,
                          floating[::1] scratch, Py_ssize_t[::1] offsets,
-                         const Geom* g) except -1:
-    """y = conv(x) (+ b) when each group has one input channel."""
+                         const Geom* g, int n_threads=1) except -1:
+    """y = conv(x) (+ b) when each group has one input channel.
+
+    Unit strides split the batch into ``n_threads`` contiguous blocks, one per
+    thread, each with its slice of ``scratch`` (``n_threads`` times
+    ``_direct_scratch_size``); strided convs run on one thread.
+    """
     cdef Padded q = _padded(g, offsets)
-    cdef Py_ssize_t ci
+    cdef Py_ssize_t ci, t, n0, n1
     cdef Py_ssize_t N = x.shape[0]
+    cdef Py_ssize_t per = scratch.shape[0] // n_threads
     cdef const floating* bp = &b[0] if has_bias else NULL
     with nogil:
-        # the padded plane's border stays zero
-        memset(&scratch[0], 0, q.P * sizeof(floating))
-        if q.flat and use_avx2():
-            avx2.direct_forward_flat(N, &x[0, 0], &w[0, 0], bp, &y[0, 0], &scratch[0],
-                                     &scratch[q.P], g, &q)
+        if q.flat and n_threads > 1:
+            for t in prange(n_threads, num_threads=n_threads, schedule="static"):
+                n0 = N * t // n_threads
+                n1 = N * (t + 1) // n_threads
+                if n1 > n0:
+                    _flat_forward(n1 - n0, &x[n0, 0], &w[0, 0], bp, &y[n0, 0],
+                                  &scratch[t * per], g, &q)
         elif q.flat:
-            base.direct_forward_flat(N, &x[0, 0], &w[0, 0], bp, &y[0, 0], &scratch[0],
-                                     &scratch[q.P], g, &q)
+            _flat_forward(N, &x[0, 0], &w[0, 0], bp, &y[0, 0], &scratch[0], g, &q)
         else:
+            memset(&scratch[0], 0, q.P * sizeof(floating))
             for ci in range(g.C):
                 if use_avx2():
                     avx2.direct_forward_group(ci, N, &x[0, 0], &w[0, 0], bp, &y[0, 0],
@@ -114,41 +137,71 @@ cdef int _direct_forward(const floating[:, ::1] x, const floating[:, ::1] w,
     return 0
 
 
+cdef inline void _flat_backward(Py_ssize_t N, const floating* gy, const floating* xp,
+                                const floating* wp, const floating* ip, floating* gxp,
+                                double* gwa, double* gba, floating* scratch, const Geom* g,
+                                const Padded* q) noexcept nogil:
+    """Unit-stride backward of N samples with one thread's scratch and accumulators."""
+    # xpad's border and gyext's margin and junk columns stay zero
+    memset(scratch, 0, q.P * sizeof(floating))
+    memset(scratch + 2 * q.P, 0, 2 * q.P * sizeof(floating))
+    if use_avx2():
+        avx2.direct_backward_flat(N, gy, xp, wp, ip, gxp, gwa, gba, scratch,
+                                  scratch + q.P, scratch + 2 * q.P, g, q)
+    else:
+        base.direct_backward_flat(N, gy, xp, wp, ip, gxp, gwa, gba, scratch,
+                                  scratch + q.P, scratch + 2 * q.P, g, q)
+
+
 cdef int _direct_backward(const floating[:, ::1] gy, const floating[:, ::1] x,
                           const floating[:, ::1] w, const floating[::1] init,
                           bint has_init, floating[:, ::1] gx, floating[:, ::1] gw,
-                          double[::1] gw_acc, double[::1] gb_acc, bint need_x,
+                          double[:, ::1] gw_acc, double[:, ::1] gb_acc, bint need_x,
                           bint need_w, bint need_b, floating[::1] scratch,
-                          Py_ssize_t[::1] offsets, const Geom* g) except -1:
+                          Py_ssize_t[::1] offsets, const Geom* g, int n_threads=1) except -1:
     """Gradients of ``_direct_forward``; gw is zeroed. Unit strides: gx is
-    written (from init), gw_acc and gb_acc (zeroed) receive the weight and
-    bias gradients (gb_acc only there). Otherwise gx is pre-filled."""
+    written (from init), the zeroed rows of gw_acc and gb_acc (one per
+    thread) receive the weight and bias gradients of the block of samples
+    that thread ran (gb_acc only there), and gw gets their sum. Otherwise gx
+    is pre-filled and one thread runs."""
     cdef Padded q = _padded(g, offsets)
-    cdef Py_ssize_t ci, t
+    cdef Py_ssize_t ci, t, j, n0, n1
     cdef Py_ssize_t N = gy.shape[0]
+    cdef Py_ssize_t per = scratch.shape[0] // n_threads
+    cdef Py_ssize_t xs = x.shape[1], gys = gy.shape[1], gxs = gx.shape[1]
     cdef const floating* xp = &x[0, 0] if need_w else NULL
     cdef const floating* wp = &w[0, 0] if need_x else NULL
     cdef const floating* ip = &init[0] if has_init else NULL
     cdef floating* gxp = &gx[0, 0] if need_x else NULL
     cdef floating* gwp = &gw[0, 0] if need_w else NULL
-    cdef double* gwa = &gw_acc[0] if need_w else NULL
-    cdef double* gba = &gb_acc[0] if need_b else NULL
-    cdef Py_ssize_t o1 = q.P, o2 = 2 * q.P, o3 = 4 * q.P
+    cdef double acc
+    cdef Py_ssize_t o1 = q.P, o3 = 4 * q.P
     with nogil:
-        # xpad's border and gyext's margin and junk columns stay zero
-        memset(&scratch[0], 0, q.P * sizeof(floating))
-        memset(&scratch[o2], 0, 2 * q.P * sizeof(floating))
         if q.flat:
-            if use_avx2():
-                avx2.direct_backward_flat(N, &gy[0, 0], xp, wp, ip, gxp, gwa, gba,
-                                          &scratch[0], &scratch[o1], &scratch[o2], g, &q)
+            if n_threads > 1:
+                for t in prange(n_threads, num_threads=n_threads, schedule="static"):
+                    n0 = N * t // n_threads
+                    n1 = N * (t + 1) // n_threads
+                    if n1 > n0:
+                        _flat_backward(n1 - n0, &gy[0, 0] + n0 * gys,
+                                       xp + n0 * xs if need_w else NULL, wp, ip,
+                                       gxp + n0 * gxs if need_x else NULL,
+                                       &gw_acc[t, 0] if need_w else NULL,
+                                       &gb_acc[t, 0] if need_b else NULL,
+                                       &scratch[t * per], g, &q)
             else:
-                base.direct_backward_flat(N, &gy[0, 0], xp, wp, ip, gxp, gwa, gba,
-                                          &scratch[0], &scratch[o1], &scratch[o2], g, &q)
+                _flat_backward(N, &gy[0, 0], xp, wp, ip, gxp,
+                               &gw_acc[0, 0] if need_w else NULL,
+                               &gb_acc[0, 0] if need_b else NULL, &scratch[0], g, &q)
             if need_w:
-                for t in range(g.c_out * q.kk):
-                    gwp[t] = <floating> gwa[t]
+                for j in range(g.c_out * q.kk):
+                    acc = 0
+                    for t in range(n_threads):
+                        acc += gw_acc[t, j]
+                    gwp[j] = <floating> acc
         else:
+            memset(&scratch[0], 0, q.P * sizeof(floating))
+            memset(&scratch[2 * q.P], 0, 2 * q.P * sizeof(floating))
             for ci in range(g.C):
                 if use_avx2():
                     avx2.direct_backward_group(ci, N, &gy[0, 0], xp, wp, gxp, gwp,

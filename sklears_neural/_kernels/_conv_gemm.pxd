@@ -6,9 +6,9 @@ from sklears_neural._kernels._conv_geom cimport Geom
 from sklears_neural._kernels._fused cimport floating
 
 
-cdef object _run_forward(x, w, b, d, dtype)
+cdef object _run_forward(x, w, b, d, dtype, n_threads=*)
 cdef object _run_backward(gy, x, w, init, d, dtype, bint need_x, bint need_w,
-                          bint need_b=*)
+                          bint need_b=*, n_threads=*)
 cdef object _bias_grad(gy, channels, dtype)
 cdef object _rows(a, dtype)
 

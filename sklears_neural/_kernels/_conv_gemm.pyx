@@ -19,13 +19,17 @@ the third:
 Measured (batch 64, float32, forward + all gradients, 3x3, padding 1, one
 thread, in ms, ours / torch 2.13 CPU / numpy ``_xp``): 1x28x28 -> 32
 channels 1.7 / 7.5 / 2.6, 32x14x14 -> 64 channels 20.8 / 14.6 / 32-45 (see
-``_conv`` for the conditions). The drivers run serially: the GEMM paths
-leave threads to BLAS (never an OpenMP pool around BLAS calls; DESIGN.md,
-"Threads").
+``_conv`` for the conditions). The GEMM and 1x1 drivers split the batch
+over the OpenMP pool, one whole sample per iteration, each thread with its
+own column buffers and weight-gradient accumulator and the BLAS held to one
+thread (``_gemm_threads`` decides how many; ``_conv`` has the measurements).
 """
+
+from contextlib import nullcontext
 
 import numpy as np
 
+from cython.parallel cimport prange, threadid
 from libc.string cimport memset
 
 from sklears_neural._kernels._blas cimport gemm_rowmajor
@@ -45,8 +49,18 @@ from sklears_neural._kernels._conv_geom cimport (
     _sum,
 )
 from sklears_neural._kernels._fused cimport floating
+from sklears_neural._kernels._openmp_helpers cimport resolve_batch_threads
 
 from sklears_neural._kernels._validation import FLOAT32, c_array
+from sklears_neural._threads import serial_blas
+
+# Below this many multiply-adds per call the GEMM paths stay on one thread
+# when n_threads is None. Measured (2 cores, forward + backward, 3x3 convs,
+# quiet machine): 2 threads gain 1.05x at 5k MACs (batch 2, 1x8x8 -> 4), 1.18x
+# at 37k, 1.46-1.48x at 221k-295k and 1.72-1.84x from 885k on; the threshold
+# keeps the small calls serial, where a parallel region next to a BLAS pool
+# on other layers would cost more than it gains.
+PARALLEL_MIN_WORK = 2**16
 
 
 # ---------------------------------------------------------------------------
@@ -149,75 +163,108 @@ cdef void _fill_channels(floating* y, const floating* b, Py_ssize_t channels,
 # Drivers over the batch
 # ---------------------------------------------------------------------------
 
-cdef int _forward(const floating[:, ::1] x, const floating[:, ::1] w,
-                  const floating[::1] b, bint has_bias, floating[:, ::1] y,
-                  floating[::1] cols, const Geom* g, int path) except -1:
-    """y[n] = conv(x[n]) (+ b) for every sample n."""
-    cdef Py_ssize_t N = x.shape[0]
+cdef void _forward_sample(const floating* xn, const floating* w, const floating* b,
+                          floating* yn, floating* cols, const Geom* g,
+                          int path) noexcept nogil:
+    """y[n] = conv(x[n]) (+ b) for one sample; ``cols`` is this thread's buffer."""
     cdef Py_ssize_t L = g.OD * g.OH * g.OW
     cdef int cog = <int> (g.c_out // g.groups)
     cdef int ck = <int> (g.C // g.groups * g.KD * g.KH * g.KW)
-    cdef Py_ssize_t n, grp
-    cdef const floating* colsp
+    cdef Py_ssize_t grp
+    cdef const floating* colsp = xn
+    if b != NULL:
+        _fill_channels(yn, b, g.c_out, L)
+    if path != PATH_1X1:
+        _im2col(xn, cols, g)
+        colsp = cols
+    for grp in range(g.groups):
+        gemm_rowmajor(False, False, cog, <int> L, ck, 1, w + grp * cog * ck, ck,
+                      colsp + grp * ck * L, <int> L, 1 if b != NULL else 0,
+                      yn + grp * cog * L, <int> L)
+
+
+cdef int _forward(const floating[:, ::1] x, const floating[:, ::1] w,
+                  const floating[::1] b, bint has_bias, floating[:, ::1] y,
+                  floating[::1] cols, const Geom* g, int path, int n_threads) except -1:
+    """y[n] = conv(x[n]) (+ b) for every sample n, the samples split over
+    ``n_threads`` threads (static schedule), each with its slice of ``cols``."""
+    cdef Py_ssize_t N = x.shape[0]
+    cdef Py_ssize_t per = cols.shape[0] // n_threads
+    cdef Py_ssize_t n
     cdef const floating* bp = &b[0] if has_bias else NULL
     with nogil:
-        for n in range(N):
-            if has_bias:
-                _fill_channels(&y[n, 0], bp, g.c_out, L)
-            if path == PATH_1X1:
-                colsp = &x[n, 0]
-            else:
-                _im2col(&x[n, 0], &cols[0], g)
-                colsp = &cols[0]
-            for grp in range(g.groups):
-                gemm_rowmajor(False, False, cog, <int> L, ck, 1, &w[grp * cog, 0], ck,
-                              colsp + grp * ck * L, <int> L, 1 if has_bias else 0,
-                              &y[n, grp * cog * L], <int> L)
+        if n_threads == 1:
+            for n in range(N):
+                _forward_sample(&x[n, 0], &w[0, 0], bp, &y[n, 0], &cols[0], g, path)
+        else:
+            for n in prange(N, num_threads=n_threads, schedule="static"):
+                _forward_sample(&x[n, 0], &w[0, 0], bp, &y[n, 0], &cols[threadid() * per],
+                                g, path)
     return 0
 
 
-cdef int _backward(const floating[:, ::1] gy, const floating[:, ::1] x,
-                   const floating[:, ::1] w, floating[:, ::1] gx, floating[:, ::1] gw,
-                   const floating[::1] gx_init, bint has_init, floating[::1] cols,
-                   floating[::1] gcols, const Geom* g, int path, bint need_x,
-                   bint need_w) except -1:
-    """gx[n] = input gradient (starting from gx_init per channel, else 0) and
-    gw += weight gradient, over every sample; x is read only for gw, w only
-    for gx."""
-    cdef Py_ssize_t N = gy.shape[0]
+cdef void _backward_sample(const floating* gyn, const floating* xn, const floating* w,
+                           floating* gxn, floating* gw, const floating* init,
+                           floating* cols, floating* gcols, const Geom* g,
+                           int path) noexcept nogil:
+    """One sample's share: gx[n] (from ``init`` per channel, else 0) when ``gxn``
+    is set, and gw += its weight gradient when ``gw`` is set (``gw`` and the
+    buffers belong to the calling thread)."""
     cdef Py_ssize_t L = g.OD * g.OH * g.OW
     cdef Py_ssize_t DHW = g.D * g.H * g.W
     cdef int cog = <int> (g.c_out // g.groups)
     cdef int ck = <int> (g.C // g.groups * g.KD * g.KH * g.KW)
-    cdef Py_ssize_t n, grp
-    cdef const floating* gyn
-    cdef const floating* colsp
+    cdef Py_ssize_t grp
+    cdef const floating* colsp = xn
     cdef floating* tgt
+    if gxn != NULL:
+        _fill_channels(gxn, init, g.C, DHW)
+    if gw != NULL:
+        if path != PATH_1X1:
+            _im2col(xn, cols, g)
+            colsp = cols
+        for grp in range(g.groups):
+            gemm_rowmajor(False, True, cog, ck, <int> L, 1, gyn + grp * cog * L,
+                          <int> L, colsp + grp * ck * L, <int> L, 1,
+                          gw + grp * cog * ck, ck)
+    if gxn != NULL:
+        tgt = gxn if path == PATH_1X1 else gcols
+        for grp in range(g.groups):
+            gemm_rowmajor(True, False, ck, <int> L, cog, 1, w + grp * cog * ck, ck,
+                          gyn + grp * cog * L, <int> L,
+                          1 if path == PATH_1X1 else 0, tgt + grp * ck * L, <int> L)
+        if path != PATH_1X1:
+            _col2im(gcols, gxn, g)
+
+
+cdef int _backward(const floating[:, ::1] gy, const floating[:, ::1] x,
+                   const floating[:, ::1] w, floating[:, ::1] gx, floating[:, :, ::1] gw,
+                   const floating[::1] gx_init, bint has_init, floating[::1] cols,
+                   floating[::1] gcols, const Geom* g, int path, bint need_x,
+                   bint need_w, int n_threads) except -1:
+    """gx[n] = input gradient (starting from gx_init per channel, else 0) for
+    every sample, and gw[t] += the weight gradient of the samples thread t ran
+    (the caller sums the per-thread slices); x is read only for gw, w only
+    for gx."""
+    cdef Py_ssize_t N = gy.shape[0]
+    cdef Py_ssize_t per = cols.shape[0] // n_threads
+    cdef Py_ssize_t gper = gcols.shape[0] // n_threads
+    cdef Py_ssize_t n, t
     cdef const floating* init = &gx_init[0] if has_init else NULL
     with nogil:
-        for n in range(N):
-            gyn = &gy[n, 0]
-            if need_x:
-                _fill_channels(&gx[n, 0], init, g.C, DHW)
-            if need_w:
-                if path == PATH_1X1:
-                    colsp = &x[n, 0]
-                else:
-                    _im2col(&x[n, 0], &cols[0], g)
-                    colsp = &cols[0]
-                for grp in range(g.groups):
-                    gemm_rowmajor(False, True, cog, ck, <int> L, 1, gyn + grp * cog * L,
-                                  <int> L, colsp + grp * ck * L, <int> L, 1,
-                                  &gw[grp * cog, 0], ck)
-            if need_x:
-                tgt = &gx[n, 0] if path == PATH_1X1 else &gcols[0]
-                for grp in range(g.groups):
-                    gemm_rowmajor(True, False, ck, <int> L, cog, 1, &w[grp * cog, 0], ck,
-                                  gyn + grp * cog * L, <int> L,
-                                  1 if path == PATH_1X1 else 0, tgt + grp * ck * L,
-                                  <int> L)
-                if path != PATH_1X1:
-                    _col2im(&gcols[0], &gx[n, 0], g)
+        if n_threads == 1:
+            for n in range(N):
+                _backward_sample(&gy[n, 0], &x[n, 0] if need_w else NULL, &w[0, 0],
+                                 &gx[n, 0] if need_x else NULL,
+                                 &gw[0, 0, 0] if need_w else NULL, init, &cols[0],
+                                 &gcols[0], g, path)
+        else:
+            for n in prange(N, num_threads=n_threads, schedule="static"):
+                t = threadid()
+                _backward_sample(&gy[n, 0], &x[n, 0] if need_w else NULL, &w[0, 0],
+                                 &gx[n, 0] if need_x else NULL,
+                                 &gw[t, 0, 0] if need_w else NULL, init, &cols[t * per],
+                                 &gcols[t * gper], g, path)
     return 0
 
 
@@ -281,7 +328,23 @@ cdef object _rows(a, dtype):
     return a.reshape(a.shape[0], -1)
 
 
-cdef object _run_forward(x, w, b, d, dtype):
+def _gemm_threads(d, n_threads):
+    """Threads for the GEMM/1x1 paths on geometry ``d``, by the batch policy."""
+    work = (d["n"] * d["c_out"] * (d["c_in"] // d["groups"]) * _prod(d["kernel"])
+            * _prod(d["out"]))
+    return resolve_batch_threads(n_threads, d["n"], work, PARALLEL_MIN_WORK)
+
+
+def _direct_threads(d, n_threads):
+    """Threads for the direct path: unit strides split the batch, strided ones
+    run on one thread."""
+    if not all(st == 1 for st in d["stride"]):
+        return resolve_batch_threads(n_threads, 1, 0, 1)  # checks n_threads
+    work = d["n"] * d["c_out"] * _prod(d["kernel"]) * _prod(d["out"])
+    return resolve_batch_threads(n_threads, d["n"], work, PARALLEL_MIN_WORK)
+
+
+cdef object _run_forward(x, w, b, d, dtype, n_threads=None):
     """y (N, c_out, *out) = conv(x, w) + b on a conv geometry ``d``."""
     cdef Geom g = _geom_of(d)
     path = _path(d)
@@ -292,27 +355,30 @@ cdef object _run_forward(x, w, b, d, dtype):
     has_bias = b is not None
     b1 = c_array(b, dtype) if has_bias else np.zeros(1, dtype=dtype)
     if path == PATH_DIRECT:
-        scratch = np.empty(_direct_scratch_size(d), dtype=dtype)
+        nt = _direct_threads(d, n_threads)
+        scratch = np.empty(_direct_scratch_size(d) * nt, dtype=dtype)
         offsets = _tap_offsets(d)
         if dtype == FLOAT32:
             _direct_forward[float](x2, w2, b1, has_bias, y.reshape(n, -1), scratch,
-                                    offsets, &g)
+                                    offsets, &g, nt)
         else:
             _direct_forward[double](x2, w2, b1, has_bias, y.reshape(n, -1), scratch,
-                                    offsets, &g)
+                                    offsets, &g, nt)
         return y
     cols_size = (d["c_in"] * _prod(d["kernel"]) * _prod(d["out"])
                  if path == PATH_GEMM else 1)
-    cols = np.empty(cols_size, dtype=dtype)
-    if dtype == FLOAT32:
-        _forward[float](x2, w2, b1, has_bias, y.reshape(n, -1), cols, &g, path)
-    else:
-        _forward[double](x2, w2, b1, has_bias, y.reshape(n, -1), cols, &g, path)
+    nt = _gemm_threads(d, n_threads)
+    cols = np.empty(cols_size * nt, dtype=dtype)
+    with serial_blas() if nt > 1 else nullcontext():
+        if dtype == FLOAT32:
+            _forward[float](x2, w2, b1, has_bias, y.reshape(n, -1), cols, &g, path, nt)
+        else:
+            _forward[double](x2, w2, b1, has_bias, y.reshape(n, -1), cols, &g, path, nt)
     return y
 
 
 cdef object _run_backward(gy, x, w, init, d, dtype, bint need_x, bint need_w,
-                          bint need_b=False):
+                          bint need_b=False, n_threads=None):
     """(gx, gw, gb) of the conv with geometry ``d``; gx starts from ``init``
     per channel (a bias, for transposed convs) instead of zeros when given.
     gb (the sums of gy per channel) is computed on the way only by the
@@ -339,17 +405,19 @@ cdef object _run_backward(gy, x, w, init, d, dtype, bint need_x, bint need_w,
                 gx[...] = init1.reshape((-1,) + (1,) * d["d"])
             else:
                 gx.fill(0)
-        gw_acc = np.zeros(c_out * _prod(d["kernel"]) if need_w and flat else 1)
-        gb_acc = np.zeros(c_out if need_b else 1)
-        scratch = np.empty(_direct_scratch_size(d), dtype=dtype)
+        nt = _direct_threads(d, n_threads)
+        # one row of weight- and bias-gradient accumulators per thread
+        gw_acc = np.zeros((nt, c_out * _prod(d["kernel"]) if need_w and flat else 1))
+        gb_acc = np.zeros((nt, c_out if need_b else 1))
+        scratch = np.empty(_direct_scratch_size(d) * nt, dtype=dtype)
         offsets = _tap_offsets(d)
         if dtype == FLOAT32:
             _direct_backward[float](gy2, x2, w2, init1, has_init, gx2, gw2, gw_acc, gb_acc,
-                                    need_x, need_w, need_b, scratch, offsets, &g)
+                                    need_x, need_w, need_b, scratch, offsets, &g, nt)
         else:
             _direct_backward[double](gy2, x2, w2, init1, has_init, gx2, gw2, gw_acc, gb_acc,
-                                     need_x, need_w, need_b, scratch, offsets, &g)
-        return gx, gw, gb_acc.astype(dtype) if need_b else None
+                                     need_x, need_w, need_b, scratch, offsets, &g, nt)
+        return gx, gw, gb_acc.sum(axis=0).astype(dtype) if need_b else None
     col_rows = c_in * _prod(d["kernel"])
     L = _prod(d["out"])
     if path == PATH_1X1:
@@ -357,14 +425,21 @@ cdef object _run_backward(gy, x, w, init, d, dtype, bint need_x, bint need_w,
     else:
         cols_size = col_rows * L if need_w else 1
         gcols_size = col_rows * L if need_x else 1
-    cols = np.empty(cols_size, dtype=dtype)
-    gcols = np.empty(gcols_size, dtype=dtype)
-    if dtype == FLOAT32:
-        _backward[float](gy2, x2, w2, gx2, gw2, init1, has_init, cols, gcols, &g,
-                         path, need_x, need_w)
-    else:
-        _backward[double](gy2, x2, w2, gx2, gw2, init1, has_init, cols, gcols, &g,
-                          path, need_x, need_w)
+    nt = _gemm_threads(d, n_threads)
+    cols = np.empty(cols_size * nt, dtype=dtype)
+    gcols = np.empty(gcols_size * nt, dtype=dtype)
+    # One weight-gradient accumulator per thread, summed at the end (the first is
+    # gw itself, so one thread adds nothing).
+    gw3 = gw2[None] if nt == 1 else np.zeros((nt,) + gw2.shape, dtype=dtype)
+    with serial_blas() if nt > 1 else nullcontext():
+        if dtype == FLOAT32:
+            _backward[float](gy2, x2, w2, gx2, gw3, init1, has_init, cols, gcols, &g,
+                             path, need_x, need_w, nt)
+        else:
+            _backward[double](gy2, x2, w2, gx2, gw3, init1, has_init, cols, gcols, &g,
+                              path, need_x, need_w, nt)
+    if nt > 1 and need_w:
+        np.sum(gw3, axis=0, out=gw2)
     return gx, gw, None
 
 

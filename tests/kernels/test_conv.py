@@ -616,3 +616,87 @@ def test_empty_dimensions_match_xp_without_calling_it(x_shape, c_out, dtype, rng
                          X.conv_transpose_backward(gyt, x, wt, *targs)):
         assert got.shape == want.shape
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------
+# Batch-parallel paths (GEMM, 1x1, direct): any thread count computes what _xp does
+# ---------------------------------------------------------------------------
+
+THREAD_CASES = {
+    # (x shape, w shape, stride, padding, dilation, groups): GEMM path, 1x1 path, groups
+    "2d-gemm": ((3, 4, 7, 6), (5, 4, 3, 3), 1, 1, 1, 1),
+    "2d-1x1": ((3, 4, 5, 6), (6, 4, 1, 1), 1, 0, 1, 1),
+    "1d-groups-strided": ((5, 6, 11), (4, 3, 3), 2, 1, 2, 2),
+    "3d-gemm": ((2, 2, 4, 5, 3), (3, 2, 2, 2, 2), 1, 1, 1, 1),
+    "one-row": ((1, 3, 6, 6), (4, 3, 3, 3), 1, 1, 1, 1),
+    # direct path: unit strides split the batch, strided ones stay on one thread
+    "2d-depthwise": ((5, 4, 6, 5), (4, 1, 3, 3), 1, 1, 1, 4),
+    "2d-depthwise-x2-dilated": ((3, 3, 7, 6), (6, 1, 3, 3), 1, 2, 2, 3),
+    "1d-depthwise-strided": ((3, 4, 9), (4, 1, 3), 2, 1, 1, 4),
+}
+
+
+@pytest.fixture
+def omp_threads_4():
+    """Let the kernels use 4 OpenMP threads, more than this machine may have,
+    so the threaded paths run (and more threads than rows) on any CI box."""
+    import threadpoolctl
+
+    with threadpoolctl.threadpool_limits(limits=4, user_api="openmp"):
+        yield
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 4, None])
+@pytest.mark.parametrize("name", list(THREAD_CASES))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv_threaded_paths_match_xp(name, n_threads, dtype, omp_threads_4, rng):
+    x_shape, w_shape, stride, padding, dilation, groups = THREAD_CASES[name]
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = rng.standard_normal(w_shape).astype(dtype)
+    b = rng.standard_normal(w_shape[0]).astype(dtype)
+    args = (stride, padding, dilation, groups)
+    y = K.conv_forward(x, w, b, *args, n_threads=n_threads)
+    _close(y, X.conv_forward(x, w, b, *args), dtype, "forward")
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    for need in [(True, True, True), (False, True, False), (True, False, False)]:
+        got = K.conv_backward(gy, x, w, *args, *need, n_threads=n_threads)
+        expected = X.conv_backward(gy, x, w, *args, *need)
+        for g, e, what in zip(got, expected, ("grad x", "grad w", "grad b")):
+            assert (g is None) == (e is None), what
+            if g is not None:
+                _close(g, e, dtype, f"{what} {need}")
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 4])
+def test_conv_transpose_threaded_matches_xp(n_threads, omp_threads_4, rng):
+    x = rng.standard_normal((3, 4, 5, 4))
+    w = rng.standard_normal((4, 3, 3, 2))
+    b = rng.standard_normal(3)
+    args = (2, 1, 1, 1, 1)  # stride, padding, output_padding, dilation, groups
+    y = K.conv_transpose_forward(x, w, b, *args, n_threads=n_threads)
+    _close(y, X.conv_transpose_forward(x, w, b, *args), np.float64, "forward")
+    gy = rng.standard_normal(y.shape)
+    for g, e in zip(K.conv_transpose_backward(gy, x, w, *args, n_threads=n_threads),
+                    X.conv_transpose_backward(gy, x, w, *args)):
+        _close(g, e, np.float64, "backward")
+
+
+def test_conv_threads_on_strided_views(omp_threads_4, rng):
+    # Non-contiguous input and output gradient take the copy path, then the threads.
+    x = rng.standard_normal((4, 3, 8, 10))[:, :, ::2, 1::2]
+    w = rng.standard_normal((5, 3, 3, 3))
+    y = K.conv_forward(x, w, None, 1, 1, 1, 1, n_threads=3)
+    _close(y, X.conv_forward(np.ascontiguousarray(x), w, None, 1, 1, 1, 1), np.float64)
+    gy = rng.standard_normal(y.shape + (2,))[..., 0]
+    for g, e in zip(K.conv_backward(gy, x, w, 1, 1, 1, 1, n_threads=3),
+                    X.conv_backward(np.ascontiguousarray(gy), np.ascontiguousarray(x), w,
+                                    1, 1, 1, 1)):
+        _close(g, e, np.float64)
+
+
+@pytest.mark.parametrize("bad", [0, 1.5, "2", True])
+def test_conv_bad_n_threads_is_an_error(bad, rng):
+    x = rng.standard_normal((2, 3, 5, 5))
+    w = rng.standard_normal((4, 3, 3, 3))
+    with pytest.raises(ValueError, match="n_threads must be None or a non-zero int"):
+        K.conv_forward(x, w, None, 1, 1, 1, 1, n_threads=bad)

@@ -1,4 +1,4 @@
-"""GEMM and the dense layer ``y = act(x @ W.T + b)`` (CPU kernels).
+"""The dense layer ``y = act(x @ W.T + b)`` (CPU kernels).
 
 Same names, signatures and results as ``sklears_neural._xp._dense``.
 
@@ -37,7 +37,7 @@ from sklears_neural._specs import (
     default_param,
 )
 
-__all__ = ["gemm", "dense_forward", "dense_backward"]
+__all__ = ["dense_backward", "dense_forward"]
 
 
 # ---------------------------------------------------------------------------
@@ -139,56 +139,6 @@ def _product(a, trans_a, b, trans_b, out, alpha, beta):
         _gemm_mv[float](a, trans_a, b, trans_b, out, alpha, beta)
     else:
         _gemm_mv[double](a, trans_a, b, trans_b, out, alpha, beta)
-
-
-def gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, c=None):
-    """Return ``alpha * op(a) @ op(b) + beta * c`` for 2-D arrays.
-
-    ``op(m)`` is ``m.T`` when the matching ``trans_*`` flag is set. When ``c``
-    is given it is updated in place and returned (it must be a writeable
-    array of the operands' dtype).
-    """
-    kernel = "gemm"
-    if c is not None and not isinstance(c, np.ndarray):
-        raise ValueError(f"{kernel}: c must be a numpy array (it is updated in place).")
-    dtype = float_dtype(kernel, ("a", a), ("b", b), ("c", c))
-    a = as_array(a)
-    b = as_array(b)
-    if a.ndim != 2 or b.ndim != 2:
-        raise ValueError(
-            f"{kernel}: a and b must be 2-D; got shapes {a.shape} and {b.shape}."
-        )
-    trans_a = bool(trans_a)
-    trans_b = bool(trans_b)
-    alpha = float(alpha)
-    beta = float(beta)
-    op_a = a.shape[::-1] if trans_a else a.shape
-    op_b = b.shape[::-1] if trans_b else b.shape
-    if op_a[1] != op_b[0]:
-        raise ValueError(f"gemm: op(a) has shape {op_a} and op(b) has shape {op_b}.")
-    shape = (op_a[0], op_b[1])
-    if c is None:
-        out = np.empty(shape, dtype=dtype)
-        _product(a, trans_a, b, trans_b, out, alpha, 0.0)
-        return out
-    if c.shape != shape:
-        raise ValueError(f"gemm: c has shape {c.shape}, expected {shape}.")
-    if c.dtype != dtype:
-        raise ValueError(
-            f"{kernel}: c has dtype {c.dtype} but a and b have dtype {dtype}."
-        )
-    if not c.flags.writeable:
-        raise ValueError(f"{kernel}: c is read-only; it must be writeable.")
-    if c.flags.c_contiguous:
-        _product(a, trans_a, b, trans_b, c, alpha, beta)
-    elif c.flags.f_contiguous:
-        # c.T is C-contiguous: c.T = op(b).T @ op(a).T
-        _product(b, not trans_b, a, not trans_a, c.T, alpha, beta)
-    else:
-        tmp = np.ascontiguousarray(c) if beta != 0.0 else np.empty(shape, dtype=dtype)
-        _product(a, trans_a, b, trans_b, tmp, alpha, beta)
-        c[...] = tmp
-    return c
 
 
 def _prod(shape):

@@ -2,7 +2,8 @@
 
 The submodules hold each kernel family's shape rules and argument checks
 (``_conv``, ``_pool``, ``_rnn``, ``_attention``), so that the Cython kernels
-and the ``_xp`` kernels accept the same inputs and raise the same errors.
+and the ``_xp`` kernels accept the same inputs and raise the same errors, and
+the list of entry points both export (``KERNEL_NAMES``, from ``_names``).
 This module holds the facts about activations that both kernel sets and the
 ops agree on. A kernel set (``_kernels`` or ``_xp``) takes an activation by name plus one
 float parameter. This module says which names exist, what the parameter
@@ -11,9 +12,12 @@ activation's input or can work from its output alone (in which case a fused
 layer need not keep the pre-activation array).
 """
 
+from sklears_neural._specs._names import KERNEL_NAMES
+
 __all__ = [
     "ACTIVATIONS",
     "ACTIVATION_IDS",
+    "KERNEL_NAMES",
     "check_activation",
     "default_param",
     "backward_uses_output",

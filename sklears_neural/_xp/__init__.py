@@ -2,131 +2,20 @@
 
 With numpy arrays these are the readable reference that every Cython kernel
 in ``sklears_neural._kernels`` is tested against; with CuPy arrays they are
-the GPU path. Both kernel sets export exactly the names below, with the same
-signatures and semantics.
+the GPU path. Both kernel sets export exactly ``_specs.KERNEL_NAMES``, with
+the same signatures and semantics; each module below lists its share in its
+``__all__``.
 """
 
-from sklears_neural._xp._activation import (
-    activation_backward,
-    activation_forward,
-    log_softmax,
-    log_softmax_backward,
-    prelu_backward,
-    prelu_forward,
-    softmax,
-    softmax_backward,
-)
-from sklears_neural._xp._attention import attention_backward, attention_forward
-from sklears_neural._xp._conv import (
-    col2im,
-    conv_backward,
-    conv_forward,
-    conv_transpose_backward,
-    conv_transpose_forward,
-    im2col,
-)
-from sklears_neural._xp._rnn import (
-    gru_backward,
-    gru_forward,
-    lstm_backward,
-    lstm_forward,
-    rnn_backward,
-    rnn_forward,
-)
-from sklears_neural._xp._norm import (
-    batch_norm_backward,
-    batch_norm_forward,
-    batch_norm_inference,
-)
-from sklears_neural._xp._pool import (
-    adaptive_avg_pool_backward,
-    adaptive_avg_pool_forward,
-    adaptive_max_pool_forward,
-    avg_pool_backward,
-    avg_pool_forward,
-    max_pool_backward,
-    max_pool_forward,
-    pad_backward,
-    pad_forward,
-    upsample_nearest_backward,
-    upsample_nearest_forward,
-)
-from sklears_neural._xp._dense import dense_backward, dense_forward, gemm
-from sklears_neural._xp._loss import (
-    bce_with_logits,
-    huber_loss,
-    l1_loss,
-    mse_loss,
-    poisson_nll_loss,
-    softmax_cross_entropy,
-)
-from sklears_neural._xp._optim import (
-    adadelta_step,
-    adagrad_step,
-    adam_step,
-    adamax_step,
-    lamb_step,
-    lars_step,
-    nadam_step,
-    radam_step,
-    rmsprop_step,
-    sgd_step,
-)
+from sklears_neural._specs import KERNEL_NAMES
+from sklears_neural._xp._activation import *  # noqa: F403
+from sklears_neural._xp._attention import *  # noqa: F403
+from sklears_neural._xp._conv import *  # noqa: F403
+from sklears_neural._xp._dense import *  # noqa: F403
+from sklears_neural._xp._loss import *  # noqa: F403
+from sklears_neural._xp._norm import *  # noqa: F403
+from sklears_neural._xp._optim import *  # noqa: F403
+from sklears_neural._xp._pool import *  # noqa: F403
+from sklears_neural._xp._rnn import *  # noqa: F403
 
-__all__ = [
-    "activation_backward",
-    "activation_forward",
-    "adadelta_step",
-    "adagrad_step",
-    "adam_step",
-    "adamax_step",
-    "adaptive_avg_pool_backward",
-    "adaptive_avg_pool_forward",
-    "adaptive_max_pool_forward",
-    "attention_backward",
-    "attention_forward",
-    "avg_pool_backward",
-    "avg_pool_forward",
-    "batch_norm_backward",
-    "batch_norm_forward",
-    "batch_norm_inference",
-    "bce_with_logits",
-    "col2im",
-    "conv_backward",
-    "conv_forward",
-    "conv_transpose_backward",
-    "conv_transpose_forward",
-    "dense_backward",
-    "dense_forward",
-    "gemm",
-    "gru_backward",
-    "gru_forward",
-    "huber_loss",
-    "im2col",
-    "l1_loss",
-    "lamb_step",
-    "lars_step",
-    "log_softmax",
-    "log_softmax_backward",
-    "lstm_backward",
-    "lstm_forward",
-    "max_pool_backward",
-    "max_pool_forward",
-    "mse_loss",
-    "nadam_step",
-    "pad_backward",
-    "pad_forward",
-    "poisson_nll_loss",
-    "prelu_backward",
-    "prelu_forward",
-    "radam_step",
-    "rmsprop_step",
-    "rnn_backward",
-    "rnn_forward",
-    "sgd_step",
-    "softmax",
-    "softmax_backward",
-    "softmax_cross_entropy",
-    "upsample_nearest_backward",
-    "upsample_nearest_forward",
-]
+__all__ = list(KERNEL_NAMES)

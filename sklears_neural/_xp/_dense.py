@@ -1,34 +1,9 @@
-"""GEMM and the dense layer ``y = act(x @ W.T + b)`` on an array namespace."""
+"""The dense layer ``y = act(x @ W.T + b)`` on an array namespace."""
 
 from sklears_neural._specs import backward_uses_output, check_activation
 from sklears_neural._xp._activation import activation_backward, activation_forward
 
-__all__ = ["gemm", "dense_forward", "dense_backward"]
-
-
-def gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, c=None):
-    """Return ``alpha * op(a) @ op(b) + beta * c`` for 2-D arrays.
-
-    ``op(m)`` is ``m.T`` when the matching ``trans_*`` flag is set. When ``c``
-    is given it is updated in place and returned.
-    """
-    a = a.T if trans_a else a
-    b = b.T if trans_b else b
-    if a.shape[1] != b.shape[0]:
-        raise ValueError(f"gemm: op(a) has shape {a.shape} and op(b) has shape {b.shape}.")
-    product = a @ b
-    if alpha != 1.0:
-        product *= alpha
-    if c is None:
-        return product
-    if c.shape != product.shape:
-        raise ValueError(f"gemm: c has shape {c.shape}, expected {product.shape}.")
-    if beta == 0.0:
-        c[...] = product
-    else:
-        c *= beta
-        c += product
-    return c
+__all__ = ["dense_backward", "dense_forward"]
 
 
 def dense_forward(x, W, b, activation="identity", activation_param=None):

@@ -4,17 +4,35 @@ import inspect
 
 import pytest
 
-from sklears_neural import _kernels as K
-from sklears_neural import _xp as X
+import sklears_neural._kernels as K
+import sklears_neural._xp as X
+from sklears_neural._specs import KERNEL_NAMES
 
 EXTRA = {"openmp_enabled", "openmp_max_threads"}
 
 
 def test_same_names():
-    assert set(K.__all__) == set(X.__all__) | EXTRA
-    assert len(K.__all__) == len(set(K.__all__))
+    assert set(K.__all__) == set(KERNEL_NAMES) | EXTRA
+    assert set(X.__all__) == set(KERNEL_NAMES)
+    assert len(KERNEL_NAMES) == len(set(KERNEL_NAMES))
     for name in K.__all__:
-        assert callable(getattr(K, name))
+        assert callable(getattr(K, name)), name
+    for name in X.__all__:
+        assert callable(getattr(X, name)), name
+
+
+@pytest.mark.parametrize("twin", [K, X], ids=["kernels", "xp"])
+def test_modules_export_only_kernel_names(twin):
+    """Each module's ``__all__`` is its share of the one list, so that the
+    package's star imports bring in the entry points and nothing else."""
+    import importlib
+    import pkgutil
+
+    shared = set(KERNEL_NAMES) | EXTRA
+    for info in pkgutil.iter_modules(twin.__path__):
+        module = importlib.import_module(f"{twin.__name__}.{info.name}")
+        names = set(getattr(module, "__all__", ()))
+        assert names <= shared, (info.name, sorted(names - shared))
 
 
 @pytest.mark.parametrize("name", sorted(X.__all__))

@@ -1,5 +1,6 @@
 """Tables f, g and h: conv2d, pooling and BatchNorm2d, a LeNet epoch."""
 
+import functools
 import math
 
 import numpy as np
@@ -31,36 +32,12 @@ CONV_TARGET = 1.5  # our engine's time over torch's, <=
 CONV_CHECK_RTOL = 1e-3
 
 
-def _numpy_conv2d_step(x, w, b, gy, pad, groups):
-    """Forward + backward of a stride-1 grouped 2-D convolution by im2col + matmul.
-
-    ``x`` (N, C, H, W), ``w`` (C_out, C/groups, kh, kw), ``b`` (C_out,), ``gy``
-    the output gradient. One batched matmul per pass (one GEMM per group);
-    the input gradient is col2im by kh * kw strided adds. Returns (y, gx, gw, gb).
-    """
-    n, c, h, wd = x.shape
-    c_out, cg, kh, kw = w.shape
-    g = groups
-    ho, wo = h + 2 * pad - kh + 1, wd + 2 * pad - kw + 1
-    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))  # N,C,Ho,Wo,kh,kw
-    cols = (win.reshape(n, g, cg, ho, wo, kh, kw).transpose(1, 2, 5, 6, 0, 3, 4)
-            .reshape(g, cg * kh * kw, n * ho * wo))  # the im2col copy
-    wg = w.reshape(g, c_out // g, cg * kh * kw)
-    yg = np.matmul(wg, cols)  # (G, C_out/G, N*Ho*Wo)
-    y = np.empty((n, c_out, ho, wo), x.dtype)
-    np.add(yg.reshape(c_out, n, ho, wo).transpose(1, 0, 2, 3), b[:, None, None], out=y)
-    # backward
-    gyg = gy.transpose(1, 0, 2, 3).reshape(g, c_out // g, n * ho * wo)
-    gw = np.matmul(gyg, cols.transpose(0, 2, 1)).reshape(w.shape)
-    gb = gy.sum(axis=(0, 2, 3))
-    gcols = np.matmul(wg.transpose(0, 2, 1), gyg).reshape(c, kh, kw, n, ho, wo)
-    gxp = np.zeros((c, n, h + 2 * pad, wd + 2 * pad), x.dtype)  # col2im, channels first
-    for i in range(kh):
-        for j in range(kw):
-            gxp[:, :, i:i + ho, j:j + wo] += gcols[:, i, j]
-    gx = np.ascontiguousarray(gxp[:, :, pad:pad + h, pad:pad + wd].transpose(1, 0, 2, 3))
-    return y, gx, gw, gb
+def _conv2d_step(kern, x, w, b, gy, conv_args):
+    """Forward + backward (input, weight and bias gradients) of a convolution through
+    a kernel set: the Cython kernels, or their plain-numpy twins ``_xp``.
+    ``conv_args`` is (stride, padding, dilation, groups). Returns (y, gx, gw, gb)."""
+    y = kern.conv_forward(x, w, b, *conv_args)
+    return (y, *kern.conv_backward(gy, x, w, *conv_args, True, True, True))
 
 
 def _conv_flops(n, c_in, c_out, k, ho, wo, groups):
@@ -100,12 +77,13 @@ def _check_close(table_key, label, results, reference, rtol):
             worst = max(worst, err)
             if not err < rtol:
                 raise RuntimeError(f"{table_key}: {label}: {impl} disagrees with the float64 "
-                                   f"numpy reference ({what}: max rel. error {err:.2e}).")
+                                   f"reference ({what}: max rel. error {err:.2e}).")
     return worst
 
 
 def bench_conv2d(cfg):
     """Table f: one conv2d forward + backward (input, weight and bias gradients)."""
+    from sklears_neural import _xp
     from sklears_neural._dispatch import kernels_for
     from sklears_neural.autograd import Tensor
     from sklears_neural.nn import functional as F
@@ -141,11 +119,10 @@ def bench_conv2d(cfg):
         kern = kernels_for(x)
 
         def kernel_step(kern=kern, x=x, w=w, b=b, gy=gy, conv_args=conv_args):
-            y = kern.conv_forward(x, w, b, *conv_args)
-            return (y, *kern.conv_backward(gy, x, w, *conv_args, True, True, True))
+            return _conv2d_step(kern, x, w, b, gy, conv_args)
 
-        def numpy_step(x=x, w=w, b=b, gy=gy, pad=pad, groups=groups):
-            return _numpy_conv2d_step(x, w, b, gy, pad, groups)
+        def numpy_step(x=x, w=w, b=b, gy=gy, conv_args=conv_args):
+            return _conv2d_step(_xp, x, w, b, gy, conv_args)
 
         torch_step = None
         if torch is not None:
@@ -160,9 +137,9 @@ def bench_conv2d(cfg):
 
             torch_step = _torch_step
 
-        # Everyone against a float64 numpy reference before timing.
-        reference = _numpy_conv2d_step(*(a.astype(np.float64) for a in (x, w, b, gy)), pad,
-                                       groups)
+        # Everyone against the _xp kernels run in float64 before timing.
+        reference = _conv2d_step(_xp, *(a.astype(np.float64) for a in (x, w, b, gy)),
+                                 conv_args)
         y = engine_step()
         results = {"engine": (y.data, x_t.grad, w_t.grad, b_t.grad),
                    "kernels": kernel_step(), "numpy": numpy_step()}
@@ -174,7 +151,8 @@ def bench_conv2d(cfg):
         cases = [("engine", "ours: engine (F.conv2d on Tensors + backward(grad))", engine_step),
                  ("kernels", "ours: conv_forward + conv_backward kernels", kernel_step),
                  ("torch", "PyTorch (F.conv2d + backward(grad))", torch_step),
-                 ("numpy", "plain numpy: im2col + matmul", numpy_step)]
+                 ("numpy", "plain numpy: the _xp conv_forward + conv_backward kernels",
+                  numpy_step)]
         timings = {key: measure(fn, cfg) for key, _, fn in cases if fn is not None}
         flops = 3 * _conv_flops(n, c_in, c_out, k, ho, wo, groups)
         _add_rows_vs_torch(table, label, cases, timings, flops, 1e9, case=label,
@@ -191,9 +169,9 @@ def bench_conv2d(cfg):
         "counts 2 N C_out (C_in/groups) k^2 H_out W_out per convolution, x3 for forward + "
         "backward (bias, padding and data movement not counted).")
     table.add_note(
-        "plain numpy: im2col by sliding_window_view + one copy, one batched matmul per pass "
-        "(one GEMM per group: 64 tiny ones for the depthwise case), col2im by k^2 strided adds "
-        "(_numpy_conv2d_step). Every row agrees with a float64 numpy reference before timing "
+        "plain numpy: the portable _xp kernels (im2col by one strided slice per kernel offset "
+        "and a stack, one batched matmul per pass over samples and groups, col2im by k^2 "
+        "strided adds). Every row agrees with those kernels run in float64 before timing "
         f"(max rel. error {worst:.1e}, limit {CONV_CHECK_RTOL:g}). Engine overhead over the "
         "direct kernel calls: " + ", ".join(f"{o:.0f}" for o in overheads) + " us/step.")
     table.add_note(
@@ -211,49 +189,31 @@ POOL_TARGET = 1.0  # our engine's time over torch's, <=
 BN_EPS = 1e-5
 
 
-def _numpy_max_pool_step(x, gy):
-    """2x2 stride-2 max pool by reshape: argmax over the 4 window elements
-    (the first maximum, as the kernels), gradient scattered back. (y, gx)."""
-    n, c, h, w = x.shape
-    ho, wo = h // 2, w // 2
-    r = x.reshape(n, c, ho, 2, wo, 2).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, ho, wo, 4)
-    idx = r.argmax(axis=-1)[..., None]
-    y = np.take_along_axis(r, idx, axis=-1)[..., 0]
-    g = np.zeros_like(r)
-    np.put_along_axis(g, idx, gy[..., None], axis=-1)
-    gx = g.reshape(n, c, ho, wo, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h, w)
-    return y, gx
+# One forward + backward through a kernel set: the Cython kernels, or their
+# plain-numpy twins ``_xp``.
 
 
-def _numpy_avg_pool_step(x, gy):
-    """2x2 stride-2 average pool by reshape + mean; gradient by broadcasting. (y, gx)."""
-    n, c, h, w = x.shape
-    y = x.reshape(n, c, h // 2, 2, w // 2, 2).mean(axis=(3, 5))
-    gx = np.empty_like(x)
-    np.multiply(gy[:, :, :, None, :, None], 0.25, out=gx.reshape(n, c, h // 2, 2, w // 2, 2))
-    return y, gx
+def _max_pool_step(kern, x, gy):
+    """2x2 stride-2 max pool. (y, gx)."""
+    y, ind = kern.max_pool_forward(x, (2, 2), (2, 2), (0, 0), (1, 1), False)
+    return y, kern.max_pool_backward(gy, ind, x.shape)
 
 
-def _numpy_batch_norm_step(x, gamma, beta, gy, eps=BN_EPS):
-    """Training-mode BatchNorm2d forward + backward in numpy. (y, gx, ggamma, gbeta)."""
-    axes = (0, 2, 3)
-    m = x.size // x.shape[1]
-    mean = x.mean(axis=axes, keepdims=True)
-    xc = x - mean
-    var = np.mean(xc * xc, axis=axes, keepdims=True)
-    invstd = 1.0 / np.sqrt(var + eps)
-    xhat = xc * invstd
-    y = xhat * gamma[:, None, None] + beta[:, None, None]
-    gbeta = gy.sum(axis=axes)
-    ggamma = (gy * xhat).sum(axis=axes)
-    scale = gamma[:, None, None] * invstd
-    gx = scale * (gy - gbeta[:, None, None] / m - xhat * (ggamma[:, None, None] / m))
-    return y, gx, ggamma, gbeta
+def _avg_pool_step(kern, x, gy):
+    """2x2 stride-2 average pool. (y, gx)."""
+    args = ((2, 2), (2, 2), (0, 0), False, True, None)
+    return kern.avg_pool_forward(x, *args), kern.avg_pool_backward(gy, x.shape, *args)
+
+
+def _batch_norm_step(kern, x, gamma, beta, gy):
+    """Training-mode batch norm, eps ``BN_EPS``. (y, gx, ggamma, gbeta)."""
+    y, mean, invstd = kern.batch_norm_forward(x, gamma, beta, BN_EPS)
+    return (y, *kern.batch_norm_backward(gy, x, gamma, mean, invstd))
 
 
 def bench_pool(cfg):
     """Table g: max-pool, avg-pool and BatchNorm2d forward + backward."""
-    from sklears_neural import nn
+    from sklears_neural import _xp, nn
     from sklears_neural._dispatch import kernels_for
     from sklears_neural.autograd import Tensor
     from sklears_neural.nn import functional as F
@@ -265,7 +225,6 @@ def bench_pool(cfg):
     gy_pool = rng.standard_normal((n, c, h // 2, w // 2), dtype=np.float32)
     gy_bn = rng.standard_normal(shape, dtype=np.float32)
     kern = kernels_for(x)
-    k2, s2, p0, d1 = (2, 2), (2, 2), (0, 0), (1, 1)
     table = Table(
         "pool",
         f"g. Pooling and BatchNorm2d forward+backward: {'x'.join(map(str, shape))} float32 "
@@ -284,19 +243,11 @@ def bench_pool(cfg):
         y.backward(gy_pool)
         return y.data, x_t.grad
 
-    def max_kernels():
-        y, ind = kern.max_pool_forward(x, k2, s2, p0, d1, False)
-        return y, kern.max_pool_backward(gy_pool, ind, x.shape)
-
     def avg_engine():
         x_t.grad = None
         y = F.avg_pool2d(x_t, 2)
         y.backward(gy_pool)
         return y.data, x_t.grad
-
-    def avg_kernels():
-        y = kern.avg_pool_forward(x, k2, s2, p0, False, True, None)
-        return y, kern.avg_pool_backward(gy_pool, x.shape, k2, s2, p0, False, True, None)
 
     bn = nn.BatchNorm2d(c)
     bn.weight.data[...] = rng.uniform(0.5, 1.5, c).astype(np.float32)
@@ -309,10 +260,6 @@ def bench_pool(cfg):
         y = bn(x_t)
         y.backward(gy_bn)
         return y.data, x_t.grad, bn.weight.grad, bn.bias.grad
-
-    def bn_kernels():
-        y, mean, invstd = kern.batch_norm_forward(x, gamma, beta, BN_EPS)
-        return (y, *kern.batch_norm_backward(gy_bn, x, gamma, mean, invstd))
 
     torch_fns = {"max": None, "avg": None, "bn": None}
     if torch is not None:
@@ -341,23 +288,18 @@ def bench_pool(cfg):
         torch_fns = {"max": _torch_pool(torch.nn.functional.max_pool2d),
                      "avg": _torch_pool(torch.nn.functional.avg_pool2d), "bn": torch_bn}
 
-    x64 = x.astype(np.float64)
     ops = [
-        ("max-pool 2x2 s2", "max", 2.5, max_engine, max_kernels,
-         lambda: _numpy_max_pool_step(x, gy_pool),
-         "F.max_pool2d", "max_pool_forward/backward", "reshape + argmax, scatter",
-         _numpy_max_pool_step(x64, gy_pool.astype(np.float64))),
-        ("avg-pool 2x2 s2", "avg", 2.5, avg_engine, avg_kernels,
-         lambda: _numpy_avg_pool_step(x, gy_pool),
-         "F.avg_pool2d", "avg_pool_forward/backward", "reshape + mean, broadcast",
-         _numpy_avg_pool_step(x64, gy_pool.astype(np.float64))),
-        ("BatchNorm2d (training)", "bn", 5.0, bn_engine, bn_kernels,
-         lambda: _numpy_batch_norm_step(x, gamma, beta, gy_bn),
-         "nn.BatchNorm2d", "batch_norm_forward/backward", "mean/var, textbook backward",
-         _numpy_batch_norm_step(x64, gamma.astype(np.float64), beta.astype(np.float64),
-                                gy_bn.astype(np.float64))),
+        ("max-pool 2x2 s2", "max", 2.5, max_engine, _max_pool_step, (x, gy_pool),
+         "F.max_pool2d", "max_pool_forward/backward"),
+        ("avg-pool 2x2 s2", "avg", 2.5, avg_engine, _avg_pool_step, (x, gy_pool),
+         "F.avg_pool2d", "avg_pool_forward/backward"),
+        ("BatchNorm2d (training)", "bn", 5.0, bn_engine, _batch_norm_step,
+         (x, gamma, beta, gy_bn), "nn.BatchNorm2d", "batch_norm_forward/backward"),
     ]
-    for label, key, streams, engine_fn, kernel_fn, numpy_fn, eng, kname, npname, ref in ops:
+    for label, key, streams, engine_fn, step, args, eng, kname in ops:
+        kernel_fn = functools.partial(step, kern, *args)
+        numpy_fn = functools.partial(step, _xp, *args)
+        ref = step(_xp, *(a.astype(np.float64) for a in args))
         results = {"engine": engine_fn(), "kernels": kernel_fn(), "numpy": numpy_fn()}
         if torch_fns[key] is not None:
             results["torch"] = torch_fns[key]()
@@ -367,7 +309,7 @@ def bench_pool(cfg):
                  ("torch", "PyTorch (" + ("nn.BatchNorm2d" if key == "bn" else
                                           f"F.{key}_pool2d") + " + backward(grad))",
                   torch_fns[key]),
-                 ("numpy", f"plain numpy: {npname}", numpy_fn)]
+                 ("numpy", f"plain numpy: the _xp {kname} kernels", numpy_fn)]
         timings = {k: measure(fn, cfg) for k, _, fn in cases if fn is not None}
         n_bytes = streams * size_bytes
         _add_rows_vs_torch(table, label, cases, timings, n_bytes, 1e9, op=label,
@@ -385,8 +327,10 @@ def bench_pool(cfg):
         "BatchNorm2d (read x, write y; read grad y and x, write grad x).")
     table.add_note(
         "BatchNorm2d: training mode, eps 1e-5, random affine weights; the engine and torch "
-        "rows also update the running statistics, the kernel and numpy rows do not. Every row "
-        f"agrees with a float64 numpy reference before timing (max rel. error {worst:.1e}). "
+        "rows also update the running statistics, the kernel and numpy rows do not. plain "
+        "numpy: the portable _xp kernels (one strided slice per window offset for the pools, "
+        "statistics and backward in float64 for the norm). Every row agrees with those "
+        f"kernels run in float64 before timing (max rel. error {worst:.1e}). "
         f"Threads: pools limited to {cfg.threads}; our pooling and norm kernels run on one "
         "thread (n_threads=None); torch follows --threads.")
     return table

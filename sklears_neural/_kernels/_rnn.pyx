@@ -16,11 +16,13 @@ GEMMs, and an OpenMP pool around BLAS calls makes both slower (DESIGN.md,
 "Threads"); BLAS's own threads (threadpoolctl) serve the GEMMs.
 """
 
+from contextlib import nullcontext
+
 import numpy as np
 
 from libc.stdint cimport int64_t
 
-from sklears_neural._kernels._openmp_helpers cimport resolve_n_threads
+from sklears_neural._kernels._openmp_helpers cimport resolve_batch_threads, resolve_n_threads
 from sklears_neural._kernels._rnn_steps cimport (
     Seq,
     _gru_backward_mv,
@@ -32,6 +34,7 @@ from sklears_neural._kernels._rnn_steps cimport (
 )
 
 from sklears_neural._kernels._validation import FLOAT32, as_array, c_array
+from sklears_neural._threads import serial_blas
 from sklears_neural._specs._rnn import (
     check_nonlinearity,
     rnn_arguments,
@@ -53,7 +56,13 @@ __all__ = [
 # Python helpers
 # ---------------------------------------------------------------------------
 
-cdef Seq _seq(dict d, lens, bint reverse):
+# Below this many multiply-adds per call (forward GEMMs: T N G (F + H)) the
+# time loops run on one thread when n_threads is None.
+PARALLEL_MIN_WORK = 2**20
+
+
+cdef Seq _seq(dict d, lens, bint reverse, n_threads, Py_ssize_t G):
+    """The loops' view of a call; ``G`` is the width of the gate rows (4H, 3H or H)."""
     cdef Seq s
     cdef const int64_t[::1] lv
     s.T = d["T"]
@@ -61,6 +70,8 @@ cdef Seq _seq(dict d, lens, bint reverse):
     s.F = d["F"]
     s.H = d["H"]
     s.reverse = reverse
+    work = d["T"] * d["N"] * G * (d["F"] + d["H"])
+    s.n_threads = resolve_batch_threads(n_threads, d["N"], work, PARALLEL_MIN_WORK)
     s.lens = NULL
     if lens is not None:
         lv = lens
@@ -162,7 +173,7 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False,
     resolve_n_threads(n_threads, 1, 1)
     T, N, H, dtype = d["T"], d["N"], d["H"], d["dtype"]
     cdef bint rev = bool(reverse)
-    cdef Seq s = _seq(d, d["lengths"], rev)
+    cdef Seq s = _seq(d, d["lengths"], rev, n_threads, 4 * H)
     if b_ih is None and b_hh is None:
         b = np.zeros(4 * H, dtype=dtype)
     else:
@@ -174,12 +185,15 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False,
     start = T if rev else 0
     hs[start] = _state_or_zeros(h0, N, H, dtype)
     cs[start] = _state_or_zeros(c0, N, H, dtype)
-    if dtype == FLOAT32:
-        _lstm_forward_mv[float](
-            &s, _flat(x, dtype), _flat(w_ih, dtype), _flat(w_hh, dtype), b, gates.reshape(-1), hs.reshape(-1), cs.reshape(-1), y.reshape(-1))
-    else:
-        _lstm_forward_mv[double](
-            &s, _flat(x, dtype), _flat(w_ih, dtype), _flat(w_hh, dtype), b, gates.reshape(-1), hs.reshape(-1), cs.reshape(-1), y.reshape(-1))
+    with serial_blas() if s.n_threads > 1 else nullcontext():
+        if dtype == FLOAT32:
+            _lstm_forward_mv[float](
+                &s, _flat(x, dtype), _flat(w_ih, dtype), _flat(w_hh, dtype), b,
+                gates.reshape(-1), hs.reshape(-1), cs.reshape(-1), y.reshape(-1))
+        else:
+            _lstm_forward_mv[double](
+                &s, _flat(x, dtype), _flat(w_ih, dtype), _flat(w_hh, dtype), b,
+                gates.reshape(-1), hs.reshape(-1), cs.reshape(-1), y.reshape(-1))
     end = 0 if rev else T
     return y, hs[end].copy(), cs[end].copy(), (gates, hs, cs)
 
@@ -224,7 +238,7 @@ def lstm_backward(grad_y, grad_hn, grad_cn, x, h0, c0, w_ih, w_hh, workspace,
     if not (need_input or need_weights or need_state):
         return None, None, None, None, None, None
     cdef bint rev = bool(reverse)
-    cdef Seq s = _seq(d, d["lengths"], rev)
+    cdef Seq s = _seq(d, d["lengths"], rev, n_threads, 4 * H)
     gates, hs, cs = _workspace(workspace, dtype)
     gy, has_gy = _grad_y(grad_y, dtype)
     dh = _state_or_zeros(grad_hn, N, H, dtype)
@@ -235,18 +249,19 @@ def lstm_backward(grad_y, grad_hn, grad_cn, x, h0, c0, w_ih, w_hh, workspace,
     gx, gwi, gwh, flat = _grad_buffers(d, 4 * H, need_input, need_weights, dtype)
     gb = np.zeros(4 * H if need_weights else 1, dtype=np.float64)
     hprev = _prev_block(hs, T, rev)
-    if dtype == FLOAT32:
-        _lstm_backward_mv[float](
-            &s, gy, has_gy, zrow, _flat(w_hh, dtype), gates.reshape(-1), cs.reshape(-1),
-            _flat(x, dtype), _flat(w_ih, dtype), hprev, chunk, Gc, dh.reshape(-1),
-            dc.reshape(-1), bool(need_state), flat[0], flat[1], flat[2], gb,
-            bool(need_input), bool(need_weights))
-    else:
-        _lstm_backward_mv[double](
-            &s, gy, has_gy, zrow, _flat(w_hh, dtype), gates.reshape(-1), cs.reshape(-1),
-            _flat(x, dtype), _flat(w_ih, dtype), hprev, chunk, Gc, dh.reshape(-1),
-            dc.reshape(-1), bool(need_state), flat[0], flat[1], flat[2], gb,
-            bool(need_input), bool(need_weights))
+    with serial_blas() if s.n_threads > 1 else nullcontext():
+        if dtype == FLOAT32:
+            _lstm_backward_mv[float](
+                &s, gy, has_gy, zrow, _flat(w_hh, dtype), gates.reshape(-1), cs.reshape(-1),
+                _flat(x, dtype), _flat(w_ih, dtype), hprev, chunk, Gc, dh.reshape(-1),
+                dc.reshape(-1), bool(need_state), flat[0], flat[1], flat[2], gb,
+                bool(need_input), bool(need_weights))
+        else:
+            _lstm_backward_mv[double](
+                &s, gy, has_gy, zrow, _flat(w_hh, dtype), gates.reshape(-1), cs.reshape(-1),
+                _flat(x, dtype), _flat(w_ih, dtype), hprev, chunk, Gc, dh.reshape(-1),
+                dc.reshape(-1), bool(need_state), flat[0], flat[1], flat[2], gb,
+                bool(need_input), bool(need_weights))
     gb = gb.astype(dtype) if need_weights else None
     if not need_state:
         dh = dc = None
@@ -284,19 +299,23 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False, *,
     resolve_n_threads(n_threads, 1, 1)
     T, N, H, dtype = d["T"], d["N"], d["H"], d["dtype"]
     cdef bint rev = bool(reverse)
-    cdef Seq s = _seq(d, d["lengths"], rev)
+    cdef Seq s = _seq(d, d["lengths"], rev, n_threads, 3 * H)
     gates = np.empty((T, N, 3 * H), dtype=dtype)
     ghn = np.empty((T, N, H), dtype=dtype)
     hs = np.empty((T + 1, N, H), dtype=dtype)
     y = np.empty((T, N, H), dtype=dtype)
     scratch = np.empty(N * 3 * H, dtype=dtype)
     hs[T if rev else 0] = _state_or_zeros(h0, N, H, dtype)
-    if dtype == FLOAT32:
-        _gru_forward_mv[float](
-            &s, _flat(x, dtype), _flat(w_ih, dtype), _flat(w_hh, dtype), _vec_or_zeros(b_ih, 3 * H, dtype), _vec_or_zeros(b_hh, 3 * H, dtype), gates.reshape(-1), ghn.reshape(-1), hs.reshape(-1), y.reshape(-1), scratch)
-    else:
-        _gru_forward_mv[double](
-            &s, _flat(x, dtype), _flat(w_ih, dtype), _flat(w_hh, dtype), _vec_or_zeros(b_ih, 3 * H, dtype), _vec_or_zeros(b_hh, 3 * H, dtype), gates.reshape(-1), ghn.reshape(-1), hs.reshape(-1), y.reshape(-1), scratch)
+    bi, bh = _vec_or_zeros(b_ih, 3 * H, dtype), _vec_or_zeros(b_hh, 3 * H, dtype)
+    with serial_blas() if s.n_threads > 1 else nullcontext():
+        if dtype == FLOAT32:
+            _gru_forward_mv[float](
+                &s, _flat(x, dtype), _flat(w_ih, dtype), _flat(w_hh, dtype), bi, bh,
+                gates.reshape(-1), ghn.reshape(-1), hs.reshape(-1), y.reshape(-1), scratch)
+        else:
+            _gru_forward_mv[double](
+                &s, _flat(x, dtype), _flat(w_ih, dtype), _flat(w_hh, dtype), bi, bh,
+                gates.reshape(-1), ghn.reshape(-1), hs.reshape(-1), y.reshape(-1), scratch)
     return y, hs[0 if rev else T].copy(), (gates, ghn, hs)
 
 
@@ -339,7 +358,7 @@ def gru_backward(grad_y, grad_hn, x, h0, w_ih, w_hh, b_hh, workspace, lengths=No
     if not (need_input or need_weights or need_state):
         return None, None, None, None, None, None
     cdef bint rev = bool(reverse)
-    cdef Seq s = _seq(d, d["lengths"], rev)
+    cdef Seq s = _seq(d, d["lengths"], rev, n_threads, 3 * H)
     gates, ghn, hs = _workspace(workspace, dtype)
     gy, has_gy = _grad_y(grad_y, dtype)
     dh = _state_or_zeros(grad_hn, N, H, dtype)
@@ -351,18 +370,19 @@ def gru_backward(grad_y, grad_hn, x, h0, w_ih, w_hh, b_hh, workspace, lengths=No
     gbi = np.zeros(3 * H if need_weights else 1, dtype=np.float64)
     gbh = np.zeros(3 * H if need_weights else 1, dtype=np.float64)
     hprev = _prev_block(hs, T, rev)
-    if dtype == FLOAT32:
-        _gru_backward_mv[float](
-            &s, gy, has_gy, zrow, _flat(w_hh, dtype), gates.reshape(-1), ghn.reshape(-1),
-            _flat(x, dtype), _flat(w_ih, dtype), hprev, chunk, Gi, Gh, dh.reshape(-1),
-            bool(need_state), flat[0], flat[1], flat[2], gbi, gbh, bool(need_input),
-            bool(need_weights))
-    else:
-        _gru_backward_mv[double](
-            &s, gy, has_gy, zrow, _flat(w_hh, dtype), gates.reshape(-1), ghn.reshape(-1),
-            _flat(x, dtype), _flat(w_ih, dtype), hprev, chunk, Gi, Gh, dh.reshape(-1),
-            bool(need_state), flat[0], flat[1], flat[2], gbi, gbh, bool(need_input),
-            bool(need_weights))
+    with serial_blas() if s.n_threads > 1 else nullcontext():
+        if dtype == FLOAT32:
+            _gru_backward_mv[float](
+                &s, gy, has_gy, zrow, _flat(w_hh, dtype), gates.reshape(-1), ghn.reshape(-1),
+                _flat(x, dtype), _flat(w_ih, dtype), hprev, chunk, Gi, Gh, dh.reshape(-1),
+                bool(need_state), flat[0], flat[1], flat[2], gbi, gbh, bool(need_input),
+                bool(need_weights))
+        else:
+            _gru_backward_mv[double](
+                &s, gy, has_gy, zrow, _flat(w_hh, dtype), gates.reshape(-1), ghn.reshape(-1),
+                _flat(x, dtype), _flat(w_ih, dtype), hprev, chunk, Gi, Gh, dh.reshape(-1),
+                bool(need_state), flat[0], flat[1], flat[2], gbi, gbh, bool(need_input),
+                bool(need_weights))
     if need_weights:
         gbi = gbi.astype(dtype)
         gbh = gbh.astype(dtype)
@@ -403,18 +423,22 @@ def rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity="tanh", lengths=None
     resolve_n_threads(n_threads, 1, 1)
     T, N, H, dtype = d["T"], d["N"], d["H"], d["dtype"]
     cdef bint rev = bool(reverse)
-    cdef Seq s = _seq(d, d["lengths"], rev)
+    cdef Seq s = _seq(d, d["lengths"], rev, n_threads, H)
     b = _vec_or_zeros(b_ih, H, dtype) + _vec_or_zeros(b_hh, H, dtype)
+    relu = nonlinearity == "relu"
     pre = np.empty(T * N * H, dtype=dtype)
     hs = np.empty((T + 1, N, H), dtype=dtype)
     y = np.empty((T, N, H), dtype=dtype)
     hs[T if rev else 0] = _state_or_zeros(h0, N, H, dtype)
-    if dtype == FLOAT32:
-        _rnn_forward_mv[float](
-            &s, _flat(x, dtype), _flat(w_ih, dtype), _flat(w_hh, dtype), b, pre, hs.reshape(-1), y.reshape(-1), nonlinearity == "relu")
-    else:
-        _rnn_forward_mv[double](
-            &s, _flat(x, dtype), _flat(w_ih, dtype), _flat(w_hh, dtype), b, pre, hs.reshape(-1), y.reshape(-1), nonlinearity == "relu")
+    with serial_blas() if s.n_threads > 1 else nullcontext():
+        if dtype == FLOAT32:
+            _rnn_forward_mv[float](
+                &s, _flat(x, dtype), _flat(w_ih, dtype), _flat(w_hh, dtype), b, pre,
+                hs.reshape(-1), y.reshape(-1), relu)
+        else:
+            _rnn_forward_mv[double](
+                &s, _flat(x, dtype), _flat(w_ih, dtype), _flat(w_hh, dtype), b, pre,
+                hs.reshape(-1), y.reshape(-1), relu)
     return y, hs[0 if rev else T].copy(), (hs,)
 
 
@@ -456,7 +480,7 @@ def rnn_backward(grad_y, grad_hn, x, h0, w_ih, w_hh, workspace, nonlinearity="ta
     if not (need_input or need_weights or need_state):
         return None, None, None, None, None
     cdef bint rev = bool(reverse)
-    cdef Seq s = _seq(d, d["lengths"], rev)
+    cdef Seq s = _seq(d, d["lengths"], rev, n_threads, H)
     (hs,) = _workspace(workspace, dtype)
     gy, has_gy = _grad_y(grad_y, dtype)
     dh = _state_or_zeros(grad_hn, N, H, dtype)
@@ -467,15 +491,16 @@ def rnn_backward(grad_y, grad_hn, x, h0, w_ih, w_hh, workspace, nonlinearity="ta
     gb = np.zeros(H if need_weights else 1, dtype=np.float64)
     hprev = _prev_block(hs, T, rev)
     relu = nonlinearity == "relu"
-    if dtype == FLOAT32:
-        _rnn_backward_mv[float](
-            &s, gy, has_gy, zrow, _flat(w_hh, dtype), hs.reshape(-1), _flat(x, dtype),
-            _flat(w_ih, dtype), hprev, chunk, Gc, dh.reshape(-1), bool(need_state), relu,
-            flat[0], flat[1], flat[2], gb, bool(need_input), bool(need_weights))
-    else:
-        _rnn_backward_mv[double](
-            &s, gy, has_gy, zrow, _flat(w_hh, dtype), hs.reshape(-1), _flat(x, dtype),
-            _flat(w_ih, dtype), hprev, chunk, Gc, dh.reshape(-1), bool(need_state), relu,
-            flat[0], flat[1], flat[2], gb, bool(need_input), bool(need_weights))
+    with serial_blas() if s.n_threads > 1 else nullcontext():
+        if dtype == FLOAT32:
+            _rnn_backward_mv[float](
+                &s, gy, has_gy, zrow, _flat(w_hh, dtype), hs.reshape(-1), _flat(x, dtype),
+                _flat(w_ih, dtype), hprev, chunk, Gc, dh.reshape(-1), bool(need_state), relu,
+                flat[0], flat[1], flat[2], gb, bool(need_input), bool(need_weights))
+        else:
+            _rnn_backward_mv[double](
+                &s, gy, has_gy, zrow, _flat(w_hh, dtype), hs.reshape(-1), _flat(x, dtype),
+                _flat(w_ih, dtype), hprev, chunk, Gc, dh.reshape(-1), bool(need_state), relu,
+                flat[0], flat[1], flat[2], gb, bool(need_input), bool(need_weights))
     gb = gb.astype(dtype) if need_weights else None
     return gx, (dh if need_state else None), gwi, gwh, gb

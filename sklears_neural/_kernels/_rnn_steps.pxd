@@ -11,6 +11,7 @@ cdef struct Seq:
     Py_ssize_t T, N, F, H
     bint reverse
     const int64_t* lens     # NULL: every sequence has length T
+    int n_threads           # the batch is split into this many blocks (_rnn_steps)
 
 
 

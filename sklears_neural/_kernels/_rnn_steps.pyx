@@ -43,11 +43,17 @@ those rows untouched. The carried grad h of an active row is set to 0 by
 the pass before the GEMM adds G @ W_hh into it (beta = 1), so padded rows
 keep theirs without a second buffer.
 
-Everything runs serially: every step has GEMMs, and an OpenMP pool around
-BLAS calls makes both slower (DESIGN.md, "Threads"); BLAS's own threads
-(threadpoolctl) serve the GEMMs.
+Threads (``Seq.n_threads``, resolved by ``_rnn``): the batch rows are
+independent through time, so the time loop runs one contiguous block of
+rows per thread, each with its own recurrent GEMMs (M = its rows) and cell
+passes, and no barrier until the last step (a chunk's last step in the
+backward). The input projection is split by rows, a backward chunk's weight
+gradients by gate columns (grad x by rows): every thread writes its own
+memory. The BLAS is held to one thread meanwhile (one pool at a time,
+DESIGN.md "Threads"). Measurements are in ``_rnn``.
 """
 
+from cython.parallel cimport prange
 from libc.string cimport memcpy, memset
 
 cimport sklears_neural._kernels._loops as base
@@ -87,22 +93,43 @@ cdef void _carry_state(const floating* prev, floating* nxt, floating* y,
     memset(y, 0, H * sizeof(floating))
 
 
-cdef void _col_sums(const floating* a, Py_ssize_t rows, Py_ssize_t cols,
-                    double* acc) noexcept nogil:
-    """acc[j] += sum over rows of a[r, j] (a is (rows, cols) C-contiguous)."""
+cdef inline Py_ssize_t _split(Py_ssize_t n, int part, int parts) noexcept nogil:
+    """Start of block ``part`` of ``parts`` near-equal blocks of range(n)."""
+    return n * part // parts
+
+
+cdef void _col_sums(const floating* a, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t j0,
+                    Py_ssize_t j1, double* acc) noexcept nogil:
+    """acc[j] += sum over rows of a[r, j] for j0 <= j < j1 (a is (rows, cols))."""
     cdef Py_ssize_t r, j
     cdef const floating* row
     for r in range(rows):
         row = a + r * cols
-        for j in range(cols):
+        for j in range(j0, j1):
             acc[j] += row[j]
 
 
-cdef void _chunk_grads(const floating* gi, const floating* gh, Py_ssize_t rows,
-                       Py_ssize_t G, Py_ssize_t F, Py_ssize_t H, const floating* w_ih,
-                       const floating* x, const floating* hprev, floating* gx, floating* gwi,
-                       floating* gwh, double* gbi, double* gbh, floating beta) noexcept nogil:
-    """One chunk's share of grad x, grad W_ih, grad W_hh and the bias sums.
+cdef void _input_projection(const Seq* s, int part, const floating* x,
+                            const floating* w_ih, floating* out,
+                            Py_ssize_t G) noexcept nogil:
+    """Rows [r0, r1) of block ``part`` of out (T*N, G) = x @ W_ih^T."""
+    cdef Py_ssize_t rows = s.T * s.N
+    cdef Py_ssize_t r0 = _split(rows, part, s.n_threads)
+    cdef Py_ssize_t r1 = _split(rows, part + 1, s.n_threads)
+    if r1 > r0:
+        gemm_rowmajor(False, True, <int> (r1 - r0), <int> G, <int> s.F, <floating> 1,
+                      x + r0 * s.F, <int> s.F, w_ih, <int> s.F, <floating> 0,
+                      out + r0 * G, <int> G)
+
+
+cdef void _chunk_grads(const Seq* s, int part, const floating* gi, const floating* gh,
+                       Py_ssize_t rows, Py_ssize_t G, const floating* w_ih,
+                       const floating* x, const floating* hprev, floating* gx,
+                       floating* gwi, floating* gwh, double* gbi, double* gbh,
+                       floating beta) noexcept nogil:
+    """Block ``part``'s share of one chunk's grad x, grad W_ih, grad W_hh and
+    bias sums: the rows [r0, r1) of grad x, the gate columns [g0, g1) of the
+    weight gradients and bias sums (so the blocks write disjoint memory).
 
     ``gi``/``gh``: the chunk's (rows, G) gate gradients on the input and the
     recurrent side (one buffer for LSTM and RNN, whose two biases get the
@@ -110,17 +137,48 @@ cdef void _chunk_grads(const floating* gi, const floating* gh, Py_ssize_t rows,
     the chunk's first row; ``gx``/``gwi`` may be NULL (not wanted). ``beta``
     is 0 for the first chunk, which overwrites the weight gradients.
     """
-    if gx != NULL:
-        gemm_rowmajor(False, False, <int> rows, <int> F, <int> G, <floating> 1,
-                      gi, <int> G, w_ih, <int> F, <floating> 0, gx, <int> F)
-    if gwi != NULL:
-        gemm_rowmajor(True, False, <int> G, <int> F, <int> rows, <floating> 1,
-                      gi, <int> G, x, <int> F, beta, gwi, <int> F)
-        gemm_rowmajor(True, False, <int> G, <int> H, <int> rows, <floating> 1,
-                      gh, <int> G, hprev, <int> H, beta, gwh, <int> H)
-        _col_sums(gi, rows, G, gbi)
+    cdef Py_ssize_t F = s.F, H = s.H
+    cdef Py_ssize_t r0 = _split(rows, part, s.n_threads)
+    cdef Py_ssize_t r1 = _split(rows, part + 1, s.n_threads)
+    cdef Py_ssize_t g0 = _split(G, part, s.n_threads)
+    cdef Py_ssize_t g1 = _split(G, part + 1, s.n_threads)
+    if gx != NULL and r1 > r0:
+        gemm_rowmajor(False, False, <int> (r1 - r0), <int> F, <int> G, <floating> 1,
+                      gi + r0 * G, <int> G, w_ih, <int> F, <floating> 0, gx + r0 * F, <int> F)
+    if gwi != NULL and g1 > g0:
+        gemm_rowmajor(True, False, <int> (g1 - g0), <int> F, <int> rows, <floating> 1,
+                      gi + g0, <int> G, x, <int> F, beta, gwi + g0 * F, <int> F)
+        gemm_rowmajor(True, False, <int> (g1 - g0), <int> H, <int> rows, <floating> 1,
+                      gh + g0, <int> G, hprev, <int> H, beta, gwh + g0 * H, <int> H)
+        _col_sums(gi, rows, G, g0, g1, gbi)
         if gbh != NULL:
-            _col_sums(gh, rows, G, gbh)
+            _col_sums(gh, rows, G, g0, g1, gbh)
+
+
+cdef void _chunk_grads_all(const Seq* s, const floating* gi, const floating* gh,
+                           Py_ssize_t rows, Py_ssize_t G, const floating* w_ih,
+                           const floating* x, const floating* hprev, floating* gx,
+                           floating* gwi, floating* gwh, double* gbi, double* gbh,
+                           floating beta) noexcept nogil:
+    """``_chunk_grads`` of every block, on the team of ``s.n_threads`` threads."""
+    cdef int p
+    if s.n_threads == 1:
+        _chunk_grads(s, 0, gi, gh, rows, G, w_ih, x, hprev, gx, gwi, gwh, gbi, gbh, beta)
+    else:
+        for p in prange(s.n_threads, num_threads=s.n_threads, schedule="static"):
+            _chunk_grads(s, p, gi, gh, rows, G, w_ih, x, hprev, gx, gwi, gwh, gbi, gbh,
+                         beta)
+
+
+cdef void _project_all(const Seq* s, const floating* x, const floating* w_ih,
+                       floating* out, Py_ssize_t G) noexcept nogil:
+    """``_input_projection`` of every block."""
+    cdef int p
+    if s.n_threads == 1:
+        _input_projection(s, 0, x, w_ih, out, G)
+    else:
+        for p in prange(s.n_threads, num_threads=s.n_threads, schedule="static"):
+            _input_projection(s, p, x, w_ih, out, G)
 
 
 # ---------------------------------------------------------------------------
@@ -160,18 +218,22 @@ cdef inline void _lstm_cell(floating* a, const floating* b, const floating* cp,
         _lstm_cell_any(a, b, cp, cn, hn, y, H)
 
 
-cdef void _lstm_forward(const Seq* s, const floating* x, const floating* w_ih,
-                        const floating* w_hh, const floating* b, floating* gates,
-                        floating* hs, floating* cs, floating* y) noexcept nogil:
+cdef void _lstm_steps(const Seq* s, int part, const floating* w_hh, const floating* b,
+                      floating* gates, floating* hs, floating* cs,
+                      floating* y) noexcept nogil:
+    """The T steps of the batch rows of block ``part`` (rows are independent
+    through time: one block per thread, no barrier until the end)."""
     cdef Py_ssize_t T = s.T, N = s.N, H = s.H, NH = s.N * s.H, G = 4 * s.H
+    cdef Py_ssize_t n0 = _split(N, part, s.n_threads)
+    cdef Py_ssize_t n1 = _split(N, part + 1, s.n_threads)
     cdef Py_ssize_t k, t, n
     cdef floating* a
     cdef floating* hp
     cdef floating* hn
     cdef floating* cp
     cdef floating* cn
-    gemm_rowmajor(False, True, <int> (T * N), <int> G, <int> s.F, <floating> 1,
-                  x, <int> s.F, w_ih, <int> s.F, <floating> 0, gates, <int> G)
+    if n1 <= n0:
+        return
     for k in range(T):
         t = _fwd_t(s, k)
         a = gates + t * N * G
@@ -179,15 +241,28 @@ cdef void _lstm_forward(const Seq* s, const floating* x, const floating* w_ih,
         hn = hs + _next(s, t) * NH
         cp = cs + _prev(s, t) * NH
         cn = cs + _next(s, t) * NH
-        gemm_rowmajor(False, True, <int> N, <int> G, <int> H, <floating> 1,
-                      hp, <int> H, w_hh, <int> H, <floating> 1, a, <int> G)
-        for n in range(N):
+        gemm_rowmajor(False, True, <int> (n1 - n0), <int> G, <int> H, <floating> 1,
+                      hp + n0 * H, <int> H, w_hh, <int> H, <floating> 1, a + n0 * G,
+                      <int> G)
+        for n in range(n0, n1):
             if _active(s, t, n):
                 _lstm_cell(a + n * G, b, cp + n * H, cn + n * H, hn + n * H,
                            y + (t * N + n) * H, H)
             else:
                 _carry_state(hp + n * H, hn + n * H, y + (t * N + n) * H, H)
                 memcpy(cn + n * H, cp + n * H, H * sizeof(floating))
+
+
+cdef void _lstm_forward(const Seq* s, const floating* x, const floating* w_ih,
+                        const floating* w_hh, const floating* b, floating* gates,
+                        floating* hs, floating* cs, floating* y) noexcept nogil:
+    cdef int p
+    _project_all(s, x, w_ih, gates, 4 * s.H)
+    if s.n_threads == 1:
+        _lstm_steps(s, 0, w_hh, b, gates, hs, cs, y)
+    else:
+        for p in prange(s.n_threads, num_threads=s.n_threads, schedule="static"):
+            _lstm_steps(s, p, w_hh, b, gates, hs, cs, y)
 
 
 cdef inline void _lstm_cell_backward_any(const floating* a, const floating* cp,
@@ -226,6 +301,38 @@ cdef inline void _lstm_cell_backward(const floating* a, const floating* cp,
         _lstm_cell_backward_any(a, cp, cn, gy, dh, dc, g_out, H)
 
 
+cdef void _lstm_backward_steps(const Seq* s, int part, Py_ssize_t k_hi, Py_ssize_t k_lo,
+                               Py_ssize_t t_lo, const floating* gy, const floating* zrow,
+                               const floating* w_hh, const floating* gates,
+                               const floating* cs, floating* Gc, floating* dh,
+                               floating* dc, bint need_state) noexcept nogil:
+    """Steps k_hi down to k_lo for the batch rows of block ``part``."""
+    cdef Py_ssize_t N = s.N, H = s.H, NH = s.N * s.H, G = 4 * s.H
+    cdef Py_ssize_t n0 = _split(N, part, s.n_threads)
+    cdef Py_ssize_t n1 = _split(N, part + 1, s.n_threads)
+    cdef Py_ssize_t k, t, n
+    cdef const floating* gyr
+    cdef floating* grow
+    if n1 <= n0:
+        return
+    for k in range(k_hi, k_lo - 1, -1):
+        t = _fwd_t(s, k)
+        grow = Gc + (t - t_lo) * N * G
+        for n in range(n0, n1):
+            if _active(s, t, n):
+                gyr = gy + (t * N + n) * H if gy != NULL else zrow
+                _lstm_cell_backward(gates + (t * N + n) * G,
+                                    cs + _prev(s, t) * NH + n * H,
+                                    cs + _next(s, t) * NH + n * H, gyr, dh + n * H,
+                                    dc + n * H, grow + n * G, H)
+            else:
+                memset(grow + n * G, 0, G * sizeof(floating))
+        if k > 0 or need_state:
+            gemm_rowmajor(False, False, <int> (n1 - n0), <int> H, <int> G, <floating> 1,
+                          grow + n0 * G, <int> G, w_hh, <int> H, <floating> 1,
+                          dh + n0 * H, <int> H)
+
+
 cdef void _lstm_backward(const Seq* s, const floating* gy, const floating* zrow,
                          const floating* w_hh, const floating* gates,
                          const floating* cs, const floating* x, const floating* w_ih,
@@ -240,35 +347,28 @@ cdef void _lstm_backward(const Seq* s, const floating* gy, const floating* zrow,
     gwi += Gc^T @ X, gwh += Gc^T @ H_prev) and a column sum (gb), while Gc
     is still in cache. ``hprev`` is the block of previous states (row t:
     the state before step t). gx / gwi (with gwh, gb) NULL: not wanted.
+    With several threads, the steps of a chunk run one block of batch rows
+    per thread, then the chunk's GEMMs split their rows or gate columns.
     """
-    cdef Py_ssize_t T = s.T, N = s.N, H = s.H, NH = s.N * s.H, G = 4 * s.H
+    cdef Py_ssize_t T = s.T, N = s.N, NH = s.N * s.H, G = 4 * s.H
     cdef Py_ssize_t F = s.F
-    cdef Py_ssize_t k, t, n, k_hi, k_lo, t_lo, rows
-    cdef const floating* gyr
-    cdef floating* grow
+    cdef Py_ssize_t k_hi, k_lo, t_lo, rows
+    cdef int p
     cdef floating beta = 0
     k_hi = T - 1
     while k_hi >= 0:
         k_lo = k_hi - chunk + 1 if k_hi - chunk + 1 > 0 else 0
         t_lo = T - 1 - k_hi if s.reverse else k_lo
         rows = (k_hi - k_lo + 1) * N
-        for k in range(k_hi, k_lo - 1, -1):
-            t = _fwd_t(s, k)
-            grow = Gc + (t - t_lo) * N * G
-            for n in range(N):
-                if _active(s, t, n):
-                    gyr = gy + (t * N + n) * H if gy != NULL else zrow
-                    _lstm_cell_backward(gates + (t * N + n) * G,
-                                        cs + _prev(s, t) * NH + n * H,
-                                        cs + _next(s, t) * NH + n * H, gyr, dh + n * H,
-                                        dc + n * H, grow + n * G, H)
-                else:
-                    memset(grow + n * G, 0, G * sizeof(floating))
-            if k > 0 or need_state:
-                gemm_rowmajor(False, False, <int> N, <int> H, <int> G, <floating> 1,
-                              grow, <int> G, w_hh, <int> H, <floating> 1, dh, <int> H)
-        _chunk_grads(Gc, Gc, rows, G, F, H, w_ih, x + t_lo * N * F, hprev + t_lo * NH,
-                     gx + t_lo * N * F if gx != NULL else NULL, gwi, gwh, gb, NULL, beta)
+        if s.n_threads == 1:
+            _lstm_backward_steps(s, 0, k_hi, k_lo, t_lo, gy, zrow, w_hh, gates, cs, Gc, dh,
+                                 dc, need_state)
+        else:
+            for p in prange(s.n_threads, num_threads=s.n_threads, schedule="static"):
+                _lstm_backward_steps(s, p, k_hi, k_lo, t_lo, gy, zrow, w_hh, gates, cs, Gc,
+                                     dh, dc, need_state)
+        _chunk_grads_all(s, Gc, Gc, rows, G, w_ih, x + t_lo * N * F, hprev + t_lo * NH,
+                         gx + t_lo * N * F if gx != NULL else NULL, gwi, gwh, gb, NULL, beta)
         beta = 1
         k_hi = k_lo - 1
 
@@ -309,28 +409,45 @@ cdef inline void _gru_cell(floating* a, const floating* gh, const floating* bi,
         _gru_cell_any(a, gh, bi, bh, hp, ghn, hn, y, H)
 
 
-cdef void _gru_forward(const Seq* s, const floating* x, const floating* w_ih,
-                       const floating* w_hh, const floating* bi, const floating* bh,
-                       floating* gates, floating* ghn, floating* hs, floating* y,
-                       floating* scratch) noexcept nogil:
+cdef void _gru_steps(const Seq* s, int part, const floating* w_hh, const floating* bi,
+                     const floating* bh, floating* gates, floating* ghn, floating* hs,
+                     floating* y, floating* scratch) noexcept nogil:
+    """The T steps of the batch rows of block ``part``; ``scratch`` (N, 3H)
+    holds each step's recurrent projections (rows of the block only)."""
     cdef Py_ssize_t T = s.T, N = s.N, H = s.H, NH = s.N * s.H, G = 3 * s.H
+    cdef Py_ssize_t n0 = _split(N, part, s.n_threads)
+    cdef Py_ssize_t n1 = _split(N, part + 1, s.n_threads)
     cdef Py_ssize_t k, t, n
     cdef floating* hp
     cdef floating* hn
-    gemm_rowmajor(False, True, <int> (T * N), <int> G, <int> s.F, <floating> 1,
-                  x, <int> s.F, w_ih, <int> s.F, <floating> 0, gates, <int> G)
+    if n1 <= n0:
+        return
     for k in range(T):
         t = _fwd_t(s, k)
         hp = hs + _prev(s, t) * NH
         hn = hs + _next(s, t) * NH
-        gemm_rowmajor(False, True, <int> N, <int> G, <int> H, <floating> 1,
-                      hp, <int> H, w_hh, <int> H, <floating> 0, scratch, <int> G)
-        for n in range(N):
+        gemm_rowmajor(False, True, <int> (n1 - n0), <int> G, <int> H, <floating> 1,
+                      hp + n0 * H, <int> H, w_hh, <int> H, <floating> 0,
+                      scratch + n0 * G, <int> G)
+        for n in range(n0, n1):
             if _active(s, t, n):
                 _gru_cell(gates + (t * N + n) * G, scratch + n * G, bi, bh, hp + n * H,
                           ghn + (t * N + n) * H, hn + n * H, y + (t * N + n) * H, H)
             else:
                 _carry_state(hp + n * H, hn + n * H, y + (t * N + n) * H, H)
+
+
+cdef void _gru_forward(const Seq* s, const floating* x, const floating* w_ih,
+                       const floating* w_hh, const floating* bi, const floating* bh,
+                       floating* gates, floating* ghn, floating* hs, floating* y,
+                       floating* scratch) noexcept nogil:
+    cdef int p
+    _project_all(s, x, w_ih, gates, 3 * s.H)
+    if s.n_threads == 1:
+        _gru_steps(s, 0, w_hh, bi, bh, gates, ghn, hs, y, scratch)
+    else:
+        for p in prange(s.n_threads, num_threads=s.n_threads, schedule="static"):
+            _gru_steps(s, p, w_hh, bi, bh, gates, ghn, hs, y, scratch)
 
 
 cdef inline void _gru_cell_backward_any(const floating* a, const floating* ghn,
@@ -370,6 +487,37 @@ cdef inline void _gru_cell_backward(const floating* a, const floating* ghn,
         _gru_cell_backward_any(a, ghn, hp, gy, dh, gi, gh, H)
 
 
+cdef void _gru_backward_steps(const Seq* s, int part, Py_ssize_t k_hi, Py_ssize_t k_lo,
+                              Py_ssize_t t_lo, const floating* gy, const floating* zrow,
+                              const floating* w_hh, const floating* gates,
+                              const floating* ghn, const floating* hprev, floating* Gi,
+                              floating* Gh, floating* dh, bint need_state) noexcept nogil:
+    """Steps k_hi down to k_lo for the batch rows of block ``part``."""
+    cdef Py_ssize_t N = s.N, H = s.H, G = 3 * s.H
+    cdef Py_ssize_t n0 = _split(N, part, s.n_threads)
+    cdef Py_ssize_t n1 = _split(N, part + 1, s.n_threads)
+    cdef Py_ssize_t k, t, n, row, off
+    cdef const floating* gyr
+    if n1 <= n0:
+        return
+    for k in range(k_hi, k_lo - 1, -1):
+        t = _fwd_t(s, k)
+        off = (t - t_lo) * N * G
+        for n in range(n0, n1):
+            row = t * N + n
+            if _active(s, t, n):
+                gyr = gy + row * H if gy != NULL else zrow
+                _gru_cell_backward(gates + row * G, ghn + row * H, hprev + row * H, gyr,
+                                   dh + n * H, Gi + off + n * G, Gh + off + n * G, H)
+            else:
+                memset(Gi + off + n * G, 0, G * sizeof(floating))
+                memset(Gh + off + n * G, 0, G * sizeof(floating))
+        if k > 0 or need_state:
+            gemm_rowmajor(False, False, <int> (n1 - n0), <int> H, <int> G, <floating> 1,
+                          Gh + off + n0 * G, <int> G, w_hh, <int> H, <floating> 1,
+                          dh + n0 * H, <int> H)
+
+
 cdef void _gru_backward(const Seq* s, const floating* gy, const floating* zrow,
                         const floating* w_hh, const floating* gates,
                         const floating* ghn, const floating* x, const floating* w_ih,
@@ -386,35 +534,25 @@ cdef void _gru_backward(const Seq* s, const floating* gy, const floating* zrow,
     Gh (gbh) over the chunk's rows. gx / gwi (with gwh, gbi, gbh) NULL: not
     wanted.
     """
-    cdef Py_ssize_t T = s.T, N = s.N, H = s.H, NH = s.N * s.H, G = 3 * s.H
+    cdef Py_ssize_t T = s.T, N = s.N, NH = s.N * s.H, G = 3 * s.H
     cdef Py_ssize_t F = s.F
-    cdef Py_ssize_t k, t, n, row, k_hi, k_lo, t_lo, rows, off
-    cdef const floating* gyr
+    cdef Py_ssize_t k_hi, k_lo, t_lo, rows
+    cdef int p
     cdef floating beta = 0
     k_hi = T - 1
     while k_hi >= 0:
         k_lo = k_hi - chunk + 1 if k_hi - chunk + 1 > 0 else 0
         t_lo = T - 1 - k_hi if s.reverse else k_lo
         rows = (k_hi - k_lo + 1) * N
-        for k in range(k_hi, k_lo - 1, -1):
-            t = _fwd_t(s, k)
-            off = (t - t_lo) * N * G
-            for n in range(N):
-                row = t * N + n
-                if _active(s, t, n):
-                    gyr = gy + row * H if gy != NULL else zrow
-                    _gru_cell_backward(gates + row * G, ghn + row * H,
-                                       hprev + row * H, gyr, dh + n * H,
-                                       Gi + off + n * G, Gh + off + n * G, H)
-                else:
-                    memset(Gi + off + n * G, 0, G * sizeof(floating))
-                    memset(Gh + off + n * G, 0, G * sizeof(floating))
-            if k > 0 or need_state:
-                gemm_rowmajor(False, False, <int> N, <int> H, <int> G, <floating> 1,
-                              Gh + off, <int> G, w_hh, <int> H, <floating> 1,
-                              dh, <int> H)
-        _chunk_grads(Gi, Gh, rows, G, F, H, w_ih, x + t_lo * N * F, hprev + t_lo * NH,
-                     gx + t_lo * N * F if gx != NULL else NULL, gwi, gwh, gbi, gbh, beta)
+        if s.n_threads == 1:
+            _gru_backward_steps(s, 0, k_hi, k_lo, t_lo, gy, zrow, w_hh, gates, ghn, hprev,
+                                Gi, Gh, dh, need_state)
+        else:
+            for p in prange(s.n_threads, num_threads=s.n_threads, schedule="static"):
+                _gru_backward_steps(s, p, k_hi, k_lo, t_lo, gy, zrow, w_hh, gates, ghn,
+                                    hprev, Gi, Gh, dh, need_state)
+        _chunk_grads_all(s, Gi, Gh, rows, G, w_ih, x + t_lo * N * F, hprev + t_lo * NH,
+                         gx + t_lo * N * F if gx != NULL else NULL, gwi, gwh, gbi, gbh, beta)
         beta = 1
         k_hi = k_lo - 1
 
@@ -445,28 +583,43 @@ cdef inline void _rnn_cell(const floating* a, const floating* b, floating* hn,
             y[j] = h
 
 
-cdef void _rnn_forward(const Seq* s, const floating* x, const floating* w_ih,
-                       const floating* w_hh, const floating* b, floating* pre,
-                       floating* hs, floating* y, bint relu) noexcept nogil:
+cdef void _rnn_steps(const Seq* s, int part, const floating* w_hh, const floating* b,
+                     floating* pre, floating* hs, floating* y, bint relu) noexcept nogil:
+    """The T steps of the batch rows of block ``part``."""
     cdef Py_ssize_t T = s.T, N = s.N, H = s.H, NH = s.N * s.H
+    cdef Py_ssize_t n0 = _split(N, part, s.n_threads)
+    cdef Py_ssize_t n1 = _split(N, part + 1, s.n_threads)
     cdef Py_ssize_t k, t, n
     cdef floating* a
     cdef floating* hp
     cdef floating* hn
-    gemm_rowmajor(False, True, <int> (T * N), <int> H, <int> s.F, <floating> 1,
-                  x, <int> s.F, w_ih, <int> s.F, <floating> 0, pre, <int> H)
+    if n1 <= n0:
+        return
     for k in range(T):
         t = _fwd_t(s, k)
         a = pre + t * NH
         hp = hs + _prev(s, t) * NH
         hn = hs + _next(s, t) * NH
-        gemm_rowmajor(False, True, <int> N, <int> H, <int> H, <floating> 1,
-                      hp, <int> H, w_hh, <int> H, <floating> 1, a, <int> H)
-        for n in range(N):
+        gemm_rowmajor(False, True, <int> (n1 - n0), <int> H, <int> H, <floating> 1,
+                      hp + n0 * H, <int> H, w_hh, <int> H, <floating> 1, a + n0 * H,
+                      <int> H)
+        for n in range(n0, n1):
             if _active(s, t, n):
                 _rnn_cell(a + n * H, b, hn + n * H, y + (t * N + n) * H, H, relu)
             else:
                 _carry_state(hp + n * H, hn + n * H, y + (t * N + n) * H, H)
+
+
+cdef void _rnn_forward(const Seq* s, const floating* x, const floating* w_ih,
+                       const floating* w_hh, const floating* b, floating* pre,
+                       floating* hs, floating* y, bint relu) noexcept nogil:
+    cdef int p
+    _project_all(s, x, w_ih, pre, s.H)
+    if s.n_threads == 1:
+        _rnn_steps(s, 0, w_hh, b, pre, hs, y, relu)
+    else:
+        for p in prange(s.n_threads, num_threads=s.n_threads, schedule="static"):
+            _rnn_steps(s, p, w_hh, b, pre, hs, y, relu)
 
 
 cdef inline void _rnn_cell_backward(const floating* h, const floating* gy,
@@ -491,6 +644,36 @@ cdef inline void _rnn_cell_backward(const floating* h, const floating* gy,
             dh[j] = 0
 
 
+cdef void _rnn_backward_steps(const Seq* s, int part, Py_ssize_t k_hi, Py_ssize_t k_lo,
+                              Py_ssize_t t_lo, const floating* gy, const floating* zrow,
+                              const floating* w_hh, const floating* hs, floating* Gc,
+                              floating* dh, bint need_state, bint relu) noexcept nogil:
+    """Steps k_hi down to k_lo for the batch rows of block ``part``."""
+    cdef Py_ssize_t N = s.N, H = s.H, NH = s.N * s.H
+    cdef Py_ssize_t n0 = _split(N, part, s.n_threads)
+    cdef Py_ssize_t n1 = _split(N, part + 1, s.n_threads)
+    cdef Py_ssize_t k, t, n, row
+    cdef const floating* gyr
+    cdef floating* grow
+    if n1 <= n0:
+        return
+    for k in range(k_hi, k_lo - 1, -1):
+        t = _fwd_t(s, k)
+        grow = Gc + (t - t_lo) * NH
+        for n in range(n0, n1):
+            row = t * N + n
+            if _active(s, t, n):
+                gyr = gy + row * H if gy != NULL else zrow
+                _rnn_cell_backward(hs + _next(s, t) * NH + n * H, gyr, dh + n * H,
+                                   grow + n * H, H, relu)
+            else:
+                memset(grow + n * H, 0, H * sizeof(floating))
+        if k > 0 or need_state:
+            gemm_rowmajor(False, False, <int> (n1 - n0), <int> H, <int> H, <floating> 1,
+                          grow + n0 * H, <int> H, w_hh, <int> H, <floating> 1,
+                          dh + n0 * H, <int> H)
+
+
 cdef void _rnn_backward(const Seq* s, const floating* gy, const floating* zrow,
                         const floating* w_hh, const floating* hs, const floating* x,
                         const floating* w_ih, const floating* hprev, Py_ssize_t chunk,
@@ -499,33 +682,25 @@ cdef void _rnn_backward(const Seq* s, const floating* gy, const floating* zrow,
                         double* gb) noexcept nogil:
     """Backward through time in chunks of ``chunk`` steps, as the LSTM's
     (``Gc`` is (chunk * N, H))."""
-    cdef Py_ssize_t T = s.T, N = s.N, H = s.H, NH = s.N * s.H
+    cdef Py_ssize_t T = s.T, N = s.N, NH = s.N * s.H
     cdef Py_ssize_t F = s.F
-    cdef Py_ssize_t k, t, n, row, k_hi, k_lo, t_lo, rows
-    cdef const floating* gyr
-    cdef floating* grow
+    cdef Py_ssize_t k_hi, k_lo, t_lo, rows
+    cdef int p
     cdef floating beta = 0
     k_hi = T - 1
     while k_hi >= 0:
         k_lo = k_hi - chunk + 1 if k_hi - chunk + 1 > 0 else 0
         t_lo = T - 1 - k_hi if s.reverse else k_lo
         rows = (k_hi - k_lo + 1) * N
-        for k in range(k_hi, k_lo - 1, -1):
-            t = _fwd_t(s, k)
-            grow = Gc + (t - t_lo) * NH
-            for n in range(N):
-                row = t * N + n
-                if _active(s, t, n):
-                    gyr = gy + row * H if gy != NULL else zrow
-                    _rnn_cell_backward(hs + _next(s, t) * NH + n * H, gyr, dh + n * H,
-                                       grow + n * H, H, relu)
-                else:
-                    memset(grow + n * H, 0, H * sizeof(floating))
-            if k > 0 or need_state:
-                gemm_rowmajor(False, False, <int> N, <int> H, <int> H, <floating> 1,
-                              grow, <int> H, w_hh, <int> H, <floating> 1, dh, <int> H)
-        _chunk_grads(Gc, Gc, rows, H, F, H, w_ih, x + t_lo * N * F, hprev + t_lo * NH,
-                     gx + t_lo * N * F if gx != NULL else NULL, gwi, gwh, gb, NULL, beta)
+        if s.n_threads == 1:
+            _rnn_backward_steps(s, 0, k_hi, k_lo, t_lo, gy, zrow, w_hh, hs, Gc, dh,
+                                need_state, relu)
+        else:
+            for p in prange(s.n_threads, num_threads=s.n_threads, schedule="static"):
+                _rnn_backward_steps(s, p, k_hi, k_lo, t_lo, gy, zrow, w_hh, hs, Gc, dh,
+                                    need_state, relu)
+        _chunk_grads_all(s, Gc, Gc, rows, s.H, w_ih, x + t_lo * N * F, hprev + t_lo * NH,
+                         gx + t_lo * N * F if gx != NULL else NULL, gwi, gwh, gb, NULL, beta)
         beta = 1
         k_hi = k_lo - 1
 

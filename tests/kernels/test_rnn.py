@@ -469,3 +469,41 @@ def test_n_threads_keyword():
     y1 = K.lstm_forward(*args)[0]
     y2 = K.lstm_forward(*args, n_threads=2)[0]
     np.testing.assert_array_equal(y1, y2)
+
+
+# ---------------------------------------------------------------------------
+# Batch-parallel time loops: any thread count computes what _xp computes
+# ---------------------------------------------------------------------------
+
+@pytest.fixture
+def omp_threads_4():
+    """Let the kernels use 4 OpenMP threads, more than this machine may have,
+    so the threaded loops run (and more threads than rows) on any CI box."""
+    import threadpoolctl
+
+    with threadpoolctl.threadpool_limits(limits=4, user_api="openmp"):
+        yield
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("n_threads", [1, 2, 3, 4])
+@pytest.mark.parametrize("shape", [(7, 5, 4, 6), (3, 1, 2, 3), (6, 3, 5, 4)],
+                         ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("lengths", [False, True], ids=["full", "lengths"])
+@pytest.mark.parametrize("reverse", [False, True], ids=["fwd", "rev"])
+def test_cython_threads_match_xp(monkeypatch, mode, n_threads, shape, lengths, reverse,
+                                 omp_threads_4):
+    """Blocks of batch rows per thread (N = 1 with 4 threads: more threads than
+    rows), short backward chunks so that several chunks run threaded."""
+    monkeypatch.setattr(K, "_BWD_CHUNK_ROWS", 2 * shape[1] + 1)
+    c = make_case(mode, *shape, dtype=np.float64, lengths=lengths, seed=11)
+    out_k, ws_k = forward(K, mode, c, reverse, n_threads=n_threads)
+    out_x, ws_x = forward(X, mode, c, reverse)
+    for name, a, b in zip(["y", "h_n", "c_n"], out_k, out_x):
+        _close(a, b, np.float64, name)
+    g_x = backward(X, mode, c, ws_x, reverse)
+    for flags in [{}, dict(need_weights=False), dict(need_input=False, need_state=False)]:
+        g_k = backward(K, mode, c, ws_k, reverse, n_threads=n_threads, **flags)
+        for name in g_x:
+            if g_k[name] is not None:
+                _close(g_k[name], g_x[name], np.float64, f"grad {name} {flags}")

@@ -11,9 +11,10 @@ chunks of ``_BWD_CHUNK_ROWS`` gate-gradient rows), whose docstring has the
 design and the measurements. The float32 cells are C
 (``src/skn_rnn_cells.h``), built for the baseline and for AVX2+FMA.
 
-``n_threads`` is accepted but the kernels run serially: every step has
-GEMMs, and an OpenMP pool around BLAS calls makes both slower (DESIGN.md,
-"Threads"); BLAS's own threads (threadpoolctl) serve the GEMMs.
+Threads: ``_seq`` resolves ``n_threads`` once per call
+(``resolve_batch_threads``); with more than one, the loops of
+``_rnn_steps`` split the batch and the BLAS is held to one thread
+(``sklears_neural._threads.serial_blas``), so one pool runs at a time.
 """
 
 from contextlib import nullcontext
@@ -156,8 +157,10 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False,
     reverse : bool
         Run from the last (valid) step down to step 0.
     n_threads : None or int, keyword-only
-        Accepted for the kernels' common signature; runs serially (BLAS's
-        own threads in the GEMMs).
+        Threads for the time loops, each running a block of batch rows with a
+        single-threaded BLAS. None: every thread of the OpenMP pool once the
+        call has ``PARALLEL_MIN_WORK`` multiply-adds, else one. An int: that
+        many, never more than the batch rows or the pool's threads.
 
     Returns
     -------

@@ -7,14 +7,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from sklears_neural._specs._scalars import check_bool, check_int
 from sklears_neural.data._dataset import ArrayDataset, IterableDataset
-from sklears_neural.data._sampler import (
-    BatchSampler,
-    RandomSampler,
-    SequentialSampler,
-    _check_bool,
-    _check_positive_int,
-)
+from sklears_neural.data._sampler import BatchSampler, RandomSampler, SequentialSampler
 from sklears_neural.data._sequence import Padded, SequenceDataset, _pad, _read_list
 
 __all__ = ["DataLoader", "default_collate"]
@@ -300,10 +295,10 @@ class DataLoader:
                 "background thread while the current one is computed.")
         if shuffle is None:
             shuffle = False
-        shuffle = _check_bool(shuffle, "shuffle")
-        drop_last = _check_bool(drop_last, "drop_last")
-        self.prefetch = _check_bool(prefetch, "prefetch")
-        self.min_batch_size = _check_positive_int(min_batch_size, "min_batch_size")
+        shuffle = check_bool("shuffle", shuffle)
+        drop_last = check_bool("drop_last", drop_last)
+        self.prefetch = check_bool("prefetch", prefetch)
+        self.min_batch_size = check_int("min_batch_size", min_batch_size, minimum=1)
         self._iterable = isinstance(dataset, IterableDataset)
         if self._iterable:
             for name, value, unset in (("shuffle", shuffle, False), ("sampler", sampler, None),
@@ -323,7 +318,7 @@ class DataLoader:
                 raise ValueError("batch_size=None option disables auto-batching and is "
                                  "mutually exclusive with drop_last")
         else:
-            batch_size = _check_positive_int(batch_size, "batch_size")
+            batch_size = check_int("batch_size", batch_size, minimum=1)
             if self.min_batch_size > batch_size:
                 raise ValueError(f"min_batch_size={self.min_batch_size} must not exceed "
                                  f"batch_size={batch_size}.")

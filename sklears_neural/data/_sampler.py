@@ -7,26 +7,13 @@ loop over rows. A seeded ``generator`` makes the sequence of epochs
 reproducible; each epoch draws afresh from it.
 """
 
-import numbers
-
 import numpy as np
 
 from sklears_neural._random import as_generator
+from sklears_neural._specs._scalars import check_bool, check_int
 
 __all__ = ["BatchSampler", "RandomSampler", "Sampler", "SequentialSampler",
            "StratifiedBatchSampler", "WeightedRandomSampler"]
-
-
-def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(f"{name} should be a positive integer value, but got {name}={value!r}")
-    return int(value)
-
-
-def _check_bool(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} should be a boolean value, but got {name}={value!r}")
-    return bool(value)
 
 
 class Sampler:
@@ -115,10 +102,10 @@ class RandomSampler(Sampler):
 
     def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
         super().__init__(data_source)
-        self.replacement = _check_bool(replacement, "replacement")
+        self.replacement = check_bool("replacement", replacement)
         self._num_samples = num_samples
         self.generator = as_generator(generator)
-        _check_positive_int(self.num_samples, "num_samples")
+        check_int("num_samples", self.num_samples, minimum=1)
 
     @property
     def num_samples(self):
@@ -179,8 +166,8 @@ class WeightedRandomSampler(Sampler):
         if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
             raise ValueError("weights should be finite, non-negative and not all zero.")
         self.weights = weights
-        self.num_samples = _check_positive_int(num_samples, "num_samples")
-        self.replacement = _check_bool(replacement, "replacement")
+        self.num_samples = check_int("num_samples", num_samples, minimum=1)
+        self.replacement = check_bool("replacement", replacement)
         self.generator = as_generator(generator)
         nonzero = int(np.count_nonzero(weights))
         if not self.replacement and self.num_samples > nonzero:
@@ -223,8 +210,8 @@ class BatchSampler(Sampler):
     """
 
     def __init__(self, sampler, batch_size, drop_last):
-        self.batch_size = _check_positive_int(batch_size, "batch_size")
-        self.drop_last = _check_bool(drop_last, "drop_last")
+        self.batch_size = check_int("batch_size", batch_size, minimum=1)
+        self.drop_last = check_bool("drop_last", drop_last)
         self.sampler = sampler
         super().__init__(None)
 
@@ -298,9 +285,9 @@ class StratifiedBatchSampler(Sampler):
         if labels.ndim != 1 or labels.size == 0:
             raise ValueError(f"labels should be a non-empty 1-D array; got shape {labels.shape}.")
         self.labels = labels
-        self.batch_size = _check_positive_int(batch_size, "batch_size")
-        self.shuffle = _check_bool(shuffle, "shuffle")
-        self.drop_last = _check_bool(drop_last, "drop_last")
+        self.batch_size = check_int("batch_size", batch_size, minimum=1)
+        self.shuffle = check_bool("shuffle", shuffle)
+        self.drop_last = check_bool("drop_last", drop_last)
         self.generator = as_generator(generator)
         _, codes = np.unique(labels, return_inverse=True)
         codes = codes.reshape(-1)

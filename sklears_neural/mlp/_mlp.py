@@ -9,8 +9,9 @@ from sklearn.utils._param_validation import Interval
 
 from sklears_neural import nn, optim
 from sklears_neural._specs import check_activation
+from sklears_neural._specs._scalars import check_option, check_real
 from sklears_neural.backend import to_numpy
-from sklears_neural.base._checks import OPTIMIZERS, check_number, one_of
+from sklears_neural.base._checks import OPTIMIZERS
 from sklears_neural.base._estimator import BaseNeuralNet
 from sklears_neural.base._mixins import NeuralNetClassifierMixin, NeuralNetRegressorMixin
 from sklears_neural.base._noise import parse_noise
@@ -119,13 +120,13 @@ class _BaseMLP(RoutedParamsMixin, BaseNeuralNet):
         sizes = self._hidden_sizes()
         _per_layer("activation", self.activation, len(sizes), check_activation)
         _per_layer("dropout", self.dropout, len(sizes),
-                   lambda p: check_number("dropout", p, low=0.0, high=1.0, high_open=True))
+                   lambda p: check_real("dropout", p, ge=0, lt=1))
         if isinstance(self.solver, str):
-            one_of("solver", self.solver, _SOLVERS)
+            check_option("solver", self.solver, _SOLVERS)
         elif not (isinstance(self.solver, type) and issubclass(self.solver, optim.Optimizer)):
             raise ValueError(f"solver must be one of {', '.join(map(repr, _SOLVERS))} or an "
                              f"Optimizer subclass; got {self.solver!r}.")
-        one_of("learning_rate", self.learning_rate, _LEARNING_RATES)
+        check_option("learning_rate", self.learning_rate, _LEARNING_RATES)
         if self.lr_schedule is not None and self.solver == "sgd" and self.learning_rate != "constant":
             raise ValueError(f"learning_rate={self.learning_rate!r} is itself a schedule; use "
                              "learning_rate='constant' with lr_schedule.")
@@ -508,7 +509,7 @@ class MLPRegressor(NeuralNetRegressorMixin, _BaseMLP):
             routed=kwargs)
 
     def _extra_validation(self):
-        one_of("loss", self.loss, _REGRESSION_LOSSES)
+        check_option("loss", self.loss, _REGRESSION_LOSSES)
         super()._extra_validation()
 
     @property

@@ -13,12 +13,12 @@ and ``fan_out = out_features * prod(kernel)``.
 """
 
 import math
-import numbers
 
 import numpy as np
 from scipy.special import log_ndtr, ndtri_exp
 
 from sklears_neural._random import as_generator
+from sklears_neural._specs._scalars import check_real
 from sklears_neural.autograd import Tensor
 from sklears_neural.backend import device_of, is_cupy_array, to_device
 
@@ -73,17 +73,6 @@ def _fill(tensor, values):
         values = to_device(values, device_of(data))
     data[...] = values
     return tensor
-
-
-def _check_number(func, name, value):
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or math.isnan(value):
-        raise ValueError(f"{func}: {name} must be a real number; got {value!r}.")
-
-
-def _check_std(func, std):
-    _check_number(func, "std", std)
-    if std < 0:
-        raise ValueError(f"{func}: std must be >= 0; got {std!r}.")
 
 
 def _calculate_fan_in_and_fan_out(tensor):
@@ -166,10 +155,8 @@ def calculate_gain(nonlinearity, param=None):
     if nonlinearity == "leaky_relu":
         if param is None:
             negative_slope = 0.01
-        elif isinstance(param, numbers.Real) and not isinstance(param, bool):
-            negative_slope = float(param)
         else:
-            raise ValueError(f"param (negative_slope) must be a number; got {param!r}.")
+            negative_slope = float(check_real("param (negative_slope)", param))
         return math.sqrt(2.0 / (1 + negative_slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4
@@ -255,8 +242,8 @@ def uniform_(tensor, a=0.0, b=1.0, *, generator=None):
         ``tensor`` itself.
     """
     data = _float_data(tensor, "uniform_")
-    _check_number("uniform_", "a", a)
-    _check_number("uniform_", "b", b)
+    check_real("uniform_: a", a)
+    check_real("uniform_: b", b)
     if a > b:
         raise ValueError(f"uniform_: needs a <= b; got a={a!r}, b={b!r}.")
     rng = as_generator(generator)
@@ -283,8 +270,8 @@ def normal_(tensor, mean=0.0, std=1.0, *, generator=None):
         ``tensor`` itself.
     """
     data = _float_data(tensor, "normal_")
-    _check_number("normal_", "mean", mean)
-    _check_std("normal_", std)
+    check_real("normal_: mean", mean)
+    check_real("normal_: std", std, ge=0)
     rng = as_generator(generator)
     return _fill(tensor, rng.normal(mean, std, size=data.shape))
 
@@ -333,12 +320,10 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, *, generator=None):
         ``tensor`` itself.
     """
     data = _float_data(tensor, "trunc_normal_")
-    _check_number("trunc_normal_", "mean", mean)
-    _check_std("trunc_normal_", std)
-    if std == 0:
-        raise ValueError("trunc_normal_: std must be > 0; got 0.")
-    _check_number("trunc_normal_", "a", a)
-    _check_number("trunc_normal_", "b", b)
+    check_real("trunc_normal_: mean", mean)
+    check_real("trunc_normal_: std", std, gt=0)
+    check_real("trunc_normal_: a", a)
+    check_real("trunc_normal_: b", b)
     if not a < b:
         raise ValueError(f"trunc_normal_: needs a < b; got a={a!r}, b={b!r}.")
     rng = as_generator(generator)
@@ -347,10 +332,6 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, *, generator=None):
 
 
 # -- fan-scaled schemes ---------------------------------------------------------------
-def _check_gain(func, gain):
-    _check_number(func, "gain", gain)
-
-
 def xavier_uniform_(tensor, gain=1.0, *, generator=None):
     r"""Glorot/Xavier uniform initialisation, in place.
 
@@ -373,7 +354,7 @@ def xavier_uniform_(tensor, gain=1.0, *, generator=None):
         ``tensor`` itself.
     """
     data = _float_data(tensor, "xavier_uniform_")
-    _check_gain("xavier_uniform_", gain)
+    check_real("xavier_uniform_: gain", gain)
     fan_in, fan_out = _calculate_fan_in_and_fan_out(data)
     if data.size == 0:
         return tensor
@@ -403,7 +384,7 @@ def xavier_normal_(tensor, gain=1.0, *, generator=None):
         ``tensor`` itself.
     """
     data = _float_data(tensor, "xavier_normal_")
-    _check_gain("xavier_normal_", gain)
+    check_real("xavier_normal_: gain", gain)
     fan_in, fan_out = _calculate_fan_in_and_fan_out(data)
     if data.size == 0:
         return tensor
@@ -412,7 +393,7 @@ def xavier_normal_(tensor, gain=1.0, *, generator=None):
 
 
 def _kaiming_std(data, a, mode, nonlinearity, func):
-    _check_number(func, "a", a)
+    check_real(f"{func}: a", a)
     fan = _calculate_correct_fan(data, mode)
     gain = calculate_gain(nonlinearity, a)
     return gain / math.sqrt(fan) if fan else 0.0
@@ -566,7 +547,7 @@ def orthogonal_(tensor, gain=1.0, *, generator=None):
         raise ValueError(
             f"orthogonal_: needs a tensor with at least 2 dimensions; got shape {data.shape}."
         )
-    _check_gain("orthogonal_", gain)
+    check_real("orthogonal_: gain", gain)
     if data.size == 0:
         return tensor
     rows = data.shape[0]

@@ -1,12 +1,8 @@
 """Adadelta: an adaptive learning rate from running averages (Zeiler 2012)."""
 
-from sklears_neural._dispatch import kernels_for
-from sklears_neural.optim._optimizer import (
-    Optimizer,
-    _check_nonnegative,
-    _check_unit_interval,
-    _ensure_state,
-)
+from sklears_neural._specs._scalars import check_real
+from sklears_neural.optim._kernel_step import KernelStep, StateBuffer
+from sklears_neural.optim._optimizer import Optimizer
 
 __all__ = ["Adadelta"]
 
@@ -47,35 +43,19 @@ class Adadelta(Optimizer):
         Per parameter: ``step`` (int), ``square_avg`` and ``acc_delta``.
     """
 
+    _kernel_step = KernelStep(
+        "adadelta_step", buffers=(StateBuffer("square_avg"), StateBuffer("acc_delta")),
+        options=("lr", "rho", "eps", "weight_decay", "maximize"), flags=("maximize",),
+        step="counted")
+
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, *,
                  maximize=False):
-        defaults = {
-            "lr": lr,
-            "rho": rho,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "maximize": maximize,
-        }
-        self._check_options(defaults)
-        super().__init__(params, defaults)
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
+                                      maximize=maximize))
 
     @staticmethod
     def _check_options(options):
-        _check_nonnegative("lr", options["lr"])
-        _check_unit_interval("rho", options["rho"], closed=True)
-        _check_nonnegative("eps", options["eps"])
-        _check_nonnegative("weight_decay", options["weight_decay"])
-
-    def _step_group(self, group):
-        lr = float(group["lr"])
-        rho = float(group["rho"])
-        eps = float(group["eps"])
-        weight_decay = float(group["weight_decay"])
-        maximize = bool(group["maximize"])
-        for p, grad, state in self._params_with_grad(group):
-            _ensure_state(state, p, "square_avg", "acc_delta")
-            kernels_for(p.data).adadelta_step(
-                p.data, grad, state["square_avg"], state["acc_delta"], lr=lr, rho=rho,
-                eps=eps, weight_decay=weight_decay, maximize=maximize,
-            )
-            state["step"] += 1
+        check_real("lr", options["lr"], ge=0)
+        check_real("rho", options["rho"], ge=0, le=1)
+        check_real("eps", options["eps"], ge=0)
+        check_real("weight_decay", options["weight_decay"], ge=0)

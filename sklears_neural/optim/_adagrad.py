@@ -1,8 +1,8 @@
 """Adagrad with learning-rate decay."""
 
-from sklears_neural._dispatch import kernels_for
-from sklears_neural.backend import get_array_module
-from sklears_neural.optim._optimizer import Optimizer, _check_nonnegative
+from sklears_neural._specs._scalars import check_real
+from sklears_neural.optim._kernel_step import KernelStep, StateBuffer
+from sklears_neural.optim._optimizer import Optimizer
 
 __all__ = ["Adagrad"]
 
@@ -45,38 +45,17 @@ class Adagrad(Optimizer):
         Per parameter: ``step`` (int) and ``sum``.
     """
 
+    _kernel_step = KernelStep(
+        "adagrad_step", buffers=(StateBuffer("sum", fill="initial_accumulator_value"),),
+        options=("lr", "lr_decay", "weight_decay", "eps", "maximize"), flags=("maximize",))
+
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0,
                  initial_accumulator_value=0, eps=1e-10, *, maximize=False):
-        defaults = {
-            "lr": lr,
-            "lr_decay": lr_decay,
-            "weight_decay": weight_decay,
-            "initial_accumulator_value": initial_accumulator_value,
-            "eps": eps,
-            "maximize": maximize,
-        }
-        self._check_options(defaults)
-        super().__init__(params, defaults)
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value,
+                                      eps=eps, maximize=maximize))
 
     @staticmethod
     def _check_options(options):
         for name in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
-            _check_nonnegative(name, options[name])
-
-    def _step_group(self, group):
-        lr = float(group["lr"])
-        lr_decay = float(group["lr_decay"])
-        weight_decay = float(group["weight_decay"])
-        initial = float(group["initial_accumulator_value"])
-        eps = float(group["eps"])
-        maximize = bool(group["maximize"])
-        for p, grad, state in self._params_with_grad(group):
-            if "step" not in state:
-                state["step"] = 0
-                state["sum"] = get_array_module(p.data).full_like(p.data, initial)
-            step = state["step"] + 1
-            kernels_for(p.data).adagrad_step(
-                p.data, grad, state["sum"], step, lr=lr, lr_decay=lr_decay,
-                weight_decay=weight_decay, eps=eps, maximize=maximize,
-            )
-            state["step"] = step
+            check_real(name, options[name], ge=0)

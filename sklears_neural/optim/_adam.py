@@ -1,27 +1,22 @@
 """Adam, AMSGrad and AdamW (decoupled weight decay)."""
 
-from sklears_neural._dispatch import kernels_for
-from sklears_neural.backend import get_array_module
-from sklears_neural.optim._optimizer import (
-    Optimizer,
-    _check_nonnegative,
-    _check_unit_interval,
-    _ensure_state,
-)
+from sklears_neural._specs._scalars import check_real
+from sklears_neural.optim._kernel_step import KernelStep, StateBuffer
+from sklears_neural.optim._optimizer import Optimizer
 
 __all__ = ["Adam", "AdamW"]
 
 
-def _check_adam_options(options):
-    _check_nonnegative("lr", options["lr"])
-    _check_nonnegative("eps", options["eps"])
-    _check_nonnegative("weight_decay", options["weight_decay"])
+def check_adam_options(options):
+    """Check ``lr``, ``eps``, ``weight_decay`` (>= 0) and ``betas`` (a pair in [0, 1))."""
+    for name in ("lr", "eps", "weight_decay"):
+        check_real(name, options[name], ge=0)
     betas = options["betas"]
     if (isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__")
             or len(betas) != 2):
         raise ValueError(f"betas must be a pair (beta1, beta2); got {betas!r}.")
     for i, beta in enumerate(betas):
-        _check_unit_interval(f"betas[{i}]", beta)
+        check_real(f"betas[{i}]", beta, ge=0, lt=1)
 
 
 class Adam(Optimizer):
@@ -75,47 +70,20 @@ class Adam(Optimizer):
     AdamW : Adam with decoupled weight decay (default ``weight_decay=1e-2``).
     """
 
+    _kernel_step = KernelStep(
+        "adam_step", buffers=(StateBuffer("exp_avg"), StateBuffer("exp_avg_sq"),
+                              StateBuffer("max_exp_avg_sq", when="amsgrad")),
+        options=("lr", "betas", "eps", "weight_decay", "decoupled_weight_decay", "amsgrad",
+                 "maximize"),
+        flags=("decoupled_weight_decay", "amsgrad", "maximize"))
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, maximize=False, decoupled_weight_decay=False):
-        defaults = {
-            "lr": lr,
-            "betas": tuple(betas) if isinstance(betas, list) else betas,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "amsgrad": amsgrad,
-            "maximize": maximize,
-            "decoupled_weight_decay": decoupled_weight_decay,
-        }
-        self._check_options(defaults)
-        super().__init__(params, defaults)
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      amsgrad=amsgrad, maximize=maximize,
+                                      decoupled_weight_decay=decoupled_weight_decay))
 
-    @staticmethod
-    def _check_options(options):
-        _check_adam_options(options)
-
-    def _step_group(self, group):
-        lr = float(group["lr"])
-        beta1, beta2 = (float(b) for b in group["betas"])
-        eps = float(group["eps"])
-        weight_decay = float(group["weight_decay"])
-        amsgrad = bool(group["amsgrad"])
-        maximize = bool(group["maximize"])
-        decoupled = bool(group["decoupled_weight_decay"])
-        for p, grad, state in self._params_with_grad(group):
-            xp = get_array_module(p.data)
-            _ensure_state(state, p, "exp_avg", "exp_avg_sq")
-            max_exp_avg_sq = None
-            if amsgrad:
-                if "max_exp_avg_sq" not in state:
-                    state["max_exp_avg_sq"] = xp.zeros_like(p.data)
-                max_exp_avg_sq = state["max_exp_avg_sq"]
-            step = state["step"] + 1
-            kernels_for(p.data).adam_step(
-                p.data, grad, state["exp_avg"], state["exp_avg_sq"], max_exp_avg_sq, step,
-                lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
-                decoupled_weight_decay=decoupled, amsgrad=amsgrad, maximize=maximize,
-            )
-            state["step"] = step
+    _check_options = staticmethod(check_adam_options)
 
 
 class AdamW(Adam):

@@ -1,8 +1,8 @@
 """LAMB: layer-wise adaptive moments for large batches (You et al. 2019)."""
 
-from sklears_neural._dispatch import kernels_for
-from sklears_neural.optim._adam import _check_adam_options
-from sklears_neural.optim._optimizer import Optimizer, _ensure_state
+from sklears_neural.optim._adam import check_adam_options
+from sklears_neural.optim._kernel_step import KernelStep, StateBuffer
+from sklears_neural.optim._optimizer import Optimizer
 
 __all__ = ["LAMB"]
 
@@ -45,30 +45,11 @@ class LAMB(Optimizer):
         Per parameter: ``step`` (int), ``exp_avg`` and ``exp_avg_sq``.
     """
 
+    _kernel_step = KernelStep(
+        "lamb_step", buffers=(StateBuffer("exp_avg"), StateBuffer("exp_avg_sq")),
+        options=("lr", "betas", "eps", "weight_decay"))
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-6, weight_decay=0):
-        defaults = {
-            "lr": lr,
-            "betas": tuple(betas) if isinstance(betas, list) else betas,
-            "eps": eps,
-            "weight_decay": weight_decay,
-        }
-        self._check_options(defaults)
-        super().__init__(params, defaults)
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
 
-    @staticmethod
-    def _check_options(options):
-        _check_adam_options(options)
-
-    def _step_group(self, group):
-        lr = float(group["lr"])
-        beta1, beta2 = (float(b) for b in group["betas"])
-        eps = float(group["eps"])
-        weight_decay = float(group["weight_decay"])
-        for p, grad, state in self._params_with_grad(group):
-            _ensure_state(state, p, "exp_avg", "exp_avg_sq")
-            step = state["step"] + 1
-            kernels_for(p.data).lamb_step(
-                p.data, grad, state["exp_avg"], state["exp_avg_sq"], step, lr=lr,
-                beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
-            )
-            state["step"] = step
+    _check_options = staticmethod(check_adam_options)

@@ -1,12 +1,8 @@
 """LARS: layer-wise adaptive rate scaling (You et al. 2017)."""
 
-from sklears_neural._dispatch import kernels_for
-from sklears_neural.backend import get_array_module
-from sklears_neural.optim._optimizer import (
-    Optimizer,
-    _check_nonnegative,
-    _check_unit_interval,
-)
+from sklears_neural._specs._scalars import check_bool, check_real
+from sklears_neural.optim._kernel_step import KernelStep, StateBuffer
+from sklears_neural.optim._optimizer import Optimizer
 
 __all__ = ["LARS"]
 
@@ -56,48 +52,21 @@ class LARS(Optimizer):
         Per parameter: ``step`` (int) and, with momentum, ``momentum_buffer``.
     """
 
+    _kernel_step = KernelStep(
+        "lars_step", buffers=(StateBuffer("momentum_buffer", when="momentum"),),
+        options=("lr", "momentum", "weight_decay", "trust_coefficient", "eps", "lars_exclude"),
+        flags=("lars_exclude",), step="counted")
+
     def __init__(self, params, lr, momentum=0.9, weight_decay=0, trust_coefficient=0.001,
                  eps=1e-8, *, lars_exclude=False):
-        defaults = {
-            "lr": lr,
-            "momentum": momentum,
-            "weight_decay": weight_decay,
-            "trust_coefficient": trust_coefficient,
-            "eps": eps,
-            "lars_exclude": lars_exclude,
-        }
-        self._check_options(defaults)
-        super().__init__(params, defaults)
+        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay,
+                                      trust_coefficient=trust_coefficient, eps=eps,
+                                      lars_exclude=lars_exclude))
 
     @staticmethod
     def _check_options(options):
-        _check_nonnegative("lr", options["lr"])
-        _check_unit_interval("momentum", options["momentum"])
-        _check_nonnegative("weight_decay", options["weight_decay"])
-        _check_nonnegative("trust_coefficient", options["trust_coefficient"])
-        _check_nonnegative("eps", options["eps"])
-        if not isinstance(options["lars_exclude"], bool):
-            raise ValueError(
-                f"lars_exclude must be True or False; got {options['lars_exclude']!r}.")
-
-    def _step_group(self, group):
-        lr = float(group["lr"])
-        momentum = float(group["momentum"])
-        weight_decay = float(group["weight_decay"])
-        trust = float(group["trust_coefficient"])
-        eps = float(group["eps"])
-        exclude = bool(group["lars_exclude"])
-        for p, grad, state in self._params_with_grad(group):
-            xp = get_array_module(p.data)
-            if "step" not in state:
-                state["step"] = 0
-            buffer = None
-            if momentum:
-                if "momentum_buffer" not in state:
-                    state["momentum_buffer"] = xp.zeros_like(p.data)
-                buffer = state["momentum_buffer"]
-            kernels_for(p.data).lars_step(
-                p.data, grad, buffer, lr, momentum=momentum, weight_decay=weight_decay,
-                trust_coefficient=trust, eps=eps, exclude_from_adaptation=exclude,
-            )
-            state["step"] += 1
+        check_real("lr", options["lr"], ge=0)
+        check_real("momentum", options["momentum"], ge=0, lt=1)
+        for name in ("weight_decay", "trust_coefficient", "eps"):
+            check_real(name, options[name], ge=0)
+        check_bool("lars_exclude", options["lars_exclude"], error=ValueError)

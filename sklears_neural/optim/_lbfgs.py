@@ -5,9 +5,10 @@ import math
 import numpy as np
 import scipy.optimize
 
+from sklears_neural._specs._scalars import check_int, check_real
 from sklears_neural.autograd import Tensor, enable_grad
 from sklears_neural.backend import get_array_module, to_device, to_numpy
-from sklears_neural.optim._optimizer import Optimizer, _check_nonnegative
+from sklears_neural.optim._optimizer import Optimizer
 
 __all__ = ["LBFGS"]
 
@@ -58,9 +59,8 @@ class LBFGS(Optimizer):
     def __init__(self, params, max_iter=200, max_fun=15000, tol=1e-4, history_size=10):
         for name, value in (("max_iter", max_iter), ("max_fun", max_fun),
                             ("history_size", history_size)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"LBFGS: {name} must be a positive integer; got {value!r}.")
-        _check_nonnegative("tol", tol)
+            check_int(f"LBFGS: {name}", value, minimum=1)
+        check_real("tol", tol, ge=0)
         super().__init__(params, {"max_iter": max_iter, "max_fun": max_fun, "tol": tol,
                                   "history_size": history_size})
         if len(self.param_groups) != 1:

@@ -2,10 +2,10 @@
 
 import warnings
 
-from sklears_neural._dispatch import kernels_for
-from sklears_neural.backend import get_array_module
-from sklears_neural.optim._adam import _check_adam_options
-from sklears_neural.optim._optimizer import Optimizer, _check_nonnegative
+from sklears_neural._specs._scalars import check_real
+from sklears_neural.optim._adam import check_adam_options
+from sklears_neural.optim._kernel_step import KernelStep, StateBuffer
+from sklears_neural.optim._optimizer import Optimizer
 
 __all__ = ["NAdam", "Nadam"]
 
@@ -60,52 +60,35 @@ class NAdam(Optimizer):
         and ``exp_avg_sq``.
     """
 
+    _kernel_step = KernelStep(
+        "nadam_step", buffers=(StateBuffer("exp_avg"), StateBuffer("exp_avg_sq")),
+        options=("lr", "betas", "eps", "weight_decay", "decoupled_weight_decay", "maximize"),
+        flags=("decoupled_weight_decay", "maximize"), scalars={"mu_product": 1.0})
+
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  momentum_decay=4e-3, decoupled_weight_decay=False, *, maximize=False):
-        defaults = {
-            "lr": lr,
-            "betas": tuple(betas) if isinstance(betas, list) else betas,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "momentum_decay": momentum_decay,
-            "decoupled_weight_decay": decoupled_weight_decay,
-            "maximize": maximize,
-        }
-        self._check_options(defaults)
-        super().__init__(params, defaults)
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      momentum_decay=momentum_decay,
+                                      decoupled_weight_decay=decoupled_weight_decay,
+                                      maximize=maximize))
 
     @staticmethod
     def _check_options(options):
-        _check_adam_options(options)
-        _check_nonnegative("momentum_decay", options["momentum_decay"])
+        check_adam_options(options)
+        check_real("momentum_decay", options["momentum_decay"], ge=0)
 
-    def _step_group(self, group):
-        lr = float(group["lr"])
-        beta1, beta2 = (float(b) for b in group["betas"])
-        eps = float(group["eps"])
-        weight_decay = float(group["weight_decay"])
+    def _schedule(self, group):
+        """The momentum schedule: ``mu`` of this step and the next, and their running product."""
+        beta1 = float(group["betas"][0])
         momentum_decay = float(group["momentum_decay"])
-        decoupled = bool(group["decoupled_weight_decay"])
-        maximize = bool(group["maximize"])
-        for p, grad, state in self._params_with_grad(group):
-            xp = get_array_module(p.data)
-            if "step" not in state:
-                state["step"] = 0
-                state["mu_product"] = 1.0
-                state["exp_avg"] = xp.zeros_like(p.data)
-                state["exp_avg_sq"] = xp.zeros_like(p.data)
-            step = state["step"] + 1
+
+        def scheduled(state, step):
             mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
             mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
             mu_product = float(state["mu_product"]) * mu
-            kernels_for(p.data).nadam_step(
-                p.data, grad, state["exp_avg"], state["exp_avg_sq"], step, mu, mu_next,
-                mu_product, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
-                weight_decay=weight_decay, decoupled_weight_decay=decoupled,
-                maximize=maximize,
-            )
-            state["step"] = step
-            state["mu_product"] = mu_product
+            return (mu, mu_next, mu_product), {"mu_product": mu_product}
+
+        return scheduled
 
 
 class Nadam(NAdam):

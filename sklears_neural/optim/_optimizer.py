@@ -1,16 +1,17 @@
 """``Optimizer``: parameter groups, per-parameter state, saving and loading.
 
 The base class does the bookkeeping that every optimizer shares, in the
-layout of ``torch.optim.Optimizer``; a subclass only says how one group of
-parameters is updated (``_step_group``), with one fused kernel call per
-parameter.
+layout of ``torch.optim.Optimizer``, and the one step loop of the optimizers
+that update a parameter with one fused kernel call: a subclass declares that
+call in a ``KernelStep`` (``_kernel_step.py``: which kernel, which state
+buffers, which options) and checks its options.
 """
 
 import copy
-import numbers
 
 import numpy as np
 
+from sklears_neural._dispatch import kernels_for
 from sklears_neural.autograd import Tensor, enable_grad, no_grad
 from sklears_neural.backend import (
     device_of,
@@ -19,6 +20,7 @@ from sklears_neural.backend import (
     to_device,
     to_numpy,
 )
+from sklears_neural.optim._kernel_step import state_reader
 
 __all__ = ["Optimizer"]
 
@@ -27,31 +29,13 @@ def _is_array(value):
     return isinstance(value, np.ndarray) or is_cupy_array(value)
 
 
-def _ensure_state(state, param, *buffers):
-    """On a parameter's first step: a step count of 0 and zero-filled ``buffers``.
-
-    Buffers already present are kept, so an option switched on mid-run
-    (AMSGrad, momentum) only adds what it needs.
-    """
-    state.setdefault("step", 0)
-    for name in buffers:
-        if name not in state:
-            state[name] = get_array_module(param.data).zeros_like(param.data)
-
-
-def _check_nonnegative(name, value):
-    """Raise ValueError unless ``value`` is a number >= 0 (NaN fails too)."""
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value >= 0:
-        raise ValueError(f"{name} must be a number >= 0; got {value!r}.")
-
-
-def _check_unit_interval(name, value, closed=False):
-    """Raise ValueError unless ``0 <= value < 1`` (``<= 1`` when ``closed``)."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and (
-        0 <= value <= 1 if closed else 0 <= value < 1)
-    if not ok:
-        interval = "[0, 1]" if closed else "[0, 1)"
-        raise ValueError(f"{name} must be in {interval}; got {value!r}.")
+def _raise_mismatch(data, grad):
+    if grad.dtype != data.dtype:
+        raise ValueError(
+            f"a parameter of dtype {data.dtype} has a gradient of dtype {grad.dtype}; "
+            "the optimizer needs them equal."
+        )
+    raise ValueError(f"a parameter of shape {data.shape} has a gradient of shape {grad.shape}.")
 
 
 class Optimizer:
@@ -81,13 +65,20 @@ class Optimizer:
     -----
     ``step`` runs under ``no_grad()``, skips parameters whose ``grad`` is
     None, never modifies ``grad`` and keeps each state array in the
-    parameter's dtype and on its device. Subclasses implement
-    ``_step_group(group)`` and, to validate per-group options,
-    ``_check_options(options)``.
+    parameter's dtype and on its device. A subclass declares its fused
+    kernel call in ``_kernel_step`` (a ``KernelStep``), or overrides
+    ``_step_group(group)``; it validates options in
+    ``_check_options(options)``, which also sees the defaults.
     """
+
+    #: The fused kernel call of one parameter's update (see ``KernelStep``).
+    _kernel_step = None
 
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
+        if isinstance(self.defaults.get("betas"), list):  # kept as the (beta1, beta2) pair
+            self.defaults["betas"] = tuple(self.defaults["betas"])
+        self._check_options(self.defaults)
         self.state = {}
         self.param_groups = []
         if isinstance(params, Tensor):
@@ -178,27 +169,6 @@ class Optimizer:
                 else:
                     p.grad.fill(0)
 
-    def _params_with_grad(self, group):
-        """Yield ``(param, grad, state)`` for the group's params that have a grad."""
-        for p in group["params"]:
-            grad = p.grad
-            if grad is None:
-                continue
-            if grad.dtype != p.data.dtype:
-                raise ValueError(
-                    f"a parameter of dtype {p.data.dtype} has a gradient of dtype "
-                    f"{grad.dtype}; the optimizer needs them equal."
-                )
-            if grad.shape != p.data.shape:
-                raise ValueError(
-                    f"a parameter of shape {p.data.shape} has a gradient of shape "
-                    f"{grad.shape}."
-                )
-            state = self.state.get(p)
-            if state is None:
-                state = self.state[p] = {}
-            yield p, grad, state
-
     def step(self, closure=None):
         """Update the parameters once from their current gradients.
 
@@ -223,6 +193,57 @@ class Optimizer:
         return loss
 
     def _step_group(self, group):
+        """One fused kernel call per parameter that has a gradient, as ``_kernel_step`` says."""
+        spec = self._kernel_step
+        if spec is None:
+            raise NotImplementedError(f"{type(self).__name__} declares no _kernel_step.")
+        # Once per group: the buffers switched on (a name) or off (None), how to read them
+        # from a parameter's state, and the options (the kernel's last arguments).
+        names = spec.buffer_names(group)
+        read = state_reader(names)
+        options = spec.kernel_options(group)
+        counts, passes, first_step = spec.step is not None, spec.step == "passed", spec.first_step
+        schedule = self._schedule(group) if spec.scalars else None
+        states, array_type, kernel = self.state, None, None
+        for p in group["params"]:
+            grad = p.grad
+            if grad is None:
+                continue
+            data = p.data
+            if grad.dtype != data.dtype or grad.shape != data.shape:
+                _raise_mismatch(data, grad)
+            state = states.get(p)
+            if state is None:
+                state = states[p] = {}
+            try:
+                args, made = read(state), False
+                step = state["step"] + 1 if counts else None
+            except KeyError:  # the parameter's first step, or a buffer switched on since
+                spec.init_state(state, data, group, names)
+                args, made = read(state), True
+                step = state["step"] + 1 if counts else None
+            if passes:
+                args += (step,)
+            if schedule is not None:
+                scheduled, updates = schedule(state, step)
+                args += scheduled
+            args += options
+            if first_step:
+                args += (made,)
+            if type(data) is not array_type:  # kernels_for looks at the array's type only
+                array_type, kernel = type(data), getattr(kernels_for(data), spec.kernel)
+            kernel(data, grad, *args)
+            if counts:
+                state["step"] = step
+            if schedule is not None:
+                state.update(updates)
+
+    def _schedule(self, group):
+        """Return ``scheduled(state, step) -> (args, updates)`` for this group's parameters.
+
+        Only for a ``_kernel_step`` with ``scalars``: ``args`` follow the step
+        count in the kernel call, and ``updates`` go into the state after it.
+        """
         raise NotImplementedError
 
     # -- saving and loading --------------------------------------------------

@@ -1,12 +1,8 @@
 """RMSprop, optionally centered and with momentum."""
 
-from sklears_neural._dispatch import kernels_for
-from sklears_neural.backend import get_array_module
-from sklears_neural.optim._optimizer import (
-    Optimizer,
-    _check_nonnegative,
-    _check_unit_interval,
-)
+from sklears_neural._specs._scalars import check_real
+from sklears_neural.optim._kernel_step import KernelStep, StateBuffer
+from sklears_neural.optim._optimizer import Optimizer
 
 __all__ = ["RMSprop"]
 
@@ -57,51 +53,20 @@ class RMSprop(Optimizer):
         (when ``momentum > 0``) and ``grad_avg`` (when ``centered``).
     """
 
+    _kernel_step = KernelStep(
+        "rmsprop_step",
+        buffers=(StateBuffer("square_avg"), StateBuffer("grad_avg", when="centered"),
+                 StateBuffer("momentum_buffer", when="momentum")),
+        options=("lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize"),
+        flags=("centered", "maximize"), step="counted")
+
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
                  centered=False, *, maximize=False):
-        defaults = {
-            "lr": lr,
-            "alpha": alpha,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "momentum": momentum,
-            "centered": centered,
-            "maximize": maximize,
-        }
-        self._check_options(defaults)
-        super().__init__(params, defaults)
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered, maximize=maximize))
 
     @staticmethod
     def _check_options(options):
         for name in ("lr", "eps", "weight_decay", "momentum"):
-            _check_nonnegative(name, options[name])
-        _check_unit_interval("alpha", options["alpha"], closed=True)
-
-    def _step_group(self, group):
-        lr = float(group["lr"])
-        alpha = float(group["alpha"])
-        eps = float(group["eps"])
-        weight_decay = float(group["weight_decay"])
-        momentum = float(group["momentum"])
-        centered = bool(group["centered"])
-        maximize = bool(group["maximize"])
-        for p, grad, state in self._params_with_grad(group):
-            xp = get_array_module(p.data)
-            if "step" not in state:
-                state["step"] = 0
-                state["square_avg"] = xp.zeros_like(p.data)
-            momentum_buffer = grad_avg = None
-            if momentum > 0:
-                if "momentum_buffer" not in state:
-                    state["momentum_buffer"] = xp.zeros_like(p.data)
-                momentum_buffer = state["momentum_buffer"]
-            if centered:
-                if "grad_avg" not in state:
-                    state["grad_avg"] = xp.zeros_like(p.data)
-                grad_avg = state["grad_avg"]
-            kernels_for(p.data).rmsprop_step(
-                p.data, grad, state["square_avg"], grad_avg, momentum_buffer, lr=lr,
-                alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                centered=centered, maximize=maximize,
-            )
-            state["step"] += 1
+            check_real(name, options[name], ge=0)
+        check_real("alpha", options["alpha"], ge=0, le=1)

@@ -1,8 +1,8 @@
 """Stochastic gradient descent with momentum, dampening and Nesterov."""
 
-from sklears_neural._dispatch import kernels_for
-from sklears_neural.backend import get_array_module
-from sklears_neural.optim._optimizer import Optimizer, _check_nonnegative
+from sklears_neural._specs._scalars import check_real
+from sklears_neural.optim._kernel_step import KernelStep, StateBuffer
+from sklears_neural.optim._optimizer import Optimizer
 
 __all__ = ["SGD"]
 
@@ -62,46 +62,23 @@ class SGD(Optimizer):
     array([ 0.486, -0.972])
     """
 
+    _kernel_step = KernelStep(
+        "sgd_step", buffers=(StateBuffer("momentum_buffer", when="momentum"),),
+        options=("lr", "momentum", "dampening", "nesterov", "weight_decay", "maximize"),
+        flags=("nesterov", "maximize"), step=None, first_step=True)
+
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
                  nesterov=False, *, maximize=False):
-        defaults = {
-            "lr": lr,
-            "momentum": momentum,
-            "dampening": dampening,
-            "weight_decay": weight_decay,
-            "nesterov": nesterov,
-            "maximize": maximize,
-        }
-        self._check_options(defaults)
-        super().__init__(params, defaults)
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov,
+                                      maximize=maximize))
 
     @staticmethod
     def _check_options(options):
         for name in ("lr", "momentum", "dampening", "weight_decay"):
-            _check_nonnegative(name, options[name])
+            check_real(name, options[name], ge=0)
         if options["nesterov"] and (options["momentum"] <= 0 or options["dampening"] != 0):
             raise ValueError(
                 "nesterov=True needs momentum > 0 and dampening == 0; got "
                 f"momentum={options['momentum']!r}, dampening={options['dampening']!r}."
-            )
-
-    def _step_group(self, group):
-        lr = float(group["lr"])
-        momentum = float(group["momentum"])
-        dampening = float(group["dampening"])
-        weight_decay = float(group["weight_decay"])
-        nesterov = bool(group["nesterov"])
-        maximize = bool(group["maximize"])
-        for p, grad, state in self._params_with_grad(group):
-            buffer, first_step = None, False
-            if momentum != 0:
-                buffer = state.get("momentum_buffer")
-                if buffer is None:
-                    buffer = get_array_module(p.data).zeros_like(p.data)
-                    state["momentum_buffer"] = buffer
-                    first_step = True
-            kernels_for(p.data).sgd_step(
-                p.data, grad, buffer, lr, momentum=momentum, dampening=dampening,
-                nesterov=nesterov, weight_decay=weight_decay, maximize=maximize,
-                first_step=first_step,
             )

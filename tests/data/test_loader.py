@@ -168,7 +168,7 @@ def test_sequence_dataset_through_the_loader():
     (dict(sampler=[0, 1], shuffle=True), "sampler option is mutually exclusive with shuffle"),
     (dict(batch_size=None, drop_last=True), "mutually exclusive with drop_last"),
     (dict(num_workers=2), "num_workers must be 0.*prefetch=True"),
-    (dict(batch_size=0), "batch_size=0"),
+    (dict(batch_size=0), "batch_size must be an integer >= 1; got 0"),
     (dict(batch_size=4, min_batch_size=5), "min_batch_size=5 must not exceed batch_size=4"),
 ])
 def test_argument_errors(kwargs, match):

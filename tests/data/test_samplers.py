@@ -90,7 +90,7 @@ def test_weighted_sampler_without_replacement():
 @pytest.mark.parametrize("kwargs, match", [
     (dict(weights=[1.0, -1.0], num_samples=2), "non-negative"),
     (dict(weights=[0.0, 0.0], num_samples=2), "not all zero"),
-    (dict(weights=[1.0], num_samples=0), "num_samples=0"),
+    (dict(weights=[1.0], num_samples=0), "num_samples must be an integer >= 1; got 0"),
 ])
 def test_weighted_sampler_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -98,11 +98,11 @@ def test_weighted_sampler_errors(kwargs, match):
 
 
 def test_sampler_argument_errors():
-    with pytest.raises(ValueError, match="num_samples=0"):
+    with pytest.raises(ValueError, match="num_samples must be an integer >= 1; got 0"):
         RandomSampler(range(5), num_samples=0)
     with pytest.raises(TypeError, match="replacement"):
         RandomSampler(range(5), replacement=1)
-    with pytest.raises(ValueError, match="batch_size=0"):
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1; got 0"):
         BatchSampler(SequentialSampler(range(5)), 0, False)
     with pytest.raises(TypeError, match="drop_last"):
         BatchSampler(SequentialSampler(range(5)), 2, "no")

@@ -298,11 +298,11 @@ def test_bad_arguments():
         init.kaiming_normal_(t, nonlinearity="softsign")
     with pytest.raises(ValueError, match="a <= b"):
         init.uniform_(t, 1.0, 0.0)
-    with pytest.raises(ValueError, match="std must be >= 0"):
+    with pytest.raises(ValueError, match=r"normal_: std must be a real number >= 0; got -1\.0"):
         init.normal_(t, std=-1.0)
     with pytest.raises(ValueError, match="a < b"):
         init.trunc_normal_(t, a=1.0, b=1.0)
-    with pytest.raises(ValueError, match="std must be > 0"):
+    with pytest.raises(ValueError, match=r"trunc_normal_: std must be a real number > 0; got 0\.0"):
         init.trunc_normal_(t, std=0.0)
     with pytest.raises(ValueError, match="gain"):
         init.xavier_uniform_(t, gain="relu")

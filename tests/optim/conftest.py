@@ -1,20 +1,19 @@
 """Optionally run the optimizer tests on the portable ``_xp`` kernels.
 
 By default the optimizers call the compiled kernels (``kernels_for`` of a
-numpy array). ``SKLEARS_NEURAL_TEST_XP=1`` patches the optimizer modules to
-use ``sklears_neural._xp`` instead: the code path CuPy arrays take, run on
-numpy. The report header says which kernels ran.
+numpy array). ``SKLEARS_NEURAL_TEST_XP=1`` patches the optimizers' step loop
+(in ``sklears_neural.optim._optimizer``) to use ``sklears_neural._xp``
+instead: the code path CuPy arrays take, run on numpy. The report header says
+which kernels ran.
 """
 
-import importlib
 import os
 
 import pytest
 
 from sklears_neural import _xp
+from sklears_neural.optim import _optimizer
 
-_OPTIM_MODULES = ("_sgd", "_adam", "_rmsprop", "_adagrad", "_nadam", "_adamax", "_radam",
-                  "_adadelta", "_lamb", "_lars")
 USE_XP = os.environ.get("SKLEARS_NEURAL_TEST_XP") == "1"
 
 
@@ -27,7 +26,5 @@ def pytest_report_header(config):
 @pytest.fixture(autouse=True)
 def _portable_kernels(monkeypatch):
     if USE_XP:
-        for name in _OPTIM_MODULES:
-            module = importlib.import_module(f"sklears_neural.optim.{name}")
-            monkeypatch.setattr(module, "kernels_for", lambda array: _xp)
+        monkeypatch.setattr(_optimizer, "kernels_for", lambda array: _xp)
     yield

@@ -2,12 +2,8 @@
 
 import copy
 
-from sklears_neural.optim.lr_scheduler._checks import (
-    _check_int,
-    _check_optimizer,
-    _check_real,
-    _set_momentum,
-)
+from sklears_neural._specs._scalars import check_int, check_real
+from sklears_neural.optim.lr_scheduler._checks import _check_optimizer, _set_momentum
 
 
 class LRScheduler:
@@ -56,7 +52,7 @@ class LRScheduler:
 
     def __init__(self, optimizer, last_epoch=-1):
         _check_optimizer(optimizer)
-        _check_int("last_epoch", last_epoch, -1)
+        check_int("last_epoch", last_epoch, minimum=-1)
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
@@ -109,7 +105,7 @@ class LRScheduler:
         if epoch is None:
             self.last_epoch += 1
         else:
-            _check_real("epoch", epoch, ge=0)
+            check_real("epoch", epoch, ge=0)
             self.last_epoch = epoch
         self._write(self.get_lr(), self._get_momenta())
 

@@ -4,12 +4,9 @@ cosine annealing, linear and polynomial."""
 import math
 from bisect import bisect_right
 
+from sklears_neural._specs._scalars import check_int, check_real
 from sklears_neural.optim.lr_scheduler._base import LRScheduler
-from sklears_neural.optim.lr_scheduler._checks import (
-    _check_int,
-    _check_milestones,
-    _check_real,
-)
+from sklears_neural.optim.lr_scheduler._checks import _check_milestones
 
 
 class StepLR(LRScheduler):
@@ -35,8 +32,8 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
-        self.step_size = _check_int("step_size", step_size, 1)
-        self.gamma = _check_real("gamma", gamma, gt=0)
+        self.step_size = check_int("step_size", step_size, minimum=1)
+        self.gamma = check_real("gamma", gamma, gt=0)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -73,7 +70,7 @@ class MultiStepLR(LRScheduler):
 
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
         self.milestones = _check_milestones("milestones", milestones, minimum=0)
-        self.gamma = _check_real("gamma", gamma, gt=0)
+        self.gamma = check_real("gamma", gamma, gt=0)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -106,7 +103,7 @@ class ExponentialLR(LRScheduler):
     """
 
     def __init__(self, optimizer, gamma, last_epoch=-1):
-        self.gamma = _check_real("gamma", gamma, gt=0)
+        self.gamma = check_real("gamma", gamma, gt=0)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -143,7 +140,7 @@ class InverseScalingLR(LRScheduler):
     """
 
     def __init__(self, optimizer, power_t=0.5, last_epoch=-1):
-        self.power_t = _check_real("power_t", power_t, ge=0)
+        self.power_t = check_real("power_t", power_t, ge=0)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -183,8 +180,8 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
-        self.T_max = _check_int("T_max", T_max, 1)
-        self.eta_min = _check_real("eta_min", eta_min, ge=0)
+        self.T_max = check_int("T_max", T_max, minimum=1)
+        self.eta_min = check_real("eta_min", eta_min, ge=0)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -227,9 +224,9 @@ class LinearLR(LRScheduler):
 
     def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
                  last_epoch=-1):
-        self.start_factor = _check_real("start_factor", start_factor, gt=0, le=1)
-        self.end_factor = _check_real("end_factor", end_factor, ge=0, le=1)
-        self.total_iters = _check_int("total_iters", total_iters, 1)
+        self.start_factor = check_real("start_factor", start_factor, gt=0, le=1)
+        self.end_factor = check_real("end_factor", end_factor, ge=0, le=1)
+        self.total_iters = check_int("total_iters", total_iters, minimum=1)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -268,8 +265,8 @@ class PolynomialLR(LRScheduler):
     """
 
     def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
-        self.total_iters = _check_int("total_iters", total_iters, 1)
-        self.power = _check_real("power", power, ge=0)
+        self.total_iters = check_int("total_iters", total_iters, minimum=1)
+        self.power = check_real("power", power, ge=0)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):

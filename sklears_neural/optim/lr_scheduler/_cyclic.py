@@ -2,14 +2,10 @@
 
 import math
 
+from sklears_neural._specs._scalars import check_int, check_option, check_real
 from sklears_neural.optim.lr_scheduler._base import LRScheduler
 from sklears_neural.optim.lr_scheduler._checks import (
-    _check_int,
-    _check_nonnegative,
     _check_optimizer,
-    _check_option,
-    _check_positive,
-    _check_real,
     _momentum_key,
     _per_group,
     _set_momentum,
@@ -76,27 +72,27 @@ class CyclicLR(LRScheduler):
                  mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle",
                  cycle_momentum=True, base_momentum=0.8, max_momentum=0.9, last_epoch=-1):
         _check_optimizer(optimizer)
-        base_lrs = _per_group("base_lr", optimizer, base_lr, _check_nonnegative)
-        self.max_lrs = _per_group("max_lr", optimizer, max_lr, _check_nonnegative)
-        step_size_up = float(_check_int("step_size_up", step_size_up, 1))
-        step_size_down = (float(_check_int("step_size_down", step_size_down, 1))
+        base_lrs = _per_group("base_lr", optimizer, base_lr, ge=0)
+        self.max_lrs = _per_group("max_lr", optimizer, max_lr, ge=0)
+        step_size_up = float(check_int("step_size_up", step_size_up, minimum=1))
+        step_size_down = (float(check_int("step_size_down", step_size_down, minimum=1))
                           if step_size_down is not None else step_size_up)
         self.total_size = step_size_up + step_size_down
         self.step_ratio = step_size_up / self.total_size
         if scale_fn is None:
-            _check_option("mode", mode, ("triangular", "triangular2", "exp_range"))
+            check_option("mode", mode, ("triangular", "triangular2", "exp_range"))
         elif not callable(scale_fn):
             raise ValueError(f"scale_fn must be callable or None; got {scale_fn!r}.")
         self.mode = mode
-        self.gamma = _check_real("gamma", gamma, gt=0)
-        self.scale_mode = _check_option("scale_mode", scale_mode, ("cycle", "iterations"))
+        self.gamma = check_real("gamma", gamma, gt=0)
+        self.scale_mode = check_option("scale_mode", scale_mode, ("cycle", "iterations"))
         self._scale_fn_custom = scale_fn
         self._init_scale_fn()
         self.cycle_momentum = bool(cycle_momentum)
         if self.cycle_momentum:
             self.use_beta1 = _momentum_key(optimizer)
-            self.base_momentums = _per_group("base_momentum", optimizer, base_momentum, _check_nonnegative)
-            self.max_momentums = _per_group("max_momentum", optimizer, max_momentum, _check_nonnegative)
+            self.base_momentums = _per_group("base_momentum", optimizer, base_momentum, ge=0)
+            self.max_momentums = _per_group("max_momentum", optimizer, max_momentum, ge=0)
         if last_epoch == -1:
             for lr, group in zip(base_lrs, optimizer.param_groups):
                 group["lr"] = lr
@@ -268,26 +264,26 @@ class OneCycleLR(LRScheduler):
                  div_factor=25.0, final_div_factor=1e4, three_phase=False, last_epoch=-1):
         _check_optimizer(optimizer)
         if total_steps is not None:
-            self.total_steps = _check_int("total_steps", total_steps, 1)
+            self.total_steps = check_int("total_steps", total_steps, minimum=1)
         elif epochs is not None and steps_per_epoch is not None:
-            self.total_steps = (_check_int("epochs", epochs, 1)
-                                * _check_int("steps_per_epoch", steps_per_epoch, 1))
+            self.total_steps = (check_int("epochs", epochs, minimum=1)
+                                * check_int("steps_per_epoch", steps_per_epoch, minimum=1))
         else:
             raise ValueError(
                 "OneCycleLR needs total_steps, or both epochs and steps_per_epoch; got "
                 f"total_steps={total_steps!r}, epochs={epochs!r}, "
                 f"steps_per_epoch={steps_per_epoch!r}."
             )
-        _check_real("pct_start", pct_start, ge=0, le=1)
+        check_real("pct_start", pct_start, ge=0, le=1)
         self.three_phase = bool(three_phase)
         if self.three_phase and pct_start > 0.5:
             raise ValueError(
                 f"pct_start must be <= 0.5 with three_phase=True; got {pct_start!r}."
             )
-        self._anneal_func_type = _check_option("anneal_strategy", anneal_strategy,
-                                               ("cos", "linear"))
-        _check_real("div_factor", div_factor, gt=0)
-        _check_real("final_div_factor", final_div_factor, gt=0)
+        self._anneal_func_type = check_option("anneal_strategy", anneal_strategy,
+                                              ("cos", "linear"))
+        check_real("div_factor", div_factor, gt=0)
+        check_real("final_div_factor", final_div_factor, gt=0)
         end_up = float(pct_start * self.total_steps) - 1
         if self.three_phase:
             self._schedule_phases = [
@@ -318,7 +314,7 @@ class OneCycleLR(LRScheduler):
                 )
             start = phase["end_step"]
 
-        max_lrs = _per_group("max_lr", optimizer, max_lr, _check_positive)
+        max_lrs = _per_group("max_lr", optimizer, max_lr, gt=0)
         if last_epoch == -1:
             for m_lr, group in zip(max_lrs, optimizer.param_groups):
                 group["initial_lr"] = m_lr / div_factor
@@ -338,8 +334,8 @@ class OneCycleLR(LRScheduler):
                     )
         if self.cycle_momentum:
             self.use_beta1 = _momentum_key(optimizer)
-            max_momentums = _per_group("max_momentum", optimizer, max_momentum, _check_nonnegative)
-            base_momentums = _per_group("base_momentum", optimizer, base_momentum, _check_nonnegative)
+            max_momentums = _per_group("max_momentum", optimizer, max_momentum, ge=0)
+            base_momentums = _per_group("base_momentum", optimizer, base_momentum, ge=0)
             if last_epoch == -1:
                 for m_m, b_m, group in zip(max_momentums, base_momentums,
                                            optimizer.param_groups):

@@ -2,16 +2,9 @@
 
 import math
 
+from sklears_neural._specs._scalars import check_int, check_option, check_real, is_real
 from sklears_neural.optim.lr_scheduler._base import LRScheduler
-from sklears_neural.optim.lr_scheduler._checks import (
-    _check_int,
-    _check_nonnegative,
-    _check_optimizer,
-    _check_option,
-    _check_real,
-    _is_real,
-    _per_group,
-)
+from sklears_neural.optim.lr_scheduler._checks import _check_optimizer, _per_group
 
 
 class ReduceLROnPlateau(LRScheduler):
@@ -77,21 +70,21 @@ class ReduceLROnPlateau(LRScheduler):
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
                  threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8):
         _check_optimizer(optimizer)
-        if _is_real(factor) and factor >= 1.0:
+        if is_real(factor) and factor >= 1.0:
             raise ValueError(
                 f"factor must be < 1.0 (new_lr = lr * factor); got {factor!r}."
             )
-        self.factor = _check_real("factor", factor, ge=0, lt=1)
+        self.factor = check_real("factor", factor, ge=0, lt=1)
         self.optimizer = optimizer
         if isinstance(min_lr, (list, tuple)):
             self.default_min_lr = None
-            self.min_lrs = _per_group("min_lr", optimizer, min_lr, _check_nonnegative)
+            self.min_lrs = _per_group("min_lr", optimizer, min_lr, ge=0)
         else:
-            self.default_min_lr = _check_nonnegative("min_lr", min_lr)
+            self.default_min_lr = check_real("min_lr", min_lr, ge=0)
             self.min_lrs = [min_lr] * len(optimizer.param_groups)
-        self.patience = _check_int("patience", patience, 0)
-        self.cooldown = _check_int("cooldown", cooldown, 0)
-        self.eps = _check_real("eps", eps, ge=0)
+        self.patience = check_int("patience", patience, minimum=0)
+        self.cooldown = check_int("cooldown", cooldown, minimum=0)
+        self.eps = check_real("eps", eps, ge=0)
         self.last_epoch = 0
         self._step_count = 0
         self._last_lr = [group["lr"] for group in optimizer.param_groups]
@@ -99,9 +92,9 @@ class ReduceLROnPlateau(LRScheduler):
         self._reset()
 
     def _init_is_better(self, mode, threshold, threshold_mode):
-        self.mode = _check_option("mode", mode, ("min", "max"))
-        self.threshold = _check_real("threshold", threshold, ge=0)
-        self.threshold_mode = _check_option("threshold_mode", threshold_mode, ("rel", "abs"))
+        self.mode = check_option("mode", mode, ("min", "max"))
+        self.threshold = check_real("threshold", threshold, ge=0)
+        self.threshold_mode = check_option("threshold_mode", threshold_mode, ("rel", "abs"))
         self.mode_worse = math.inf if mode == "min" else -math.inf
 
     def _reset(self):

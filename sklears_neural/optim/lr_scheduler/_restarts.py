@@ -2,8 +2,8 @@
 
 import math
 
+from sklears_neural._specs._scalars import check_int, check_real
 from sklears_neural.optim.lr_scheduler._base import LRScheduler
-from sklears_neural.optim.lr_scheduler._checks import _check_int, _check_real
 
 
 class CosineAnnealingWarmRestarts(LRScheduler):
@@ -52,9 +52,9 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     """
 
     def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
-        self.T_0 = _check_int("T_0", T_0, 1)
-        self.T_mult = _check_int("T_mult", T_mult, 1)
-        self.eta_min = _check_real("eta_min", eta_min, ge=0)
+        self.T_0 = check_int("T_0", T_0, minimum=1)
+        self.T_mult = check_int("T_mult", T_mult, minimum=1)
+        self.eta_min = check_real("eta_min", eta_min, ge=0)
         self.T_i = self.T_0
         self.T_cur = last_epoch
         super().__init__(optimizer, last_epoch)
@@ -109,7 +109,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 self.T_cur = self.T_cur % self.T_i
                 self.T_i = self.T_i * self.T_mult
         else:
-            _check_real("epoch", epoch, ge=0)
+            check_real("epoch", epoch, ge=0)
             if epoch >= self.T_0:
                 if self.T_mult == 1:
                     self.T_cur = epoch % self.T_0

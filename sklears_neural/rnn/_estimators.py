@@ -67,6 +67,12 @@ class _BaseSequenceNet(RoutedParamsMixin, BaseNeuralNet):
             setattr(self, name, value)
         self._store_routed(kwargs)
 
+    def _batch_work(self, rows=None):
+        """Multiply-adds of one batch, roughly: the weights are applied at every
+        time step (the longest sequence seen in fit; only the thread policy
+        reads this)."""
+        return super()._batch_work(rows) * max(1, self.input_shape_[0] or 1)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
@@ -176,6 +182,10 @@ class _BaseSequenceNet(RoutedParamsMixin, BaseNeuralNet):
 
 
 class _Recurrent(_BaseSequenceNet):
+    # The recurrent kernels split the batch over the engine's own threads with a
+    # single-threaded BLAS inside (sklears_neural._threads, "one pool per fit").
+    _thread_pool = "engine"
+
     def _check_architecture(self):
         if self.cell not in ("rnn", "lstm", "gru"):
             raise ValueError(f"cell must be 'rnn', 'lstm' or 'gru'; got {self.cell!r}.")

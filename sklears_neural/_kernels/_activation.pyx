@@ -25,10 +25,11 @@ from sklears_neural._kernels._math cimport (
 )
 from sklears_neural._kernels._openmp_helpers cimport resolve_n_threads
 
-from sklears_neural._kernels._validation import (
+from sklears_neural._specs._arrays import (
     FLOAT32,
     as_array,
     c_array,
+    check_last_axis,
     check_same_shape,
     float_dtype,
 )
@@ -37,7 +38,7 @@ from sklears_neural._specs import (
     SELU_ALPHA,
     SELU_SCALE,
     SOFTPLUS_THRESHOLD,
-    backward_uses_output,
+    backward_operand,
     check_activation,
     default_param,
 )
@@ -261,15 +262,7 @@ def activation_backward(gy, x, y, activation, activation_param=None, *, n_thread
     if name == "identity":
         dtype = float_dtype(kernel, ("gy", gy))
         return np.array(gy, dtype=dtype, order="C", copy=True)
-    if backward_uses_output(name):
-        v_name, v = "y", y
-    else:
-        v_name, v = "x", x
-    if v is None:
-        raise ValueError(
-            f"{kernel}: the backward of {name!r} needs {v_name} (the activation's "
-            f"{'output' if v_name == 'y' else 'input'}); got None."
-        )
+    v_name, v = backward_operand(kernel, name, x, y)
     dtype = float_dtype(kernel, ("gy", gy), (v_name, v))
     gy = as_array(gy)
     v = as_array(v)
@@ -289,12 +282,7 @@ def activation_backward(gy, x, y, activation, activation_param=None, *, n_thread
 
 @cython.wraparound(True)  # Python-level negative indices (shapes)
 def _rows_last_axis(kernel, name, a):
-    if a.ndim == 0:
-        raise ValueError(f"{kernel}: {name} must have at least 1 dimension; got a scalar.")
-    if a.shape[-1] == 0:
-        raise ValueError(
-            f"{kernel}: {name} has shape {a.shape}; the last axis must not be empty."
-        )
+    check_last_axis(kernel, name, a)
     return a.reshape(-1, a.shape[-1])
 
 

@@ -61,7 +61,7 @@ from sklears_neural._kernels._fused cimport floating
 from sklears_neural._kernels._math cimport row_max
 from sklears_neural._kernels._openmp_helpers cimport resolve_n_threads
 
-from sklears_neural._kernels._validation import FLOAT32, as_array, c_array
+from sklears_neural._specs._arrays import FLOAT32, as_array, c_array, float_dtype
 from sklears_neural._specs._attention import check_attention, check_attention_backward
 
 __all__ = ["attention_backward", "attention_forward"]
@@ -279,7 +279,8 @@ def attention_forward(q, k, v, attn_mask=None, key_padding_mask=None, causal=Fal
         NaN.
     """
     kernel = "attention_forward"
-    q, k, v = as_array(q), as_array(k), as_array(v)
+    dtype = float_dtype(kernel, ("q", q), ("k", k), ("v", v))
+    q, k, v = c_array(q, dtype), c_array(k, dtype), c_array(v, dtype)
     if attn_mask is not None:
         attn_mask = as_array(attn_mask)
     if key_padding_mask is not None:
@@ -339,7 +340,9 @@ def attention_backward(grad_out, q, k, v, weights, scale=None, need_q=True, need
         Shapes of q, k and v, C-contiguous.
     """
     kernel = "attention_backward"
-    grad_out, q, k, v, weights = (as_array(a) for a in (grad_out, q, k, v, weights))
+    dtype = float_dtype(kernel, ("q", q), ("k", k), ("v", v), ("grad_out", grad_out),
+                        ("weights", weights))
+    grad_out, q, k, v, weights = (c_array(a, dtype) for a in (grad_out, q, k, v, weights))
     dtype, scale_f = check_attention_backward(kernel, grad_out, q, k, v, weights, scale)
     resolve_n_threads(n_threads, 1, 1)
     need_q, need_k, need_v = bool(need_q), bool(need_k), bool(need_v)

@@ -56,7 +56,7 @@ from sklears_neural._kernels._conv_gemm cimport (
 from sklears_neural._kernels._conv_geom cimport Geom, _make_geom, _prod
 from sklears_neural._kernels._openmp_helpers cimport resolve_n_threads
 
-from sklears_neural._kernels._validation import FLOAT32, as_array, float_dtype
+from sklears_neural._specs._arrays import FLOAT32, as_array, float_dtype
 from sklears_neural._specs._conv import (
     check_grad_shape,
     conv_geometry,

@@ -51,7 +51,7 @@ from sklears_neural._kernels._conv_geom cimport (
 from sklears_neural._kernels._fused cimport floating
 from sklears_neural._kernels._openmp_helpers cimport resolve_batch_threads
 
-from sklears_neural._kernels._validation import FLOAT32, c_array
+from sklears_neural._specs._arrays import FLOAT32, c_array
 from sklears_neural._threads import serial_blas
 
 # Below this many multiply-adds per call the GEMM paths stay on one thread

@@ -24,17 +24,17 @@ cimport sklears_neural._kernels._loops_avx2 as avx2
 from sklears_neural._kernels._cpu cimport use_avx2
 from sklears_neural._kernels._blas cimport gemm_rowmajor
 
-from sklears_neural._kernels._validation import (
-    FLOAT32,
-    FLOAT64,
-    as_array,
-    float_dtype,
-)
 from sklears_neural._specs import (
     ACTIVATION_IDS,
     backward_uses_output,
     check_activation,
     default_param,
+)
+from sklears_neural._specs._arrays import FLOAT32, FLOAT64, as_array, float_dtype
+from sklears_neural._specs._dense import (
+    check_dense,
+    check_dense_backward,
+    dense_backward_operands,
 )
 
 __all__ = ["dense_backward", "dense_forward"]
@@ -178,22 +178,10 @@ def dense_forward(x, W, b, activation="identity", activation_param=None):
     W = as_array(W)
     if b is not None:
         b = as_array(b)
-    if W.ndim != 2:
-        raise ValueError(f"{kernel}: W must be 2-D (out_features, in_features); got shape {W.shape}.")
+    check_dense(kernel, x, W, b)
     out_f, in_f = W.shape
-    if x.ndim == 0 or x.shape[-1] != in_f:
-        raise ValueError(
-            f"{kernel}: x has shape {x.shape} but W has shape {W.shape}; "
-            "x.shape[-1] must equal W.shape[1]."
-        )
-    if b is not None:
-        if b.shape != (out_f,):
-            raise ValueError(
-                f"{kernel}: b has shape {b.shape} but W has shape {W.shape}; "
-                f"b must have shape ({out_f},)."
-            )
-        if b.dtype != dtype or not b.flags.c_contiguous:
-            b = np.ascontiguousarray(b, dtype=dtype)
+    if b is not None and (b.dtype != dtype or not b.flags.c_contiguous):
+        b = np.ascontiguousarray(b, dtype=dtype)
     lead = x.shape[:-1]
     n = _prod(lead)
     x2 = x if x.ndim == 2 else x.reshape(n, in_f)
@@ -247,24 +235,7 @@ def dense_backward(gy, x, W, y, pre, activation="identity", activation_param=Non
     need_W = bool(need_W)
     need_b = bool(need_b)
     identity = name == "identity"
-    v_name, v = None, None
-    if not identity:
-        v_name, v = ("y", y) if backward_uses_output(name) else ("pre", pre)
-        if v is None:
-            raise ValueError(
-                f"{kernel}: the backward of {name!r} needs {v_name} from "
-                f"dense_forward; got None."
-            )
-    if need_W:
-        if x is None:
-            raise ValueError(f"{kernel}: need_W=True needs x; got None.")
-    else:
-        x = None
-    if need_x:
-        if W is None:
-            raise ValueError(f"{kernel}: need_x=True needs W; got None.")
-    else:
-        W = None
+    v_name, v, x, W = dense_backward_operands(kernel, name, x, W, y, pre, need_x, need_W)
     dtype = float_dtype(kernel, ("gy", gy), (v_name, v), ("x", x), ("W", W))
     gy = as_array(gy)
     if v is not None:
@@ -273,34 +244,10 @@ def dense_backward(gy, x, W, y, pre, activation="identity", activation_param=Non
         x = as_array(x)
     if W is not None:
         W = as_array(W)
-    if gy.ndim == 0:
-        raise ValueError(f"{kernel}: gy must be at least 1-D; got a scalar.")
-
+    check_dense_backward(kernel, gy, v_name, v, x, W)
     out_f = gy.shape[-1]
     lead = gy.shape[:-1]
     n = _prod(lead)
-    if v is not None and v.shape != gy.shape:
-        raise ValueError(
-            f"{kernel}: gy has shape {gy.shape} but {v_name} has shape {v.shape}; "
-            "they must be equal."
-        )
-    if W is not None and (W.ndim != 2 or W.shape[0] != out_f):
-        raise ValueError(
-            f"{kernel}: gy has shape {gy.shape} but W has shape {W.shape}; "
-            "W must be 2-D with W.shape[0] == gy.shape[-1]."
-        )
-    if x is not None:
-        if x.ndim == 0 or x.shape[:-1] != lead:
-            raise ValueError(
-                f"{kernel}: x has shape {x.shape} but gy has shape {gy.shape}; "
-                "their leading dimensions must be equal."
-            )
-        if W is not None and x.shape[-1] != W.shape[1]:
-            raise ValueError(
-                f"{kernel}: x has shape {x.shape} but W has shape {W.shape}; "
-                "x.shape[-1] must equal W.shape[1]."
-            )
-
     if not (need_x or need_W or need_b):
         return None, None, None
     gy2 = np.ascontiguousarray(gy, dtype=dtype).reshape(n, out_f)

@@ -21,14 +21,11 @@ from sklears_neural._kernels._types cimport (
     LOSS_BCE, LOSS_HUBER, LOSS_L1, LOSS_MSE, LOSS_POISSON,
 )
 
-from sklears_neural._kernels._validation import (
-    FLOAT32,
-    as_array,
-    c_array,
-    check_rows,
-    check_same_shape,
-    float_dtype,
-    rows_view,
+from sklears_neural._specs._arrays import FLOAT32, as_array, c_array, float_dtype, rows_view
+from sklears_neural._specs._loss import (
+    check_cross_entropy,
+    check_elementwise_loss,
+    class_index_error,
 )
 
 __all__ = [
@@ -97,49 +94,27 @@ def softmax_cross_entropy(logits, target, weight=None, label_smoothing=0.0, scal
     grad : ndarray of shape (n, n_classes)
     """
     kernel = "softmax_cross_entropy"
-    raw = (("logits", logits), ("target", target), ("weight", weight))
+    passed = (logits, target, weight)  # as passed in: what the dtype rule reads
     logits = as_array(logits)
     target = as_array(target)
     if weight is not None:
         weight = as_array(weight)
-    if logits.ndim != 2:
-        raise ValueError(f"{kernel}: logits must be 2-D (n, n_classes); got shape {logits.shape}.")
+    indices = check_cross_entropy(kernel, logits, target, weight)
+    # class indices are no float argument: only probabilities share the dtype
+    dtype = float_dtype(kernel, ("logits", passed[0]),
+                        ("target", None if indices else passed[1]), ("weight", passed[2]))
     n, n_classes = logits.shape
     index_target = prob_target = None
-    if target.ndim == 1:
-        if target.dtype.kind not in "iu":
-            raise ValueError(
-                f"{kernel}: a 1-D target holds class indices and must be an integer "
-                f"array; got dtype {target.dtype}."
-            )
-        if target.shape != (n,):
-            raise ValueError(
-                f"{kernel}: target has shape {target.shape} but logits has shape "
-                f"{logits.shape}; class indices need shape ({n},)."
-            )
-        dtype = float_dtype(kernel, raw[0], raw[2])
+    if indices:
         index_target = np.ascontiguousarray(target, dtype=np.intp)
         if target.dtype.kind == "u" and target.dtype.itemsize >= np.dtype(np.intp).itemsize:
             too_big = target > np.iinfo(np.intp).max
             if too_big.any():
                 i = int(np.argmax(too_big))
-                raise ValueError(
-                    f"{kernel}: target[{i}] = {target[i]} is not a class index in "
-                    f"[0, {n_classes - 1}] (logits have shape {logits.shape})."
-                )
-    elif target.ndim == 2:
-        dtype = float_dtype(kernel, *raw)
-        check_same_shape(kernel, "target", target, "logits", logits)
-        prob_target = c_array(target, dtype)
+                raise class_index_error(kernel, i, target[i], logits.shape)
     else:
-        raise ValueError(
-            f"{kernel}: target must be class indices of shape ({n},) or "
-            f"probabilities of shape {logits.shape}; got shape {target.shape}."
-        )
-    if n_classes == 0 and n > 0:
-        raise ValueError(f"{kernel}: logits has shape {logits.shape}; no classes.")
+        prob_target = c_array(target, dtype)
     if weight is not None:
-        check_rows(kernel, "weight", weight, n, "logits", logits.shape)
         weight = c_array(weight, dtype)
     x = c_array(logits, dtype)
     losses = np.empty(n, dtype=dtype)
@@ -152,10 +127,7 @@ def softmax_cross_entropy(logits, target, weight=None, label_smoothing=0.0, scal
         bad = _sce_rows[double](x, index_target, prob_target, weight, losses, grad,
                                 ls, float(scale))
     if bad >= 0:
-        raise ValueError(
-            f"{kernel}: target[{bad}] = {index_target[bad]} is not a class index in "
-            f"[0, {n_classes - 1}] (logits have shape {logits.shape})."
-        )
+        raise class_index_error(kernel, bad, index_target[bad], logits.shape)
     return losses, grad
 
 
@@ -209,28 +181,14 @@ def _elementwise_loss(kernel, kind, x, target, weight, scale, pos_weight=None,
         weight = as_array(weight)
     if pos_weight is not None:
         pos_weight = as_array(pos_weight)
-    check_same_shape(kernel, "x", x, "target", target)
-    n = x.shape[0] if x.ndim else 1
+    check_elementwise_loss(kernel, x, target, weight, pos_weight)
     if weight is not None:
-        if x.ndim == 0:
-            raise ValueError(f"{kernel}: weight holds one value per row, but x is a scalar.")
-        check_rows(kernel, "weight", weight, n, "x", x.shape)
         weight = c_array(weight, dtype)
     xc = c_array(x, dtype)
     x2 = rows_view(xc)
     t2 = rows_view(c_array(target, dtype))
     pw2 = None
     if pos_weight is not None:
-        try:
-            full = np.broadcast_shapes(pos_weight.shape, x.shape)
-        except ValueError:
-            full = None
-        if full != x.shape:
-            raise ValueError(
-                f"{kernel}: pos_weight has shape {pos_weight.shape} but x has shape "
-                f"{x.shape}; pos_weight must broadcast to x's shape (e.g. shape "
-                f"({x.shape[-1] if x.ndim else 1},))."
-            )
         if x.ndim == 0:
             pw2 = np.ascontiguousarray(pos_weight, dtype=dtype).reshape(1, 1)
         elif pos_weight.ndim < x.ndim or pos_weight.shape[0] == 1:

@@ -20,7 +20,7 @@ from sklears_neural._kernels._fused cimport floating
 from sklears_neural._kernels._openmp_helpers cimport resolve_n_threads
 
 from sklears_neural._kernels._pool import PARALLEL_MIN_SIZE
-from sklears_neural._kernels._validation import FLOAT32, as_array, float_dtype
+from sklears_neural._specs._arrays import FLOAT32, as_array, float_dtype
 from sklears_neural._specs._pool import batch_norm_channels
 
 __all__ = ["batch_norm_backward", "batch_norm_forward", "batch_norm_inference"]

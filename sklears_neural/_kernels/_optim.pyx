@@ -34,13 +34,8 @@ from sklears_neural._kernels._types cimport (
     OPT_RADAM, OPT_RMSPROP, OPT_SGD, Hyper,
 )
 
-from sklears_neural._kernels._validation import (
-    FLOAT32,
-    as_array,
-    check_same_shape,
-    check_writeable,
-    float_dtype,
-)
+from sklears_neural._specs._arrays import FLOAT32
+from sklears_neural._specs._optim import check_step, momentum_state, step_states
 
 __all__ = [
     "sgd_step",
@@ -180,16 +175,7 @@ class _Flat:
     """
 
     def __init__(self, kernel, param, grad, states):
-        check_writeable(kernel, "param", param)
-        named = [("param", param), ("grad", grad)]
-        named += [(name, a) for name, a in states if a is not None]
-        self.dtype = dtype = float_dtype(kernel, *named)
-        grad = as_array(grad)
-        if param.dtype != dtype:
-            raise ValueError(
-                f"{kernel}: param has dtype {param.dtype}; it must be float32 or float64."
-            )
-        check_same_shape(kernel, "param", param, "grad", grad)
+        self.dtype = dtype = check_step(kernel, param, grad, states)
         if param.flags.c_contiguous:
             self.order = "C"
         elif param.flags.f_contiguous:
@@ -200,18 +186,8 @@ class _Flat:
         self.param = self._inplace(kernel, "param", param, param)
         g = np.asarray(grad, dtype=dtype, order=self.order)
         self.grad = g.reshape(-1, order=self.order)
-        self.states = []
-        for name, a in states:
-            if a is None:
-                self.states.append(None)
-                continue
-            check_writeable(kernel, name, a)
-            if a.dtype != dtype:
-                raise ValueError(
-                    f"{kernel}: {name} has dtype {a.dtype} but param has dtype {dtype}."
-                )
-            check_same_shape(kernel, name, a, "param", param)
-            self.states.append(self._inplace(kernel, name, a, param))
+        self.states = [None if a is None else self._inplace(kernel, name, a, param)
+                       for name, a in states]
         self.size = self.param.shape[0]
 
     def _inplace(self, kernel, name, a, param):
@@ -227,11 +203,6 @@ class _Flat:
             a[...] = tmp
 
 
-def _missing_state(kernel, name, reason):
-    return ValueError(f"{kernel}: {name} is None, but {reason} needs it; pass an array "
-                      "of param's shape (zeros before the first step).")
-
-
 cdef int _dispatch(int kind, flat, Hyper h, object n_threads) except -1:
     nt = resolve_n_threads(n_threads, flat.size, PARALLEL_MIN_SIZE)
     if kind == OPT_LAMB or kind == OPT_LARS:
@@ -242,6 +213,33 @@ cdef int _dispatch(int kind, flat, Hyper h, object n_threads) except -1:
     else:
         _update[double](kind, flat.param, flat.grad, s[0], s[1], s[2], h, nt)
     flat.finish()
+    return 0
+
+
+cdef tuple _used(str kernel, tuple entries):
+    """The three state slots of a step: the arrays of the ``step_states``
+    entries it uses, None elsewhere. A missing one is refused by
+    ``step_states`` itself (one message for both twins); this loop only
+    spares the common case a Python-level call."""
+    cdef list slots = [None, None, None]
+    cdef tuple e
+    cdef Py_ssize_t i
+    for i in range(len(entries)):
+        e = <tuple> entries[i]
+        if e[2] is not None:
+            if e[1] is None:
+                step_states(kernel, *entries)  # raises
+            slots[i] = e[1]
+    return tuple(slots)
+
+
+cdef int _step(int kind, str kernel, object param, object grad, tuple entries, tuple s,
+               Hyper h, object n_threads) except -1:
+    """Run one step: in one pass when nothing needs converting, else through
+    ``_Flat`` (which checks the arrays, ``_specs._optim.check_step``)."""
+    if not _fast_update(kind, param, grad, s[0], s[1], s[2], &h, n_threads):
+        _dispatch(kind, _Flat(kernel, param, grad, step_states(kernel, *entries)), h,
+                  n_threads)
     return 0
 
 
@@ -280,19 +278,15 @@ def sgd_step(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0,
     """
     kernel = "sgd_step"
     momentum = float(momentum)
-    if momentum and momentum_buffer is None:
-        raise _missing_state(kernel, "momentum_buffer", f"momentum={momentum}")
-    buf = momentum_buffer if momentum else None
+    entries = (momentum_state(momentum_buffer, momentum),)
+    s = _used(kernel, entries)
     cdef Hyper h = _effective_grad(float(weight_decay), bool(maximize))
     h.lr = float(lr)
     h.momentum = momentum
     h.one_minus_dampening = 1.0 - float(dampening)
     h.nesterov = bool(nesterov)
     h.first_step = bool(first_step)
-    if _fast_update(OPT_SGD, param, grad, buf, None, None, &h, n_threads):
-        return
-    flat = _Flat(kernel, param, grad, [("momentum_buffer", buf)])
-    _dispatch(OPT_SGD, flat, h, n_threads)
+    _step(OPT_SGD, kernel, param, grad, entries, s, h, n_threads)
 
 
 def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr=1e-3,
@@ -305,11 +299,11 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr=1e-3,
     is None unless ``amsgrad``.
     """
     kernel = "adam_step"
-    if amsgrad and max_exp_avg_sq is None:
-        raise _missing_state(kernel, "max_exp_avg_sq", "amsgrad=True")
-    if exp_avg is None or exp_avg_sq is None:
-        raise _missing_state(kernel, "exp_avg/exp_avg_sq", "Adam")
-    vmax = max_exp_avg_sq if amsgrad else None
+    entries = (("exp_avg", exp_avg, "Adam"),
+               ("exp_avg_sq", exp_avg_sq, "Adam"),
+               ("max_exp_avg_sq", max_exp_avg_sq,
+                "amsgrad=True" if amsgrad else None))
+    s = _used(kernel, entries)
     lr = float(lr)
     beta1 = float(beta1)
     beta2 = float(beta2)
@@ -325,14 +319,7 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr=1e-3,
     h.step_size = lr / (1.0 - beta1**step)
     h.inv_bc2_sqrt = 1.0 / math.sqrt(1.0 - beta2**step)
     h.eps = float(eps)
-    if _fast_update(OPT_ADAM, param, grad, exp_avg, exp_avg_sq, vmax, &h, n_threads):
-        return
-    flat = _Flat(kernel, param, grad, [
-        ("exp_avg", exp_avg),
-        ("exp_avg_sq", exp_avg_sq),
-        ("max_exp_avg_sq", vmax),
-    ])
-    _dispatch(OPT_ADAM, flat, h, n_threads)
+    _step(OPT_ADAM, kernel, param, grad, entries, s, h, n_threads)
 
 
 def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, lr=1e-2,
@@ -345,14 +332,10 @@ def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, lr=1e-2,
     """
     kernel = "rmsprop_step"
     momentum = float(momentum)
-    if square_avg is None:
-        raise _missing_state(kernel, "square_avg", "RMSprop")
-    if centered and grad_avg is None:
-        raise _missing_state(kernel, "grad_avg", "centered=True")
-    if momentum and momentum_buffer is None:
-        raise _missing_state(kernel, "momentum_buffer", f"momentum={momentum}")
-    gavg = grad_avg if centered else None
-    buf = momentum_buffer if momentum else None
+    entries = (("square_avg", square_avg, "RMSprop"),
+               ("grad_avg", grad_avg, "centered=True" if centered else None),
+               momentum_state(momentum_buffer, momentum))
+    s = _used(kernel, entries)
     alpha = float(alpha)
     cdef Hyper h = _effective_grad(float(weight_decay), bool(maximize))
     h.lr = float(lr)
@@ -360,29 +343,19 @@ def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, lr=1e-2,
     h.one_minus_alpha = 1.0 - alpha
     h.eps = float(eps)
     h.momentum = momentum
-    if _fast_update(OPT_RMSPROP, param, grad, square_avg, gavg, buf, &h, n_threads):
-        return
-    flat = _Flat(kernel, param, grad, [
-        ("square_avg", square_avg),
-        ("grad_avg", gavg),
-        ("momentum_buffer", buf),
-    ])
-    _dispatch(OPT_RMSPROP, flat, h, n_threads)
+    _step(OPT_RMSPROP, kernel, param, grad, entries, s, h, n_threads)
 
 
 def adagrad_step(param, grad, state_sum, step, lr=1e-2, lr_decay=0.0,
                  weight_decay=0.0, eps=1e-10, maximize=False, *, n_threads=None):
     """Adagrad with learning-rate decay; ``step`` is 1-based after this update."""
     kernel = "adagrad_step"
-    if state_sum is None:
-        raise _missing_state(kernel, "state_sum", "Adagrad")
+    entries = (("state_sum", state_sum, "Adagrad"),)
+    s = _used(kernel, entries)
     cdef Hyper h = _effective_grad(float(weight_decay), bool(maximize))
     h.step_size = float(lr) / (1.0 + (step - 1) * float(lr_decay))
     h.eps = float(eps)
-    if _fast_update(OPT_ADAGRAD, param, grad, state_sum, None, None, &h, n_threads):
-        return
-    flat = _Flat(kernel, param, grad, [("state_sum", state_sum)])
-    _dispatch(OPT_ADAGRAD, flat, h, n_threads)
+    _step(OPT_ADAGRAD, kernel, param, grad, entries, s, h, n_threads)
 
 
 cdef Hyper _adam_like(double lr, double beta1, double beta2, double eps, double weight_decay,
@@ -401,11 +374,6 @@ cdef Hyper _adam_like(double lr, double beta1, double beta2, double eps, double 
     return h
 
 
-def _check_moments(kernel, name1, s1, name2, s2, who):
-    if s1 is None or s2 is None:
-        raise _missing_state(kernel, f"{name1}/{name2}", who)
-
-
 def nadam_step(param, grad, exp_avg, exp_avg_sq, step, mu, mu_next, mu_product,
                lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
                decoupled_weight_decay=False, maximize=False, *, n_threads=None):
@@ -417,7 +385,9 @@ def nadam_step(param, grad, exp_avg, exp_avg_sq, step, mu, mu_next, mu_product,
     ``mu_product`` the product of all ``mu`` up to and including this step.
     """
     kernel = "nadam_step"
-    _check_moments(kernel, "exp_avg", exp_avg, "exp_avg_sq", exp_avg_sq, "NAdam")
+    entries = (("exp_avg", exp_avg, "NAdam"),
+               ("exp_avg_sq", exp_avg_sq, "NAdam"))
+    s = _used(kernel, entries)
     lr = float(lr)
     mu = float(mu)
     mu_next = float(mu_next)
@@ -427,17 +397,16 @@ def nadam_step(param, grad, exp_avg, exp_avg_sq, step, mu, mu_next, mu_product,
                               bool(maximize), step)
     h.grad_coef = lr * (1.0 - mu) / (1.0 - mu_product)
     h.avg_coef = lr * mu_next / (1.0 - mu_product * mu_next)
-    if _fast_update(OPT_NADAM, param, grad, exp_avg, exp_avg_sq, None, &h, n_threads):
-        return
-    flat = _Flat(kernel, param, grad, [("exp_avg", exp_avg), ("exp_avg_sq", exp_avg_sq)])
-    _dispatch(OPT_NADAM, flat, h, n_threads)
+    _step(OPT_NADAM, kernel, param, grad, entries, s, h, n_threads)
 
 
 def adamax_step(param, grad, exp_avg, exp_inf, step, lr=2e-3, beta1=0.9, beta2=0.999,
                 eps=1e-8, weight_decay=0.0, maximize=False, *, n_threads=None):
     """Adamax (``torch.optim.Adamax``); ``step`` is 1-based after this update."""
     kernel = "adamax_step"
-    _check_moments(kernel, "exp_avg", exp_avg, "exp_inf", exp_inf, "Adamax")
+    entries = (("exp_avg", exp_avg, "Adamax"),
+               ("exp_inf", exp_inf, "Adamax"))
+    s = _used(kernel, entries)
     beta1 = float(beta1)
     cdef Hyper h = _effective_grad(float(weight_decay), bool(maximize))
     h.beta1 = beta1
@@ -445,10 +414,7 @@ def adamax_step(param, grad, exp_avg, exp_inf, step, lr=2e-3, beta1=0.9, beta2=0
     h.beta2 = float(beta2)
     h.eps = float(eps)
     h.step_size = float(lr) / (1.0 - beta1**step)
-    if _fast_update(OPT_ADAMAX, param, grad, exp_avg, exp_inf, None, &h, n_threads):
-        return
-    flat = _Flat(kernel, param, grad, [("exp_avg", exp_avg), ("exp_inf", exp_inf)])
-    _dispatch(OPT_ADAMAX, flat, h, n_threads)
+    _step(OPT_ADAMAX, kernel, param, grad, entries, s, h, n_threads)
 
 
 def radam_step(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, beta1=0.9, beta2=0.999,
@@ -460,7 +426,9 @@ def radam_step(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, beta1=0.9, beta2
     bias-corrected momentum alone, as in the paper and torch.
     """
     kernel = "radam_step"
-    _check_moments(kernel, "exp_avg", exp_avg, "exp_avg_sq", exp_avg_sq, "RAdam")
+    entries = (("exp_avg", exp_avg, "RAdam"),
+               ("exp_avg_sq", exp_avg_sq, "RAdam"))
+    s = _used(kernel, entries)
     lr = float(lr)
     beta1 = float(beta1)
     beta2 = float(beta2)
@@ -476,27 +444,23 @@ def radam_step(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, beta1=0.9, beta2
         h.rect_factor = math.sqrt(
             (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
         ) * math.sqrt(bias_correction2)
-    if _fast_update(OPT_RADAM, param, grad, exp_avg, exp_avg_sq, None, &h, n_threads):
-        return
-    flat = _Flat(kernel, param, grad, [("exp_avg", exp_avg), ("exp_avg_sq", exp_avg_sq)])
-    _dispatch(OPT_RADAM, flat, h, n_threads)
+    _step(OPT_RADAM, kernel, param, grad, entries, s, h, n_threads)
 
 
 def adadelta_step(param, grad, square_avg, acc_delta, lr=1.0, rho=0.9, eps=1e-6,
                   weight_decay=0.0, maximize=False, *, n_threads=None):
     """Adadelta (``torch.optim.Adadelta``)."""
     kernel = "adadelta_step"
-    _check_moments(kernel, "square_avg", square_avg, "acc_delta", acc_delta, "Adadelta")
+    entries = (("square_avg", square_avg, "Adadelta"),
+               ("acc_delta", acc_delta, "Adadelta"))
+    s = _used(kernel, entries)
     rho = float(rho)
     cdef Hyper h = _effective_grad(float(weight_decay), bool(maximize))
     h.lr = float(lr)
     h.alpha = rho
     h.one_minus_alpha = 1.0 - rho
     h.eps = float(eps)
-    if _fast_update(OPT_ADADELTA, param, grad, square_avg, acc_delta, None, &h, n_threads):
-        return
-    flat = _Flat(kernel, param, grad, [("square_avg", square_avg), ("acc_delta", acc_delta)])
-    _dispatch(OPT_ADADELTA, flat, h, n_threads)
+    _step(OPT_ADADELTA, kernel, param, grad, entries, s, h, n_threads)
 
 
 def lamb_step(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, beta1=0.9, beta2=0.999,
@@ -509,16 +473,15 @@ def lamb_step(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, beta1=0.9, beta2=
     update. Always serial (``n_threads`` is accepted and ignored).
     """
     kernel = "lamb_step"
-    _check_moments(kernel, "exp_avg", exp_avg, "exp_avg_sq", exp_avg_sq, "LAMB")
+    entries = (("exp_avg", exp_avg, "LAMB"),
+               ("exp_avg_sq", exp_avg_sq, "LAMB"))
+    s = _used(kernel, entries)
     beta1 = float(beta1)
     cdef Hyper h = _adam_like(float(lr), beta1, float(beta2), float(eps), 0.0, False,
                               False, step)
     h.wd = float(weight_decay)
     h.inv_bc1 = 1.0 / (1.0 - beta1**step)
-    if _fast_update(OPT_LAMB, param, grad, exp_avg, exp_avg_sq, None, &h, None):
-        return
-    flat = _Flat(kernel, param, grad, [("exp_avg", exp_avg), ("exp_avg_sq", exp_avg_sq)])
-    _dispatch(OPT_LAMB, flat, h, None)
+    _step(OPT_LAMB, kernel, param, grad, entries, s, h, None)
 
 
 def lars_step(param, grad, momentum_buffer, lr, momentum=0.9, weight_decay=0.0,
@@ -536,9 +499,8 @@ def lars_step(param, grad, momentum_buffer, lr, momentum=0.9, weight_decay=0.0,
     """
     kernel = "lars_step"
     momentum = float(momentum)
-    if momentum and momentum_buffer is None:
-        raise _missing_state(kernel, "momentum_buffer", f"momentum={momentum}")
-    buf = momentum_buffer if momentum else None
+    entries = (momentum_state(momentum_buffer, momentum),)
+    s = _used(kernel, entries)
     cdef Hyper h = _effective_grad(0.0, False)
     h.wd = float(weight_decay)
     h.lr = float(lr)
@@ -546,7 +508,4 @@ def lars_step(param, grad, momentum_buffer, lr, momentum=0.9, weight_decay=0.0,
     h.trust_coefficient = float(trust_coefficient)
     h.eps = float(eps)
     h.exclude = bool(exclude_from_adaptation)
-    if _fast_update(OPT_LARS, param, grad, buf, None, None, &h, None):
-        return
-    flat = _Flat(kernel, param, grad, [("momentum_buffer", buf)])
-    _dispatch(OPT_LARS, flat, h, None)
+    _step(OPT_LARS, kernel, param, grad, entries, s, h, None)

@@ -32,8 +32,14 @@ from sklears_neural._kernels._pool_common import (  # PARALLEL_MIN_SIZE: _norm's
     _planes,
     _zero_planes,
 )
-from sklears_neural._kernels._validation import FLOAT32, as_array, float_dtype
-from sklears_neural._specs._pool import check_grad_shape, input_shape_tuple, pool_geometry
+from sklears_neural._specs._arrays import FLOAT32, as_array, float_dtype
+from sklears_neural._specs._pool import (
+    check_grad_shape,
+    check_pool_indices,
+    input_shape_tuple,
+    pool_geometry,
+    pool_indices_error,
+)
 
 __all__ = [
     "max_pool_forward",
@@ -382,13 +388,7 @@ def max_pool_backward(grad_y, indices, input_shape, *, n_threads=None):
     grad_y = as_array(grad_y)
     indices = as_array(indices)
     shape = input_shape_tuple(kernel, input_shape)
-    if indices.shape != grad_y.shape or grad_y.shape[:2] != shape[:2]:
-        raise ValueError(
-            f"{kernel}: grad_y {grad_y.shape} and indices {indices.shape} must have the "
-            f"same shape, with input_shape's {shape[:2]} leading axes."
-        )
-    if indices.dtype.kind not in "iu":
-        raise ValueError(f"{kernel}: indices must be integers; got dtype {indices.dtype}.")
+    check_pool_indices(kernel, grad_y, indices, shape)
     gy = _planes(grad_y, dtype)
     ind = _planes(indices, np.int64)
     gx = _zero_planes(shape, dtype)
@@ -400,8 +400,7 @@ def max_pool_backward(grad_y, indices, input_shape, *, n_threads=None):
         else:
             bad = _max_pool_back[double](gy, ind, gx, nt)
     if bad:
-        raise ValueError(f"{kernel}: {bad} indices are outside the input planes of shape "
-                         f"{shape[2:]} (valid: 0 to {gx.shape[1] - 1}, or -1).")
+        raise pool_indices_error(kernel, bad, shape)
     return gx.reshape(shape)
 
 

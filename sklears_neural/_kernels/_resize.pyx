@@ -28,7 +28,7 @@ from sklears_neural._kernels._pool_common import (
     _planes,
     _zero_planes,
 )
-from sklears_neural._kernels._validation import FLOAT32, as_array, float_dtype
+from sklears_neural._specs._arrays import FLOAT32, as_array, float_dtype
 from sklears_neural._specs._pool import (
     check_grad_shape,
     pad_geometry,

@@ -23,7 +23,10 @@ import numpy as np
 
 from libc.stdint cimport int64_t
 
-from sklears_neural._kernels._openmp_helpers cimport resolve_batch_threads, resolve_n_threads
+from sklears_neural._kernels._openmp_helpers cimport (
+    resolve_batch_threads,
+    resolve_n_threads,
+)
 from sklears_neural._kernels._rnn_steps cimport (
     Seq,
     _gru_backward_mv,
@@ -34,14 +37,14 @@ from sklears_neural._kernels._rnn_steps cimport (
     _rnn_forward_mv,
 )
 
-from sklears_neural._kernels._validation import FLOAT32, as_array, c_array
-from sklears_neural._threads import serial_blas
+from sklears_neural._specs._arrays import FLOAT32, as_array, c_array
 from sklears_neural._specs._rnn import (
     check_nonlinearity,
     rnn_arguments,
     rnn_grad_arguments,
     workspace_shapes,
 )
+from sklears_neural._threads import serial_blas
 
 __all__ = [
     "gru_backward",

@@ -1,9 +1,11 @@
 """The neutral specification that both kernel twins import (never each other).
 
 The submodules hold each kernel family's shape rules and argument checks
-(``_conv``, ``_pool``, ``_rnn``, ``_attention``), so that the Cython kernels
-and the ``_xp`` kernels accept the same inputs and raise the same errors, and
-the list of entry points both export (``KERNEL_NAMES``, from ``_names``).
+(``_conv``, ``_pool``, ``_rnn``, ``_attention``, ``_dense``, ``_loss``,
+``_optim``), the checks of array arguments and the one dtype rule
+(``_arrays.float_dtype``), so that the Cython kernels and the ``_xp``
+kernels accept the same inputs and raise the same errors, and the list of
+entry points both export (``KERNEL_NAMES``, from ``_names``).
 This module holds the facts about activations that both kernel sets and the
 ops agree on. A kernel set (``_kernels`` or ``_xp``) takes an activation by name plus one
 float parameter. This module says which names exist, what the parameter
@@ -20,6 +22,7 @@ __all__ = [
     "KERNEL_NAMES",
     "check_activation",
     "default_param",
+    "backward_operand",
     "backward_uses_output",
 ]
 
@@ -84,3 +87,22 @@ def default_param(name, activation_param=None):
 def backward_uses_output(name):
     """True if the activation's derivative can be computed from its output."""
     return name in _FROM_OUTPUT
+
+
+def backward_operand(kernel, name, x, y, x_name="x", source=None):
+    """Return ``(v_name, v)``, what the backward of activation ``name`` reads.
+
+    That is its output ``y`` when ``backward_uses_output(name)``, else its
+    input ``x`` (called ``x_name``, e.g. ``"pre"`` for a dense layer's
+    pre-activation); raise ValueError when that one is None. ``source``
+    names the forward that returns it, for the message.
+    """
+    v_name, v = ("y", y) if backward_uses_output(name) else (x_name, x)
+    if v is None:
+        if source is None:
+            source = f"(the activation's {'output' if v_name == 'y' else 'input'})"
+        else:
+            source = f"from {source}"
+        raise ValueError(f"{kernel}: the backward of {name!r} needs {v_name} {source}; "
+                         "got None.")
+    return v_name, v

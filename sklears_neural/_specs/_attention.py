@@ -2,7 +2,7 @@
 
 import math
 
-from sklears_neural._specs._conv import check_float_dtype
+from sklears_neural._specs._arrays import float_dtype
 
 
 def _check_4d(kernel, name, a):
@@ -57,7 +57,7 @@ def check_attention(kernel, q, k, v, attn_mask, key_padding_mask, scale):
     ValueError
         For mismatched shapes or dtypes, naming the arguments and shapes.
     """
-    dtype = check_float_dtype(kernel, ("q", q), ("k", k), ("v", v))
+    dtype = float_dtype(kernel, ("q", q), ("k", k), ("v", v))
     for name, a in (("q", q), ("k", k), ("v", v)):
         _check_4d(kernel, name, a)
     B, h, Tq, d = q.shape
@@ -125,7 +125,7 @@ def check_attention_backward(kernel, grad_out, q, k, v, weights, scale):
     scale : float
     """
     dtype, scale, _ = check_attention(kernel, q, k, v, None, None, scale)
-    check_float_dtype(kernel, ("q", q), ("grad_out", grad_out), ("weights", weights))
+    float_dtype(kernel, ("q", q), ("grad_out", grad_out), ("weights", weights))
     B, h, Tq, _ = q.shape
     Tk, dv = v.shape[2:]
     for name, a, want in (("grad_out", grad_out, (B, h, Tq, dv)),

@@ -3,42 +3,6 @@
 import operator
 
 
-def check_float_dtype(kernel, *named):
-    """Return the one float dtype (float32 or float64) of the named arrays.
-
-    Parameters
-    ----------
-    kernel : str
-        Kernel name, for messages.
-    *named : (str, array or None)
-        None entries are skipped.
-
-    Raises
-    ------
-    ValueError
-        If an array is not float32/float64 or two arrays differ in dtype.
-    """
-    found_name = found = None
-    for name, a in named:
-        if a is None:
-            continue
-        dt = getattr(a, "dtype", None)
-        if dt is None or dt.kind != "f" or dt.itemsize not in (4, 8):
-            raise ValueError(
-                f"{kernel}: {name} has dtype {dt}; the kernels take float32 or "
-                "float64 arrays only."
-            )
-        if found is None:
-            found_name, found = name, dt
-        elif dt != found:
-            raise ValueError(
-                f"{kernel}: {found_name} has dtype {found} but {name} has dtype "
-                f"{dt}; float32 and float64 are never mixed silently. Cast one of "
-                "them (e.g. with .astype) first."
-            )
-    return found
-
-
 def _spatial_rank(kernel, name, shape):
     if len(shape) not in (3, 4, 5):
         raise ValueError(

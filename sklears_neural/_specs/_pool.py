@@ -131,6 +131,27 @@ def input_shape_tuple(kernel, input_shape):
     return shape
 
 
+def check_pool_indices(kernel, grad_y, indices, shape):
+    """Raise unless ``indices`` are integers of grad_y's shape, which has the
+    ``(N, C)`` of the input ``shape``."""
+    if tuple(indices.shape) != tuple(grad_y.shape) or tuple(grad_y.shape[:2]) != shape[:2]:
+        raise ValueError(
+            f"{kernel}: grad_y {tuple(grad_y.shape)} and indices {tuple(indices.shape)} "
+            f"must have the same shape, with input_shape's {shape[:2]} leading axes."
+        )
+    if indices.dtype.kind not in "iu":
+        raise ValueError(f"{kernel}: indices must be integers; got dtype {indices.dtype}.")
+
+
+def pool_indices_error(kernel, bad, shape):
+    """The error for ``bad`` indices outside the planes of the input ``shape``."""
+    plane = 1
+    for n in shape[2:]:
+        plane *= n
+    return ValueError(f"{kernel}: {bad} indices are outside the input planes of shape "
+                      f"{tuple(shape[2:])} (valid: 0 to {plane - 1}, or -1).")
+
+
 def batch_norm_channels(kernel, x, gamma, beta, *more):
     """Check x (N, C, *S) and the per-channel arrays; returns (C, count)."""
     if x.ndim < 2:

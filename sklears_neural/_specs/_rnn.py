@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from sklears_neural._specs._conv import check_float_dtype
+from sklears_neural._specs._arrays import float_dtype
 from sklears_neural.backend import to_numpy
 
 N_GATES = {"lstm": 4, "gru": 3, "rnn": 1}
@@ -81,7 +81,8 @@ def rnn_arguments(kernel, mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths):
         Kernel name, for messages.
     mode : {"lstm", "gru", "rnn"}
     x, h0, c0, w_ih, w_hh, b_ih, b_hh : arrays (h0, c0, biases may be None)
-        ``c0`` is None for the GRU and the RNN.
+        ``c0`` is None for the GRU and the RNN. Their one float dtype
+        follows ``float_dtype`` (integer arrays take it).
     lengths : None or integer array (N,)
 
     Returns
@@ -90,9 +91,8 @@ def rnn_arguments(kernel, mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths):
         ``T, N, F, H, G`` (Python ints; G the number of gates), ``dtype``
         and ``lengths`` (None or a numpy int64 array).
     """
-    dtype = check_float_dtype(kernel, ("x", x), ("h0", h0), ("c0", c0),
-                              ("w_ih", w_ih), ("w_hh", w_hh), ("b_ih", b_ih),
-                              ("b_hh", b_hh))
+    dtype = float_dtype(kernel, ("x", x), ("h0", h0), ("c0", c0), ("w_ih", w_ih),
+                        ("w_hh", w_hh), ("b_ih", b_ih), ("b_hh", b_hh))
     G = N_GATES[mode]
     xs = _shape(x)
     if len(xs) != 3:
@@ -142,14 +142,15 @@ def rnn_grad_arguments(kernel, d, workspace, shapes, **grads):
     shapes : tuple of tuples
         The expected shapes of the workspace's arrays.
     **grads : arrays or None
-        ``grad_y`` (T, N, H) and the state gradients (N, H).
+        ``grad_y`` (T, N, H) and the state gradients (N, H); integer ones
+        take x's dtype, as in ``float_dtype``.
     """
-    check_float_dtype(kernel, *((k, v) for k, v in grads.items()))
+    float_dtype(kernel, *grads.items())
     for name, g in grads.items():
         if g is None:
             continue
-        found = getattr(g, "dtype", None)
-        if found != d["dtype"]:
+        found = g.dtype
+        if found.kind == "f" and found != d["dtype"]:
             raise ValueError(
                 f"{kernel}: x has dtype {d['dtype']} but {name} has dtype {found}; "
                 "float32 and float64 are never mixed silently."

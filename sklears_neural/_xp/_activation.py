@@ -6,10 +6,13 @@ from sklears_neural._specs import (
     SELU_ALPHA,
     SELU_SCALE,
     SOFTPLUS_THRESHOLD,
+    backward_operand,
     backward_uses_output,
     check_activation,
     default_param,
 )
+from sklears_neural._specs._arrays import check_last_axis, check_same_shape
+from sklears_neural._xp._arrays import float_arrays
 from sklears_neural.backend import get_array_module
 
 __all__ = [
@@ -63,9 +66,10 @@ def activation_forward(x, activation, activation_param=None):
         negative_slope for leaky_relu, alpha for elu and celu, beta for
         softplus.
     """
-    xp = get_array_module(x)
     name = check_activation(activation)
     a = default_param(name, activation_param)
+    _, (x,) = float_arrays("activation_forward", ("x", x))
+    xp = get_array_module(x)
     if name == "identity":
         return x.copy()
     if name == "relu":
@@ -119,12 +123,18 @@ def activation_backward(gy, x, y, activation, activation_param=None):
     activation : str
     activation_param : float, optional
     """
-    xp = get_array_module(gy)
+    kernel = "activation_backward"
     name = check_activation(activation)
     a = default_param(name, activation_param)
+    if name == "identity":
+        _, (gy,) = float_arrays(kernel, ("gy", gy))
+        return gy.copy()
+    v_name, v = backward_operand(kernel, name, x, y)
+    _, (gy, v) = float_arrays(kernel, ("gy", gy), (v_name, v))
+    check_same_shape(kernel, "gy", gy, v_name, v)
+    xp = get_array_module(gy)
+    x = y = v  # the one of them the backward reads
     if backward_uses_output(name):
-        if name == "identity":
-            return gy.copy()
         if name == "relu":
             return xp.where(y > 0, gy, 0).astype(gy.dtype, copy=False)
         if name == "tanh":
@@ -178,26 +188,39 @@ def activation_backward(gy, x, y, activation, activation_param=None):
 
 
 def softmax(x):
-    """Softmax over the last axis of a 2-D array."""
+    """Softmax over the last axis (any leading axes)."""
+    _, (x,) = float_arrays("softmax", ("x", x))
+    check_last_axis("softmax", "x", x)
     xp = get_array_module(x)
     e = xp.exp(x - x.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
 
 
 def log_softmax(x):
-    """Log-softmax over the last axis of a 2-D array."""
+    """Log-softmax over the last axis (any leading axes)."""
+    _, (x,) = float_arrays("log_softmax", ("x", x))
+    check_last_axis("log_softmax", "x", x)
     xp = get_array_module(x)
     shifted = x - x.max(axis=-1, keepdims=True)
     return shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
 
 
+def _softmax_backward_args(kernel, gy, y):
+    _, (gy, y) = float_arrays(kernel, ("gy", gy), ("y", y))
+    check_same_shape(kernel, "gy", gy, "y", y)
+    check_last_axis(kernel, "gy", gy)
+    return gy, y
+
+
 def softmax_backward(gy, y):
     """Gradient of softmax given its output ``y``."""
+    gy, y = _softmax_backward_args("softmax_backward", gy, y)
     return y * (gy - (gy * y).sum(axis=-1, keepdims=True))
 
 
 def log_softmax_backward(gy, y):
     """Gradient of log-softmax given its output ``y`` (log-probabilities)."""
+    gy, y = _softmax_backward_args("log_softmax_backward", gy, y)
     xp = get_array_module(gy)
     return gy - xp.exp(y) * gy.sum(axis=-1, keepdims=True)
 
@@ -228,6 +251,7 @@ def prelu_forward(x, weight):
         The negative slope(s): 1 element, shared, or ``x.shape[1]`` elements,
         one per channel (axis 1).
     """
+    _, (x, weight) = float_arrays("prelu_forward", ("x", x), ("weight", weight))
     w = _prelu_weight(x, weight, "prelu_forward")
     return _where_as(x, x > 0, x, w * x)
 
@@ -238,8 +262,11 @@ def prelu_backward(gy, x, weight, need_x=True, need_weight=True):
     ``gx = gy if x > 0 else weight * gy``; ``gweight`` sums ``x * gy`` over
     the elements with ``x <= 0`` that share a slope (shape of ``weight``).
     """
+    kernel = "prelu_backward"
+    _, (gy, x, weight) = float_arrays(kernel, ("gy", gy), ("x", x), ("weight", weight))
+    check_same_shape(kernel, "gy", gy, "x", x)
     xp = get_array_module(gy)
-    w = _prelu_weight(x, weight, "prelu_backward")
+    w = _prelu_weight(x, weight, kernel)
     gx = gw = None
     if need_x:
         gx = _where_as(gy, x > 0, gy, w * gy)

@@ -28,12 +28,12 @@ shared with the Cython kernels so both raise the same ``ValueError``
 messages.
 """
 
-
-from sklears_neural.backend import get_array_module
 from sklears_neural._specs._attention import (  # noqa: F401  (shared checks, re-exported)
     check_attention,
     check_attention_backward,
 )
+from sklears_neural._xp._arrays import float_arrays
+from sklears_neural.backend import get_array_module
 
 __all__ = ["attention_backward", "attention_forward"]
 
@@ -96,8 +96,13 @@ def attention_forward(q, k, v, attn_mask=None, key_padding_mask=None, causal=Fal
         The attention probabilities (what ``attention_backward`` needs).
         A query whose keys are all excluded gets weights 0 and output 0.
     """
-    xp = get_array_module(q)
     kernel = "attention_forward"
+    _, (q, k, v) = float_arrays(kernel, ("q", q), ("k", k), ("v", v))
+    xp = get_array_module(q)
+    if attn_mask is not None:
+        attn_mask = xp.asarray(attn_mask)
+    if key_padding_mask is not None:
+        key_padding_mask = xp.asarray(key_padding_mask)
     _, scale, mask_kind = check_attention(kernel, q, k, v, attn_mask,
                                           key_padding_mask, scale)
     s = xp.matmul(q, k.swapaxes(-1, -2)) * scale
@@ -137,8 +142,10 @@ def attention_backward(grad_out, q, k, v, weights, scale=None, need_q=True, need
     grad_q, grad_k, grad_v : arrays or None
         Shapes of q, k and v.
     """
-    xp = get_array_module(grad_out)
     kernel = "attention_backward"
+    _, (q, k, v, grad_out, weights) = float_arrays(
+        kernel, ("q", q), ("k", k), ("v", v), ("grad_out", grad_out), ("weights", weights))
+    xp = get_array_module(grad_out)
     _, scale = check_attention_backward(kernel, grad_out, q, k, v, weights, scale)
     gq = gk = gv = None
     if need_v:

@@ -23,23 +23,23 @@ offsets, never over samples or pixels:
   backward is a convolution plus a weight gradient), so both directions use
   the same three pieces.
 
-The argument checks (``conv_geometry``, ``transpose_geometry``,
-``check_float_dtype``) are shared with the Cython kernels so both raise the
-same ``ValueError`` messages.
+The argument checks (``conv_geometry``, ``transpose_geometry`` and the dtype
+rule ``float_dtype``) are shared with the Cython kernels so both accept the
+same inputs and raise the same ``ValueError`` messages.
 """
 
 import itertools
 import math
 import operator
 
-from sklears_neural.backend import get_array_module
 from sklears_neural._specs._conv import (  # noqa: F401  (shared checks, re-exported)
-    check_float_dtype,
     check_grad_shape,
     conv_geometry,
     im2col_geometry,
     transpose_geometry,
 )
+from sklears_neural._xp._arrays import float_arrays
+from sklears_neural.backend import get_array_module
 
 __all__ = [
     "col2im",
@@ -166,8 +166,8 @@ def conv_forward(x, weight, bias, stride, padding, dilation, groups):
         C-contiguous, dtype of ``x``.
     """
     kernel = "conv_forward"
+    _, (x, weight, bias) = float_arrays(kernel, ("x", x), ("weight", weight), ("bias", bias))
     xp = get_array_module(x)
-    check_float_dtype(kernel, ("x", x), ("weight", weight), ("bias", bias))
     g = conv_geometry(kernel, x.shape, weight.shape,
                       None if bias is None else bias.shape,
                       stride, padding, dilation, groups)
@@ -192,8 +192,9 @@ def conv_backward(grad_y, x, weight, stride, padding, dilation, groups,
     grad_x, grad_weight, grad_bias : arrays or None
     """
     kernel = "conv_backward"
-    xp = get_array_module(grad_y, x)
-    check_float_dtype(kernel, ("grad_y", grad_y), ("x", x), ("weight", weight))
+    _, (grad_y, x, weight) = float_arrays(kernel, ("grad_y", grad_y), ("x", x),
+                                          ("weight", weight))
+    xp = get_array_module(grad_y)
     g = conv_geometry(kernel, x.shape, weight.shape, None, stride, padding, dilation,
                       groups)
     check_grad_shape(kernel, grad_y, (g["n"], g["c_out"]) + g["out"])
@@ -223,8 +224,8 @@ def conv_transpose_forward(x, weight, bias, stride, padding, output_padding,
         + output_padding + 1``, C-contiguous.
     """
     kernel = "conv_transpose_forward"
+    _, (x, weight, bias) = float_arrays(kernel, ("x", x), ("weight", weight), ("bias", bias))
     xp = get_array_module(x)
-    check_float_dtype(kernel, ("x", x), ("weight", weight), ("bias", bias))
     g = transpose_geometry(kernel, x.shape, weight.shape,
                            None if bias is None else bias.shape,
                            stride, padding, output_padding, dilation, groups)
@@ -249,8 +250,9 @@ def conv_transpose_backward(grad_y, x, weight, stride, padding, output_padding,
     grad_x, grad_weight, grad_bias : arrays or None
     """
     kernel = "conv_transpose_backward"
-    xp = get_array_module(grad_y, x)
-    check_float_dtype(kernel, ("grad_y", grad_y), ("x", x), ("weight", weight))
+    _, (grad_y, x, weight) = float_arrays(kernel, ("grad_y", grad_y), ("x", x),
+                                          ("weight", weight))
+    xp = get_array_module(grad_y)
     g = transpose_geometry(kernel, x.shape, weight.shape, None, stride, padding,
                            output_padding, dilation, groups)
     check_grad_shape(kernel, grad_y, (g["n"], g["c_in"]) + g["spatial"])
@@ -276,8 +278,8 @@ def im2col(x, kernel_size, stride, padding, dilation):
         Rows are ordered channel-major, then kernel offsets (C, k1, k2, ...);
         columns are the output positions in C order. Padding reads zeros.
     """
+    _, (x,) = float_arrays("im2col", ("x", x))
     xp = get_array_module(x)
-    check_float_dtype("im2col", ("x", x))
     _, k, out, stride, padding, dilation = im2col_geometry(
         "im2col", x.shape, kernel_size, stride, padding, dilation)
     return xp.ascontiguousarray(_im2col(xp, x, k, out, stride, padding, dilation))
@@ -300,8 +302,8 @@ def col2im(cols, input_shape, kernel_size, stride, padding, dilation):
     x : array of shape ``input_shape``
     """
     kernel = "col2im"
+    _, (cols,) = float_arrays(kernel, ("cols", cols))
     xp = get_array_module(cols)
-    check_float_dtype(kernel, ("cols", cols))
     input_shape = tuple(operator.index(s) for s in input_shape)
     _, k, out, stride, padding, dilation = im2col_geometry(
         kernel, input_shape, kernel_size, stride, padding, dilation)

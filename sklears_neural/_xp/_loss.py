@@ -9,8 +9,14 @@ weights), or is None for all ones.
 
 import math
 
-from sklears_neural.backend import get_array_module
+from sklears_neural._specs._loss import (
+    check_cross_entropy,
+    check_elementwise_loss,
+    class_index_error,
+)
 from sklears_neural._xp._activation import _sigmoid, log_softmax
+from sklears_neural._xp._arrays import float_arrays
+from sklears_neural.backend import get_array_module
 
 __all__ = [
     "softmax_cross_entropy",
@@ -20,6 +26,14 @@ __all__ = [
     "huber_loss",
     "poisson_nll_loss",
 ]
+
+
+def _elementwise_arguments(kernel, x, target, weight, pos_weight=None):
+    """The arrays of an elementwise loss in their one float dtype, checked."""
+    _, arrays = float_arrays(kernel, ("x", x), ("target", target), ("weight", weight),
+                             ("pos_weight", pos_weight))
+    check_elementwise_loss(kernel, *arrays)
+    return arrays
 
 
 def _row_scale(xp, x, weight, scale):
@@ -47,30 +61,31 @@ def softmax_cross_entropy(logits, target, weight=None, label_smoothing=0.0, scal
     losses : array of shape (n,)
     grad : array of shape (n, n_classes)
     """
-    xp = get_array_module(logits)
+    kernel = "softmax_cross_entropy"
+    xp = get_array_module(logits, target, weight)
+    t = xp.asarray(target)
+    indices = check_cross_entropy(kernel, xp.asarray(logits), t,
+                                  None if weight is None else xp.asarray(weight))
+    # class indices are no float argument: only probabilities share the dtype
+    _, (logits, q, weight) = float_arrays(
+        kernel, ("logits", logits), ("target", None if indices else target), ("weight", weight))
     n, n_classes = logits.shape
     logp = log_softmax(logits)
-    if target.ndim == 1:
-        if target.dtype.kind not in "iu":
-            raise ValueError(
-                "softmax_cross_entropy: a 1-D target holds class indices and must be "
-                f"an integer array; got dtype {target.dtype}."
-            )
+    if indices:
         # Negative indices would silently wrap around: reject them (one sync).
-        if bool(((target < 0) | (target >= n_classes)).any()):
-            raise ValueError(
-                f"softmax_cross_entropy: target holds class indices outside "
-                f"[0, {n_classes - 1}] (logits have shape {logits.shape})."
-            )
+        outside = (t < 0) | (t >= n_classes)
+        if bool(outside.any()):
+            i = int(outside.argmax())
+            raise class_index_error(kernel, i, int(t[i]), logits.shape)
         q = xp.zeros_like(logits)
-        q[xp.arange(n), target] = 1
+        q[xp.arange(n), t] = 1
     else:
-        q = target.astype(logits.dtype, copy=True)
+        q = q.copy()
     if label_smoothing:
         q *= 1 - label_smoothing
         q += label_smoothing / n_classes
     losses = -(q * logp).sum(axis=1)
-    if target.ndim == 1:
+    if indices:
         grad = xp.exp(logp) - q  # q sums to 1
     else:
         # d/dx of -sum(q * log_softmax(x)) is softmax(x) * sum(q) - q; the
@@ -85,8 +100,9 @@ def bce_with_logits(x, target, weight=None, pos_weight=None, scale=1.0):
 
     ``pos_weight`` (shape (d,)) multiplies the positive term, as in PyTorch.
     """
+    x, t, weight, pos_weight = _elementwise_arguments("bce_with_logits", x, target, weight,
+                                                      pos_weight)
     xp = get_array_module(x)
-    t = target
     softplus_neg = xp.log1p(xp.exp(-xp.abs(x))) + xp.maximum(-x, 0)  # log(1 + e^-x)
     if pos_weight is None:
         losses = (1 - t) * x + softplus_neg
@@ -100,6 +116,7 @@ def bce_with_logits(x, target, weight=None, pos_weight=None, scale=1.0):
 
 def mse_loss(x, target, weight=None, scale=1.0):
     """Squared error ``(x - t)**2`` elementwise."""
+    x, target, weight, _ = _elementwise_arguments("mse_loss", x, target, weight)
     xp = get_array_module(x)
     d = x - target
     row = _row_scale(xp, x, weight, scale)
@@ -108,6 +125,7 @@ def mse_loss(x, target, weight=None, scale=1.0):
 
 def l1_loss(x, target, weight=None, scale=1.0):
     """Absolute error ``|x - t|`` elementwise (gradient 0 where x == t)."""
+    x, target, weight, _ = _elementwise_arguments("l1_loss", x, target, weight)
     xp = get_array_module(x)
     d = x - target
     row = _row_scale(xp, x, weight, scale)
@@ -116,6 +134,7 @@ def l1_loss(x, target, weight=None, scale=1.0):
 
 def huber_loss(x, target, weight=None, scale=1.0, delta=1.0):
     """Huber loss: quadratic within ``delta`` of the target, linear beyond."""
+    x, target, weight, _ = _elementwise_arguments("huber_loss", x, target, weight)
     xp = get_array_module(x)
     d = x - target
     ad = xp.abs(d)
@@ -132,8 +151,8 @@ def poisson_nll_loss(x, target, weight=None, scale=1.0, log_input=True, full=Fal
     otherwise it is the rate: ``x - t * log(x + eps)``. ``full`` adds
     Stirling's approximation of ``log(t!)`` where ``t > 1``.
     """
+    x, t, weight, _ = _elementwise_arguments("poisson_nll_loss", x, target, weight)
     xp = get_array_module(x)
-    t = target
     if log_input:
         ex = xp.exp(x)
         losses = ex - t * x

@@ -7,8 +7,9 @@ GPU path (CuPy); the argument checks both share are in
 
 import numpy as np
 
-from sklears_neural.backend import get_array_module
 from sklears_neural._specs._pool import batch_norm_channels
+from sklears_neural._xp._arrays import float_arrays
+from sklears_neural.backend import get_array_module
 
 __all__ = ["batch_norm_backward", "batch_norm_forward", "batch_norm_inference"]
 
@@ -39,6 +40,7 @@ def batch_norm_forward(x, gamma, beta, eps):
         float64 (two passes).
     """
     kernel = "batch_norm_forward"
+    _, (x, gamma, beta) = float_arrays(kernel, ("x", x), ("gamma", gamma), ("beta", beta))
     xp = get_array_module(x)
     _, count = batch_norm_channels(kernel, x, gamma, beta)
     if count <= 1:
@@ -75,6 +77,10 @@ def batch_norm_backward(grad_y, x, gamma, mean, invstd, need_input=True, need_ga
         ``grad_gamma = sum(gy * xhat)``; ``grad_beta = sum(gy)``.
     """
     kernel = "batch_norm_backward"
+    _, (grad_y, x, gamma) = float_arrays(kernel, ("grad_y", grad_y), ("x", x),
+                                         ("gamma", gamma))
+    xp = get_array_module(x)
+    mean, invstd = xp.asarray(mean), xp.asarray(invstd)
     batch_norm_channels(kernel, x, gamma, None, ("mean", mean), ("invstd", invstd))
     if tuple(grad_y.shape) != tuple(x.shape):
         raise ValueError(f"{kernel}: grad_y has shape {tuple(grad_y.shape)} but x has "
@@ -113,7 +119,9 @@ def batch_norm_inference(x, gamma, beta, running_mean, running_var, eps):
         ``(x - running_mean) / sqrt(running_var + eps) * gamma + beta``.
     """
     kernel = "batch_norm_inference"
+    _, (x, gamma, beta) = float_arrays(kernel, ("x", x), ("gamma", gamma), ("beta", beta))
     xp = get_array_module(x)
+    running_mean, running_var = xp.asarray(running_mean), xp.asarray(running_var)
     batch_norm_channels(kernel, x, gamma, beta, ("running_mean", running_mean),
                         ("running_var", running_var))
     scale = 1.0 / xp.sqrt(running_var.astype(np.float64) + eps)

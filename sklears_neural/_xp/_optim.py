@@ -2,11 +2,15 @@
 
 Each function updates ``param`` and its state arrays in place for one step
 and returns None. ``grad`` is never modified. These are written with
-temporaries for clarity; the Cython kernels do the same in one pass.
+temporaries for clarity; the Cython kernels do the same in one pass. The
+arrays are checked as the Cython kernels check them
+(``sklears_neural._specs._optim``): ``param`` and the states it uses are
+writeable arrays of one float dtype, ``grad`` is cast to it.
 """
 
 import math
 
+from sklears_neural._specs._optim import check_step, momentum_state, step_states
 from sklears_neural.backend import get_array_module
 
 __all__ = [
@@ -21,6 +25,14 @@ __all__ = [
     "lamb_step",
     "lars_step",
 ]
+
+
+def _arguments(kernel, param, grad, *entries):
+    """``grad`` cast to param's dtype and the states the step uses (None for
+    the unused ones), after the Cython twin's checks."""
+    states = step_states(kernel, *entries)
+    dtype = check_step(kernel, param, grad, states)
+    return get_array_module(param).asarray(grad, dtype=dtype), [a for _, a in states]
 
 
 def _effective_grad(param, grad, weight_decay, maximize):
@@ -53,6 +65,8 @@ def sgd_step(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0,
     ``momentum_buffer`` is None when ``momentum == 0``; on ``first_step`` it
     is set to the gradient, as ``torch.optim.SGD`` does.
     """
+    grad, (momentum_buffer,) = _arguments("sgd_step", param, grad,
+                                          momentum_state(momentum_buffer, momentum))
     g = _effective_grad(param, grad, weight_decay, maximize)
     if momentum:
         if first_step:
@@ -73,6 +87,10 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr=1e-3,
     is None unless ``amsgrad``.
     """
     xp = get_array_module(param)
+    grad, (exp_avg, exp_avg_sq, max_exp_avg_sq) = _arguments(
+        "adam_step", param, grad, ("exp_avg", exp_avg, "Adam"),
+        ("exp_avg_sq", exp_avg_sq, "Adam"),
+        ("max_exp_avg_sq", max_exp_avg_sq, "amsgrad=True" if amsgrad else None))
     g = _decayed_grad(param, grad, lr, weight_decay, decoupled_weight_decay, maximize)
     _update_moments(exp_avg, exp_avg_sq, g, beta1, beta2)
     bias_correction1 = 1 - beta1**step
@@ -95,6 +113,10 @@ def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, lr=1e-2,
     unless ``momentum > 0``.
     """
     xp = get_array_module(param)
+    grad, (square_avg, grad_avg, momentum_buffer) = _arguments(
+        "rmsprop_step", param, grad, ("square_avg", square_avg, "RMSprop"),
+        ("grad_avg", grad_avg, "centered=True" if centered else None),
+        momentum_state(momentum_buffer, momentum))
     g = _effective_grad(param, grad, weight_decay, maximize)
     square_avg *= alpha
     square_avg += (1 - alpha) * g * g
@@ -116,6 +138,8 @@ def adagrad_step(param, grad, state_sum, step, lr=1e-2, lr_decay=0.0,
                  weight_decay=0.0, eps=1e-10, maximize=False):
     """Adagrad with learning-rate decay; ``step`` is 1-based after this update."""
     xp = get_array_module(param)
+    grad, (state_sum,) = _arguments("adagrad_step", param, grad,
+                                    ("state_sum", state_sum, "Adagrad"))
     g = _effective_grad(param, grad, weight_decay, maximize)
     clr = lr / (1 + (step - 1) * lr_decay)
     state_sum += g * g
@@ -133,6 +157,9 @@ def nadam_step(param, grad, exp_avg, exp_avg_sq, step, mu, mu_next, mu_product,
     ``mu_product`` the product of all ``mu`` up to and including this step.
     """
     xp = get_array_module(param)
+    grad, (exp_avg, exp_avg_sq) = _arguments(
+        "nadam_step", param, grad, ("exp_avg", exp_avg, "NAdam"),
+        ("exp_avg_sq", exp_avg_sq, "NAdam"))
     g = _decayed_grad(param, grad, lr, weight_decay, decoupled_weight_decay, maximize)
     _update_moments(exp_avg, exp_avg_sq, g, beta1, beta2)
     bias_correction2 = 1 - beta2**step
@@ -145,6 +172,9 @@ def adamax_step(param, grad, exp_avg, exp_inf, step, lr=2e-3, beta1=0.9, beta2=0
                 eps=1e-8, weight_decay=0.0, maximize=False):
     """Adamax (``torch.optim.Adamax``); ``step`` is 1-based after this update."""
     xp = get_array_module(param)
+    grad, (exp_avg, exp_inf) = _arguments(
+        "adamax_step", param, grad, ("exp_avg", exp_avg, "Adamax"),
+        ("exp_inf", exp_inf, "Adamax"))
     g = _effective_grad(param, grad, weight_decay, maximize)
     exp_avg *= beta1
     exp_avg += (1 - beta1) * g
@@ -161,6 +191,9 @@ def radam_step(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, beta1=0.9, beta2
     bias-corrected momentum alone, as in the paper and torch.
     """
     xp = get_array_module(param)
+    grad, (exp_avg, exp_avg_sq) = _arguments(
+        "radam_step", param, grad, ("exp_avg", exp_avg, "RAdam"),
+        ("exp_avg_sq", exp_avg_sq, "RAdam"))
     g = _decayed_grad(param, grad, lr, weight_decay, decoupled_weight_decay, maximize)
     _update_moments(exp_avg, exp_avg_sq, g, beta1, beta2)
     bias_correction1 = 1 - beta1**step
@@ -180,6 +213,9 @@ def adadelta_step(param, grad, square_avg, acc_delta, lr=1.0, rho=0.9, eps=1e-6,
                   weight_decay=0.0, maximize=False):
     """Adadelta (``torch.optim.Adadelta``)."""
     xp = get_array_module(param)
+    grad, (square_avg, acc_delta) = _arguments(
+        "adadelta_step", param, grad, ("square_avg", square_avg, "Adadelta"),
+        ("acc_delta", acc_delta, "Adadelta"))
     g = _effective_grad(param, grad, weight_decay, maximize)
     square_avg *= rho
     square_avg += (1 - rho) * g * g
@@ -203,6 +239,9 @@ def lamb_step(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, beta1=0.9, beta2=
     update.
     """
     xp = get_array_module(param)
+    grad, (exp_avg, exp_avg_sq) = _arguments(
+        "lamb_step", param, grad, ("exp_avg", exp_avg, "LAMB"),
+        ("exp_avg_sq", exp_avg_sq, "LAMB"))
     _update_moments(exp_avg, exp_avg_sq, grad, beta1, beta2)
     inv_bc1 = 1.0 / (1 - beta1**step)
     inv_bc2_sqrt = 1.0 / math.sqrt(1 - beta2**step)
@@ -227,6 +266,8 @@ def lars_step(param, grad, momentum_buffer, lr, momentum=0.9, weight_decay=0.0,
     ``momentum == 0`` (then ``param -= lr * local_lr * (...)``).
     """
     xp = get_array_module(param)
+    grad, (momentum_buffer,) = _arguments("lars_step", param, grad,
+                                          momentum_state(momentum_buffer, momentum))
     if exclude_from_adaptation:
         scale = lr
         g = grad

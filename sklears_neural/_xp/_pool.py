@@ -17,7 +17,6 @@ import operator
 
 import numpy as np
 
-from sklears_neural.backend import get_array_module
 from sklears_neural._specs._pool import (  # noqa: F401  (shared checks, re-exported)
     PAD_MODES,
     adaptive_bins,
@@ -25,13 +24,17 @@ from sklears_neural._specs._pool import (  # noqa: F401  (shared checks, re-expo
     as_tuple,
     batch_norm_channels,
     check_grad_shape,
+    check_pool_indices,
     input_shape_tuple,
     pad_geometry,
     pad_source_index,
     pool_geometry,
+    pool_indices_error,
     spatial_rank,
     upsample_factors,
 )
+from sklears_neural._xp._arrays import float_arrays
+from sklears_neural.backend import get_array_module
 
 __all__ = [
     "max_pool_forward",
@@ -105,6 +108,7 @@ def max_pool_forward(x, kernel_size, stride, padding, dilation, ceil_mode):
         gives ``-inf`` and index -1.
     """
     kernel = "max_pool_forward"
+    _, (x,) = float_arrays(kernel, ("x", x))
     xp = get_array_module(x)
     k, s, p, dil, out = pool_geometry(kernel, x.shape, kernel_size, stride, padding,
                                       dilation, ceil_mode)
@@ -151,19 +155,18 @@ def max_pool_backward(grad_y, indices, input_shape):
     grad_x : array of shape ``input_shape``, grad_y's dtype
     """
     kernel = "max_pool_backward"
+    _, (grad_y,) = float_arrays(kernel, ("grad_y", grad_y))
     xp = get_array_module(grad_y)
+    indices = xp.asarray(indices)
     shape = input_shape_tuple(kernel, input_shape)
-    if tuple(indices.shape) != tuple(grad_y.shape) or tuple(grad_y.shape[:2]) != shape[:2]:
-        raise ValueError(
-            f"{kernel}: grad_y {tuple(grad_y.shape)} and indices {tuple(indices.shape)} "
-            f"must have the same shape, with input_shape's {shape[:2]} leading axes."
-        )
+    check_pool_indices(kernel, grad_y, indices, shape)
     planes = shape[0] * shape[1]
     plane = math.prod(shape[2:])
     idx = indices.reshape(planes, -1).astype(np.int64)
-    if idx.size and int(idx.max()) >= plane:
-        raise ValueError(f"{kernel}: indices reach {int(idx.max())} but an input plane "
-                         f"of shape {shape[2:]} has {plane} elements.")
+    if grad_y.size and planes * plane:  # as the Cython twin: -1 is no index
+        bad = int(((idx != -1) & ((idx < 0) | (idx >= plane))).sum())
+        if bad:
+            raise pool_indices_error(kernel, bad, shape)
     keep = idx >= 0
     flat = xp.where(keep, idx + xp.arange(planes, dtype=np.int64)[:, None] * plane, 0)
     weights = xp.where(keep, grad_y.reshape(planes, -1), 0)
@@ -185,6 +188,7 @@ def adaptive_max_pool_forward(x, output_size):
         gradient.
     """
     kernel = "adaptive_max_pool_forward"
+    _, (x,) = float_arrays(kernel, ("x", x))
     xp = get_array_module(x)
     out = adaptive_geometry(kernel, x.shape, output_size)
     spatial = tuple(x.shape[2:])
@@ -261,6 +265,7 @@ def avg_pool_forward(x, kernel_size, stride, padding, ceil_mode, count_include_p
     y : array of shape (N, C, *out)
     """
     kernel = "avg_pool_forward"
+    _, (x,) = float_arrays(kernel, ("x", x))
     xp = get_array_module(x)
     _check_divisor(kernel, divisor_override)
     k, s, p, _, out = pool_geometry(kernel, x.shape, kernel_size, stride, padding, 1,
@@ -290,6 +295,7 @@ def avg_pool_backward(grad_y, input_shape, kernel_size, stride, padding, ceil_mo
     grad_x : array of shape ``input_shape``
     """
     kernel = "avg_pool_backward"
+    _, (grad_y,) = float_arrays(kernel, ("grad_y", grad_y))
     xp = get_array_module(grad_y)
     _check_divisor(kernel, divisor_override)
     shape = input_shape_tuple(kernel, input_shape)
@@ -338,6 +344,7 @@ def adaptive_avg_pool_forward(x, output_size):
     y : array of shape (N, C, *output_size)
     """
     kernel = "adaptive_avg_pool_forward"
+    _, (x,) = float_arrays(kernel, ("x", x))
     xp = get_array_module(x)
     out = adaptive_geometry(kernel, x.shape, output_size)
     if all(o == 1 for o in out):
@@ -360,6 +367,7 @@ def adaptive_avg_pool_backward(grad_y, input_shape):
     grad_x : array of shape ``input_shape``
     """
     kernel = "adaptive_avg_pool_backward"
+    _, (grad_y,) = float_arrays(kernel, ("grad_y", grad_y))
     xp = get_array_module(grad_y)
     shape = input_shape_tuple(kernel, input_shape)
     out = adaptive_geometry(kernel, shape, tuple(grad_y.shape[2:]))
@@ -402,6 +410,7 @@ def pad_forward(x, pad, mode="constant", value=0.0):
     y : array, x's dtype
     """
     kernel = "pad_forward"
+    _, (x,) = float_arrays(kernel, ("x", x))
     xp = get_array_module(x)
     mode, pairs, out_shape = pad_geometry(kernel, x.shape, pad, mode)
     if mode == "constant":
@@ -434,6 +443,7 @@ def pad_backward(grad_y, input_shape, pad, mode="constant"):
     grad_x : array of shape ``input_shape``
     """
     kernel = "pad_backward"
+    _, (grad_y,) = float_arrays(kernel, ("grad_y", grad_y))
     xp = get_array_module(grad_y)
     shape = tuple(operator.index(n) for n in input_shape)
     mode, pairs, out_shape = pad_geometry(kernel, shape, pad, mode)
@@ -470,6 +480,7 @@ def upsample_nearest_forward(x, scale_factor):
     y : array of shape (N, C, *(n * f for n, f in zip(spatial, scale_factor)))
     """
     kernel = "upsample_nearest_forward"
+    _, (x,) = float_arrays(kernel, ("x", x))
     xp = get_array_module(x)
     f = upsample_factors(kernel, x.shape, scale_factor)
     spatial = x.shape[2:]
@@ -493,6 +504,7 @@ def upsample_nearest_backward(grad_y, scale_factor):
     grad_x : array of shape (N, C, *spatial)
     """
     kernel = "upsample_nearest_backward"
+    _, (grad_y,) = float_arrays(kernel, ("grad_y", grad_y))
     f = upsample_factors(kernel, grad_y.shape, scale_factor)
     spatial = grad_y.shape[2:]
     if any(m % fi for m, fi in zip(spatial, f)):

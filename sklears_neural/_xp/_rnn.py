@@ -42,8 +42,6 @@ The argument checks (``rnn_arguments``, ``rnn_grad_arguments``) are shared
 with the Cython kernels so both raise the same ``ValueError`` messages.
 """
 
-
-from sklears_neural.backend import get_array_module
 from sklears_neural._specs._rnn import (  # noqa: F401  (shared checks, re-exported)
     NONLINEARITIES,
     N_GATES,
@@ -53,6 +51,8 @@ from sklears_neural._specs._rnn import (  # noqa: F401  (shared checks, re-expor
     rnn_grad_arguments,
     workspace_shapes,
 )
+from sklears_neural._xp._arrays import as_arrays
+from sklears_neural.backend import get_array_module
 
 __all__ = [
     "gru_backward",
@@ -173,7 +173,9 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False)
         What ``lstm_backward`` needs (see the module docstring).
     """
     kernel = "lstm_forward"
-    d = rnn_arguments(kernel, "lstm", x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths)
+    args = as_arrays(x, h0, c0, w_ih, w_hh, b_ih, b_hh)  # checked as arrays, as in Cython
+    d = rnn_arguments(kernel, "lstm", *args, lengths)
+    x, h0, c0, w_ih, w_hh, b_ih, b_hh = as_arrays(*args, dtype=d["dtype"])
     xp = get_array_module(x)
     T, N, H, dtype = d["T"], d["N"], d["H"], d["dtype"]
     pre = _project(xp, x, w_ih, _sum_biases(b_ih, b_hh))
@@ -235,10 +237,14 @@ def lstm_backward(grad_y, grad_hn, grad_cn, x, h0, c0, w_ih, w_hh, workspace,
         The gradient of ``b_ih`` and equally of ``b_hh``.
     """
     kernel = "lstm_backward"
+    grad_y, grad_hn, grad_cn, x, h0, c0, w_ih, w_hh = as_arrays(
+        grad_y, grad_hn, grad_cn, x, h0, c0, w_ih, w_hh)
     d = rnn_arguments(kernel, "lstm", x, h0, c0, w_ih, w_hh, None, None, lengths)
     T, N, H, dtype = d["T"], d["N"], d["H"], d["dtype"]
     rnn_grad_arguments(kernel, d, workspace, workspace_shapes("lstm", T, N, H),
                        grad_y=grad_y, grad_hn=grad_hn, grad_cn=grad_cn)
+    grad_y, grad_hn, grad_cn, x, w_ih, w_hh = as_arrays(grad_y, grad_hn, grad_cn, x, w_ih,
+                                                        w_hh, dtype=dtype)
     if not (need_input or need_weights or need_state):
         return None, None, None, None, None, None
     xp = get_array_module(x)
@@ -306,7 +312,9 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False):
         What ``gru_backward`` needs.
     """
     kernel = "gru_forward"
-    d = rnn_arguments(kernel, "gru", x, h0, None, w_ih, w_hh, b_ih, b_hh, lengths)
+    args = as_arrays(x, h0, None, w_ih, w_hh, b_ih, b_hh)
+    d = rnn_arguments(kernel, "gru", *args, lengths)
+    x, h0, _, w_ih, w_hh, b_ih, b_hh = as_arrays(*args, dtype=d["dtype"])
     xp = get_array_module(x)
     T, N, H, dtype = d["T"], d["N"], d["H"], d["dtype"]
     gi = _project(xp, x, w_ih, b_ih)
@@ -363,10 +371,13 @@ def gru_backward(grad_y, grad_hn, x, h0, w_ih, w_hh, b_hh, workspace, lengths=No
         They differ in the n part: b_hn sits inside ``r * (...)``.
     """
     kernel = "gru_backward"
+    grad_y, grad_hn, x, h0, w_ih, w_hh, b_hh = as_arrays(grad_y, grad_hn, x, h0, w_ih, w_hh,
+                                                         b_hh)
     d = rnn_arguments(kernel, "gru", x, h0, None, w_ih, w_hh, None, b_hh, lengths)
     T, N, H, dtype = d["T"], d["N"], d["H"], d["dtype"]
     rnn_grad_arguments(kernel, d, workspace, workspace_shapes("gru", T, N, H),
                        grad_y=grad_y, grad_hn=grad_hn)
+    grad_y, grad_hn, x, w_ih, w_hh = as_arrays(grad_y, grad_hn, x, w_ih, w_hh, dtype=dtype)
     if not (need_input or need_weights or need_state):
         return None, None, None, None, None, None
     xp = get_array_module(x)
@@ -433,7 +444,9 @@ def rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity="tanh", lengths=None
     """
     kernel = "rnn_forward"
     check_nonlinearity(kernel, nonlinearity)
-    d = rnn_arguments(kernel, "rnn", x, h0, None, w_ih, w_hh, b_ih, b_hh, lengths)
+    args = as_arrays(x, h0, None, w_ih, w_hh, b_ih, b_hh)
+    d = rnn_arguments(kernel, "rnn", *args, lengths)
+    x, h0, _, w_ih, w_hh, b_ih, b_hh = as_arrays(*args, dtype=d["dtype"])
     xp = get_array_module(x)
     T, N, H, dtype = d["T"], d["N"], d["H"], d["dtype"]
     pre = _project(xp, x, w_ih, _sum_biases(b_ih, b_hh))
@@ -481,10 +494,12 @@ def rnn_backward(grad_y, grad_hn, x, h0, w_ih, w_hh, workspace, nonlinearity="ta
     """
     kernel = "rnn_backward"
     check_nonlinearity(kernel, nonlinearity)
+    grad_y, grad_hn, x, h0, w_ih, w_hh = as_arrays(grad_y, grad_hn, x, h0, w_ih, w_hh)
     d = rnn_arguments(kernel, "rnn", x, h0, None, w_ih, w_hh, None, None, lengths)
     T, N, H, dtype = d["T"], d["N"], d["H"], d["dtype"]
     rnn_grad_arguments(kernel, d, workspace, workspace_shapes("rnn", T, N, H),
                        grad_y=grad_y, grad_hn=grad_hn)
+    grad_y, grad_hn, x, w_ih, w_hh = as_arrays(grad_y, grad_hn, x, w_ih, w_hh, dtype=dtype)
     if not (need_input or need_weights or need_state):
         return None, None, None, None, None
     xp = get_array_module(x)

@@ -87,10 +87,9 @@ def test_softmax_cross_entropy_extreme_logits(dtype):
 def test_softmax_cross_entropy_out_of_range_index(bad, rng):
     logits = _logits((4, 3), np.float64, rng)
     target = np.array([0, 1, bad, 2])
-    with pytest.raises(ValueError, match=rf"target\[2\] = {bad}.*\[0, 2\]"):
-        K.softmax_cross_entropy(logits, target)
-    with pytest.raises(ValueError, match="outside"):
-        X.softmax_cross_entropy(logits, target)
+    for twin in (K, X):  # the same message from both
+        with pytest.raises(ValueError, match=rf"target\[2\] = {bad}.*\[0, 2\]"):
+            twin.softmax_cross_entropy(logits, target)
 
 
 def test_softmax_cross_entropy_huge_unsigned_index(rng):

@@ -4,8 +4,9 @@ The submodules hold each kernel family's shape rules and argument checks
 (``_conv``, ``_pool``, ``_rnn``, ``_attention``, ``_dense``, ``_loss``,
 ``_optim``), the checks of array arguments and the one dtype rule
 (``_arrays.float_dtype``), so that the Cython kernels and the ``_xp``
-kernels accept the same inputs and raise the same errors, and the list of
-entry points both export (``KERNEL_NAMES``, from ``_names``).
+kernels accept the same inputs and raise the same errors, the list of
+entry points both export (``KERNEL_NAMES``, from ``_names``), and the
+scalar-hyperparameter checks every layer above uses (``_scalars``).
 This module holds the facts about activations that both kernel sets and the
 ops agree on. A kernel set (``_kernels`` or ``_xp``) takes an activation by name plus one
 float parameter. This module says which names exist, what the parameter

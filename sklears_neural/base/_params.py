@@ -108,7 +108,11 @@ TRAINING_DOC_LOOP = """    callbacks : list of Callback or of (name, Callback), 
     verbose : int, default=0
         1 shows a progress bar, 2 also prints every epoch.
     n_threads : int, optional
-        Limit of BLAS/OpenMP threads during fit and predict.
+        Threads for fit and predict, for both the BLAS and the engine's OpenMP
+        pool. None (the default) decides once per call: one thread for small
+        batches, else as many as there are free CPUs (usable CPUs not busy
+        with other processes), given to the one pool that does the network's
+        heavy work (see doc/threads.rst).
 """
 TRAINING_DOC_DEPRECATED = """    max_epochs : int
         Deprecated name of ``max_iter``; it will be removed in the next release.

@@ -88,6 +88,10 @@ TABLES = {
     "load": bench_load,
 }
 
+# Tables that set their own threads (the machine's defaults) and so run once,
+# at the first thread count of --threads.
+RUN_ONCE = {"load"}
+
 # Names for several tables at once (``--only conv``, ``--only sequence``).
 GROUPS = {"conv": ["conv2d", "pool", "lenet"], "sequence": ["rnn", "encoder"]}
 
@@ -263,6 +267,8 @@ def main(argv=None):
         run = {"threads": threads, "config": asdict(cfg), "thread_pools": env["thread_pools"],
                "tables": []}
         for name in args.only:
+            if i > 0 and name in RUN_ONCE:
+                continue
             table = TABLES[name](cfg)
             table.threads = threads
             if i == 0:

@@ -108,9 +108,9 @@ class Table:
         for row, record, base_row, base_record in zip(self.rows, self.records, baseline.rows,
                                                       baseline.records):
             mine, base = record.get("timing"), base_record.get("timing")
-            if row[:2] != base_row[:2]:
+            if _row_identity(row, record) != _row_identity(base_row, base_record):
                 raise RuntimeError(f"{self.key}: rows differ between thread counts "
-                                   f"({row[:2]} vs {base_row[:2]}); cannot pair them.")
+                                   f"({row[0]!r} vs {base_row[0]!r}); cannot pair them.")
             speedup = None if not mine or not base else base["median"] / mine["median"]
             row.append("" if speedup is None else f"{speedup:.2f}x")
             record["speedup_over_baseline_threads"] = speedup
@@ -162,6 +162,16 @@ class Table:
         return {"key": self.key, "title": self.title, "columns": self.columns,
                 "rows": self.rows, "records": self.records, "checks": self.checks,
                 "notes": self.notes}
+
+
+# Record fields that name a row's case (never its measurements).
+_IDENTITY_FIELDS = ("name", "impl", "case", "data", "batch", "rows", "optimizer", "op",
+                    "block", "mode", "num_layers", "tensors", "setting")
+
+
+def _row_identity(row, record):
+    """What makes two runs' rows the same case: the first cell and the naming fields."""
+    return (row[0], *(record.get(k) for k in _IDENTITY_FIELDS))
 
 
 def ms(seconds):

@@ -40,3 +40,14 @@ def _portable_kernels():
     from sklears_neural import _xp
 
     return _xp
+
+
+# Load the compiled kernels now rather than at the first op: they bring in the
+# OpenMP runtime, and the thread policy (sklears_neural._threads) inspects the
+# loaded thread pools once; a pool loaded after that would escape its limits
+# (an n_threads=1 fit ran its convolutions on every core). Costs ~10 ms. Without
+# a build, the error waits for the first op that needs the kernels.
+try:
+    _cpu_kernels()
+except ImportError:  # pragma: no cover - an unbuilt checkout
+    pass

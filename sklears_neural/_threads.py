@@ -33,12 +33,13 @@ import functools
 import glob
 import os
 import threading
+import time
 from contextlib import contextmanager, nullcontext
 
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["OPENBLAS_SERIAL_BELOW", "SERIAL_BELOW_WORK", "free_cpus", "serial_blas",
-           "thread_limits", "threads", "usable_cpus"]
+__all__ = ["OPENBLAS_SERIAL_BELOW", "SERIAL_BELOW_WORK", "batch_threads", "free_cpus",
+           "serial_blas", "thread_limits", "threads", "usable_cpus"]
 
 SERIAL_BELOW_WORK = 2**24
 OPENBLAS_SERIAL_BELOW = 2**18
@@ -93,6 +94,37 @@ def serial_blas():
                 _serial_state["saved"] = []
 
 
+def batch_threads(n_threads, resolved):
+    """Threads of a batch-parallel kernel call: one pool at a time.
+
+    ``resolved`` is what the kernel's size policy allows. When the caller
+    left ``n_threads`` at None, the kernel takes its threads only if the
+    engine's pool owns the cores, i.e. the BLAS is held to one thread (as
+    ``thread_limits(pool="engine")`` and ``threads(pool="engine")`` do);
+    while the BLAS runs several threads it owns them, and the kernel runs
+    on one thread with the BLAS's threads in its GEMMs. An explicit
+    ``n_threads`` is obeyed (the kernel then holds the BLAS to one thread
+    while it runs).
+
+    Parameters
+    ----------
+    n_threads : int or None
+        The kernel's ``n_threads`` argument.
+    resolved : int
+        The thread count the kernel's size policy gives.
+
+    Returns
+    -------
+    int
+        The threads to use, at least 1.
+    """
+    if resolved <= 1 or n_threads is not None:
+        return resolved
+    if all(c.get_num_threads() == 1 for c in _blas_controllers()):
+        return resolved
+    return 1
+
+
 def usable_cpus():
     """Number of CPUs this process may run on (its affinity mask).
 
@@ -119,13 +151,30 @@ def _own_running_threads():
     return max(running, 1)
 
 
-def free_cpus():
-    """Usable CPUs that other processes are not busy on right now.
+# free_cpus() looks this many times, this far apart, and counts a CPU as busy
+# only if some other task wanted it every time: one look caught a passing
+# task (a shell, a kernel thread) often enough to halve a whole fit.
+_LOOKS = 3
+_LOOK_GAP_S = 5e-4
 
-    Reads the number of runnable tasks from ``/proc/loadavg`` (Linux),
-    subtracts this process's own runnable threads, and takes that many from
-    :func:`usable_cpus`. Where ``/proc`` is missing every usable CPU counts
-    as free.
+
+def _other_runnable_tasks():
+    """Runnable tasks of other processes right now (Linux), or None without /proc."""
+    try:
+        with open("/proc/loadavg") as f:
+            runnable = int(f.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0, runnable - _own_running_threads())
+
+
+def free_cpus():
+    """Usable CPUs that other processes are not busy on.
+
+    Reads the number of runnable tasks from ``/proc/loadavg`` (Linux) a few
+    times over about a millisecond, subtracts this process's own runnable
+    threads, and takes the smallest count from :func:`usable_cpus`. Where
+    ``/proc`` is missing every usable CPU counts as free.
 
     Returns
     -------
@@ -133,12 +182,16 @@ def free_cpus():
         Between 1 and :func:`usable_cpus`.
     """
     usable = usable_cpus()
-    try:
-        with open("/proc/loadavg") as f:
-            runnable = int(f.read().split()[3].split("/")[0])
-    except (OSError, ValueError, IndexError):
-        return usable
-    others = max(0, runnable - _own_running_threads())
+    others = None
+    for look in range(_LOOKS):
+        if look:
+            time.sleep(_LOOK_GAP_S)
+        now = _other_runnable_tasks()
+        if now is None:
+            return usable
+        others = now if others is None else min(others, now)
+        if others == 0:
+            break
     return max(1, min(usable, usable - others))
 
 
@@ -188,8 +241,8 @@ def thread_limits(n_threads, work, pool="blas"):
 
 
 @contextmanager
-def threads(n_threads=None):
-    """Cap every thread pool the engine uses (BLAS and OpenMP) inside a block.
+def threads(n_threads=None, pool="blas"):
+    """Cap the thread pools the engine uses (BLAS and OpenMP) inside a block.
 
     For code that calls the engine directly (``nn``, ``optim``,
     ``nn.functional``); estimators take ``n_threads`` instead.
@@ -199,6 +252,13 @@ def threads(n_threads=None):
     n_threads : int or None, default=None
         Threads for the block; -1 means all usable CPUs, None the free ones
         (:func:`free_cpus`).
+    pool : {"blas", "engine"}, default="blas"
+        Which pool gets them. ``"blas"``: both pools are capped at the count,
+        and the matrix products use the threads (the batch-parallel kernels
+        then run on one thread: one pool at a time). ``"engine"``: the
+        OpenMP pool gets them and the BLAS is held to one thread, so that
+        convolutions and recurrent layers split the batch; the better choice
+        for convolutional and recurrent networks.
 
     Yields
     ------
@@ -212,6 +272,8 @@ def threads(n_threads=None):
     ...     n
     1
     """
+    if pool not in POOLS:
+        raise ValueError(f"pool must be one of {POOLS}; got {pool!r}.")
     if n_threads is None:
         n = free_cpus()
     elif isinstance(n_threads, bool) or not isinstance(n_threads, int) or not (
@@ -219,5 +281,6 @@ def threads(n_threads=None):
         raise ValueError(f"n_threads must be None, -1 or a positive int; got {n_threads!r}.")
     else:
         n = usable_cpus() if n_threads == -1 else n_threads
-    with _thread_controller().limit(limits=n):
+    limits = n if pool == "blas" else {"blas": 1, "openmp": n}
+    with _thread_controller().limit(limits=limits):
         yield n

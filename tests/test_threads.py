@@ -111,3 +111,49 @@ def test_serial_blas_holds_blas_to_one_thread_and_restores():
                 pass
             assert _pool_threads("blas") == {1}
         assert _pool_threads("blas") == before
+
+
+def test_free_cpus_ignores_a_task_seen_only_once(monkeypatch):
+    monkeypatch.setattr(_threads, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(_threads, "_LOOK_GAP_S", 0)
+    looks = iter([1, 0, 1])
+    monkeypatch.setattr(_threads, "_other_runnable_tasks", lambda: next(looks))
+    assert free_cpus() == 2
+    monkeypatch.setattr(_threads, "_other_runnable_tasks", lambda: 1)  # busy every time
+    assert free_cpus() == 1
+
+
+def test_batch_kernels_take_threads_only_when_the_engine_owns_them():
+    from sklears_neural._threads import batch_threads
+
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        assert batch_threads(None, 2) == 1  # the BLAS owns the cores
+        assert batch_threads(2, 2) == 2  # an explicit count is obeyed
+    with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+        assert batch_threads(None, 2) == 2
+    assert batch_threads(None, 1) == 1
+
+
+def test_threads_context_engine_pool_holds_blas_to_one_thread():
+    with threads(2, pool="engine") as n:
+        assert n == 2
+        assert _pool_threads("blas") == {1}
+    with pytest.raises(ValueError, match="pool must be one of"):
+        with threads(2, pool="gpu"):
+            pass
+
+
+def test_estimator_thread_limit_reaches_the_kernels_openmp_pool():
+    """The kernels' OpenMP runtime is loaded with the package, so the pools the
+    thread policy limits include it (a fit with n_threads=1 really uses one)."""
+    import subprocess
+    import sys
+
+    code = ("import sklears_neural, threadpoolctl\n"
+            "from sklears_neural._threads import thread_limits\n"
+            "with thread_limits(1, 2**30, pool='engine'):\n"
+            "    from sklears_neural._kernels._openmp_helpers import openmp_max_threads\n"
+            "    print(openmp_max_threads())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "1"

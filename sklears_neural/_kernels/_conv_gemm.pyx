@@ -52,7 +52,7 @@ from sklears_neural._kernels._fused cimport floating
 from sklears_neural._kernels._openmp_helpers cimport resolve_batch_threads
 
 from sklears_neural._specs._arrays import FLOAT32, c_array
-from sklears_neural._threads import serial_blas
+from sklears_neural._threads import batch_threads, serial_blas
 
 # Below this many multiply-adds per call the GEMM paths stay on one thread
 # when n_threads is None. Measured (2 cores, forward + backward, 3x3 convs,
@@ -332,7 +332,8 @@ def _gemm_threads(d, n_threads):
     """Threads for the GEMM/1x1 paths on geometry ``d``, by the batch policy."""
     work = (d["n"] * d["c_out"] * (d["c_in"] // d["groups"]) * _prod(d["kernel"])
             * _prod(d["out"]))
-    return resolve_batch_threads(n_threads, d["n"], work, PARALLEL_MIN_WORK)
+    return batch_threads(n_threads,
+                         resolve_batch_threads(n_threads, d["n"], work, PARALLEL_MIN_WORK))
 
 
 def _direct_threads(d, n_threads):
@@ -341,7 +342,8 @@ def _direct_threads(d, n_threads):
     if not all(st == 1 for st in d["stride"]):
         return resolve_batch_threads(n_threads, 1, 0, 1)  # checks n_threads
     work = d["n"] * d["c_out"] * _prod(d["kernel"]) * _prod(d["out"])
-    return resolve_batch_threads(n_threads, d["n"], work, PARALLEL_MIN_WORK)
+    return batch_threads(n_threads,
+                         resolve_batch_threads(n_threads, d["n"], work, PARALLEL_MIN_WORK))
 
 
 cdef object _run_forward(x, w, b, d, dtype, n_threads=None):

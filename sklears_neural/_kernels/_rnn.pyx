@@ -44,7 +44,7 @@ from sklears_neural._specs._rnn import (
     rnn_grad_arguments,
     workspace_shapes,
 )
-from sklears_neural._threads import serial_blas
+from sklears_neural._threads import batch_threads, serial_blas
 
 __all__ = [
     "gru_backward",
@@ -75,7 +75,8 @@ cdef Seq _seq(dict d, lens, bint reverse, n_threads, Py_ssize_t G):
     s.H = d["H"]
     s.reverse = reverse
     work = d["T"] * d["N"] * G * (d["F"] + d["H"])
-    s.n_threads = resolve_batch_threads(n_threads, d["N"], work, PARALLEL_MIN_WORK)
+    s.n_threads = batch_threads(
+        n_threads, resolve_batch_threads(n_threads, d["N"], work, PARALLEL_MIN_WORK))
     s.lens = NULL
     if lens is not None:
         lv = lens

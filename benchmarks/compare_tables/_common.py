@@ -174,6 +174,26 @@ def _row_identity(row, record):
     return (row[0], *(record.get(k) for k in _IDENTITY_FIELDS))
 
 
+ENGINE_POOL_NOTE = (
+    "Threads: every pool is limited to {threads} and torch follows; the plain 'ours' rows "
+    "are the engine as a direct user gets it at those settings, where the BLAS owns the "
+    "threads and our {what} kernels run each call on one thread with the BLAS's threads in "
+    "their GEMMs (one pool at a time). The 'engine pool' row runs the same code inside "
+    "backend.threads({threads}, pool='engine'): the BLAS held to one thread and our kernels "
+    "splitting the batch over {threads} threads, as the CNN and RNN estimators fit.")
+
+
+def engine_pool(fn, cfg):
+    """``fn`` run with the engine's pool owning ``cfg.threads`` threads (BLAS at one)."""
+    from sklears_neural.backend import threads
+
+    def run():
+        with threads(cfg.threads, pool="engine"):
+            return fn()
+
+    return run
+
+
 def ms(seconds):
     return f"{seconds * 1e3:.3f}"
 

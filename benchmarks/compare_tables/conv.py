@@ -5,8 +5,10 @@ import math
 
 import numpy as np
 from ._common import (
+    ENGINE_POOL_NOTE,
     Table,
     _timing_record,
+    engine_pool,
     fmt_ratio,
     iqr,
     measure,
@@ -149,6 +151,8 @@ def bench_conv2d(cfg):
         worst = max(worst, _check_close("conv2d", label, results, reference, CONV_CHECK_RTOL))
 
         cases = [("engine", "ours: engine (F.conv2d on Tensors + backward(grad))", engine_step),
+                 ("engine-pool", "ours: engine, engine pool (backend.threads(pool='engine'))",
+                  engine_pool(engine_step, cfg)),
                  ("kernels", "ours: conv_forward + conv_backward kernels", kernel_step),
                  ("torch", "PyTorch (F.conv2d + backward(grad))", torch_step),
                  ("numpy", "plain numpy: the _xp conv_forward + conv_backward kernels",
@@ -174,9 +178,7 @@ def bench_conv2d(cfg):
         "strided adds). Every row agrees with those kernels run in float64 before timing "
         f"(max rel. error {worst:.1e}, limit {CONV_CHECK_RTOL:g}). Engine overhead over the "
         "direct kernel calls: " + ", ".join(f"{o:.0f}" for o in overheads) + " us/step.")
-    table.add_note(
-        f"Threads: pools limited to {cfg.threads}; our conv kernels run their own loops on one "
-        "thread (BLAS, in the GEMMs, follows threadpoolctl); torch follows --threads.")
+    table.add_note(ENGINE_POOL_NOTE.format(threads=cfg.threads, what="conv"))
     return table
 
 
@@ -481,10 +483,12 @@ def bench_lenet(cfg):
                      "optim.Adam",
              "torch": "PyTorch (the same torch.nn.Sequential) + torch.optim.Adam"}
     budget, max_runs = (1.0, cfg.repeat) if cfg.quick else (6.0, 7)
-    timed = measure_runs({key: t.epoch for key, t in trainers.items()}, budget, max_runs,
-                         min_runs=3 if not cfg.quick else 1)
+    epochs = {key: t.epoch for key, t in trainers.items()}
+    epochs["ours-pool"] = engine_pool(ours.epoch, cfg)
+    names["ours-pool"] = "ours, engine pool (backend.threads(pool='engine'))"
+    timed = measure_runs(epochs, budget, max_runs, min_runs=3 if not cfg.quick else 1)
     torch_t = timed["torch"][0] if "torch" in timed else None
-    for key in ("ours", "torch"):
+    for key in ("ours", "ours-pool", "torch"):
         if key not in timed:
             table.add_row([names[key], "not installed", "", "", "", "", ""], impl=key,
                           timing=None)
@@ -510,6 +514,6 @@ def bench_lenet(cfg):
         "batch loss of the last timed epoch (random labels: about ln 10 = 2.30). The two "
         "runs see the same batches and stay within float32 rounding for the first few dozen "
         "steps, then drift apart (Adam amplifies rounding on near-zero gradients), so the "
-        f"losses differ a little. Threads: pools limited to {cfg.threads}, "
-        "torch.set_num_threads too.")
+        f"losses differ a little.")
+    table.add_note(ENGINE_POOL_NOTE.format(threads=cfg.threads, what="conv"))
     return table

@@ -1,7 +1,7 @@
 """Tables i and j: LSTM/GRU and TransformerEncoderLayer, forward and backward."""
 
 import numpy as np
-from ._common import Table, measure, torch
+from ._common import ENGINE_POOL_NOTE, Table, engine_pool, measure, torch
 from .conv import _add_rows_vs_torch, _check_close, _torch_ratio_check
 
 # ---------------------------------------------------------------------------
@@ -157,6 +157,8 @@ def bench_rnn(cfg):
 
             cases = [("engine", f"ours: engine (nn.{cls_name} on a Tensor + backward(grad))",
                       engine_step),
+                     ("engine-pool", "ours: engine, engine pool (backend.threads(pool='engine'))",
+                      engine_pool(engine_step, cfg)),
                      ("kernels", f"ours: {mode}_forward + {mode}_backward kernels per layer",
                       kernel_step),
                      ("torch", f"PyTorch (torch.nn.{cls_name} + backward(grad))", torch_step),
@@ -186,9 +188,7 @@ def bench_rnn(cfg):
         f"timing (max rel. error {worst:.1e}, limit {RNN_CHECK_RTOL:g}). Engine overhead over "
         "the direct kernel calls (best repeats): " + ", ".join(f"{o:.0f}" for o in overheads)
         + " us/step.")
-    table.add_note(
-        f"Threads: pools limited to {cfg.threads}; our recurrent kernels run serially (BLAS, "
-        "in the GEMMs, follows threadpoolctl); torch follows --threads.")
+    table.add_note(ENGINE_POOL_NOTE.format(threads=cfg.threads, what="recurrent"))
     return table
 
 

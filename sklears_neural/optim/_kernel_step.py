@@ -6,6 +6,7 @@ group options it passes; ``Optimizer._step_group`` does the rest (the state,
 the step count, the call).
 """
 
+import functools
 from dataclasses import dataclass, field
 from operator import itemgetter
 
@@ -97,13 +98,16 @@ class KernelStep:
                                else xp.full_like(data, float(group[buffer.fill])))
 
 
+@functools.lru_cache(maxsize=64)
 def state_reader(names):
     """Return ``read(state)``: the entries ``names`` of a state, as a tuple, None for a None name.
 
-    ``read`` raises KeyError for a missing entry. It runs once per parameter
-    and step, so it is made of ``itemgetter`` calls where it can be.
+    ``names`` is a tuple. ``read`` raises KeyError for a missing entry. It runs
+    once per parameter and step, so it is made of ``itemgetter`` calls where
+    it can be, and a reader is built once per combination of names (cached:
+    building one each step cost ~2 us per parameter group).
     """
-    keys = [name for name in names if name is not None]
+    keys = tuple(name for name in names if name is not None)
     if not keys:
         nones = (None,) * len(names)
         return lambda state: nones

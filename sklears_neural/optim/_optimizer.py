@@ -200,7 +200,7 @@ class Optimizer:
         # Once per group: the buffers switched on (a name) or off (None), how to read them
         # from a parameter's state, and the options (the kernel's last arguments).
         names = spec.buffer_names(group)
-        read = state_reader(names)
+        read = state_reader(tuple(names))
         options = spec.kernel_options(group)
         counts, passes, first_step = spec.step is not None, spec.step == "passed", spec.first_step
         schedule = self._schedule(group) if spec.scalars else None

@@ -129,7 +129,7 @@ def test_kernel_step_arguments_bind_by_name(case, monkeypatch):
 ])
 def test_state_reader_reads_every_layout(names):
     state = {"a": np.zeros(1), "b": np.ones(1), "c": np.full(1, 2.0), "step": 3}
-    read = state_reader(names)
+    read = state_reader(tuple(names))
     got = read(state)
     assert type(got) is tuple and len(got) == len(names)
     for name, value in zip(names, got):

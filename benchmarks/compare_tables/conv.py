@@ -514,6 +514,7 @@ def bench_lenet(cfg):
         "batch loss of the last timed epoch (random labels: about ln 10 = 2.30). The two "
         "runs see the same batches and stay within float32 rounding for the first few dozen "
         "steps, then drift apart (Adam amplifies rounding on near-zero gradients), so the "
-        f"losses differ a little.")
+        "losses differ a little. 'ours' and its engine-pool row train one model in turn, so "
+        "its loss falls about twice as fast as torch's.")
     table.add_note(ENGINE_POOL_NOTE.format(threads=cfg.threads, what="conv"))
     return table

@@ -14,6 +14,12 @@ from sklears_neural._threads import (
 from sklears_neural.backend import threads
 
 
+@pytest.fixture(autouse=True)
+def fresh_free_cpus(monkeypatch):
+    """Every test sees free_cpus() look again (it keeps its answer for a second)."""
+    monkeypatch.setitem(_threads._last_free, "at", float("-inf"))
+
+
 def _pool_threads(user_api):
     return {p["num_threads"] for p in threadpoolctl.threadpool_info()
             if p["user_api"] == user_api}
@@ -39,6 +45,7 @@ def test_free_cpus_subtracts_other_runnable_tasks(monkeypatch, tmp_path):
     assert free_cpus() == 2
     # All 3 runnable tasks are this process's own threads: every CPU is free.
     monkeypatch.setattr(_threads, "_own_running_threads", lambda: 3)
+    monkeypatch.setitem(_threads._last_free, "at", float("-inf"))
     assert free_cpus() == 4
 
 
@@ -120,6 +127,7 @@ def test_free_cpus_ignores_a_task_seen_only_once(monkeypatch):
     monkeypatch.setattr(_threads, "_other_runnable_tasks", lambda: next(looks))
     assert free_cpus() == 2
     monkeypatch.setattr(_threads, "_other_runnable_tasks", lambda: 1)  # busy every time
+    monkeypatch.setitem(_threads._last_free, "at", float("-inf"))
     assert free_cpus() == 1
 
 
@@ -157,3 +165,15 @@ def test_estimator_thread_limit_reaches_the_kernels_openmp_pool():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "1"
+
+
+def test_free_cpus_keeps_its_answer_for_a_while(monkeypatch):
+    looks = []
+    monkeypatch.setattr(_threads, "usable_cpus", lambda: 4)
+    monkeypatch.setattr(_threads, "_other_runnable_tasks", lambda: looks.append(1) or 0)
+    assert free_cpus() == 4 and free_cpus() == 4
+    assert len(looks) == 1  # the second call reused the first answer
+    monkeypatch.setitem(_threads._last_free, "at", float("-inf"))
+    monkeypatch.setattr(_threads, "_other_runnable_tasks", lambda: 3)
+    monkeypatch.setattr(_threads, "_LOOK_GAP_S", 0)
+    assert free_cpus() == 1

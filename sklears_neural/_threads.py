@@ -164,13 +164,21 @@ _last_free = {"at": -math.inf, "cpus": None}
 
 
 def _other_runnable_tasks():
-    """Runnable tasks of other processes right now (Linux), or None without /proc."""
+    """Runnable tasks of other processes on this process's CPUs right now (Linux), or
+    None without /proc.
+
+    ``/proc/loadavg`` counts the whole machine; a process allowed on only some of
+    its CPUs counts the others' tasks as running elsewhere first (a process pinned
+    to 2 of 64 CPUs of a busy host is not short of CPUs unless the host is full).
+    """
     try:
         with open("/proc/loadavg") as f:
             runnable = int(f.read().split()[3].split("/")[0])
     except (OSError, ValueError, IndexError):
         return None
-    return max(0, runnable - _own_running_threads())
+    others = max(0, runnable - _own_running_threads())
+    elsewhere = max(0, (os.cpu_count() or 1) - usable_cpus())
+    return max(0, others - elsewhere)
 
 
 def free_cpus():

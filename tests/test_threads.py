@@ -177,3 +177,21 @@ def test_free_cpus_keeps_its_answer_for_a_while(monkeypatch):
     monkeypatch.setattr(_threads, "_other_runnable_tasks", lambda: 3)
     monkeypatch.setattr(_threads, "_LOOK_GAP_S", 0)
     assert free_cpus() == 1
+
+
+def test_a_pinned_process_counts_other_tasks_on_the_rest_of_the_machine_first(monkeypatch,
+                                                                              tmp_path):
+    # Pinned to 2 of 64 CPUs, 40 other tasks runnable: they fit on the other 62 CPUs.
+    monkeypatch.setattr(_threads, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(_threads.os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(_threads, "_own_running_threads", lambda: 1)
+    path = tmp_path / "loadavg"
+    path.write_text("40.0 40.0 40.0 41/900 1\n")
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda p, *a, **k: real_open(
+        path if p == "/proc/loadavg" else p, *a, **k))
+    assert free_cpus() == 2
+    path.write_text("70.0 70.0 70.0 71/900 1\n")  # the host is full: 70 others on 64 CPUs
+    monkeypatch.setitem(_threads._last_free, "at", float("-inf"))
+    monkeypatch.setattr(_threads, "_LOOK_GAP_S", 0)
+    assert free_cpus() == 1

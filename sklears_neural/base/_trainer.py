@@ -132,8 +132,8 @@ class MinibatchTrainer:
         try:
             for cb in callbacks:
                 cb.on_train_begin(net, X=loader.dataset, y=None)
-            limits = thread_limits(net.n_threads, net._batch_work(), net._thread_pool)
-            with interrupt.catching(), limits:
+            with (interrupt.catching(),
+                  thread_limits(net.n_threads, net._batch_work(), net._thread_pool)):
                 for _ in range(n_epochs):
                     self._epoch(net, loader, valid, params, callbacks, interrupt)
                     if interrupt.requested:

@@ -195,3 +195,15 @@ def test_a_pinned_process_counts_other_tasks_on_the_rest_of_the_machine_first(mo
     monkeypatch.setitem(_threads._last_free, "at", float("-inf"))
     monkeypatch.setattr(_threads, "_LOOK_GAP_S", 0)
     assert free_cpus() == 1
+
+
+def test_elementwise_kernels_take_the_pool_only_while_the_engine_owns_it():
+    from sklears_neural._kernels._openmp_helpers import openmp_enabled, resolve_n_threads
+
+    if not openmp_enabled():
+        pytest.skip("the kernels were built without OpenMP")
+    with threadpoolctl.threadpool_limits(limits={"openmp": 2, "blas": 2}):
+        assert resolve_n_threads(None, 10**6, 1000) == 1  # the BLAS owns the cores
+    with threadpoolctl.threadpool_limits(limits={"openmp": 2, "blas": 1}):
+        assert resolve_n_threads(None, 10**6, 1000) == 2
+        assert resolve_n_threads(None, 10, 1000) == 1  # below the measured size

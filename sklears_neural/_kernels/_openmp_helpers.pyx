@@ -12,7 +12,10 @@ development machine:
   but the parallel updates then merely break even.
 
 So for the elementwise kernels ``n_threads=None`` (their default) means one
-thread: it is never slower in a loop that also calls BLAS.
+thread while the BLAS runs several (it is never slower in a loop that also
+calls BLAS), and the pool's threads above ``PARALLEL_MIN_SIZE`` while the
+engine's pool owns the cores (the BLAS held to one thread: CNN and RNN fits,
+``backend.threads(pool="engine")``), where no second pool is awake to fight.
 
 Kernels that split a batch across threads, each sample's work whole on one
 thread with a single-threaded BLAS inside (the convolutions), resolve with
@@ -30,6 +33,8 @@ an int; the kernel then uses up to that many threads (capped at
 """
 
 import operator
+
+from sklears_neural._threads import batch_threads
 
 
 def openmp_enabled():
@@ -53,9 +58,13 @@ cpdef int resolve_n_threads(object n_threads, Py_ssize_t size,
     Parameters
     ----------
     n_threads : int or None
-        None: one thread. A positive int: up to that many threads. A negative
-        int: ``openmp_max_threads() + 1 + n_threads`` (so -1 means all).
-        Never more than ``openmp_max_threads()``; 0 is an error.
+        None: the OpenMP pool's threads while the engine's pool owns the cores
+        (the BLAS held to one thread, as in CNN and RNN fits and in
+        ``backend.threads(pool="engine")``), else one thread: next to a
+        multithreaded BLAS, a parallel elementwise loop fights its pool. A
+        positive int: up to that many threads. A negative int:
+        ``openmp_max_threads() + 1 + n_threads`` (so -1 means all). Never more
+        than ``openmp_max_threads()``; 0 is an error.
     size : int
         Number of items the kernel loops over.
     parallel_min_size : int
@@ -64,7 +73,9 @@ cpdef int resolve_n_threads(object n_threads, Py_ssize_t size,
     cdef int max_threads = skn_omp_get_max_threads()
     cdef long requested
     if n_threads is None:
-        return 1
+        if not SKN_OPENMP_ENABLED or size < parallel_min_size or max_threads == 1:
+            return 1
+        return batch_threads(None, max_threads)
     try:
         if isinstance(n_threads, bool):
             raise TypeError

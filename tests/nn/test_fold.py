@@ -25,7 +25,10 @@ def _windows(x, k, stride, padding, dilation):
 
 
 @pytest.mark.parametrize("k, stride, padding, dilation", [
-    ((3, 3), (1, 1), (0, 0), (1, 1)), ((2, 3), (2, 1), (1, 0), (1, 2)), ((1, 1), (1, 1), (0, 0), (1, 1))])
+    ((3, 3), (1, 1), (0, 0), (1, 1)),
+    ((2, 3), (2, 1), (1, 0), (1, 2)),
+    ((1, 1), (1, 1), (0, 0), (1, 1)),
+])
 def test_unfold_matches_window_loop(k, stride, padding, dilation):
     x = np.random.default_rng(0).standard_normal((2, 3, 6, 7))
     cols = F.unfold(x, k, dilation=dilation, padding=padding, stride=stride)

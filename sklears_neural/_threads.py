@@ -291,8 +291,6 @@ def threads(n_threads=None, pool="blas"):
     ...     n
     1
     """
-    if pool not in POOLS:
-        raise ValueError(f"pool must be one of {POOLS}; got {pool!r}.")
     if n_threads is None:
         n = free_cpus()
     elif isinstance(n_threads, bool) or not isinstance(n_threads, int) or not (
@@ -300,6 +298,5 @@ def threads(n_threads=None, pool="blas"):
         raise ValueError(f"n_threads must be None, -1 or a positive int; got {n_threads!r}.")
     else:
         n = usable_cpus() if n_threads == -1 else n_threads
-    limits = n if pool == "blas" else {"blas": 1, "openmp": n}
-    with _thread_controller().limit(limits=limits):
+    with thread_limits(n, SERIAL_BELOW_WORK, pool):  # an explicit count: applied as given
         yield n

@@ -380,7 +380,22 @@ def _torch_lenet(ours):
     return model
 
 
-class OursLeNetTrainer:
+class _LeNetEpochs:
+    """One epoch of a LeNet trainer: a fresh shuffle, then ``batch_loss`` (zero_grad,
+    forward, loss, backward) and an optimizer step per batch; the mean loss."""
+
+    def epoch(self):
+        n, total = self.X.shape[0], 0.0
+        order = self.rng.permutation(n)
+        for begin in range(0, n, LENET_BATCH):
+            idx = order[begin:begin + LENET_BATCH]
+            loss = self.batch_loss(idx)
+            self.opt.step()
+            total += loss.item() * len(idx)
+        return total / n
+
+
+class OursLeNetTrainer(_LeNetEpochs):
     """Epochs of our LeNet: shuffle, then per batch zero_grad, forward,
     cross-entropy, backward, Adam step, ``loss.item()``."""
 
@@ -401,18 +416,8 @@ class OursLeNetTrainer:
         loss.backward()
         return loss
 
-    def epoch(self):
-        n, total = self.X.shape[0], 0.0
-        order = self.rng.permutation(n)
-        for begin in range(0, n, LENET_BATCH):
-            idx = order[begin:begin + LENET_BATCH]
-            loss = self.batch_loss(idx)
-            self.opt.step()
-            total += loss.item() * len(idx)
-        return total / n
 
-
-class TorchLeNetTrainer:
+class TorchLeNetTrainer(_LeNetEpochs):
     """The same loop in torch (``zero_grad(set_to_none=True)``, ``torch.optim.Adam``)."""
 
     def __init__(self, X, y, ours_model, seed=0):
@@ -428,16 +433,6 @@ class TorchLeNetTrainer:
         loss = self.loss_fn(self.model(self.X[idx]), self.y[idx])
         loss.backward()
         return loss
-
-    def epoch(self):
-        n, total = self.X.shape[0], 0.0
-        order = self.rng.permutation(n)
-        for begin in range(0, n, LENET_BATCH):
-            idx = order[begin:begin + LENET_BATCH]
-            loss = self.batch_loss(idx)
-            self.opt.step()
-            total += loss.item() * len(idx)
-        return total / n
 
 
 def bench_lenet(cfg):

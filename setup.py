@@ -16,7 +16,8 @@ recurrent cells) are compiled twice, once with the baseline flags and once
 with ``-mavx2 -mfma`` (``*_avx2`` modules); which one runs is decided at
 import from the CPU's features, so the build stays portable. The C headers
 of ``src/`` are on every kernel module's include path (see
-``src/README.md``).
+``src/README.md``). The float32 GEMM (``src/skn_sgemm.h``) is built once, with
+``-mavx512f`` (``*_avx512`` modules), and used only on CPUs with AVX-512F.
 """
 
 import os
@@ -78,6 +79,9 @@ def _compile_args():
 # CPUs (``_cpu.pxd``), so the wheel still runs on any x86-64.
 AVX2_SUFFIX = "_avx2"
 AVX2_FLAGS = ["-mavx2", "-mfma"]
+# The same for AVX-512F (the float32 GEMM, ``_gemm_avx512``).
+AVX512_SUFFIX = "_avx512"
+AVX512_FLAGS = ["-mavx512f", "-mavx2", "-mfma"]
 
 _AVX2_TEST_PROGRAM = textwrap.dedent(
     """\
@@ -86,6 +90,17 @@ _AVX2_TEST_PROGRAM = textwrap.dedent(
         __m256 a = _mm256_set1_ps(1.0f);
         a = _mm256_fmadd_ps(a, a, a);
         return (int) _mm256_cvtss_f32(a) == 2 ? 0 : 1;
+    }
+    """
+)
+
+_AVX512_TEST_PROGRAM = textwrap.dedent(
+    """\
+    #include <immintrin.h>
+    int main(void) {
+        __m512 a = _mm512_set1_ps(1.0f);
+        a = _mm512_fmadd_ps(a, a, a);
+        return (int) _mm512_reduce_add_ps(a) == 32 ? 0 : 1;
     }
     """
 )
@@ -120,6 +135,13 @@ class BuildExtWithOpenMP(build_ext):
         else:
             print("sklears_neural: the compiler cannot emit AVX2/FMA code; the "
                   "*_avx2 loop modules are built with the baseline flags.", file=sys.stderr)
+        if _compiles(self.compiler, _AVX512_TEST_PROGRAM, AVX512_FLAGS, link=False):
+            for ext in self.extensions:
+                if ext.name.endswith(AVX512_SUFFIX):
+                    ext.extra_compile_args.extend(AVX512_FLAGS)
+        else:
+            print("sklears_neural: the compiler cannot emit AVX-512 code; float32 "
+                  "products use the BLAS everywhere.", file=sys.stderr)
         if _compiles(self.compiler, _OPENMP_TEST_PROGRAM, [OPENMP_FLAG]):
             for ext in self.extensions:
                 ext.extra_compile_args.append(OPENMP_FLAG)

@@ -12,7 +12,7 @@ import numpy as np
 
 from sklears_neural.backend import is_cupy_array
 
-__all__ = ["kernels_for"]
+__all__ = ["kernels_for", "products_pool"]
 
 
 def kernels_for(a):
@@ -25,6 +25,33 @@ def kernels_for(a):
     if type(a) is not np.ndarray and is_cupy_array(a):
         return _portable_kernels()
     return _cpu_kernels()
+
+
+def products_pool(dtype):
+    """The thread pool that runs the matrix products of ``dtype`` on the CPU.
+
+    ``"engine"`` (OpenMP) where float32 products run on our AVX-512 GEMM,
+    ``"blas"`` where they go to the BLAS library (float64, or a CPU without
+    AVX-512F). An estimator whose work is matrix products gives this pool
+    the cores for its fit (``sklears_neural._threads.thread_limits``), so
+    that its products use them and one pool runs at a time.
+
+    Parameters
+    ----------
+    dtype : numpy dtype or type
+        The dtype of the computation.
+
+    Returns
+    -------
+    {"blas", "engine"}
+    """
+    if np.dtype(dtype) != np.float32:
+        return "blas"
+    try:
+        from sklears_neural._kernels._cpu import gemm_in_use
+    except ImportError:  # pragma: no cover - an unbuilt checkout
+        return "blas"
+    return "engine" if gemm_in_use() == "avx512" else "blas"
 
 
 @functools.lru_cache(maxsize=None)

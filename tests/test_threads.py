@@ -1,5 +1,6 @@
 """The thread policy: free CPUs, one pool per fit, the engine's ``threads`` context."""
 
+import numpy as np
 import threadpoolctl
 import pytest
 
@@ -207,3 +208,24 @@ def test_elementwise_kernels_take_the_pool_only_while_the_engine_owns_it():
     with threadpoolctl.threadpool_limits(limits={"openmp": 2, "blas": 1}):
         assert resolve_n_threads(None, 10**6, 1000) == 2
         assert resolve_n_threads(None, 10, 1000) == 1  # below the measured size
+
+
+@pytest.mark.parametrize("use_avx512", [True, False])
+def test_products_pool_follows_the_gemm_that_runs_them(use_avx512):
+    """float32 products on our AVX-512 GEMM run in the OpenMP pool, so an MLP's
+    fit gives that pool the cores; float64 and BLAS-run products keep the BLAS's."""
+    from sklears_neural._dispatch import products_pool
+    from sklears_neural._kernels import _cpu
+    from sklears_neural.cnn import CNNClassifier
+    from sklears_neural.mlp import MLPClassifier
+
+    previous = _cpu.set_use_avx512(use_avx512)
+    try:
+        ours = _cpu.gemm_in_use() == "avx512"
+        assert products_pool(np.float32) == ("engine" if ours else "blas")
+        assert products_pool(np.float64) == "blas"
+        assert MLPClassifier()._thread_pool == ("engine" if ours else "blas")
+        assert MLPClassifier(dtype=np.float64)._thread_pool == "blas"
+        assert CNNClassifier()._thread_pool == "engine"
+    finally:
+        _cpu.set_use_avx512(previous)

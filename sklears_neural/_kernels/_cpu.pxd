@@ -5,6 +5,10 @@
 
 cdef extern from "skn_cpu.h":
     bint cpu_has_avx2_fma "skn_cpu_has_avx2_fma" () nogil
+    bint cpu_has_avx512f "skn_cpu_has_avx512f" () nogil
 
 
 cdef bint use_avx2() noexcept nogil
+
+
+cdef bint use_avx512() noexcept nogil

@@ -8,13 +8,16 @@ cdef extern from * nogil:
     #include <omp.h>
     #define SKN_OPENMP_ENABLED 1
     #define skn_omp_get_max_threads() omp_get_max_threads()
+    #define skn_omp_in_parallel() omp_in_parallel()
     #else
     #define SKN_OPENMP_ENABLED 0
     #define skn_omp_get_max_threads() 1
+    #define skn_omp_in_parallel() 0
     #endif
     """
     const bint SKN_OPENMP_ENABLED
     int skn_omp_get_max_threads()
+    bint skn_omp_in_parallel()
 
 
 cpdef int resolve_n_threads(object n_threads, Py_ssize_t size,

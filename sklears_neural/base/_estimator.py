@@ -45,6 +45,7 @@ from sklears_neural.base._l2_fold import foldable, split_penalized
 from sklears_neural.base._noise import gaussian_like, parse_noise
 from sklears_neural.base._params import TRAINING_CONSTRAINTS
 from sklears_neural.base._streaming import EncodedStream
+from sklears_neural._dispatch import products_pool
 from sklears_neural._threads import thread_limits
 from sklears_neural.base._trainer import (
     MinibatchTrainer,
@@ -110,10 +111,17 @@ class BaseNeuralNet(BaseEstimator):
     #: Whether the estimator builds its network from readable parameters (and
     #: so can place noise layers in it), rather than taking a user's module.
     _builds_network = True
-    #: Which thread pool owns the cores during fit and predict (sklears_neural._threads):
-    #: "blas" for networks whose work is large GEMMs, "engine" where the kernels run
-    #: batch-parallel loops of their own with a single-threaded BLAS inside.
-    _thread_pool = "blas"
+    @property
+    def _thread_pool(self):
+        """Which thread pool owns the cores during fit and predict (``_threads``).
+
+        The one that runs the matrix products (``_dispatch.products_pool``):
+        the BLAS's, or the engine's where float32 products run on our AVX-512
+        GEMM. Convolutional and recurrent estimators set ``"engine"``: their
+        kernels run batch-parallel loops with a single-threaded BLAS inside.
+        """
+        return products_pool(check_dtype(self.dtype))
+
     #: Warn when fit ends on max_iter without the stopping rule firing.
     _warn_max_epochs = True
 

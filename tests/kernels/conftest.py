@@ -87,3 +87,17 @@ def isa(request):
     previous = _cpu.set_use_avx2(want)
     yield request.param
     _cpu.set_use_avx2(previous)
+
+
+@pytest.fixture(params=["avx512", "blas"])
+def gemm(request):
+    """Run a test with each float32 GEMM of the kernels (``_blas.pyx``): our
+    AVX-512 one, when this CPU has it, and the BLAS's sgemm."""
+    from sklears_neural._kernels import _cpu
+
+    want = request.param == "avx512"
+    if want and not _cpu.has_avx512f():
+        pytest.skip("this CPU has no AVX-512F: float32 products run on the BLAS here")
+    previous = _cpu.set_use_avx512(want)
+    yield request.param
+    _cpu.set_use_avx512(previous)

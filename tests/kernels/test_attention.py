@@ -168,7 +168,7 @@ def test_attention_matches_naive_loops(size, mask, dtype, rng):
 
 @pytest.mark.parametrize("mask", ["none", "float+padding+causal", "bool+causal",
                                   "float-inf+padding"])
-def test_cython_matches_xp(mask, dtype, rng, isa):
+def test_cython_matches_xp(mask, dtype, rng, isa, gemm):
     """Same dtype on both sides, with each build of the shared softmax loops
     (AVX2 and baseline): agreement to the dtype's rounding."""
     q, k, v, kw = _inputs(SIZES["longer"], mask, dtype, rng)

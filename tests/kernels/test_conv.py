@@ -209,7 +209,7 @@ def _transpose_inputs(case, dtype, rng):
 # ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", list(CONV_CASES))
-def test_conv_matches_naive_loops(name, dtype, rng):
+def test_conv_matches_naive_loops(name, dtype, rng, gemm):
     x, w, b, args = _conv_inputs(CONV_CASES[name], dtype, rng)
     y_ref, backward = naive_conv(x, w, b, *args)
     gy = rng.standard_normal(y_ref.shape).astype(dtype)
@@ -649,7 +649,7 @@ def omp_threads_4():
 @pytest.mark.parametrize("n_threads", [1, 2, 4, None])
 @pytest.mark.parametrize("name", list(THREAD_CASES))
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_conv_threaded_paths_match_xp(name, n_threads, dtype, omp_threads_4, rng):
+def test_conv_threaded_paths_match_xp(name, n_threads, dtype, omp_threads_4, rng, gemm):
     x_shape, w_shape, stride, padding, dilation, groups = THREAD_CASES[name]
     x = rng.standard_normal(x_shape).astype(dtype)
     w = rng.standard_normal(w_shape).astype(dtype)

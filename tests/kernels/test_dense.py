@@ -9,7 +9,7 @@ from sklears_neural import _kernels as K
 from sklears_neural import _xp as X
 from sklears_neural._specs import ACTIVATIONS, backward_uses_output
 
-pytestmark = pytest.mark.usefixtures("isa")  # both builds of the loops
+pytestmark = pytest.mark.usefixtures("isa", "gemm")  # both builds of the loops, both GEMMs
 
 
 # (n, in_features, out_features): 1 sample, 1 feature, 1 output, general.

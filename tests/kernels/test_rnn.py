@@ -131,7 +131,7 @@ def naive_sample(mode, c, n, reverse):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("lengths", [False, True], ids=["full", "lengths"])
 @pytest.mark.parametrize("reverse", [False, True], ids=["fwd", "rev"])
-def test_cython_matches_xp(mode, shape, dtype, lengths, reverse):
+def test_cython_matches_xp(mode, shape, dtype, lengths, reverse, gemm):
     c = make_case(mode, *shape, dtype=dtype, lengths=lengths)
     out_k, ws_k = forward(K, mode, c, reverse)
     out_x, ws_x = forward(X, mode, c, reverse)

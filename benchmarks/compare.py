@@ -135,7 +135,7 @@ def _git_revision():
 
 def environment(threads, load_average=None):
     """Versions, CPU and thread pools, for the header and the JSON file."""
-    from sklears_neural._kernels import _openmp_helpers
+    from sklears_neural._kernels import _cpu, _openmp_helpers
 
     pools = [{"api": p["user_api"], "library": p["internal_api"],
               "file": os.path.basename(p["filepath"]), "version": p.get("version"),
@@ -157,6 +157,9 @@ def environment(threads, load_average=None):
         "torch_threads": None if torch is None else torch.get_num_threads(),
         "kernels_openmp": _openmp_helpers.openmp_enabled(),
         "kernels_omp_max_threads": _openmp_helpers.openmp_max_threads(),
+        "kernels_loops": _cpu.loops_in_use(),
+        "kernels_float32_gemm": _cpu.gemm_in_use(),
+        "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
         "thread_pools": pools,
     }
 
@@ -175,6 +178,10 @@ def print_header(env):
     print(f"  threads set to {env['threads']}: torch.get_num_threads()={torch_threads}, "
           f"kernels OpenMP={'on' if env['kernels_openmp'] else 'OFF'} "
           f"(omp max threads {env['kernels_omp_max_threads']})")
+    gemm = {"avx512": "ours (AVX-512)", "blas": "the BLAS"}[env["kernels_float32_gemm"]]
+    coretype = env["openblas_coretype"]
+    print(f"  kernels: {env['kernels_loops']} loops, float32 products on {gemm}"
+          + (f"; OPENBLAS_CORETYPE={coretype}" if coretype else ""))
     print("  thread pools (threadpoolctl):")
     for p in env["thread_pools"]:
         print(f"    {p['api']:<6} {p['library']:<9} {p['file']:<40} v{p['version']}  "

@@ -176,11 +176,12 @@ def _row_identity(row, record):
 
 ENGINE_POOL_NOTE = (
     "Threads: every pool is limited to {threads} and torch follows; the plain 'ours' rows "
-    "are the engine as a direct user gets it at those settings, where the BLAS owns the "
-    "threads and our {what} kernels run each call on one thread with the BLAS's threads in "
-    "their GEMMs (one pool at a time). The 'engine pool' row runs the same code inside "
-    "backend.threads({threads}, pool='engine'): the BLAS held to one thread and our kernels "
-    "splitting the batch over {threads} threads, as the CNN and RNN estimators fit.")
+    "are the engine as a direct user gets it at those settings: our {what} kernels run each "
+    "call on one thread, and their products take the threads (in the OpenMP pool where they "
+    "run on our AVX-512 GEMM, else in the BLAS's). The 'engine pool' row runs the same code "
+    "inside backend.threads({threads}, pool='engine'): the BLAS held to one thread and our "
+    "kernels splitting the batch over {threads} threads, each with one-thread products "
+    "inside, as the CNN and RNN estimators fit.")
 
 
 def engine_pool(fn, cfg):

@@ -219,7 +219,7 @@ def test_products_pool_follows_the_gemm_that_runs_them(use_avx512):
     from sklears_neural.cnn import CNNClassifier
     from sklears_neural.mlp import MLPClassifier
 
-    previous = _cpu.set_use_avx512(use_avx512)
+    previous = _cpu.set_use_avx512_gemm(use_avx512)
     try:
         ours = _cpu.gemm_in_use() == "avx512"
         assert products_pool(np.float32) == ("engine" if ours else "blas")
@@ -228,4 +228,4 @@ def test_products_pool_follows_the_gemm_that_runs_them(use_avx512):
         assert MLPClassifier(dtype=np.float64)._thread_pool == "blas"
         assert CNNClassifier()._thread_pool == "engine"
     finally:
-        _cpu.set_use_avx512(previous)
+        _cpu.set_use_avx512_gemm(previous)

@@ -15,7 +15,8 @@ from cython.parallel cimport prange
 
 cimport sklears_neural._kernels._loops as base
 cimport sklears_neural._kernels._loops_avx2 as avx2
-from sklears_neural._kernels._cpu cimport use_avx2
+cimport sklears_neural._kernels._loops_avx512 as avx512
+from sklears_neural._kernels._cpu cimport use_avx2, use_avx512
 from sklears_neural._kernels._fused cimport floating
 from sklears_neural._kernels._math cimport (
     ACT_CELU, ACT_ELU, ACT_GELU, ACT_GELU_TANH, ACT_HARDSIGMOID, ACT_HARDSWISH,
@@ -99,7 +100,9 @@ PARALLEL_MIN_SIZE = 1 << 18
 
 cdef inline void _act_forward(const floating* x, floating* y, Py_ssize_t n, int act,
                               floating a) noexcept nogil:
-    if use_avx2():
+    if use_avx512():
+        avx512.act_forward(x, y, n, act, a)
+    elif use_avx2():
         avx2.act_forward(x, y, n, act, a)
     else:
         base.act_forward(x, y, n, act, a)
@@ -107,7 +110,9 @@ cdef inline void _act_forward(const floating* x, floating* y, Py_ssize_t n, int 
 
 cdef inline void _act_backward(const floating* g, const floating* v, floating* gz,
                                Py_ssize_t n, int act, floating a) noexcept nogil:
-    if use_avx2():
+    if use_avx512():
+        avx512.act_backward(g, v, gz, n, act, a)
+    elif use_avx2():
         avx2.act_backward(g, v, gz, n, act, a)
     else:
         base.act_backward(g, v, gz, n, act, a)
@@ -150,7 +155,9 @@ cdef int _backward_flat(const floating[::1] g, const floating[::1] v, floating[:
 cdef int _softmax_rows(const floating[:, ::1] x, floating[:, ::1] out,
                        bint take_log) except -1:
     with nogil:
-        if use_avx2():
+        if use_avx512():
+            avx512.softmax_rows(&x[0, 0], &out[0, 0], x.shape[0], x.shape[1], take_log)
+        elif use_avx2():
             avx2.softmax_rows(&x[0, 0], &out[0, 0], x.shape[0], x.shape[1], take_log)
         else:
             base.softmax_rows(&x[0, 0], &out[0, 0], x.shape[0], x.shape[1], take_log)
@@ -160,7 +167,10 @@ cdef int _softmax_rows(const floating[:, ::1] x, floating[:, ::1] out,
 cdef int _softmax_backward_rows(const floating[:, ::1] gy, const floating[:, ::1] y,
                                 floating[:, ::1] gx, bint from_log) except -1:
     with nogil:
-        if use_avx2():
+        if use_avx512():
+            avx512.softmax_backward_rows(&gy[0, 0], &y[0, 0], &gx[0, 0], gy.shape[0],
+                                         gy.shape[1], from_log)
+        elif use_avx2():
             avx2.softmax_backward_rows(&gy[0, 0], &y[0, 0], &gx[0, 0], gy.shape[0],
                                        gy.shape[1], from_log)
         else:
@@ -172,7 +182,9 @@ cdef int _softmax_backward_rows(const floating[:, ::1] gy, const floating[:, ::1
 cdef int _prelu_forward(const floating[::1] x, const floating[::1] w, floating[::1] y,
                         Py_ssize_t n_outer, Py_ssize_t n_ch, Py_ssize_t n_inner) except -1:
     with nogil:
-        if use_avx2():
+        if use_avx512():
+            avx512.prelu_forward(&x[0], &w[0], &y[0], n_outer, n_ch, n_inner)
+        elif use_avx2():
             avx2.prelu_forward(&x[0], &w[0], &y[0], n_outer, n_ch, n_inner)
         else:
             base.prelu_forward(&x[0], &w[0], &y[0], n_outer, n_ch, n_inner)
@@ -186,7 +198,9 @@ cdef int _prelu_backward(const floating[::1] g, const floating[::1] x,
     cdef floating* gxp = &gx[0] if need_x else NULL
     cdef double* gwp = &gw[0] if need_weight else NULL
     with nogil:
-        if use_avx2():
+        if use_avx512():
+            avx512.prelu_backward(&g[0], &x[0], &w[0], gxp, gwp, n_outer, n_ch, n_inner)
+        elif use_avx2():
             avx2.prelu_backward(&g[0], &x[0], &w[0], gxp, gwp, n_outer, n_ch, n_inner)
         else:
             base.prelu_backward(&g[0], &x[0], &w[0], gxp, gwp, n_outer, n_ch, n_inner)

@@ -55,8 +55,9 @@ from libc.string cimport memset
 
 cimport sklears_neural._kernels._loops as base
 cimport sklears_neural._kernels._loops_avx2 as avx2
+cimport sklears_neural._kernels._loops_avx512 as avx512
 from sklears_neural._kernels._blas cimport gemm_rowmajor
-from sklears_neural._kernels._cpu cimport use_avx2
+from sklears_neural._kernels._cpu cimport use_avx2, use_avx512
 from sklears_neural._kernels._fused cimport floating
 from sklears_neural._kernels._math cimport row_max
 from sklears_neural._kernels._openmp_helpers cimport resolve_n_threads
@@ -104,7 +105,9 @@ cdef void _softmax_row(floating* s, Py_ssize_t n, Py_ssize_t lim, const floating
         return
     # max-subtract, exp (exp(-inf) = 0 for excluded keys), normalise: the
     # shared softmax loop, in place, from the AVX2 build on CPUs that have it.
-    if use_avx2():
+    if use_avx512():
+        avx512.softmax_rows(s, s, 1, lim, False)
+    elif use_avx2():
         avx2.softmax_rows(s, s, 1, lim, False)
     else:
         base.softmax_rows(s, s, 1, lim, False)
@@ -166,7 +169,9 @@ cdef void _backward_loop(const floating* go, const floating* q, const floating* 
                       gop, <int> dv, v + bh * Tk * dv, <int> dv, 0, gs, <int> Tk)
         # grad S / scale = P * (grad P - rowsum(grad P * P)), in place, by
         # the shared softmax backward loop; the scale goes into the GEMMs.
-        if use_avx2():
+        if use_avx512():
+            avx512.softmax_backward_rows(gs, wp, gs, Tq, Tk, False)
+        elif use_avx2():
             avx2.softmax_backward_rows(gs, wp, gs, Tq, Tk, False)
         else:
             base.softmax_backward_rows(gs, wp, gs, Tq, Tk, False)

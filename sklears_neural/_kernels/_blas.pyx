@@ -30,7 +30,7 @@ attention: no fight between the pools was measurable there.
 from libc.string cimport memset
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
-from sklears_neural._kernels._cpu cimport use_avx512
+from sklears_neural._kernels._cpu cimport use_avx512_gemm
 from sklears_neural._kernels._fused cimport floating
 from sklears_neural._kernels._gemm_avx512 cimport sgemm_avx512
 from sklears_neural._kernels._openmp_helpers cimport skn_omp_get_max_threads, skn_omp_in_parallel
@@ -75,7 +75,7 @@ cdef void gemm_rowmajor(bint trans_a, bint trans_b, int m, int n, int k,
                     c[i * ldc + j] *= beta
         return
     if floating is float:
-        if use_avx512() and n >= AVX512_MIN_COLUMNS and sgemm_avx512(
+        if use_avx512_gemm() and n >= AVX512_MIN_COLUMNS and sgemm_avx512(
                 _gemm_threads(m, n, k), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb,
                 beta, c, ldc):
             return
@@ -116,7 +116,7 @@ def _gemm(floating[:, :] a, floating[:, :] b, floating[:, :] c, bint trans_a,
             gemm_rowmajor(trans_a, trans_b, m, n, k, <floating> alpha, ap, lda, bp, ldb,
                           <floating> beta, cp, ldc)
         return True
-    if sizeof(floating) != sizeof(float) or not use_avx512() or m == 0 or n == 0 or k == 0:
+    if sizeof(floating) != sizeof(float) or not use_avx512_gemm() or m == 0 or n == 0 or k == 0:
         return False
     with nogil:
         done = sgemm_avx512(n_threads, trans_a, trans_b, m, n, k, <float> alpha,

@@ -50,8 +50,9 @@ from cython.parallel cimport prange
 
 cimport sklears_neural._kernels._loops as base
 cimport sklears_neural._kernels._loops_avx2 as avx2
+cimport sklears_neural._kernels._loops_avx512 as avx512
 from sklears_neural._kernels._conv_geom cimport Geom, Padded, _prod
-from sklears_neural._kernels._cpu cimport use_avx2
+from sklears_neural._kernels._cpu cimport use_avx2, use_avx512
 from sklears_neural._kernels._fused cimport floating
 
 
@@ -94,7 +95,9 @@ cdef inline void _flat_forward(Py_ssize_t N, const floating* x, const floating* 
                                const Geom* g, const Padded* q) noexcept nogil:
     """Unit-stride forward of N samples with one thread's scratch."""
     memset(scratch, 0, q.P * sizeof(floating))  # the padded plane's border stays zero
-    if use_avx2():
+    if use_avx512():
+        avx512.direct_forward_flat(N, x, w, b, y, scratch, scratch + q.P, g, q)
+    elif use_avx2():
         avx2.direct_forward_flat(N, x, w, b, y, scratch, scratch + q.P, g, q)
     else:
         base.direct_forward_flat(N, x, w, b, y, scratch, scratch + q.P, g, q)
@@ -128,7 +131,10 @@ cdef int _direct_forward(const floating[:, ::1] x, const floating[:, ::1] w,
         else:
             memset(&scratch[0], 0, q.P * sizeof(floating))
             for ci in range(g.C):
-                if use_avx2():
+                if use_avx512():
+                    avx512.direct_forward_group(ci, N, &x[0, 0], &w[0, 0], bp, &y[0, 0],
+                                                &scratch[0], g, &q)
+                elif use_avx2():
                     avx2.direct_forward_group(ci, N, &x[0, 0], &w[0, 0], bp, &y[0, 0],
                                               &scratch[0], g, &q)
                 else:
@@ -145,7 +151,10 @@ cdef inline void _flat_backward(Py_ssize_t N, const floating* gy, const floating
     # xpad's border and gyext's margin and junk columns stay zero
     memset(scratch, 0, q.P * sizeof(floating))
     memset(scratch + 2 * q.P, 0, 2 * q.P * sizeof(floating))
-    if use_avx2():
+    if use_avx512():
+        avx512.direct_backward_flat(N, gy, xp, wp, ip, gxp, gwa, gba, scratch,
+                                    scratch + q.P, scratch + 2 * q.P, g, q)
+    elif use_avx2():
         avx2.direct_backward_flat(N, gy, xp, wp, ip, gxp, gwa, gba, scratch,
                                   scratch + q.P, scratch + 2 * q.P, g, q)
     else:
@@ -203,7 +212,10 @@ cdef int _direct_backward(const floating[:, ::1] gy, const floating[:, ::1] x,
             memset(&scratch[0], 0, q.P * sizeof(floating))
             memset(&scratch[2 * q.P], 0, 2 * q.P * sizeof(floating))
             for ci in range(g.C):
-                if use_avx2():
+                if use_avx512():
+                    avx512.direct_backward_group(ci, N, &gy[0, 0], xp, wp, gxp, gwp,
+                                                 &scratch[0], &scratch[o1], &scratch[o3], g, &q)
+                elif use_avx2():
                     avx2.direct_backward_group(ci, N, &gy[0, 0], xp, wp, gxp, gwp,
                                                &scratch[0], &scratch[o1], &scratch[o3], g, &q)
                 else:

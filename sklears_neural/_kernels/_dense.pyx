@@ -21,7 +21,8 @@ cimport cython
 from sklears_neural._kernels._fused cimport floating
 cimport sklears_neural._kernels._loops as base
 cimport sklears_neural._kernels._loops_avx2 as avx2
-from sklears_neural._kernels._cpu cimport use_avx2
+cimport sklears_neural._kernels._loops_avx512 as avx512
+from sklears_neural._kernels._cpu cimport use_avx2, use_avx512
 from sklears_neural._kernels._blas cimport gemm_rowmajor
 
 from sklears_neural._specs import (
@@ -67,7 +68,10 @@ cdef int _forward_epilogue(floating[:, ::1] y, const floating[::1] b,
     one scratch row that is overwritten), in one pass."""
     cdef Py_ssize_t pre_stride = pre.shape[1] if keep_pre else 0
     with nogil:
-        if use_avx2():
+        if use_avx512():
+            avx512.act_forward_rows(&y[0, 0], &b[0], &pre[0, 0], pre_stride, y.shape[0],
+                                    y.shape[1], act, a)
+        elif use_avx2():
             avx2.act_forward_rows(&y[0, 0], &b[0], &pre[0, 0], pre_stride, y.shape[0],
                                   y.shape[1], act, a)
         else:
@@ -81,7 +85,10 @@ cdef int _backward_epilogue(const floating[:, ::1] gy, const floating[:, ::1] v,
                             floating a) except -1:
     """gz = gy * act'(v) and colsum += column sums of gz, in one pass."""
     with nogil:
-        if use_avx2():
+        if use_avx512():
+            avx512.act_backward_rows(&gy[0, 0], &v[0, 0], &gz[0, 0], &colsum[0],
+                                     gy.shape[0], gy.shape[1], act, a)
+        elif use_avx2():
             avx2.act_backward_rows(&gy[0, 0], &v[0, 0], &gz[0, 0], &colsum[0],
                                    gy.shape[0], gy.shape[1], act, a)
         else:

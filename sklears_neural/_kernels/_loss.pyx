@@ -15,7 +15,8 @@ cimport cython
 
 cimport sklears_neural._kernels._loops as base
 cimport sklears_neural._kernels._loops_avx2 as avx2
-from sklears_neural._kernels._cpu cimport use_avx2
+cimport sklears_neural._kernels._loops_avx512 as avx512
+from sklears_neural._kernels._cpu cimport use_avx2, use_avx512
 from sklears_neural._kernels._fused cimport floating
 from sklears_neural._kernels._types cimport (
     LOSS_BCE, LOSS_HUBER, LOSS_L1, LOSS_MSE, LOSS_POISSON,
@@ -66,7 +67,10 @@ cdef Py_ssize_t _sce_rows(const floating[:, ::1] x, object index_target,
         wv = weight
         wp = &wv[0]
     with nogil:
-        if use_avx2():
+        if use_avx512():
+              bad = avx512.sce_rows(&x[0, 0], x.shape[0], x.shape[1], tp, qp, wp,
+                                  &losses[0], &grad[0, 0], label_smoothing, scale)
+        elif use_avx2():
             bad = avx2.sce_rows(&x[0, 0], x.shape[0], x.shape[1], tp, qp, wp,
                                 &losses[0], &grad[0, 0], label_smoothing, scale)
         else:
@@ -159,7 +163,11 @@ cdef int _elementwise(int kind, const floating[:, ::1] x, const floating[:, ::1]
         pwp = &pwv[0, 0]
         pw_row_stride = d if pwv.shape[0] > 1 else 0
     with nogil:
-        if use_avx2():
+        if use_avx512():
+            avx512.elementwise_loss(kind, &x[0, 0], &t[0, 0], wp, pwp, pw_row_stride,
+                                    &losses[0, 0], &grad[0, 0], n, d, scale, p1, flag1,
+                                    flag2)
+        elif use_avx2():
             avx2.elementwise_loss(kind, &x[0, 0], &t[0, 0], wp, pwp, pw_row_stride,
                                   &losses[0, 0], &grad[0, 0], n, d, scale, p1, flag1,
                                   flag2)

@@ -26,7 +26,8 @@ from cython.parallel cimport prange
 
 cimport sklears_neural._kernels._loops as base
 cimport sklears_neural._kernels._loops_avx2 as avx2
-from sklears_neural._kernels._cpu cimport use_avx2
+cimport sklears_neural._kernels._loops_avx512 as avx512
+from sklears_neural._kernels._cpu cimport use_avx2, use_avx512
 from sklears_neural._kernels._fused cimport floating
 from sklears_neural._kernels._openmp_helpers cimport resolve_n_threads
 from sklears_neural._kernels._types cimport (
@@ -63,7 +64,9 @@ cdef Py_ssize_t _CHUNK_ALIGN = 16
 cdef inline void _run_range(int kind, floating* p, const floating* g, floating* s1,
                             floating* s2, floating* s3, Py_ssize_t lo, Py_ssize_t hi,
                             const Hyper* h) noexcept nogil:
-    if use_avx2():
+    if use_avx512():
+        avx512.run_range(kind, p, g, s1, s2, s3, lo, hi, h)
+    elif use_avx2():
         avx2.run_range(kind, p, g, s1, s2, s3, lo, hi, h)
     else:
         base.run_range(kind, p, g, s1, s2, s3, lo, hi, h)

@@ -195,11 +195,11 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False,
     with serial_blas() if s.n_threads > 1 else nullcontext():
         if dtype == FLOAT32:
             _lstm_forward_mv[float](
-                &s, _flat(x, dtype), _flat(w_ih, dtype), _flat(w_hh, dtype), b,
+                &s, _flat(x, dtype), _flat(w_ih, dtype), _flat(w_hh.T, dtype), b,
                 gates.reshape(-1), hs.reshape(-1), cs.reshape(-1), y.reshape(-1))
         else:
             _lstm_forward_mv[double](
-                &s, _flat(x, dtype), _flat(w_ih, dtype), _flat(w_hh, dtype), b,
+                &s, _flat(x, dtype), _flat(w_ih, dtype), _flat(w_hh.T, dtype), b,
                 gates.reshape(-1), hs.reshape(-1), cs.reshape(-1), y.reshape(-1))
     end = 0 if rev else T
     return y, hs[end].copy(), cs[end].copy(), (gates, hs, cs)
@@ -317,11 +317,11 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False, *,
     with serial_blas() if s.n_threads > 1 else nullcontext():
         if dtype == FLOAT32:
             _gru_forward_mv[float](
-                &s, _flat(x, dtype), _flat(w_ih, dtype), _flat(w_hh, dtype), bi, bh,
+                &s, _flat(x, dtype), _flat(w_ih, dtype), _flat(w_hh.T, dtype), bi, bh,
                 gates.reshape(-1), ghn.reshape(-1), hs.reshape(-1), y.reshape(-1), scratch)
         else:
             _gru_forward_mv[double](
-                &s, _flat(x, dtype), _flat(w_ih, dtype), _flat(w_hh, dtype), bi, bh,
+                &s, _flat(x, dtype), _flat(w_ih, dtype), _flat(w_hh.T, dtype), bi, bh,
                 gates.reshape(-1), ghn.reshape(-1), hs.reshape(-1), y.reshape(-1), scratch)
     return y, hs[0 if rev else T].copy(), (gates, ghn, hs)
 
@@ -440,11 +440,11 @@ def rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity="tanh", lengths=None
     with serial_blas() if s.n_threads > 1 else nullcontext():
         if dtype == FLOAT32:
             _rnn_forward_mv[float](
-                &s, _flat(x, dtype), _flat(w_ih, dtype), _flat(w_hh, dtype), b, pre,
+                &s, _flat(x, dtype), _flat(w_ih, dtype), _flat(w_hh.T, dtype), b, pre,
                 hs.reshape(-1), y.reshape(-1), relu)
         else:
             _rnn_forward_mv[double](
-                &s, _flat(x, dtype), _flat(w_ih, dtype), _flat(w_hh, dtype), b, pre,
+                &s, _flat(x, dtype), _flat(w_ih, dtype), _flat(w_hh.T, dtype), b, pre,
                 hs.reshape(-1), y.reshape(-1), relu)
     return y, hs[0 if rev else T].copy(), (hs,)
 

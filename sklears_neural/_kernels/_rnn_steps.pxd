@@ -16,7 +16,7 @@ cdef struct Seq:
 
 
 cdef void _lstm_forward_mv(Seq* s, const floating[::1] x, const floating[::1] w_ih,
-                           const floating[::1] w_hh, const floating[::1] b,
+                           const floating[::1] w_hh_t, const floating[::1] b,
                            floating[::1] gates, floating[::1] hs, floating[::1] cs,
                            floating[::1] y)
 
@@ -31,7 +31,7 @@ cdef void _lstm_backward_mv(Seq* s, const floating[::1] gy, bint has_gy,
                             bint need_weights)
 
 cdef void _gru_forward_mv(Seq* s, const floating[::1] x, const floating[::1] w_ih,
-                          const floating[::1] w_hh, const floating[::1] bi,
+                          const floating[::1] w_hh_t, const floating[::1] bi,
                           const floating[::1] bh, floating[::1] gates,
                           floating[::1] ghn, floating[::1] hs, floating[::1] y,
                           floating[::1] scratch)
@@ -47,7 +47,7 @@ cdef void _gru_backward_mv(Seq* s, const floating[::1] gy, bint has_gy,
                            bint need_input, bint need_weights)
 
 cdef void _rnn_forward_mv(Seq* s, const floating[::1] x, const floating[::1] w_ih,
-                          const floating[::1] w_hh, const floating[::1] b,
+                          const floating[::1] w_hh_t, const floating[::1] b,
                           floating[::1] pre, floating[::1] hs, floating[::1] y,
                           bint relu)
 

@@ -58,8 +58,9 @@ from libc.string cimport memcpy, memset
 
 cimport sklears_neural._kernels._loops as base
 cimport sklears_neural._kernels._loops_avx2 as avx2
+cimport sklears_neural._kernels._loops_avx512 as avx512
 from sklears_neural._kernels._blas cimport gemm_rowmajor
-from sklears_neural._kernels._cpu cimport use_avx2
+from sklears_neural._kernels._cpu cimport use_avx2, use_avx512
 from sklears_neural._kernels._fused cimport floating
 from sklears_neural._kernels._math cimport c_sigmoid, c_tanh
 
@@ -210,7 +211,9 @@ cdef inline void _lstm_cell_any(floating* a, const floating* b, const floating* 
 cdef inline void _lstm_cell(floating* a, const floating* b, const floating* cp,
                             floating* cn, floating* hn, floating* y, Py_ssize_t H) noexcept nogil:
     if floating is float:
-        if use_avx2():
+        if use_avx512():
+            avx512.lstm_cell_f32(a, b, cp, cn, hn, y, H)
+        elif use_avx2():
             avx2.lstm_cell_f32(a, b, cp, cn, hn, y, H)
         else:
             base.lstm_cell_f32(a, b, cp, cn, hn, y, H)
@@ -218,7 +221,7 @@ cdef inline void _lstm_cell(floating* a, const floating* b, const floating* cp,
         _lstm_cell_any(a, b, cp, cn, hn, y, H)
 
 
-cdef void _lstm_steps(const Seq* s, int part, const floating* w_hh, const floating* b,
+cdef void _lstm_steps(const Seq* s, int part, const floating* w_hh_t, const floating* b,
                       floating* gates, floating* hs, floating* cs,
                       floating* y) noexcept nogil:
     """The T steps of the batch rows of block ``part`` (rows are independent
@@ -241,8 +244,8 @@ cdef void _lstm_steps(const Seq* s, int part, const floating* w_hh, const floati
         hn = hs + _next(s, t) * NH
         cp = cs + _prev(s, t) * NH
         cn = cs + _next(s, t) * NH
-        gemm_rowmajor(False, True, <int> (n1 - n0), <int> G, <int> H, <floating> 1,
-                      hp + n0 * H, <int> H, w_hh, <int> H, <floating> 1, a + n0 * G,
+        gemm_rowmajor(False, False, <int> (n1 - n0), <int> G, <int> H, <floating> 1,
+                      hp + n0 * H, <int> H, w_hh_t, <int> G, <floating> 1, a + n0 * G,
                       <int> G)
         for n in range(n0, n1):
             if _active(s, t, n):
@@ -254,15 +257,15 @@ cdef void _lstm_steps(const Seq* s, int part, const floating* w_hh, const floati
 
 
 cdef void _lstm_forward(const Seq* s, const floating* x, const floating* w_ih,
-                        const floating* w_hh, const floating* b, floating* gates,
+                        const floating* w_hh_t, const floating* b, floating* gates,
                         floating* hs, floating* cs, floating* y) noexcept nogil:
     cdef int p
     _project_all(s, x, w_ih, gates, 4 * s.H)
     if s.n_threads == 1:
-        _lstm_steps(s, 0, w_hh, b, gates, hs, cs, y)
+        _lstm_steps(s, 0, w_hh_t, b, gates, hs, cs, y)
     else:
         for p in prange(s.n_threads, num_threads=s.n_threads, schedule="static"):
-            _lstm_steps(s, p, w_hh, b, gates, hs, cs, y)
+            _lstm_steps(s, p, w_hh_t, b, gates, hs, cs, y)
 
 
 cdef inline void _lstm_cell_backward_any(const floating* a, const floating* cp,
@@ -293,7 +296,9 @@ cdef inline void _lstm_cell_backward(const floating* a, const floating* cp,
                                      floating* dh, floating* dc, floating* g_out,
                                      Py_ssize_t H) noexcept nogil:
     if floating is float:
-        if use_avx2():
+        if use_avx512():
+            avx512.lstm_cell_bwd_f32(a, cp, cn, gy, dh, dc, g_out, H)
+        elif use_avx2():
             avx2.lstm_cell_bwd_f32(a, cp, cn, gy, dh, dc, g_out, H)
         else:
             base.lstm_cell_bwd_f32(a, cp, cn, gy, dh, dc, g_out, H)
@@ -401,7 +406,9 @@ cdef inline void _gru_cell(floating* a, const floating* gh, const floating* bi,
                            const floating* bh, const floating* hp, floating* ghn,
                            floating* hn, floating* y, Py_ssize_t H) noexcept nogil:
     if floating is float:
-        if use_avx2():
+        if use_avx512():
+            avx512.gru_cell_f32(a, gh, bi, bh, hp, ghn, hn, y, H)
+        elif use_avx2():
             avx2.gru_cell_f32(a, gh, bi, bh, hp, ghn, hn, y, H)
         else:
             base.gru_cell_f32(a, gh, bi, bh, hp, ghn, hn, y, H)
@@ -409,7 +416,7 @@ cdef inline void _gru_cell(floating* a, const floating* gh, const floating* bi,
         _gru_cell_any(a, gh, bi, bh, hp, ghn, hn, y, H)
 
 
-cdef void _gru_steps(const Seq* s, int part, const floating* w_hh, const floating* bi,
+cdef void _gru_steps(const Seq* s, int part, const floating* w_hh_t, const floating* bi,
                      const floating* bh, floating* gates, floating* ghn, floating* hs,
                      floating* y, floating* scratch) noexcept nogil:
     """The T steps of the batch rows of block ``part``; ``scratch`` (N, 3H)
@@ -426,8 +433,8 @@ cdef void _gru_steps(const Seq* s, int part, const floating* w_hh, const floatin
         t = _fwd_t(s, k)
         hp = hs + _prev(s, t) * NH
         hn = hs + _next(s, t) * NH
-        gemm_rowmajor(False, True, <int> (n1 - n0), <int> G, <int> H, <floating> 1,
-                      hp + n0 * H, <int> H, w_hh, <int> H, <floating> 0,
+        gemm_rowmajor(False, False, <int> (n1 - n0), <int> G, <int> H, <floating> 1,
+                      hp + n0 * H, <int> H, w_hh_t, <int> G, <floating> 0,
                       scratch + n0 * G, <int> G)
         for n in range(n0, n1):
             if _active(s, t, n):
@@ -438,16 +445,16 @@ cdef void _gru_steps(const Seq* s, int part, const floating* w_hh, const floatin
 
 
 cdef void _gru_forward(const Seq* s, const floating* x, const floating* w_ih,
-                       const floating* w_hh, const floating* bi, const floating* bh,
+                       const floating* w_hh_t, const floating* bi, const floating* bh,
                        floating* gates, floating* ghn, floating* hs, floating* y,
                        floating* scratch) noexcept nogil:
     cdef int p
     _project_all(s, x, w_ih, gates, 3 * s.H)
     if s.n_threads == 1:
-        _gru_steps(s, 0, w_hh, bi, bh, gates, ghn, hs, y, scratch)
+        _gru_steps(s, 0, w_hh_t, bi, bh, gates, ghn, hs, y, scratch)
     else:
         for p in prange(s.n_threads, num_threads=s.n_threads, schedule="static"):
-            _gru_steps(s, p, w_hh, bi, bh, gates, ghn, hs, y, scratch)
+            _gru_steps(s, p, w_hh_t, bi, bh, gates, ghn, hs, y, scratch)
 
 
 cdef inline void _gru_cell_backward_any(const floating* a, const floating* ghn,
@@ -479,7 +486,9 @@ cdef inline void _gru_cell_backward(const floating* a, const floating* ghn,
                                     floating* dh, floating* gi, floating* gh,
                                     Py_ssize_t H) noexcept nogil:
     if floating is float:
-        if use_avx2():
+        if use_avx512():
+            avx512.gru_cell_bwd_f32(a, ghn, hp, gy, dh, gi, gh, H)
+        elif use_avx2():
             avx2.gru_cell_bwd_f32(a, ghn, hp, gy, dh, gi, gh, H)
         else:
             base.gru_cell_bwd_f32(a, ghn, hp, gy, dh, gi, gh, H)
@@ -572,7 +581,9 @@ cdef inline void _rnn_cell(const floating* a, const floating* b, floating* hn,
             hn[j] = h
             y[j] = h
     elif floating is float:
-        if use_avx2():
+        if use_avx512():
+            avx512.rnn_tanh_f32(a, b, hn, y, H)
+        elif use_avx2():
             avx2.rnn_tanh_f32(a, b, hn, y, H)
         else:
             base.rnn_tanh_f32(a, b, hn, y, H)
@@ -583,7 +594,7 @@ cdef inline void _rnn_cell(const floating* a, const floating* b, floating* hn,
             y[j] = h
 
 
-cdef void _rnn_steps(const Seq* s, int part, const floating* w_hh, const floating* b,
+cdef void _rnn_steps(const Seq* s, int part, const floating* w_hh_t, const floating* b,
                      floating* pre, floating* hs, floating* y, bint relu) noexcept nogil:
     """The T steps of the batch rows of block ``part``."""
     cdef Py_ssize_t T = s.T, N = s.N, H = s.H, NH = s.N * s.H
@@ -600,8 +611,8 @@ cdef void _rnn_steps(const Seq* s, int part, const floating* w_hh, const floatin
         a = pre + t * NH
         hp = hs + _prev(s, t) * NH
         hn = hs + _next(s, t) * NH
-        gemm_rowmajor(False, True, <int> (n1 - n0), <int> H, <int> H, <floating> 1,
-                      hp + n0 * H, <int> H, w_hh, <int> H, <floating> 1, a + n0 * H,
+        gemm_rowmajor(False, False, <int> (n1 - n0), <int> H, <int> H, <floating> 1,
+                      hp + n0 * H, <int> H, w_hh_t, <int> H, <floating> 1, a + n0 * H,
                       <int> H)
         for n in range(n0, n1):
             if _active(s, t, n):
@@ -611,15 +622,15 @@ cdef void _rnn_steps(const Seq* s, int part, const floating* w_hh, const floatin
 
 
 cdef void _rnn_forward(const Seq* s, const floating* x, const floating* w_ih,
-                       const floating* w_hh, const floating* b, floating* pre,
+                       const floating* w_hh_t, const floating* b, floating* pre,
                        floating* hs, floating* y, bint relu) noexcept nogil:
     cdef int p
     _project_all(s, x, w_ih, pre, s.H)
     if s.n_threads == 1:
-        _rnn_steps(s, 0, w_hh, b, pre, hs, y, relu)
+        _rnn_steps(s, 0, w_hh_t, b, pre, hs, y, relu)
     else:
         for p in prange(s.n_threads, num_threads=s.n_threads, schedule="static"):
-            _rnn_steps(s, p, w_hh, b, pre, hs, y, relu)
+            _rnn_steps(s, p, w_hh_t, b, pre, hs, y, relu)
 
 
 cdef inline void _rnn_cell_backward(const floating* h, const floating* gy,
@@ -633,7 +644,9 @@ cdef inline void _rnn_cell_backward(const floating* h, const floating* gy,
             g[j] = d if h[j] > 0 else 0
             dh[j] = 0
     elif floating is float:
-        if use_avx2():
+        if use_avx512():
+            avx512.rnn_tanh_bwd_f32(h, gy, dh, g, H)
+        elif use_avx2():
             avx2.rnn_tanh_bwd_f32(h, gy, dh, g, H)
         else:
             base.rnn_tanh_bwd_f32(h, gy, dh, g, H)
@@ -710,11 +723,11 @@ cdef void _rnn_backward(const Seq* s, const floating* gy, const floating* zrow,
 # ---------------------------------------------------------------------------
 
 cdef void _lstm_forward_mv(Seq* s, const floating[::1] x, const floating[::1] w_ih,
-                           const floating[::1] w_hh, const floating[::1] b,
+                           const floating[::1] w_hh_t, const floating[::1] b,
                            floating[::1] gates, floating[::1] hs, floating[::1] cs,
                            floating[::1] y):
     with nogil:
-        _lstm_forward(s, &x[0], &w_ih[0], &w_hh[0], &b[0], &gates[0], &hs[0],
+        _lstm_forward(s, &x[0], &w_ih[0], &w_hh_t[0], &b[0], &gates[0], &hs[0],
                       &cs[0], &y[0])
 
 
@@ -737,12 +750,12 @@ cdef void _lstm_backward_mv(Seq* s, const floating[::1] gy, bint has_gy,
 
 
 cdef void _gru_forward_mv(Seq* s, const floating[::1] x, const floating[::1] w_ih,
-                          const floating[::1] w_hh, const floating[::1] bi,
+                          const floating[::1] w_hh_t, const floating[::1] bi,
                           const floating[::1] bh, floating[::1] gates,
                           floating[::1] ghn, floating[::1] hs, floating[::1] y,
                           floating[::1] scratch):
     with nogil:
-        _gru_forward(s, &x[0], &w_ih[0], &w_hh[0], &bi[0], &bh[0], &gates[0],
+        _gru_forward(s, &x[0], &w_ih[0], &w_hh_t[0], &bi[0], &bh[0], &gates[0],
                      &ghn[0], &hs[0], &y[0], &scratch[0])
 
 
@@ -766,11 +779,11 @@ cdef void _gru_backward_mv(Seq* s, const floating[::1] gy, bint has_gy,
 
 
 cdef void _rnn_forward_mv(Seq* s, const floating[::1] x, const floating[::1] w_ih,
-                          const floating[::1] w_hh, const floating[::1] b,
+                          const floating[::1] w_hh_t, const floating[::1] b,
                           floating[::1] pre, floating[::1] hs, floating[::1] y,
                           bint relu):
     with nogil:
-        _rnn_forward(s, &x[0], &w_ih[0], &w_hh[0], &b[0], &pre[0], &hs[0], &y[0], relu)
+        _rnn_forward(s, &x[0], &w_ih[0], &w_hh_t[0], &b[0], &pre[0], &hs[0], &y[0], relu)
 
 
 cdef void _rnn_backward_mv(Seq* s, const floating[::1] gy, bint has_gy,

@@ -75,18 +75,24 @@ def layout_of():
     return with_layout
 
 
-@pytest.fixture(params=["avx2", "baseline"])
+@pytest.fixture(params=["avx512", "avx2", "baseline"])
 def isa(request):
     """Run a test with each build of the kernels' loops (``_loops.pxi``):
-    the AVX2+FMA one, when this CPU has it, and the portable baseline one."""
+    the AVX-512 and AVX2+FMA ones, when this CPU has them, and the portable
+    baseline one."""
     from sklears_neural._kernels import _cpu
 
-    want = request.param == "avx2"
-    if want and not _cpu.has_avx2_fma():
+    if request.param == "avx512" and not _cpu.has_avx512f():
+        pytest.skip("this CPU has no AVX-512F: the AVX-512 loops cannot run here")
+    if request.param != "baseline" and not _cpu.has_avx2_fma():
         pytest.skip("this CPU has no AVX2+FMA: only the baseline loops run here")
-    previous = _cpu.set_use_avx2(want)
+    previous = (_cpu.set_use_avx2(request.param != "baseline"),
+                _cpu.set_use_avx512(request.param == "avx512"))
+    assert _cpu.loops_in_use() == {"avx512": "avx512", "avx2": "avx2+fma",
+                                   "baseline": "baseline"}[request.param]
     yield request.param
-    _cpu.set_use_avx2(previous)
+    _cpu.set_use_avx2(previous[0])
+    _cpu.set_use_avx512(previous[1])
 
 
 @pytest.fixture(params=["avx512", "blas"])
@@ -98,6 +104,6 @@ def gemm(request):
     want = request.param == "avx512"
     if want and not _cpu.has_avx512f():
         pytest.skip("this CPU has no AVX-512F: float32 products run on the BLAS here")
-    previous = _cpu.set_use_avx512(want)
+    previous = _cpu.set_use_avx512_gemm(want)
     yield request.param
-    _cpu.set_use_avx512(previous)
+    _cpu.set_use_avx512_gemm(previous)

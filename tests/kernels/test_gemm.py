@@ -107,12 +107,12 @@ def test_the_two_gemms_agree_on_a_dense_layer(rng):
     gy = rng.standard_normal((37, 50)).astype(np.float32)
     results = {}
     for flag in (True, False):
-        previous = _cpu.set_use_avx512(flag)
+        previous = _cpu.set_use_avx512_gemm(flag)
         try:
             y, pre = dense_forward(x, w, bias, "tanh")
             grads = dense_backward(gy, x, w, y, pre, "tanh")
         finally:
-            _cpu.set_use_avx512(previous)
+            _cpu.set_use_avx512_gemm(previous)
         results[flag] = (y, *grads)
     for ours, blas in zip(results[True], results[False]):
         np.testing.assert_allclose(ours, blas, rtol=1e-4, atol=1e-4)
@@ -120,10 +120,10 @@ def test_the_two_gemms_agree_on_a_dense_layer(rng):
 
 def test_gemm_in_use_names_the_cpu_choice():
     expected = "avx512" if _cpu.has_avx512f() else "blas"
-    previous = _cpu.set_use_avx512(True)
+    previous = _cpu.set_use_avx512_gemm(True)
     try:
         assert _cpu.gemm_in_use() == expected
-        _cpu.set_use_avx512(False)
+        _cpu.set_use_avx512_gemm(False)
         assert _cpu.gemm_in_use() == "blas"
     finally:
-        _cpu.set_use_avx512(previous)
+        _cpu.set_use_avx512_gemm(previous)

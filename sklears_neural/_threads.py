@@ -95,17 +95,19 @@ def serial_blas():
                 _serial_state["saved"] = []
 
 
-def batch_threads(n_threads, resolved):
+def batch_threads(n_threads, resolved, own_products=False):
     """Threads of a batch-parallel kernel call: one pool at a time.
 
     ``resolved`` is what the kernel's size policy allows. When the caller
-    left ``n_threads`` at None, the kernel takes its threads only if the
-    engine's pool owns the cores, i.e. the BLAS is held to one thread (as
-    ``thread_limits(pool="engine")`` and ``threads(pool="engine")`` do);
-    while the BLAS runs several threads it owns them, and the kernel runs
-    on one thread with the BLAS's threads in its GEMMs. An explicit
-    ``n_threads`` is obeyed (the kernel then holds the BLAS to one thread
-    while it runs).
+    left ``n_threads`` at None, the kernel takes its threads if the engine's
+    pool owns the cores, i.e. the BLAS is held to one thread (as
+    ``thread_limits(pool="engine")`` and ``threads(pool="engine")`` do), or
+    if its products run on the engine's own GEMM (``own_products``: float32
+    on a CPU with AVX-512F), whose calls never wake the BLAS's pool. Else
+    the BLAS owns the cores and the kernel runs on one thread with the
+    BLAS's threads in its GEMMs. An explicit ``n_threads`` is obeyed. A
+    kernel that runs several threads holds the BLAS to one thread meanwhile
+    (``serial_blas``), for the products it still sends there.
 
     Parameters
     ----------
@@ -113,13 +115,15 @@ def batch_threads(n_threads, resolved):
         The kernel's ``n_threads`` argument.
     resolved : int
         The thread count the kernel's size policy gives.
+    own_products : bool, default=False
+        Whether the kernel's products run on the engine's own GEMM.
 
     Returns
     -------
     int
         The threads to use, at least 1.
     """
-    if resolved <= 1 or n_threads is not None:
+    if resolved <= 1 or n_threads is not None or own_products:
         return resolved
     if all(c.get_num_threads() == 1 for c in _blas_controllers()):
         return resolved

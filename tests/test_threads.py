@@ -138,9 +138,36 @@ def test_batch_kernels_take_threads_only_when_the_engine_owns_them():
     with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
         assert batch_threads(None, 2) == 1  # the BLAS owns the cores
         assert batch_threads(2, 2) == 2  # an explicit count is obeyed
+        # products on our own GEMM never wake the BLAS's pool
+        assert batch_threads(None, 2, own_products=True) == 2
     with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
         assert batch_threads(None, 2) == 2
     assert batch_threads(None, 1) == 1
+    assert batch_threads(None, 1, own_products=True) == 1
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_float32_lstm_takes_its_threads_while_the_blas_owns_the_cores(dtype):
+    """With its products on our GEMM, a float32 recurrent kernel splits its
+    batch even while the BLAS runs several threads; float64 (BLAS products)
+    stays on one thread there. Results agree either way."""
+    from sklears_neural._kernels import _blas, lstm_forward
+    from sklears_neural._kernels._openmp_helpers import openmp_max_threads
+
+    if openmp_max_threads() < 2:
+        pytest.skip("needs an OpenMP pool of at least 2 threads")
+    rng = np.random.default_rng(0)
+    T, N, F, H = 40, 64, 32, 64
+    x = rng.standard_normal((T, N, F)).astype(dtype)
+    w_ih = (0.1 * rng.standard_normal((4 * H, F))).astype(dtype)
+    w_hh = (0.1 * rng.standard_normal((4 * H, H))).astype(dtype)
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        expected = _blas.products_on_own_gemm(dtype)
+        assert _threads.batch_threads(
+            None, 2, own_products=_blas.products_on_own_gemm(dtype)) == (2 if expected else 1)
+        y = lstm_forward(x, None, None, w_ih, w_hh, None, None)[0]
+    y1 = lstm_forward(x, None, None, w_ih, w_hh, None, None, n_threads=1)[0]
+    np.testing.assert_allclose(y, y1, rtol=1e-5, atol=1e-6)
 
 
 def test_threads_context_engine_pool_holds_blas_to_one_thread():

@@ -35,12 +35,28 @@ from sklears_neural._kernels._fused cimport floating
 from sklears_neural._kernels._gemm_avx512 cimport sgemm_avx512
 from sklears_neural._kernels._openmp_helpers cimport skn_omp_get_max_threads, skn_omp_in_parallel
 
+import numpy as np
+
 # Products narrower than this go to the BLAS (measured on a Zen 5 core:
 # 10 columns ran at 50 GFLOP/s on ours, 70 on OpenBLAS's AVX2 kernels).
 DEF AVX512_MIN_COLUMNS = 24
 # Below this many multiply-adds a second thread gains little (Zen 5, 2 threads,
 # products in a loop: 2**17 1.00x, 2**18 1.31x, 2**19 1.46x, 2**20 1.56x).
 DEF GEMM_PARALLEL_MIN_WORK = 1 << 19
+
+def products_on_own_gemm(dtype):
+    """Whether products of ``dtype`` run on our AVX-512 GEMM (in the OpenMP pool).
+
+    Parameters
+    ----------
+    dtype : numpy dtype or type
+
+    Returns
+    -------
+    bool
+    """
+    return np.dtype(dtype) == np.float32 and use_avx512_gemm()
+
 
 cdef int _gemm_threads(int m, int n, int k) noexcept nogil:
     if <double> m * n * k < GEMM_PARALLEL_MIN_WORK or skn_omp_in_parallel():

@@ -52,6 +52,7 @@ from sklears_neural._kernels._fused cimport floating
 from sklears_neural._kernels._openmp_helpers cimport resolve_batch_threads
 
 from sklears_neural._specs._arrays import FLOAT32, c_array
+from sklears_neural._kernels._blas import products_on_own_gemm
 from sklears_neural._threads import batch_threads, serial_blas
 
 # Below this many multiply-adds per call the GEMM paths stay on one thread
@@ -328,12 +329,13 @@ cdef object _rows(a, dtype):
     return a.reshape(a.shape[0], -1)
 
 
-def _gemm_threads(d, n_threads):
+def _gemm_threads(d, n_threads, dtype):
     """Threads for the GEMM/1x1 paths on geometry ``d``, by the batch policy."""
     work = (d["n"] * d["c_out"] * (d["c_in"] // d["groups"]) * _prod(d["kernel"])
             * _prod(d["out"]))
     return batch_threads(n_threads,
-                         resolve_batch_threads(n_threads, d["n"], work, PARALLEL_MIN_WORK))
+                         resolve_batch_threads(n_threads, d["n"], work, PARALLEL_MIN_WORK),
+                         own_products=products_on_own_gemm(dtype))
 
 
 def _direct_threads(d, n_threads):
@@ -369,7 +371,7 @@ cdef object _run_forward(x, w, b, d, dtype, n_threads=None):
         return y
     cols_size = (d["c_in"] * _prod(d["kernel"]) * _prod(d["out"])
                  if path == PATH_GEMM else 1)
-    nt = _gemm_threads(d, n_threads)
+    nt = _gemm_threads(d, n_threads, dtype)
     cols = np.empty(cols_size * nt, dtype=dtype)
     with serial_blas() if nt > 1 else nullcontext():
         if dtype == FLOAT32:
@@ -427,7 +429,7 @@ cdef object _run_backward(gy, x, w, init, d, dtype, bint need_x, bint need_w,
     else:
         cols_size = col_rows * L if need_w else 1
         gcols_size = col_rows * L if need_x else 1
-    nt = _gemm_threads(d, n_threads)
+    nt = _gemm_threads(d, n_threads, dtype)
     cols = np.empty(cols_size * nt, dtype=dtype)
     gcols = np.empty(gcols_size * nt, dtype=dtype)
     # One weight-gradient accumulator per thread, summed at the end (the first is

@@ -44,6 +44,7 @@ from sklears_neural._specs._rnn import (
     rnn_grad_arguments,
     workspace_shapes,
 )
+from sklears_neural._kernels._blas import products_on_own_gemm
 from sklears_neural._threads import batch_threads, serial_blas
 
 __all__ = [
@@ -76,7 +77,8 @@ cdef Seq _seq(dict d, lens, bint reverse, n_threads, Py_ssize_t G):
     s.reverse = reverse
     work = d["T"] * d["N"] * G * (d["F"] + d["H"])
     s.n_threads = batch_threads(
-        n_threads, resolve_batch_threads(n_threads, d["N"], work, PARALLEL_MIN_WORK))
+        n_threads, resolve_batch_threads(n_threads, d["N"], work, PARALLEL_MIN_WORK),
+        own_products=products_on_own_gemm(d["dtype"]))
     s.lens = NULL
     if lens is not None:
         lv = lens

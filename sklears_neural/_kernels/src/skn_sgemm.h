@@ -98,6 +98,36 @@ static void skn_sgemm_pack_a(int trans_a, const float *a, int lda, int i0, int m
     }
 }
 
+/* dst[i * ldd + j] = src[j * lds + i] for a 16 x 16 block: unpacks of
+   pairs of floats, then of pairs of doubles, then two rounds of 128-bit
+   lane shuffles. */
+static inline void skn_transpose16(const float *src, size_t lds, float *dst, size_t ldd) {
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * lds);
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+#define SKN_PD(op, a, b) _mm512_castpd_ps(op(_mm512_castps_pd(a), _mm512_castps_pd(b)))
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = SKN_PD(_mm512_unpacklo_pd, t[i], t[i + 2]);
+        r[i + 1] = SKN_PD(_mm512_unpackhi_pd, t[i], t[i + 2]);
+        r[i + 2] = SKN_PD(_mm512_unpacklo_pd, t[i + 1], t[i + 3]);
+        r[i + 3] = SKN_PD(_mm512_unpackhi_pd, t[i + 1], t[i + 3]);
+    }
+#undef SKN_PD
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
+        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
+    }
+    for (int i = 0; i < 8; i++) {
+        _mm512_storeu_ps(dst + i * ldd, _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88));
+        _mm512_storeu_ps(dst + (i + 8) * ldd, _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd));
+    }
+}
+
 /* op(b)[p0:p0+kc, j0:j0+nc] into panels of SKN_NR columns: panel q holds,
    for each p, the SKN_NR values of columns j0 + q*SKN_NR ... (zeros past
    nc). */
@@ -116,13 +146,23 @@ static void skn_sgemm_pack_b(int trans_b, const float *b, int ldb, int p0, int k
                 _mm512_store_ps(dst + 16, _mm512_maskz_loadu_ps(m1, src + 16));
             }
         } else {
-            /* b stored (n, k): row j holds op(b)[:, j], contiguous in p */
-            for (int j = 0; j < cols; j++) {
-                const float *src = b + (size_t) (j0 + q + j) * ldb + p0;
-                for (int p = 0; p < kc; p++) panel[(size_t) p * SKN_NR + j] = src[p];
-            }
+            /* b stored (n, k): row j holds op(b)[:, j], contiguous in p. A
+               full panel goes by 16 x 16 blocks transposed in registers
+               (Zen 5: a 64 x 128 by 128 x 512 product 53 -> 38 us against
+               one value at a time); the rest one value at a time. */
+            const float *src = b + (size_t) (j0 + q) * ldb + p0;
+            int p = 0;
+            if (cols == SKN_NR)
+                for (; p + 16 <= kc; p += 16) {
+                    skn_transpose16(src + p, ldb, panel + (size_t) p * SKN_NR, SKN_NR);
+                    skn_transpose16(src + (size_t) 16 * ldb + p, ldb,
+                                    panel + (size_t) p * SKN_NR + 16, SKN_NR);
+                }
+            for (int j = 0; j < cols; j++)
+                for (int pp = p; pp < kc; pp++)
+                    panel[(size_t) pp * SKN_NR + j] = src[(size_t) j * ldb + pp];
             for (int j = cols; j < SKN_NR; j++)
-                for (int p = 0; p < kc; p++) panel[(size_t) p * SKN_NR + j] = 0.0f;
+                for (int pp = 0; pp < kc; pp++) panel[(size_t) pp * SKN_NR + j] = 0.0f;
         }
     }
 }

@@ -15,8 +15,10 @@ kernel-layer issue's closing note and ``benchmarks/compare.py``):
   the other pool is held to one thread for the whole fit.
 * Below ~2**24 multiply-adds per batch a second thread gains nothing and
   costs a lot when the other core is busy, so small work runs on one thread.
-* OpenBLAS runs products below ~2**18 multiply-adds on one thread anyway;
-  setting a limit for them would only cost time (~30 us on a one-row predict).
+* OpenBLAS runs products below ~2**18 multiply-adds on one thread anyway,
+  and so do our kernels (each parallelises only above a larger measured
+  size); setting a limit for them would only cost time (~15-30 us on a
+  one-row predict).
 * Under load (another process busy on the machine) threads that wait for
   each other by spinning collapse: MLP training at 2 threads fell to 0.32x
   of its quiet 1-thread speed while a second training ran, PyTorch's to
@@ -254,8 +256,11 @@ def thread_limits(n_threads, work, pool="blas"):
     """
     if pool not in POOLS:
         raise ValueError(f"pool must be one of {POOLS}; got {pool!r}.")
-    if pool == "blas" and n_threads is None and work < OPENBLAS_SERIAL_BELOW:
-        return nullcontext()  # the BLAS runs such products on one thread anyway
+    if n_threads is None and work < OPENBLAS_SERIAL_BELOW:
+        # the BLAS runs such products on one thread anyway, and so do our
+        # kernels (each parallelises only above a larger measured size): a
+        # limit would only cost time (~15 us on a one-row predict)
+        return nullcontext()
     n = _resolve(n_threads, work)
     if pool == "blas":
         return nullcontext() if n is None else _thread_controller().limit(limits=n)

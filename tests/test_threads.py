@@ -1,8 +1,8 @@
 """The thread policy: free CPUs, one pool per fit, the engine's ``threads`` context."""
 
 import numpy as np
-import threadpoolctl
 import pytest
+import threadpoolctl
 
 from sklears_neural import _threads
 from sklears_neural._threads import (
@@ -151,8 +151,9 @@ def test_a_float32_lstm_takes_its_threads_while_the_blas_owns_the_cores(dtype):
     """With its products on our GEMM, a float32 recurrent kernel splits its
     batch even while the BLAS runs several threads; float64 (BLAS products)
     stays on one thread there. Results agree either way."""
-    from sklears_neural._kernels import _blas, lstm_forward
     from sklears_neural._kernels._openmp_helpers import openmp_max_threads
+
+    from sklears_neural._kernels import _blas, lstm_forward
 
     if openmp_max_threads() < 2:
         pytest.skip("needs an OpenMP pool of at least 2 threads")
@@ -226,7 +227,10 @@ def test_a_pinned_process_counts_other_tasks_on_the_rest_of_the_machine_first(mo
 
 
 def test_elementwise_kernels_take_the_pool_only_while_the_engine_owns_it():
-    from sklears_neural._kernels._openmp_helpers import openmp_enabled, resolve_n_threads
+    from sklears_neural._kernels._openmp_helpers import (
+        openmp_enabled,
+        resolve_n_threads,
+    )
 
     if not openmp_enabled():
         pytest.skip("the kernels were built without OpenMP")

@@ -1,6 +1,8 @@
 """Table a: one dense MLP step, forward and backward."""
 
 import numpy as np
+from scipy.linalg.blas import sgemm
+
 from ._common import (
     Table,
     _timing_record,
@@ -11,7 +13,6 @@ from ._common import (
     ratio,
     torch,
 )
-from scipy.linalg.blas import sgemm
 
 # ---------------------------------------------------------------------------
 # a. Dense forward + backward
@@ -88,8 +89,8 @@ def _max_rel_err(a, b):
 def bench_dense(cfg):
     """Table a: one training step's forward + backward of a 784-256-128-10 MLP."""
     from sklears_neural import _xp, nn
-    from sklears_neural._kernels import _blas, _cpu
     from sklears_neural._dispatch import kernels_for
+    from sklears_neural._kernels import _blas, _cpu
     from sklears_neural.autograd import Tensor
 
     n, sizes = DENSE_BATCH, DENSE_SIZES

@@ -5,11 +5,12 @@ through the typed ``*_mv`` functions at the end of this module.
 
 Forward: the input projection of all T steps is ONE GEMM
 (x (T*N, F) @ W_ih^T, written straight into the gate buffer that becomes
-the workspace); then per step one recurrent GEMM (h_{t-1} @ W_hh^T, added
-into that step's gate rows for the LSTM and the RNN, into a scratch for the
-GRU, whose n gate needs W_hn h on its own) and one fused pass that adds the
-biases, applies the gate nonlinearities in place and writes the new states
-and y[t].
+the workspace); then per step one recurrent GEMM (h_{t-1} @ W_hh^T, with
+W_hh^T a transposed copy made once per call, so that no step repacks it:
+added into that step's gate rows for the LSTM and the RNN, into a scratch
+for the GRU, whose n gate needs W_hn h on its own) and one fused pass that
+adds the biases, applies the gate nonlinearities in place and writes the
+new states and y[t].
 
 Backward: per step one fused pass turns the incoming gradient (grad y[t] +
 the carried grad h) into the gate gradients G[t] (and the carried grad c),
@@ -27,15 +28,13 @@ on every call, about 5 ms of a 30 ms forward + backward; measured with perf
 and GLIBC_TUNABLES).
 
 The float32 cell passes of the LSTM, the GRU and the tanh RNN are C
-(``src/skn_rnn_cells.h``, which says why), built twice in the ``_loops`` /
-``_loops_avx2`` pair and picked by ``_cpu.use_avx2()``; float64 and the
-relu RNN run the Cython cells below. Measured (1 thread, N=64, T=50, F=32,
-H=128, forward + backward, AMD EPYC with AVX-512, best of 15-25, load
-average ~2): LSTM 38.8 ms before these two changes, 22.8 ms after (AVX2
-cells; 28.6 ms with the baseline cells), torch.nn.LSTM 19.9-20.6 ms; GRU
-31-35 ms before, 20.3-22.1 ms after (27.7 ms with the baseline cells),
-torch.nn.GRU 24.3-27.6 ms; tanh RNN 6.8 ms before, 5.7-5.9 ms after,
-torch.nn.RNN 8.3-9.1 ms.
+(``src/skn_rnn_cells.h``, which says why), built in the three ``_loops``
+builds and picked by ``_cpu``; float64 and the relu RNN run the Cython
+cells below. LSTM forward cells (N=64, T=50, H=128): 1.9 ms AVX2, 1.0 ms
+AVX-512 build on a Zen 5 core. Earlier measurements (1 thread, F=32,
+forward + backward, load average ~2): LSTM 38.8 ms before the C cells and
+chunks, 22.8 ms after (28.6 ms with the baseline cells); GRU 31-35 ms
+before, 20.3-22.1 ms after; tanh RNN 6.8 ms before, 5.7-5.9 ms after.
 
 Padded steps (``lengths``): the pass copies the state through and writes
 y = 0; backward writes G = 0 for them and leaves the carried gradients of
@@ -44,13 +43,11 @@ the pass before the GEMM adds G @ W_hh into it (beta = 1), so padded rows
 keep theirs without a second buffer.
 
 Threads (``Seq.n_threads``, resolved by ``_rnn``): the batch rows are
-independent through time, so the time loop runs one contiguous block of
-rows per thread, each with its own recurrent GEMMs (M = its rows) and cell
-passes, and no barrier until the last step (a chunk's last step in the
-backward). The input projection is split by rows, a backward chunk's weight
-gradients by gate columns (grad x by rows): every thread writes its own
-memory. The BLAS is held to one thread meanwhile (one pool at a time,
-DESIGN.md "Threads"). Measurements are in ``_rnn``.
+independent through time, so the time loop runs one block of rows per
+thread, with its own recurrent GEMMs and cell passes, and no barrier until
+the last step (of a chunk, backward). The input projection is split by
+rows, a chunk's weight gradients by gate columns (grad x by rows): every
+thread writes its own memory. The BLAS is held to one thread meanwhile.
 """
 
 from cython.parallel cimport prange

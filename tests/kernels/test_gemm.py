@@ -23,8 +23,8 @@ SHAPES = [(1, 1, 1), (1, 40, 3), (40, 1, 5), (7, 33, 1), (8, 32, 256), (9, 31, 2
 def _operands(rng, m, n, k, trans_a, trans_b, pad, dtype=np.float32):
     """op(a) (m, k) and op(b) (k, n) stored as the flags say, rows padded by ``pad``
     (strided views), and c (m, n) with padded rows."""
-    a_full = rng.standard_normal(((k, m + pad) if trans_a else (m, k + pad))).astype(dtype)
-    b_full = rng.standard_normal(((n, k + pad) if trans_b else (k, n + pad))).astype(dtype)
+    a_full = rng.standard_normal((k, m + pad) if trans_a else (m, k + pad)).astype(dtype)
+    b_full = rng.standard_normal((n, k + pad) if trans_b else (k, n + pad)).astype(dtype)
     c_full = rng.standard_normal((m, n + pad)).astype(dtype)
     a = a_full[:, :m] if trans_a else a_full[:, :k]
     b = b_full[:, :k] if trans_b else b_full[:, :n]

@@ -1,8 +1,8 @@
 /* skn_depthwise.h: the float32 loops of the direct (depthwise) convolution.
 
-   Called by ``_conv_direct.pyx`` through the ``_loops`` / ``_loops_avx2``
-   pair that includes this header (see README.md here): 4-float vectors in
-   the baseline build, 8-float ones in the AVX2+FMA build, plain C for
+   Called by ``_conv_direct.pyx`` through the three ``_loops`` builds that
+   include this header (see README.md here): 4-float vectors in the
+   baseline build, 8-float ones in the AVX2+FMA and AVX-512 builds, plain C for
    compilers without vector extensions. In C so that every constant is a
    float and the pointers are restrict-qualified.
 

@@ -1,9 +1,9 @@
 /* skn_rnn_cells.h: the float32 cell passes of the LSTM, the GRU and the tanh
    RNN, one row (one sample of one step) per call.
 
-   Called by ``_rnn_steps.pyx`` through the ``_loops`` / ``_loops_avx2`` pair
-   that includes this header (see README.md here), so each is built for the
-   baseline and for AVX2+FMA. In C so that every constant is a float:
+   Called by ``_rnn_steps.pyx`` through the three ``_loops`` builds that
+   include this header (see README.md here), so each is built for the
+   baseline, AVX2+FMA and AVX-512. In C so that every constant is a float:
    Cython writes ``1 - x`` as ``1.0 - x``, which promotes a float32 loop to
    double (cvtps2pd/addpd/cvtpd2ps at half the vector width); that, in
    ``c_sigmoid`` too, made the forward cell pass cost twice the step GEMMs

@@ -1,12 +1,13 @@
 /* skn_simd.h: the vocabulary every C kernel of sklears-neural shares.
 
    The C kernels (``skn_*.h`` here) are written once, with no per-function
-   ``target`` attributes: the ``_loops`` / ``_loops_avx2`` pair of Cython
-   modules includes them, and setup.py compiles the first with the portable
-   baseline flags and the second with ``-mavx2 -mfma``. The vector width is
-   therefore a compile-time property of the module, read here from the
-   compiler's own macros (``__AVX2__``); which module runs is chosen at
-   import by ``_cpu.use_avx2()``. See README.md in this folder.
+   ``target`` attributes: the ``_loops`` / ``_loops_avx2`` / ``_loops_avx512``
+   Cython modules include them, and setup.py compiles the first with the
+   portable baseline flags, the second with ``-mavx2 -mfma`` and the third
+   with ``-mavx512f`` too. The vector width is therefore a compile-time
+   property of the module, read here from the compiler's own macros
+   (``__AVX2__``); which module runs is chosen at import by ``_cpu``. See
+   README.md in this folder.
 
    Vectors are GCC/clang vector extensions (``vector_size``), whose
    arithmetic GCC lowers to the build's instructions (SSE2 or AVX2+FMA,

@@ -125,21 +125,25 @@ def _compiles(compiler, program, flags, link=True):
 
 class BuildExtWithOpenMP(build_ext):
     """build_ext that adds OpenMP flags when the compiler supports them, and
-    AVX2/FMA flags to the ``*_avx2`` loop modules when it can emit them."""
+    the AVX2/FMA and AVX-512 flags to the ``*_avx2`` and ``*_avx512`` modules
+    when it can emit them."""
 
     def build_extensions(self):
-        if _compiles(self.compiler, _AVX2_TEST_PROGRAM, AVX2_FLAGS, link=False):
-            for ext in self.extensions:
-                if ext.name.endswith(AVX2_SUFFIX):
-                    ext.extra_compile_args.extend(AVX2_FLAGS)
-        else:
+        avx2 = _compiles(self.compiler, _AVX2_TEST_PROGRAM, AVX2_FLAGS, link=False)
+        avx512 = _compiles(self.compiler, _AVX512_TEST_PROGRAM, AVX512_FLAGS, link=False)
+        # A compiler without AVX-512 builds the *_avx512 modules for AVX2 (the
+        # GEMM header then compiles to a stub and the BLAS runs the products).
+        flags_by_suffix = {AVX2_SUFFIX: AVX2_FLAGS if avx2 else [],
+                           AVX512_SUFFIX: AVX512_FLAGS if avx512 else
+                           AVX2_FLAGS if avx2 else []}
+        for ext in self.extensions:
+            for suffix, flags in flags_by_suffix.items():
+                if ext.name.endswith(suffix):
+                    ext.extra_compile_args.extend(flags)
+        if not avx2:
             print("sklears_neural: the compiler cannot emit AVX2/FMA code; the "
                   "*_avx2 loop modules are built with the baseline flags.", file=sys.stderr)
-        if _compiles(self.compiler, _AVX512_TEST_PROGRAM, AVX512_FLAGS, link=False):
-            for ext in self.extensions:
-                if ext.name.endswith(AVX512_SUFFIX):
-                    ext.extra_compile_args.extend(AVX512_FLAGS)
-        else:
+        if not avx512:
             print("sklears_neural: the compiler cannot emit AVX-512 code; float32 "
                   "products use the BLAS everywhere.", file=sys.stderr)
         if _compiles(self.compiler, _OPENMP_TEST_PROGRAM, [OPENMP_FLAG]):

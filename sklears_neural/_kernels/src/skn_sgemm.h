@@ -183,28 +183,32 @@ static void skn_sgemm_pack_b(int trans_b, const float *b, int ldb, int p0, int k
             _mm512_mask_storeu_ps(ci, m0, r0); _mm512_mask_storeu_ps(ci + 16, m1, r1); \
         } }
 
+/* The tile's write-back: rows below mr, the first nr columns (masked). */
+#define SKN_UKR_STORE_TILE { \
+        __mmask16 m0 = nr >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << nr) - 1); \
+        __mmask16 m1 = nr > 16 ? (__mmask16) ((1u << (nr - 16)) - 1) : 0; \
+        __m512 valpha = _mm512_set1_ps(alpha), vbeta = _mm512_set1_ps(beta); \
+        int beta_zero = beta == 0.0f; \
+        SKN_UKR_ROW_STORE(0) SKN_UKR_ROW_STORE(1) SKN_UKR_ROW_STORE(2) SKN_UKR_ROW_STORE(3) \
+        SKN_UKR_ROW_STORE(4) SKN_UKR_ROW_STORE(5) SKN_UKR_ROW_STORE(6) SKN_UKR_ROW_STORE(7) }
+
 /* c[0:mr, 0:nr] = alpha * (ap panel @ bp panel) + beta * c, over kc steps;
    mr <= SKN_MR, nr <= SKN_NR; beta == 0 never reads c. */
 static void skn_sgemm_micro(int kc, const float *restrict ap, const float *restrict bp,
                             float *c, int ldc, int mr, int nr, float alpha, float beta) {
     SKN_UKR_ROW_DECL(0) SKN_UKR_ROW_DECL(1) SKN_UKR_ROW_DECL(2) SKN_UKR_ROW_DECL(3)
     SKN_UKR_ROW_DECL(4) SKN_UKR_ROW_DECL(5) SKN_UKR_ROW_DECL(6) SKN_UKR_ROW_DECL(7)
-   
+
     for (int p = 0; p < kc; p++) {
         __m512 b0 = _mm512_load_ps(bp), b1 = _mm512_load_ps(bp + 16);
         SKN_UKR_ROW_FMA(0) SKN_UKR_ROW_FMA(1) SKN_UKR_ROW_FMA(2) SKN_UKR_ROW_FMA(3)
         SKN_UKR_ROW_FMA(4) SKN_UKR_ROW_FMA(5) SKN_UKR_ROW_FMA(6) SKN_UKR_ROW_FMA(7)
-       
+
         ap += SKN_MR;
         bp += SKN_NR;
     }
-    __mmask16 m0 = nr >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << nr) - 1);
-    __mmask16 m1 = nr > 16 ? (__mmask16) ((1u << (nr - 16)) - 1) : 0;
-    __m512 valpha = _mm512_set1_ps(alpha), vbeta = _mm512_set1_ps(beta);
-    int beta_zero = beta == 0.0f;
-    SKN_UKR_ROW_STORE(0) SKN_UKR_ROW_STORE(1) SKN_UKR_ROW_STORE(2) SKN_UKR_ROW_STORE(3)
-    SKN_UKR_ROW_STORE(4) SKN_UKR_ROW_STORE(5) SKN_UKR_ROW_STORE(6) SKN_UKR_ROW_STORE(7)
-   
+    SKN_UKR_STORE_TILE
+
 }
 
 /* The same as skn_sgemm_micro for a full SKN_MR-row tile of op(a) read
@@ -232,12 +236,7 @@ static void skn_sgemm_micro_direct(int kc, const float *a, size_t rsa, size_t cs
         SKN_UKR_ROW_FMA_DIRECT(6) SKN_UKR_ROW_FMA_DIRECT(7)
         bp += SKN_NR;
     }
-    __mmask16 m0 = nr >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << nr) - 1);
-    __mmask16 m1 = nr > 16 ? (__mmask16) ((1u << (nr - 16)) - 1) : 0;
-    __m512 valpha = _mm512_set1_ps(alpha), vbeta = _mm512_set1_ps(beta);
-    int beta_zero = beta == 0.0f;
-    SKN_UKR_ROW_STORE(0) SKN_UKR_ROW_STORE(1) SKN_UKR_ROW_STORE(2) SKN_UKR_ROW_STORE(3)
-    SKN_UKR_ROW_STORE(4) SKN_UKR_ROW_STORE(5) SKN_UKR_ROW_STORE(6) SKN_UKR_ROW_STORE(7)
+    SKN_UKR_STORE_TILE
 }
 
 /* Make this thread's packing buffers big enough for an m x n x k product;

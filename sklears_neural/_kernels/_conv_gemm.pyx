@@ -340,12 +340,14 @@ def _gemm_threads(d, n_threads, dtype):
 
 def _direct_threads(d, n_threads):
     """Threads for the direct path: unit strides split the batch, strided ones
-    run on one thread."""
+    run on one thread. The path calls no BLAS, so it takes its threads
+    whichever pool owns the cores."""
     if not all(st == 1 for st in d["stride"]):
         return resolve_batch_threads(n_threads, 1, 0, 1)  # checks n_threads
     work = d["n"] * d["c_out"] * _prod(d["kernel"]) * _prod(d["out"])
     return batch_threads(n_threads,
-                         resolve_batch_threads(n_threads, d["n"], work, PARALLEL_MIN_WORK))
+                         resolve_batch_threads(n_threads, d["n"], work, PARALLEL_MIN_WORK),
+                         own_products=True)
 
 
 cdef object _run_forward(x, w, b, d, dtype, n_threads=None):

@@ -12,12 +12,13 @@ purpose, so a build that silently lost OpenMP does not go unnoticed).
 
 The hottest loops (activations, losses, optimizer updates, and the C
 kernels of ``sklears_neural/_kernels/src/``: depthwise convolution,
-recurrent cells) are compiled twice, once with the baseline flags and once
-with ``-mavx2 -mfma`` (``*_avx2`` modules); which one runs is decided at
-import from the CPU's features, so the build stays portable. The C headers
-of ``src/`` are on every kernel module's include path (see
-``src/README.md``). The float32 GEMM (``src/skn_sgemm.h``) is built once, with
-``-mavx512f`` (``*_avx512`` modules), and used only on CPUs with AVX-512F.
+recurrent cells) are compiled three times: with the baseline flags, with
+``-mavx2 -mfma`` (``*_avx2`` modules) and with ``-mavx512f -mavx2 -mfma``
+(``*_avx512`` modules); which one runs is decided at import from the CPU's
+features, so the build stays portable. The float32 GEMM
+(``src/skn_sgemm.h``, module ``_gemm_avx512``) is built with the AVX-512
+flags and used only on CPUs with AVX-512F. The C headers of ``src/`` are on
+every kernel module's include path (see ``src/README.md``).
 """
 
 import os
@@ -79,7 +80,8 @@ def _compile_args():
 # CPUs (``_cpu.pxd``), so the wheel still runs on any x86-64.
 AVX2_SUFFIX = "_avx2"
 AVX2_FLAGS = ["-mavx2", "-mfma"]
-# The same for AVX-512F (the float32 GEMM, ``_gemm_avx512``).
+# The same for AVX-512F (the third build of the loops, ``_loops_avx512``, and
+# the float32 GEMM, ``_gemm_avx512``).
 AVX512_SUFFIX = "_avx512"
 AVX512_FLAGS = ["-mavx512f", "-mavx2", "-mfma"]
 

@@ -1,24 +1,26 @@
 """How many threads a step of work may use, and which thread pool gets them.
 
 The engine meets two thread pools in one process: the BLAS library's
-(numpy's and scipy's OpenBLAS, used for every GEMM) and the OpenMP pool of
-our Cython kernels. Measured on the 2-core development machine, the policy
+(numpy's and scipy's OpenBLAS) and the OpenMP pool of our Cython kernels,
+which also runs the float32 products on CPUs with AVX-512F (our own GEMM,
+``_kernels/_blas.pyx``). Measured on the 2-core development machine, the policy
 below follows from four facts (DESIGN.md, "Threads"; the numbers are in the
 kernel-layer issue's closing note and ``benchmarks/compare.py``):
 
 * Two pools alternating in a hot loop fight: each pool's idle workers spin
   for a while after a call, so the other pool's next call shares its cores
   with spinners (~20x slower small steps). Hence *one pool per fit*: an
-  estimator declares which pool owns the cores (``"blas"`` for models whose
-  work is large GEMMs, ``"engine"`` for convolutional ones, whose kernels
-  run their own batch-parallel loops with a single-threaded BLAS inside) and
-  the other pool is held to one thread for the whole fit.
+  estimator declares which pool owns the cores (for models whose work is
+  large GEMMs, the pool that runs them: ``_dispatch.products_pool``;
+  ``"engine"`` for convolutional and recurrent ones, whose kernels run their
+  own batch-parallel loops with one-thread products inside) and the other
+  pool is held to one thread for the whole fit.
 * Below ~2**24 multiply-adds per batch a second thread gains nothing and
   costs a lot when the other core is busy, so small work runs on one thread.
-* OpenBLAS runs products below ~2**18 multiply-adds on one thread anyway,
-  and so do our kernels (each parallelises only above a larger measured
-  size); setting a limit for them would only cost time (~15-30 us on a
-  one-row predict).
+* OpenBLAS runs products below ~2**18 multiply-adds on one thread anyway;
+  setting a limit for them would only cost time (~30 us on a one-row
+  predict). Our convolution and pooling kernels parallelise from smaller
+  sizes, so where the engine's pool owns the cores the limit stays.
 * Under load (another process busy on the machine) threads that wait for
   each other by spinning collapse: MLP training at 2 threads fell to 0.32x
   of its quiet 1-thread speed while a second training ran, PyTorch's to
@@ -256,11 +258,8 @@ def thread_limits(n_threads, work, pool="blas"):
     """
     if pool not in POOLS:
         raise ValueError(f"pool must be one of {POOLS}; got {pool!r}.")
-    if n_threads is None and work < OPENBLAS_SERIAL_BELOW:
-        # the BLAS runs such products on one thread anyway, and so do our
-        # kernels (each parallelises only above a larger measured size): a
-        # limit would only cost time (~15 us on a one-row predict)
-        return nullcontext()
+    if pool == "blas" and n_threads is None and work < OPENBLAS_SERIAL_BELOW:
+        return nullcontext()  # the BLAS runs such products on one thread anyway
     n = _resolve(n_threads, work)
     if pool == "blas":
         return nullcontext() if n is None else _thread_controller().limit(limits=n)
@@ -283,7 +282,8 @@ def threads(n_threads=None, pool="blas"):
     pool : {"blas", "engine"}, default="blas"
         Which pool gets them. ``"blas"``: both pools are capped at the count,
         and the matrix products use the threads (the batch-parallel kernels
-        then run on one thread: one pool at a time). ``"engine"``: the
+        then run on one thread, unless their products run on our GEMM: one
+        pool at a time). ``"engine"``: the
         OpenMP pool gets them and the BLAS is held to one thread, so that
         convolutions and recurrent layers split the batch; the better choice
         for convolutional and recurrent networks.

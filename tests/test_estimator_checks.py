@@ -52,8 +52,9 @@ _MINIBATCH_FAILURES = {
 
 _ORDER_REASON = (
     "float32 convolutions and attention run their products on OpenBLAS sgemm (our AVX-512 "
-    "GEMM, whose rows all take the same arithmetic, takes only products of 24 columns or "
-    "more, and these test networks are narrower), whose result for a row can "
+    "GEMM, whose rows all take the same arithmetic, takes products of 24 columns or more, "
+    "or large enough for several threads, and these test networks' are neither), whose "
+    "result for a row can "
     "differ in the 7th significant digit with the row's position in the block the kernel "
     "works on (edge blocks take other micro-kernels); the check's rtol=1e-7 is below float32 "
     "resolution. Predictions are order-invariant up to that rounding (max |diff| ~3e-7 on "

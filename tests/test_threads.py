@@ -147,26 +147,31 @@ def test_batch_kernels_take_threads_only_when_the_engine_owns_them():
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_a_float32_lstm_takes_its_threads_while_the_blas_owns_the_cores(dtype):
+def test_a_float32_lstm_takes_its_threads_while_the_blas_owns_the_cores(dtype, monkeypatch):
     """With its products on our GEMM, a float32 recurrent kernel splits its
     batch even while the BLAS runs several threads; float64 (BLAS products)
     stays on one thread there. Results agree either way."""
     from sklears_neural._kernels._openmp_helpers import openmp_max_threads
 
-    from sklears_neural._kernels import _blas, lstm_forward
+    from sklears_neural._kernels import _blas, _rnn, lstm_forward
 
     if openmp_max_threads() < 2:
         pytest.skip("needs an OpenMP pool of at least 2 threads")
+    chosen = []
+
+    def recording_batch_threads(*args, **kwargs):
+        chosen.append(_threads.batch_threads(*args, **kwargs))
+        return chosen[-1]
+
+    monkeypatch.setattr(_rnn, "batch_threads", recording_batch_threads)
     rng = np.random.default_rng(0)
     T, N, F, H = 40, 64, 32, 64
     x = rng.standard_normal((T, N, F)).astype(dtype)
     w_ih = (0.1 * rng.standard_normal((4 * H, F))).astype(dtype)
     w_hh = (0.1 * rng.standard_normal((4 * H, H))).astype(dtype)
     with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
-        expected = _blas.products_on_own_gemm(dtype)
-        assert _threads.batch_threads(
-            None, 2, own_products=_blas.products_on_own_gemm(dtype)) == (2 if expected else 1)
         y = lstm_forward(x, None, None, w_ih, w_hh, None, None)[0]
+    assert chosen == [2 if _blas.products_on_own_gemm(dtype) else 1]
     y1 = lstm_forward(x, None, None, w_ih, w_hh, None, None, n_threads=1)[0]
     np.testing.assert_allclose(y, y1, rtol=1e-5, atol=1e-6)
 

@@ -1,12 +1,13 @@
 """Row-major GEMM: our AVX-512 float32 kernel, or ``scipy.linalg.cython_blas``.
 
 Every product of the kernels goes through ``gemm_rowmajor``. float32 runs
-on our AVX-512 GEMM (``src/skn_sgemm.h``) when the CPU has AVX-512F and the
-product has at least ``AVX512_MIN_COLUMNS`` columns: the BLAS that numpy
+on our AVX-512 GEMM (``src/skn_sgemm.h``) when the CPU has AVX-512F (and
+the build has the GEMM) and the product has at least ``AVX512_MIN_COLUMNS``
+columns or is large enough to run on several threads: the BLAS that numpy
 and scipy ship runs its AVX2 kernels on many AVX-512 CPUs (all AMD ones),
-at half the float32 rate of a core with 512-bit FMA units. Narrower
-products fill too few of its 32-column panels, and float64 always goes to
-the BLAS (sgemm / dgemm).
+at half the float32 rate of a core with 512-bit FMA units. Narrow products
+on one thread fill too few of its 32-column panels and go to the BLAS, and
+so does float64 (sgemm / dgemm).
 
 BLAS is column-major. A row-major matrix is the column-major storage of its
 transpose, so ``C = op(A) @ op(B)`` in row-major is computed as
@@ -17,14 +18,15 @@ Threads of our GEMM: the OpenMP pool's (``omp_get_max_threads()``, which
 the estimators' thread limits and ``backend.threads`` set) for products of
 at least ``GEMM_PARALLEL_MIN_WORK`` multiply-adds, unless the call is
 already inside an OpenMP region (a batch-parallel kernel's worker: one
-thread there). Since every float32 product of the engine then runs in the
-OpenMP pool, the BLAS's pool stays asleep in a float32 loop, and estimators
-give the cores to the OpenMP pool (``_dispatch.products_pool``): one pool at
-a time, as ``sklears_neural._threads`` requires. Measured at 2 threads with
-no limits set (the engine used directly): Dense 784-256-128-10 step
-0.72 -> 0.50 ms, LSTM step 14.7 -> 9.2 ms, Transformer encoder layer
-21.2 -> 15.4 ms, the last with numpy's matmul (the BLAS's pool) in its
-attention: no fight between the pools was measurable there.
+thread there). The large products of a float32 loop then run in the OpenMP
+pool; what still reaches the BLAS is small (narrow products on one thread)
+or outside the kernels (numpy's matmul in autograd and attention).
+Estimators give the cores to the OpenMP pool in that case
+(``_dispatch.products_pool``), holding the BLAS to one thread. Measured at
+2 threads with no limits set (the engine used directly): Dense
+784-256-128-10 step 0.72 -> 0.50 ms, LSTM step 14.7 -> 9.2 ms, Transformer
+encoder layer 21.2 -> 15.4 ms, the last with numpy's matmul (the BLAS's
+pool) in its attention: no fight between the pools was measurable there.
 """
 
 from libc.string cimport memset
@@ -37,9 +39,19 @@ from sklears_neural._kernels._openmp_helpers cimport skn_omp_get_max_threads, sk
 
 import numpy as np
 
-# Products narrower than this go to the BLAS (measured on a Zen 5 core:
-# 10 columns ran at 50 GFLOP/s on ours, 70 on OpenBLAS's AVX2 kernels).
-DEF AVX512_MIN_COLUMNS = 24
+# Products narrower than this go to the BLAS when they run on one thread
+# (measured on a Zen 5 core: 10 columns ran at 50 GFLOP/s on ours, 70 on
+# OpenBLAS's AVX2 kernels). A variable so that tests can send every product
+# to our GEMM (``_set_min_columns``).
+cdef int AVX512_MIN_COLUMNS = 24
+
+
+def _set_min_columns(int columns):
+    """Test hook: the narrowest product our GEMM takes on one thread; returns the previous."""
+    global AVX512_MIN_COLUMNS
+    previous = AVX512_MIN_COLUMNS
+    AVX512_MIN_COLUMNS = columns
+    return previous
 # Below this many multiply-adds a second thread gains little (Zen 5, 2 threads,
 # products in a loop: 2**17 1.00x, 2**18 1.31x, 2**19 1.46x, 2**20 1.56x).
 DEF GEMM_PARALLEL_MIN_WORK = 1 << 19
@@ -79,7 +91,7 @@ cdef void gemm_rowmajor(bint trans_a, bint trans_b, int m, int n, int k,
     """
     cdef char ta = b'T' if trans_a else b'N'
     cdef char tb = b'T' if trans_b else b'N'
-    cdef int i, j
+    cdef int i, j, n_threads
     if m <= 0 or n <= 0:
         return
     if k <= 0:
@@ -91,10 +103,14 @@ cdef void gemm_rowmajor(bint trans_a, bint trans_b, int m, int n, int k,
                     c[i * ldc + j] *= beta
         return
     if floating is float:
-        if use_avx512_gemm() and n >= AVX512_MIN_COLUMNS and sgemm_avx512(
-                _gemm_threads(m, n, k), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb,
-                beta, c, ldc):
-            return
+        if use_avx512_gemm():
+            n_threads = _gemm_threads(m, n, k)
+            # a narrow product on several of our threads still beats one BLAS
+            # thread (the BLAS is held to one where the engine owns the cores)
+            if (n >= AVX512_MIN_COLUMNS or n_threads > 1) and sgemm_avx512(
+                    n_threads, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                    ldc):
+                return
         sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*> b, &ldb, <float*> a, &lda,
               &beta, c, &ldc)
     else:

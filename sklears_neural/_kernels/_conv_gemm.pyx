@@ -338,16 +338,17 @@ def _gemm_threads(d, n_threads, dtype):
                          own_products=products_on_own_gemm(dtype))
 
 
-def _direct_threads(d, n_threads):
+def _direct_threads(d, n_threads, dtype):
     """Threads for the direct path: unit strides split the batch, strided ones
-    run on one thread. The path calls no BLAS, so it takes its threads
-    whichever pool owns the cores."""
+    run on one thread. The path calls no BLAS: where the products around it
+    run on our GEMM too (float32 on AVX-512), it takes its threads whichever
+    pool owns the cores."""
     if not all(st == 1 for st in d["stride"]):
         return resolve_batch_threads(n_threads, 1, 0, 1)  # checks n_threads
     work = d["n"] * d["c_out"] * _prod(d["kernel"]) * _prod(d["out"])
     return batch_threads(n_threads,
                          resolve_batch_threads(n_threads, d["n"], work, PARALLEL_MIN_WORK),
-                         own_products=True)
+                         own_products=products_on_own_gemm(dtype))
 
 
 cdef object _run_forward(x, w, b, d, dtype, n_threads=None):
@@ -361,7 +362,7 @@ cdef object _run_forward(x, w, b, d, dtype, n_threads=None):
     has_bias = b is not None
     b1 = c_array(b, dtype) if has_bias else np.zeros(1, dtype=dtype)
     if path == PATH_DIRECT:
-        nt = _direct_threads(d, n_threads)
+        nt = _direct_threads(d, n_threads, dtype)
         scratch = np.empty(_direct_scratch_size(d) * nt, dtype=dtype)
         offsets = _tap_offsets(d)
         if dtype == FLOAT32:
@@ -411,7 +412,7 @@ cdef object _run_backward(gy, x, w, init, d, dtype, bint need_x, bint need_w,
                 gx[...] = init1.reshape((-1,) + (1,) * d["d"])
             else:
                 gx.fill(0)
-        nt = _direct_threads(d, n_threads)
+        nt = _direct_threads(d, n_threads, dtype)
         # one row of weight- and bias-gradient accumulators per thread
         gw_acc = np.zeros((nt, c_out * _prod(d["kernel"]) if need_w and flat else 1))
         gb_acc = np.zeros((nt, c_out if need_b else 1))

@@ -14,10 +14,12 @@ the same condition (``use_avx512_gemm()``); else on the BLAS (``_blas.pyx``).
 
 import os
 
+from sklears_neural._kernels._gemm_avx512 cimport sgemm_avx512_compiled
+
 cdef bint _use_avx2 = cpu_has_avx2_fma() and not os.environ.get("SKLEARS_NEURAL_DISABLE_AVX2")
 cdef bint _use_avx512 = (_use_avx2 and cpu_has_avx512f()
                          and not os.environ.get("SKLEARS_NEURAL_DISABLE_AVX512"))
-cdef bint _use_avx512_gemm = _use_avx512
+cdef bint _use_avx512_gemm = _use_avx512 and sgemm_avx512_compiled()
 
 
 cdef bint use_avx2() noexcept nogil:
@@ -61,6 +63,11 @@ def has_avx512f():
     return bool(cpu_has_avx512f())
 
 
+def has_avx512_gemm():
+    """Return True if our AVX-512 GEMM can run here: built with it, on a CPU with AVX-512F."""
+    return bool(cpu_has_avx512f() and sgemm_avx512_compiled())
+
+
 def gemm_in_use():
     """Which float32 GEMM runs: "avx512" (ours) or "blas"."""
     return "avx512" if _use_avx512_gemm else "blas"
@@ -84,5 +91,5 @@ def set_use_avx512_gemm(flag):
     """
     global _use_avx512_gemm
     previous = _use_avx512_gemm
-    _use_avx512_gemm = bool(flag) and cpu_has_avx512f()
+    _use_avx512_gemm = bool(flag) and cpu_has_avx512f() and sgemm_avx512_compiled()
     return previous

@@ -5,3 +5,8 @@
 cdef int sgemm_avx512(int n_threads, bint trans_a, bint trans_b, int m, int n, int k,
                       float alpha, const float* a, int lda, const float* b, int ldb,
                       float beta, float* c, int ldc) noexcept nogil
+
+
+# Whether this build holds the AVX-512 GEMM (False: the compiler could not
+# target AVX-512F, and sgemm_avx512 always returns 0).
+cdef bint sgemm_avx512_compiled() noexcept nogil

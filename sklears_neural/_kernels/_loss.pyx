@@ -68,7 +68,7 @@ cdef Py_ssize_t _sce_rows(const floating[:, ::1] x, object index_target,
         wp = &wv[0]
     with nogil:
         if use_avx512():
-              bad = avx512.sce_rows(&x[0, 0], x.shape[0], x.shape[1], tp, qp, wp,
+            bad = avx512.sce_rows(&x[0, 0], x.shape[0], x.shape[1], tp, qp, wp,
                                   &losses[0], &grad[0, 0], label_smoothing, scale)
         elif use_avx2():
             bad = avx2.sce_rows(&x[0, 0], x.shape[0], x.shape[1], tp, qp, wp,

@@ -98,12 +98,19 @@ def isa(request):
 @pytest.fixture(params=["avx512", "blas"])
 def gemm(request):
     """Run a test with each float32 GEMM of the kernels (``_blas.pyx``): our
-    AVX-512 one, when this CPU has it, and the BLAS's sgemm."""
+    AVX-512 one, when this CPU has it (for products of every width, the
+    tests' shapes being small), and the BLAS's sgemm."""
     from sklears_neural._kernels import _cpu
 
     want = request.param == "avx512"
-    if want and not _cpu.has_avx512f():
-        pytest.skip("this CPU has no AVX-512F: float32 products run on the BLAS here")
+    if want and not _cpu.has_avx512_gemm():
+        pytest.skip("no AVX-512F on this CPU (or in this build): float32 products run on "
+                    "the BLAS here")
+    from sklears_neural._kernels import _blas
+
     previous = _cpu.set_use_avx512_gemm(want)
+    # the tests' small shapes: send every float32 product to our GEMM
+    previous_columns = _blas._set_min_columns(1)
     yield request.param
+    _blas._set_min_columns(previous_columns)
     _cpu.set_use_avx512_gemm(previous)

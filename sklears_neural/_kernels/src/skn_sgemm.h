@@ -18,16 +18,17 @@
    packed panels and written back with masked stores, so every shape
    (any m, n, k >= 1, any strides) goes through the same code.
 
-   The packing buffers are per thread and grow to the largest problem seen
-   (at most KC x NC + MC x KC floats, 0.6 MB), so a call allocates nothing
-   once warm. ``skn_sgemm_parallel`` splits the product over OpenMP threads
-   by blocks of columns (or of rows, whichever has more blocks), each thread
-   with its own buffers.
+   The packing buffers are per thread (freed when the thread ends) and grow
+   to the largest problem seen (at most KC x NC + MC x KC floats, 0.6 MB),
+   so a call allocates nothing once warm. ``skn_sgemm_parallel`` splits the
+   product over OpenMP threads by blocks of columns (or of rows, whichever
+   has more blocks), each thread with its own buffers.
 
    Compiled only where the compiler targets AVX-512F (the ``_gemm_avx512``
-   module, built with -mavx512f -mfma; elsewhere ``skn_sgemm_parallel``
-   returns 0 and the caller uses the BLAS); the caller checks the CPU
-   (``skn_cpu.h``) before calling. */
+   module, built with -mavx512f -mavx2 -mfma) on a system with pthreads;
+   elsewhere ``SKN_SGEMM_AVAILABLE`` is 0 and ``skn_sgemm_parallel`` returns
+   0, and the caller uses the BLAS. The caller checks the CPU (``skn_cpu.h``)
+   before calling. */
 
 #ifndef SKN_SGEMM_H
 #define SKN_SGEMM_H
@@ -38,8 +39,11 @@
 #include <omp.h>
 #endif
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) && (defined(__unix__) || defined(__APPLE__))
 #include <immintrin.h>
+#include <pthread.h>
+
+#define SKN_SGEMM_AVAILABLE 1
 
 #define SKN_MR 8
 #define SKN_NR 32
@@ -48,7 +52,7 @@
 #define SKN_NC 512   /* a multiple of SKN_NR; KC x NC floats stay in L2 */
 /* Up to this many columns a packed value of op(a) would serve only two
    vectors of products: op(a) is read in place instead (Zen 5: 3200 x 512
-   times 512 x 32, 145 -> 2xx GFLOP/s). */
+   times 512 x 32, 145 -> 254 GFLOP/s). */
 #define SKN_DIRECT_A_MAX_COLUMNS 64
 
 typedef struct {
@@ -58,15 +62,50 @@ typedef struct {
     size_t b_cap;
 } skn_sgemm_buffers;
 
-static __thread skn_sgemm_buffers skn_sgemm_tls = {NULL, NULL, 0, 0};
+/* Each thread's buffers hang on a pthread key whose destructor frees them
+   when the thread ends: OpenMP runtimes end and start worker threads as
+   the team size changes between regions, and a __thread pointer would leak
+   their buffers every time. */
+static pthread_key_t skn_sgemm_key;
+static pthread_once_t skn_sgemm_key_once = PTHREAD_ONCE_INIT;
+static int skn_sgemm_key_ok = 0;
+
+static void skn_sgemm_free_buffers(void *p) {
+    skn_sgemm_buffers *buf = (skn_sgemm_buffers *) p;
+    free(buf->a);
+    free(buf->b);
+    free(buf);
+}
+
+static void skn_sgemm_make_key(void) {
+    skn_sgemm_key_ok = pthread_key_create(&skn_sgemm_key, skn_sgemm_free_buffers) == 0;
+}
+
+/* This thread's buffers (created empty on first use); NULL when out of memory. */
+static skn_sgemm_buffers *skn_sgemm_thread_buffers(void) {
+    pthread_once(&skn_sgemm_key_once, skn_sgemm_make_key);
+    if (!skn_sgemm_key_ok) return NULL;
+    skn_sgemm_buffers *buf = (skn_sgemm_buffers *) pthread_getspecific(skn_sgemm_key);
+    if (buf == NULL) {
+        buf = (skn_sgemm_buffers *) calloc(1, sizeof(skn_sgemm_buffers));
+        if (buf == NULL) return NULL;
+        if (pthread_setspecific(skn_sgemm_key, buf) != 0) {
+            free(buf);
+            return NULL;
+        }
+    }
+    return buf;
+}
 
 /* Grow *buf to at least n floats (64-byte aligned); 0 on failure. */
 static int skn_sgemm_reserve(float **buf, size_t *cap, size_t n) {
+    void *p = NULL;
     if (*cap >= n) return 1;
     free(*buf);
+    *buf = NULL;
     *cap = 0;
-    *buf = (float *) aligned_alloc(64, ((n * sizeof(float) + 63) / 64) * 64);
-    if (*buf == NULL) return 0;
+    if (posix_memalign(&p, 64, ((n * sizeof(float) + 63) / 64) * 64) != 0) return 0;
+    *buf = (float *) p;
     *cap = n;
     return 1;
 }
@@ -242,7 +281,8 @@ static void skn_sgemm_micro_direct(int kc, const float *a, size_t rsa, size_t cs
 /* Make this thread's packing buffers big enough for an m x n x k product;
    0 when they cannot be allocated. */
 static int skn_sgemm_reserve_for(int m, int n, int k) {
-    skn_sgemm_buffers *buf = &skn_sgemm_tls;
+    skn_sgemm_buffers *buf = skn_sgemm_thread_buffers();
+    if (buf == NULL) return 0;
     int kc_max = k < SKN_KC ? k : SKN_KC;
     int nc_max = n < SKN_NC ? n : SKN_NC;
     int mc_max = m < SKN_MC ? m : SKN_MC;
@@ -257,7 +297,7 @@ static int skn_sgemm_reserve_for(int m, int n, int k) {
 static void skn_sgemm_run(int trans_a, int trans_b, int m, int n, int k, float alpha,
                           const float *a, int lda, const float *b, int ldb, float beta,
                           float *c, int ldc) {
-    skn_sgemm_buffers *buf = &skn_sgemm_tls;
+    skn_sgemm_buffers *buf = skn_sgemm_thread_buffers();  /* reserved: not NULL */
     for (int j0 = 0; j0 < n; j0 += SKN_NC) {
         int nc = n - j0 < SKN_NC ? n - j0 : SKN_NC;
         for (int p0 = 0; p0 < k; p0 += SKN_KC) {
@@ -359,7 +399,9 @@ static int skn_sgemm_parallel(int n_threads, int trans_a, int trans_b, int m, in
     return ok;
 }
 
-#else  /* no AVX-512F from this compiler: the caller falls back to the BLAS */
+#else  /* no AVX-512F from this compiler (or no pthreads): the caller uses the BLAS */
+
+#define SKN_SGEMM_AVAILABLE 0
 
 static int skn_sgemm_parallel(int n_threads, int trans_a, int trans_b, int m, int n, int k,
                               float alpha, const float *a, int lda, const float *b, int ldb,
@@ -370,6 +412,6 @@ static int skn_sgemm_parallel(int n_threads, int trans_a, int trans_b, int m, in
     return 0;
 }
 
-#endif  /* __AVX512F__ */
+#endif  /* __AVX512F__ and pthreads */
 
 #endif  /* SKN_SGEMM_H */

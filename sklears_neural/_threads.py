@@ -263,6 +263,13 @@ def thread_limits(n_threads, work, pool="blas"):
     n = _resolve(n_threads, work)
     if pool == "blas":
         return nullcontext() if n is None else _thread_controller().limit(limits=n)
+    if n_threads is None and work < OPENBLAS_SERIAL_BELOW:
+        # The BLAS runs such products on one thread anyway: cap only the OpenMP
+        # pool, whose limit belongs to the calling thread. Setting the BLAS's
+        # process-wide count here raced with a fit in another Python thread (a
+        # predict during a fit restored the count after the fit had, leaving
+        # the BLAS at one thread).
+        return _thread_controller().limit(limits=1, user_api="openmp")
     limits = {"blas": 1} if n is None else {"blas": 1, "openmp": n}
     return _thread_controller().limit(limits=limits)
 

@@ -265,3 +265,19 @@ def test_products_pool_follows_the_gemm_that_runs_them(use_avx512):
         assert CNNClassifier()._thread_pool == "engine"
     finally:
         _cpu.set_use_avx512_gemm(previous)
+
+
+def test_a_small_engine_pool_step_leaves_the_blas_thread_count_alone():
+    """Below OpenBLAS's own threshold only the OpenMP pool is capped (per
+    calling thread), so a predict in one Python thread cannot race a fit in
+    another over the BLAS's process-wide count."""
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        with thread_limits(None, 1000, pool="engine"):
+            counts = {c.internal_api: c.num_threads
+                      for c in threadpoolctl.ThreadpoolController().lib_controllers}
+            assert counts.get("openblas") == 2
+            assert counts.get("openmp") == 1
+        with thread_limits(None, 2**20, pool="engine"):
+            blas = [c.num_threads for c in threadpoolctl.ThreadpoolController().lib_controllers
+                    if c.user_api == "blas"]
+            assert blas and all(n == 1 for n in blas)

@@ -5,6 +5,7 @@ SKLEARS_NEURAL_SKIP_OPENMP_TEST is set (for platforms known to lack it)."""
 import os
 
 import pytest
+import threadpoolctl
 
 from sklears_neural import _kernels as K
 from sklears_neural._kernels._openmp_helpers import resolve_n_threads
@@ -32,7 +33,9 @@ def test_openmp_max_threads():
 def test_resolve_n_threads():
     max_threads = K.openmp_max_threads() if K.openmp_enabled() else 1
     big = 10**9
-    assert resolve_n_threads(None, big, 1000) == 1  # default: serial
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        # default: serial while the BLAS owns the cores (whatever an earlier test left)
+        assert resolve_n_threads(None, big, 1000) == 1
     assert resolve_n_threads(1, big, 1000) == 1
     assert resolve_n_threads(-1, big, 1000) == max_threads
     assert resolve_n_threads(10**6, big, 1000) == max_threads  # capped

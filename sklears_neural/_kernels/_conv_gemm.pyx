@@ -30,7 +30,7 @@ from contextlib import nullcontext
 import numpy as np
 
 from cython.parallel cimport prange, threadid
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 from sklears_neural._kernels._blas cimport gemm_rowmajor
 from sklears_neural._kernels._conv_direct cimport (
@@ -84,12 +84,56 @@ cdef inline void _valid(Py_ssize_t off, Py_ssize_t step, Py_ssize_t size,
     hi[0] = b
 
 
+cdef void _im2col_same_width(const floating* x, floating* cols,
+                             const Geom* g) noexcept nogil:
+    """``_im2col`` for one depth slice, unit strides and dilations and OW == W
+    (a "same" 2-D or 1-D conv): each (channel, tap) block is one shifted run
+    of the image plane, copied at once; then the columns that fell off a row's
+    edge (and read a neighbouring row) are zeroed. A 32x14x14 -> 64 conv's
+    im2col took 13 % of its forward + backward as row-by-row copies."""
+    cdef Py_ssize_t W = g.W, HW = g.H * g.W, L = g.OH * g.W
+    cdef Py_ssize_t c, kh, kw, shift_h, shift_w, shift, oh_lo, oh_hi, start, stop, a, b
+    cdef Py_ssize_t oh, ow
+    cdef const floating* xc
+    cdef floating* o = cols
+    for c in range(g.C):
+        xc = x + c * HW
+        for kh in range(g.KH):
+            shift_h = kh - g.ph
+            _valid(shift_h, 1, g.H, g.OH, &oh_lo, &oh_hi)
+            start = oh_lo * W
+            stop = oh_hi * W
+            for kw in range(g.KW):
+                shift_w = kw - g.pw
+                shift = shift_h * W + shift_w  # output position p reads plane index p + shift
+                memset(o, 0, start * sizeof(floating))
+                memset(o + stop, 0, (L - stop) * sizeof(floating))
+                a = start if start + shift >= 0 else -shift
+                b = stop if stop + shift <= HW else HW - shift
+                if b > a:
+                    memcpy(o + a, xc + a + shift, (b - a) * sizeof(floating))
+                for ow in range(start, a if a < stop else stop):
+                    o[ow] = 0
+                for ow in range(b if b > start else start, stop):
+                    o[ow] = 0
+                for oh in range(oh_lo, oh_hi):
+                    for ow in range(-shift_w):  # columns left of the image
+                        o[oh * W + ow] = 0
+                    for ow in range(W - shift_w, W):  # columns right of it
+                        o[oh * W + ow] = 0
+                o += L
+
+
 cdef void _im2col(const floating* x, floating* cols, const Geom* g) noexcept nogil:
     """cols (C * KD*KH*KW, OD*OH*OW) of one image x (C, D, H, W)."""
     cdef Py_ssize_t DHW = g.D * g.H * g.W
     cdef Py_ssize_t c, kd, kh, kw, od, oh, ow, lo, hi, id_, ih, off, base
     cdef const floating* xc
     cdef floating* o = cols
+    if (g.D == 1 and g.sh == 1 and g.sw == 1 and g.dh == 1 and g.dw == 1 and g.OW == g.W
+            and g.pw < g.W and g.KW - 1 - g.pw < g.W):
+        _im2col_same_width(x, cols, g)
+        return
     for c in range(g.C):
         xc = x + c * DHW
         for kd in range(g.KD):

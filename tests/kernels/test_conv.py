@@ -144,6 +144,11 @@ def naive_im2col(x, kshape, stride, padding, dilation):
 CONV_CASES = {
     # im2col + GEMM
     "2d-basic": (2, 3, 4, (5, 6), (3, 2), 1, (1, 0), 1, 1),
+    # "same" width (im2col copies shifted planes at once, then zeroes the edges)
+    "2d-same": (2, 3, 4, (5, 6), (3, 3), 1, 1, 1, 1),
+    "2d-same-wide-kernel": (1, 2, 3, (4, 5), (3, 5), 1, (1, 2), 1, 1),
+    "2d-same-column-kernel": (2, 3, 2, (5, 4), (3, 1), 1, (1, 0), 1, 1),
+    "1d-same": (2, 3, 2, (7,), (3,), 1, 1, 1, 1),
     "2d-strided-dilated-grouped": (2, 4, 6, (7, 6), (3, 3), (2, 1), (1, 2), (2, 1), 2),
     "2d-1x1-stride2": (1, 3, 2, (5, 5), (1, 1), 2, 0, 1, 1),
     "2d-1ch-to-8": (2, 1, 8, (5, 5), (3, 3), 1, 1, 1, 1),

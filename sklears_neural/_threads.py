@@ -232,6 +232,23 @@ def _resolve(n_threads, work):
     return None if free >= usable_cpus() else free
 
 
+@contextmanager
+def _openmp_only_limit(n):
+    """Cap the OpenMP runtimes at ``n`` threads for the calling thread, and
+    touch nothing else (threadpoolctl's limiter saves and restores every
+    library, the BLAS included)."""
+    controllers = [c for c in _thread_controller().lib_controllers
+                   if c.user_api == "openmp"]
+    saved = [(c, c.get_num_threads()) for c in controllers]
+    for c, _ in saved:
+        c.set_num_threads(n)
+    try:
+        yield
+    finally:
+        for c, count in saved:
+            c.set_num_threads(count)
+
+
 def thread_limits(n_threads, work, pool="blas"):
     """Context that caps the thread pools for one fit or predict.
 
@@ -249,7 +266,9 @@ def thread_limits(n_threads, work, pool="blas"):
         capped at the thread count (the engine's elementwise kernels stay
         serial by their own policy). ``"engine"``: OpenMP gets the threads
         and BLAS is held to one thread, so that the kernels' batch-parallel
-        loops never meet a second pool.
+        loops never meet a second pool (below ``OPENBLAS_SERIAL_BELOW``
+        multiply-adds with ``n_threads=None`` only OpenMP is capped, for the
+        calling thread: the BLAS runs such products on one thread anyway).
 
     Returns
     -------
@@ -265,11 +284,11 @@ def thread_limits(n_threads, work, pool="blas"):
         return nullcontext() if n is None else _thread_controller().limit(limits=n)
     if n_threads is None and work < OPENBLAS_SERIAL_BELOW:
         # The BLAS runs such products on one thread anyway: cap only the OpenMP
-        # pool, whose limit belongs to the calling thread. Setting the BLAS's
-        # process-wide count here raced with a fit in another Python thread (a
-        # predict during a fit restored the count after the fit had, leaving
-        # the BLAS at one thread).
-        return _thread_controller().limit(limits=1, user_api="openmp")
+        # pool, whose limit belongs to the calling thread. Setting (and later
+        # restoring) the BLAS's process-wide count here raced with a fit in
+        # another Python thread: a predict during a fit restored the count
+        # after the fit had, leaving the BLAS at one thread.
+        return _openmp_only_limit(1)
     limits = {"blas": 1} if n is None else {"blas": 1, "openmp": n}
     return _thread_controller().limit(limits=limits)
 

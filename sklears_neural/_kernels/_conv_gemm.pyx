@@ -130,8 +130,9 @@ cdef void _im2col(const floating* x, floating* cols, const Geom* g) noexcept nog
     cdef Py_ssize_t c, kd, kh, kw, od, oh, ow, lo, hi, id_, ih, off, base
     cdef const floating* xc
     cdef floating* o = cols
-    if (g.D == 1 and g.KD == 1 and g.OD == 1 and g.sh == 1 and g.sw == 1 and g.dh == 1
-            and g.dw == 1 and g.OW == g.W and g.pw < g.W and g.KW - 1 - g.pw < g.W):
+    if (g.D == 1 and g.KD == 1 and g.OD == 1 and g.pd == 0 and g.sh == 1 and g.sw == 1
+            and g.dh == 1 and g.dw == 1 and g.OW == g.W and g.pw < g.W
+            and g.KW - 1 - g.pw < g.W):
         _im2col_same_width(x, cols, g)
         return
     for c in range(g.C):

@@ -45,13 +45,11 @@ def products_pool(dtype):
     -------
     {"blas", "engine"}
     """
-    if np.dtype(dtype) != np.float32:
-        return "blas"
     try:
-        from sklears_neural._kernels._cpu import gemm_in_use
+        from sklears_neural._kernels._blas import products_on_own_gemm
     except ImportError:  # pragma: no cover - an unbuilt checkout
         return "blas"
-    return "engine" if gemm_in_use() == "avx512" else "blas"
+    return "engine" if products_on_own_gemm(dtype) else "blas"
 
 
 @functools.lru_cache(maxsize=None)

@@ -49,10 +49,18 @@ from sklears_neural._kernels._conv_geom cimport (
     _sum,
 )
 from sklears_neural._kernels._fused cimport floating
-from sklears_neural._kernels._openmp_helpers cimport resolve_batch_threads
+from sklears_neural._kernels._openmp_helpers cimport (
+    resolve_batch_threads,
+    skn_omp_get_max_threads,
+)
 
 from sklears_neural._specs._arrays import FLOAT32, c_array
 from sklears_neural._kernels._blas import products_on_own_gemm
+from sklears_neural._kernels._conv_implicit import (
+    implicit_backward,
+    implicit_forward,
+    implicit_ok,
+)
 from sklears_neural._threads import batch_threads, serial_blas
 
 # Below this many multiply-adds per call the GEMM paths stay on one thread
@@ -368,6 +376,16 @@ def _path(dict d):
     return PATH_GEMM
 
 
+def _takes_implicit(d, dtype, product, int n_threads):
+    """Whether a GEMM-path conv's ``product`` ("forward", "input" or
+    "weight") runs on ``_conv_implicit`` instead, with ``n_threads`` over its
+    batch: where that path applies, unless a single sample on several cores
+    would leave all but one idle (the GEMM path splits that sample's
+    products over the threads instead)."""
+    return (implicit_ok(d, dtype, product)
+            and (d["n"] > 1 or n_threads > 1 or skn_omp_get_max_threads() == 1))
+
+
 cdef object _rows(a, dtype):
     """``a`` (N, ...) as a C-contiguous (N, prod(...)) array of ``dtype``."""
     a = c_array(a, dtype)
@@ -417,9 +435,12 @@ cdef object _run_forward(x, w, b, d, dtype, n_threads=None):
             _direct_forward[double](x2, w2, b1, has_bias, y.reshape(n, -1), scratch,
                                     offsets, &g, nt)
         return y
+    nt = _gemm_threads(d, n_threads, dtype)
+    if path == PATH_GEMM and _takes_implicit(d, dtype, "forward", nt):
+        implicit_forward(x2, w2, b1, has_bias, y.reshape(n, -1), d, nt)
+        return y
     cols_size = (d["c_in"] * _prod(d["kernel"]) * _prod(d["out"])
                  if path == PATH_GEMM else 1)
-    nt = _gemm_threads(d, n_threads, dtype)
     cols = np.empty(cols_size * nt, dtype=dtype)
     with serial_blas() if nt > 1 else nullcontext():
         if dtype == FLOAT32:
@@ -470,6 +491,17 @@ cdef object _run_backward(gy, x, w, init, d, dtype, bint need_x, bint need_w,
             _direct_backward[double](gy2, x2, w2, init1, has_init, gx2, gw2, gw_acc, gb_acc,
                                      need_x, need_w, need_b, scratch, offsets, &g, nt)
         return gx, gw, gb_acc.sum(axis=0).astype(dtype) if need_b else None
+    nt = _gemm_threads(d, n_threads, dtype)
+    if path == PATH_GEMM:
+        implicit_x = need_x and _takes_implicit(d, dtype, "input", nt)
+        implicit_w = need_w and _takes_implicit(d, dtype, "weight", nt)
+        if implicit_x or implicit_w:
+            implicit_backward(gy2, x2, w2, gx2, gw2, init1, has_init, d, implicit_x,
+                              implicit_w, nt)
+            need_x = need_x and not implicit_x
+            need_w = need_w and not implicit_w
+            if not (need_x or need_w):
+                return gx, gw, None
     col_rows = c_in * _prod(d["kernel"])
     L = _prod(d["out"])
     if path == PATH_1X1:
@@ -477,7 +509,6 @@ cdef object _run_backward(gy, x, w, init, d, dtype, bint need_x, bint need_w,
     else:
         cols_size = col_rows * L if need_w else 1
         gcols_size = col_rows * L if need_x else 1
-    nt = _gemm_threads(d, n_threads, dtype)
     cols = np.empty(cols_size * nt, dtype=dtype)
     gcols = np.empty(gcols_size * nt, dtype=dtype)
     # One weight-gradient accumulator per thread, summed at the end (the first is

@@ -114,3 +114,13 @@ def gemm(request):
     yield request.param
     _blas._set_min_columns(previous_columns)
     _cpu.set_use_avx512_gemm(previous)
+
+
+@pytest.fixture
+def omp_threads_4():
+    """Let the kernels use 4 OpenMP threads, more than this machine may have,
+    so the threaded paths run (and more threads than rows) on any CI box."""
+    import threadpoolctl
+
+    with threadpoolctl.threadpool_limits(limits=4, user_api="openmp"):
+        yield

@@ -644,16 +644,6 @@ THREAD_CASES = {
 }
 
 
-@pytest.fixture
-def omp_threads_4():
-    """Let the kernels use 4 OpenMP threads, more than this machine may have,
-    so the threaded paths run (and more threads than rows) on any CI box."""
-    import threadpoolctl
-
-    with threadpoolctl.threadpool_limits(limits=4, user_api="openmp"):
-        yield
-
-
 @pytest.mark.parametrize("n_threads", [1, 2, 4, None])
 @pytest.mark.parametrize("name", list(THREAD_CASES))
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -12,6 +12,17 @@ cdef int sgemm_avx512(int n_threads, bint trans_a, bint trans_b, int m, int n, i
 cdef bint sgemm_avx512_compiled() noexcept nogil
 
 
+# op(b) packed once for many products (``skn_sgemm_prepack_b``): the floats
+# it takes, the packing (64-byte aligned out), and a one-thread product
+# reading it (1 when done; 0 when no packing buffer could be allocated, c
+# then untouched).
+cdef Py_ssize_t sgemm_prepacked_size(int k, int n) noexcept nogil
+cdef void sgemm_prepack_b(bint trans_b, int k, int n, const float* b, int ldb,
+                          float* out) noexcept nogil
+cdef int sgemm_prepacked(bint trans_a, int m, int n, int k, float alpha, const float* a,
+                         int lda, const float* bpre, float beta, float* c,
+                         int ldc) noexcept nogil
+
 # The implicit-GEMM convolution products of ``src/skn_sconv.h`` (callable
 # only where sgemm_avx512_compiled() is true; see ``_conv_implicit``): the
 # size and the packing of w^T for n channels and k taps, the forward /

@@ -13,6 +13,10 @@ cdef extern from "skn_sgemm.h" nogil:
     int skn_sgemm_parallel(int n_threads, int trans_a, int trans_b, int m, int n, int k,
                            float alpha, const float* a, int lda, const float* b, int ldb,
                            float beta, float* c, int ldc)
+    size_t skn_sgemm_prepacked_size(int k, int n)
+    void skn_sgemm_prepack_b(int trans_b, int k, int n, const float* b, int ldb, float* out)
+    int skn_sgemm_prepacked(int trans_a, int m, int n, int k, float alpha, const float* a,
+                            int lda, const float* bpre, float beta, float* c, int ldc)
 
 
 cdef bint sgemm_avx512_compiled() noexcept nogil:
@@ -24,6 +28,21 @@ cdef int sgemm_avx512(int n_threads, bint trans_a, bint trans_b, int m, int n, i
                       float beta, float* c, int ldc) noexcept nogil:
     return skn_sgemm_parallel(n_threads, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb,
                               beta, c, ldc)
+
+
+cdef Py_ssize_t sgemm_prepacked_size(int k, int n) noexcept nogil:
+    return <Py_ssize_t> skn_sgemm_prepacked_size(k, n)
+
+
+cdef void sgemm_prepack_b(bint trans_b, int k, int n, const float* b, int ldb,
+                          float* out) noexcept nogil:
+    skn_sgemm_prepack_b(trans_b, k, n, b, ldb, out)
+
+
+cdef int sgemm_prepacked(bint trans_a, int m, int n, int k, float alpha, const float* a,
+                         int lda, const float* bpre, float beta, float* c,
+                         int ldc) noexcept nogil:
+    return skn_sgemm_prepacked(trans_a, m, n, k, alpha, a, lda, bpre, beta, c, ldc)
 
 
 cdef extern from "skn_sconv.h" nogil:

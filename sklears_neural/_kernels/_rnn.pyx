@@ -23,9 +23,11 @@ import numpy as np
 
 from libc.stdint cimport int64_t
 
+from sklears_neural._kernels._blas cimport pack_shared_b
 from sklears_neural._kernels._openmp_helpers cimport (
     resolve_batch_threads,
     resolve_n_threads,
+    skn_omp_get_max_threads,
 )
 from sklears_neural._kernels._rnn_steps cimport (
     Seq,
@@ -80,10 +82,39 @@ cdef Seq _seq(dict d, lens, bint reverse, n_threads, Py_ssize_t G):
         n_threads, resolve_batch_threads(n_threads, d["N"], work, PARALLEL_MIN_WORK),
         own_products=products_on_own_gemm(d["dtype"]))
     s.lens = NULL
+    s.packed = NULL
     if lens is not None:
         lv = lens
         s.lens = &lv[0]
     return s
+
+
+# A step product's multiply-adds from which, on one thread, it runs split over
+# the OpenMP pool (``_blas.GEMM_PARALLEL_MIN_WORK``).
+STEP_PARALLEL_MIN_WORK = 2**19
+
+
+cdef object _share_recurrent(Seq* s, w_hh, bint forward, dtype):
+    """Pack the recurrent weights that every step's product reads (op(b):
+    W_hh^T forward, W_hh backward) once for our AVX-512 GEMM, and point
+    ``s.packed`` at them; returns the packing (to keep alive through the
+    call), or None where the step products do not take it: not on our GEMM,
+    or one thread running a product big enough to split over the pool.
+    Measured (Zen 5, 2 threads, batch 64, T 50, 32 -> 128, forward +
+    backward): LSTM 1 layer x.xx -> x.xx ms, 2 layers xx.x -> xx.x ms."""
+    cdef const float[:, ::1] w
+    cdef float[::1] out
+    G, H = w_hh.shape
+    if (s.n_threads == 1 and skn_omp_get_max_threads() > 1
+            and s.N * G * H >= STEP_PARALLEL_MIN_WORK):
+        return None
+    w = c_array(w_hh, FLOAT32) if dtype == FLOAT32 else np.zeros((1, 1), np.float32)
+    packed = pack_shared_b(dtype, forward, H if forward else G, G if forward else H,
+                           &w[0, 0], H)
+    if packed is not None:
+        out = packed
+        s.packed = &out[0]
+    return packed
 
 
 def _flat(a, dtype):
@@ -183,6 +214,7 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False,
     T, N, H, dtype = d["T"], d["N"], d["H"], d["dtype"]
     cdef bint rev = bool(reverse)
     cdef Seq s = _seq(d, d["lengths"], rev, n_threads, 4 * H)
+    packed_w_hh = _share_recurrent(&s, w_hh, True, dtype)  # s.packed points into it
     if b_ih is None and b_hh is None:
         b = np.zeros(4 * H, dtype=dtype)
     else:
@@ -248,6 +280,7 @@ def lstm_backward(grad_y, grad_hn, grad_cn, x, h0, c0, w_ih, w_hh, workspace,
         return None, None, None, None, None, None
     cdef bint rev = bool(reverse)
     cdef Seq s = _seq(d, d["lengths"], rev, n_threads, 4 * H)
+    packed_w_hh = _share_recurrent(&s, w_hh, False, dtype)  # s.packed points into it
     gates, hs, cs = _workspace(workspace, dtype)
     gy, has_gy = _grad_y(grad_y, dtype)
     dh = _state_or_zeros(grad_hn, N, H, dtype)
@@ -309,6 +342,7 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False, *,
     T, N, H, dtype = d["T"], d["N"], d["H"], d["dtype"]
     cdef bint rev = bool(reverse)
     cdef Seq s = _seq(d, d["lengths"], rev, n_threads, 3 * H)
+    packed_w_hh = _share_recurrent(&s, w_hh, True, dtype)  # s.packed points into it
     gates = np.empty((T, N, 3 * H), dtype=dtype)
     ghn = np.empty((T, N, H), dtype=dtype)
     hs = np.empty((T + 1, N, H), dtype=dtype)
@@ -368,6 +402,7 @@ def gru_backward(grad_y, grad_hn, x, h0, w_ih, w_hh, b_hh, workspace, lengths=No
         return None, None, None, None, None, None
     cdef bint rev = bool(reverse)
     cdef Seq s = _seq(d, d["lengths"], rev, n_threads, 3 * H)
+    packed_w_hh = _share_recurrent(&s, w_hh, False, dtype)  # s.packed points into it
     gates, ghn, hs = _workspace(workspace, dtype)
     gy, has_gy = _grad_y(grad_y, dtype)
     dh = _state_or_zeros(grad_hn, N, H, dtype)
@@ -433,6 +468,7 @@ def rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity="tanh", lengths=None
     T, N, H, dtype = d["T"], d["N"], d["H"], d["dtype"]
     cdef bint rev = bool(reverse)
     cdef Seq s = _seq(d, d["lengths"], rev, n_threads, H)
+    packed_w_hh = _share_recurrent(&s, w_hh, True, dtype)  # s.packed points into it
     b = _vec_or_zeros(b_ih, H, dtype) + _vec_or_zeros(b_hh, H, dtype)
     relu = nonlinearity == "relu"
     pre = np.empty(T * N * H, dtype=dtype)
@@ -490,6 +526,7 @@ def rnn_backward(grad_y, grad_hn, x, h0, w_ih, w_hh, workspace, nonlinearity="ta
         return None, None, None, None, None
     cdef bint rev = bool(reverse)
     cdef Seq s = _seq(d, d["lengths"], rev, n_threads, H)
+    packed_w_hh = _share_recurrent(&s, w_hh, False, dtype)  # s.packed points into it
     (hs,) = _workspace(workspace, dtype)
     gy, has_gy = _grad_y(grad_y, dtype)
     dh = _state_or_zeros(grad_hn, N, H, dtype)

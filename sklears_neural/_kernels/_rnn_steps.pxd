@@ -12,6 +12,8 @@ cdef struct Seq:
     bint reverse
     const int64_t* lens     # NULL: every sequence has length T
     int n_threads           # the batch is split into this many blocks (_rnn_steps)
+    const float* packed     # the step products' recurrent weights packed once for our
+                            # AVX-512 GEMM (_blas.pack_shared_b), or NULL
 
 
 

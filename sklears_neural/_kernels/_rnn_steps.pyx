@@ -56,7 +56,7 @@ from libc.string cimport memcpy, memset
 cimport sklears_neural._kernels._loops as base
 cimport sklears_neural._kernels._loops_avx2 as avx2
 cimport sklears_neural._kernels._loops_avx512 as avx512
-from sklears_neural._kernels._blas cimport gemm_rowmajor
+from sklears_neural._kernels._blas cimport gemm_rowmajor, gemm_rowmajor_shared_b
 from sklears_neural._kernels._cpu cimport use_avx2, use_avx512
 from sklears_neural._kernels._fused cimport floating
 from sklears_neural._kernels._math cimport c_sigmoid, c_tanh
@@ -241,8 +241,8 @@ cdef void _lstm_steps(const Seq* s, int part, const floating* w_hh_t, const floa
         hn = hs + _next(s, t) * NH
         cp = cs + _prev(s, t) * NH
         cn = cs + _next(s, t) * NH
-        gemm_rowmajor(False, False, <int> (n1 - n0), <int> G, <int> H, <floating> 1,
-                      hp + n0 * H, <int> H, w_hh_t, <int> G, <floating> 1, a + n0 * G,
+        gemm_rowmajor_shared_b(False, False, <int> (n1 - n0), <int> G, <int> H, <floating> 1,
+                      hp + n0 * H, <int> H, w_hh_t, <int> G, s.packed, <floating> 1, a + n0 * G,
                       <int> G)
         for n in range(n0, n1):
             if _active(s, t, n):
@@ -330,8 +330,8 @@ cdef void _lstm_backward_steps(const Seq* s, int part, Py_ssize_t k_hi, Py_ssize
             else:
                 memset(grow + n * G, 0, G * sizeof(floating))
         if k > 0 or need_state:
-            gemm_rowmajor(False, False, <int> (n1 - n0), <int> H, <int> G, <floating> 1,
-                          grow + n0 * G, <int> G, w_hh, <int> H, <floating> 1,
+            gemm_rowmajor_shared_b(False, False, <int> (n1 - n0), <int> H, <int> G, <floating> 1,
+                          grow + n0 * G, <int> G, w_hh, <int> H, s.packed, <floating> 1,
                           dh + n0 * H, <int> H)
 
 
@@ -430,8 +430,8 @@ cdef void _gru_steps(const Seq* s, int part, const floating* w_hh_t, const float
         t = _fwd_t(s, k)
         hp = hs + _prev(s, t) * NH
         hn = hs + _next(s, t) * NH
-        gemm_rowmajor(False, False, <int> (n1 - n0), <int> G, <int> H, <floating> 1,
-                      hp + n0 * H, <int> H, w_hh_t, <int> G, <floating> 0,
+        gemm_rowmajor_shared_b(False, False, <int> (n1 - n0), <int> G, <int> H, <floating> 1,
+                      hp + n0 * H, <int> H, w_hh_t, <int> G, s.packed, <floating> 0,
                       scratch + n0 * G, <int> G)
         for n in range(n0, n1):
             if _active(s, t, n):
@@ -519,8 +519,8 @@ cdef void _gru_backward_steps(const Seq* s, int part, Py_ssize_t k_hi, Py_ssize_
                 memset(Gi + off + n * G, 0, G * sizeof(floating))
                 memset(Gh + off + n * G, 0, G * sizeof(floating))
         if k > 0 or need_state:
-            gemm_rowmajor(False, False, <int> (n1 - n0), <int> H, <int> G, <floating> 1,
-                          Gh + off + n0 * G, <int> G, w_hh, <int> H, <floating> 1,
+            gemm_rowmajor_shared_b(False, False, <int> (n1 - n0), <int> H, <int> G, <floating> 1,
+                          Gh + off + n0 * G, <int> G, w_hh, <int> H, s.packed, <floating> 1,
                           dh + n0 * H, <int> H)
 
 
@@ -608,8 +608,8 @@ cdef void _rnn_steps(const Seq* s, int part, const floating* w_hh_t, const float
         a = pre + t * NH
         hp = hs + _prev(s, t) * NH
         hn = hs + _next(s, t) * NH
-        gemm_rowmajor(False, False, <int> (n1 - n0), <int> H, <int> H, <floating> 1,
-                      hp + n0 * H, <int> H, w_hh_t, <int> H, <floating> 1, a + n0 * H,
+        gemm_rowmajor_shared_b(False, False, <int> (n1 - n0), <int> H, <int> H, <floating> 1,
+                      hp + n0 * H, <int> H, w_hh_t, <int> H, s.packed, <floating> 1, a + n0 * H,
                       <int> H)
         for n in range(n0, n1):
             if _active(s, t, n):
@@ -679,8 +679,8 @@ cdef void _rnn_backward_steps(const Seq* s, int part, Py_ssize_t k_hi, Py_ssize_
             else:
                 memset(grow + n * H, 0, H * sizeof(floating))
         if k > 0 or need_state:
-            gemm_rowmajor(False, False, <int> (n1 - n0), <int> H, <int> H, <floating> 1,
-                          grow + n0 * H, <int> H, w_hh, <int> H, <floating> 1,
+            gemm_rowmajor_shared_b(False, False, <int> (n1 - n0), <int> H, <int> H, <floating> 1,
+                          grow + n0 * H, <int> H, w_hh, <int> H, s.packed, <floating> 1,
                           dh + n0 * H, <int> H)
 
 

@@ -66,6 +66,35 @@ def test_avx512_gemm_matches_float64_matmul(m, n, k, trans_a, trans_b, n_threads
 
 
 @needs_avx512
+@pytest.mark.parametrize("m,n,k", SHAPES + [(5, 600, 300)])
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+def test_shared_b_matches_float64_matmul(m, n, k, trans_a, trans_b, rng):
+    """op(b) packed once (``pack_shared_b``, as for an RNN's recurrent weights)
+    then read by the product: every shape above, plus more than one block of
+    columns and of rows of op(b) (600 > 512 columns, 300 > 256 rows)."""
+    previous = _blas._set_min_columns(1)
+    try:
+        a, b, c, c_full = _operands(rng, m, n, k, trans_a, trans_b, pad=3)
+        padding_before = c_full[:, n:].copy()
+        expected = _expected(a, b, c, trans_a, trans_b, 0.7, -0.4)
+        assert _blas._gemm(a, b, c, trans_a, trans_b, 0.7, -0.4, shared_b=True)
+    finally:
+        _blas._set_min_columns(previous)
+    _check(c, expected, k)
+    np.testing.assert_array_equal(c_full[:, n:], padding_before)
+
+
+def test_shared_b_is_not_packed_where_products_go_to_the_blas(rng):
+    a = rng.standard_normal((4, 6))
+    assert not _blas._gemm(a, a.T.copy(), np.zeros((4, 4)), False, False, 1.0, 0.0,
+                           shared_b=True)  # float64
+    a32 = a.astype(np.float32)
+    assert not _blas._gemm(a32, a32.T.copy(), np.zeros((4, 4), np.float32), False, False,
+                           1.0, 0.0, shared_b=True)  # 4 columns: fewer than the minimum
+
+
+@needs_avx512
 @pytest.mark.parametrize("m,n,k", [(19, 45, 11), (21, 100, 300)])
 @pytest.mark.parametrize("n_threads", [1, 3])
 def test_avx512_gemm_beta_zero_ignores_what_c_held(m, n, k, n_threads, rng):

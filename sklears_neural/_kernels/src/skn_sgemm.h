@@ -110,33 +110,6 @@ static int skn_sgemm_reserve(float **buf, size_t *cap, size_t n) {
     return 1;
 }
 
-/* op(a)[i0:i0+mc, p0:p0+kc] into panels of SKN_MR rows: panel r holds, for
-   each p, the SKN_MR values of rows i0 + r*SKN_MR ... (zeros past mc). */
-static void skn_sgemm_pack_a(int trans_a, const float *a, int lda, int i0, int mc,
-                             int p0, int kc, float *restrict out) {
-    for (int r = 0; r < mc; r += SKN_MR) {
-        int rows = mc - r < SKN_MR ? mc - r : SKN_MR;
-        float *panel = out + (size_t) r * kc;
-        if (trans_a) {
-            /* a stored (k, m): row p holds op(a)[:, p], contiguous in i */
-            for (int p = 0; p < kc; p++) {
-                const float *src = a + (size_t) (p0 + p) * lda + i0 + r;
-                float *dst = panel + (size_t) p * SKN_MR;
-                int i = 0;
-                for (; i < rows; i++) dst[i] = src[i];
-                for (; i < SKN_MR; i++) dst[i] = 0.0f;
-            }
-        } else {
-            for (int i = 0; i < rows; i++) {
-                const float *src = a + (size_t) (i0 + r + i) * lda + p0;
-                for (int p = 0; p < kc; p++) panel[(size_t) p * SKN_MR + i] = src[p];
-            }
-            for (int i = rows; i < SKN_MR; i++)
-                for (int p = 0; p < kc; p++) panel[(size_t) p * SKN_MR + i] = 0.0f;
-        }
-    }
-}
-
 /* dst[i * ldd + j] = src[j * lds + i] for a 16 x 16 block: unpacks of
    pairs of floats, then of pairs of doubles, then two rounds of 128-bit
    lane shuffles. */
@@ -164,6 +137,58 @@ static inline void skn_transpose16(const float *src, size_t lds, float *dst, siz
     for (int i = 0; i < 8; i++) {
         _mm512_storeu_ps(dst + i * ldd, _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88));
         _mm512_storeu_ps(dst + (i + 8) * ldd, _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd));
+    }
+}
+
+/* op(a)[i0:i0+mc, p0:p0+kc] into panels of SKN_MR rows: panel r holds, for
+   each p, the SKN_MR values of rows i0 + r*SKN_MR ... (zeros past mc). */
+static void skn_sgemm_pack_a(int trans_a, const float *a, int lda, int i0, int mc,
+                             int p0, int kc, float *restrict out) {
+    for (int r = 0; r < mc; r += SKN_MR) {
+        int rows = mc - r < SKN_MR ? mc - r : SKN_MR;
+        float *panel = out + (size_t) r * kc;
+        if (trans_a) {
+            /* a stored (k, m): row p holds op(a)[:, p], contiguous in i; one
+               masked 8-float copy per p */
+            __mmask16 m = (__mmask16) ((1u << rows) - 1);
+            for (int p = 0; p < kc; p++) {
+                const float *src = a + (size_t) (p0 + p) * lda + i0 + r;
+                _mm256_storeu_ps(panel + (size_t) p * SKN_MR,
+                                 _mm512_castps512_ps256(_mm512_maskz_loadu_ps(m, src)));
+            }
+        } else {
+            const float *src = a + (size_t) (i0 + r) * lda + p0;
+            int p = 0;
+            if (rows == SKN_MR && r + 2 * SKN_MR <= mc) {
+                /* two full panels at once: 16 rows x 16 values transposed in
+                   registers, each transposed row split between the panels
+                   (Zen 5: the packing of an LSTM step's h, 32 x 128, took
+                   ~5 % of its forward as one value at a time) */
+                float t[16 * 16] __attribute__((aligned(64)));
+                float *next = panel + (size_t) SKN_MR * kc;
+                for (; p + 16 <= kc; p += 16) {
+                    skn_transpose16(src + p, (size_t) lda, t, 16);
+                    for (int q = 0; q < 16; q++) {
+                        _mm256_storeu_ps(panel + (size_t) (p + q) * SKN_MR,
+                                         _mm256_load_ps(t + 16 * q));
+                        _mm256_storeu_ps(next + (size_t) (p + q) * SKN_MR,
+                                         _mm256_load_ps(t + 16 * q + 8));
+                    }
+                }
+                for (int i = 0; i < SKN_MR; i++)
+                    for (int pp = p; pp < kc; pp++) {
+                        panel[(size_t) pp * SKN_MR + i] = src[(size_t) i * lda + pp];
+                        next[(size_t) pp * SKN_MR + i] = src[(size_t) (i + SKN_MR) * lda + pp];
+                    }
+                r += SKN_MR;  /* the loop's step skips the second panel */
+                continue;
+            }
+            for (int i = 0; i < rows; i++)
+                for (int pp = 0; pp < kc; pp++)
+                    panel[(size_t) pp * SKN_MR + i] = src[(size_t) i * lda + pp];
+            for (int i = rows; i < SKN_MR; i++)
+                for (int pp = 0; pp < kc; pp++) panel[(size_t) pp * SKN_MR + i] = 0.0f;
+        }
     }
 }
 
@@ -292,18 +317,47 @@ static int skn_sgemm_reserve_for(int m, int n, int k) {
         && skn_sgemm_reserve(&buf->a, &buf->a_cap, a_need);
 }
 
+/* Floats of op(b) (k x n) packed whole by skn_sgemm_prepack_b. */
+static size_t skn_sgemm_prepacked_size(int k, int n) {
+    return (size_t) k * (size_t) ((n + SKN_NR - 1) / SKN_NR) * SKN_NR;
+}
+
+/* op(b) (k x n) packed whole, its (column block j0, row block p0) panels at
+   out + j0 * k + p0 * (the block's padded width): what skn_sgemm_run would
+   pack block by block, for an operand that many products share (an RNN's
+   recurrent weights, one product per step). out is 64-byte aligned. */
+static void skn_sgemm_prepack_b(int trans_b, int k, int n, const float *b, int ldb,
+                                float *out) {
+    for (int j0 = 0; j0 < n; j0 += SKN_NC) {
+        int nc = n - j0 < SKN_NC ? n - j0 : SKN_NC;
+        size_t width = (size_t) ((nc + SKN_NR - 1) / SKN_NR) * SKN_NR;
+        for (int p0 = 0; p0 < k; p0 += SKN_KC) {
+            int kc = k - p0 < SKN_KC ? k - p0 : SKN_KC;
+            skn_sgemm_pack_b(trans_b, b, ldb, p0, kc, j0, nc,
+                             out + (size_t) j0 * k + (size_t) p0 * width);
+        }
+    }
+}
+
 /* The whole product on the calling thread, whose buffers
-   skn_sgemm_reserve_for(m, n, k) has made big enough. m, n, k >= 1. */
+   skn_sgemm_reserve_for(m, n, k) has made big enough; op(b) is read from
+   bpre (skn_sgemm_prepack_b of the same k x n) when that is not NULL, else
+   packed here. m, n, k >= 1. */
 static void skn_sgemm_run(int trans_a, int trans_b, int m, int n, int k, float alpha,
                           const float *a, int lda, const float *b, int ldb, float beta,
-                          float *c, int ldc) {
+                          float *c, int ldc, const float *bpre) {
     skn_sgemm_buffers *buf = skn_sgemm_thread_buffers();  /* reserved: not NULL */
     for (int j0 = 0; j0 < n; j0 += SKN_NC) {
         int nc = n - j0 < SKN_NC ? n - j0 : SKN_NC;
+        size_t width = (size_t) ((nc + SKN_NR - 1) / SKN_NR) * SKN_NR;
         for (int p0 = 0; p0 < k; p0 += SKN_KC) {
             int kc = k - p0 < SKN_KC ? k - p0 : SKN_KC;
             float beta_block = p0 == 0 ? beta : 1.0f;
-            skn_sgemm_pack_b(trans_b, b, ldb, p0, kc, j0, nc, buf->b);
+            const float *bblock = buf->b;
+            if (bpre != NULL)
+                bblock = bpre + (size_t) j0 * k + (size_t) p0 * width;
+            else
+                skn_sgemm_pack_b(trans_b, b, ldb, p0, kc, j0, nc, buf->b);
             if (nc <= SKN_DIRECT_A_MAX_COLUMNS) {
                 /* narrow: full tiles of op(a) read in place, the last partial
                    tile packed */
@@ -317,10 +371,10 @@ static void skn_sgemm_run(int trans_a, int trans_b, int m, int n, int k, float a
                         float *ct = c + (size_t) i * ldc + j0 + q;
                         if (mr == SKN_MR)
                             skn_sgemm_micro_direct(kc, a + i * rsa + (size_t) p0 * csa, rsa, csa,
-                                                   buf->b + (size_t) q * kc, ct, ldc, nr,
+                                                   bblock + (size_t) q * kc, ct, ldc, nr,
                                                    alpha, beta_block);
                         else
-                            skn_sgemm_micro(kc, buf->a, buf->b + (size_t) q * kc, ct, ldc,
+                            skn_sgemm_micro(kc, buf->a, bblock + (size_t) q * kc, ct, ldc,
                                             mr, nr, alpha, beta_block);
                     }
                 }
@@ -331,7 +385,7 @@ static void skn_sgemm_run(int trans_a, int trans_b, int m, int n, int k, float a
                 skn_sgemm_pack_a(trans_a, a, lda, i0, mc, p0, kc, buf->a);
                 for (int q = 0; q < nc; q += SKN_NR) {
                     int nr = nc - q < SKN_NR ? nc - q : SKN_NR;
-                    const float *bp = buf->b + (size_t) q * kc;
+                    const float *bp = bblock + (size_t) q * kc;
                     for (int r = 0; r < mc; r += SKN_MR) {
                         int mr = mc - r < SKN_MR ? mc - r : SKN_MR;
                         skn_sgemm_micro(kc, buf->a + (size_t) r * kc, bp,
@@ -356,7 +410,7 @@ static int skn_sgemm_parallel(int n_threads, int trans_a, int trans_b, int m, in
     if (n_threads > blocks) n_threads = blocks;
     if (n_threads <= 1) {
         if (!skn_sgemm_reserve_for(m, n, k)) return 0;
-        skn_sgemm_run(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        skn_sgemm_run(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL);
         return 1;
     }
     int ok = 1;
@@ -389,14 +443,24 @@ static int skn_sgemm_parallel(int n_threads, int trans_a, int trans_b, int m, in
             if (split_cols)
                 skn_sgemm_run(trans_a, trans_b, m, part, k, alpha, a, lda,
                               trans_b ? b + (size_t) first * ldb : b + first, ldb,
-                              beta, c + first, ldc);
+                              beta, c + first, ldc, NULL);
             else
                 skn_sgemm_run(trans_a, trans_b, part, n, k, alpha,
                               trans_a ? a + first : a + (size_t) first * lda, lda,
-                              b, ldb, beta, c + (size_t) first * ldc, ldc);
+                              b, ldb, beta, c + (size_t) first * ldc, ldc, NULL);
         }
     }
     return ok;
+}
+
+/* c = alpha * op(a) @ (op(b) prepacked in bpre) + beta * c on the calling
+   thread. Returns 0, with c untouched, when a packing buffer cannot be
+   allocated; else 1. m, n, k >= 1. */
+static int skn_sgemm_prepacked(int trans_a, int m, int n, int k, float alpha, const float *a,
+                               int lda, const float *bpre, float beta, float *c, int ldc) {
+    if (!skn_sgemm_reserve_for(m, n, k)) return 0;
+    skn_sgemm_run(trans_a, 0, m, n, k, alpha, a, lda, NULL, 0, beta, c, ldc, bpre);
+    return 1;
 }
 
 #else  /* no AVX-512F from this compiler (or no pthreads): the caller uses the BLAS */
@@ -409,6 +473,18 @@ static int skn_sgemm_parallel(int n_threads, int trans_a, int trans_b, int m, in
     (void) n_threads; (void) trans_a; (void) trans_b; (void) m; (void) n; (void) k;
     (void) alpha; (void) a; (void) lda; (void) b; (void) ldb; (void) beta; (void) c;
     (void) ldc;
+    return 0;
+}
+
+static size_t skn_sgemm_prepacked_size(int k, int n) { (void) k; (void) n; return 1; }
+static void skn_sgemm_prepack_b(int trans_b, int k, int n, const float *b, int ldb,
+                                float *out) {
+    (void) trans_b; (void) k; (void) n; (void) b; (void) ldb; (void) out;
+}
+static int skn_sgemm_prepacked(int trans_a, int m, int n, int k, float alpha, const float *a,
+                               int lda, const float *bpre, float beta, float *c, int ldc) {
+    (void) trans_a; (void) m; (void) n; (void) k; (void) alpha; (void) a; (void) lda;
+    (void) bpre; (void) beta; (void) c; (void) ldc;
     return 0;
 }
 

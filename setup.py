@@ -16,7 +16,8 @@ recurrent cells) are compiled three times: with the baseline flags, with
 ``-mavx2 -mfma`` (``*_avx2`` modules) and with ``-mavx512f -mavx2 -mfma``
 (``*_avx512`` modules); which one runs is decided at import from the CPU's
 features, so the build stays portable. The float32 GEMM
-(``src/skn_sgemm.h``, module ``_gemm_avx512``) is built with the AVX-512
+(``src/skn_sgemm.h``, and the implicit-GEMM convolution products of
+``src/skn_sconv.h``: module ``_gemm_avx512``) is built with the AVX-512
 flags and used only on CPUs with AVX-512F. The C headers of ``src/`` are on
 every kernel module's include path (see ``src/README.md``).
 """

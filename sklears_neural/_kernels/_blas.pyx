@@ -141,8 +141,7 @@ cdef void gemm_rowmajor_shared_b(bint trans_a, bint trans_b, int m, int n, int k
                                  const floating* b, int ldb, const float* bpre,
                                  floating beta, floating* c, int ldc) noexcept nogil:
     """``gemm_rowmajor``, with op(b) read from ``bpre`` (``pack_shared_b`` of
-    the same operand) when it is not NULL (Zen 5: an LSTM step's product,
-    32 x 512 x 128, 19.7 -> xx us)."""
+    the same operand) when it is not NULL."""
     if floating is float:
         if bpre != NULL and m > 0 and n > 0 and k > 0 and sgemm_prepacked(
                 trans_a, m, n, k, alpha, a, lda, bpre, beta, c, ldc):

@@ -16,6 +16,11 @@ the third:
 * direct: one input channel and at most ``DIRECT_MAX_PER_GROUP`` output
   channels per group (depthwise convs); see ``_conv_direct``.
 
+On the GEMM path, ``_run_forward`` / ``_run_backward`` hand each product
+(forward, input gradient, weight gradient) to ``_conv_implicit`` where that
+applies and is the faster (``_takes_implicit``): stride-1 float32 convs on
+AVX-512 CPUs.
+
 Measured (batch 64, float32, forward + all gradients, 3x3, padding 1, one
 thread, in ms, ours / torch 2.13 CPU / numpy ``_xp``): 1x28x28 -> 32
 channels 1.7 / 7.5 / 2.6, 32x14x14 -> 64 channels 20.8 / 14.6 / 32-45 (see

@@ -26,6 +26,7 @@ from sklears_neural._kernels._math cimport (
 )
 from sklears_neural._kernels._openmp_helpers cimport resolve_n_threads
 
+from sklears_neural._kernels._blas import products_on_own_gemm
 from sklears_neural._specs._arrays import (
     FLOAT32,
     as_array,
@@ -239,7 +240,8 @@ def activation_forward(x, activation, activation_param=None, *, n_threads=None):
     x = as_array(x)
     xc = c_array(x, dtype)
     y = np.empty(x.shape, dtype=dtype)
-    nt = resolve_n_threads(n_threads, xc.size, PARALLEL_MIN_SIZE)
+    nt = resolve_n_threads(n_threads, xc.size, PARALLEL_MIN_SIZE,
+                           products_on_own_gemm(dtype))
     if dtype == FLOAT32:
         _forward_flat[float](xc.reshape(-1), y.reshape(-1), act, <float> a, nt)
     else:
@@ -284,7 +286,8 @@ def activation_backward(gy, x, y, activation, activation_param=None, *, n_thread
     gyc = c_array(gy, dtype)
     vc = c_array(v, dtype)
     gx = np.empty(gy.shape, dtype=dtype)
-    nt = resolve_n_threads(n_threads, gyc.size, PARALLEL_MIN_SIZE)
+    nt = resolve_n_threads(n_threads, gyc.size, PARALLEL_MIN_SIZE,
+                           products_on_own_gemm(dtype))
     if dtype == FLOAT32:
         _backward_flat[float](gyc.reshape(-1), vc.reshape(-1), gx.reshape(-1),
                               act, <float> a, nt)

@@ -2,7 +2,10 @@
 
 Same names, signatures and results as ``sklears_neural._xp._norm``; the
 argument checks both share are in ``sklears_neural._specs._pool``. Every
-function takes an extra keyword-only ``n_threads`` (None: one thread).
+function takes an extra keyword-only ``n_threads`` (None: as
+``_openmp_helpers.resolve_n_threads`` says: the OpenMP pool's threads from
+``PARALLEL_MIN_SIZE`` elements on while that pool owns the cores, e.g. for
+float32 on AVX-512 CPUs, else one).
 
 Batch norm sees ``(N, C, M)`` (M = product of the spatial axes, 1 for 2-D
 input) and makes two passes each way: statistics (or gradient sums), then the
@@ -20,6 +23,7 @@ from sklears_neural._kernels._fused cimport floating
 from sklears_neural._kernels._openmp_helpers cimport resolve_n_threads
 
 from sklears_neural._kernels._pool import PARALLEL_MIN_SIZE
+from sklears_neural._kernels._blas import products_on_own_gemm
 from sklears_neural._specs._arrays import FLOAT32, as_array, float_dtype
 from sklears_neural._specs._pool import batch_norm_channels
 
@@ -263,7 +267,7 @@ def batch_norm_forward(x, gamma, beta, eps, *, n_threads=None):
     gamma, beta : array-like of shape (C,) or None
     eps : float
     n_threads : int, optional
-        OpenMP threads over channels (None: one).
+        OpenMP threads over channels (None: see the module docstring).
 
     Returns
     -------
@@ -286,7 +290,8 @@ def batch_norm_forward(x, gamma, beta, eps, *, n_threads=None):
     mean = np.empty(c)
     var = np.empty(c)
     y = np.empty(x3.shape, dtype=dtype)
-    nt = resolve_n_threads(n_threads, x.size, PARALLEL_MIN_SIZE)
+    nt = resolve_n_threads(n_threads, x.size, PARALLEL_MIN_SIZE,
+                           products_on_own_gemm(dtype))
     if dtype == FLOAT32:
         _bn_stats[float](x3, mean, var, nt)
     else:
@@ -341,7 +346,8 @@ def batch_norm_backward(grad_y, x, gamma, mean, invstd, need_input=True, need_ga
     inv64 = np.ascontiguousarray(invstd, dtype=np.float64)
     sum_gy = np.zeros(c)
     sum_gy_xc = np.zeros(c)
-    nt = resolve_n_threads(n_threads, x.size, PARALLEL_MIN_SIZE)
+    nt = resolve_n_threads(n_threads, x.size, PARALLEL_MIN_SIZE,
+                           products_on_own_gemm(dtype))
     if count:
         if dtype == FLOAT32:
             _bn_grad_sums[float](gy3, x3, mean64, sum_gy, sum_gy_xc, nt)
@@ -397,7 +403,8 @@ def batch_norm_inference(x, gamma, beta, running_mean, running_var, eps, *,
         np.asarray(running_var, dtype=np.float64) + float(eps))
     mean = np.ascontiguousarray(running_mean, dtype=np.float64)
     shift = _per_channel(beta, c, 0.0)
-    nt = resolve_n_threads(n_threads, x.size, PARALLEL_MIN_SIZE)
+    nt = resolve_n_threads(n_threads, x.size, PARALLEL_MIN_SIZE,
+                           products_on_own_gemm(dtype))
     if count:
         if dtype == FLOAT32:
             _bn_affine[float](x3, y, mean, scale, shift, nt)

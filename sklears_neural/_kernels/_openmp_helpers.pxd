@@ -21,7 +21,7 @@ cdef extern from * nogil:
 
 
 cpdef int resolve_n_threads(object n_threads, Py_ssize_t size,
-                            Py_ssize_t parallel_min_size) except -1
+                            Py_ssize_t parallel_min_size, bint own_products=*) except -1
 
 
 cpdef int resolve_batch_threads(object n_threads, Py_ssize_t n_items, double work,

@@ -6,7 +6,9 @@ Same names, signatures and results as ``sklears_neural._xp._pool``; the
 argument checks and shape arithmetic both share are in
 ``sklears_neural._specs._pool`` (so both reject the same inputs with the
 same messages); here every function takes an extra keyword-only
-``n_threads`` (None: one thread).
+``n_threads`` (None: as ``_openmp_helpers.resolve_n_threads`` says: the
+OpenMP pool's threads from ``PARALLEL_MIN_SIZE`` elements on while that pool
+owns the cores, e.g. for float32 on AVX-512 CPUs, else one).
 
 Every kernel sees its input as ``(planes, D, H, W)`` (see
 ``_pool_common``); each plane is one pass, planes run in parallel under
@@ -32,6 +34,7 @@ from sklears_neural._kernels._pool_common import (  # PARALLEL_MIN_SIZE: _norm's
     _planes,
     _zero_planes,
 )
+from sklears_neural._kernels._blas import products_on_own_gemm
 from sklears_neural._specs._arrays import FLOAT32, as_array, float_dtype
 from sklears_neural._specs._pool import (
     check_grad_shape,
@@ -338,7 +341,7 @@ def max_pool_forward(x, kernel_size, stride, padding, dilation, ceil_mode, *,
         and may be at most half the dilated kernel.
     ceil_mode : bool
     n_threads : int, optional
-        OpenMP threads over the N * C planes (None: one).
+        OpenMP threads over the N * C planes (None: see the module docstring).
 
     Returns
     -------
@@ -358,7 +361,8 @@ def max_pool_forward(x, kernel_size, stride, padding, dilation, ceil_mode, *,
     ind = _empty_planes(shape, np.int64)
     cdef Geom g = _geom(x.shape[2:], out, k, s, p, dl)
     table = _attach_windows(&g)
-    nt = resolve_n_threads(n_threads, x.size, PARALLEL_MIN_SIZE)
+    nt = resolve_n_threads(n_threads, x.size, PARALLEL_MIN_SIZE,
+                           products_on_own_gemm(dtype))
     if _nonempty(x2, y):
         if dtype == FLOAT32:
             _max_pool[float](x2, y, ind, g, nt)
@@ -392,7 +396,8 @@ def max_pool_backward(grad_y, indices, input_shape, *, n_threads=None):
     gy = _planes(grad_y, dtype)
     ind = _planes(indices, np.int64)
     gx = _zero_planes(shape, dtype)
-    nt = resolve_n_threads(n_threads, gx.size, PARALLEL_MIN_SIZE)
+    nt = resolve_n_threads(n_threads, gx.size, PARALLEL_MIN_SIZE,
+                           products_on_own_gemm(dtype))
     bad = 0
     if _nonempty(gy, gx):
         if dtype == FLOAT32:
@@ -436,7 +441,8 @@ def avg_pool_forward(x, kernel_size, stride, padding, ceil_mode, count_include_p
     g.div = 0.0 if divisor_override is None else float(divisor_override)
     g.include_pad = bool(count_include_pad)
     table = _attach_windows(&g)
-    nt = resolve_n_threads(n_threads, x.size, PARALLEL_MIN_SIZE)
+    nt = resolve_n_threads(n_threads, x.size, PARALLEL_MIN_SIZE,
+                           products_on_own_gemm(dtype))
     if _nonempty(x2, y):
         if dtype == FLOAT32:
             _avg_pool[float](x2, y, g, nt)
@@ -477,7 +483,8 @@ def avg_pool_backward(grad_y, input_shape, kernel_size, stride, padding, ceil_mo
     table = _attach_windows(&g)
     # The 2x2 loop writes every input element it covers; others stay zero.
     gx = _zero_planes(shape, dtype)
-    nt = resolve_n_threads(n_threads, gx.size, PARALLEL_MIN_SIZE)
+    nt = resolve_n_threads(n_threads, gx.size, PARALLEL_MIN_SIZE,
+                           products_on_own_gemm(dtype))
     if _nonempty(gy, gx):
         if dtype == FLOAT32:
             _avg_pool_back[float](gy, gx, g, nt)

@@ -26,6 +26,7 @@ from sklears_neural._kernels._pool_common import (
     _planes,
     _zero_planes,
 )
+from sklears_neural._kernels._blas import products_on_own_gemm
 from sklears_neural._specs._arrays import FLOAT32, as_array, float_dtype
 from sklears_neural._specs._pool import (
     adaptive_bins,
@@ -227,7 +228,8 @@ def adaptive_avg_pool_forward(x, output_size, *, n_threads=None):
     shape = x.shape[:2] + out
     x2 = _planes(x, dtype)
     y = _empty_planes(shape, dtype)
-    nt = resolve_n_threads(n_threads, x.size, PARALLEL_MIN_SIZE)
+    nt = resolve_n_threads(n_threads, x.size, PARALLEL_MIN_SIZE,
+                           products_on_own_gemm(dtype))
     if _nonempty(x2, y):
         table = _bin_table(x.shape[2:], out)
         if dtype == FLOAT32:
@@ -258,7 +260,8 @@ def adaptive_avg_pool_backward(grad_y, input_shape, *, n_threads=None):
     check_grad_shape(kernel, grad_y, shape[:2] + out, f"input_shape {shape}")
     gy = _planes(grad_y, dtype)
     gx = _zero_planes(shape, dtype)
-    nt = resolve_n_threads(n_threads, gx.size, PARALLEL_MIN_SIZE)
+    nt = resolve_n_threads(n_threads, gx.size, PARALLEL_MIN_SIZE,
+                           products_on_own_gemm(dtype))
     if _nonempty(gy, gx):
         table = _bin_table(shape[2:], out)
         if dtype == FLOAT32:
@@ -290,7 +293,8 @@ def adaptive_max_pool_forward(x, output_size, *, n_threads=None):
     x2 = _planes(x, dtype)
     y = _empty_planes(shape, dtype)
     ind = _empty_planes(shape, np.int64)
-    nt = resolve_n_threads(n_threads, x.size, PARALLEL_MIN_SIZE)
+    nt = resolve_n_threads(n_threads, x.size, PARALLEL_MIN_SIZE,
+                           products_on_own_gemm(dtype))
     if _nonempty(x2, y):
         table = _bin_table(x.shape[2:], out)
         if dtype == FLOAT32:

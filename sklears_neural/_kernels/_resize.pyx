@@ -28,6 +28,7 @@ from sklears_neural._kernels._pool_common import (
     _planes,
     _zero_planes,
 )
+from sklears_neural._kernels._blas import products_on_own_gemm
 from sklears_neural._specs._arrays import FLOAT32, as_array, float_dtype
 from sklears_neural._specs._pool import (
     check_grad_shape,
@@ -255,7 +256,8 @@ def pad_forward(x, pad, mode="constant", value=0.0, *, n_threads=None):
     g.p[2] = left
     x2 = _planes(x, dtype)
     y = _empty_planes(out_shape, dtype)
-    nt = resolve_n_threads(n_threads, y.size, PARALLEL_MIN_SIZE)
+    nt = resolve_n_threads(n_threads, y.size, PARALLEL_MIN_SIZE,
+                           products_on_own_gemm(dtype))
     if _nonempty(x2, y):
         if dtype == FLOAT32:
             _table_op[float](OP_PAD, x2, y, g, table, nt)
@@ -293,7 +295,8 @@ def pad_backward(grad_y, input_shape, pad, mode="constant", *, n_threads=None):
     g.p[2] = left
     gy = _planes(grad_y, dtype)
     gx = _zero_planes(shape, dtype)
-    nt = resolve_n_threads(n_threads, gy.size, PARALLEL_MIN_SIZE)
+    nt = resolve_n_threads(n_threads, gy.size, PARALLEL_MIN_SIZE,
+                           products_on_own_gemm(dtype))
     if _nonempty(gy, gx):
         if dtype == FLOAT32:
             _table_op[float](OP_PAD_BACK, gy, gx, g, table, nt)
@@ -323,7 +326,8 @@ def upsample_nearest_forward(x, scale_factor, *, n_threads=None):
     shape = x.shape[:2] + out
     x2 = _planes(x, dtype)
     y = _empty_planes(shape, dtype)
-    nt = resolve_n_threads(n_threads, y.size, PARALLEL_MIN_SIZE)
+    nt = resolve_n_threads(n_threads, y.size, PARALLEL_MIN_SIZE,
+                           products_on_own_gemm(dtype))
     if _nonempty(x2, y):
         if dtype == FLOAT32:
             _upsample[float](x2, y, _geom(x.shape[2:], out, f), nt)
@@ -357,7 +361,8 @@ def upsample_nearest_backward(grad_y, scale_factor, *, n_threads=None):
     shape = grad_y.shape[:2] + spatial
     gy = _planes(grad_y, dtype)
     gx = _empty_planes(shape, dtype)
-    nt = resolve_n_threads(n_threads, gy.size, PARALLEL_MIN_SIZE)
+    nt = resolve_n_threads(n_threads, gy.size, PARALLEL_MIN_SIZE,
+                           products_on_own_gemm(dtype))
     rows = np.empty((max(nt, 1), max(spatial[len(spatial) - 1], 1)))
     if _nonempty(gy, gx):
         if dtype == FLOAT32:

@@ -241,6 +241,9 @@ def test_elementwise_kernels_take_the_pool_only_while_the_engine_owns_it():
         pytest.skip("the kernels were built without OpenMP")
     with threadpoolctl.threadpool_limits(limits={"openmp": 2, "blas": 2}):
         assert resolve_n_threads(None, 10**6, 1000) == 1  # the BLAS owns the cores
+        # ... unless the network's products run in the OpenMP pool too
+        assert resolve_n_threads(None, 10**6, 1000, True) == 2
+        assert resolve_n_threads(None, 10, 1000, True) == 1  # below the measured size
     with threadpoolctl.threadpool_limits(limits={"openmp": 2, "blas": 1}):
         assert resolve_n_threads(None, 10**6, 1000) == 2
         assert resolve_n_threads(None, 10, 1000) == 1  # below the measured size

@@ -590,6 +590,8 @@ class BaseNeuralNet(BaseEstimator):
                 raise ValueError("lr_schedule as a tuple must be (name or class, dict of options); "
                                  f"got {spec!r}.")
             return spec
+        if isinstance(spec, str) and spec == "cosine":
+            return spec, {"T_max": self.max_iter}  # one cosine over the whole fit
         return spec, {}
 
     def _build_scheduler(self):

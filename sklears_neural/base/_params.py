@@ -74,7 +74,8 @@ TRAINING_DOC_PENALTIES = """    alpha, l1 : float, default=0.0
         "decay": d}}`` puts it elsewhere and shrinks it by ``d`` per epoch.
     lr_schedule : str, scheduler class, callable or (spec, dict), optional
         A schedule of ``sklears_neural.optim.lr_scheduler`` by name
-        ("step", "cosine", "onecycle", "plateau", …) with its options.
+        ("step", "cosine", "onecycle", "plateau", …) with its options;
+        "cosine" alone anneals over the ``max_iter`` epochs of a fit.
 """
 TRAINING_DOC_LOOP = """    callbacks : list of Callback or of (name, Callback), optional
         Re-read at every ``fit`` / ``partial_fit``; options settable as

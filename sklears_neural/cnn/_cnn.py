@@ -37,11 +37,17 @@ from sklears_neural.base._routing import RoutedParamsMixin
 from sklears_neural.base._shapes import as_shape_spec, fill_shape
 from sklears_neural.cnn._augment import parse_augment
 from sklears_neural.cnn._network import CNNNetwork, Unflatten
+from sklears_neural.cnn._signal_nets import SIGNAL_ARCHITECTURES
 
-__all__ = ["CNN1DClassifier", "CNN1DRegressor", "CNNClassifier", "CNNRegressor"]
+__all__ = ["CNNClassifier", "CNNRegressor"]
 
 _POOLINGS = ("max", "avg", None)
 _GLOBAL_POOLS = ("avg", "max", None)
+# The parameters of the conv_layers network (CNNNetwork) and their defaults: a
+# named architecture has its own layers, so it takes none of them.
+_BLOCK_DEFAULTS = {"pooling": "max", "pool_size": 2, "global_pool": None,
+                   "hidden_layer_sizes": (128,), "activation": "relu", "batch_norm": True,
+                   "dropout": 0.0}
 
 
 def _flat_rows(X, dims):
@@ -69,6 +75,16 @@ def _flat_rows(X, dims):
 
 def _layouts(dims):
     return "(n, C, L)" if dims == 1 else "(n, H, W) or (n, C, H, W)"
+
+
+def _differs(value, default):
+    """Whether a parameter differs from its default (sequences compared as tuples)."""
+    if isinstance(value, (list, np.ndarray)):
+        value = tuple(np.asarray(value).tolist())
+    try:
+        return not (value is default or bool(value == default))
+    except (TypeError, ValueError):
+        return True
 
 
 class _BaseCNN(RoutedParamsMixin, BaseNeuralNet):
@@ -129,8 +145,35 @@ class _BaseCNN(RoutedParamsMixin, BaseNeuralNet):
         self._store_routed(routed)
 
     # -- parameters -------------------------------------------------------------
+    def _architecture(self):
+        """The name of a published architecture in conv_layers, or None."""
+        if not isinstance(self.conv_layers, str):
+            return None
+        if self._dims != 1 or self.conv_layers not in SIGNAL_ARCHITECTURES:
+            names = ", ".join(repr(n) for n in SIGNAL_ARCHITECTURES)
+            where = ("one of " + names if self._dims == 1
+                     else "a list of pairs (named architectures are for CNN1D estimators)")
+            raise ValueError(f"conv_layers must be {where} or a list of (filters, "
+                             f"kernel_size) pairs; got {self.conv_layers!r}.")
+        return self.conv_layers
+
+    def _check_block_parameters_unused(self):
+        """A named architecture has its own layers: refuse settings it would ignore."""
+        changed = [name for name, default in _BLOCK_DEFAULTS.items()
+                   if _differs(getattr(self, name), default)]
+        if parse_noise(self.noise).on == "activations":
+            changed.append("noise (on activations)")
+        if changed:
+            raise ValueError(
+                f"{', '.join(changed)} shape the network of conv_layers=[(filters, "
+                f"kernel_size), ...], but conv_layers={self.conv_layers!r} is a published "
+                "architecture with its own layers; leave them at their defaults, or give "
+                "conv_layers as a list of pairs.")
+
     def _conv_specs(self):
         layers = self.conv_layers
+        if self._architecture() is not None:
+            return layers
         if not isinstance(layers, (list, tuple)):
             raise ValueError("conv_layers must be a list of (filters, kernel_size) pairs; got "
                              f"{layers!r}.")
@@ -157,6 +200,8 @@ class _BaseCNN(RoutedParamsMixin, BaseNeuralNet):
     def _extra_validation(self):
         self._check_routed()
         self._conv_specs()
+        if self._architecture() is not None and self.module is None:
+            self._check_block_parameters_unused()
         self._hidden_sizes()
         if self.pooling not in _POOLINGS:
             raise ValueError(f"pooling must be 'max', 'avg' or None; got {self.pooling!r}.")
@@ -233,6 +278,10 @@ class _BaseCNN(RoutedParamsMixin, BaseNeuralNet):
         if self.module is not None:
             return nn.Sequential(Unflatten(self.input_shape_), self._user_module(n_outputs,
                                                                                 generator))
+        architecture = self._architecture()
+        if architecture is not None:
+            return SIGNAL_ARCHITECTURES[architecture](self.input_shape_, n_outputs,
+                                                      generator=generator)
         noise = parse_noise(self.noise)
         return CNNNetwork(
             self.input_shape_, self._conv_specs(), n_outputs, dims=self._dims,
@@ -431,21 +480,3 @@ class CNNRegressor(_CNNRegressor):
 
     X as for CNNClassifier; y of shape (n,) or (n, n_outputs).
 """ + _PARAMS_DOC.format(**_IMAGE_DOC) + _TRAINING_PARAMS + _REGRESSOR_EXTRA.format(spatial="H, W"))
-
-
-class CNN1DClassifier(_CNNClassifier):
-    __doc__ = ("""Convolutional network classifier for signals and time series.
-
-    X may be (n, C, L) (aeon/sktime's layout for multivariate series), or
-    flat (n, L) rows (one channel) or (n, C*L) rows with ``input_shape``.
-""" + _PARAMS_DOC.format(**_SIGNAL_DOC) + _TRAINING_HEAD + _CLASSIFIER_PARAMS + _TRAINING_TAIL
-               + _CLASSIFIER_EXTRA.format(spatial="L"))
-    _dims = 1
-
-
-class CNN1DRegressor(_CNNRegressor):
-    __doc__ = ("""Convolutional network regressor for signals and time series.
-
-    X as for CNN1DClassifier; y of shape (n,) or (n, n_outputs).
-""" + _PARAMS_DOC.format(**_SIGNAL_DOC) + _TRAINING_PARAMS + _REGRESSOR_EXTRA.format(spatial="L"))
-    _dims = 1

@@ -1,0 +1,140 @@
+"""``CNN1DClassifier`` / ``CNN1DRegressor``: convolutional networks for signals
+and time series, whose default is a published architecture with its
+training recipe.
+
+The default network is Wang et al.'s FCN (``_signal_nets``), trained with
+Adam at 1e-3 in batches of 16 for 100 epochs under a cosine schedule (the
+papers train for 1500-2000 epochs with a plateau schedule; on the bundled
+UCR sets 100 cosine epochs reach the same accuracy in a twentieth of the
+time). Measured with every parameter at its default and random_state=0,
+test accuracy (fit time on 2 cores): GunPoint FCN 0.993 (9 s), ResNet 0.973
+(12 s), Inception 0.980 (17 s); ItalyPowerDemand FCN 0.964 (3 s), ResNet
+0.966 (6 s), Inception 0.970 (7 s); BasicMotions 1.000 for all three; the
+previous default (two conv blocks of 32 and 64 filters, max pooling, a
+dense head, 20 epochs) 0.92-0.95 on GunPoint. FCN is the default: as
+accurate as the others there, and the fastest.
+"""
+
+from sklears_neural.cnn._cnn import (
+    _CLASSIFIER_EXTRA,
+    _CLASSIFIER_PARAMS,
+    _PARAMS_DOC,
+    _REGRESSOR_EXTRA,
+    _SIGNAL_DOC,
+    _TRAINING_HEAD,
+    _TRAINING_TAIL,
+    _BaseCNN,
+    _CNNClassifier,
+    _CNNRegressor,
+)
+
+__all__ = ["CNN1DClassifier", "CNN1DRegressor"]
+
+
+def _replace(doc, old, new):
+    """``doc`` with the paragraph ``old`` replaced (it must be there)."""
+    if old not in doc:
+        raise AssertionError(f"docstring template changed: {old!r} not found")
+    return doc.replace(old, new)
+
+
+_CONV_LAYERS_2D = '''    conv_layers : list of (int, int), default=((32, 3), (64, 3))
+        (filters, kernel_size) of each convolution block: convolution
+        ("same" padding), batch norm, activation, pooling.
+'''
+_CONV_LAYERS_1D = '''    conv_layers : {"fcn", "resnet", "inception"} or list of (int, int), default="fcn"
+        A published architecture, each ending in global average pooling over
+        time and one linear layer: "fcn" (Wang et al. 2017: convolutions of
+        128, 256, 128 filters of lengths 8, 5, 3 with batch norm and ReLU),
+        "resnet" (Wang et al. 2017: three residual blocks of 64, 128, 128
+        filters) or "inception" (one network of Ismail Fawaz et al.'s 2020
+        InceptionTime: six Inception modules, residual every three). Or a
+        list of (filters, kernel_size) convolution blocks: convolution
+        ("same" padding), batch norm, activation, pooling, then the dense
+        head of ``hidden_layer_sizes``; ``pooling``, ``pool_size``,
+        ``global_pool``, ``hidden_layer_sizes``, ``activation``,
+        ``batch_norm``, ``dropout`` and noise on activations shape only
+        such a list (with a named architecture they must stay at their
+        defaults). FCN is the default: on GunPoint, ItalyPowerDemand and
+        BasicMotions (aeon's splits) it is as accurate as the other two and
+        the fastest (see ``sklears_neural/cnn/_cnn1d.py``).
+'''
+
+
+def _signal_doc(head, tail):
+    params = _replace(_PARAMS_DOC.format(**_SIGNAL_DOC), _CONV_LAYERS_2D, _CONV_LAYERS_1D)
+    training = _replace(head, "max_iter : int, default=20", "max_iter : int, default=100")
+    training = _replace(training, 'batch_size : int or "auto", default=64',
+                        'batch_size : int or "auto", default=16')
+    training = _replace(
+        training, "    lr_schedule : str, scheduler class, callable or (spec, dict), optional\n",
+        '    lr_schedule : str, scheduler class, callable or (spec, dict), default="cosine"\n')
+    tail = _replace(tail, "    n_iter_no_change : int, default=10\n",
+                    "    n_iter_no_change : int, default=50\n")
+    return params + training, tail
+
+
+_CLS_PARAMS, _CLS_TAIL = _signal_doc(_TRAINING_HEAD, _TRAINING_TAIL)
+
+
+class CNN1DClassifier(_CNNClassifier):
+    __doc__ = ("""Convolutional network classifier for signals and time series.
+
+    X may be (n, C, L) (aeon/sktime's layout for multivariate series), or
+    flat (n, L) rows (one channel) or (n, C*L) rows with ``input_shape``.
+""" + _CLS_PARAMS + _CLASSIFIER_PARAMS + _CLS_TAIL + _CLASSIFIER_EXTRA.format(spatial="L"))
+    _dims = 1
+
+    def __init__(self, conv_layers="fcn", *, input_shape=None, pooling="max", pool_size=2,
+                 global_pool=None, hidden_layer_sizes=(128,), activation="relu",
+                 batch_norm=True, dropout=0.0, module=None, augment=None, optimizer="adam",
+                 lr=1e-3, max_iter=100, batch_size=16, alpha=0.0, l1=0.0,
+                 clip_grad_norm=None, noise=0.0, lr_schedule="cosine", label_smoothing=0.0,
+                 class_weight=None, callbacks=None, validation_fraction=None,
+                 early_stopping=False, n_iter_no_change=50, tol=1e-4, shuffle=True,
+                 warm_start=False, random_state=None, device="cpu", dtype="float32",
+                 verbose=0, n_threads=None, max_epochs="deprecated", **kwargs):
+        self.label_smoothing = label_smoothing
+        self.class_weight = class_weight
+        _BaseCNN.__init__(
+            self, conv_layers, input_shape=input_shape, pooling=pooling, pool_size=pool_size,
+            global_pool=global_pool, hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation, batch_norm=batch_norm, dropout=dropout, module=module,
+            augment=augment, optimizer=optimizer, lr=lr, max_iter=max_iter, max_epochs=max_epochs,
+            batch_size=batch_size, alpha=alpha, l1=l1, clip_grad_norm=clip_grad_norm,
+            noise=noise, lr_schedule=lr_schedule, callbacks=callbacks,
+            validation_fraction=validation_fraction, early_stopping=early_stopping,
+            n_iter_no_change=n_iter_no_change, tol=tol, shuffle=shuffle,
+            warm_start=warm_start, random_state=random_state, device=device, dtype=dtype,
+            verbose=verbose, n_threads=n_threads, routed=kwargs)
+
+
+_REG_PARAMS, _REG_TAIL = _signal_doc(_TRAINING_HEAD, _TRAINING_TAIL)
+
+
+class CNN1DRegressor(_CNNRegressor):
+    __doc__ = ("""Convolutional network regressor for signals and time series.
+
+    X as for CNN1DClassifier; y of shape (n,) or (n, n_outputs).
+""" + _REG_PARAMS + _REG_TAIL + _REGRESSOR_EXTRA.format(spatial="L"))
+    _dims = 1
+
+    def __init__(self, conv_layers="fcn", *, input_shape=None, pooling="max", pool_size=2,
+                 global_pool=None, hidden_layer_sizes=(128,), activation="relu",
+                 batch_norm=True, dropout=0.0, module=None, augment=None, optimizer="adam",
+                 lr=1e-3, max_iter=100, batch_size=16, alpha=0.0, l1=0.0,
+                 clip_grad_norm=None, noise=0.0, lr_schedule="cosine", callbacks=None,
+                 validation_fraction=None, early_stopping=False, n_iter_no_change=50, tol=1e-4,
+                 shuffle=True, warm_start=False, random_state=None, device="cpu",
+                 dtype="float32", verbose=0, n_threads=None, max_epochs="deprecated", **kwargs):
+        _BaseCNN.__init__(
+            self, conv_layers, input_shape=input_shape, pooling=pooling, pool_size=pool_size,
+            global_pool=global_pool, hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation, batch_norm=batch_norm, dropout=dropout, module=module,
+            augment=augment, optimizer=optimizer, lr=lr, max_iter=max_iter, max_epochs=max_epochs,
+            batch_size=batch_size, alpha=alpha, l1=l1, clip_grad_norm=clip_grad_norm,
+            noise=noise, lr_schedule=lr_schedule, callbacks=callbacks,
+            validation_fraction=validation_fraction, early_stopping=early_stopping,
+            n_iter_no_change=n_iter_no_change, tol=tol, shuffle=shuffle,
+            warm_start=warm_start, random_state=random_state, device=device, dtype=dtype,
+            verbose=verbose, n_threads=n_threads, routed=kwargs)

@@ -1,0 +1,290 @@
+"""Published convolutional architectures for time-series classification.
+
+The three networks of ``CNN1DClassifier(architecture=...)``, with the layer
+settings of their papers; each ends in global average pooling over time
+and one linear layer, so any series length goes through:
+
+* ``FCN`` and ``ResNet``: Z. Wang, W. Yan and T. Oates, "Time series
+  classification from scratch with deep neural networks: a strong
+  baseline", IJCNN 2017.
+* ``InceptionNetwork``: one network of H. Ismail Fawaz et al.,
+  "InceptionTime: finding AlexNet for time series classification", Data
+  Mining and Knowledge Discovery 2020 (InceptionTime is an ensemble of five
+  of them).
+
+Every network takes flat rows (n, C * L) and restores (n, C, L) first, as
+``CNNNetwork`` does.
+"""
+
+from sklears_neural.nn import (
+    AdaptiveAvgPool1d,
+    BatchNorm1d,
+    Conv1d,
+    Flatten,
+    Linear,
+    MaxPool1d,
+    Module,
+    Sequential,
+)
+from sklears_neural.nn import functional as F
+from sklears_neural.cnn._network import Unflatten
+
+__all__ = ["FCN", "InceptionNetwork", "ResNet", "SIGNAL_ARCHITECTURES"]
+
+
+class _ConvBlock(Module):
+    """Convolution ("same" padding, no bias) -> batch norm -> ReLU (optional)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, *, relu=True, generator=None):
+        super().__init__()
+        self.conv = Conv1d(in_channels, out_channels, kernel_size, padding="same", bias=False,
+                           generator=generator)
+        self.norm = BatchNorm1d(out_channels)
+        self.relu = relu
+
+    def forward(self, x):
+        """Convolve, normalise, and apply ReLU when the block has it.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n, in_channels, L)
+
+        Returns
+        -------
+        Tensor of shape (n, out_channels, L)
+        """
+        y = self.norm(self.conv(x))
+        return F.relu(y) if self.relu else y
+
+
+class _Head(Module):
+    """Global average pooling over time, then a linear layer."""
+
+    def __init__(self, channels, n_outputs, generator=None):
+        super().__init__()
+        self.pool = Sequential(AdaptiveAvgPool1d(1), Flatten())
+        self.linear = Linear(channels, n_outputs, generator=generator)
+
+    def forward(self, x):
+        """Average each channel over time and map the averages to the outputs.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n, channels, L)
+
+        Returns
+        -------
+        Tensor of shape (n, n_outputs)
+        """
+        return self.linear(self.pool(x))
+
+
+class FCN(Module):
+    """The fully convolutional network of Wang et al. (2017).
+
+    Three blocks of convolution, batch norm and ReLU: 128 filters of
+    length 8, 256 of length 5, 128 of length 3 ("same" padding, no
+    pooling), then global average pooling and a linear layer.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        (C, L) of one sample.
+    n_outputs : int
+        The width of the output (logits or predictions).
+    generator : numpy.random.Generator, default=None
+        Seeds the initial weights.
+    """
+
+    def __init__(self, input_shape, n_outputs, *, generator=None):
+        super().__init__()
+        channels = input_shape[0]
+        self.unflatten = Unflatten(input_shape)
+        self.blocks = Sequential(
+            _ConvBlock(channels, 128, 8, generator=generator),
+            _ConvBlock(128, 256, 5, generator=generator),
+            _ConvBlock(256, 128, 3, generator=generator))
+        self.head = _Head(128, n_outputs, generator=generator)
+
+    def forward(self, x):
+        """Apply the network.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n, C * L)
+
+        Returns
+        -------
+        Tensor of shape (n, n_outputs)
+        """
+        return self.head(self.blocks(self.unflatten(x)))
+
+
+class _ResidualBlock(Module):
+    """Wang et al.'s residual block: three conv blocks (8, 5, 3), the last
+    without ReLU, plus a shortcut (1x1 convolution and batch norm when the
+    channels change, batch norm otherwise), then ReLU."""
+
+    def __init__(self, in_channels, filters, generator=None):
+        super().__init__()
+        self.body = Sequential(
+            _ConvBlock(in_channels, filters, 8, generator=generator),
+            _ConvBlock(filters, filters, 5, generator=generator),
+            _ConvBlock(filters, filters, 3, relu=False, generator=generator))
+        if in_channels != filters:
+            self.shortcut = _ConvBlock(in_channels, filters, 1, relu=False,
+                                       generator=generator)
+        else:
+            self.shortcut = BatchNorm1d(filters)
+
+    def forward(self, x):
+        """Apply the block.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n, in_channels, L)
+
+        Returns
+        -------
+        Tensor of shape (n, filters, L)
+        """
+        return F.relu(self.body(x) + self.shortcut(x))
+
+
+class ResNet(Module):
+    """The residual network of Wang et al. (2017).
+
+    Three residual blocks of 64, 128 and 128 filters (each: convolutions of
+    length 8, 5 and 3 with batch norm, and a shortcut), then global average
+    pooling and a linear layer.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        (C, L) of one sample.
+    n_outputs : int
+        The width of the output (logits or predictions).
+    generator : numpy.random.Generator, default=None
+        Seeds the initial weights.
+    """
+
+    def __init__(self, input_shape, n_outputs, *, generator=None):
+        super().__init__()
+        self.unflatten = Unflatten(input_shape)
+        self.blocks = Sequential(
+            _ResidualBlock(input_shape[0], 64, generator=generator),
+            _ResidualBlock(64, 128, generator=generator),
+            _ResidualBlock(128, 128, generator=generator))
+        self.head = _Head(128, n_outputs, generator=generator)
+
+    def forward(self, x):
+        """Apply the network.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n, C * L)
+
+        Returns
+        -------
+        Tensor of shape (n, n_outputs)
+        """
+        return self.head(self.blocks(self.unflatten(x)))
+
+
+class _InceptionModule(Module):
+    """One Inception module of Ismail Fawaz et al. (2020): a 1x1 bottleneck
+    of 32 filters (for inputs of more than one channel), three convolutions
+    of 32 filters with kernels 40, 20 and 10 on it, and a max pooling of 3
+    followed by 32 1x1 filters on the input; the four outputs concatenated
+    (128 channels), batch norm, ReLU."""
+
+    def __init__(self, in_channels, filters=32, kernel_sizes=(40, 20, 10), bottleneck=32,
+                 generator=None):
+        super().__init__()
+        self.bottleneck = (Conv1d(in_channels, bottleneck, 1, bias=False, generator=generator)
+                           if in_channels > 1 else None)
+        width = bottleneck if in_channels > 1 else in_channels
+        # a Sequential used as a list: the branches run side by side
+        self.convs = Sequential(*[Conv1d(width, filters, k, padding="same", bias=False,
+                                         generator=generator) for k in kernel_sizes])
+        self.pool = MaxPool1d(3, stride=1, padding=1)
+        self.pool_conv = Conv1d(in_channels, filters, 1, bias=False, generator=generator)
+        self.norm = BatchNorm1d(filters * (len(kernel_sizes) + 1))
+
+    def forward(self, x):
+        """Apply the module.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n, in_channels, L)
+
+        Returns
+        -------
+        Tensor of shape (n, 4 * filters, L)
+        """
+        z = self.bottleneck(x) if self.bottleneck is not None else x
+        branches = [conv(z) for conv in self.convs] + [self.pool_conv(self.pool(x))]
+        return F.relu(self.norm(F.cat(branches, dim=1)))
+
+
+class InceptionNetwork(Module):
+    """One network of InceptionTime (Ismail Fawaz et al., 2020).
+
+    Six Inception modules (each 128 channels out) with a residual
+    connection around every three (1x1 convolution and batch norm on the
+    shortcut, added, ReLU), then global average pooling and a linear layer.
+    The paper's InceptionTime averages five such networks trained from
+    different initial weights.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        (C, L) of one sample.
+    n_outputs : int
+        The width of the output (logits or predictions).
+    depth : int, default=6
+        The number of Inception modules.
+    generator : numpy.random.Generator, default=None
+        Seeds the initial weights.
+    """
+
+    def __init__(self, input_shape, n_outputs, *, depth=6, generator=None):
+        super().__init__()
+        self.unflatten = Unflatten(input_shape)
+        channels = input_shape[0]
+        modules, shortcuts = [], []
+        residual_in = channels
+        for i in range(depth):
+            modules.append(_InceptionModule(channels, generator=generator))
+            channels = 128
+            if i % 3 == 2:
+                shortcuts.append(_ConvBlock(residual_in, channels, 1, relu=False,
+                                            generator=generator))
+                residual_in = channels
+        # Sequentials used as lists: forward interleaves them with the shortcuts
+        self.inception = Sequential(*modules)
+        self.shortcuts = Sequential(*shortcuts)
+        self.head = _Head(channels, n_outputs, generator=generator)
+
+    def forward(self, x):
+        """Apply the network.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n, C * L)
+
+        Returns
+        -------
+        Tensor of shape (n, n_outputs)
+        """
+        x = self.unflatten(x)
+        residual = x
+        for i, module in enumerate(self.inception):
+            x = module(x)
+            if i % 3 == 2:
+                x = F.relu(x + self.shortcuts[i // 3](residual))
+                residual = x
+        return self.head(x)
+
+
+SIGNAL_ARCHITECTURES = {"fcn": FCN, "resnet": ResNet, "inception": InceptionNetwork}

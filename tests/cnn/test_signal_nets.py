@@ -1,0 +1,88 @@
+"""The published time-series architectures of ``CNN1DClassifier`` / ``CNN1DRegressor``
+(``conv_layers="fcn" | "resnet" | "inception"``)."""
+
+import numpy as np
+import pytest
+
+from sklears_neural import CNN1DClassifier, CNN1DRegressor, CNNClassifier
+from sklears_neural.autograd import Tensor
+from sklears_neural.cnn._signal_nets import SIGNAL_ARCHITECTURES
+
+# Parameter counts from the papers' layer settings, by hand, for C input
+# channels and K outputs (convolutions without bias, each followed by a batch
+# norm with 2 parameters per channel; a linear head with bias).
+def _fcn_params(c, k):
+    return (c * 128 * 8 + 256) + (128 * 256 * 5 + 512) + (256 * 128 * 3 + 256) + 128 * k + k
+
+
+def _resnet_params(c, k):
+    def block(c_in, f):
+        body = (c_in * f * 8 + 2 * f) + (f * f * 5 + 2 * f) + (f * f * 3 + 2 * f)
+        shortcut = c_in * f + 2 * f if c_in != f else 2 * f
+        return body + shortcut
+    return block(c, 64) + block(64, 128) + block(128, 128) + 128 * k + k
+
+
+@pytest.mark.parametrize("name, count", [("fcn", _fcn_params), ("resnet", _resnet_params)])
+@pytest.mark.parametrize("channels, outputs", [(1, 2), (6, 4)])
+def test_parameter_counts_follow_the_papers(name, count, channels, outputs):
+    net = SIGNAL_ARCHITECTURES[name]((channels, 30), outputs,
+                                     generator=np.random.default_rng(0))
+    assert sum(p.data.size for p in net.parameters()) == count(channels, outputs)
+
+
+@pytest.mark.parametrize("name", list(SIGNAL_ARCHITECTURES))
+@pytest.mark.parametrize("shape", [(1, 150), (6, 41), (3, 1)])
+def test_shapes_and_gradients_reach_the_input(name, shape):
+    net = SIGNAL_ARCHITECTURES[name](shape, 3, generator=np.random.default_rng(0))
+    x = Tensor(np.random.default_rng(1).standard_normal((4, shape[0] * shape[1]))
+               .astype(np.float32), requires_grad=True)
+    y = net(x)
+    assert y.shape == (4, 3)
+    y.sum().backward()
+    assert x.grad.shape == x.shape and np.all(np.isfinite(x.grad))
+    assert all(p.grad is not None for p in net.parameters())
+
+
+@pytest.mark.parametrize("name", list(SIGNAL_ARCHITECTURES))
+def test_estimators_fit_each_architecture(name):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((24, 2, 20)).astype(np.float32)
+    y = (X[:, 0, :10].mean(axis=1) > 0).astype(int)
+    clf = CNN1DClassifier(conv_layers=name, max_iter=3, random_state=0).fit(X, y)
+    assert clf.predict_proba(X).shape == (24, 2)
+    reg = CNN1DRegressor(conv_layers=name, max_iter=3, random_state=0).fit(X, X[:, 1].mean(1))
+    assert reg.predict(X).shape == (24,)
+
+
+@pytest.mark.parametrize("setting", [{"pooling": "avg"}, {"hidden_layer_sizes": (64,)},
+                                     {"dropout": 0.2}, {"batch_norm": False},
+                                     {"noise": {"std": 0.1, "on": "activations"}}])
+def test_block_settings_with_a_named_architecture_are_an_error(setting):
+    X = np.zeros((8, 1, 12), dtype=np.float32)
+    with pytest.raises(ValueError, match="published architecture"):
+        CNN1DClassifier(**setting).fit(X, [0, 1] * 4)
+    # the list form takes them
+    CNN1DClassifier(conv_layers=((4, 3),), max_iter=1, **setting).fit(X, [0, 1] * 4)
+
+
+def test_defaults_that_equal_the_block_defaults_are_accepted():
+    X = np.zeros((8, 1, 12), dtype=np.float32)
+    CNN1DClassifier(hidden_layer_sizes=[128], dropout=0, max_iter=1).fit(X, [0, 1] * 4)
+
+
+@pytest.mark.parametrize("bad", ["vgg", "FCN"])
+def test_unknown_architecture_names_the_choices(bad):
+    with pytest.raises(ValueError, match="conv_layers must be one of 'fcn', 'resnet'"):
+        CNN1DClassifier(conv_layers=bad).fit(np.zeros((4, 1, 8)), [0, 1, 0, 1])
+
+
+def test_named_architectures_are_for_signals():
+    with pytest.raises(ValueError, match="named architectures are for CNN1D"):
+        CNNClassifier(conv_layers="fcn").fit(np.zeros((4, 1, 8, 8)), [0, 1, 0, 1])
+
+
+def test_cosine_schedule_spans_max_iter():
+    X = np.random.default_rng(0).standard_normal((16, 1, 10)).astype(np.float32)
+    clf = CNN1DClassifier(max_iter=4, random_state=0).fit(X, [0, 1] * 8)
+    assert clf.scheduler_.T_max == 4

@@ -60,6 +60,9 @@ def _set_min_columns(int columns):
 # Below this many multiply-adds a second thread gains little (Zen 5, 2 threads,
 # products in a loop: 2**17 1.00x, 2**18 1.31x, 2**19 1.46x, 2**20 1.56x).
 DEF GEMM_PARALLEL_MIN_WORK = 1 << 19
+# The same for Python callers (``_rnn`` decides with it whether a step's
+# product would be split over the threads).
+PRODUCT_PARALLEL_MIN_WORK = GEMM_PARALLEL_MIN_WORK
 
 def products_on_own_gemm(dtype):
     """Whether products of ``dtype`` run on our AVX-512 GEMM (in the OpenMP pool).

@@ -15,7 +15,11 @@ of ``src/skn_sconv.h`` read it in place through tables of offsets:
 
 The batch is split over the threads, one sample at a time, each thread with
 its own planes and weight-gradient accumulator (summed at the end), as on
-the other GEMM paths.
+the other GEMM paths. ``_conv_gemm._takes_implicit`` sends each product
+here where ``implicit_ok`` allows (the forward and input-gradient products
+from ``MIN_LANES`` channels and ``MIN_TAPS`` taps per group; below that the
+im2col product is faster), except for a single sample on several threads,
+whose products the GEMM path splits over the threads instead.
 
 Measured (Zen 5, 2 threads, batch 64, 3 x 3, padding 1, float32, ms, the
 im2col GEMM path -> this path): 32 x 14 x 14 -> 64 channels forward 1.62 ->
@@ -157,6 +161,13 @@ def implicit_ok(d, dtype, product):
     spatial, kernel, out, padding, dilation = _geometry_2d(d)
     cig, cog = d["c_in"] // d["groups"], d["c_out"] // d["groups"]
     taps = kernel[0] * kernel[1]
+    # the offset tables are C ints: one sample's padded planes (of the input,
+    # or of the output gradient for the adjoint) must be addressable by them
+    planes = max(d["c_in"] * (spatial[0] + 2 * padding[0]) * (spatial[1] + 2 * padding[1]),
+                 d["c_out"] * (out[0] + 2 * dilation[0] * (kernel[0] - 1))
+                 * (out[1] + 2 * dilation[1] * (kernel[1] - 1)))
+    if planes >= 2**31:
+        return False
     if product == "forward":
         return cog >= MIN_LANES and cig * taps >= MIN_TAPS
     if product == "input":
@@ -279,8 +290,10 @@ def implicit_forward(x2, w2, b1, bint has_bias, y2, d, int n_threads):
 
 def implicit_backward(gy2, x2, w2, gx2, gw2, init1, bint has_init, d, bint need_x,
                       bint need_w, int n_threads):
-    """gx2 (from init1 per channel, else 0) and gw2 of the conv with geometry
-    ``d`` on this path (``implicit_ok(d, float32, need_x)`` must hold)."""
+    """gx2 (from init1 per channel, else 0) when ``need_x`` and gw2 when
+    ``need_w``, of the conv with geometry ``d`` on this path
+    (``implicit_ok(d, float32, "input")`` must hold for the first,
+    ``implicit_ok(d, float32, "weight")`` for the second)."""
     spatial, kernel, out, padding, dilation = _geometry_2d(d)
     groups, c_in, c_out = d["groups"], d["c_in"], d["c_out"]
     cog, cig = c_out // groups, c_in // groups

@@ -73,9 +73,10 @@ cpdef int resolve_n_threads(object n_threads, Py_ssize_t size,
     own_products : bool, default=False
         Whether the products of the network around the kernel run in the
         OpenMP pool too (``_blas.products_on_own_gemm`` of its dtype: float32
-        on AVX-512 CPUs), so that its loop never alternates with the BLAS's
-        pool: None then takes the OpenMP pool's threads whoever holds the
-        BLAS (a BatchNorm2d forward + backward on 64x32x28x28 float32, 2
+        on AVX-512 CPUs; only narrow one-thread products, such as a
+        10-class output layer, still go to the BLAS), so that its loop
+        rarely alternates with the BLAS's pool: None then takes the OpenMP
+        pool's threads whoever holds the BLAS (a BatchNorm2d forward + backward on 64x32x28x28 float32, 2
         threads: 3.3 -> 1.5 ms).
     """
     cdef int max_threads = skn_omp_get_max_threads()

@@ -46,7 +46,7 @@ from sklears_neural._specs._rnn import (
     rnn_grad_arguments,
     workspace_shapes,
 )
-from sklears_neural._kernels._blas import products_on_own_gemm
+from sklears_neural._kernels._blas import PRODUCT_PARALLEL_MIN_WORK, products_on_own_gemm
 from sklears_neural._threads import batch_threads, serial_blas
 
 __all__ = [
@@ -89,10 +89,6 @@ cdef Seq _seq(dict d, lens, bint reverse, n_threads, Py_ssize_t G):
     return s
 
 
-# A step product's multiply-adds from which, on one thread, it runs split over
-# the OpenMP pool (``_blas.GEMM_PARALLEL_MIN_WORK``).
-STEP_PARALLEL_MIN_WORK = 2**19
-
 
 cdef object _share_recurrent(Seq* s, w_hh, bint forward, dtype):
     """Pack the recurrent weights that every step's product reads (op(b):
@@ -107,7 +103,7 @@ cdef object _share_recurrent(Seq* s, w_hh, bint forward, dtype):
     cdef float[::1] out
     G, H = w_hh.shape
     if (s.n_threads == 1 and skn_omp_get_max_threads() > 1
-            and s.N * G * H >= STEP_PARALLEL_MIN_WORK):
+            and s.N * G * H >= PRODUCT_PARALLEL_MIN_WORK):
         return None
     w = c_array(w_hh, FLOAT32) if dtype == FLOAT32 else np.zeros((1, 1), np.float32)
     packed = pack_shared_b(dtype, forward, H if forward else G, G if forward else H,

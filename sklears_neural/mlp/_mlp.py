@@ -185,12 +185,11 @@ class _BaseMLP(RoutedParamsMixin, BaseNeuralNet):
         return self._make_optimizer(cls, parameters, **kwargs)
 
     def _learning_rate_init(self):
-        """learning_rate_init, with "auto" resolved for the solver."""
-        if not isinstance(self.learning_rate_init, str):
+        """learning_rate_init, with "auto" resolved for the solver (by name or class)."""
+        if not (isinstance(self.learning_rate_init, str) and self.learning_rate_init == "auto"):
             return self.learning_rate_init
-        if isinstance(self.solver, str):
-            return _AUTO_LEARNING_RATES.get(self.solver, _DEFAULT_LEARNING_RATE)
-        return _DEFAULT_LEARNING_RATE
+        rates = {OPTIMIZERS[name]: rate for name, rate in _AUTO_LEARNING_RATES.items()}
+        return rates.get(self._optimizer_class(), _DEFAULT_LEARNING_RATE)
 
     def _validation_share(self):
         # scikit-learn's lbfgs ignores early_stopping: no split unless one is asked for.

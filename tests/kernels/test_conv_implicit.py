@@ -32,7 +32,7 @@ CASES = {
     "groups-dilated": ((3, 6, 9, 8), (9, 2, 3, 3), 2, 2, 3),
     "wide-padding": ((2, 4, 5, 6), (5, 4, 3, 3), (2, 3), 1, 1),
     "rect-kernel": ((2, 3, 6, 10), (7, 3, 2, 4), (1, 2), 1, 1),
-    "one-pixel": ((4, 3, 1, 1), (5, 3, 1, 1), 0, 1, 1),
+    "one-pixel": ((4, 3, 1, 1), (5, 3, 3, 3), 1, 1, 1),
     "kernel-as-large-as-input": ((2, 2, 4, 3), (6, 2, 4, 3), 0, 1, 1),
     "1d": ((3, 5, 17), (12, 5, 5), 2, 1, 1),
     "1d-dilated-groups": ((2, 4, 15), (6, 2, 3), 1, 3, 2),
@@ -85,8 +85,25 @@ def _close(actual, expected, what):
                                atol=TOL["atol"] * scale)
 
 
+@pytest.fixture
+def calls(monkeypatch):
+    """Count the calls of this path's two entry points from ``_conv_gemm``."""
+    from sklears_neural._kernels import _conv_gemm
+
+    counts = {"forward": 0, "backward": 0}
+    for key in counts:
+        real = getattr(_conv_gemm, f"implicit_{key}")
+
+        def spy(*args, _real=real, _key=key):
+            counts[_key] += 1
+            return _real(*args)
+
+        monkeypatch.setattr(_conv_gemm, f"implicit_{key}", spy)
+    return counts
+
+
 @pytest.mark.parametrize("name", list(CASES))
-def test_every_product_matches_xp(name, every_product, rng):
+def test_every_product_matches_xp(name, every_product, calls, rng):
     x, w, b, args = _inputs(CASES[name], rng)
     d = conv_geometry("conv_forward", x.shape, w.shape, b.shape, *args)
     assert every_product.implicit_ok(d, np.float32, "forward")
@@ -97,6 +114,22 @@ def test_every_product_matches_xp(name, every_product, rng):
     _close(K.conv_forward(x, w, b, *args), y_ref, "y")
     for what, g, e in zip(("gx", "gw", "gb"), K.conv_backward(gy, x, w, *args), grads_ref):
         _close(g, e, what)
+    assert calls == {"forward": 1, "backward": 1}  # the products ran here
+
+
+def test_adjoint_that_is_no_stride_1_conv_takes_the_gemm_path(every_product, calls, rng):
+    # a stride-1 transposed conv with dilation 2 and output_padding 1: its last
+    # output position is reached by no input of the underlying conv
+    x = rng.standard_normal((2, 4, 6, 5)).astype(np.float32)
+    w = rng.uniform(-0.5, 0.5, (4, 3, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(3).astype(np.float32)
+    args = (1, 1, 1, 2, 1)  # stride, padding, output_padding, dilation, groups
+    d = transpose_geometry("conv_transpose_forward", x.shape, w.shape, b.shape, *args)
+    assert not every_product.implicit_ok(d, np.float32, "input")
+    x64, w64, b64 = (a.astype(np.float64) for a in (x, w, b))
+    y_ref = X.conv_transpose_forward(x64, w64, b64, *args)
+    _close(K.conv_transpose_forward(x, w, b, *args), y_ref, "y")
+    assert calls["backward"] == 0  # the transposed forward is that input gradient
 
 
 def test_input_gradient_takes_the_gemm_path_beyond_the_kernels_reach(every_product, rng):
@@ -131,7 +164,8 @@ def test_need_flags(need, every_product, rng):
 @pytest.mark.parametrize("n_threads", [1, 2, 4])
 @pytest.mark.parametrize("name", ["same-3x3-64ch", "70-out-channels", "1d-dilated-groups"])
 def test_threads_match_xp(name, n_threads, every_product, omp_threads_4, rng):
-    # 4 threads: more than the machine's cores and than some cases' samples
+    # 4 threads asked: more than the machine's cores and than some cases' samples
+    # (the batch split then takes one thread per sample)
     x, w, b, args = _inputs(CASES[name], rng)
     y_ref, _ = _reference(x, w, b, None, args)
     gy = rng.standard_normal(y_ref.shape).astype(np.float32)
@@ -146,6 +180,10 @@ def test_one_sample_on_several_threads_takes_the_gemm_path(every_product, omp_th
                                                            rng):
     # the GEMM path splits one sample's products over the threads; this path could not
     from sklears_neural._kernels import _conv_gemm
+    from sklears_neural._kernels._openmp_helpers import openmp_enabled
+
+    if not openmp_enabled():
+        pytest.skip("the kernels were built without OpenMP: one thread, so this path runs")
 
     x, w, b, args = _inputs(((1, 4, 6, 6), (8, 4, 3, 3), 1, 1, 1), rng)
     d = conv_geometry("conv_forward", x.shape, w.shape, b.shape, *args)

@@ -43,6 +43,7 @@ def test_scikit_learns_solvers_match_scikit_learn(digits, solver):
                                           ("rmsprop", 1e-3)])
 def test_auto_learning_rate_per_solver(solver, rate):
     assert MLPClassifier(solver=solver)._learning_rate_init() == rate
+    assert MLPClassifier(solver=OPTIMIZERS[solver])._learning_rate_init() == rate  # a class
     assert MLPClassifier(solver=solver, learning_rate_init=0.5)._learning_rate_init() == 0.5
 
 

@@ -27,6 +27,17 @@ class RoutedParamsMixin:
         prefix, sep, rest = key.partition("__")
         return bool(sep) and prefix in self._ROUTES and bool(rest)
 
+    def _store(self, params):
+        """Keep every constructor argument verbatim (scikit-learn's contract);
+        ``params`` is the constructor's ``locals()``, routed ones in ``kwargs``."""
+        params = dict(params)
+        kwargs = params.pop("kwargs")
+        params.pop("self")
+        params.pop("__class__", None)
+        for name, value in params.items():
+            setattr(self, name, value)
+        self._store_routed(kwargs)
+
     def _store_routed(self, kwargs):
         """Keep extra constructor arguments; unknown ones are rejected at ``fit``."""
         self._extra_kwargs = sorted(kwargs)

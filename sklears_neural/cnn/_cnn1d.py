@@ -23,7 +23,6 @@ from sklears_neural.cnn._cnn import (
     _SIGNAL_DOC,
     _TRAINING_HEAD,
     _TRAINING_TAIL,
-    _BaseCNN,
     _CNNClassifier,
     _CNNRegressor,
 )
@@ -94,19 +93,7 @@ class CNN1DClassifier(_CNNClassifier):
                  early_stopping=False, n_iter_no_change=50, tol=1e-4, shuffle=True,
                  warm_start=False, random_state=None, device="cpu", dtype="float32",
                  verbose=0, n_threads=None, max_epochs="deprecated", **kwargs):
-        self.label_smoothing = label_smoothing
-        self.class_weight = class_weight
-        _BaseCNN.__init__(
-            self, conv_layers, input_shape=input_shape, pooling=pooling, pool_size=pool_size,
-            global_pool=global_pool, hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation, batch_norm=batch_norm, dropout=dropout, module=module,
-            augment=augment, optimizer=optimizer, lr=lr, max_iter=max_iter, max_epochs=max_epochs,
-            batch_size=batch_size, alpha=alpha, l1=l1, clip_grad_norm=clip_grad_norm,
-            noise=noise, lr_schedule=lr_schedule, callbacks=callbacks,
-            validation_fraction=validation_fraction, early_stopping=early_stopping,
-            n_iter_no_change=n_iter_no_change, tol=tol, shuffle=shuffle,
-            warm_start=warm_start, random_state=random_state, device=device, dtype=dtype,
-            verbose=verbose, n_threads=n_threads, routed=kwargs)
+        self._store(locals())
 
 
 _REG_PARAMS, _REG_TAIL = _signal_doc(_TRAINING_HEAD, _TRAINING_TAIL)
@@ -127,14 +114,4 @@ class CNN1DRegressor(_CNNRegressor):
                  validation_fraction=None, early_stopping=False, n_iter_no_change=50, tol=1e-4,
                  shuffle=True, warm_start=False, random_state=None, device="cpu",
                  dtype="float32", verbose=0, n_threads=None, max_epochs="deprecated", **kwargs):
-        _BaseCNN.__init__(
-            self, conv_layers, input_shape=input_shape, pooling=pooling, pool_size=pool_size,
-            global_pool=global_pool, hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation, batch_norm=batch_norm, dropout=dropout, module=module,
-            augment=augment, optimizer=optimizer, lr=lr, max_iter=max_iter, max_epochs=max_epochs,
-            batch_size=batch_size, alpha=alpha, l1=l1, clip_grad_norm=clip_grad_norm,
-            noise=noise, lr_schedule=lr_schedule, callbacks=callbacks,
-            validation_fraction=validation_fraction, early_stopping=early_stopping,
-            n_iter_no_change=n_iter_no_change, tol=tol, shuffle=shuffle,
-            warm_start=warm_start, random_state=random_state, device=device, dtype=dtype,
-            verbose=verbose, n_threads=n_threads, routed=kwargs)
+        self._store(locals())

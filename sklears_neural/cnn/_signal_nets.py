@@ -79,7 +79,24 @@ class _Head(Module):
         return self.linear(self.pool(x))
 
 
-class FCN(Module):
+class _SignalNet(Module):
+    """What the networks share: ``unflatten`` the rows, run ``blocks``, then ``head``."""
+
+    def forward(self, x):
+        """Apply the network.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n, C * L)
+
+        Returns
+        -------
+        Tensor of shape (n, n_outputs)
+        """
+        return self.head(self.blocks(self.unflatten(x)))
+
+
+class FCN(_SignalNet):
     """The fully convolutional network of Wang et al. (2017).
 
     Three blocks of convolution, batch norm and ReLU: 128 filters of
@@ -105,19 +122,6 @@ class FCN(Module):
             _ConvBlock(128, 256, 5, generator=generator),
             _ConvBlock(256, 128, 3, generator=generator))
         self.head = _Head(128, n_outputs, generator=generator)
-
-    def forward(self, x):
-        """Apply the network.
-
-        Parameters
-        ----------
-        x : Tensor of shape (n, C * L)
-
-        Returns
-        -------
-        Tensor of shape (n, n_outputs)
-        """
-        return self.head(self.blocks(self.unflatten(x)))
 
 
 class _ResidualBlock(Module):
@@ -151,7 +155,7 @@ class _ResidualBlock(Module):
         return F.relu(self.body(x) + self.shortcut(x))
 
 
-class ResNet(Module):
+class ResNet(_SignalNet):
     """The residual network of Wang et al. (2017).
 
     Three residual blocks of 64, 128 and 128 filters (each: convolutions of
@@ -176,19 +180,6 @@ class ResNet(Module):
             _ResidualBlock(64, 128, generator=generator),
             _ResidualBlock(128, 128, generator=generator))
         self.head = _Head(128, n_outputs, generator=generator)
-
-    def forward(self, x):
-        """Apply the network.
-
-        Parameters
-        ----------
-        x : Tensor of shape (n, C * L)
-
-        Returns
-        -------
-        Tensor of shape (n, n_outputs)
-        """
-        return self.head(self.blocks(self.unflatten(x)))
 
 
 class _InceptionModule(Module):
@@ -227,7 +218,7 @@ class _InceptionModule(Module):
         return F.relu(self.norm(F.cat(branches, dim=1)))
 
 
-class InceptionNetwork(Module):
+class InceptionNetwork(_SignalNet):
     """One network of InceptionTime (Ismail Fawaz et al., 2020).
 
     Six Inception modules (each 128 channels out) with a residual

@@ -59,14 +59,6 @@ class _BaseSequenceNet(RoutedParamsMixin, BaseNeuralNet):
         "bidirectional": ["boolean"], "norm_first": ["boolean"], "dropout": unit_interval(),
         "lr": [Interval(Real, 0, None, closed="neither")]}
 
-    def _store(self, params):
-        """Keep every constructor argument verbatim (scikit-learn's contract)."""
-        kwargs = params.pop("kwargs")
-        params.pop("self")
-        for name, value in params.items():
-            setattr(self, name, value)
-        self._store_routed(kwargs)
-
     def _batch_work(self, rows=None):
         """Multiply-adds of one batch, roughly: the weights are applied at every
         time step (the longest sequence seen in fit; only the thread policy

@@ -77,6 +77,17 @@ def _reference(x, w, b, gy, args):
     return y, X.conv_backward(gy.astype(np.float64), x64, w64, *args)
 
 
+def _check_all(x, w, b, args, rng, **kernel_kwargs):
+    """Forward and the three gradients of the Cython kernels against ``_reference``."""
+    y_ref, _ = _reference(x, w, b, None, args)
+    gy = rng.standard_normal(y_ref.shape).astype(np.float32)
+    _, grads_ref = _reference(x, w, b, gy, args)
+    _close(K.conv_forward(x, w, b, *args, **kernel_kwargs), y_ref, "y")
+    got = K.conv_backward(gy, x, w, *args, **kernel_kwargs)
+    for what, g, e in zip(("gx", "gw", "gb"), got, grads_ref):
+        _close(g, e, what)
+
+
 def _close(actual, expected, what):
     assert actual.dtype == np.float32, what
     assert actual.shape == expected.shape, (what, actual.shape, expected.shape)
@@ -108,12 +119,7 @@ def test_every_product_matches_xp(name, every_product, calls, rng):
     d = conv_geometry("conv_forward", x.shape, w.shape, b.shape, *args)
     assert every_product.implicit_ok(d, np.float32, "forward")
     assert every_product.implicit_ok(d, np.float32, "weight")
-    y_ref, _ = _reference(x, w, b, None, args)
-    gy = rng.standard_normal(y_ref.shape).astype(np.float32)
-    _, grads_ref = _reference(x, w, b, gy, args)
-    _close(K.conv_forward(x, w, b, *args), y_ref, "y")
-    for what, g, e in zip(("gx", "gw", "gb"), K.conv_backward(gy, x, w, *args), grads_ref):
-        _close(g, e, what)
+    _check_all(x, w, b, args, rng)
     assert calls == {"forward": 1, "backward": 1}  # the products ran here
 
 
@@ -138,12 +144,7 @@ def test_input_gradient_takes_the_gemm_path_beyond_the_kernels_reach(every_produ
     d = conv_geometry("conv_forward", x.shape, w.shape, b.shape, *args)
     assert every_product.implicit_ok(d, np.float32, "forward")
     assert not every_product.implicit_ok(d, np.float32, "input")
-    y_ref, _ = _reference(x, w, b, None, args)
-    gy = rng.standard_normal(y_ref.shape).astype(np.float32)
-    _, grads_ref = _reference(x, w, b, gy, args)
-    _close(K.conv_forward(x, w, b, *args), y_ref, "y")
-    for what, g, e in zip(("gx", "gw", "gb"), K.conv_backward(gy, x, w, *args), grads_ref):
-        _close(g, e, what)
+    _check_all(x, w, b, args, rng)
 
 
 @pytest.mark.parametrize("need", [(True, False, False), (False, True, False),
@@ -167,13 +168,7 @@ def test_threads_match_xp(name, n_threads, every_product, omp_threads_4, rng):
     # 4 threads asked: more than the machine's cores and than some cases' samples
     # (the batch split then takes one thread per sample)
     x, w, b, args = _inputs(CASES[name], rng)
-    y_ref, _ = _reference(x, w, b, None, args)
-    gy = rng.standard_normal(y_ref.shape).astype(np.float32)
-    _, grads_ref = _reference(x, w, b, gy, args)
-    _close(K.conv_forward(x, w, b, *args, n_threads=n_threads), y_ref, "y")
-    got = K.conv_backward(gy, x, w, *args, n_threads=n_threads)
-    for what, g, e in zip(("gx", "gw", "gb"), got, grads_ref):
-        _close(g, e, what)
+    _check_all(x, w, b, args, rng, n_threads=n_threads)
 
 
 def test_one_sample_on_several_threads_takes_the_gemm_path(every_product, omp_threads_4,

@@ -15,7 +15,7 @@ def _fast(**kw):
 def test_learns_a_sine_and_forecasts_in_original_units():
     t = np.arange(400)
     y = 50 + 10 * np.sin(t / 6)
-    f = _fast(window=20).fit(y[:300])
+    f = _fast(window=20, scale="series").fit(y[:300])
     assert f.mean_[0] == pytest.approx(y[:300].mean()) and f.last_window_.shape == (20, 1)
     forecast = f.predict(10)
     assert forecast.shape == (10,)
@@ -73,3 +73,40 @@ def test_predict_errors_and_clone():
     with pytest.raises(ValueError, match="horizon"):
         f.predict(0)
     assert clone(f).get_params() == f.get_params()
+
+
+def test_window_scale_extrapolates_a_trend():
+    # a level never seen in training: relative windows keep it in range
+    t = np.arange(240, dtype=float)
+    y = 0.5 * t + 3 * np.sin(t / 4)
+    f = _fast(window=16, scale="window").fit(y[:200])
+    assert f.scale_mode_ == "window" and f.mean_[0] == 0
+    assert f.scale_[0] == pytest.approx(np.diff(y[:200]).std())
+    forecast = f.predict(10)
+    assert np.abs(forecast - y[200:210]).max() < 3.0
+    series = _fast(window=16, scale="series").fit(y[:200]).predict(10)
+    assert np.abs(forecast - y[200:210]).mean() < np.abs(series - y[200:210]).mean()
+
+
+def test_auto_scale_picks_the_better_normalisation_on_held_out_steps():
+    t = np.arange(240, dtype=float)
+    trend = _fast(window=16).fit(0.5 * t + 3 * np.sin(t / 4))
+    assert trend.scale_mode_ == "window"
+
+
+@pytest.mark.parametrize("scale, mode", [(True, "series"), (False, "none"),
+                                         ("series", "series"), ("window", "window")])
+def test_scale_settings(scale, mode):
+    f = _fast(window=8, scale=scale).fit(np.sin(np.arange(60) / 3))
+    assert f.scale_mode_ == mode
+
+
+def test_auto_window_is_a_third_of_a_short_series():
+    assert _fast().fit(np.sin(np.arange(36) / 3)).window_ == 12
+    assert _fast().fit(np.sin(np.arange(300) / 3)).window_ == 24
+
+
+@pytest.mark.parametrize("bad", ["log", 2, None])
+def test_bad_scale_names_the_parameter(bad):
+    with pytest.raises(ValueError, match="scale must be"):
+        _fast(window=8, scale=bad).fit(np.sin(np.arange(60) / 3))

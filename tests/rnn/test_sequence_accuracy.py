@@ -62,3 +62,27 @@ def test_forecaster_beats_last_value_on_sunspots():
     mae = np.abs(forecasts - y[split:]).mean()
     last_value_mae = np.abs(y[split - 1:-1] - y[split:]).mean()
     assert mae < 0.8 * last_value_mae  # measured: 15.0 against 25.4
+
+
+# (loader module, name, seasonal period, held-out steps): benchmarks/forecasting.py's series
+_SERIES = [("aeon", "load_airline", 12, 24), ("aeon", "load_lynx", 10, 14),
+           ("aeon", "load_shampoo_sales", 12, 12), ("statsmodels", "sunspots", 11, 22)]
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # aeon deprecates two loaders
+@pytest.mark.parametrize("source, name, m, h", _SERIES)
+def test_default_forecaster_beats_seasonal_naive(source, name, m, h):
+    if source == "aeon":
+        datasets = pytest.importorskip("aeon.datasets", reason="aeon (the [test] extra) ships "
+                                       "the series")
+        y = np.asarray(getattr(datasets, name)(), dtype=float).ravel()
+    else:
+        datasets = pytest.importorskip("statsmodels.datasets", reason="statsmodels (the [test] "
+                                       "extra) ships the sunspots series")
+        y = datasets.sunspots.load_pandas().data["SUNACTIVITY"].to_numpy(float)
+    train, test = y[:-h], y[-h:]
+    forecast = RNNForecaster(random_state=0, n_threads=1).fit(train).predict(h)
+    seasonal_naive = np.resize(train[-m:], h)
+    # measured MAE ratios (ours / seasonal naive): airline 0.31, lynx 0.50, shampoo 0.58,
+    # sunspots 0.75
+    assert np.abs(forecast - test).mean() < 0.9 * np.abs(seasonal_naive - test).mean()

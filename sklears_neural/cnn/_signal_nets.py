@@ -43,16 +43,7 @@ class _ConvBlock(Module):
         self.relu = relu
 
     def forward(self, x):
-        """Convolve, normalise, and apply ReLU when the block has it.
-
-        Parameters
-        ----------
-        x : Tensor of shape (n, in_channels, L)
-
-        Returns
-        -------
-        Tensor of shape (n, out_channels, L)
-        """
+        """(n, in_channels, L) -> (n, out_channels, L)."""
         y = self.norm(self.conv(x))
         return F.relu(y) if self.relu else y
 
@@ -66,16 +57,7 @@ class _Head(Module):
         self.linear = Linear(channels, n_outputs, generator=generator)
 
     def forward(self, x):
-        """Average each channel over time and map the averages to the outputs.
-
-        Parameters
-        ----------
-        x : Tensor of shape (n, channels, L)
-
-        Returns
-        -------
-        Tensor of shape (n, n_outputs)
-        """
+        """(n, channels, L) -> (n, n_outputs)."""
         return self.linear(self.pool(x))
 
 
@@ -96,14 +78,8 @@ class _SignalNet(Module):
         return self.head(self.blocks(self.unflatten(x)))
 
 
-class FCN(_SignalNet):
-    """The fully convolutional network of Wang et al. (2017).
-
-    Three blocks of convolution, batch norm and ReLU: 128 filters of
-    length 8, 256 of length 5, 128 of length 3 ("same" padding, no
-    pooling), then global average pooling and a linear layer.
-
-    Parameters
+# The constructor parameters the three networks share (InceptionNetwork adds depth).
+_PARAMETERS = """    Parameters
     ----------
     input_shape : tuple of int
         (C, L) of one sample.
@@ -111,7 +87,17 @@ class FCN(_SignalNet):
         The width of the output (logits or predictions).
     generator : numpy.random.Generator, default=None
         Seeds the initial weights.
-    """
+"""
+
+
+class FCN(_SignalNet):
+    __doc__ = """The fully convolutional network of Wang et al. (2017).
+
+    Three blocks of convolution, batch norm and ReLU: 128 filters of
+    length 8, 256 of length 5, 128 of length 3 ("same" padding, no
+    pooling), then global average pooling and a linear layer.
+
+""" + _PARAMETERS
 
     def __init__(self, input_shape, n_outputs, *, generator=None):
         super().__init__()
@@ -142,35 +128,18 @@ class _ResidualBlock(Module):
             self.shortcut = BatchNorm1d(filters)
 
     def forward(self, x):
-        """Apply the block.
-
-        Parameters
-        ----------
-        x : Tensor of shape (n, in_channels, L)
-
-        Returns
-        -------
-        Tensor of shape (n, filters, L)
-        """
+        """(n, in_channels, L) -> (n, filters, L)."""
         return F.relu(self.body(x) + self.shortcut(x))
 
 
 class ResNet(_SignalNet):
-    """The residual network of Wang et al. (2017).
+    __doc__ = """The residual network of Wang et al. (2017).
 
     Three residual blocks of 64, 128 and 128 filters (each: convolutions of
     length 8, 5 and 3 with batch norm, and a shortcut), then global average
     pooling and a linear layer.
 
-    Parameters
-    ----------
-    input_shape : tuple of int
-        (C, L) of one sample.
-    n_outputs : int
-        The width of the output (logits or predictions).
-    generator : numpy.random.Generator, default=None
-        Seeds the initial weights.
-    """
+""" + _PARAMETERS
 
     def __init__(self, input_shape, n_outputs, *, generator=None):
         super().__init__()
@@ -203,16 +172,7 @@ class _InceptionModule(Module):
         self.norm = BatchNorm1d(filters * (len(kernel_sizes) + 1))
 
     def forward(self, x):
-        """Apply the module.
-
-        Parameters
-        ----------
-        x : Tensor of shape (n, in_channels, L)
-
-        Returns
-        -------
-        Tensor of shape (n, 4 * filters, L)
-        """
+        """(n, in_channels, L) -> (n, 4 * filters, L)."""
         z = self.bottleneck(x) if self.bottleneck is not None else x
         branches = [conv(z) for conv in self.convs] + [self.pool_conv(self.pool(x))]
         return F.relu(self.norm(F.cat(branches, dim=1)))
@@ -242,9 +202,17 @@ class InceptionNetwork(_SignalNet):
     def __init__(self, input_shape, n_outputs, *, depth=6, generator=None):
         super().__init__()
         self.unflatten = Unflatten(input_shape)
-        channels = input_shape[0]
+        self.blocks = _InceptionStack(input_shape[0], depth, generator)
+        self.head = _Head(128, n_outputs, generator=generator)
+
+
+class _InceptionStack(Module):
+    """``depth`` Inception modules with a residual shortcut around every three."""
+
+    def __init__(self, in_channels, depth, generator=None):
+        super().__init__()
+        channels, residual_in = in_channels, in_channels
         modules, shortcuts = [], []
-        residual_in = channels
         for i in range(depth):
             modules.append(_InceptionModule(channels, generator=generator))
             channels = 128
@@ -255,27 +223,16 @@ class InceptionNetwork(_SignalNet):
         # Sequentials used as lists: forward interleaves them with the shortcuts
         self.inception = Sequential(*modules)
         self.shortcuts = Sequential(*shortcuts)
-        self.head = _Head(channels, n_outputs, generator=generator)
 
     def forward(self, x):
-        """Apply the network.
-
-        Parameters
-        ----------
-        x : Tensor of shape (n, C * L)
-
-        Returns
-        -------
-        Tensor of shape (n, n_outputs)
-        """
-        x = self.unflatten(x)
+        """(n, in_channels, L) -> (n, 128, L)."""
         residual = x
         for i, module in enumerate(self.inception):
             x = module(x)
             if i % 3 == 2:
                 x = F.relu(x + self.shortcuts[i // 3](residual))
                 residual = x
-        return self.head(x)
+        return x
 
 
 SIGNAL_ARCHITECTURES = {"fcn": FCN, "resnet": ResNet, "inception": InceptionNetwork}

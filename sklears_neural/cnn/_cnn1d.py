@@ -15,6 +15,14 @@ dense head, 20 epochs) 0.92-0.95 on GunPoint. FCN is the default: as
 accurate as the others there, and the fastest.
 """
 
+import numpy as np
+
+from sklears_neural.backend import check_dtype
+from sklears_neural.base._sequence_input import (
+    check_sequence_targets,
+    read_sequences,
+    to_training_dtype,
+)
 from sklears_neural.cnn._cnn import (
     _CLASSIFIER_EXTRA,
     _CLASSIFIER_PARAMS,
@@ -26,8 +34,65 @@ from sklears_neural.cnn._cnn import (
     _CNNClassifier,
     _CNNRegressor,
 )
+from sklears_neural.data import Padded, SequenceDataset
 
 __all__ = ["CNN1DClassifier", "CNN1DRegressor"]
+
+
+def _is_series_list(X):
+    """A list (or tuple) of 2-D (C, T_i) series: aeon's form for unequal lengths."""
+    return (isinstance(X, (list, tuple)) and len(X) > 0
+            and all(np.ndim(series) == 2 for series in X))
+
+
+class _SeriesListInput:
+    """CNN1D input beyond arrays: a list of (C, T_i) series of any lengths.
+
+    The series are zero-padded to the longest one and batched with their
+    lengths (``SequenceDataset``); the named architectures zero every block's
+    output past each series' end and average over its own steps only, so a
+    series predicts the same in any batch. Batch norm, in training, still
+    takes its statistics over the padded steps too.
+    """
+
+    def _read_series_list(self, X):
+        if self._architecture() is None or self.module is not None:
+            raise ValueError("X is a list of series of different lengths, which only the "
+                             "named architectures read (they mask the padding): pass "
+                             "conv_layers='fcn', 'resnet' or 'inception'.")
+        if self.augment is not None:
+            raise ValueError("augment needs equal-length series (a 3-D array); X is a list "
+                             "of series of different lengths.")
+        return read_sequences(list(X), "NCT")  # (n, T, C) time-major, and the lengths
+
+    def _check_X_y(self, X, y, reset):
+        if not _is_series_list(X):
+            return super()._check_X_y(X, y, reset)
+        values, lengths = self._read_series_list(X)
+        values, y = check_sequence_targets(self, values, y, reset)
+        if reset:
+            self.input_shape_ = (values.shape[2], values.shape[1])
+        else:
+            self._check_channels(values)
+        return Padded(to_training_dtype(values, check_dtype(self.dtype)), lengths), y
+
+    def _check_X_fast(self, X):
+        if not _is_series_list(X):
+            return super()._check_X_fast(X)
+        values, lengths = self._read_series_list(X)
+        self._check_channels(values)
+        return Padded(to_training_dtype(values, check_dtype(self.dtype)), lengths)
+
+    def _check_channels(self, values):
+        if values.shape[2] != self.input_shape_[0]:
+            raise ValueError(f"X has series of {values.shape[2]} channels; the model was "
+                             f"fitted on {self.input_shape_[0]}.")
+
+    def _dataset(self, features, y=None, sample_weight=None):
+        if isinstance(features, Padded):
+            return SequenceDataset.from_padded(features.values, features.lengths, y,
+                                               sample_weight, layout="NCT")
+        return super()._dataset(features, y, sample_weight)
 
 
 def _replace(doc, old, new):
@@ -76,11 +141,13 @@ def _signal_doc(head, tail):
 _CLS_PARAMS, _CLS_TAIL = _signal_doc(_TRAINING_HEAD, _TRAINING_TAIL)
 
 
-class CNN1DClassifier(_CNNClassifier):
+class CNN1DClassifier(_SeriesListInput, _CNNClassifier):
     __doc__ = ("""Convolutional network classifier for signals and time series.
 
-    X may be (n, C, L) (aeon/sktime's layout for multivariate series), or
-    flat (n, L) rows (one channel) or (n, C*L) rows with ``input_shape``.
+    X may be (n, C, L) (aeon/sktime's layout for multivariate series), flat
+    (n, L) rows (one channel) or (n, C*L) rows with ``input_shape``, or a
+    list of (C, T_i) series of different lengths (aeon's form for unequal
+    lengths; read by the named architectures, which mask the padding).
 """ + _CLS_PARAMS + _CLASSIFIER_PARAMS + _CLS_TAIL + _CLASSIFIER_EXTRA.format(spatial="L"))
     _dims = 1
 
@@ -99,7 +166,7 @@ class CNN1DClassifier(_CNNClassifier):
 _REG_PARAMS, _REG_TAIL = _signal_doc(_TRAINING_HEAD, _TRAINING_TAIL)
 
 
-class CNN1DRegressor(_CNNRegressor):
+class CNN1DRegressor(_SeriesListInput, _CNNRegressor):
     __doc__ = ("""Convolutional network regressor for signals and time series.
 
     X as for CNN1DClassifier; y of shape (n,) or (n, n_outputs).

@@ -16,6 +16,11 @@ Every network takes flat rows (n, C * L) and restores (n, C, L) first, as
 ``CNNNetwork`` does.
 """
 
+import contextvars
+
+import numpy as np
+
+from sklears_neural.backend import get_array_module
 from sklears_neural.nn import (
     AdaptiveAvgPool1d,
     BatchNorm1d,
@@ -31,6 +36,18 @@ from sklears_neural.cnn._network import Unflatten
 
 __all__ = ["FCN", "InceptionNetwork", "ResNet", "SIGNAL_ARCHITECTURES"]
 
+# The valid positions, (n, 1, T) of 0/1, while a batch of zero-padded series of
+# different lengths runs (set by _SignalNet.forward): every block zeroes its
+# output past each series' end, so that a series gives at every valid position
+# what it gives alone, whatever the batch it is padded in.
+_MASK = contextvars.ContextVar("sklears_neural_signal_mask", default=None)
+
+
+def _masked(x):
+    """``x`` with the positions past each series' end set to 0 (no-op without a mask)."""
+    mask = _MASK.get()
+    return x if mask is None else x * mask
+
 
 class _ConvBlock(Module):
     """Convolution ("same" padding, no bias) -> batch norm -> ReLU (optional)."""
@@ -45,7 +62,7 @@ class _ConvBlock(Module):
     def forward(self, x):
         """(n, in_channels, L) -> (n, out_channels, L)."""
         y = self.norm(self.conv(x))
-        return F.relu(y) if self.relu else y
+        return _masked(F.relu(y) if self.relu else y)
 
 
 class _Head(Module):
@@ -56,26 +73,53 @@ class _Head(Module):
         self.pool = Sequential(AdaptiveAvgPool1d(1), Flatten())
         self.linear = Linear(channels, n_outputs, generator=generator)
 
-    def forward(self, x):
-        """(n, channels, L) -> (n, n_outputs)."""
-        return self.linear(self.pool(x))
+    def forward(self, x, lengths=None):
+        """(n, channels, L) -> (n, n_outputs); with ``lengths``, the average
+        covers each series' first ``lengths[i]`` positions only."""
+        if lengths is None:
+            return self.linear(self.pool(x))
+        xp = get_array_module(x.data)
+        n, _, steps = x.shape
+        valid = np.arange(steps)[None, :] < np.asarray(lengths)[:, None]
+        weights = xp.asarray((valid / np.asarray(lengths)[:, None])[:, None, :],
+                             dtype=x.dtype)
+        return self.linear((x * weights).sum(axis=2))
 
 
 class _SignalNet(Module):
     """What the networks share: ``unflatten`` the rows, run ``blocks``, then ``head``."""
 
-    def forward(self, x):
+    def forward(self, x, lengths=None):
         """Apply the network.
 
         Parameters
         ----------
-        x : Tensor of shape (n, C * L)
+        x : Tensor of shape (n, C * L), or (n, T, C)
+            Flat rows of equal-length series, or series zero-padded to T
+            steps, time-major (what ``SequenceDataset`` batches hold).
+        lengths : array-like of int of shape (n,), default=None
+            With padded series, the valid steps of each; global average
+            pooling then covers those only.
 
         Returns
         -------
         Tensor of shape (n, n_outputs)
         """
-        return self.head(self.blocks(self.unflatten(x)))
+        if x.ndim == 3:
+            x = x.transpose((0, 2, 1))
+            if lengths is not None and (np.asarray(lengths) == x.shape[2]).all():
+                lengths = None
+        else:
+            x = self.unflatten(x)
+        if lengths is None:
+            return self.head(self.blocks(x))
+        xp = get_array_module(x.data)
+        valid = np.arange(x.shape[2])[None, :] < np.asarray(lengths)[:, None]
+        token = _MASK.set(xp.asarray(valid[:, None, :], dtype=x.dtype))
+        try:
+            return self.head(self.blocks(x), lengths)
+        finally:
+            _MASK.reset(token)
 
 
 # The constructor parameters the three networks share (InceptionNetwork adds depth).
@@ -129,7 +173,7 @@ class _ResidualBlock(Module):
 
     def forward(self, x):
         """(n, in_channels, L) -> (n, filters, L)."""
-        return F.relu(self.body(x) + self.shortcut(x))
+        return _masked(F.relu(self.body(x) + self.shortcut(x)))
 
 
 class ResNet(_SignalNet):
@@ -149,6 +193,17 @@ class ResNet(_SignalNet):
             _ResidualBlock(64, 128, generator=generator),
             _ResidualBlock(128, 128, generator=generator))
         self.head = _Head(128, n_outputs, generator=generator)
+
+
+def _pool_input(x):
+    """``x`` for a max pooling of 3: past each series' end, a value below all of
+    ``x``, so the window at its last step takes the maximum of the steps it
+    has, as the pooling's own -inf padding does for a series alone."""
+    mask = _MASK.get()
+    if mask is None:
+        return x
+    floor = float(x.data.min()) - 1.0
+    return x * mask + (1 - mask) * floor
 
 
 class _InceptionModule(Module):
@@ -174,8 +229,9 @@ class _InceptionModule(Module):
     def forward(self, x):
         """(n, in_channels, L) -> (n, 4 * filters, L)."""
         z = self.bottleneck(x) if self.bottleneck is not None else x
-        branches = [conv(z) for conv in self.convs] + [self.pool_conv(self.pool(x))]
-        return F.relu(self.norm(F.cat(branches, dim=1)))
+        pooled = self.pool_conv(self.pool(_pool_input(x)))
+        branches = [conv(z) for conv in self.convs] + [pooled]
+        return _masked(F.relu(self.norm(F.cat(branches, dim=1))))
 
 
 class InceptionNetwork(_SignalNet):
@@ -230,7 +286,7 @@ class _InceptionStack(Module):
         for i, module in enumerate(self.inception):
             x = module(x)
             if i % 3 == 2:
-                x = F.relu(x + self.shortcuts[i // 3](residual))
+                x = _masked(F.relu(x + self.shortcuts[i // 3](residual)))
                 residual = x
         return x
 

@@ -12,7 +12,6 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_X_y, column_or_1d
 
 from sklears_neural import nn
 from sklears_neural._specs import check_activation
@@ -30,9 +29,10 @@ from sklears_neural.base._params import (
 from sklears_neural.base._mixins import NeuralNetClassifierMixin, NeuralNetRegressorMixin
 from sklears_neural.base._noise import parse_noise
 from sklears_neural.base._routing import RoutedParamsMixin
-from sklears_neural.rnn._input import (
+from sklears_neural.base._sequence_input import (
     check_layout,
     check_sample_shape,
+    check_sequence_targets,
     flat_to_values,
     read_sequences,
     resolve_input_shape,
@@ -132,7 +132,7 @@ class _BaseSequenceNet(RoutedParamsMixin, BaseNeuralNet):
         else:
             values, lengths = read
             self._check_input_shape_of_sequences(values, lengths)
-            values, y = self._check_sequence_targets(values, y, reset)
+            values, y = check_sequence_targets(self, values, y, reset)
         if reset:
             self.input_shape_ = values.shape[1:]
         else:
@@ -154,18 +154,6 @@ class _BaseSequenceNet(RoutedParamsMixin, BaseNeuralNet):
         if features not in (-1, values.shape[2]):
             raise ValueError(f"input_shape={shape!r} says {features} features per step, but "
                              f"the sequences in X have {values.shape[2]}.")
-
-    def _check_sequence_targets(self, values, y, reset):
-        """scikit-learn's checks of y (and the dtype of X) for 3-D and list inputs."""
-        flat = values.reshape(values.shape[0], -1)
-        flat, y = check_X_y(flat, y, dtype="numeric", multi_output=True,
-                            y_numeric=not self._is_classifier(), ensure_all_finite=False)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)  # scikit-learn's DataConversionWarning
-        if reset:
-            self.n_features_in_ = flat.shape[1]
-            self.__dict__.pop("feature_names_in_", None)
-        return flat.reshape(values.shape), y
 
     def _check_step_features(self, values):
         steps, features = values.shape[1:]

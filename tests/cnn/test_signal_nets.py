@@ -86,3 +86,55 @@ def test_cosine_schedule_spans_max_iter():
     X = np.random.default_rng(0).standard_normal((16, 1, 10)).astype(np.float32)
     clf = CNN1DClassifier(max_iter=4, random_state=0).fit(X, [0, 1] * 8)
     assert clf.scheduler_.T_max == 4
+
+
+# -- lists of series of different lengths --------------------------------------------------
+def _series_list(rng, n, channels, lengths):
+    return [rng.standard_normal((channels, int(t))).astype(np.float32)
+            for t in rng.choice(lengths, size=n)]
+
+
+@pytest.mark.parametrize("name", list(SIGNAL_ARCHITECTURES))
+def test_a_series_predicts_the_same_alone_and_padded_in_a_batch(name):
+    rng = np.random.default_rng(0)
+    X = _series_list(rng, 12, 3, [9, 14, 20])
+    y = [0, 1] * 6
+    model = CNN1DClassifier(conv_layers=name, max_iter=2, random_state=0).fit(X, y)
+    short = rng.standard_normal((3, 7)).astype(np.float32)
+    batch = model.predict_proba([rng.standard_normal((3, 25)).astype(np.float32), short])
+    alone = model.predict_proba([short])
+    np.testing.assert_allclose(batch[1], alone[0], rtol=1e-5, atol=1e-6)
+
+
+def test_series_list_and_array_of_equal_lengths_agree():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((10, 2, 16)).astype(np.float32)
+    y = [0, 1] * 5
+    model = CNN1DClassifier(max_iter=2, random_state=0).fit(X, y)
+    np.testing.assert_allclose(model.predict_proba(list(X)), model.predict_proba(X),
+                               rtol=1e-5, atol=1e-6)
+    regressor = CNN1DRegressor(max_iter=2, random_state=0).fit(list(X), np.arange(10.0))
+    assert regressor.predict(list(X)).shape == (10,)
+
+
+def test_series_list_errors_name_the_fix():
+    rng = np.random.default_rng(2)
+    X = _series_list(rng, 6, 2, [8, 11])
+    with pytest.raises(ValueError, match="named architectures"):
+        CNN1DClassifier(conv_layers=((4, 3),)).fit(X, [0, 1] * 3)
+    with pytest.raises(ValueError, match="augment needs equal-length"):
+        CNN1DClassifier(augment={"shift": 2}).fit(X, [0, 1] * 3)
+    model = CNN1DClassifier(max_iter=1, random_state=0).fit(X, [0, 1] * 3)
+    with pytest.raises(ValueError, match="3 channels; the model was fitted on 2"):
+        model.predict(_series_list(rng, 2, 3, [8]))
+
+
+@pytest.mark.slow
+def test_japanese_vowels_variable_length_multivariate():
+    datasets = pytest.importorskip("aeon.datasets", reason="aeon (in the [test] extra) ships "
+                                   "the UEA JapaneseVowels data")
+    X_train, y_train = datasets.load_classification("JapaneseVowels", split="train")
+    X_test, y_test = datasets.load_classification("JapaneseVowels", split="test")
+    assert isinstance(X_train, list) and X_train[0].shape[0] == 12  # 12 channels, 7-26 steps
+    model = CNN1DClassifier(random_state=0, n_threads=1).fit(X_train, y_train)
+    assert model.score(X_test, y_test) >= 0.97  # measured 0.992

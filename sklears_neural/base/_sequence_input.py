@@ -1,5 +1,9 @@
 """Read every sequence input form into padded (n, T, F) values and lengths.
 
+Shared by the estimators that take sequences: the recurrent and Transformer
+ones (``sklears_neural.rnn``) and, for lists of variable-length series,
+``CNN1DClassifier`` / ``CNN1DRegressor``.
+
 The sequence estimators take a 3-D array (n, T, F) — or (n, F, T) with
 ``layout="NCT"``, aeon/sktime's convention —, flat rows (n, T*F) with
 ``input_shape``, or a list of variable-length sequences. Every form becomes
@@ -10,12 +14,13 @@ padding with the lengths.
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils.validation import check_X_y, column_or_1d
 
 from sklears_neural.base._shapes import as_shape_spec, fill_shape
 from sklears_neural.data import SequenceDataset
 
-__all__ = ["LAYOUTS", "check_layout", "check_sample_shape", "flat_to_values", "read_sequences",
-           "resolve_input_shape", "to_training_dtype"]
+__all__ = ["LAYOUTS", "check_layout", "check_sample_shape", "check_sequence_targets",
+           "flat_to_values", "read_sequences", "resolve_input_shape", "to_training_dtype"]
 
 LAYOUTS = ("NTC", "NCT")
 
@@ -156,3 +161,20 @@ def flat_to_values(X, steps, features, layout):
     if layout == "NTC":
         return X.reshape(n, steps, features)
     return X.reshape(n, features, steps).transpose(0, 2, 1)
+
+
+def check_sequence_targets(estimator, values, y, reset):
+    """scikit-learn's checks of y (and the dtype of X) for padded sequence values.
+
+    Sets ``n_features_in_`` (the padded values' flat width) when ``reset``.
+    Returns the values and the checked y.
+    """
+    flat = values.reshape(values.shape[0], -1)
+    flat, y = check_X_y(flat, y, dtype="numeric", multi_output=True,
+                        y_numeric=not estimator._is_classifier(), ensure_all_finite=False)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)  # scikit-learn's DataConversionWarning
+    if reset:
+        estimator.n_features_in_ = flat.shape[1]
+        estimator.__dict__.pop("feature_names_in_", None)
+    return flat.reshape(values.shape), y

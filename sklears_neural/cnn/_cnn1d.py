@@ -148,6 +148,13 @@ class CNN1DClassifier(_SeriesListInput, _CNNClassifier):
     (n, L) rows (one channel) or (n, C*L) rows with ``input_shape``, or a
     list of (C, T_i) series of different lengths (aeon's form for unequal
     lengths; read by the named architectures, which mask the padding).
+
+    The first sequence classifier to try on signals: at its defaults it
+    scores 0.993 on GunPoint, 0.964 on ItalyPowerDemand, 1.000 on
+    BasicMotions and 0.992 on JapaneseVowels (aeon's MiniRocket: 0.993,
+    0.963, 1.000), ahead of ``TransformerClassifier`` and ``RNNClassifier``
+    (see their docstrings); on ACSF1 (1460 steps, 100 training series) it
+    trails MiniRocket, 0.830 against 0.910.
 """ + _CLS_PARAMS + _CLASSIFIER_PARAMS + _CLS_TAIL + _CLASSIFIER_EXTRA.format(spatial="L"))
     _dims = 1
 

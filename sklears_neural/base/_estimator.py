@@ -591,7 +591,7 @@ class BaseNeuralNet(BaseEstimator):
                                  f"got {spec!r}.")
             return spec
         if isinstance(spec, str) and spec == "cosine":
-            return spec, {"T_max": self.max_iter}  # one cosine over the whole fit
+            return spec, {"T_max": self._max_epochs()}  # one cosine over the whole fit
         return spec, {}
 
     def _build_scheduler(self):

@@ -75,7 +75,8 @@ TRAINING_DOC_PENALTIES = """    alpha, l1 : float, default=0.0
     lr_schedule : str, scheduler class, callable or (spec, dict), optional
         A schedule of ``sklears_neural.optim.lr_scheduler`` by name
         ("step", "cosine", "onecycle", "plateau", …) with its options;
-        "cosine" alone anneals over the ``max_iter`` epochs of a fit.
+        "cosine" alone anneals over ``max_iter`` epochs (a warm start or
+        ``partial_fit`` continues the schedule where it was).
 """
 TRAINING_DOC_LOOP = """    callbacks : list of Callback or of (name, Callback), optional
         Re-read at every ``fit`` / ``partial_fit``; options settable as

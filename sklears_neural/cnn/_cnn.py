@@ -1,5 +1,6 @@
-"""``CNNClassifier`` / ``CNNRegressor`` (images) and ``CNN1DClassifier`` / ``CNN1DRegressor``
-(signals): convolutional networks behind scikit-learn's API.
+"""``CNNClassifier`` / ``CNNRegressor`` (images), and what ``CNN1DClassifier`` /
+``CNN1DRegressor`` (signals, in ``_cnn1d``) share with them: convolutional
+networks behind scikit-learn's API.
 
 Inputs may be arrays of images (n, C, H, W) or (n, H, W), of signals
 (n, C, L), or flat rows (n, features) with ``input_shape`` saying how to
@@ -78,10 +79,13 @@ def _layouts(dims):
 
 
 def _differs(value, default):
-    """Whether a parameter differs from its default (sequences compared as tuples)."""
-    if isinstance(value, (list, np.ndarray)):
-        value = tuple(np.asarray(value).tolist())
+    """Whether a parameter differs from its default (sequences compared as
+    tuples, a number as a one-entry tuple where the default is a tuple)."""
     try:
+        if isinstance(value, (list, np.ndarray)):
+            value = tuple(np.ravel(value).tolist())
+        if isinstance(default, tuple) and isinstance(value, numbers.Integral):
+            value = (int(value),)
         return not (value is default or bool(value == default))
     except (TypeError, ValueError):
         return True

@@ -39,10 +39,15 @@ from sklears_neural.data import Padded, SequenceDataset
 __all__ = ["CNN1DClassifier", "CNN1DRegressor"]
 
 
-def _is_series_list(X):
-    """A list (or tuple) of 2-D (C, T_i) series: aeon's form for unequal lengths."""
-    return (isinstance(X, (list, tuple)) and len(X) > 0
-            and all(np.ndim(series) == 2 for series in X))
+def _is_series_list(X, fitted_steps=None):
+    """A list (or tuple) of 2-D (C, T_i) series to read padded: aeon's form for
+    unequal lengths. Series of one length stack into a 3-D array instead,
+    unless (at predict) that length is not the one the model was fitted on."""
+    if not (isinstance(X, (list, tuple)) and len(X) > 0
+            and all(np.ndim(series) == 2 for series in X)):
+        return False
+    steps = {np.shape(series)[1] for series in X}
+    return len(steps) > 1 or (fitted_steps is not None and steps != {fitted_steps})
 
 
 class _SeriesListInput:
@@ -52,11 +57,16 @@ class _SeriesListInput:
     lengths (``SequenceDataset``); the named architectures zero every block's
     output past each series' end and average over its own steps only, so a
     series predicts the same in any batch. Batch norm, in training, still
-    takes its statistics over the padded steps too.
+    takes its statistics over the padded steps too (as zeros).
     """
 
     def _read_series_list(self, X):
-        if self._architecture() is None or self.module is not None:
+        if self.module is not None:
+            raise ValueError("X is a list of series of different lengths, which a user "
+                             "module cannot be given (it takes flat rows): leave module=None "
+                             "and use a named conv_layers ('fcn', 'resnet' or 'inception'), "
+                             "or pad the series to one length yourself.")
+        if self._architecture() is None:
             raise ValueError("X is a list of series of different lengths, which only the "
                              "named architectures read (they mask the padding): pass "
                              "conv_layers='fcn', 'resnet' or 'inception'.")
@@ -77,7 +87,7 @@ class _SeriesListInput:
         return Padded(to_training_dtype(values, check_dtype(self.dtype)), lengths), y
 
     def _check_X_fast(self, X):
-        if not _is_series_list(X):
+        if not _is_series_list(X, self.input_shape_[1]):
             return super()._check_X_fast(X)
         values, lengths = self._read_series_list(X)
         self._check_channels(values)

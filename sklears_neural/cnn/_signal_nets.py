@@ -113,11 +113,16 @@ class _SignalNet(Module):
             x = self.unflatten(x)
         if lengths is None:
             return self.head(self.blocks(x))
+        lengths = np.asarray(lengths)
+        if lengths.shape != (x.shape[0],) or lengths.min() < 1 or lengths.max() > x.shape[2]:
+            raise ValueError(f"lengths must be one length in [1, {x.shape[2]}] per series; "
+                             f"got {lengths!r}.")
         xp = get_array_module(x.data)
-        valid = np.arange(x.shape[2])[None, :] < np.asarray(lengths)[:, None]
+        valid = np.arange(x.shape[2])[None, :] < lengths[:, None]
         token = _MASK.set(xp.asarray(valid[:, None, :], dtype=x.dtype))
         try:
-            return self.head(self.blocks(x), lengths)
+            # the input too: training noise reaches the padding
+            return self.head(self.blocks(_masked(x)), lengths)
         finally:
             _MASK.reset(token)
 
@@ -229,7 +234,7 @@ class _InceptionModule(Module):
     def forward(self, x):
         """(n, in_channels, L) -> (n, 4 * filters, L)."""
         z = self.bottleneck(x) if self.bottleneck is not None else x
-        pooled = self.pool_conv(self.pool(_pool_input(x)))
+        pooled = _masked(self.pool_conv(self.pool(_pool_input(x))))
         branches = [conv(z) for conv in self.convs] + [pooled]
         return _masked(F.relu(self.norm(F.cat(branches, dim=1))))
 

@@ -3,7 +3,7 @@
 
 X may be a 3-D array (n, T, F), (n, F, T) with ``layout="NCT"``, flat rows
 (n, T*F) with ``input_shape``, or a list of variable-length sequences. Each
-form is read (``_input``) into padded (n, T, F) values and lengths, held by
+form is read (``base._sequence_input``) into padded (n, T, F) values and lengths, held by
 a ``SequenceDataset``; the network takes a padded batch and its lengths.
 """
 
@@ -206,7 +206,7 @@ class _Transformer(_BaseSequenceNet):
                              f"{self.positional_encoding!r}.")
 
     def _network(self, n_features, n_outputs, activation_noise, generator):
-        longest = self.input_shape_[0]
+        longest = math.ceil(self.input_shape_[0] / self.patch_size_)  # in patches
         max_len = self.max_len if self.max_len is not None else max(5000, longest)
         if longest > max_len:
             raise ValueError(f"X has sequences of {longest} steps, more than max_len={max_len}.")

@@ -126,7 +126,7 @@ def test_series_list_errors_name_the_fix():
         CNN1DClassifier(augment={"shift": 2}).fit(X, [0, 1] * 3)
     model = CNN1DClassifier(max_iter=1, random_state=0).fit(X, [0, 1] * 3)
     with pytest.raises(ValueError, match="3 channels; the model was fitted on 2"):
-        model.predict(_series_list(rng, 2, 3, [8]))
+        model.predict([rng.standard_normal((3, 8)), rng.standard_normal((3, 9))])
 
 
 @pytest.mark.slow
@@ -138,3 +138,42 @@ def test_japanese_vowels_variable_length_multivariate():
     assert isinstance(X_train, list) and X_train[0].shape[0] == 12  # 12 channels, 7-26 steps
     model = CNN1DClassifier(random_state=0, n_threads=1).fit(X_train, y_train)
     assert model.score(X_test, y_test) >= 0.97  # measured 0.992
+
+
+def test_equal_length_lists_read_as_arrays_by_every_network():
+    # a list of equal-length series is a 3-D array in another form (no padding)
+    X = np.random.default_rng(3).standard_normal((8, 2, 12)).astype(np.float32)
+    model = CNN1DClassifier(conv_layers=((4, 3),), max_iter=1, random_state=0)
+    model.fit(list(X), [0, 1] * 4)
+    np.testing.assert_allclose(model.predict_proba(list(X)), model.predict_proba(X))
+
+
+def test_padding_values_never_reach_valid_steps():
+    # whatever the padding holds (training noise lands there), valid outputs stay
+    rng = np.random.default_rng(4)
+    for name, cls in SIGNAL_ARCHITECTURES.items():
+        net = cls((2, 12), 3, generator=np.random.default_rng(0))
+        net.eval()
+        x = rng.standard_normal((2, 12, 2)).astype(np.float32)
+        noisy = x.copy()
+        noisy[0, 7:] = rng.standard_normal((5, 2))
+        lengths = np.array([7, 12])
+        clean = x.copy()
+        clean[0, 7:] = 0
+        a = np.asarray(net(Tensor(clean), lengths).data)
+        b = np.asarray(net(Tensor(noisy), lengths).data)
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7, err_msg=name)
+
+
+def test_user_module_with_a_series_list_names_module():
+    X = [np.zeros((1, 5), np.float32), np.zeros((1, 8), np.float32)]
+
+    from sklears_neural import nn
+
+    with pytest.raises(ValueError, match="leave module=None"):
+        CNN1DClassifier(module=nn.Linear(5, 2)).fit(X, [0, 1])
+
+
+def test_hidden_layer_sizes_as_an_int_equal_to_the_default_is_accepted():
+    X = np.zeros((4, 1, 8), dtype=np.float32)
+    CNN1DClassifier(hidden_layer_sizes=128, max_iter=1).fit(X, [0, 1, 0, 1])

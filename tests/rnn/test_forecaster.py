@@ -110,3 +110,4 @@ def test_auto_window_is_a_third_of_a_short_series():
 def test_bad_scale_names_the_parameter(bad):
     with pytest.raises(ValueError, match="scale must be"):
         _fast(window=8, scale=bad).fit(np.sin(np.arange(60) / 3))
+

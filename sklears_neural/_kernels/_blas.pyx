@@ -126,13 +126,27 @@ cdef void gemm_rowmajor(bint trans_a, bint trans_b, int m, int n, int k,
               &beta, c, &ldc)
 
 
+def aligned_float32(size):
+    """An uninitialised float32 array of ``size`` values starting on 64 bytes
+    (what the AVX-512 kernels' aligned loads of packed operands need).
+
+    Parameters
+    ----------
+    size : int
+
+    Returns
+    -------
+    ndarray of shape (size,)
+    """
+    raw = np.empty(size + 16, dtype=np.float32)
+    start = (-raw.ctypes.data % 64) // 4
+    return raw[start:start + size]
+
+
 cdef object pack_shared_b(object dtype, bint trans_b, int k, int n, const float* b, int ldb):
     if not products_on_own_gemm(dtype) or n < AVX512_MIN_COLUMNS or k <= 0:
         return None
-    size = sgemm_prepacked_size(k, n)
-    raw = np.empty(size + 16, dtype=np.float32)
-    start = (-raw.ctypes.data % 64) // 4
-    packed = raw[start:start + size]
+    packed = aligned_float32(sgemm_prepacked_size(k, n))
     cdef float[::1] out = packed
     with nogil:
         sgemm_prepack_b(trans_b, k, n, b, ldb, &out[0])

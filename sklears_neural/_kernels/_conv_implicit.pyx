@@ -44,7 +44,7 @@ from sklears_neural._kernels._gemm_avx512 cimport (
     sconv_weight_grad_buffer,
 )
 
-from sklears_neural._kernels._blas import products_on_own_gemm
+from sklears_neural._kernels._blas import aligned_float32, products_on_own_gemm
 
 
 cdef struct Plan:
@@ -83,9 +83,7 @@ cdef tuple _tables(const Plan* p, tuple kernel, tuple dilation):
 cdef object _aligned_rows(Py_ssize_t rows, Py_ssize_t size):
     """(rows, size') float32 rows, size' >= size, each starting on 64 bytes."""
     cdef Py_ssize_t width = (size + 15) // 16 * 16
-    raw = np.empty(rows * width + 16, dtype=np.float32)
-    start = (-raw.ctypes.data % 64) // 4
-    return raw[start:start + rows * width].reshape(rows, width)
+    return aligned_float32(rows * width).reshape(rows, width)
 
 
 # Whether implicit_ok may say yes; switched by tests and benchmarks (``set_enabled``).

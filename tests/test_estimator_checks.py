@@ -30,6 +30,9 @@ ESTIMATORS = [
                    batch_norm=False, max_iter=20, lr=1e-2, random_state=0),
     # Flat rows read as univariate sequences of n_features steps: (T, F) = (-1, 1).
     RNNClassifier(hidden_size=8, input_shape=(-1, 1), max_iter=20, lr=1e-2, random_state=0),
+    # Fitted input statistics (scale="channel") through every check too.
+    RNNClassifier(hidden_size=8, input_shape=(-1, 1), scale="channel", max_iter=20, lr=1e-2,
+                  random_state=0),
     # check_regressors_train wants R^2 > 0.5 on its regression data: 50 epochs.
     RNNRegressor("gru", hidden_size=8, input_shape=(-1, 1), max_iter=50, lr=1e-2,
                  random_state=0),

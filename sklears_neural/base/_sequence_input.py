@@ -19,10 +19,12 @@ from sklearn.utils.validation import check_X_y, column_or_1d
 from sklears_neural.base._shapes import as_shape_spec, fill_shape
 from sklears_neural.data import SequenceDataset
 
-__all__ = ["LAYOUTS", "check_layout", "check_sample_shape", "check_sequence_targets",
-           "flat_to_values", "read_sequences", "resolve_input_shape", "to_training_dtype"]
+__all__ = ["LAYOUTS", "SCALES", "channel_statistics", "check_layout", "check_sample_shape",
+           "check_scale", "check_sequence_targets", "flat_to_values", "read_sequences",
+           "resolve_input_shape", "scale_values", "to_training_dtype"]
 
 LAYOUTS = ("NTC", "NCT")
+SCALES = (None, "series", "channel")
 
 
 def check_layout(layout):
@@ -178,3 +180,50 @@ def check_sequence_targets(estimator, values, y, reset):
         estimator.n_features_in_ = flat.shape[1]
         estimator.__dict__.pop("feature_names_in_", None)
     return flat.reshape(values.shape), y
+
+
+def check_scale(scale):
+    if not (scale is None or (isinstance(scale, str) and scale in SCALES)):
+        raise ValueError(f"scale must be None (the values as given), 'series' (each series "
+                         f"standardised over its own steps) or 'channel' (each feature "
+                         f"standardised with the training set's mean and std); got {scale!r}.")
+
+
+def _valid_steps(values, lengths):
+    """(n, T, 1) of 1.0 at each sequence's valid steps, 0.0 at its padding."""
+    return (np.arange(values.shape[1]) < lengths[:, None])[:, :, None].astype(np.float64)
+
+
+def _safe_std(variance):
+    std = np.sqrt(np.maximum(variance, 0.0))
+    return np.where(std > 0, std, 1.0)  # a constant feature is centred, not divided by 0
+
+
+def channel_statistics(values, lengths):
+    """Mean and std of each feature over the valid steps of every sequence: (F,), (F,)."""
+    valid = _valid_steps(values, lengths)
+    count = valid.sum()
+    mean = (values * valid).sum(axis=(0, 1)) / count
+    variance = (((values - mean) * valid) ** 2).sum(axis=(0, 1)) / count
+    return mean, _safe_std(variance)
+
+
+def scale_values(values, lengths, scale, statistics=None):
+    """A standardised copy of padded (n, T, F) ``values`` (float64); padding stays 0.
+
+    ``scale="series"`` centres and scales each feature of each sequence by its
+    own valid steps; ``"channel"`` by ``statistics``, the training set's
+    ``channel_statistics``. None returns ``values`` as they are.
+    """
+    if scale is None:
+        return values
+    valid = _valid_steps(values, lengths)
+    values = np.asarray(values, dtype=np.float64)
+    if scale == "series":
+        count = np.maximum(lengths, 1)[:, None, None]
+        mean = (values * valid).sum(axis=1, keepdims=True) / count
+        variance = (((values - mean) * valid) ** 2).sum(axis=1, keepdims=True) / count
+        std = _safe_std(variance)
+    else:
+        mean, std = statistics
+    return (values - mean) / std * valid

@@ -30,12 +30,15 @@ from sklears_neural.base._mixins import NeuralNetClassifierMixin, NeuralNetRegre
 from sklears_neural.base._noise import parse_noise
 from sklears_neural.base._routing import RoutedParamsMixin
 from sklears_neural.base._sequence_input import (
+    channel_statistics,
     check_layout,
     check_sample_shape,
+    check_scale,
     check_sequence_targets,
     flat_to_values,
     read_sequences,
     resolve_input_shape,
+    scale_values,
     to_training_dtype,
 )
 from sklears_neural.data import Padded, SequenceDataset
@@ -59,6 +62,7 @@ class _BaseSequenceNet(RoutedParamsMixin, BaseNeuralNet):
         **BaseNeuralNet._parameter_constraints, **CLASSIFIER_CONSTRAINTS,
         "cell": "no_validation", "pooling": "no_validation", "nonlinearity": "no_validation",
         "layout": "no_validation", "input_shape": "no_validation", "optimizer": "no_validation",
+        "scale": "no_validation",
         "activation": "no_validation", "positional_encoding": "no_validation",
         "hidden_size": _positive, "num_layers": _positive, "d_model": _positive,
         "nhead": _positive, "dim_feedforward": _positive, "max_len": [*_positive, None],
@@ -81,6 +85,7 @@ class _BaseSequenceNet(RoutedParamsMixin, BaseNeuralNet):
     def _extra_validation(self):
         self._check_routed()
         check_layout(self.layout)
+        check_scale(self.scale)
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {', '.join(map(repr, POOLINGS))}; got "
                              f"{self.pooling!r}.")
@@ -135,9 +140,35 @@ class _BaseSequenceNet(RoutedParamsMixin, BaseNeuralNet):
             values, y = check_sequence_targets(self, values, y, reset)
         if reset:
             self.input_shape_ = values.shape[1:]
+            self._fit_scale(values, lengths)
         else:
             self._check_step_features(values)
-        return Padded(to_training_dtype(values, check_dtype(self.dtype)), lengths), y
+            self._check_scale_unchanged()
+        return self._padded(values, lengths), y
+
+    # -- input scaling (``scale``) ----------------------------------------------------
+    def _fit_scale(self, values, lengths):
+        check_scale(self.scale)
+        self._fitted_scale = self.scale
+        for name in ("scale_mean_", "scale_std_"):
+            self.__dict__.pop(name, None)
+        if self.scale == "channel":
+            self.scale_mean_, self.scale_std_ = channel_statistics(values, lengths)
+
+    def _check_scale_unchanged(self):
+        if self.scale != self._fitted_scale:
+            raise ValueError(f"scale={self.scale!r}, but the model was fitted with "
+                             f"scale={self._fitted_scale!r}: a warm start or partial_fit "
+                             "must read X as the first fit did. Refit from scratch "
+                             "(warm_start=False) to change it.")
+
+    def _padded(self, values, lengths):
+        """The network's input: values scaled as fitted, in the training dtype."""
+        scale = getattr(self, "_fitted_scale", None)
+        if scale is not None:
+            statistics = (self.scale_mean_, self.scale_std_) if scale == "channel" else None
+            values = scale_values(values, lengths, scale, statistics)
+        return Padded(to_training_dtype(values, check_dtype(self.dtype)), lengths)
 
     def _dataset(self, features, y=None, sample_weight=None):
         return SequenceDataset.from_padded(features.values, features.lengths, y, sample_weight,
@@ -173,7 +204,7 @@ class _BaseSequenceNet(RoutedParamsMixin, BaseNeuralNet):
         else:
             values, lengths = read
             self._check_step_features(values)
-        return Padded(to_training_dtype(values, check_dtype(self.dtype)), lengths)
+        return self._padded(values, lengths)
 
 
 class _Recurrent(_BaseSequenceNet):
@@ -238,6 +269,18 @@ _INPUT_DOC = """    layout : {"NTC", "NCT"}, default="NTC"
         steps, patches of 10) LSTM 0.49 -> 0.95 (0.97 at the LSTM's lr of
         3e-3), Transformer 0.85 -> 0.98; BasicMotions (100 steps) LSTM
         0.83 -> 1.00, Transformer 0.98 -> 1.00.
+    scale : {None, "series", "channel"}, default=None
+        Standardise the input before the network reads it: "series" centres
+        and scales each feature of each sequence by its own valid steps (the
+        z-normalisation of the UCR archive: only the shape of a series
+        counts, not its level or amplitude); "channel" by each feature's
+        mean and std over all training steps (``scale_mean_``,
+        ``scale_std_``; for features of very different units). None reads
+        X as given. Off by default because it measured no better: LSTM on
+        BasicMotions (raw motion sensors), seeds 0-4, 0.985 on average as
+        given, 0.935 with "channel", 0.75 with "series" (seed 0), the
+        Transformer 0.955 / 0.965 / 0.90; on GunPoint and ItalyPowerDemand,
+        already z-normalised, either is a no-op.
 """
 
 # In the order of the signatures; a classifier's own parameters go between the two.
@@ -280,6 +323,9 @@ _ATTRIBUTES_DOC = """    input_shape_ : (int, int)
         T * F: the width of flat rows ``predict`` accepts.
     patch_size_ : int
         The steps per patch the network reads (``patch_size`` resolved).
+    scale_mean_, scale_std_ : ndarray of shape (F,)
+        With ``scale="channel"``: each feature's training mean and std (a
+        constant feature has std 1).
     module_, optimizer_, history_, loss_curve_, n_iter_
         As for NeuralNetClassifier.
 
@@ -373,7 +419,7 @@ class RNNClassifier(NeuralNetClassifierMixin, _Recurrent):
 
     def __init__(self, cell="lstm", *, hidden_size=64, num_layers=1, bidirectional=False,
                  pooling="last", dropout=0.0, nonlinearity="tanh", layout="NTC",
-                 input_shape=None, patch_size="auto", optimizer="adam", lr=3e-3, max_iter=200,
+                 input_shape=None, patch_size="auto", scale=None, optimizer="adam", lr=3e-3, max_iter=200,
                  batch_size=32,
                  alpha=0.0, l1=0.0, clip_grad_norm=None, noise=0.0, lr_schedule=None,
                  label_smoothing=0.0, class_weight=None, callbacks=None,
@@ -395,7 +441,7 @@ class RNNRegressor(NeuralNetRegressorMixin, _Recurrent):
 
     def __init__(self, cell="lstm", *, hidden_size=64, num_layers=1, bidirectional=False,
                  pooling="last", dropout=0.0, nonlinearity="tanh", layout="NTC",
-                 input_shape=None, patch_size="auto", optimizer="adam", lr=3e-3, max_iter=200,
+                 input_shape=None, patch_size="auto", scale=None, optimizer="adam", lr=3e-3, max_iter=200,
                  batch_size=32,
                  alpha=0.0, l1=0.0, clip_grad_norm=None, noise=0.0, lr_schedule=None,
                  callbacks=None, validation_fraction=None, early_stopping=False,
@@ -416,7 +462,7 @@ class TransformerClassifier(NeuralNetClassifierMixin, _Transformer):
     def __init__(self, d_model=64, *, nhead=4, num_layers=2, dim_feedforward=128,
                  dropout=0.1, activation="gelu", norm_first=True,
                  positional_encoding="sinusoidal", max_len=None, pooling="mean", layout="NTC",
-                 input_shape=None, patch_size="auto", optimizer="adam", lr=1e-3, max_iter=200,
+                 input_shape=None, patch_size="auto", scale=None, optimizer="adam", lr=1e-3, max_iter=200,
                  batch_size=32,
                  alpha=0.0, l1=0.0, clip_grad_norm=None, noise=0.0, lr_schedule=None,
                  label_smoothing=0.0, class_weight=None, callbacks=None,
@@ -439,7 +485,7 @@ class TransformerRegressor(NeuralNetRegressorMixin, _Transformer):
     def __init__(self, d_model=64, *, nhead=4, num_layers=2, dim_feedforward=128,
                  dropout=0.1, activation="gelu", norm_first=True,
                  positional_encoding="sinusoidal", max_len=None, pooling="mean", layout="NTC",
-                 input_shape=None, patch_size="auto", optimizer="adam", lr=1e-3, max_iter=200,
+                 input_shape=None, patch_size="auto", scale=None, optimizer="adam", lr=1e-3, max_iter=200,
                  batch_size=32,
                  alpha=0.0, l1=0.0, clip_grad_norm=None, noise=0.0, lr_schedule=None,
                  callbacks=None, validation_fraction=None, early_stopping=False,

@@ -36,11 +36,11 @@ def _ours():
     from sklears_neural import CNN1DClassifier, RNNClassifier, TransformerClassifier
 
     return {
-        "CNN1DClassifier() [fcn]": lambda: CNN1DClassifier(random_state=0),
+        "CNN1DClassifier() [inception]": lambda: CNN1DClassifier(random_state=0),
+        'CNN1DClassifier(conv_layers="fcn")':
+            lambda: CNN1DClassifier(conv_layers="fcn", random_state=0),
         'CNN1DClassifier(conv_layers="resnet")':
             lambda: CNN1DClassifier(conv_layers="resnet", random_state=0),
-        'CNN1DClassifier(conv_layers="inception")':
-            lambda: CNN1DClassifier(conv_layers="inception", random_state=0),
         'RNNClassifier(layout="NCT")': lambda: RNNClassifier(layout="NCT", random_state=0),
         'TransformerClassifier(layout="NCT")':
             lambda: TransformerClassifier(layout="NCT", random_state=0),

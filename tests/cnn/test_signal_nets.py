@@ -137,7 +137,7 @@ def test_japanese_vowels_variable_length_multivariate():
     X_test, y_test = datasets.load_classification("JapaneseVowels", split="test")
     assert isinstance(X_train, list) and X_train[0].shape[0] == 12  # 12 channels, 7-26 steps
     model = CNN1DClassifier(random_state=0, n_threads=1).fit(X_train, y_train)
-    assert model.score(X_test, y_test) >= 0.97  # measured 0.992
+    assert model.score(X_test, y_test) >= 0.97  # measured 0.986 (Inception; FCN 0.992)
 
 
 def test_equal_length_lists_read_as_arrays_by_every_network():

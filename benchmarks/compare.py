@@ -28,7 +28,8 @@ a PyTorch loop); ``--only conv`` names these three. ``rnn`` (LSTM and GRU,
 1 and 2 layers, forward+backward over a sequence) and ``encoder`` (a
 TransformerEncoderLayer and its self-attention block, forward+backward)
 compare sequence models with PyTorch's using the same weights; ``--only
-sequence`` names these two. A new comparison is one more function and one
+sequence`` names these two. ``explain`` times integrated gradients against
+captum on the same network copied into PyTorch. A new comparison is one more function and one
 more ``TABLES`` entry.
 
 Timing: ``time.perf_counter``; warm-up calls first; each repeat runs the
@@ -67,6 +68,7 @@ from compare_tables._common import Config, torch  # noqa: E402
 from compare_tables.adam import bench_adam  # noqa: E402
 from compare_tables.conv import bench_conv2d, bench_lenet, bench_pool  # noqa: E402
 from compare_tables.dense import bench_dense  # noqa: E402
+from compare_tables.explain import bench_explain  # noqa: E402
 from compare_tables.load import bench_load  # noqa: E402
 from compare_tables.mlp import bench_mlp, bench_overhead, bench_predict  # noqa: E402
 from compare_tables.optim import bench_optim  # noqa: E402
@@ -86,6 +88,7 @@ TABLES = {
     "encoder": bench_encoder,
     "overhead": bench_overhead,
     "load": bench_load,
+    "explain": bench_explain,
 }
 
 # Tables that set their own threads (the machine's defaults) and so run once,

@@ -668,6 +668,26 @@ class BaseNeuralNet(BaseEstimator):
         with thread_limits(self.n_threads, self._batch_work(n), self._thread_pool):
             return self._forward(features)
 
+    def _gradient_input(self, X):
+        """The network's input for X, and how to put a gradient over it in X's form.
+
+        Returns ``(features, to_input)``: ``features`` as ``_check_X_fast``
+        gives them, and a function that maps an array shaped like their float
+        values (the rows, or ``Padded``'s values) to the form of X, so that
+        ``sklears_neural.inspection`` can give attributions shaped like X.
+        Here rows are X's samples flattened in C order (an ndarray X gets its
+        shape back); estimators that read X otherwise override this.
+        """
+        features = self._check_X_fast(X)
+        shape = X.shape if isinstance(X, np.ndarray) else None
+
+        def to_input(grad):
+            if shape is not None and grad.size == math.prod(shape):
+                return grad.reshape(shape)
+            return grad
+
+        return features, to_input
+
     def _check_X_fast(self, X):
         """``validate_data`` for prediction, with a short path for plain arrays.
 

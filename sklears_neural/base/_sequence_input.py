@@ -21,7 +21,8 @@ from sklears_neural.data import SequenceDataset
 
 __all__ = ["LAYOUTS", "SCALES", "channel_statistics", "check_layout", "check_sample_shape",
            "check_scale", "check_sequence_targets", "flat_to_values", "read_sequences",
-           "resolve_input_shape", "scale_values", "to_training_dtype"]
+           "resolve_input_shape", "scale_values", "scale_values_backward",
+           "to_input_form", "to_training_dtype"]
 
 LAYOUTS = ("NTC", "NCT")
 SCALES = (None, "series", "channel")
@@ -227,3 +228,46 @@ def scale_values(values, lengths, scale, statistics=None):
     else:
         mean, std = statistics
     return (values - mean) / std * valid
+
+
+def scale_values_backward(grad, values, lengths, scale, statistics=None):
+    """The gradient with respect to ``values`` of ``scale_values``' output, given ``grad``.
+
+    For "series", the z-normalisation's own backward: with z the scaled
+    values and s the std of each feature of a sequence over its valid steps,
+    ``(grad - mean(grad) - z * mean(grad * z)) / s`` (a constant feature, s
+    taken as 1: ``grad - mean(grad)``).
+    """
+    if scale is None:
+        return grad
+    valid = _valid_steps(values, lengths)
+    if scale == "channel":
+        return grad / statistics[1] * valid
+    values = np.asarray(values, dtype=np.float64)
+    count = np.maximum(lengths, 1)[:, None, None]
+    mean = (values * valid).sum(axis=1, keepdims=True) / count
+    variance = (((values - mean) * valid) ** 2).sum(axis=1, keepdims=True) / count
+    std = _safe_std(variance)
+    z = (values - mean) / std * valid * (variance > 0)
+    grad = grad * valid
+    grad_mean = grad.sum(axis=1, keepdims=True) / count
+    z_mean = (grad * z).sum(axis=1, keepdims=True) / count
+    return (grad - grad_mean - z * z_mean) / std * valid
+
+
+def to_input_form(grad, X, lengths, layout, flat):
+    """An array over padded (n, T, F) values (a gradient) in the form X was given.
+
+    Flat (n, T*F) rows ordered as ``layout`` reads them when ``flat``; else
+    the values themselves for a ``SequenceDataset``, a list of each
+    sequence's valid steps for a list, a 3-D array in ``layout`` otherwise.
+    """
+    if isinstance(X, SequenceDataset):
+        return grad
+    in_layout = grad if layout == "NTC" else grad.transpose(0, 2, 1)
+    if flat:
+        return in_layout.reshape(len(grad), -1)
+    if isinstance(X, (list, tuple)):
+        series = [grad[i, :length] for i, length in enumerate(lengths)]
+        return [steps if layout == "NTC" else steps.T for steps in series]
+    return in_layout

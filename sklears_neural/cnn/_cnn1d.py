@@ -36,6 +36,7 @@ from sklears_neural.backend import check_dtype
 from sklears_neural.base._sequence_input import (
     check_sequence_targets,
     read_sequences,
+    to_input_form,
     to_training_dtype,
 )
 from sklears_neural.cnn._cnn import (
@@ -107,6 +108,12 @@ class _SeriesListInput:
         values, lengths = self._read_series_list(X)
         self._check_channels(values)
         return Padded(to_training_dtype(values, check_dtype(self.dtype)), lengths)
+
+    def _gradient_input(self, X):
+        if not _is_series_list(X, self.input_shape_[1]):
+            return super()._gradient_input(X)
+        features = self._check_X_fast(X)
+        return features, lambda grad: to_input_form(grad, X, features.lengths, "NCT", False)
 
     def _check_channels(self, values):
         if values.shape[2] != self.input_shape_[0]:

@@ -39,6 +39,8 @@ from sklears_neural.base._sequence_input import (
     read_sequences,
     resolve_input_shape,
     scale_values,
+    scale_values_backward,
+    to_input_form,
     to_training_dtype,
 )
 from sklears_neural.data import Padded, SequenceDataset
@@ -196,15 +198,30 @@ class _BaseSequenceNet(RoutedParamsMixin, BaseNeuralNet):
                              f"{type(self).__name__} was fitted with {expected}{hint}.")
 
     def _check_X_fast(self, X):
+        return self._padded(*self._read_values(X)[:2])
+
+    def _read_values(self, X):
+        """Padded (n, T, F) values and lengths of X for prediction, and whether X
+        was flat rows."""
         read = read_sequences(X, self.layout)
         if read is None:
             X = super()._check_X_fast(X)
             values = flat_to_values(X, *self.input_shape_, self.layout)
-            lengths = np.full(X.shape[0], values.shape[1], dtype=np.int64)
-        else:
-            values, lengths = read
-            self._check_step_features(values)
-        return self._padded(values, lengths)
+            return values, np.full(X.shape[0], values.shape[1], dtype=np.int64), True
+        values, lengths = read
+        self._check_step_features(values)
+        return values, lengths, False
+
+    def _gradient_input(self, X):
+        values, lengths, flat = self._read_values(X)
+        scale = getattr(self, "_fitted_scale", None)
+        statistics = (self.scale_mean_, self.scale_std_) if scale == "channel" else None
+
+        def to_input(grad):
+            grad = scale_values_backward(grad, values, lengths, scale, statistics)
+            return to_input_form(grad, X, lengths, self.layout, flat)
+
+        return self._padded(values, lengths), to_input
 
 
 class _Recurrent(_BaseSequenceNet):

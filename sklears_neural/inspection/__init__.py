@@ -1,0 +1,28 @@
+"""Explanations of fitted estimators: gradient attributions over the inputs.
+
+Every method takes a fitted estimator of this library, or a Pipeline ending
+in one, and X as the estimator predicts on it, and returns an
+``Attribution`` shaped like X:
+
+* ``saliency``: the gradient of the explained output;
+* ``input_x_gradient``: input times gradient;
+* ``integrated_gradients``: the gradient integrated from a baseline, with
+  captum's integration rules and each row's completeness error;
+* ``smoothgrad``: gradients averaged over noisy inputs (also SmoothGrad²
+  and VarGrad).
+
+Model-agnostic tools (shap's KernelExplainer, LIME, scikit-learn's
+permutation importance) work on these estimators as on any other.
+"""
+
+from sklears_neural.inspection._gradients import (
+    input_x_gradient,
+    integrated_gradients,
+    saliency,
+    smoothgrad,
+)
+from sklears_neural.inspection._integration import INTEGRATION_METHODS
+from sklears_neural.inspection._result import Attribution
+
+__all__ = ["INTEGRATION_METHODS", "Attribution", "input_x_gradient", "integrated_gradients",
+           "saliency", "smoothgrad"]

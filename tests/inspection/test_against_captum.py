@@ -1,0 +1,94 @@
+"""Our gradient attributions against captum's on the same network, copied into
+PyTorch (float64). Skips without torch and captum (the benchmark environment
+has both)."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from sklears_neural import CNNClassifier, MLPClassifier
+from sklears_neural.inspection import input_x_gradient, integrated_gradients, saliency
+
+torch = pytest.importorskip("torch", reason="the comparison needs PyTorch (a peer, not a "
+                                            "dependency)")
+attr = pytest.importorskip("captum.attr", reason="the comparison needs captum")
+
+
+def _tensor(array):
+    return torch.from_numpy(np.array(array, dtype=np.float64))
+
+
+def _copy(torch_layer, our_layer):
+    torch_layer.weight.data = _tensor(our_layer.weight.data)
+    torch_layer.bias.data = _tensor(our_layer.bias.data)
+
+
+def _data(seed=0, n=60, features=16):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, features))
+    return X, (X[:, :4].sum(axis=1) > 0).astype(int) + (X[:, 4:8].sum(axis=1) > 0)
+
+
+def _mlp_pair():
+    X, y = _data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = MLPClassifier(hidden_layer_sizes=(12,), max_iter=30, dtype="float64",
+                             random_state=0).fit(X, y)
+    hidden, out = ours.module_.layers[0], ours.module_.layers[1]
+    theirs = torch.nn.Sequential(torch.nn.Linear(16, 12), torch.nn.ReLU(),
+                                 torch.nn.Linear(12, 3)).double()
+    _copy(theirs[0], hidden)
+    _copy(theirs[2], out)
+    return ours, theirs, X
+
+
+def _cnn_pair():
+    X, y = _data(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = CNNClassifier(input_shape=(1, 4, 4), conv_layers=((3, 3),), hidden_layer_sizes=(),
+                             batch_norm=False, max_iter=20, dtype="float64",
+                             random_state=0).fit(X, y)
+    conv, linear = ours.module_.layers[1], ours.module_.layers[5]
+    theirs = torch.nn.Sequential(
+        torch.nn.Unflatten(1, (1, 4, 4)), torch.nn.Conv2d(1, 3, 3, padding="same"),
+        torch.nn.ReLU(), torch.nn.MaxPool2d(2, ceil_mode=True), torch.nn.Flatten(),
+        torch.nn.Linear(12, 3)).double()
+    _copy(theirs[1], conv)
+    _copy(theirs[5], linear)
+    return ours, theirs, X
+
+
+@pytest.mark.parametrize("pair", [_mlp_pair, _cnn_pair], ids=["mlp", "cnn"])
+def test_saliency_input_x_gradient_and_integrated_gradients_match_captum(pair):
+    ours, theirs, X = pair()
+    x = X[:8]
+    np.testing.assert_allclose(torch.softmax(theirs(_tensor(x)), 1).detach().numpy(),
+                               ours.predict_proba(x), atol=1e-12)
+    target = np.array([0, 1, 2, 0, 1, 2, 2, 1])
+    expected = {
+        "saliency": attr.Saliency(theirs).attribute(_tensor(x), target=target.tolist()),
+        "input_x_gradient": attr.InputXGradient(theirs).attribute(_tensor(x),
+                                                                  target=target.tolist()),
+    }
+    got = {"saliency": saliency(ours, x, target=target).values,
+           "input_x_gradient": input_x_gradient(ours, x, target=target).values}
+    for name in expected:
+        np.testing.assert_allclose(got[name], expected[name].detach().numpy(), atol=1e-5,
+                                   err_msg=name)
+    baseline = np.full(16, 0.25)
+    for method in ("gausslegendre", "riemann_left", "riemann_right", "riemann_middle",
+                   "riemann_trapezoid"):
+        theirs_ig, delta = attr.IntegratedGradients(theirs).attribute(
+            _tensor(x), baselines=_tensor(baseline[None].repeat(8, 0)), target=target.tolist(),
+            n_steps=50, method=method, return_convergence_delta=True)
+        ours_ig = integrated_gradients(ours, x, target=target, baseline=baseline, n_steps=50,
+                                       method=method)
+        theirs_ig = theirs_ig.detach().numpy()
+        if method == "riemann_trapezoid":  # captum's weights sum to (n - 1) / n, ours to 1
+            theirs_ig = theirs_ig * 50 / 49
+        else:
+            np.testing.assert_allclose(ours_ig.delta, delta.detach().numpy(), atol=1e-5)
+        np.testing.assert_allclose(ours_ig.values, theirs_ig, atol=1e-5, err_msg=method)

@@ -1,4 +1,5 @@
-"""Table x: explanations against captum on the same network copied into PyTorch."""
+"""Table x: explanations against their peers: integrated gradients against
+captum on the same network copied into PyTorch, KernelSHAP against shap."""
 
 import warnings
 
@@ -8,6 +9,8 @@ from ._common import Table, _timing_record, fmt_ratio, iqr, measure, ms, ratio, 
 IG_STEPS = 50
 IG_INPUTS = 100
 IG_TARGET = 1.0  # ours / captum time, <=
+SHAP_INPUTS, SHAP_BACKGROUND = 10, 100
+SHAP_TARGET = 1.0  # ours / shap time, <=
 
 
 def _captum():
@@ -70,6 +73,14 @@ def _copy(torch_layer, our_layer):
         torch_layer.bias.data = _t(our_layer.bias.data)
 
 
+def _shap():
+    try:
+        import shap
+    except ImportError:
+        return None
+    return shap
+
+
 def _models():
     """A default MLPClassifier and CNNClassifier fitted on standardised digits."""
     from sklearn.datasets import load_digits
@@ -82,21 +93,23 @@ def _models():
         warnings.simplefilter("ignore")
         mlp = MLPClassifier(random_state=0).fit(X, y)
         cnn = CNNClassifier(random_state=0).fit(X.reshape(-1, 8, 8), y)
-    return X[:IG_INPUTS], [("MLPClassifier() on digits", mlp, X[:IG_INPUTS]),
+    return X, [("MLPClassifier() on digits", mlp, X[:IG_INPUTS]),
                            ("CNNClassifier() on digits", cnn,
                             X[:IG_INPUTS].reshape(-1, 8, 8))]
 
 
 def bench_explain(cfg):
-    """Table x: integrated gradients for 100 digits inputs, ours against captum."""
+    """Table x: integrated gradients for 100 digits inputs against captum, KernelSHAP for
+    10 against shap."""
     from sklears_neural.inspection import integrated_gradients
 
     IntegratedGradients = _captum() if torch is not None else None
-    _, models = _models()
+    digits, models = _models()
     table = Table("explain",
-                  f"x. Integrated gradients ({IG_STEPS} Gauss-Legendre steps, {IG_INPUTS} "
-                  f"digits inputs, float32, threads={cfg.threads})",
-                  ["model", "implementation", "ms/call", "best ms", "iqr %", "time / captum",
+                  f"x. Explanations on digits: integrated gradients ({IG_STEPS} "
+                  f"Gauss-Legendre steps, {IG_INPUTS} inputs, float32) and KernelSHAP "
+                  f"(threads={cfg.threads})",
+                  ["model", "implementation", "ms/call", "best ms", "iqr %", "time / peer",
                    "max |diff|"])
     for label, model, X in models:
         def ours(model=model, X=X):
@@ -131,8 +144,55 @@ def bench_explain(cfg):
         table.add_check(f"ours / captum time, {label.split()[0]}",
                         ratio(ours_t.median, None if theirs_t is None else theirs_t.median),
                         IG_TARGET, "<=")
-    table.add_note("Both explain each input's predicted class on the raw outputs (logits) "
-                   "from a zero baseline, in one pass over all inputs' path points (captum: "
-                   "internal_batch_size=None; ours: up to 4096 points per pass). KernelSHAP "
-                   "against shap's KernelExplainer joins this table when ours is built.")
+    _kernel_shap_rows(table, cfg, digits, models[0][1])
+    table.add_note("Integrated gradients: both explain each input's predicted class on the "
+                   "raw outputs (logits) from a zero baseline, in one pass over all inputs' "
+                   "path points (captum: internal_batch_size=None; ours: up to 4096 points "
+                   f"per pass). KernelSHAP: {SHAP_INPUTS} inputs, {SHAP_BACKGROUND} background "
+                   "rows, the predicted class's probability, 2 * 64 + 2048 coalitions each "
+                   "(shap's 'auto' count) and no L1 feature selection (l1_reg=False), so that "
+                   "both solve the same regression; max |diff| reflects the different "
+                   "coalition samples.")
     return table
+
+
+def _kernel_shap_rows(table, cfg, X, model):
+    from sklears_neural.inspection import kernel_shap
+
+    shap = _shap()
+    inputs, background = X[:SHAP_INPUTS], X[-SHAP_BACKGROUND:]
+    n_samples = 2 * X.shape[1] + 2048
+    label = "KernelSHAP, MLPClassifier()"
+
+    def ours():
+        return kernel_shap(model, inputs, background, n_samples=n_samples, random_state=0)
+
+    reference = ours()
+    ours_t = measure(ours, cfg)
+    theirs_t, diff = None, None
+    if shap is not None:
+        columns = np.searchsorted(model.classes_, reference.target)
+        explainer = shap.KernelExplainer(model.predict_proba, background)
+
+        def theirs():
+            return explainer.shap_values(inputs, nsamples=n_samples, l1_reg=False, silent=True)
+
+        values = np.asarray(theirs())  # (inputs, features, classes)
+        diff = float(np.abs(values[np.arange(SHAP_INPUTS), :, columns]
+                            - reference.values).max())
+        theirs_t = measure(theirs, cfg)
+    table.add_row([label, "ours: inspection.kernel_shap", ms(ours_t.median), ms(ours_t.best),
+                   iqr(ours_t), fmt_ratio(ratio(ours_t.median,
+                                                None if theirs_t is None else theirs_t.median)),
+                   "" if diff is None else f"{diff:.1e}"],
+                  name=label, impl="ours", timing=_timing_record(ours_t))
+    if theirs_t is None:
+        table.add_row([label, "shap KernelExplainer", "not installed", "", "", "", ""],
+                      name=label, impl="shap", timing=None)
+    else:
+        table.add_row([label, "shap KernelExplainer", ms(theirs_t.median), ms(theirs_t.best),
+                       iqr(theirs_t), "1.00x", ""], name=label, impl="shap",
+                      timing=_timing_record(theirs_t))
+    table.add_check("ours / shap time, KernelSHAP",
+                    ratio(ours_t.median, None if theirs_t is None else theirs_t.median),
+                    SHAP_TARGET, "<=")

@@ -9,7 +9,10 @@ in one, and X as the estimator predicts on it, and returns an
 * ``integrated_gradients``: the gradient integrated from a baseline, with
   captum's integration rules and each row's completeness error;
 * ``smoothgrad``: gradients averaged over noisy inputs (also SmoothGrad²
-  and VarGrad).
+  and VarGrad);
+* ``kernel_shap``: Shapley values of any model's predictions (exact for up
+  to 10 features), model-agnostic;
+* ``lime_tabular``: a local linear surrogate of any model (LIME).
 
 Model-agnostic tools (shap's KernelExplainer, LIME, scikit-learn's
 permutation importance) work on these estimators as on any other.
@@ -22,7 +25,9 @@ from sklears_neural.inspection._gradients import (
     smoothgrad,
 )
 from sklears_neural.inspection._integration import INTEGRATION_METHODS
+from sklears_neural.inspection._kernel_shap import kernel_shap
+from sklears_neural.inspection._lime import lime_tabular
 from sklears_neural.inspection._result import Attribution
 
 __all__ = ["INTEGRATION_METHODS", "Attribution", "input_x_gradient", "integrated_gradients",
-           "saliency", "smoothgrad"]
+           "kernel_shap", "lime_tabular", "saliency", "smoothgrad"]

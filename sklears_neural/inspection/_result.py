@@ -19,7 +19,7 @@ class Attribution:
         The class label (classifiers) or output index (regressors) each
         row was explained for.
     output : {"logits", "probabilities", "outputs"}
-        What was differentiated: the network's raw outputs, the class
+        What was explained: the network's raw outputs, the class
         probabilities, or a regressor's outputs.
     space : str
         Where the attributions live: ``"input"`` (the features given to
@@ -32,6 +32,9 @@ class Attribution:
         its attributions minus ``outputs - baseline_outputs``.
     baseline_outputs : ndarray of shape (n_samples,), optional
         For path methods, the explained output at each row's baseline.
+    base_values : ndarray of shape (n_samples,), optional
+        For Shapley values, the mean output over the background: each row's
+        values sum to its output minus its base value.
 
     Notes
     -----
@@ -39,7 +42,7 @@ class Attribution:
     """
 
     def __init__(self, values, *, method, target, output, space, outputs, delta=None,
-                 baseline_outputs=None):
+                 baseline_outputs=None, base_values=None):
         self.values = values
         self.method = method
         self.target = target
@@ -48,6 +51,7 @@ class Attribution:
         self.outputs = outputs
         self.delta = delta
         self.baseline_outputs = baseline_outputs
+        self.base_values = base_values
 
     def __array__(self, dtype=None, copy=None):
         if isinstance(self.values, list):

@@ -1,0 +1,208 @@
+"""KernelSHAP (Lundberg and Lee 2017): Shapley values of any model's output by a
+weighted linear regression over coalitions of features.
+
+A coalition z (a 0/1 vector over the M features) is valued by the model's
+mean output when the features outside z are taken from background rows:
+``v(z) = mean_b f(x_z, b_{not z})``. The Shapley values are the solution of
+the regression of v on z with the Shapley kernel weights
+``(M - 1) / (C(M, |z|) |z| (M - |z|))``, constrained so that the base value
+``v(empty)`` plus the values sum to ``v(all) = f(x)``. With every coalition
+enumerated (M <= 10) the solution is the exact Shapley values; otherwise
+coalitions are sampled by size from the kernel, each with its complement.
+"""
+
+import itertools
+import math
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import is_classifier
+from sklearn.cluster import KMeans
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from sklears_neural.inspection._result import Attribution
+
+__all__ = ["kernel_shap"]
+
+EXACT_MAX_FEATURES = 10
+
+
+def kernel_shap(estimator, X, background, target=None, *, n_samples="auto",
+                summarize=None, random_state=None, batch_rows=65536):
+    """Shapley values of each input's prediction, model-agnostic (KernelSHAP).
+
+    Works with any fitted scikit-learn estimator or Pipeline: classifiers are
+    explained on ``predict_proba``, regressors on ``predict``.
+
+    Parameters
+    ----------
+    estimator : fitted estimator or Pipeline
+        The model; X and the background are given to it as they are.
+    X : array-like of shape (n_samples, n_features)
+        The inputs to explain.
+    background : array-like of shape (n_background, n_features)
+        Rows that stand in for the features outside a coalition; the base
+        value is the model's mean output over them.
+    target : label or int, optional
+        Classifiers: the class label whose probability is explained (None:
+        each row's predicted class). Regressors: the output index (None: the
+        only output).
+    n_samples : int or "auto", default="auto"
+        Coalitions evaluated per input. "auto": every coalition when there
+        are at most 10 features (exact Shapley values), else
+        ``2 * n_features + 2048`` sampled ones (shap's default).
+    summarize : int, optional
+        Replace the background by this many k-means centres, weighted by
+        their cluster sizes (shap's ``kmeans`` summary): fewer model calls.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the sampling of coalitions and the k-means summary.
+    batch_rows : int, default=65536
+        Rows per call of the model.
+
+    Returns
+    -------
+    Attribution
+        ``values`` of shape (n_samples, n_features), ``base_values`` (the
+        mean output over the background), ``outputs`` (the explained output
+        at each input); for every row ``values.sum() + base_value`` equals
+        the output up to rounding.
+    """
+    check_is_fitted(estimator)
+    X = as_table(X, "X")
+    background = as_table(background, "background")
+    if background.shape[1] != X.shape[1]:
+        raise ValueError(f"background has {background.shape[1]} features; X has "
+                         f"{X.shape[1]}.")
+    rng = check_random_state(random_state)
+    background, weights = _summarize(background, summarize, rng)
+    n_features = X.shape[1]
+    coalitions, kernel = _coalitions(n_features, n_samples, rng)
+    predict, columns, targets, output = explained_output(estimator, X, target)
+    base = np.average(predict(background), axis=0, weights=weights)
+    values = np.empty(X.shape)
+    outputs = np.empty(len(X))
+    base_values = np.empty(len(X))
+    for i, x in enumerate(X):
+        value = _coalition_values(predict, x, background, weights, coalitions, batch_rows)
+        column = columns[i]
+        full = predict(x[None])[0, column]
+        outputs[i], base_values[i] = full, base[column]
+        values[i] = _constrained_regression(coalitions, kernel, value[:, column] - base[column],
+                                            full - base[column])
+    return Attribution(values, method="kernel_shap", target=targets, output=output,
+                       space="input", outputs=outputs, base_values=base_values)
+
+
+def as_table(data, name):
+    data = np.asarray(data.toarray() if hasattr(data, "toarray") else data, dtype=np.float64)
+    if data.ndim != 2 or data.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty 2-D table (samples, features); got "
+                         f"shape {data.shape}.")
+    return data
+
+
+def _summarize(background, summarize, rng):
+    if summarize is None or summarize >= len(background):
+        return background, np.ones(len(background))
+    if not isinstance(summarize, Integral) or summarize < 1:
+        raise ValueError(f"summarize must be a positive int or None; got {summarize!r}.")
+    kmeans = KMeans(int(summarize), n_init=1, random_state=rng.randint(2**31)).fit(background)
+    return kmeans.cluster_centers_, np.bincount(kmeans.labels_, minlength=summarize)
+
+
+def explained_output(estimator, X, target):
+    """A function giving the explained outputs of rows, each row's output column,
+    the targets as the result gives them, and the output's name."""
+    if is_classifier(estimator):
+        classes = estimator.classes_
+        if target is None:
+            labels = estimator.predict(X)
+        elif np.any(classes == target):
+            labels = np.full(len(X), target, dtype=classes.dtype)
+        else:
+            raise ValueError(f"target {target!r} is not one of the classes the model knows: "
+                             f"{classes.tolist()} (classes_).")
+        columns = np.searchsorted(classes, labels)
+        return estimator.predict_proba, columns, labels, "probabilities"
+
+    def predict(rows):
+        out = np.asarray(estimator.predict(rows), dtype=np.float64)
+        return out.reshape(len(rows), -1)
+
+    n_outputs = predict(X[:1]).shape[1]
+    if target is None and n_outputs > 1:
+        raise ValueError(f"the regressor has {n_outputs} outputs: pass target, the index of "
+                         "the one to explain.")
+    index = 0 if target is None else target
+    if not isinstance(index, Integral) or not 0 <= index < n_outputs:
+        raise ValueError(f"target must be an output index in [0, {n_outputs}); got "
+                         f"{target!r}.")
+    columns = np.full(len(X), int(index))
+    return predict, columns, columns.copy(), "outputs"
+
+
+def _shapley_kernel(n_features, size):
+    return (n_features - 1) / (math.comb(n_features, size) * size * (n_features - size))
+
+
+def _coalitions(n_features, n_samples, rng):
+    """Coalitions (k, M) of 0/1 (neither empty nor full) and their regression weights."""
+    M = n_features
+    if M < 2:
+        return np.zeros((0, M)), np.zeros(0)
+    if n_samples == "auto":
+        exact = M <= EXACT_MAX_FEATURES
+        n_samples = 2 * M + 2048
+    else:
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive int or 'auto'; got {n_samples!r}.")
+        exact = n_samples >= 2 ** M - 2
+    if exact:
+        rows = [z for z in itertools.product((0.0, 1.0), repeat=M) if 0 < sum(z) < M]
+        masks = np.array(rows)
+        sizes = masks.sum(axis=1).astype(int)
+        return masks, np.array([_shapley_kernel(M, s) for s in sizes])
+    return _sampled_coalitions(M, int(n_samples), rng)
+
+
+def _sampled_coalitions(M, n_samples, rng):
+    """Sizes drawn in proportion to the kernel's total weight per size, each coalition
+    with its complement; every coalition weighs the same (the kernel is in the draw)."""
+    sizes = np.arange(1, M)
+    size_weight = np.array([(M - 1) / (s * (M - s)) for s in sizes])
+    pairs = max(1, n_samples // 2)
+    drawn = rng.choice(sizes, size=pairs, p=size_weight / size_weight.sum())
+    masks = np.zeros((2 * pairs, M))
+    for i, size in enumerate(drawn):
+        on = rng.choice(M, size=size, replace=False)
+        masks[2 * i, on] = 1.0
+        masks[2 * i + 1] = 1.0 - masks[2 * i]
+    return masks, np.ones(len(masks))
+
+
+def _coalition_values(predict, x, background, weights, coalitions, batch_rows):
+    """Mean output over the background of x with each coalition's features kept: (k, outputs)."""
+    n_background = len(background)
+    per_batch = max(1, batch_rows // n_background)
+    values = []
+    for begin in range(0, len(coalitions), per_batch):
+        masks = coalitions[begin:begin + per_batch]
+        hybrid = np.where(masks[:, None, :] > 0, x, background[None])  # (k, b, M)
+        out = predict(hybrid.reshape(-1, x.shape[0]))
+        out = out.reshape(len(masks), n_background, -1)
+        values.append(np.einsum("b,kbo->ko", weights / weights.sum(), out))
+    return np.concatenate(values) if values else np.zeros((0, 1))
+
+
+def _constrained_regression(masks, kernel, y, total):
+    """phi minimising sum kernel * (y - masks @ phi)^2 subject to sum(phi) = total."""
+    M = masks.shape[1]
+    if M == 1:
+        return np.array([total])
+    # phi_M = total - sum(phi_<M): regress y - z_M total on z_j - z_M
+    design = masks[:, :-1] - masks[:, -1:]
+    response = y - masks[:, -1] * total
+    root = np.sqrt(kernel)[:, None]
+    phi, *_ = np.linalg.lstsq(design * root, response * root[:, 0], rcond=None)
+    return np.append(phi, total - phi.sum())

@@ -12,7 +12,9 @@ in one, and X as the estimator predicts on it, and returns an
   and VarGrad);
 * ``kernel_shap``: Shapley values of any model's predictions (exact for up
   to 10 features), model-agnostic;
-* ``lime_tabular``: a local linear surrogate of any model (LIME).
+* ``lime_tabular``: a local linear surrogate of any model (LIME);
+* layers: ``layer_activations``, ``grad_cam`` for convolutional networks,
+  ``layer_integrated_gradients``.
 
 Model-agnostic tools (shap's KernelExplainer, LIME, scikit-learn's
 permutation importance) work on these estimators as on any other.
@@ -26,8 +28,14 @@ from sklears_neural.inspection._gradients import (
 )
 from sklears_neural.inspection._integration import INTEGRATION_METHODS
 from sklears_neural.inspection._kernel_shap import kernel_shap
+from sklears_neural.inspection._layers import (
+    grad_cam,
+    layer_activations,
+    layer_integrated_gradients,
+)
 from sklears_neural.inspection._lime import lime_tabular
 from sklears_neural.inspection._result import Attribution
 
-__all__ = ["INTEGRATION_METHODS", "Attribution", "input_x_gradient", "integrated_gradients",
-           "kernel_shap", "lime_tabular", "saliency", "smoothgrad"]
+__all__ = ["INTEGRATION_METHODS", "Attribution", "grad_cam", "input_x_gradient",
+           "integrated_gradients", "kernel_shap", "layer_activations",
+           "layer_integrated_gradients", "lime_tabular", "saliency", "smoothgrad"]

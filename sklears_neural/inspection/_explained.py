@@ -171,36 +171,120 @@ class ExplainedModel:
         has Z's form. Runs the network in evaluation mode, ``batch_size`` rows
         per pass, without computing gradients of its parameters.
         """
-        net = self.net
-        features, to_input = net._gradient_input(self.network_input(Z))
-        padded = isinstance(features, Padded)
-        values = features.values if padded else features
+        features, to_input = self.net._gradient_input(self.network_input(Z))
+        values = features.values if isinstance(features, Padded) else features
         grads = np.zeros(values.shape, dtype=np.float64)
         outputs = np.empty(values.shape[0], dtype=np.float64)
-        device = net.device_
+        for rows, x, raw in self._passes(features, batch_size, input_grad=True):
+            selected = self._selected(raw, indices[rows])
+            outputs[rows] = to_numpy(selected.data)
+            if selected.requires_grad:  # else the output does not depend on the input
+                selected.sum().backward()
+                grad = to_numpy(x.grad)
+                if grad.ndim == 3:  # a padded batch, trimmed to its longest series
+                    grads[rows, :grad.shape[1]] = grad
+                else:
+                    grads[rows] = grad
+        grads = to_input(grads)
+        return outputs, grads * self.scale if self._folds() else grads
+
+    def layer_outputs_and_gradients(self, Z, indices, layer, batch_size=256, replace=None):
+        """The explained output, and ``layer``'s output and its gradient, for each row.
+
+        ``replace(rows)``, when given, is what the layer outputs for those
+        rows instead of what it computes (the path of layer integrated
+        gradients). Returns (outputs, activations, gradients) as arrays.
+        """
+        features, _ = self.net._gradient_input(self.network_input(Z))
+        outputs, activations, grads = [], [], []
+        with LayerCapture(layer) as capture:
+            batches = self._passes(features, batch_size, input_grad=False)
+            for begin in range(0, len(Z), batch_size):
+                rows = slice(begin, begin + batch_size)
+                capture.replacement = None if replace is None else replace(rows)
+                capture.output = None
+                _, _, raw = next(batches)
+                selected = self._selected(raw, indices[rows])
+                leaf = capture.checked_output()
+                selected.sum().backward()
+                outputs.append(to_numpy(selected.data))
+                activations.append(to_numpy(leaf.data))
+                grads.append(to_numpy(leaf.grad) if leaf.grad is not None
+                             else np.zeros(leaf.shape))
+        return np.concatenate(outputs), np.concatenate(activations), np.concatenate(grads)
+
+    def layer_activations(self, Z, layer, batch_size=256):
+        """``layer``'s output for each row of Z, in evaluation mode, as an array."""
+        features, _ = self.net._gradient_input(self.network_input(Z))
+        activations = []
+        with LayerCapture(layer) as capture:
+            for _ in self._passes(features, batch_size, input_grad=False):
+                activations.append(to_numpy(capture.checked_output().data))
+                capture.output = None
+        return np.concatenate(activations)
+
+    def _passes(self, features, batch_size, input_grad):
+        """Yield (rows, input Tensor, raw outputs) for each batch of ``features``, with
+        the network in evaluation mode and its parameters out of the graph."""
+        net = self.net
+        padded = isinstance(features, Padded)
+        values = features.values if padded else features
         with _inputs_only(net.module_), eval_mode(), enable_grad():
             for begin in range(0, values.shape[0], batch_size):
                 rows = slice(begin, begin + batch_size)
                 if padded:
                     lengths = features.lengths[rows]
-                    steps = int(lengths.max())
-                    x = Tensor(_on(values[rows, :steps], device), requires_grad=True)
-                    raw = net.module_(x, lengths)
+                    x = Tensor(_on(values[rows, :int(lengths.max())], net.device_),
+                               requires_grad=input_grad)
+                    yield rows, x, net.module_(x, lengths)
                 else:
-                    steps = None
-                    x = Tensor(_on(values[rows], device), requires_grad=True)
-                    raw = net.module_(x)
-                selected = self._selected(raw, indices[rows])
-                outputs[rows] = to_numpy(selected.data)
-                if not selected.requires_grad:  # the output does not depend on the input
-                    continue
-                selected.sum().backward()
-                if padded:
-                    grads[rows, :steps] = to_numpy(x.grad)
-                else:
-                    grads[rows] = to_numpy(x.grad)
-        grads = to_input(grads)
-        return outputs, grads * self.scale if self._folds() else grads
+                    x = Tensor(_on(values[rows], net.device_), requires_grad=input_grad)
+                    yield rows, x, net.module_(x)
+
+
+class LayerCapture:
+    """Inside the block, ``layer``'s output becomes a leaf of the graph (so that its
+    gradient can be read), kept as ``output``; ``replacement``, when set, is
+    output instead."""
+
+    def __init__(self, layer):
+        self.layer = layer
+        self.output = None
+        self.replacement = None
+
+    def __enter__(self):
+        self._own = self.layer.__dict__.get("forward")
+        compute = self.layer.forward
+
+        def forward(*args, **kwargs):
+            out = compute(*args, **kwargs)
+            data = out.data if self.replacement is None else _on(
+                np.asarray(self.replacement, dtype=out.dtype), _device(out))
+            if data.shape != out.shape:
+                raise ValueError(f"replacement of shape {data.shape} for a layer output of "
+                                 f"shape {out.shape}")
+            self.output = Tensor(data, requires_grad=True)
+            return self.output
+
+        object.__setattr__(self.layer, "forward", forward)
+        return self
+
+    def checked_output(self):
+        if self.output is None:
+            raise ValueError(f"the layer {type(self.layer).__name__} did not run in the "
+                             "network's forward pass: pass a layer of the fitted module_.")
+        return self.output
+
+    def __exit__(self, *exc_info):
+        if self._own is None:
+            del self.layer.__dict__["forward"]
+        else:
+            object.__setattr__(self.layer, "forward", self._own)
+        return False
+
+
+def _device(tensor):
+    return "cpu" if isinstance(tensor.data, np.ndarray) else tensor.device
 
 
 def _on(array, device):

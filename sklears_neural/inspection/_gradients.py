@@ -102,7 +102,7 @@ def _points_per_pass(batch_size):
     return POINTS_PER_PASS if batch_size is None else _positive_int(batch_size, "batch_size")
 
 
-def _as_values(Z):
+def as_values(Z):
     """The explained input as float64: an array, or a list of arrays (series)."""
     if isinstance(Z, (list, tuple)):
         try:
@@ -114,16 +114,21 @@ def _as_values(Z):
 
 def _prepare(estimator, X, target, output):
     model = ExplainedModel(estimator, output)
-    Z = _as_values(model.explained_input(X))
+    Z = as_values(model.explained_input(X))
     if len(Z) == 0:
         raise ValueError("X has 0 samples.")
     indices, targets = model.target_indices(target, Z)
     return model, Z, indices, targets
 
 
-def _result(values, method, model, targets, outputs, **extra):
+def _result(values, method, model, targets, outputs, space_override=None, **extra):
+    """The Attribution of a method; ``space_override`` names a layer's space, said
+    together with the Pipeline step it follows when there is one."""
+    space = model.space
+    if space_override is not None:
+        space = space_override if space == "input" else f"{space_override} ({space})"
     return Attribution(values, method=method, target=targets, output=model.output,
-                       space=model.space, outputs=outputs, **extra)
+                       space=space, outputs=outputs, **extra)
 
 
 def _elementwise(fn, *values):

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from sklears_neural import CNNClassifier, MLPClassifier
-from sklears_neural.inspection import input_x_gradient, integrated_gradients, saliency
+from sklears_neural.inspection import (
+    grad_cam,
+    input_x_gradient,
+    integrated_gradients,
+    layer_activations,
+    layer_integrated_gradients,
+    saliency,
+)
 
 torch = pytest.importorskip("torch", reason="the comparison needs PyTorch (a peer, not a "
                                             "dependency)")
@@ -92,3 +99,24 @@ def test_saliency_input_x_gradient_and_integrated_gradients_match_captum(pair):
         else:
             np.testing.assert_allclose(ours_ig.delta, delta.detach().numpy(), atol=1e-5)
         np.testing.assert_allclose(ours_ig.values, theirs_ig, atol=1e-5, err_msg=method)
+
+
+def test_grad_cam_and_layer_integrated_gradients_match_captum():
+    ours, theirs, X = _cnn_pair()
+    x, target = X[:6], [0, 1, 2, 2, 1, 0]
+    conv_ours, conv_theirs = ours.module_.layers[1], theirs[1]
+    cam = grad_cam(ours, x, target=np.array(target), layer=conv_ours, upsample=False)
+    expected = attr.LayerGradCam(theirs, conv_theirs).attribute(
+        _tensor(x), target=target, relu_attributions=True)
+    np.testing.assert_allclose(cam.values, expected.detach().numpy()[:, 0], atol=1e-5)
+    for layer_ours, layer_theirs in ((conv_ours, conv_theirs),
+                                     (ours.module_.layers[5], theirs[5])):
+        got = layer_integrated_gradients(ours, x, np.array(target), layer=layer_ours,
+                                         n_steps=40)
+        want, delta = attr.LayerIntegratedGradients(theirs, layer_theirs).attribute(
+            _tensor(x), target=target, n_steps=40, return_convergence_delta=True)
+        np.testing.assert_allclose(got.values, want.detach().numpy(), atol=1e-5)
+        np.testing.assert_allclose(got.delta, delta.detach().numpy(), atol=1e-5)
+    activations = layer_activations(ours, x, "layers.1")
+    np.testing.assert_allclose(activations, conv_theirs(theirs[0](_tensor(x))).detach().numpy(),
+                               atol=1e-10)

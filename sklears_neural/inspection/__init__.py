@@ -10,6 +10,8 @@ in one, and X as the estimator predicts on it, and returns an
   captum's integration rules and each row's completeness error;
 * ``smoothgrad``: gradients averaged over noisy inputs (also SmoothGrad²
   and VarGrad);
+* ``guided_backprop``, ``deeplift`` (rescale rule) and ``lrp`` (epsilon
+  rule): rules propagated layer by layer through MLP and CNN networks;
 * ``kernel_shap``: Shapley values of any model's predictions (exact for up
   to 10 features), model-agnostic;
 * ``lime_tabular``: a local linear surrogate of any model (LIME);
@@ -34,8 +36,9 @@ from sklears_neural.inspection._layers import (
     layer_integrated_gradients,
 )
 from sklears_neural.inspection._lime import lime_tabular
+from sklears_neural.inspection._propagation import deeplift, guided_backprop, lrp
 from sklears_neural.inspection._result import Attribution
 
-__all__ = ["INTEGRATION_METHODS", "Attribution", "grad_cam", "input_x_gradient",
-           "integrated_gradients", "kernel_shap", "layer_activations",
-           "layer_integrated_gradients", "lime_tabular", "saliency", "smoothgrad"]
+__all__ = ["INTEGRATION_METHODS", "Attribution", "deeplift", "grad_cam", "guided_backprop",
+           "input_x_gradient", "integrated_gradients", "kernel_shap", "layer_activations",
+           "layer_integrated_gradients", "lime_tabular", "lrp", "saliency", "smoothgrad"]

@@ -9,11 +9,14 @@ import pytest
 
 from sklears_neural import CNNClassifier, MLPClassifier
 from sklears_neural.inspection import (
+    deeplift,
     grad_cam,
+    guided_backprop,
     input_x_gradient,
     integrated_gradients,
     layer_activations,
     layer_integrated_gradients,
+    lrp,
     saliency,
 )
 
@@ -120,3 +123,50 @@ def test_grad_cam_and_layer_integrated_gradients_match_captum():
     activations = layer_activations(ours, x, "layers.1")
     np.testing.assert_allclose(activations, conv_theirs(theirs[0](_tensor(x))).detach().numpy(),
                                atol=1e-10)
+
+
+def _without_reshape_modules(sequential):
+    """The same network with its reshapes done in forward, not by modules: captum's LRP
+    hooks every module, and a hook on a reshape breaks its backward pass."""
+
+    class Network(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.steps = torch.nn.ModuleList(
+                [m for m in sequential if not isinstance(m, (torch.nn.Unflatten,
+                                                                 torch.nn.Flatten))])
+            self.kinds = [type(m) for m in sequential]
+
+        def forward(self, x):
+            steps = iter(self.steps)
+            for kind in self.kinds:
+                if kind is torch.nn.Unflatten:
+                    x = x.reshape(len(x), 1, 4, 4)
+                elif kind is torch.nn.Flatten:
+                    x = x.flatten(1)
+                else:
+                    x = next(steps)(x)
+            return x
+
+    return Network().double()
+
+
+@pytest.mark.parametrize("pair", [_mlp_pair, _cnn_pair], ids=["mlp", "cnn"])
+def test_guided_backprop_deeplift_and_lrp_match_captum(pair):
+    ours, theirs, X = pair()
+    x, target = X[:6], [0, 1, 2, 2, 1, 0]
+    baseline = np.full(16, -0.1)
+    theirs_lrp = attr.LRP(_without_reshape_modules(theirs)).attribute(
+        _tensor(x), target=target)
+    checks = {
+        "guided_backprop": (guided_backprop(ours, x, np.array(target)).values,
+                            attr.GuidedBackprop(theirs).attribute(_tensor(x), target=target)),
+        "lrp": (lrp(ours, x, np.array(target)).values, theirs_lrp),
+    }
+    if pair is _mlp_pair:  # captum's max-pool rule for DeepLIFT differs (see deeplift)
+        ours_dl = deeplift(ours, x, np.array(target), baseline=baseline)
+        checks["deeplift"] = (ours_dl.values, attr.DeepLift(theirs).attribute(
+            _tensor(x), baselines=_tensor(np.tile(baseline, (6, 1))), target=target))
+        np.testing.assert_allclose(ours_dl.delta, 0.0, atol=1e-10)
+    for name, (got, want) in checks.items():
+        np.testing.assert_allclose(got, want.detach().numpy(), atol=1e-5, err_msg=name)

@@ -18,11 +18,20 @@ in one, and X as the estimator predicts on it, and returns an
 * layers: ``layer_activations``, ``grad_cam`` for convolutional networks,
   ``layer_integrated_gradients``, ``attention_maps`` of Transformers.
 
+``AttributionDisplay`` (bars and beeswarms for tables), ``HeatmapDisplay``
+(maps over images and series) and ``AttentionDisplay`` draw them with
+matplotlib, in scikit-learn's Display pattern.
+
 Model-agnostic tools (shap's KernelExplainer, LIME, scikit-learn's
 permutation importance) work on these estimators as on any other.
 """
 
 from sklears_neural.inspection._attention import attention_maps
+from sklears_neural.inspection._display import (
+    AttentionDisplay,
+    AttributionDisplay,
+    HeatmapDisplay,
+)
 from sklears_neural.inspection._gradients import (
     input_x_gradient,
     integrated_gradients,
@@ -40,6 +49,7 @@ from sklears_neural.inspection._lime import lime_tabular
 from sklears_neural.inspection._propagation import deeplift, guided_backprop, lrp
 from sklears_neural.inspection._result import Attribution
 
-__all__ = ["INTEGRATION_METHODS", "Attribution", "attention_maps", "deeplift", "grad_cam", "guided_backprop",
+__all__ = ["INTEGRATION_METHODS", "AttentionDisplay", "Attribution", "AttributionDisplay",
+           "HeatmapDisplay", "attention_maps", "deeplift", "grad_cam", "guided_backprop",
            "input_x_gradient", "integrated_gradients", "kernel_shap", "layer_activations",
            "layer_integrated_gradients", "lime_tabular", "lrp", "saliency", "smoothgrad"]

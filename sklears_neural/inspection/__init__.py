@@ -15,6 +15,7 @@ in one, and X as the estimator predicts on it, and returns an
 * ``kernel_shap``: Shapley values of any model's predictions (exact for up
   to 10 features), model-agnostic;
 * ``lime_tabular``: a local linear surrogate of any model (LIME);
+* ``tcav``: testing with concept activation vectors;
 * layers: ``layer_activations``, ``grad_cam`` for convolutional networks,
   ``layer_integrated_gradients``, ``attention_maps`` of Transformers.
 
@@ -47,9 +48,11 @@ from sklears_neural.inspection._layers import (
 )
 from sklears_neural.inspection._lime import lime_tabular
 from sklears_neural.inspection._propagation import deeplift, guided_backprop, lrp
+from sklears_neural.inspection._tcav import tcav
 from sklears_neural.inspection._result import Attribution
 
 __all__ = ["INTEGRATION_METHODS", "AttentionDisplay", "Attribution", "AttributionDisplay",
            "HeatmapDisplay", "attention_maps", "deeplift", "grad_cam", "guided_backprop",
            "input_x_gradient", "integrated_gradients", "kernel_shap", "layer_activations",
-           "layer_integrated_gradients", "lime_tabular", "lrp", "saliency", "smoothgrad"]
+           "layer_integrated_gradients", "lime_tabular", "lrp", "saliency", "smoothgrad",
+           "tcav"]

@@ -14,7 +14,7 @@ def model_and_data(rng):
     X = rng.normal(size=(400, 4))
     y = (X[:, 0] > 0).astype(int)
     model = MLPClassifier(hidden_layer_sizes=(16,), max_iter=100, dtype="float64",
-                          n_runs=5, random_state=0).fit(X, y)
+                          random_state=0).fit(X, y)
     return model, X, y
 
 

@@ -15,9 +15,10 @@ each layer is a step of one kind, and each method has a rule per kind.
   DeepLIFT multiplies by the secant ``(f(x) - f(x')) / (x - x')`` between
   the input and the reference (the rescale rule); LRP passes relevance
   through unchanged;
-* max pooling: the gradient (DeepLIFT too: the paper's choice; captum's
-  cross-maximum rule differs when the input and reference pick different
-  maxima); LRP's epsilon rule;
+* max pooling: the gradient; DeepLIFT splits each window's change of output
+  between the input's and the reference's maxima (the rule captum's source
+  writes down; captum 0.9 was measured passing the plain gradient there,
+  which breaks the sum to the change of output); LRP's epsilon rule;
 * shape steps (Flatten, Unflatten) and identities in evaluation (dropout,
   noise) pass everything through.
 """
@@ -178,6 +179,8 @@ def _backward_step(method, step, x, signal, x_ref, epsilon, first):
         # the input's relevance is x * backward; the first step leaves the product
         # to the caller, so that the chain rule through Pipeline scalers can come first
         return backward if first else x * backward
+    if method == "deeplift" and step.kind == "maxpool":
+        return _deeplift_maxpool(step.apply, x, x_ref, signal)
     if step.kind != "activation":
         return _vjp(step.apply, x, signal)
     if method == "guided_backprop":
@@ -192,6 +195,19 @@ def _backward_step(method, step, x, signal, x_ref, epsilon, first):
     tangent = _vjp(step.apply, x, signal)
     flat = np.abs(run) < 1e-10
     return np.where(flat, tangent, signal * rise / np.where(flat, 1.0, run))
+
+
+def _deeplift_maxpool(pool, x, x_ref, signal):
+    """Multipliers through a max pooling: each window's change of output, split
+    between the input's and the reference's maxima by the larger of the two
+    pooled values, divided by the change of input there."""
+    with no_grad():
+        y, y_ref = (to_numpy(pool(Tensor(v)).data) for v in (x, x_ref))
+    top = np.maximum(y, y_ref)
+    spread = _vjp(pool, x, signal * (top - y_ref)) + _vjp(pool, x_ref, signal * (y - top))
+    run = x - x_ref
+    flat = np.abs(run) < 1e-10
+    return np.where(flat, _vjp(pool, x, signal), spread / np.where(flat, 1.0, run))
 
 
 def guided_backprop(estimator, X, target=None, *, output="logits", batch_size=256):
@@ -248,10 +264,10 @@ deeplift.__doc__ = """DeepLIFT with the rescale rule (Shrikumar et al. 2017).
     back from the network's raw output: through linear layers as gradients,
     through each activation as the secant ``(f(x) - f(x')) / (x - x')``
     between the input's and the baseline's values. For networks that are a
-    sequence of layers (the MLP and CNN estimators); the attributions of a
-    row sum to its output minus the baseline's (``delta`` reports the
-    difference, zero up to rounding without max pooling, whose multipliers
-    are its gradient here).
+    sequence of layers (the MLP and CNN estimators); max pooling splits each
+    window's change between the input's and the baseline's maxima. The
+    attributions of a row sum to its output minus the
+    baseline's (``delta`` reports the difference, zero up to rounding).
 """ + _COMMON + """    baseline : float or array-like, optional
         The reference input (None: 0), as for ``integrated_gradients``.
     batch_size : int, default=256

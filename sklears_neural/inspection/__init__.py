@@ -10,8 +10,9 @@ in one, and X as the estimator predicts on it, and returns an
   captum's integration rules and each row's completeness error;
 * ``smoothgrad``: gradients averaged over noisy inputs (also SmoothGrad²
   and VarGrad);
-* ``guided_backprop``, ``deeplift`` (rescale rule) and ``lrp`` (epsilon
-  rule): rules propagated layer by layer through MLP and CNN networks;
+* ``guided_backprop``, ``deeplift`` (rescale rule) and ``lrp`` (epsilon,
+  gamma and alpha1-beta0 rules): rules propagated layer by layer through MLP
+  and CNN networks;
 * ``kernel_shap``: Shapley values of any model's predictions (exact for up
   to 10 features), model-agnostic;
 * ``lime_tabular``: a local linear surrogate of any model (LIME);

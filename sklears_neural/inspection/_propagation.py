@@ -1,5 +1,5 @@
 """Attributions by rules propagated layer by layer: guided backpropagation,
-DeepLIFT (rescale rule) and LRP (epsilon rule).
+DeepLIFT (rescale rule) and LRP (epsilon, gamma and alpha1-beta0 rules).
 
 They apply to networks that are a sequence of layers (``module_.layers`` of
 ``MLPClassifier``/``MLPRegressor`` and ``CNNClassifier``/``CNNRegressor``):
@@ -9,7 +9,8 @@ each layer is a step of one kind, and each method has a rule per kind.
   (batch norm in evaluation, average pooling) steps pass a signal back by
   the layer's own vector-Jacobian product; LRP divides the relevance by the
   step's output (plus epsilon with its sign) first and multiplies by the
-  step's input after (the epsilon rule);
+  step's input after (the epsilon rule; the gamma and alpha1-beta0 rules
+  reweigh a Linear's or convolution's weights first);
 * activation steps (a Linear's fused activation, ``Activation``): the
   gradient; guided backpropagation keeps only its positive part (ReLU);
   DeepLIFT multiplies by the secant ``(f(x) - f(x')) / (x - x')`` between
@@ -61,7 +62,11 @@ from sklears_neural.nn import functional as F
 
 __all__ = ["deeplift", "guided_backprop", "lrp"]
 
-LRP_RULES = ("epsilon",)
+# captum's names: what each does to the weights of Linear and convolution layers
+# before the epsilon rule propagates through them
+LRP_RULES = {"epsilon": lambda w: w,
+             "gamma": lambda w: w + 0.25 * np.maximum(w, 0.0),
+             "alpha1_beta0": lambda w: np.maximum(w, 0.0)}
 
 
 class _Step:
@@ -69,6 +74,17 @@ class _Step:
 
     def __init__(self, kind, apply, name=None):
         self.kind, self.apply, self.name = kind, apply, name
+        self._reweighted = {}
+
+    def reweighted(self, rule):
+        """The layer with its weights changed by an LRP rule (a copy; kept)."""
+        if rule == "epsilon" or self.kind != "weighted":
+            return self.apply
+        if rule not in self._reweighted:
+            layer = copy.deepcopy(self.apply)
+            layer.weight.data[...] = LRP_RULES[rule](np.asarray(layer.weight.data))
+            self._reweighted[rule] = layer
+        return self._reweighted[rule]
 
 
 def _steps(module, method):
@@ -158,24 +174,25 @@ def _propagate(method, model, Z, indices, batch_size, reference=None, rule="epsi
             for i in range(len(steps) - 1, -1, -1):
                 signal = _backward_step(method, steps[i], to_numpy(inputs[i]), signal,
                                         None if ref_inputs is None else
-                                        to_numpy(ref_inputs[i]), epsilon,
+                                        to_numpy(ref_inputs[i]), epsilon, rule,
                                         first=i == first_rule)
             grads[rows] = signal
     grads = to_input(grads)
     return outputs, grads * model.scale if model._folds() else grads
 
 
-def _backward_step(method, step, x, signal, x_ref, epsilon, first):
+def _backward_step(method, step, x, signal, x_ref, epsilon, rule, first):
     """Pass ``signal`` (a gradient, multipliers or relevance) back through one step."""
     if step.kind == "shape":
         return _vjp(step.apply, x, signal)
     if method == "lrp":
         if step.kind == "activation":
             return signal
+        layer = step.reweighted(rule)
         with no_grad():
-            z = to_numpy(step.apply(Tensor(x)).data)
+            z = to_numpy(layer(Tensor(x)).data)
         share = signal / (z + epsilon * np.where(z >= 0, 1.0, -1.0))
-        backward = _vjp(step.apply, x, share)
+        backward = _vjp(layer, x, share)
         # the input's relevance is x * backward; the first step leaves the product
         # to the caller, so that the chain rule through Pipeline scalers can come first
         return backward if first else x * backward
@@ -237,7 +254,8 @@ def lrp(estimator, X, target=None, *, rule="epsilon", epsilon=1e-9, batch_size=2
                          f"{rule!r}.")
     model, Z, indices, targets = _prepare(estimator, X, target, "logits")
     outputs, backward = _propagate("lrp", model, Z, indices,
-                                   _positive_int(batch_size, "batch_size"), epsilon=epsilon)
+                                   _positive_int(batch_size, "batch_size"), rule=rule,
+                                   epsilon=epsilon)
     return _result(Z * backward, "lrp", model, targets, outputs)
 
 
@@ -279,15 +297,21 @@ deeplift.__doc__ = """DeepLIFT with the rescale rule (Shrikumar et al. 2017).
         ``values`` shaped like X, ``delta`` and ``baseline_outputs``.
 """
 
-lrp.__doc__ = """Layer-wise relevance propagation (Bach et al. 2015), epsilon rule.
+lrp.__doc__ = """Layer-wise relevance propagation (Bach et al. 2015).
 
     The explained raw output is the relevance at the top; every layer with
     weights, batch norm and pooling passes it back in proportion to each
     input's share of its output, ``x_j w_jk / (z_k + epsilon sign(z_k))``
-    (captum's EpsilonRule); activations pass it through. For networks that
+    (captum's EpsilonRule), or by a rule that reweighs the layer's weights
+    first; activations pass it through. For networks that
     are a sequence of layers (the MLP and CNN estimators).
-""" + _COMMON + """    rule : {"epsilon"}, default="epsilon"
-        The propagation rule.
+""" + _COMMON + """    rule : {"epsilon", "gamma", "alpha1_beta0"}, default="epsilon"
+        The rule of the Linear and convolution layers, as captum names them:
+        the epsilon rule with the layer's weights; with ``w + 0.25 w+``
+        (gamma: more weight to positive contributions); or with ``w+`` only
+        (alpha = 1, beta = 0: only positive relevance, the deep Taylor
+        rule for ReLU networks). Batch norm and pooling keep the epsilon
+        rule.
     epsilon : float, default=1e-9
         Stabilises the division by each output (captum's default).
     batch_size : int, default=256

@@ -179,3 +179,14 @@ def test_guided_backprop_deeplift_and_lrp_match_captum(pair):
             _tensor(x), baselines=_tensor(np.tile(baseline, (6, 1))), target=target))
     for name, (got, want) in checks.items():
         np.testing.assert_allclose(got, want.detach().numpy(), atol=1e-5, err_msg=name)
+    from captum.attr._utils import lrp_rules
+
+    for rule, captum_rule in (("gamma", lrp_rules.GammaRule),
+                              ("alpha1_beta0", lrp_rules.Alpha1_Beta0_Rule)):
+        network = _without_reshape_modules(theirs)
+        for layer in network.steps:
+            if isinstance(layer, (torch.nn.Linear, torch.nn.Conv2d)):
+                layer.rule = captum_rule()
+        want = attr.LRP(network).attribute(_tensor(x), target=target).detach().numpy()
+        got = lrp(ours, x, np.array(target), rule=rule).values
+        np.testing.assert_allclose(got, want, atol=1e-5, err_msg=rule)

@@ -78,10 +78,19 @@ def test_propagation_errors_name_the_problem(rng):
     model.fit(X, y)
     with pytest.raises(ValueError, match="guided_backprop is defined for ReLU networks"):
         guided_backprop(model, X[:2])
-    with pytest.raises(ValueError, match="rule must be one of 'epsilon'"):
+    with pytest.raises(ValueError, match="rule must be one of 'epsilon', 'gamma'"):
         lrp(model, X[:2], rule="alpha_beta")
     sequences = rng.normal(size=(20, 6, 2))
     rnn = RNNClassifier(hidden_size=4, max_iter=1, random_state=0)
     rnn.fit(sequences, (sequences[:, 0, 0] > 0).astype(int))
     with pytest.raises(ValueError, match="deeplift propagates its rules layer by layer"):
         deeplift(rnn, sequences[:2])
+
+
+def test_lrp_rules_leave_the_model_unchanged(rng):
+    model, X, y = _mlp(rng)
+    model.fit(X, y)
+    before = model.predict_proba(X)
+    for rule in ("gamma", "alpha1_beta0"):
+        assert not np.allclose(lrp(model, X[:3], rule=rule).values, lrp(model, X[:3]).values)
+    np.testing.assert_array_equal(model.predict_proba(X), before)

@@ -4,6 +4,7 @@ captum on the same network copied into PyTorch, KernelSHAP against shap."""
 import warnings
 
 import numpy as np
+
 from ._common import Table, _timing_record, fmt_ratio, iqr, measure, ms, ratio, torch
 
 IG_STEPS = 50
@@ -129,18 +130,8 @@ def bench_explain(cfg):
         theirs_t = None if theirs is None else measure(theirs, cfg)
         diff = None if theirs is None else float(np.abs(
             theirs().detach().numpy() - reference.values.reshape(len(X), -1)).max())
-        table.add_row([label, "ours: inspection.integrated_gradients", ms(ours_t.median),
-                       ms(ours_t.best), iqr(ours_t), fmt_ratio(ratio(ours_t.median,
-                       None if theirs_t is None else theirs_t.median)),
-                       "" if diff is None else f"{diff:.1e}"],
-                      name=label, impl="ours", timing=_timing_record(ours_t))
-        if theirs_t is None:
-            table.add_row([label, "captum IntegratedGradients", "not installed", "", "", "", ""],
-                          name=label, impl="captum", timing=None)
-        else:
-            table.add_row([label, "captum IntegratedGradients (copied torch model)",
-                           ms(theirs_t.median), ms(theirs_t.best), iqr(theirs_t), "1.00x", ""],
-                          name=label, impl="captum", timing=_timing_record(theirs_t))
+        _add_pair(table, label, ("ours: inspection.integrated_gradients", ours_t),
+                  ("captum", "captum IntegratedGradients (copied torch model)", theirs_t), diff)
         table.add_check(f"ours / captum time, {label.split()[0]}",
                         ratio(ours_t.median, None if theirs_t is None else theirs_t.median),
                         IG_TARGET, "<=")
@@ -154,6 +145,22 @@ def bench_explain(cfg):
                    "both solve the same regression; max |diff| reflects the different "
                    "coalition samples.")
     return table
+
+
+def _add_pair(table, label, ours, peer, diff):
+    """Our row and the peer's: ``ours`` is (name, timing), ``peer`` (key, name, timing)."""
+    ours_name, ours_t = ours
+    key, peer_name, peer_t = peer
+    table.add_row([label, ours_name, ms(ours_t.median), ms(ours_t.best), iqr(ours_t),
+                   fmt_ratio(ratio(ours_t.median, None if peer_t is None else peer_t.median)),
+                   "" if diff is None else f"{diff:.1e}"],
+                  name=label, impl="ours", timing=_timing_record(ours_t))
+    if peer_t is None:
+        table.add_row([label, peer_name, "not installed", "", "", "", ""], name=label, impl=key,
+                      timing=None)
+    else:
+        table.add_row([label, peer_name, ms(peer_t.median), ms(peer_t.best), iqr(peer_t),
+                       "1.00x", ""], name=label, impl=key, timing=_timing_record(peer_t))
 
 
 def _kernel_shap_rows(table, cfg, X, model):
@@ -181,18 +188,8 @@ def _kernel_shap_rows(table, cfg, X, model):
         diff = float(np.abs(values[np.arange(SHAP_INPUTS), :, columns]
                             - reference.values).max())
         theirs_t = measure(theirs, cfg)
-    table.add_row([label, "ours: inspection.kernel_shap", ms(ours_t.median), ms(ours_t.best),
-                   iqr(ours_t), fmt_ratio(ratio(ours_t.median,
-                                                None if theirs_t is None else theirs_t.median)),
-                   "" if diff is None else f"{diff:.1e}"],
-                  name=label, impl="ours", timing=_timing_record(ours_t))
-    if theirs_t is None:
-        table.add_row([label, "shap KernelExplainer", "not installed", "", "", "", ""],
-                      name=label, impl="shap", timing=None)
-    else:
-        table.add_row([label, "shap KernelExplainer", ms(theirs_t.median), ms(theirs_t.best),
-                       iqr(theirs_t), "1.00x", ""], name=label, impl="shap",
-                      timing=_timing_record(theirs_t))
+    _add_pair(table, label, ("ours: inspection.kernel_shap", ours_t),
+              ("shap", "shap KernelExplainer", theirs_t), diff)
     table.add_check("ours / shap time, KernelSHAP",
                     ratio(ours_t.median, None if theirs_t is None else theirs_t.median),
                     SHAP_TARGET, "<=")

@@ -49,8 +49,8 @@ from sklears_neural.inspection._layers import (
 )
 from sklears_neural.inspection._lime import lime_tabular
 from sklears_neural.inspection._propagation import deeplift, guided_backprop, lrp
-from sklears_neural.inspection._tcav import tcav
 from sklears_neural.inspection._result import Attribution
+from sklears_neural.inspection._tcav import tcav
 
 __all__ = ["INTEGRATION_METHODS", "AttentionDisplay", "Attribution", "AttributionDisplay",
            "HeatmapDisplay", "attention_maps", "deeplift", "grad_cam", "guided_backprop",

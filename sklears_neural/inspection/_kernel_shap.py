@@ -68,12 +68,7 @@ def kernel_shap(estimator, X, background, target=None, *, n_samples="auto",
         at each input); for every row ``values.sum() + base_value`` equals
         the output up to rounding.
     """
-    check_is_fitted(estimator)
-    X = as_table(X, "X")
-    background = as_table(background, "background")
-    if background.shape[1] != X.shape[1]:
-        raise ValueError(f"background has {background.shape[1]} features; X has "
-                         f"{X.shape[1]}.")
+    X, background = checked_tables(estimator, X, background, "background")
     rng = check_random_state(random_state)
     background, weights = _summarize(background, summarize, rng)
     n_features = X.shape[1]
@@ -92,6 +87,16 @@ def kernel_shap(estimator, X, background, target=None, *, n_samples="auto",
                                             full - base[column])
     return Attribution(values, method="kernel_shap", target=targets, output=output,
                        space="input", outputs=outputs, base_values=base_values)
+
+
+def checked_tables(estimator, X, reference, name):
+    """X and the reference rows (``name``) as float tables with the same features, for a
+    fitted estimator."""
+    check_is_fitted(estimator)
+    X, reference = as_table(X, "X"), as_table(reference, name)
+    if reference.shape[1] != X.shape[1]:
+        raise ValueError(f"{name} has {reference.shape[1]} features; X has {X.shape[1]}.")
+    return X, reference
 
 
 def as_table(data, name):

@@ -14,9 +14,8 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.linear_model import Ridge
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
 
-from sklears_neural.inspection._kernel_shap import as_table, explained_output
+from sklears_neural.inspection._kernel_shap import checked_tables, explained_output
 from sklears_neural.inspection._result import Attribution
 
 __all__ = ["lime_tabular"]
@@ -62,12 +61,7 @@ def lime_tabular(estimator, X, training_data, target=None, *, n_samples=5000,
         weights; ``intercepts`` and ``scores`` (the surrogate's weighted R²
         on its perturbations); ``outputs``, the model's output at each input.
     """
-    check_is_fitted(estimator)
-    X = as_table(X, "X")
-    training_data = as_table(training_data, "training_data")
-    if training_data.shape[1] != X.shape[1]:
-        raise ValueError(f"training_data has {training_data.shape[1]} features; X has "
-                         f"{X.shape[1]}.")
+    X, training_data = checked_tables(estimator, X, training_data, "training_data")
     if discretize not in (None, "quartile"):
         raise ValueError(f"discretize must be None or 'quartile'; got {discretize!r}.")
     if not isinstance(n_samples, Integral) or n_samples < 2:

@@ -2,11 +2,11 @@
 gradient against finite differences of ``predict_proba`` for every input form,
 Pipelines, and errors."""
 
-import copy
 import warnings
 
 import numpy as np
 import pytest
+from _folding import fold_scaler
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
@@ -104,13 +104,7 @@ def test_a_standard_scaler_pipeline_equals_the_scaler_folded_into_the_first_laye
     y = (X[:, 0] / 3 + X[:, 1] / 30 > 2).astype(int)
     pipe = make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(10,), max_iter=30,
                                                          dtype="float64", random_state=0))
-    pipe.fit(X, y)
-    scaler, net = pipe[0], pipe[-1]
-    folded = copy.deepcopy(net)
-    first = folded.module_.layers[0]
-    W, b = np.array(first.weight.data), np.array(first.bias.data)
-    first.weight.data[...] = W / scaler.scale_
-    first.bias.data[...] = b - W @ (scaler.mean_ / scaler.scale_)
+    folded = fold_scaler(pipe.fit(X, y))
     np.testing.assert_allclose(folded.predict_proba(X), pipe.predict_proba(X), atol=1e-12)
     for method in (saliency, input_x_gradient, integrated_gradients):
         through = method(pipe, X[:7], target=1)

@@ -4,7 +4,11 @@ import numpy as np
 import pytest
 
 from sklears_neural import CNN1DClassifier, CNNClassifier, MLPClassifier
-from sklears_neural.inspection import grad_cam, layer_activations, layer_integrated_gradients
+from sklears_neural.inspection import (
+    grad_cam,
+    layer_activations,
+    layer_integrated_gradients,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

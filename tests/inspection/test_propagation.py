@@ -1,10 +1,9 @@
 """Guided backpropagation, DeepLIFT and LRP: properties, Pipelines, errors (their
 values against captum's are in test_against_captum.py)."""
 
-import copy
-
 import numpy as np
 import pytest
+from _folding import fold_scaler
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -56,12 +55,7 @@ def test_guided_backprop_equals_the_gradient_where_it_is_positive(rng):
 def test_a_scaler_pipeline_equals_the_folded_network(rng, method):
     model, X, y = _mlp(rng)
     pipe = make_pipeline(StandardScaler(), model).fit(X, y)
-    scaler, net = pipe[0], pipe[-1]
-    folded = copy.deepcopy(net)
-    first = folded.module_.layers[0]
-    W, b = np.array(first.weight.data), np.array(first.bias.data)
-    first.weight.data[...] = W / scaler.scale_
-    first.bias.data[...] = b - W @ (scaler.mean_ / scaler.scale_)
+    folded = fold_scaler(pipe)
     np.testing.assert_allclose(method(pipe, X[:4], target=1).values,
                                method(folded, X[:4], target=1).values, rtol=1e-8, atol=1e-12)
 

@@ -195,18 +195,29 @@ def _valid_steps(values, lengths):
     return (np.arange(values.shape[1]) < lengths[:, None])[:, :, None].astype(np.float64)
 
 
-def _safe_std(variance):
-    std = np.sqrt(np.maximum(variance, 0.0))
-    return np.where(std > 0, std, 1.0)  # a constant feature is centred, not divided by 0
+def _moments(values, valid, count, axis):
+    """Mean and std over the valid steps (``axis``); the std of a feature that is
+    constant up to rounding is 1 (centred, not divided by noise), by scikit-learn's
+    test for constant features."""
+    mean = (values * valid).sum(axis=axis, keepdims=True) / count
+    variance = (((values - mean) * valid) ** 2).sum(axis=axis, keepdims=True) / count
+    eps = np.finfo(np.float64).eps
+    constant = variance <= count * eps * variance + (count * mean * eps) ** 2
+    return mean, np.where(constant, 1.0, np.sqrt(variance)), constant
 
 
 def channel_statistics(values, lengths):
     """Mean and std of each feature over the valid steps of every sequence: (F,), (F,)."""
     valid = _valid_steps(values, lengths)
-    count = valid.sum()
-    mean = (values * valid).sum(axis=(0, 1)) / count
-    variance = (((values - mean) * valid) ** 2).sum(axis=(0, 1)) / count
-    return mean, _safe_std(variance)
+    mean, std, _ = _moments(np.asarray(values, dtype=np.float64), valid, valid.sum(),
+                            axis=(0, 1))
+    return mean.reshape(-1), std.reshape(-1)
+
+
+def _series_moments(values, lengths, valid):
+    """Each sequence's per-feature mean, std and constancy, and its step count."""
+    count = np.maximum(lengths, 1)[:, None, None]
+    return _moments(values, valid, count, axis=1), count
 
 
 def scale_values(values, lengths, scale, statistics=None):
@@ -221,10 +232,7 @@ def scale_values(values, lengths, scale, statistics=None):
     valid = _valid_steps(values, lengths)
     values = np.asarray(values, dtype=np.float64)
     if scale == "series":
-        count = np.maximum(lengths, 1)[:, None, None]
-        mean = (values * valid).sum(axis=1, keepdims=True) / count
-        variance = (((values - mean) * valid) ** 2).sum(axis=1, keepdims=True) / count
-        std = _safe_std(variance)
+        (mean, std, _), _ = _series_moments(values, lengths, valid)
     else:
         mean, std = statistics
     return (values - mean) / std * valid
@@ -244,11 +252,8 @@ def scale_values_backward(grad, values, lengths, scale, statistics=None):
     if scale == "channel":
         return grad / statistics[1] * valid
     values = np.asarray(values, dtype=np.float64)
-    count = np.maximum(lengths, 1)[:, None, None]
-    mean = (values * valid).sum(axis=1, keepdims=True) / count
-    variance = (((values - mean) * valid) ** 2).sum(axis=1, keepdims=True) / count
-    std = _safe_std(variance)
-    z = (values - mean) / std * valid * (variance > 0)
+    (mean, std, constant), count = _series_moments(values, lengths, valid)
+    z = (values - mean) / std * valid * ~constant
     grad = grad * valid
     grad_mean = grad.sum(axis=1, keepdims=True) / count
     z_mean = (grad * z).sum(axis=1, keepdims=True) / count
@@ -269,5 +274,7 @@ def to_input_form(grad, X, lengths, layout, flat):
         return in_layout.reshape(len(grad), -1)
     if isinstance(X, (list, tuple)):
         series = [grad[i, :length] for i, length in enumerate(lengths)]
-        return [steps if layout == "NTC" else steps.T for steps in series]
+        # each in its own form: (T_i, F), (F, T_i) or a univariate (T_i,)
+        return [(steps if layout == "NTC" else steps.T).reshape(np.shape(X[i]))
+                for i, steps in enumerate(series)]
     return in_layout

@@ -24,6 +24,10 @@ in one, and X as the estimator predicts on it, and returns an
 (maps over images and series) and ``AttentionDisplay`` draw them with
 matplotlib, in scikit-learn's Display pattern.
 
+While a gradient method runs, the network's parameters are taken out of the
+graph (they get no gradient): do not explain a model that another thread is
+fitting at the same time.
+
 Model-agnostic tools (shap's KernelExplainer, LIME, scikit-learn's
 permutation importance) work on these estimators as on any other.
 """

@@ -1,11 +1,13 @@
 """Attention maps of Transformer estimators: who attends to whom, per layer."""
 
+import contextlib
+
 import numpy as np
 
-from sklears_neural.autograd import Tensor, no_grad
+from sklears_neural.autograd import no_grad
 from sklears_neural.backend import to_numpy
 from sklears_neural.data import Padded
-from sklears_neural.inspection._explained import ExplainedModel, _on
+from sklears_neural.inspection._explained import ExplainedModel, n_rows, patched_forward
 from sklears_neural.inspection._gradients import _positive_int, as_values
 from sklears_neural.nn import MultiheadAttention, eval_mode
 
@@ -44,34 +46,25 @@ def attention_maps(estimator, X, *, average_heads=True, batch_size=256):
     features, _ = model.net._gradient_input(model.network_input(Z))
     batch_size = _positive_int(batch_size, "batch_size")
     recorders = [_Recorder(layer, average_heads) for layer in layers]
-    padded = isinstance(features, Padded)
-    values = features.values if padded else features
     batches = []
-    try:
+    with contextlib.ExitStack() as stack:
         for recorder in recorders:
-            recorder.attach()
-        with eval_mode(), no_grad():
-            for begin in range(0, len(values), batch_size):
-                rows = slice(begin, begin + batch_size)
-                if padded:
-                    lengths = features.lengths[rows]
-                    model.net.module_(_tensor(values[rows, :int(lengths.max())], model),
-                                      lengths)
-                else:
-                    model.net.module_(_tensor(values[rows], model))
-                batches.append([recorder.pop() for recorder in recorders])
-    finally:
-        for recorder in recorders:
-            recorder.detach()
+            stack.enter_context(patched_forward(recorder.layer, recorder.wrap))
+        stack.enter_context(eval_mode())
+        stack.enter_context(no_grad())
+        for begin in range(0, n_rows(features), batch_size):
+            model._run(features, slice(begin, begin + batch_size), input_grad=False)
+            batches.append([recorder.pop() for recorder in recorders])
     tokens = max(batch[0].shape[-1] for batch in batches)
-    out = np.zeros((len(values), len(layers)) + batches[0][0].shape[1:-2] + (tokens, tokens))
+    per_input = batches[0][0].shape[1:-2] + (tokens, tokens)  # ([heads,] tokens, tokens)
+    out = np.zeros((n_rows(features), len(layers)) + per_input)
     begin = 0
     for batch in batches:
         for index, weights in enumerate(batch):
             t = weights.shape[-1]
             out[begin:begin + len(weights), index, ..., :t, :t] = weights
         begin += len(batch[0])
-    if padded:  # the queries of padded tokens: nothing to explain there
+    if isinstance(features, Padded):  # the queries of padded tokens: nothing to explain
         patch = getattr(model.net, "patch_size_", 1)
         valid = -(-np.asarray(features.lengths) // patch)
         query_valid = np.arange(tokens)[None, :] < valid[:, None]
@@ -79,20 +72,15 @@ def attention_maps(estimator, X, *, average_heads=True, batch_size=256):
     return out
 
 
-def _tensor(array, model):
-    return Tensor(_on(array, model.net.device_))
-
-
 class _Recorder:
-    """Makes one attention layer also compute and keep its probabilities."""
+    """Makes one attention layer also compute and keep its probabilities (``wrap``
+    its forward with ``patched_forward``)."""
 
     def __init__(self, layer, average_heads):
         self.layer, self.average_heads = layer, average_heads
         self.weights = None
 
-    def attach(self):
-        compute = self.layer.forward
-
+    def wrap(self, compute):
         def forward(*args, **kwargs):
             kwargs["need_weights"] = True
             kwargs["average_attn_weights"] = self.average_heads
@@ -100,13 +88,10 @@ class _Recorder:
             self.weights = to_numpy(weights.data if hasattr(weights, "data") else weights)
             return out, weights
 
-        object.__setattr__(self.layer, "forward", forward)
+        return forward
 
     def pop(self):
         weights, self.weights = self.weights, None
         if weights is None:
             raise ValueError("an attention layer did not run in the network's forward pass.")
         return weights
-
-    def detach(self):
-        self.layer.__dict__.pop("forward", None)

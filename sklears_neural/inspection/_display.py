@@ -89,6 +89,8 @@ class AttributionDisplay:
             What to draw.
         feature_names : list of str, optional
             Default: the estimator's ``feature_names_in_``, else ``x0``, ...
+            (for attributions over a Pipeline step's output, its features
+            ``x0``, ... and no colours by value).
         max_features : int, default=20
             The most important features drawn.
         ax : matplotlib Axes, optional
@@ -101,9 +103,12 @@ class AttributionDisplay:
         AttributionDisplay
         """
         result = _explain(method, estimator, X, method_kwargs)
-        if feature_names is None:
-            feature_names = getattr(estimator, "feature_names_in_", None)
-        return cls(result.values, data=np.asarray(X), feature_names=feature_names,
+        data = None
+        if result.space == "input":  # else the features are a Pipeline step's outputs
+            data = np.asarray(X)
+            if feature_names is None:
+                feature_names = getattr(estimator, "feature_names_in_", None)
+        return cls(result.values, data=data, feature_names=feature_names,
                    method=method).plot(kind=kind, max_features=max_features, ax=ax)
 
     def plot(self, *, kind="bar", max_features=20, ax=None):

@@ -20,7 +20,7 @@ from sklearn.preprocessing import (
 from sklearn.utils.validation import check_is_fitted
 
 from sklears_neural.autograd import Tensor, enable_grad
-from sklears_neural.backend import to_device, to_numpy
+from sklears_neural.backend import get_array_module, to_device, to_numpy
 from sklears_neural.base._estimator import BaseNeuralNet
 from sklears_neural.data import Padded
 from sklears_neural.nn import eval_mode
@@ -31,19 +31,58 @@ __all__ = ["ExplainedModel"]
 OUTPUTS = ("logits", "probabilities")
 
 
+def output_targets(n_outputs, target, n_rows):
+    """A regressor's output index for each row (None: 0 when there is one output), twice:
+    as indices and as the targets the result gives."""
+    if target is None:
+        if n_outputs > 1:
+            raise ValueError(f"the regressor has {n_outputs} outputs: pass target, the index "
+                             "of the one to explain.")
+        target = 0
+    indices = np.broadcast_to(np.asarray(target), (n_rows,))
+    if indices.dtype.kind not in "iu" or (indices < 0).any() or (indices >= n_outputs).any():
+        raise ValueError(f"target must be an output index in [0, {n_outputs}); got "
+                         f"{target!r}.")
+    return indices.astype(np.int64), indices.copy()
+
+
+def class_targets(classes, target, n_rows, predicted, multilabel=False):
+    """Each row's column in ``classes`` and its label: ``target`` is one label or one per
+    row; None takes ``predicted()``, the predicted labels."""
+    if target is None:
+        if multilabel:
+            raise ValueError("a multilabel classifier needs target: the label to explain "
+                             f"(one of {classes.tolist()}).")
+        labels = np.asarray(predicted())
+    else:
+        labels = np.asarray(target)
+        if labels.ndim == 0:
+            labels = np.full(n_rows, labels.item(), dtype=object)
+        if labels.shape != (n_rows,):
+            raise ValueError(f"target must be one class label or one per row ({n_rows}); "
+                             f"got shape {labels.shape}.")
+    found = np.array([np.any(classes == label) for label in labels], dtype=bool)
+    if not found.all():
+        missing = labels[~found][0]
+        raise ValueError(f"target {missing!r} is not one of the classes the model knows: "
+                         f"{classes.tolist()} (classes_).")
+    indices = np.array([int(np.flatnonzero(classes == label)[0]) for label in labels])
+    return indices, classes[indices]
+
+
 def _elementwise_affine(step):
     """(scale, offset) with ``step.transform(x) == x * scale + offset``, or None."""
-    if isinstance(step, StandardScaler):
-        mean = 0.0 if step.mean_ is None else step.mean_
-        std = 1.0 if step.scale_ is None else step.scale_
+    if isinstance(step, StandardScaler):  # mean_ is kept even when not subtracted
+        mean = step.mean_ if step.with_mean and step.mean_ is not None else 0.0
+        std = step.scale_ if step.with_std and step.scale_ is not None else 1.0
         return 1.0 / std, -mean / std
     if isinstance(step, MinMaxScaler) and not step.clip:
         return step.scale_, step.min_
     if isinstance(step, MaxAbsScaler):
         return 1.0 / step.scale_, 0.0
     if isinstance(step, RobustScaler):
-        center = 0.0 if step.center_ is None else step.center_
-        scale = 1.0 if step.scale_ is None else step.scale_
+        center = step.center_ if step.with_centering and step.center_ is not None else 0.0
+        scale = step.scale_ if step.with_scaling and step.scale_ is not None else 1.0
         return 1.0 / scale, -center / scale
     return None
 
@@ -108,8 +147,16 @@ class ExplainedModel:
                     and np.isscalar(self.offset) and self.offset == 0.0)
 
     def network_input(self, Z):
-        """Z (explained space) with the folded scalers applied: what the network reads."""
-        return np.asarray(Z) * self.scale + self.offset if self._folds() else Z
+        """Z (explained space) with the folded scalers applied: what the network reads
+        (as a frame with its columns when the network was fitted on one)."""
+        Z = np.asarray(Z) * self.scale + self.offset if self._folds() else Z
+        names = getattr(self.net, "feature_names_in_", None)
+        if names is not None and isinstance(Z, np.ndarray) and Z.ndim == 2 and (
+                Z.shape[1] == len(names)):
+            import pandas as pd
+
+            Z = pd.DataFrame(Z, columns=names)
+        return Z
 
     # -- targets -------------------------------------------------------------------------
     def target_indices(self, target, Z):
@@ -119,55 +166,27 @@ class ExplainedModel:
         predicted class), a regressor output indices (None: 0 for one output).
         """
         net = self.net
-        n_rows = len(Z)
         if not self.classifier:
-            n_outputs = net._targets.n_outputs
-            if target is None:
-                if n_outputs > 1:
-                    raise ValueError(f"the regressor has {n_outputs} outputs: pass target, "
-                                     "the index of the one to explain.")
-                target = 0
-            indices = np.broadcast_to(np.asarray(target), (n_rows,))
-            if indices.dtype.kind not in "iu" or (indices < 0).any() or (
-                    indices >= n_outputs).any():
-                raise ValueError(f"target must be an output index in [0, {n_outputs}); got "
-                                 f"{target!r}.")
-            return indices.astype(np.int64), indices.copy()
-        classes = net.classes_
-        if target is None:
-            if net._targets.kind_ == "multilabel":
-                raise ValueError("a multilabel classifier needs target: the label to explain "
-                                 f"(one of {classes.tolist()}).")
-            labels = net.predict(self.network_input(Z))
-        else:
-            labels = np.asarray(target)
-            if labels.ndim == 0:
-                labels = np.full(n_rows, labels.item(), dtype=object)
-            if labels.shape != (n_rows,):
-                raise ValueError(f"target must be one class label or one per row ({n_rows}); "
-                                 f"got shape {labels.shape}.")
-        found = np.array([np.any(classes == label) for label in labels], dtype=bool)
-        if not found.all():
-            missing = labels[~found][0]
-            raise ValueError(f"target {missing!r} is not one of the classes the model knows: "
-                             f"{classes.tolist()} (classes_).")
-        indices = np.array([int(np.flatnonzero(classes == label)[0]) for label in labels])
-        return indices, classes[indices]
+            return output_targets(net._targets.n_outputs, target, len(Z))
+        multilabel = net._targets.kind_ == "multilabel"
+        return class_targets(net.classes_, target, len(Z),
+                             lambda: net.predict(self.network_input(Z)), multilabel)
 
     # -- the function and its gradient ---------------------------------------------------
     def _selected(self, raw, indices):
         """The explained output of each row, from the network's raw outputs (a Tensor)."""
         n, k = raw.shape
         kind = getattr(self.net._targets, "kind_", "regression")
+        xp = get_array_module(raw.data)
         if kind == "binary" and k == 1:  # one logit z: class 1 has z, class 0 has -z
-            signs = np.where(indices == 1, 1.0, -1.0).astype(raw.dtype)[:, None]
+            signs = xp.asarray(np.where(indices == 1, 1.0, -1.0)[:, None], dtype=raw.dtype)
             z = raw * signs
             return F.sigmoid(z).sum(axis=1) if self.output == "probabilities" else z.sum(axis=1)
         if self.output == "probabilities":
             raw = F.softmax(raw, dim=1) if kind == "multiclass" else F.sigmoid(raw)
-        onehot = np.zeros((n, k), dtype=raw.dtype)
+        onehot = np.zeros((n, k))
         onehot[np.arange(n), indices] = 1.0
-        return (raw * onehot).sum(axis=1)
+        return (raw * xp.asarray(onehot, dtype=raw.dtype)).sum(axis=1)
 
     def outputs_and_gradients(self, Z, indices, batch_size=256):
         """The explained output at each row of Z and its gradient with respect to Z.
@@ -180,16 +199,17 @@ class ExplainedModel:
         values = features.values if isinstance(features, Padded) else features
         grads = np.zeros(values.shape, dtype=np.float64)
         outputs = np.empty(values.shape[0], dtype=np.float64)
-        for rows, x, raw in self._passes(features, batch_size, input_grad=True):
-            selected = self._selected(raw, indices[rows])
-            outputs[rows] = to_numpy(selected.data)
-            if selected.requires_grad:  # else the output does not depend on the input
-                selected.sum().backward()
-                grad = to_numpy(x.grad)
-                if grad.ndim == 3:  # a padded batch, trimmed to its longest series
-                    grads[rows, :grad.shape[1]] = grad
-                else:
-                    grads[rows] = grad
+        with explaining(self.net.module_):
+            for rows, x, raw in self._passes(features, batch_size, input_grad=True):
+                selected = self._selected(raw, indices[rows])
+                outputs[rows] = to_numpy(selected.data)
+                if selected.requires_grad:  # else the output does not depend on the input
+                    selected.sum().backward()
+                    grad = to_numpy(x.grad)
+                    if grad.ndim == 3:  # a padded batch, trimmed to its longest series
+                        grads[rows, :grad.shape[1]] = grad
+                    else:
+                        grads[rows] = grad
         grads = to_input(grads)
         return outputs, grads * self.scale if self._folds() else grads
 
@@ -201,14 +221,14 @@ class ExplainedModel:
         gradients). Returns (outputs, activations, gradients) as arrays.
         """
         features, _ = self.net._gradient_input(self.network_input(Z))
+        batch_size = _one_pass_if_padded(features, batch_size)
         outputs, activations, grads = [], [], []
-        with LayerCapture(layer) as capture:
-            batches = self._passes(features, batch_size, input_grad=False)
+        with explaining(self.net.module_), LayerCapture(layer) as capture:
             for begin in range(0, len(Z), batch_size):
                 rows = slice(begin, begin + batch_size)
                 capture.replacement = None if replace is None else replace(rows)
                 capture.output = None
-                _, _, raw = next(batches)
+                raw = self._run(features, rows, input_grad=False)[1]
                 selected = self._selected(raw, indices[rows])
                 leaf = capture.checked_output()
                 selected.sum().backward()
@@ -221,30 +241,84 @@ class ExplainedModel:
     def layer_activations(self, Z, layer, batch_size=256):
         """``layer``'s output for each row of Z, in evaluation mode, as an array."""
         features, _ = self.net._gradient_input(self.network_input(Z))
+        batch_size = _one_pass_if_padded(features, batch_size)
         activations = []
-        with LayerCapture(layer) as capture:
-            for _ in self._passes(features, batch_size, input_grad=False):
-                activations.append(to_numpy(capture.checked_output().data))
+        with explaining(self.net.module_), LayerCapture(layer) as capture:
+            for begin in range(0, len(Z), batch_size):
                 capture.output = None
+                self._run(features, slice(begin, begin + batch_size), input_grad=False)
+                activations.append(to_numpy(capture.checked_output().data))
         return np.concatenate(activations)
 
     def _passes(self, features, batch_size, input_grad):
-        """Yield (rows, input Tensor, raw outputs) for each batch of ``features``, with
-        the network in evaluation mode and its parameters out of the graph."""
+        """Yield (rows, input Tensor, raw outputs) for each batch of ``features``; the
+        caller holds ``explaining`` around the loop."""
+        for begin in range(0, n_rows(features), batch_size):
+            rows = slice(begin, begin + batch_size)
+            yield (rows, *self._run(features, rows, input_grad))
+
+    def _run(self, features, rows, input_grad):
+        """The input Tensor of ``rows`` and the network's raw outputs for it."""
         net = self.net
-        padded = isinstance(features, Padded)
-        values = features.values if padded else features
-        with _inputs_only(net.module_), eval_mode(), enable_grad():
-            for begin in range(0, values.shape[0], batch_size):
-                rows = slice(begin, begin + batch_size)
-                if padded:
-                    lengths = features.lengths[rows]
-                    x = Tensor(_on(values[rows, :int(lengths.max())], net.device_),
-                               requires_grad=input_grad)
-                    yield rows, x, net.module_(x, lengths)
-                else:
-                    x = Tensor(_on(values[rows], net.device_), requires_grad=input_grad)
-                    yield rows, x, net.module_(x)
+        if isinstance(features, Padded):
+            lengths = features.lengths[rows]
+            x = Tensor(_on(features.values[rows, :int(lengths.max())], net.device_),
+                       requires_grad=input_grad)
+            return x, net.module_(x, lengths)
+        x = Tensor(_on(features[rows], net.device_), requires_grad=input_grad)
+        return x, net.module_(x)
+
+
+def n_rows(features):
+    """The number of inputs in checked features (an array, or ``Padded``)."""
+    return features.values.shape[0] if isinstance(features, Padded) else features.shape[0]
+
+
+def _one_pass_if_padded(features, batch_size):
+    """Padded series in one pass: each batch is padded to its own longest series, and
+    layer outputs of batches with different lengths would not stack."""
+    return n_rows(features) if isinstance(features, Padded) else batch_size
+
+
+class explaining:
+    """The network in evaluation mode with gradients on, and its parameters out of the
+    graph (backward computes no gradient for them), for the block."""
+
+    def __init__(self, module):
+        self._contexts = (_inputs_only(module), eval_mode(), enable_grad())
+
+    def __enter__(self):
+        for context in self._contexts:
+            context.__enter__()
+        return self
+
+    def __exit__(self, *exc_info):
+        for context in reversed(self._contexts):
+            context.__exit__(*exc_info)
+        return False
+
+
+def patched_forward(layer, wrap):
+    """A context in which ``layer.forward`` is ``wrap(original forward)``; what the
+    instance held before is restored on exit."""
+    return _PatchedForward(layer, wrap)
+
+
+class _PatchedForward:
+    def __init__(self, layer, wrap):
+        self.layer, self.wrap = layer, wrap
+
+    def __enter__(self):
+        self._own = self.layer.__dict__.get("forward")
+        object.__setattr__(self.layer, "forward", self.wrap(self.layer.forward))
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._own is None:
+            self.layer.__dict__.pop("forward", None)
+        else:
+            object.__setattr__(self.layer, "forward", self._own)
+        return False
 
 
 class LayerCapture:
@@ -256,11 +330,9 @@ class LayerCapture:
         self.layer = layer
         self.output = None
         self.replacement = None
+        self._patch = patched_forward(layer, self._wrap)
 
-    def __enter__(self):
-        self._own = self.layer.__dict__.get("forward")
-        compute = self.layer.forward
-
+    def _wrap(self, compute):
         def forward(*args, **kwargs):
             out = compute(*args, **kwargs)
             data = out.data if self.replacement is None else _on(
@@ -271,8 +343,7 @@ class LayerCapture:
             self.output = Tensor(data, requires_grad=True)
             return self.output
 
-        object.__setattr__(self.layer, "forward", forward)
-        return self
+        return forward
 
     def checked_output(self):
         if self.output is None:
@@ -280,12 +351,12 @@ class LayerCapture:
                              "network's forward pass: pass a layer of the fitted module_.")
         return self.output
 
+    def __enter__(self):
+        self._patch.__enter__()
+        return self
+
     def __exit__(self, *exc_info):
-        if self._own is None:
-            del self.layer.__dict__["forward"]
-        else:
-            object.__setattr__(self.layer, "forward", self._own)
-        return False
+        return self._patch.__exit__(*exc_info)
 
 
 def _device(tensor):

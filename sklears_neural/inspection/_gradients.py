@@ -103,12 +103,14 @@ def _points_per_pass(batch_size):
 
 
 def as_values(Z):
-    """The explained input as float64: an array, or a list of arrays (series)."""
+    """The explained input as float64: an array, or a list of arrays, one per series
+    (a list of series stays a list, as the estimators read it: a list of 2-D series
+    or of series of different lengths)."""
     if isinstance(Z, (list, tuple)):
-        try:
-            return np.asarray(Z, dtype=np.float64)
-        except ValueError:  # different lengths: one array per series
-            return [np.asarray(z, dtype=np.float64) for z in Z]
+        series = [np.asarray(z, dtype=np.float64) for z in Z]
+        if any(s.ndim >= 2 for s in series) or len({s.shape for s in series}) > 1:
+            return series
+        return np.asarray(series)
     return np.asarray(Z.toarray() if hasattr(Z, "toarray") else Z, dtype=np.float64)
 
 
@@ -251,7 +253,12 @@ integrated_gradients.__doc__ = """Integrated gradients (Sundararajan et al. 2017
     path, the error shrinks as ``n_steps`` grows).
 """ + _COMMON + """    baseline : float or array-like, optional
         The reference input: a number for every value (None: 0), one input
-        (X's sample shape), or one per input (X's shape).
+        (X's sample shape), or one per input (X's shape); in the space
+        explained (a Pipeline step's output when ``Attribution.space`` says
+        so). With a sequence estimator's ``scale="series"``, a constant
+        baseline (such as 0) standardises to 0 like any constant series, and
+        the attributions of a row then sum to 0, not to its change of
+        output: give a baseline that varies along the series.
     n_steps : int, default=50
         Points of the integration rule.
     method : {"gausslegendre", "riemann_trapezoid", "riemann_left", \
@@ -277,7 +284,10 @@ smoothgrad.__doc__ = """SmoothGrad (Smilkov et al. 2017), SmoothGrad² and VarGr
         Noisy copies of each input.
     noise_level : float, default=0.15
         The noise's standard deviation as a share of each input's range
-        (its largest value minus its smallest), as in the paper.
+        (its largest value minus its smallest), as in the paper, which
+        smooths images, whose values share one scale: every value of an
+        input gets noise of the same size, so for features of different
+        units explain a model fitted on standardised features.
     variant : {"smoothgrad", "smoothgrad_sq", "vargrad"}, default="smoothgrad"
         Named as captum's NoiseTunnel names them.
 """ + _OUTPUT + """    random_state : int, RandomState instance or None, default=None

@@ -21,6 +21,7 @@ from sklearn.cluster import KMeans
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from sklears_neural.inspection._explained import class_targets, output_targets
 from sklears_neural.inspection._result import Attribution
 
 __all__ = ["kernel_shap"]
@@ -44,10 +45,10 @@ def kernel_shap(estimator, X, background, target=None, *, n_samples="auto",
     background : array-like of shape (n_background, n_features)
         Rows that stand in for the features outside a coalition; the base
         value is the model's mean output over them.
-    target : label or int, optional
-        Classifiers: the class label whose probability is explained (None:
-        each row's predicted class). Regressors: the output index (None: the
-        only output).
+    target : label, int or array-like of shape (n_samples,), optional
+        Classifiers: the class label whose probability is explained, or one
+        per row (None: each row's predicted class). Regressors: the output
+        index (None: the only output).
     n_samples : int or "auto", default="auto"
         Coalitions evaluated per input. "auto": every coalition when there
         are at most 10 features (exact Shapley values), else
@@ -68,21 +69,25 @@ def kernel_shap(estimator, X, background, target=None, *, n_samples="auto",
         at each input); for every row ``values.sum() + base_value`` equals
         the output up to rounding.
     """
+    names = getattr(X, "columns", None)  # a frame's, given back to the model
     X, background = checked_tables(estimator, X, background, "background")
     rng = check_random_state(random_state)
     background, weights = _summarize(background, summarize, rng)
     n_features = X.shape[1]
     coalitions, kernel = _coalitions(n_features, n_samples, rng)
-    predict, columns, targets, output = explained_output(estimator, X, target)
+    predict, columns, targets, output = explained_output(estimator, X, target, names)
     base = np.average(predict(background), axis=0, weights=weights)
     values = np.empty(X.shape)
     outputs = np.empty(len(X))
     base_values = np.empty(len(X))
     for i, x in enumerate(X):
-        value = _coalition_values(predict, x, background, weights, coalitions, batch_rows)
         column = columns[i]
         full = predict(x[None])[0, column]
         outputs[i], base_values[i] = full, base[column]
+        if len(coalitions) == 0:  # one feature: it holds the whole change
+            values[i] = full - base[column]
+            continue
+        value = _coalition_values(predict, x, background, weights, coalitions, batch_rows)
         values[i] = _constrained_regression(coalitions, kernel, value[:, column] - base[column],
                                             full - base[column])
     return Attribution(values, method="kernel_shap", target=targets, output=output,
@@ -116,35 +121,37 @@ def _summarize(background, summarize, rng):
     return kmeans.cluster_centers_, np.bincount(kmeans.labels_, minlength=summarize)
 
 
-def explained_output(estimator, X, target):
-    """A function giving the explained outputs of rows, each row's output column,
-    the targets as the result gives them, and the output's name."""
+def explained_output(estimator, X, target, columns=None):
+    """A function giving the explained outputs of rows, each row's output column, the
+    targets as the result gives them, and the output's name. ``columns``: the
+    column names of a frame X was, given back to the model with every call."""
+
+    def frame(rows):
+        if columns is None:
+            return rows
+        import pandas as pd
+
+        return pd.DataFrame(rows, columns=columns)
+
     if is_classifier(estimator):
-        classes = estimator.classes_
-        if target is None:
-            labels = estimator.predict(X)
-        elif np.any(classes == target):
-            labels = np.full(len(X), target, dtype=classes.dtype)
-        else:
-            raise ValueError(f"target {target!r} is not one of the classes the model knows: "
-                             f"{classes.tolist()} (classes_).")
-        columns = np.searchsorted(classes, labels)
-        return estimator.predict_proba, columns, labels, "probabilities"
+        def predicted():
+            labels = estimator.predict(frame(X))
+            if np.ndim(labels) > 1:
+                raise ValueError("a multilabel classifier needs target: the label to "
+                                 f"explain (one of {estimator.classes_.tolist()}).")
+            return labels
+
+        columns_of_rows, labels = class_targets(estimator.classes_, target, len(X),
+                                                predicted)
+        return (lambda rows: estimator.predict_proba(frame(rows)), columns_of_rows, labels,
+                "probabilities")
 
     def predict(rows):
-        out = np.asarray(estimator.predict(rows), dtype=np.float64)
+        out = np.asarray(estimator.predict(frame(rows)), dtype=np.float64)
         return out.reshape(len(rows), -1)
 
-    n_outputs = predict(X[:1]).shape[1]
-    if target is None and n_outputs > 1:
-        raise ValueError(f"the regressor has {n_outputs} outputs: pass target, the index of "
-                         "the one to explain.")
-    index = 0 if target is None else target
-    if not isinstance(index, Integral) or not 0 <= index < n_outputs:
-        raise ValueError(f"target must be an output index in [0, {n_outputs}); got "
-                         f"{target!r}.")
-    columns = np.full(len(X), int(index))
-    return predict, columns, columns.copy(), "outputs"
+    indices, targets = output_targets(predict(X[:1]).shape[1], target, len(X))
+    return predict, indices, targets, "outputs"
 
 
 def _shapley_kernel(n_features, size):
@@ -197,7 +204,7 @@ def _coalition_values(predict, x, background, weights, coalitions, batch_rows):
         out = predict(hybrid.reshape(-1, x.shape[0]))
         out = out.reshape(len(masks), n_background, -1)
         values.append(np.einsum("b,kbo->ko", weights / weights.sum(), out))
-    return np.concatenate(values) if values else np.zeros((0, 1))
+    return np.concatenate(values)
 
 
 def _constrained_regression(masks, kernel, y, total):

@@ -4,9 +4,10 @@ model's output around each input.
 Perturbations are drawn around the input, each feature with the spread of
 the training data (or, with ``discretize="quartile"``, from the training
 values of each feature, represented by whether they fall in the input's own
-quartile); each perturbation weighs ``exp(-d^2 / width^2)`` by its distance
-d to the input in that representation, and a ridge regression of the
-model's output on the representation gives the local weights.
+quartile); each perturbation weighs ``sqrt(exp(-d^2 / width^2))`` (LIME's
+kernel) by its distance d to the input in that representation, and a ridge
+regression of the model's output on the representation gives the local
+weights.
 """
 
 from numbers import Integral, Real
@@ -61,6 +62,7 @@ def lime_tabular(estimator, X, training_data, target=None, *, n_samples=5000,
         weights; ``intercepts`` and ``scores`` (the surrogate's weighted R²
         on its perturbations); ``outputs``, the model's output at each input.
     """
+    names = getattr(X, "columns", None)  # a frame's, given back to the model
     X, training_data = checked_tables(estimator, X, training_data, "training_data")
     if discretize not in (None, "quartile"):
         raise ValueError(f"discretize must be None or 'quartile'; got {discretize!r}.")
@@ -70,14 +72,14 @@ def lime_tabular(estimator, X, training_data, target=None, *, n_samples=5000,
     if not isinstance(width, Real) or width <= 0:
         raise ValueError(f"kernel_width must be a positive number; got {kernel_width!r}.")
     rng = check_random_state(random_state)
-    predict, columns, targets, output = explained_output(estimator, X, target)
+    predict, columns, targets, output = explained_output(estimator, X, target, names)
     values = np.empty(X.shape)
     intercepts, scores, outputs = (np.empty(len(X)) for _ in range(3))
     for i, x in enumerate(X):
         inputs, representation = (_quartile_samples if discretize else _gaussian_samples)(
             x, training_data, n_samples, rng)
         distance = np.linalg.norm(representation - representation[0], axis=1)
-        weights = np.exp(-distance ** 2 / width ** 2)
+        weights = np.sqrt(np.exp(-distance ** 2 / width ** 2))  # LIME's kernel
         response = predict(inputs)[:, columns[i]]
         surrogate = Ridge(alpha=alpha).fit(representation, response, sample_weight=weights)
         values[i] = surrogate.coef_

@@ -31,7 +31,7 @@ import numpy as np
 from sklears_neural.autograd import Tensor, no_grad
 from sklears_neural.backend import to_numpy
 from sklears_neural.cnn._network import Unflatten
-from sklears_neural.inspection._explained import _inputs_only, _on
+from sklears_neural.inspection._explained import explaining
 from sklears_neural.inspection._gradients import (
     _COMMON,
     _baseline,
@@ -56,7 +56,6 @@ from sklears_neural.nn import (
     MaxPool1d,
     MaxPool2d,
     Sequential,
-    eval_mode,
 )
 from sklears_neural.nn import functional as F
 
@@ -145,16 +144,22 @@ def _forward(steps, x):
 
 
 def _seed(model, raw, indices):
-    """d(explained output) / d(raw outputs): where the backward pass starts."""
+    """The explained output, and its gradient with respect to the raw outputs (where
+    the backward pass starts)."""
     leaf = Tensor(raw, requires_grad=True)
-    model._selected(leaf, indices).sum().backward()
-    return to_numpy(leaf.grad)
+    selected = model._selected(leaf, indices)
+    selected.sum().backward()
+    return to_numpy(selected.data), to_numpy(leaf.grad)
 
 
 def _propagate(method, model, Z, indices, batch_size, reference=None, rule="epsilon",
                epsilon=1e-9):
     """The modified gradient at the network's input, in X's form, and the outputs."""
     net = model.net
+    if net.device_ != "cpu":
+        raise ValueError(f"{method} runs on models on the CPU; this one is on "
+                         f"{net.device_!r}: explain a copy with device='cpu', or use "
+                         "integrated_gradients or saliency, which run on the GPU.")
     steps = _steps(net.module_, method)
     first_rule = next((i for i, step in enumerate(steps) if step.kind != "shape"), 0)
     features, to_input = net._gradient_input(model.network_input(Z))
@@ -162,14 +167,13 @@ def _propagate(method, model, Z, indices, batch_size, reference=None, rule="epsi
                     net._gradient_input(model.network_input(reference))[0])
     grads = np.zeros(features.shape, dtype=np.float64)
     outputs = np.empty(len(features))
-    with _inputs_only(net.module_), eval_mode():
+    with explaining(net.module_):
         for begin in range(0, len(features), batch_size):
             rows = slice(begin, begin + batch_size)
-            inputs, raw = _forward(steps, _on(features[rows], net.device_))
+            inputs, raw = _forward(steps, features[rows])
             ref_inputs = (None if ref_features is None else
-                          _forward(steps, _on(ref_features[rows], net.device_))[0])
-            seed = _seed(model, raw, indices[rows])
-            outputs[rows] = (to_numpy(raw) * seed).sum(axis=1)
+                          _forward(steps, ref_features[rows])[0])
+            outputs[rows], seed = _seed(model, raw, indices[rows])
             signal = seed if method != "lrp" else seed * to_numpy(raw)
             for i in range(len(steps) - 1, -1, -1):
                 signal = _backward_step(method, steps[i], to_numpy(inputs[i]), signal,

@@ -158,9 +158,10 @@ class _BaseSequenceNet(RoutedParamsMixin, BaseNeuralNet):
             self.scale_mean_, self.scale_std_ = channel_statistics(values, lengths)
 
     def _check_scale_unchanged(self):
-        if self.scale != self._fitted_scale:
+        fitted = getattr(self, "_fitted_scale", None)
+        if self.scale != fitted:
             raise ValueError(f"scale={self.scale!r}, but the model was fitted with "
-                             f"scale={self._fitted_scale!r}: a warm start or partial_fit "
+                             f"scale={fitted!r}: a warm start or partial_fit "
                              "must read X as the first fit did. Refit from scratch "
                              "(warm_start=False) to change it.")
 

@@ -82,7 +82,8 @@ def smoothgrad(estimator, X, target=None, *, n_samples=50, noise_level=0.15,
         z = Z[begin:begin + rows_per_pass]
         series = isinstance(z, list)
         noisy = _stack([_elementwise(
-            lambda zi: zi + rng.normal(size=zi.shape) * noise_level * _value_range(zi, series),
+            lambda zi, one=series: zi + rng.normal(size=zi.shape) * noise_level
+            * _value_range(zi, one),
             z) for _ in range(n_samples)])
         _, grads = model.outputs_and_gradients(
             noisy, np.tile(indices[begin:begin + len(z)], n_samples), max(points, n_samples))

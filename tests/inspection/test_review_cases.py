@@ -55,7 +55,7 @@ def test_near_constant_series_are_centred_not_blown_up():
     values = np.full((1, 7, 1), 0.7151893663724195)
     lengths = np.array([7])
     assert np.abs(scale_values(values, lengths, "series")).max() < 1e-12
-    mean, std = channel_statistics(np.full((3, 4, 1), 0.3), np.array([4, 4, 4]))
+    _, std = channel_statistics(np.full((3, 4, 1), 0.3), np.array([4, 4, 4]))
     assert std[0] == 1.0
 
 

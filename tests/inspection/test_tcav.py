@@ -36,8 +36,8 @@ def test_a_concept_the_class_depends_on(model_and_data, rng):
     np.testing.assert_array_equal(again.scores, result.scores)
 
 
-def test_tcav_errors(model_and_data, rng):
-    model, X, y = model_and_data
+def test_tcav_errors(model_and_data):
+    model, X, _ = model_and_data
     with pytest.raises(ValueError, match="needs at least twice as many as concept_examples"):
         tcav(model, X[:5], X[:40], X[40:100], layer="layers.0")
     with pytest.raises(ValueError, match="layer 'hidden' is not a layer"):

@@ -182,6 +182,10 @@ def test_non_finite_weights_are_caught_even_when_the_loss_looks_finite():
 def test_ctrl_c_stops_at_a_batch_boundary_and_keeps_a_consistent_model():
     script = textwrap.dedent("""
         import os, signal, threading, warnings
+        # Ctrl-C as in a terminal, even when the test run was started in the background
+        # (a shell without job control starts background jobs with SIGINT ignored,
+        # and children inherit that)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         import numpy as np
         from sklearn.datasets import make_classification
         from sklears_neural import MLPClassifier

@@ -2,8 +2,9 @@
 
 What turns user input into batches. A dataset item, and a batch, is a tuple
 ``(input,)``, ``(input, y)`` or ``(input, y, sample_weight)``; ``input`` is an
-ndarray, or a namedtuple of arrays such as ``Padded(values, lengths)`` that a
-model receives unpacked. This layer imports only numpy and scipy (pandas
+ndarray, or a namedtuple of arrays such as ``Padded(values, lengths)`` or
+``GraphBatch`` (graphs collated block-diagonally) that a model receives
+unpacked. This layer imports only numpy and scipy (pandas
 input is recognised without importing pandas).
 
 >>> import numpy as np
@@ -21,6 +22,8 @@ from sklears_neural.data._dataset import (
     IterableDataset,
     Subset,
 )
+from sklears_neural.data._graph import Graph, GraphBatch, GraphDataset, collate_graphs
+from sklears_neural.data._graph_io import read_tu
 from sklears_neural.data._loader import DataLoader, default_collate
 from sklears_neural.data._sampler import (
     BatchSampler,
@@ -39,6 +42,9 @@ __all__ = [
     "DataLoader",
     "Dataset",
     "GeneratorStream",
+    "Graph",
+    "GraphBatch",
+    "GraphDataset",
     "IterableDataset",
     "Padded",
     "RandomSampler",
@@ -48,6 +54,8 @@ __all__ = [
     "StratifiedBatchSampler",
     "Subset",
     "WeightedRandomSampler",
+    "collate_graphs",
     "default_collate",
     "pad_sequences",
+    "read_tu",
 ]

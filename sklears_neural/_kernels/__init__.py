@@ -13,6 +13,7 @@ from sklears_neural._kernels._activation import *  # noqa: F403
 from sklears_neural._kernels._attention import *  # noqa: F403
 from sklears_neural._kernels._conv import *  # noqa: F403
 from sklears_neural._kernels._dense import *  # noqa: F403
+from sklears_neural._kernels._graph import *  # noqa: F403
 from sklears_neural._kernels._loss import *  # noqa: F403
 from sklears_neural._kernels._norm import *  # noqa: F403
 from sklears_neural._kernels._openmp_helpers import openmp_enabled, openmp_max_threads

@@ -12,6 +12,7 @@ from sklears_neural._xp._activation import *  # noqa: F403
 from sklears_neural._xp._attention import *  # noqa: F403
 from sklears_neural._xp._conv import *  # noqa: F403
 from sklears_neural._xp._dense import *  # noqa: F403
+from sklears_neural._xp._graph import *  # noqa: F403
 from sklears_neural._xp._loss import *  # noqa: F403
 from sklears_neural._xp._norm import *  # noqa: F403
 from sklears_neural._xp._optim import *  # noqa: F403

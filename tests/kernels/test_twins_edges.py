@@ -163,6 +163,34 @@ def _dense_cases():
     ]
 
 
+def _graph_cases():
+    # 4 target rows: 2 entries, none, 3 (a duplicate and a self-loop), 1
+    indptr = np.array([0, 2, 2, 5, 6])
+    indices = np.array([1, 3, 2, 2, 0, 3])
+
+    def forward(dtype, rng):
+        return [indptr, indices, _r(rng, dtype, 6), _r(rng, dtype, 4, 3), "mean"], {}
+
+    def backward(dtype, rng):
+        return [indptr, indices, _r(rng, dtype, 6), _r(rng, dtype, 4, 3),
+                _r(rng, dtype, 4, 3), "sum", None], {}
+
+    ptr = np.array([0, 2, 2, 4])
+
+    def seg_forward(dtype, rng):
+        return [ptr, _r(rng, dtype, 4, 3), "mean"], {}
+
+    def seg_backward(dtype, rng):
+        return [ptr, _r(rng, dtype, 4, 3), _r(rng, dtype, 3, 3), "sum", None], {}
+
+    return [
+        Case("spmm_forward", forward, [2, 3]),
+        Case("spmm_backward", backward, [2, 3, 4]),
+        Case("segment_reduce_forward", seg_forward, [1]),
+        Case("segment_reduce_backward", seg_backward, [1, 2]),
+    ]
+
+
 def _loss_cases():
     def elementwise(dtype, rng):
         return [_r(rng, dtype, 4, 3), _r(rng, dtype, 4, 3), _r(rng, dtype, 4, low=0.5)], {}
@@ -319,7 +347,7 @@ def _rnn_cases():
 
 
 CASES = (_activation_cases() + _attention_cases() + _conv_cases() + _dense_cases()
-         + _loss_cases() + _norm_cases() + _optim_cases() + _pool_cases() + _rnn_cases())
+         + _graph_cases() + _loss_cases() + _norm_cases() + _optim_cases() + _pool_cases() + _rnn_cases())
 IDS = [c.id for c in CASES]
 MIXABLE = [c for c in CASES if len(c.floats) > 1]
 

@@ -1,0 +1,314 @@
+"""Graph kernels (CPU): aggregation over a CSR matrix of incoming edges and
+reductions over contiguous segments.
+
+Same names, signatures and results as ``sklears_neural._xp._graph``, plus a
+keyword-only ``n_threads``; the argument checks are in
+``sklears_neural._specs._graph``. The forward passes split the rows (target
+nodes) over the threads, each row one pass over its entries; the backward
+pass of x scatters into the sources, so it splits the feature columns over
+the threads instead (no two threads write one value). Sums are accumulated
+in the arrays' dtype, in entry order (as the ``_xp`` twin's ``add.at``).
+"""
+
+from cython.parallel cimport prange
+from libc.math cimport INFINITY
+from libc.stdint cimport int64_t
+
+import numpy as np
+
+from sklears_neural._kernels._fused cimport floating
+from sklears_neural._kernels._openmp_helpers cimport resolve_n_threads
+
+from sklears_neural._specs._arrays import FLOAT32, c_array, float_dtype
+from sklears_neural._specs._graph import check_csr, check_reduce, check_segments
+
+__all__ = ["segment_reduce_backward", "segment_reduce_forward", "spmm_backward",
+           "spmm_forward"]
+
+# Entries x features below which the loops stay serial (a thread's start-up
+# costs more than it saves).
+PARALLEL_MIN_SIZE = 1 << 16
+
+cdef enum:
+    SUM = 0
+    MEAN = 1
+    MAX = 2
+
+_REDUCE_IDS = {"sum": SUM, "mean": MEAN, "max": MAX}
+
+
+cdef void _forward_rows(const int64_t[::1] indptr, const int64_t[::1] indices,
+                        const floating* w, const floating[:, ::1] x, floating[:, ::1] out,
+                        int64_t[:, ::1] argmax, int reduce, int n_threads) noexcept nogil:
+    cdef Py_ssize_t n_rows = indptr.shape[0] - 1, features = x.shape[1]
+    cdef Py_ssize_t i, e, j, src
+    cdef floating weight, value
+    for i in prange(n_rows, nogil=True, schedule="static", num_threads=n_threads):
+        if reduce == MAX:
+            for j in range(features):
+                out[i, j] = -INFINITY
+        for e in range(indptr[i], indptr[i + 1]):
+            src = indices[e]
+            weight = 1 if w == NULL else w[e]
+            for j in range(features):
+                value = weight * x[src, j]
+                if reduce == MAX:
+                    if value > out[i, j]:
+                        out[i, j] = value
+                        argmax[i, j] = e
+                else:
+                    out[i, j] += value
+        if reduce == MEAN and indptr[i + 1] > indptr[i]:
+            for j in range(features):
+                out[i, j] = out[i, j] / (indptr[i + 1] - indptr[i])
+        if reduce == MAX:
+            for j in range(features):
+                if argmax[i, j] < 0:
+                    out[i, j] = 0
+
+
+cdef void _backward_x(const int64_t[::1] indptr, const int64_t[::1] indices,
+                      const floating* w, const floating[:, ::1] grad_out,
+                      const int64_t[:, ::1] argmax, floating[:, ::1] grad_x, int reduce,
+                      int n_threads) noexcept nogil:
+    """Each thread owns whole feature columns: grad_x[src, j] += w_e * d out[i, j]."""
+    cdef Py_ssize_t n_rows = indptr.shape[0] - 1, features = grad_out.shape[1]
+    cdef Py_ssize_t i, e, j
+    cdef floating weight, scale
+    for j in prange(features, nogil=True, schedule="static", num_threads=n_threads):
+        for i in range(n_rows):
+            if reduce == MAX:
+                e = argmax[i, j]
+                if e >= 0:
+                    grad_x[indices[e], j] += (1 if w == NULL else w[e]) * grad_out[i, j]
+                continue
+            scale = 1
+            if reduce == MEAN and indptr[i + 1] > indptr[i]:
+                scale = 1.0 / (indptr[i + 1] - indptr[i])
+            for e in range(indptr[i], indptr[i + 1]):
+                weight = 1 if w == NULL else w[e]
+                grad_x[indices[e], j] += weight * scale * grad_out[i, j]
+
+
+cdef void _backward_weights(const int64_t[::1] indptr, const int64_t[::1] indices,
+                            const floating[:, ::1] x, const floating[:, ::1] grad_out,
+                            const int64_t[:, ::1] argmax, floating[::1] grad_w, int reduce,
+                            int n_threads) noexcept nogil:
+    """grad_w[e] = sum_j d out[i, j] / d message[e, j] * x[src, j] (rows split)."""
+    cdef Py_ssize_t n_rows = indptr.shape[0] - 1, features = x.shape[1]
+    cdef Py_ssize_t i, e, j
+    cdef floating scale, total
+    for i in prange(n_rows, nogil=True, schedule="static", num_threads=n_threads):
+        scale = 1
+        if reduce == MEAN and indptr[i + 1] > indptr[i]:
+            scale = 1.0 / (indptr[i + 1] - indptr[i])
+        for e in range(indptr[i], indptr[i + 1]):
+            total = 0
+            for j in range(features):
+                if reduce == MAX:
+                    if argmax[i, j] == e:
+                        total = total + grad_out[i, j] * x[indices[e], j]
+                else:
+                    total = total + grad_out[i, j] * x[indices[e], j]
+            grad_w[e] = scale * total
+
+
+def _structure(kernel, indptr, indices, weights, x, reduce):
+    """The checked structure as int64 arrays (the same checks, in the same order, as the
+    ``_xp`` twin's)."""
+    check_reduce(kernel, reduce)
+    if np.ndim(x) != 2:
+        raise ValueError(f"{kernel}: x must be 2-D (nodes, features); got "
+                         f"{tuple(np.shape(x))}.")
+    indptr = np.ascontiguousarray(indptr)
+    indices = np.ascontiguousarray(indices)
+    check_csr(kernel, indptr, indices, None if weights is None else np.asarray(weights),
+              indptr.shape[0] - 1, np.shape(x)[0])
+    return indptr.astype(np.int64, copy=False), indices.astype(np.int64, copy=False)
+
+
+def spmm_forward(indptr, indices, weights, x, reduce, *, n_threads=None):
+    """Aggregate each row's entries: ``out[i] = reduce_e (w_e * x[indices[e]])``.
+
+    Parameters
+    ----------
+    indptr : int array of shape (n_rows + 1,)
+    indices : int array of shape (nnz,)
+        Source row of x of each entry.
+    weights : array of shape (nnz,) or None
+    x : array of shape (n_nodes, F)
+    reduce : {"sum", "mean", "max"}
+    n_threads : int, optional
+
+    Returns
+    -------
+    out : ndarray of shape (n_rows, F)
+        A row without entries gives 0.
+    argmax : ndarray of int64 of shape (n_rows, F) or None
+        For "max": the entry that won each value (the first in order; -1 for
+        an empty row).
+    """
+    dtype = float_dtype("spmm_forward", ("x", x), ("weights", weights))
+    indptr, indices = _structure("spmm_forward", indptr, indices, weights, x, reduce)
+    x = c_array(x, dtype)
+    n_rows = indptr.shape[0] - 1
+    out = np.zeros((n_rows, x.shape[1]), dtype=dtype)
+    argmax = np.full((n_rows, x.shape[1]) if reduce == "max" else (0, 0), -1, dtype=np.int64)
+    w = None if weights is None else c_array(weights, dtype)
+    nt = resolve_n_threads(n_threads, indices.shape[0] * x.shape[1], PARALLEL_MIN_SIZE)
+    if dtype == FLOAT32:
+        _forward_f(indptr, indices, w, x, out, argmax, _REDUCE_IDS[reduce], nt)
+    else:
+        _forward_d(indptr, indices, w, x, out, argmax, _REDUCE_IDS[reduce], nt)
+    return out, (argmax if reduce == "max" else None)
+
+
+def _forward_f(const int64_t[::1] indptr, const int64_t[::1] indices, w,
+               const float[:, ::1] x, float[:, ::1] out, int64_t[:, ::1] argmax, int reduce,
+               int nt):
+    cdef const float[::1] wv
+    cdef const float* wp = NULL
+    if w is not None:
+        wv = w
+        if wv.shape[0]:
+            wp = &wv[0]
+    with nogil:
+        _forward_rows[float](indptr, indices, wp, x, out, argmax, reduce, nt)
+
+
+def _forward_d(const int64_t[::1] indptr, const int64_t[::1] indices, w,
+               const double[:, ::1] x, double[:, ::1] out, int64_t[:, ::1] argmax, int reduce,
+               int nt):
+    cdef const double[::1] wv
+    cdef const double* wp = NULL
+    if w is not None:
+        wv = w
+        if wv.shape[0]:
+            wp = &wv[0]
+    with nogil:
+        _forward_rows[double](indptr, indices, wp, x, out, argmax, reduce, nt)
+
+
+def spmm_backward(indptr, indices, weights, x, grad_out, reduce, argmax, *, n_threads=None):
+    """Gradients of ``spmm_forward`` with respect to x and the weights.
+
+    Parameters
+    ----------
+    indptr, indices, weights, x, reduce
+        As given to ``spmm_forward``.
+    grad_out : array of shape (n_rows, F)
+    argmax : int64 array of shape (n_rows, F) or None
+        ``spmm_forward``'s, for "max".
+    n_threads : int, optional
+
+    Returns
+    -------
+    grad_x : ndarray of x's shape
+    grad_weights : ndarray of shape (nnz,) or None
+        None without weights.
+    """
+    dtype = float_dtype("spmm_backward", ("x", x), ("weights", weights),
+                        ("grad_out", grad_out))
+    indptr, indices = _structure("spmm_backward", indptr, indices, weights, x, reduce)
+    x = c_array(x, dtype)
+    grad_out = c_array(grad_out, dtype)
+    n_rows = indptr.shape[0] - 1
+    if grad_out.shape != (n_rows, x.shape[1]):
+        raise ValueError(f"spmm_backward: grad_out has shape {tuple(grad_out.shape)}; the "
+                         f"output is ({n_rows}, {x.shape[1]}).")
+    if reduce == "max":
+        argmax = np.ascontiguousarray(argmax, dtype=np.int64)
+        if argmax.shape != grad_out.shape:
+            raise ValueError("spmm_backward: reduce='max' needs spmm_forward's argmax.")
+    else:
+        argmax = np.zeros((0, 0), dtype=np.int64)
+    w = None if weights is None else c_array(weights, dtype)
+    grad_x = np.zeros_like(x)
+    grad_w = None if weights is None else np.zeros(indices.shape[0], dtype=dtype)
+    nt = resolve_n_threads(n_threads, indices.shape[0] * x.shape[1], PARALLEL_MIN_SIZE)
+    if dtype == FLOAT32:
+        _backward_f(indptr, indices, w, x, grad_out, argmax, grad_x, grad_w,
+                    _REDUCE_IDS[reduce], nt)
+    else:
+        _backward_d(indptr, indices, w, x, grad_out, argmax, grad_x, grad_w,
+                    _REDUCE_IDS[reduce], nt)
+    return grad_x, grad_w
+
+
+def _backward_f(const int64_t[::1] indptr, const int64_t[::1] indices, w,
+                const float[:, ::1] x, const float[:, ::1] grad_out,
+                const int64_t[:, ::1] argmax, float[:, ::1] grad_x, grad_w, int reduce, int nt):
+    cdef const float[::1] wv
+    cdef const float* wp = NULL
+    if w is not None:
+        wv = w
+        if wv.shape[0]:
+            wp = &wv[0]
+    with nogil:
+        _backward_x[float](indptr, indices, wp, grad_out, argmax, grad_x, reduce, nt)
+    cdef float[::1] gw
+    if grad_w is not None:
+        gw = grad_w
+        with nogil:
+            _backward_weights[float](indptr, indices, x, grad_out, argmax, gw, reduce, nt)
+
+
+def _backward_d(const int64_t[::1] indptr, const int64_t[::1] indices, w,
+                const double[:, ::1] x, const double[:, ::1] grad_out,
+                const int64_t[:, ::1] argmax, double[:, ::1] grad_x, grad_w, int reduce, int nt):
+    cdef const double[::1] wv
+    cdef const double* wp = NULL
+    if w is not None:
+        wv = w
+        if wv.shape[0]:
+            wp = &wv[0]
+    with nogil:
+        _backward_x[double](indptr, indices, wp, grad_out, argmax, grad_x, reduce, nt)
+    cdef double[::1] gw
+    if grad_w is not None:
+        gw = grad_w
+        with nogil:
+            _backward_weights[double](indptr, indices, x, grad_out, argmax, gw, reduce, nt)
+
+
+def segment_reduce_forward(ptr, x, reduce, *, n_threads=None):
+    """Reduce contiguous row segments ``x[ptr[s]:ptr[s + 1]]`` (an empty one gives 0).
+
+    Parameters
+    ----------
+    ptr : int array of shape (n_segments + 1,)
+    x : array of shape (n_rows, F)
+    reduce : {"sum", "mean", "max"}
+    n_threads : int, optional
+
+    Returns
+    -------
+    out : ndarray of shape (n_segments, F)
+    argmax : ndarray of int64 of shape (n_segments, F) or None
+        For "max": the winning row of each value (-1 for an empty segment).
+    """
+    check_segments("segment_reduce_forward", np.asarray(ptr), np.shape(x)[0])
+    rows = np.arange(np.shape(x)[0], dtype=np.int64)
+    return spmm_forward(ptr, rows, None, x, reduce, n_threads=n_threads)
+
+
+def segment_reduce_backward(ptr, x, grad_out, reduce, argmax, *, n_threads=None):
+    """The gradient of ``segment_reduce_forward`` with respect to x.
+
+    Parameters
+    ----------
+    ptr, x, reduce
+        As given to ``segment_reduce_forward``.
+    grad_out : array of shape (n_segments, F)
+    argmax : int64 array or None
+        ``segment_reduce_forward``'s, for "max".
+    n_threads : int, optional
+
+    Returns
+    -------
+    ndarray of x's shape
+    """
+    check_segments("segment_reduce_backward", np.asarray(ptr), np.shape(x)[0])
+    rows = np.arange(np.shape(x)[0], dtype=np.int64)
+    return spmm_backward(ptr, rows, None, x, grad_out, reduce, argmax,
+                         n_threads=n_threads)[0]

@@ -1,0 +1,57 @@
+"""Shape rules and argument checks of the graph kernels (both twins).
+
+A graph's edges reach the kernels as a CSR matrix over the targets: row i
+lists node i's incoming edges, ``indices[indptr[i]:indptr[i + 1]]`` their
+sources and ``weights`` (optional) their weights, so that an aggregation
+is one pass over each row. Segments (the nodes of each graph of a batch)
+are contiguous row ranges ``ptr[s]:ptr[s + 1]``.
+"""
+
+import numpy as np
+
+__all__ = ["REDUCTIONS", "check_csr", "check_reduce", "check_segments"]
+
+REDUCTIONS = ("sum", "mean", "max")
+
+
+def check_reduce(kernel, reduce):
+    if reduce not in REDUCTIONS:
+        raise ValueError(f"{kernel}: reduce must be one of {', '.join(map(repr, REDUCTIONS))};"
+                         f" got {reduce!r}.")
+
+
+def _int_vector(kernel, name, a):
+    if a.ndim != 1 or a.dtype.kind not in "iu":
+        raise ValueError(f"{kernel}: {name} must be a 1-D integer array; got dtype {a.dtype} "
+                         f"and shape {tuple(a.shape)}.")
+
+
+def check_csr(kernel, indptr, indices, weights, n_rows, n_cols):
+    """Raise unless (indptr, indices, weights) is a valid CSR structure of n_rows rows
+    whose column indices are in [0, n_cols). Reads the arrays (on the host for numpy)."""
+    _int_vector(kernel, "indptr", indptr)
+    _int_vector(kernel, "indices", indices)
+    if indptr.shape[0] != n_rows + 1:
+        raise ValueError(f"{kernel}: indptr has {indptr.shape[0]} entries for {n_rows} rows; "
+                         f"it needs {n_rows + 1}.")
+    nnz = indices.shape[0]
+    xp_indptr = indptr.get() if hasattr(indptr, "get") else np.asarray(indptr)
+    if xp_indptr[0] != 0 or xp_indptr[-1] != nnz or (np.diff(xp_indptr) < 0).any():
+        raise ValueError(f"{kernel}: indptr must start at 0, never decrease and end at "
+                         f"len(indices) = {nnz}.")
+    if nnz:
+        host = indices.get() if hasattr(indices, "get") else np.asarray(indices)
+        if host.min() < 0 or host.max() >= n_cols:
+            raise ValueError(f"{kernel}: indices must be source nodes in [0, {n_cols}).")
+    if weights is not None and tuple(weights.shape) != (nnz,):
+        raise ValueError(f"{kernel}: weights has shape {tuple(weights.shape)}; it needs one "
+                         f"value per entry, ({nnz},).")
+
+
+def check_segments(kernel, ptr, n_rows):
+    """Raise unless ``ptr`` splits n_rows rows into contiguous segments."""
+    _int_vector(kernel, "ptr", ptr)
+    host = ptr.get() if hasattr(ptr, "get") else np.asarray(ptr)
+    if host.shape[0] < 1 or host[0] != 0 or host[-1] != n_rows or (np.diff(host) < 0).any():
+        raise ValueError(f"{kernel}: ptr must start at 0, never decrease and end at the "
+                         f"number of rows ({n_rows}).")

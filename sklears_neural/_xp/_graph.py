@@ -1,0 +1,135 @@
+"""Graph kernels on an array namespace: aggregation over a CSR matrix of incoming
+edges and reductions over contiguous segments (the reference twin).
+
+``spmm_forward`` returns the aggregation and, for "max", the entry that won
+each output value (-1 for a node without incoming edges, whose output is 0,
+as PyG's). Entry ids are positions in ``indices``. The backward passes
+scatter with ``add.at`` (``cupyx.scatter_add`` on CuPy).
+"""
+
+import numpy as np
+
+from sklears_neural._specs._arrays import float_dtype
+from sklears_neural._specs._graph import check_csr, check_reduce, check_segments
+from sklears_neural.backend import get_array_module
+
+__all__ = ["segment_reduce_backward", "segment_reduce_forward", "spmm_backward",
+           "spmm_forward"]
+
+
+def _scatter(xp, how, target, index, values):
+    """``target[index] <how>= values`` with repeated indices (add, maximum, minimum)."""
+    if xp is np:
+        getattr(np, how).at(target, index, values)
+    else:  # pragma: no cover - CuPy
+        import cupyx
+
+        {"add": cupyx.scatter_add, "maximum": cupyx.scatter_max,
+         "minimum": cupyx.scatter_min}[how](target, index, values)
+
+
+def _arrays(kernel, indptr, indices, weights, x, reduce, dtype):
+    """The checked arguments as arrays of their namespace (x, weights of ``dtype``)."""
+    check_reduce(kernel, reduce)
+    xp = get_array_module(x, weights, indptr)
+    x = xp.asarray(x, dtype=dtype)
+    if x.ndim != 2:
+        raise ValueError(f"{kernel}: x must be 2-D (nodes, features); got {tuple(x.shape)}.")
+    indptr, indices = xp.asarray(indptr), xp.asarray(indices)
+    weights = None if weights is None else xp.asarray(weights, dtype=dtype)
+    check_csr(kernel, indptr, indices, weights, indptr.shape[0] - 1, x.shape[0])
+    return xp, indptr.astype(np.int64), indices.astype(np.int64), weights, x
+
+
+def _rows_of_entries(xp, indptr, n_rows):
+    return xp.repeat(xp.arange(n_rows), xp.diff(indptr).astype(np.int64))
+
+
+def spmm_forward(indptr, indices, weights, x, reduce):
+    """Aggregate each row's entries: ``out[i] = reduce_e (w_e * x[indices[e]])``.
+
+    Returns (out of shape (n_rows, F), argmax of shape (n_rows, F) or None).
+    """
+    dtype = float_dtype("spmm_forward", ("x", x), ("weights", weights))
+    xp, indptr, indices, weights, x = _arrays("spmm_forward", indptr, indices, weights, x,
+                                              reduce, dtype)
+    n_rows = indptr.shape[0] - 1
+    features = x.shape[1]
+    messages = x[indices]
+    if weights is not None:
+        messages = messages * weights[:, None]
+    rows = _rows_of_entries(xp, indptr, n_rows)
+    out = xp.zeros((n_rows, features), dtype=dtype)
+    if reduce != "max":
+        _scatter(xp, "add", out, rows, messages)
+        if reduce == "mean":
+            counts = xp.maximum(xp.diff(indptr), 1).astype(dtype)
+            out /= counts[:, None]
+        return out, None
+    nnz = indices.shape[0]
+    best = xp.full((n_rows, features), -np.inf, dtype=dtype)
+    _scatter(xp, "maximum", best, rows, messages)
+    # the first entry (in order) that reaches the maximum wins, as in the Cython twin
+    ids = xp.where(messages == best[rows], xp.arange(nnz)[:, None], nnz)
+    first = xp.full((n_rows, features), nnz, dtype=np.int64)
+    _scatter(xp, "minimum", first, rows, ids)
+    argmax = xp.where(first < nnz, first, -1)
+    return xp.where(argmax >= 0, best, 0).astype(dtype), argmax
+
+
+def spmm_backward(indptr, indices, weights, x, grad_out, reduce, argmax):
+    """Gradients of ``spmm_forward`` with respect to x and the weights (None without).
+
+    Returns (grad_x of x's shape, grad_weights of shape (nnz,) or None).
+    """
+    dtype = float_dtype("spmm_backward", ("x", x), ("weights", weights),
+                        ("grad_out", grad_out))
+    xp, indptr, indices, weights, x = _arrays("spmm_backward", indptr, indices, weights, x,
+                                              reduce, dtype)
+    n_rows = indptr.shape[0] - 1
+    grad_out = xp.asarray(grad_out, dtype=dtype)
+    if tuple(grad_out.shape) != (n_rows, x.shape[1]):
+        raise ValueError(f"spmm_backward: grad_out has shape {tuple(grad_out.shape)}; the "
+                         f"output is ({n_rows}, {x.shape[1]}).")
+    if reduce == "max":
+        argmax = xp.asarray(argmax, dtype=np.int64)
+        if tuple(argmax.shape) != tuple(grad_out.shape):
+            raise ValueError("spmm_backward: reduce='max' needs spmm_forward's argmax.")
+    nnz = indices.shape[0]
+    w = xp.ones(nnz, dtype=dtype) if weights is None else weights
+    rows = _rows_of_entries(xp, indptr, n_rows)
+    grad_x = xp.zeros_like(x)
+    if reduce == "max":  # d loss / d message of each entry: the winners take it
+        per_entry = xp.zeros((nnz, x.shape[1]), dtype=dtype)
+        r, c = xp.nonzero(argmax >= 0)
+        per_entry[argmax[r, c], c] = grad_out[r, c]
+    else:
+        per_entry = grad_out[rows]
+        if reduce == "mean":
+            per_entry = per_entry / xp.maximum(xp.diff(indptr), 1).astype(dtype)[rows][:, None]
+    _scatter(xp, "add", grad_x, indices, per_entry * w[:, None])
+    grad_weights = None
+    if weights is not None:
+        grad_weights = (per_entry * x[indices]).sum(axis=1)
+    return grad_x, grad_weights
+
+
+def segment_reduce_forward(ptr, x, reduce):
+    """Reduce contiguous row segments ``x[ptr[s]:ptr[s + 1]]`` (an empty one gives 0).
+
+    Returns (out of shape (n_segments, F), argmax of shape (n_segments, F) or None).
+    """
+    xp = get_array_module(x, ptr)
+    n_rows = np.shape(x)[0]
+    check_segments("segment_reduce_forward", xp.asarray(ptr), n_rows)
+    rows = xp.arange(n_rows, dtype=np.int64)  # segment s holds rows ptr[s]:ptr[s + 1]
+    return spmm_forward(ptr, rows, None, x, reduce)
+
+
+def segment_reduce_backward(ptr, x, grad_out, reduce, argmax):
+    """The gradient of ``segment_reduce_forward`` with respect to x."""
+    xp = get_array_module(x, ptr)
+    n_rows = np.shape(x)[0]
+    check_segments("segment_reduce_backward", xp.asarray(ptr), n_rows)
+    rows = xp.arange(n_rows, dtype=np.int64)
+    return spmm_backward(ptr, rows, None, x, grad_out, reduce, argmax)[0]

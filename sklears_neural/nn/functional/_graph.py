@@ -1,0 +1,130 @@
+"""Message passing ops: aggregation over each node's incoming edges, and pooling
+over the nodes of each graph of a batch; each one graph node over the kernels of
+``_kernels._graph`` / ``_xp._graph``.
+
+The edges come as a CSR structure over the targets (``graph_csr`` builds it
+from an ``edge_index``), so that aggregation is one pass per node; the
+permutation from edge order to CSR order is kept, so that per-edge inputs
+(weights, attention) can be given in edge order.
+"""
+
+import numpy as np
+
+from sklears_neural._dispatch import kernels_for
+from sklears_neural.autograd import Function
+
+__all__ = ["global_pool", "graph_aggregate", "graph_csr"]
+
+
+def graph_csr(edge_index, n_nodes):
+    """The CSR structure of incoming edges: (indptr, indices, order).
+
+    Parameters
+    ----------
+    edge_index : int array of shape (2, n_edges)
+        Sources (row 0) and targets (row 1).
+    n_nodes : int
+        The number of nodes.
+
+    Returns
+    -------
+    indptr : ndarray of int64 of shape (n_nodes + 1,)
+        Node i's incoming edges are CSR entries ``indptr[i]:indptr[i + 1]``.
+    indices : ndarray of int64 of shape (n_edges,)
+        The source of each entry.
+    order : ndarray of int64 of shape (n_edges,)
+        The edge (its column in ``edge_index``) of each entry: per-edge
+        values in edge order are ``values[order]`` in CSR order.
+    """
+    edge_index = np.asarray(edge_index, dtype=np.int64)
+    source, target = edge_index
+    order = np.argsort(target, kind="stable")
+    indptr = np.zeros(n_nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(target, minlength=n_nodes), out=indptr[1:])
+    return indptr, source[order], order
+
+
+class _Aggregate(Function):
+    def __init__(self, indptr, indices, reduce):
+        self.indptr, self.indices, self.reduce = indptr, indices, reduce
+
+    def forward(self, x, weights):
+        out, self.argmax = kernels_for(x).spmm_forward(self.indptr, self.indices, weights, x,
+                                                       self.reduce)
+        self.save_for_backward(x, weights)
+        return out
+
+    def backward(self, grad):
+        x, weights = self.saved
+        grad_x, grad_w = kernels_for(grad).spmm_backward(
+            self.indptr, self.indices, weights, x, grad, self.reduce, self.argmax)
+        return grad_x, grad_w
+
+
+def graph_aggregate(x, indptr, indices, weights=None, reduce="sum"):
+    """Aggregate each node's incoming messages: ``out[i] = reduce_e (w_e * x[src_e])``.
+
+    Parameters
+    ----------
+    x : Tensor of shape (n_nodes, F)
+        Node features (the messages are the sources' rows).
+    indptr, indices : int arrays
+        The CSR structure of incoming edges (``graph_csr``).
+    weights : Tensor of shape (n_edges,), optional
+        Per-entry weights, in CSR order (differentiable).
+    reduce : {"sum", "mean", "max"}, default="sum"
+        Sum, mean over the incoming edges, or elementwise max; a node
+        without incoming edges gets 0.
+
+    Returns
+    -------
+    Tensor of shape (n_targets, F)
+        One row per CSR row.
+    """
+    return _Aggregate(indptr, indices, reduce).apply(x, weights)
+
+
+class _SegmentPool(Function):
+    def __init__(self, ptr, reduce):
+        self.ptr, self.reduce = ptr, reduce
+
+    def forward(self, x):
+        out, self.argmax = kernels_for(x).segment_reduce_forward(self.ptr, x, self.reduce)
+        self.save_for_backward(x)
+        return out
+
+    def backward(self, grad):
+        (x,) = self.saved
+        return kernels_for(grad).segment_reduce_backward(self.ptr, x, grad, self.reduce,
+                                                         self.argmax)
+
+
+def global_pool(x, batch, n_graphs, reduce="mean"):
+    """Pool the nodes of each graph of a batch into one row per graph.
+
+    Parameters
+    ----------
+    x : Tensor of shape (n_nodes, F)
+        Node features, the nodes of each graph together (as ``collate_graphs``
+        lays them out).
+    batch : int array of shape (n_nodes,)
+        Each node's graph, non-decreasing.
+    n_graphs : int
+        The number of graphs (a graph without nodes pools to 0).
+    reduce : {"sum", "mean", "max"}, default="mean"
+        PyG's ``global_add_pool``, ``global_mean_pool``, ``global_max_pool``.
+
+    Returns
+    -------
+    Tensor of shape (n_graphs, F)
+        One row per graph.
+    """
+    batch = np.asarray(batch, dtype=np.int64)
+    if batch.size and (np.diff(batch) < 0).any():
+        raise ValueError("global_pool: batch must be non-decreasing (each graph's nodes "
+                         "together, as collate_graphs lays them out).")
+    if batch.size and (batch.min() < 0 or batch.max() >= n_graphs):
+        raise ValueError(f"global_pool: batch must hold graph indices in [0, {n_graphs}).")
+    ptr = np.zeros(n_graphs + 1, dtype=np.int64)
+    np.cumsum(np.bincount(batch, minlength=n_graphs), out=ptr[1:])
+    return _SegmentPool(ptr, reduce).apply(x)

@@ -29,7 +29,8 @@ a PyTorch loop); ``--only conv`` names these three. ``rnn`` (LSTM and GRU,
 TransformerEncoderLayer and its self-attention block, forward+backward)
 compare sequence models with PyTorch's using the same weights; ``--only
 sequence`` names these two. ``explain`` times integrated gradients against
-captum on the same network copied into PyTorch. A new comparison is one more function and one
+captum on the same network copied into PyTorch; ``graph`` the message-passing
+product against scipy.sparse and torch. A new comparison is one more function and one
 more ``TABLES`` entry.
 
 Timing: ``time.perf_counter``; warm-up calls first; each repeat runs the
@@ -69,6 +70,7 @@ from compare_tables.adam import bench_adam  # noqa: E402
 from compare_tables.conv import bench_conv2d, bench_lenet, bench_pool  # noqa: E402
 from compare_tables.dense import bench_dense  # noqa: E402
 from compare_tables.explain import bench_explain  # noqa: E402
+from compare_tables.graph import bench_graph  # noqa: E402
 from compare_tables.load import bench_load  # noqa: E402
 from compare_tables.mlp import bench_mlp, bench_overhead, bench_predict  # noqa: E402
 from compare_tables.optim import bench_optim  # noqa: E402
@@ -89,6 +91,7 @@ TABLES = {
     "overhead": bench_overhead,
     "load": bench_load,
     "explain": bench_explain,
+    "graph": bench_graph,
 }
 
 # Tables that set their own threads (the machine's defaults) and so run once,

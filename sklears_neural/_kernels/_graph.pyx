@@ -41,53 +41,84 @@ cdef void _forward_rows(const int64_t[::1] indptr, const int64_t[::1] indices,
                         const floating* w, const floating[:, ::1] x, floating[:, ::1] out,
                         int64_t[:, ::1] argmax, int reduce, int n_threads) noexcept nogil:
     cdef Py_ssize_t n_rows = indptr.shape[0] - 1, features = x.shape[1]
-    cdef Py_ssize_t i, e, j, src
-    cdef floating weight, value
+    cdef Py_ssize_t i
+    if features == 0:
+        return
     for i in prange(n_rows, nogil=True, schedule="static", num_threads=n_threads):
+        _forward_row(&indices[0] if indices.shape[0] else NULL, indptr[i], indptr[i + 1], w,
+                     &x[0, 0], features, &out[i, 0],
+                     &argmax[i, 0] if reduce == MAX else NULL, reduce)
+
+
+cdef inline void _forward_row(const int64_t* indices, Py_ssize_t begin, Py_ssize_t end,
+                              const floating* w, const floating* x, Py_ssize_t features,
+                              floating* out, int64_t* argmax, int reduce) noexcept nogil:
+    """One target row: contiguous rows of x added (or compared) into ``out``."""
+    cdef Py_ssize_t e, j
+    cdef floating weight, value
+    cdef const floating* row
+    if reduce == MAX:
+        for j in range(features):
+            out[j] = -INFINITY
+    for e in range(begin, end):
+        row = x + indices[e] * features
+        weight = 1 if w == NULL else w[e]
         if reduce == MAX:
             for j in range(features):
-                out[i, j] = -INFINITY
-        for e in range(indptr[i], indptr[i + 1]):
-            src = indices[e]
-            weight = 1 if w == NULL else w[e]
+                value = weight * row[j]
+                if value > out[j]:
+                    out[j] = value
+                    argmax[j] = e
+        else:
             for j in range(features):
-                value = weight * x[src, j]
-                if reduce == MAX:
-                    if value > out[i, j]:
-                        out[i, j] = value
-                        argmax[i, j] = e
-                else:
-                    out[i, j] += value
-        if reduce == MEAN and indptr[i + 1] > indptr[i]:
-            for j in range(features):
-                out[i, j] = out[i, j] / (indptr[i + 1] - indptr[i])
-        if reduce == MAX:
-            for j in range(features):
-                if argmax[i, j] < 0:
-                    out[i, j] = 0
+                out[j] += weight * row[j]
+    if reduce == MEAN and end > begin:
+        weight = 1.0 / (end - begin)
+        for j in range(features):
+            out[j] *= weight
+    if reduce == MAX:
+        for j in range(features):
+            if argmax[j] < 0:
+                out[j] = 0
 
 
 cdef void _backward_x(const int64_t[::1] indptr, const int64_t[::1] indices,
                       const floating* w, const floating[:, ::1] grad_out,
                       const int64_t[:, ::1] argmax, floating[:, ::1] grad_x, int reduce,
                       int n_threads) noexcept nogil:
-    """Each thread owns whole feature columns: grad_x[src, j] += w_e * d out[i, j]."""
+    """grad_x[src, j] += w_e * d out[i, j]: one block of contiguous feature columns per
+    thread (no two threads add into one value), each a single pass over the entries."""
     cdef Py_ssize_t n_rows = indptr.shape[0] - 1, features = grad_out.shape[1]
-    cdef Py_ssize_t i, e, j
-    cdef floating weight, scale
-    for j in prange(features, nogil=True, schedule="static", num_threads=n_threads):
+    cdef Py_ssize_t width = (features + n_threads - 1) // n_threads
+    cdef Py_ssize_t n_blocks = (features + width - 1) // width if features else 0
+    cdef Py_ssize_t block, first, last, i, e, j
+    cdef floating scale, weight
+    cdef const floating* g
+    cdef floating* target
+    if features == 0:
+        return
+    for block in prange(n_blocks, nogil=True, schedule="static",
+                        num_threads=n_threads if n_blocks > 1 else 1):
+        first = block * width
+        last = first + width
+        if last > features:
+            last = features
         for i in range(n_rows):
+            g = &grad_out[i, 0]
             if reduce == MAX:
-                e = argmax[i, j]
-                if e >= 0:
-                    grad_x[indices[e], j] += (1 if w == NULL else w[e]) * grad_out[i, j]
+                for j in range(first, last):
+                    e = argmax[i, j]
+                    if e >= 0:
+                        grad_x[indices[e], j] += (1 if w == NULL else w[e]) * g[j]
                 continue
             scale = 1
             if reduce == MEAN and indptr[i + 1] > indptr[i]:
                 scale = 1.0 / (indptr[i + 1] - indptr[i])
             for e in range(indptr[i], indptr[i + 1]):
-                weight = 1 if w == NULL else w[e]
-                grad_x[indices[e], j] += weight * scale * grad_out[i, j]
+                weight = scale * (1 if w == NULL else w[e])
+                target = &grad_x[indices[e], 0]
+                for j in range(first, last):
+                    target[j] += weight * g[j]
 
 
 cdef void _backward_weights(const int64_t[::1] indptr, const int64_t[::1] indices,

@@ -82,6 +82,7 @@ def bench_graph(cfg):
         if timings.get(key) is not None:
             table.add_check(f"ours / {key} time", ratio(timings["ours"].median,
                                                         timings[key].median), target, "<=")
-    table.add_note("PyTorch Geometric is not installed here; its GCN and GAT epochs join this "
-                   "table when it is (pip install torch_geometric).")
+    table.add_note("scipy's row of A.T is precomputed (outside the timing); ours and torch's "
+                   "backward work from A alone. PyTorch Geometric is not installed here, and "
+                   "the GCN/GAT epoch rows against it are still to be written.")
     return table

@@ -20,7 +20,12 @@ from sklears_neural._kernels._fused cimport floating
 from sklears_neural._kernels._openmp_helpers cimport resolve_n_threads
 
 from sklears_neural._specs._arrays import FLOAT32, c_array, float_dtype
-from sklears_neural._specs._graph import check_csr, check_reduce, check_segments
+from sklears_neural._specs._graph import (
+    check_argmax,
+    check_csr,
+    check_reduce,
+    check_segments,
+)
 
 __all__ = ["segment_reduce_backward", "segment_reduce_forward", "spmm_backward",
            "spmm_forward"]
@@ -73,9 +78,8 @@ cdef inline void _forward_row(const int64_t* indices, Py_ssize_t begin, Py_ssize
             for j in range(features):
                 out[j] += weight * row[j]
     if reduce == MEAN and end > begin:
-        weight = 1.0 / (end - begin)
         for j in range(features):
-            out[j] *= weight
+            out[j] /= (end - begin)
     if reduce == MAX:
         for j in range(features):
             if argmax[j] < 0:
@@ -249,8 +253,7 @@ def spmm_backward(indptr, indices, weights, x, grad_out, reduce, argmax, *, n_th
                          f"output is ({n_rows}, {x.shape[1]}).")
     if reduce == "max":
         argmax = np.ascontiguousarray(argmax, dtype=np.int64)
-        if argmax.shape != grad_out.shape:
-            raise ValueError("spmm_backward: reduce='max' needs spmm_forward's argmax.")
+        check_argmax("spmm_backward", argmax, indptr, grad_out.shape)
     else:
         argmax = np.zeros((0, 0), dtype=np.int64)
     w = None if weights is None else c_array(weights, dtype)

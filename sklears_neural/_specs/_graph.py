@@ -9,7 +9,7 @@ are contiguous row ranges ``ptr[s]:ptr[s + 1]``.
 
 import numpy as np
 
-__all__ = ["REDUCTIONS", "check_csr", "check_reduce", "check_segments"]
+__all__ = ["REDUCTIONS", "check_argmax", "check_csr", "check_reduce", "check_segments"]
 
 REDUCTIONS = ("sum", "mean", "max")
 
@@ -55,3 +55,17 @@ def check_segments(kernel, ptr, n_rows):
     if host.shape[0] < 1 or host[0] != 0 or host[-1] != n_rows or (np.diff(host) < 0).any():
         raise ValueError(f"{kernel}: ptr must start at 0, never decrease and end at the "
                          f"number of rows ({n_rows}).")
+
+
+def check_argmax(kernel, argmax, indptr, shape):
+    """Raise unless ``argmax`` (``spmm_forward``'s, for "max") has ``shape`` and each
+    value is -1 or an entry of its own row (the Cython twin indexes with it)."""
+    if tuple(argmax.shape) != tuple(shape):
+        raise ValueError(f"{kernel}: reduce='max' needs spmm_forward's argmax, of shape "
+                         f"{tuple(shape)}; got {tuple(argmax.shape)}.")
+    host = argmax.get() if hasattr(argmax, "get") else np.asarray(argmax)
+    starts = (indptr.get() if hasattr(indptr, "get") else np.asarray(indptr))
+    low, high = starts[:-1, None], starts[1:, None]
+    if not ((host == -1) | ((host >= low) & (host < high))).all():
+        raise ValueError(f"{kernel}: argmax holds entries outside their rows: pass the "
+                         "argmax spmm_forward returned for this graph.")

@@ -10,7 +10,12 @@ scatter with ``add.at`` (``cupyx.scatter_add`` on CuPy).
 import numpy as np
 
 from sklears_neural._specs._arrays import float_dtype
-from sklears_neural._specs._graph import check_csr, check_reduce, check_segments
+from sklears_neural._specs._graph import (
+    check_argmax,
+    check_csr,
+    check_reduce,
+    check_segments,
+)
 from sklears_neural.backend import get_array_module
 
 __all__ = ["segment_reduce_backward", "segment_reduce_forward", "spmm_backward",
@@ -93,8 +98,7 @@ def spmm_backward(indptr, indices, weights, x, grad_out, reduce, argmax):
                          f"output is ({n_rows}, {x.shape[1]}).")
     if reduce == "max":
         argmax = xp.asarray(argmax, dtype=np.int64)
-        if tuple(argmax.shape) != tuple(grad_out.shape):
-            raise ValueError("spmm_backward: reduce='max' needs spmm_forward's argmax.")
+        check_argmax("spmm_backward", argmax, indptr, grad_out.shape)
     nnz = indices.shape[0]
     w = xp.ones(nnz, dtype=dtype) if weights is None else weights
     rows = _rows_of_entries(xp, indptr, n_rows)

@@ -84,10 +84,11 @@ class Graph:
         return self.x.shape[1]
 
     def adjacency(self, weighted=True):
-        """The graph as a CSR matrix ``A[target, source]``.
+        """The graph as a CSR matrix ``A[source, target]``.
 
-        A row's entries are the node's incoming edges, so ``A @ x`` sums each
-        node's incoming messages; duplicate edges add up.
+        scipy's and PyG's orientation, what ``Graph(x, adjacency=A)`` reads:
+        ``A.T @ x`` sums each node's incoming messages; duplicate edges add
+        up.
 
         Parameters
         ----------
@@ -97,12 +98,12 @@ class Graph:
         Returns
         -------
         scipy.sparse.csr_matrix of shape (n_nodes, n_nodes)
-            The adjacency, targets as rows.
+            The adjacency, sources as rows.
         """
         weights = (self.edge_weight if weighted and self.edge_weight is not None
                    else np.ones(self.n_edges))
         source, target = self.edge_index
-        return sp.csr_matrix((weights, (target, source)), shape=(self.n_nodes, self.n_nodes))
+        return sp.csr_matrix((weights, (source, target)), shape=(self.n_nodes, self.n_nodes))
 
     @classmethod
     def from_networkx(cls, graph, node_features=None, *, edge_weight="weight", y=None,
@@ -178,6 +179,7 @@ def _from_adjacency(adjacency, n, name):
         raise ValueError(f"{name}: adjacency has shape {adjacency.shape}; the graph has {n} "
                          f"nodes, so it must be ({n}, {n}).")
     coo = adjacency.tocoo()
+    coo.eliminate_zeros()  # a stored zero is no edge
     weights = np.asarray(coo.data, dtype=np.float64)
     edge_index = np.vstack([coo.row, coo.col]).astype(np.int64)
     return edge_index, None if np.all(weights == 1.0) else weights

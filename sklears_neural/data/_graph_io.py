@@ -50,6 +50,9 @@ def read_tu(folder, name=None):
     graph_of_node = _table(path("graph_indicator"), np.int64).reshape(-1) - 1
     y = _table(path("graph_labels"), np.int64).reshape(-1)
     n_nodes = len(graph_of_node)
+    if (np.diff(graph_of_node) < 0).any():
+        raise ValueError(f"{path('graph_indicator')}: the nodes of each graph must come "
+                         "together, in graph order, as the TU format lists them.")
     x = _features(path("node_labels"), path("node_attributes"), n_nodes)
     edge_attr = _features(path("edge_labels"), path("edge_attributes"), len(edges),
                           constant=False)

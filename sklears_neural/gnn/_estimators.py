@@ -106,6 +106,10 @@ class _GraphNet(RoutedParamsMixin, BaseNeuralNet):
             return nn.CrossEntropyLoss(label_smoothing=self.label_smoothing)
         return nn.MSELoss()
 
+    def _check_batch_norm(self, loader):
+        """Batch norm here normalises over a batch's nodes, not its graphs: a batch of
+        one graph is fine (``batch_size=1``)."""
+
     def _batch_work(self, rows=None):
         return super()._batch_work(rows) * 20  # about 20 nodes per graph
 

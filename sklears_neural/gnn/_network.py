@@ -87,8 +87,11 @@ class GraphNetwork(Module):
             Node features of every graph.
         edge_index : int array of shape (2, n_edges)
             The batch's edges.
-        edge_attr, edge_weight : optional
+        edge_attr : optional
             Not read by these convolutions.
+        edge_weight : array of shape (n_edges,), optional
+            Edge weights, read by ``conv="gcn"`` (GIN and GraphSAGE, as in
+            PyG, take none).
         batch : int array of shape (n_nodes,)
             Each node's graph.
         n_graphs : int
@@ -104,6 +107,9 @@ class GraphNetwork(Module):
         out = self.head0(self.dropout(self.pool(x, batch, n_graphs)))
         h = x
         for k in range(self.n_layers):
-            h = F.relu(getattr(self, f"norm{k}")(getattr(self, f"conv{k}")(h, edge_index)))
+            conv = getattr(self, f"conv{k}")
+            h = conv(h, edge_index, edge_weight) if isinstance(conv, GCNConv) else conv(
+                h, edge_index)
+            h = F.relu(getattr(self, f"norm{k}")(h))
             out = out + getattr(self, f"head{k + 1}")(self.dropout(self.pool(h, batch, n_graphs)))
         return out

@@ -22,15 +22,20 @@ def _graph(rng, n, edges, features=3, **kwargs):
                  **kwargs)
 
 
-def test_adjacency_rows_hold_each_nodes_incoming_edges(rng):
+def test_adjacency_is_sources_by_targets_and_round_trips(rng):
     g = _graph(rng, 4, [(0, 1), (2, 1), (1, 3), (3, 3), (0, 1)], edge_weight=[1, 2, 3, 4, 5])
     A = g.adjacency().toarray()
     expected = np.zeros((4, 4))
-    expected[1, 0], expected[1, 2], expected[3, 1], expected[3, 3] = 1 + 5, 2, 3, 4
+    expected[0, 1], expected[2, 1], expected[1, 3], expected[3, 3] = 1 + 5, 2, 3, 4
     np.testing.assert_array_equal(A, expected)  # duplicate edges add up
     counts = (expected > 0) * 1.0
-    counts[1, 0] = 2  # the edge 0 -> 1 is listed twice
+    counts[0, 1] = 2  # the edge 0 -> 1 is listed twice
     np.testing.assert_array_equal(g.adjacency(weighted=False).toarray(), counts)
+    again = Graph(g.x, adjacency=g.adjacency())
+    np.testing.assert_array_equal(again.adjacency().toarray(), A)
+    stored_zero = sp.csr_matrix((np.array([0.0, 2.0]), (np.array([0, 1]), np.array([1, 2]))),
+                                shape=(4, 4))
+    assert Graph(g.x, adjacency=stored_zero).n_edges == 1  # a stored zero is no edge
 
 
 def test_collation_is_block_diagonal(rng):
@@ -65,7 +70,7 @@ def test_from_networkx_lists_undirected_edges_both_ways(rng):
     g = Graph.from_networkx(karate, y="club")
     assert (g.n_nodes, g.n_edges) == (34, 2 * karate.number_of_edges())
     expected = nx.to_scipy_sparse_array(karate, weight="weight").toarray()
-    np.testing.assert_array_equal(g.adjacency().toarray(), expected.T)
+    np.testing.assert_array_equal(g.adjacency().toarray(), expected)
     assert set(g.y) == {"Mr. Hi", "Officer"}
     directed = nx.DiGraph([(0, 1), (1, 1)])
     nx.set_node_attributes(directed, {0: 2.0, 1: 5.0}, "size")

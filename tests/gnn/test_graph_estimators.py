@@ -86,3 +86,12 @@ def test_mutag_cross_validation():
     scores = cross_val_score(GNNGraphClassifier(random_state=0), graphs, y,
                              cv=StratifiedKFold(10, shuffle=True, random_state=0))
     assert scores.mean() >= 0.85
+
+
+def test_one_graph_per_batch_and_edge_weights_reach_gcn(rng):
+    graphs, y = _cycle_or_path(rng, 10)
+    GNNGraphClassifier(hidden_layer_sizes=(4,), batch_size=1, max_iter=1).fit(graphs, y)
+    weighted = [Graph(g.x, g.edge_index, edge_weight=np.full(g.n_edges, 5.0)) for g in graphs]
+    model = GNNGraphClassifier("gcn", hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    model.fit(graphs, y)
+    assert not np.allclose(model.predict_proba(weighted), model.predict_proba(graphs))

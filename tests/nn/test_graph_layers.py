@@ -11,18 +11,20 @@ from sklears_neural.data import Graph
 
 def _graph(rng, n=7, e=16):
     edges = rng.integers(0, n, size=(2, e))
+    edges[:, 0] = 3  # a self-loop of its own weight: GCN adds none to node 3
     return Graph(rng.normal(size=(n, 4)), edges, edge_weight=rng.uniform(0.5, 2.0, e))
 
 
 def _dense(g, weighted=True):
-    return g.adjacency(weighted=weighted).toarray()  # A[target, source]
+    return g.adjacency(weighted=weighted).toarray().T  # A[target, source]
 
 
 def test_gcn_is_the_normalised_adjacency_product(rng):
     g = _graph(rng)
     layer = nn.GCNConv(4, 3, dtype="float64", generator=0)
     layer.bias.data[...] = rng.normal(size=3)
-    A = _dense(g) + np.eye(g.n_nodes)
+    A = _dense(g)
+    A[np.diag_indices(g.n_nodes)] = np.where(np.diag(A) > 0, np.diag(A), 1.0)  # remaining loops
     d = A.sum(axis=1)
     expected = (A / np.sqrt(np.outer(d, d))) @ g.x @ np.asarray(layer.lin.weight.data).T
     expected += np.asarray(layer.bias.data)
@@ -54,6 +56,12 @@ def test_gin_sums_neighbours_and_self(rng):
     inner = _dense(g, weighted=False) @ g.x + 1.3 * g.x
     expected = inner @ np.asarray(mlp.weight.data).T + np.asarray(mlp.bias.data)
     np.testing.assert_allclose(layer(Tensor(g.x), g.edge_index).numpy(), expected, atol=1e-12)
+
+
+def test_sage_weights_start_different():
+    layer = nn.SAGEConv(4, 3, generator=0)
+    assert not np.allclose(np.asarray(layer.lin_l.weight.data),
+                           np.asarray(layer.lin_r.weight.data))
 
 
 def test_gradients_through_every_layer(rng):

@@ -55,7 +55,12 @@ from sklears_neural.nn.functional._conv import (
 from sklears_neural.nn.functional._dense import linear
 from sklears_neural.nn.functional._dropout import alpha_dropout, dropout, gaussian_noise
 from sklears_neural.nn.functional._fold import fold, unfold
-from sklears_neural.nn.functional._graph import global_pool, graph_aggregate, graph_csr
+from sklears_neural.nn.functional._graph import (
+    check_edge_index,
+    global_pool,
+    graph_aggregate,
+    graph_csr,
+)
 from sklears_neural.nn.functional._loss import (
     binary_cross_entropy_with_logits,
     cross_entropy,
@@ -92,7 +97,7 @@ __all__ = [
     "adaptive_max_pool2d", "adaptive_max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
     "max_pool1d", "max_pool2d", "max_pool3d", "pad", "same_padding", "upsample_nearest",
-    "fold", "unfold", "global_pool", "graph_aggregate", "graph_csr",
+    "fold", "unfold", "check_edge_index", "global_pool", "graph_aggregate", "graph_csr",
     "activation", "add", "alpha_dropout", "gaussian_noise", "group_norm", "batch_norm", "binary_cross_entropy_with_logits",
     "cross_entropy", "div", "dropout", "elu", "exp", "gelu", "huber_loss",
     "l1_loss", "layer_norm", "leaky_relu", "linear", "log", "log_softmax",

@@ -13,7 +13,32 @@ import numpy as np
 from sklears_neural._dispatch import kernels_for
 from sklears_neural.autograd import Function
 
-__all__ = ["global_pool", "graph_aggregate", "graph_csr"]
+__all__ = ["check_edge_index", "global_pool", "graph_aggregate", "graph_csr"]
+
+
+def check_edge_index(edge_index, n_nodes):
+    """``edge_index`` as int64 of shape (2, n_edges), its nodes in [0, n_nodes).
+
+    Parameters
+    ----------
+    edge_index : array-like of int
+        Sources (row 0) and targets (row 1).
+    n_nodes : int
+        The number of nodes.
+
+    Returns
+    -------
+    ndarray of int64 of shape (2, n_edges)
+        The edges.
+    """
+    edges = np.asarray(edge_index)
+    if edges.ndim != 2 or edges.shape[0] != 2 or (edges.size and edges.dtype.kind not in "iu"):
+        raise ValueError(f"edge_index must be integers of shape (2, n_edges); got dtype "
+                         f"{edges.dtype} and shape {edges.shape}.")
+    edges = edges.astype(np.int64, copy=False)
+    if edges.size and (edges.min() < 0 or edges.max() >= n_nodes):
+        raise ValueError(f"edge_index has nodes outside [0, {n_nodes}).")
+    return edges
 
 
 def graph_csr(edge_index, n_nodes):
@@ -36,7 +61,7 @@ def graph_csr(edge_index, n_nodes):
         The edge (its column in ``edge_index``) of each entry: per-edge
         values in edge order are ``values[order]`` in CSR order.
     """
-    edge_index = np.asarray(edge_index, dtype=np.int64)
+    edge_index = check_edge_index(edge_index, n_nodes)
     source, target = edge_index
     order = np.argsort(target, kind="stable")
     indptr = np.zeros(n_nodes + 1, dtype=np.int64)

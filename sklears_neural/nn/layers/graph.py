@@ -10,6 +10,7 @@ its incoming edges. A batch of graphs is one block-diagonal graph
 
 import numpy as np
 
+from sklears_neural._random import as_generator
 from sklears_neural.autograd import Tensor
 from sklears_neural.backend import get_array_module
 from sklears_neural.nn import functional as F
@@ -31,8 +32,9 @@ class GCNConv(Module):
     """Graph convolution of Kipf and Welling (2017), PyG's ``GCNConv``.
 
     ``out = D^-1/2 (A + I) D^-1/2 x W^T + b``: a self-loop of weight 1 is
-    added to every node (``add_self_loops=True``), D is the weighted
-    in-degree with it, and each edge j -> i weighs
+    added to every node that has none (``add_self_loops=True``; an existing
+    self-loop keeps its weight, as PyG's ``add_remaining_self_loops``), D
+    is the weighted in-degree with them, and each edge j -> i weighs
     ``w_ji / sqrt(d_i d_j)``.
 
     Parameters
@@ -91,13 +93,19 @@ class GCNConv(Module):
 
 
 def _with_self_loops(edge_index, edge_weight, n, add):
-    edges = np.asarray(edge_index, dtype=np.int64).reshape(2, -1)
+    """The edges with a self-loop of weight 1 for every node that has none."""
+    edges = F.check_edge_index(edge_index, n)
     weights = (np.ones(edges.shape[1]) if edge_weight is None
-               else np.asarray(edge_weight, dtype=np.float64))
+               else np.asarray(edge_weight, dtype=np.float64).reshape(-1))
+    if weights.shape[0] != edges.shape[1]:
+        raise ValueError(f"edge_weight has {weights.shape[0]} values for "
+                         f"{edges.shape[1]} edges.")
     if add:
-        loops = np.arange(n, dtype=np.int64)
+        has_loop = np.zeros(n, dtype=bool)
+        has_loop[edges[0][edges[0] == edges[1]]] = True
+        loops = np.flatnonzero(~has_loop)
         edges = np.hstack([edges, np.vstack([loops, loops])])
-        weights = np.concatenate([weights, np.ones(n)])
+        weights = np.concatenate([weights, np.ones(len(loops))])
     return edges, weights
 
 
@@ -128,10 +136,9 @@ class SAGEConv(Module):
         if aggr not in ("mean", "sum", "max"):
             raise ValueError(f"SAGEConv: aggr must be 'mean', 'sum' or 'max'; got {aggr!r}.")
         self.in_features, self.out_features, self.aggr = in_features, out_features, aggr
-        self.lin_l = Linear(in_features, out_features, bias=bias, dtype=dtype,
-                            generator=generator)
-        self.lin_r = Linear(in_features, out_features, bias=False, dtype=dtype,
-                            generator=generator)
+        rng = as_generator(generator)  # one stream: the two weights start different
+        self.lin_l = Linear(in_features, out_features, bias=bias, dtype=dtype, generator=rng)
+        self.lin_r = Linear(in_features, out_features, bias=False, dtype=dtype, generator=rng)
 
     def forward(self, x, edge_index):
         """Apply the layer.

@@ -12,7 +12,7 @@ import numpy as np
 
 from sklears_neural._random import as_generator
 from sklears_neural.autograd import Tensor
-from sklears_neural.backend import get_array_module
+from sklears_neural.backend import get_array_module, to_numpy
 from sklears_neural.nn import functional as F
 from sklears_neural.nn._module import Module
 from sklears_neural.nn._parameter import Parameter
@@ -74,8 +74,8 @@ class GCNConv(Module):
             Node features.
         edge_index : int array of shape (2, n_edges)
             Sources and targets.
-        edge_weight : array of shape (n_edges,), optional
-            Edge weights (constants).
+        edge_weight : array or Tensor of shape (n_edges,), optional
+            Edge weights (constants: no gradient reaches them).
 
         Returns
         -------
@@ -95,6 +95,8 @@ class GCNConv(Module):
 def _with_self_loops(edge_index, edge_weight, n, add):
     """The edges with a self-loop of weight 1 for every node that has none."""
     edges = F.check_edge_index(edge_index, n)
+    if isinstance(edge_weight, Tensor):  # constants here (a batch's floats come as Tensors)
+        edge_weight = to_numpy(edge_weight.data)
     weights = (np.ones(edges.shape[1]) if edge_weight is None
                else np.asarray(edge_weight, dtype=np.float64).reshape(-1))
     if weights.shape[0] != edges.shape[1]:

@@ -19,7 +19,7 @@ import numpy as np
 from sklears_neural._kernels._fused cimport floating
 from sklears_neural._kernels._openmp_helpers cimport resolve_n_threads
 
-from sklears_neural._specs._arrays import FLOAT32, c_array, float_dtype
+from sklears_neural._specs._arrays import c_array, float_dtype
 from sklears_neural._specs._graph import (
     check_argmax,
     check_csr,
@@ -189,39 +189,19 @@ def spmm_forward(indptr, indices, weights, x, reduce, *, n_threads=None):
     n_rows = indptr.shape[0] - 1
     out = np.zeros((n_rows, x.shape[1]), dtype=dtype)
     argmax = np.full((n_rows, x.shape[1]) if reduce == "max" else (0, 0), -1, dtype=np.int64)
-    w = None if weights is None else c_array(weights, dtype)
+    w = np.empty(0, dtype=dtype) if weights is None else c_array(weights, dtype)
     nt = resolve_n_threads(n_threads, indices.shape[0] * x.shape[1], PARALLEL_MIN_SIZE)
-    if dtype == FLOAT32:
-        _forward_f(indptr, indices, w, x, out, argmax, _REDUCE_IDS[reduce], nt)
-    else:
-        _forward_d(indptr, indices, w, x, out, argmax, _REDUCE_IDS[reduce], nt)
+    _forward(indptr, indices, w, weights is not None, x, out, argmax, _REDUCE_IDS[reduce], nt)
     return out, (argmax if reduce == "max" else None)
 
 
-def _forward_f(const int64_t[::1] indptr, const int64_t[::1] indices, w,
-               const float[:, ::1] x, float[:, ::1] out, int64_t[:, ::1] argmax, int reduce,
-               int nt):
-    cdef const float[::1] wv
-    cdef const float* wp = NULL
-    if w is not None:
-        wv = w
-        if wv.shape[0]:
-            wp = &wv[0]
+def _forward(const int64_t[::1] indptr, const int64_t[::1] indices, const floating[::1] w,
+             bint weighted, const floating[:, ::1] x, floating[:, ::1] out,
+             int64_t[:, ::1] argmax, int reduce, int nt):
+    """The nogil forward over memoryviews of one dtype (``w`` empty when unweighted)."""
+    cdef const floating* wp = &w[0] if weighted and w.shape[0] else NULL
     with nogil:
-        _forward_rows[float](indptr, indices, wp, x, out, argmax, reduce, nt)
-
-
-def _forward_d(const int64_t[::1] indptr, const int64_t[::1] indices, w,
-               const double[:, ::1] x, double[:, ::1] out, int64_t[:, ::1] argmax, int reduce,
-               int nt):
-    cdef const double[::1] wv
-    cdef const double* wp = NULL
-    if w is not None:
-        wv = w
-        if wv.shape[0]:
-            wp = &wv[0]
-    with nogil:
-        _forward_rows[double](indptr, indices, wp, x, out, argmax, reduce, nt)
+        _forward_rows(indptr, indices, wp, x, out, argmax, reduce, nt)
 
 
 def spmm_backward(indptr, indices, weights, x, grad_out, reduce, argmax, *, n_threads=None):
@@ -256,53 +236,26 @@ def spmm_backward(indptr, indices, weights, x, grad_out, reduce, argmax, *, n_th
         check_argmax("spmm_backward", argmax, indptr, grad_out.shape)
     else:
         argmax = np.zeros((0, 0), dtype=np.int64)
-    w = None if weights is None else c_array(weights, dtype)
+    weighted = weights is not None
+    w = c_array(weights, dtype) if weighted else np.empty(0, dtype=dtype)
     grad_x = np.zeros_like(x)
-    grad_w = None if weights is None else np.zeros(indices.shape[0], dtype=dtype)
+    grad_w = np.zeros(indices.shape[0] if weighted else 0, dtype=dtype)
     nt = resolve_n_threads(n_threads, indices.shape[0] * x.shape[1], PARALLEL_MIN_SIZE)
-    if dtype == FLOAT32:
-        _backward_f(indptr, indices, w, x, grad_out, argmax, grad_x, grad_w,
-                    _REDUCE_IDS[reduce], nt)
-    else:
-        _backward_d(indptr, indices, w, x, grad_out, argmax, grad_x, grad_w,
-                    _REDUCE_IDS[reduce], nt)
-    return grad_x, grad_w
+    _backward(indptr, indices, w, weighted, x, grad_out, argmax, grad_x, grad_w,
+              _REDUCE_IDS[reduce], nt)
+    return grad_x, (grad_w if weighted else None)
 
 
-def _backward_f(const int64_t[::1] indptr, const int64_t[::1] indices, w,
-                const float[:, ::1] x, const float[:, ::1] grad_out,
-                const int64_t[:, ::1] argmax, float[:, ::1] grad_x, grad_w, int reduce, int nt):
-    cdef const float[::1] wv
-    cdef const float* wp = NULL
-    if w is not None:
-        wv = w
-        if wv.shape[0]:
-            wp = &wv[0]
+def _backward(const int64_t[::1] indptr, const int64_t[::1] indices, const floating[::1] w,
+              bint weighted, const floating[:, ::1] x, const floating[:, ::1] grad_out,
+              const int64_t[:, ::1] argmax, floating[:, ::1] grad_x, floating[::1] grad_w,
+              int reduce, int nt):
+    """The nogil backward over memoryviews of one dtype (``grad_w`` empty unless weighted)."""
+    cdef const floating* wp = &w[0] if weighted and w.shape[0] else NULL
     with nogil:
-        _backward_x[float](indptr, indices, wp, grad_out, argmax, grad_x, reduce, nt)
-    cdef float[::1] gw
-    if grad_w is not None:
-        gw = grad_w
-        with nogil:
-            _backward_weights[float](indptr, indices, x, grad_out, argmax, gw, reduce, nt)
-
-
-def _backward_d(const int64_t[::1] indptr, const int64_t[::1] indices, w,
-                const double[:, ::1] x, const double[:, ::1] grad_out,
-                const int64_t[:, ::1] argmax, double[:, ::1] grad_x, grad_w, int reduce, int nt):
-    cdef const double[::1] wv
-    cdef const double* wp = NULL
-    if w is not None:
-        wv = w
-        if wv.shape[0]:
-            wp = &wv[0]
-    with nogil:
-        _backward_x[double](indptr, indices, wp, grad_out, argmax, grad_x, reduce, nt)
-    cdef double[::1] gw
-    if grad_w is not None:
-        gw = grad_w
-        with nogil:
-            _backward_weights[double](indptr, indices, x, grad_out, argmax, gw, reduce, nt)
+        _backward_x(indptr, indices, wp, grad_out, argmax, grad_x, reduce, nt)
+        if weighted:
+            _backward_weights(indptr, indices, x, grad_out, argmax, grad_w, reduce, nt)
 
 
 def segment_reduce_forward(ptr, x, reduce, *, n_threads=None):

@@ -23,7 +23,7 @@ from sklears_neural.data._dataset import (
     Subset,
 )
 from sklears_neural.data._graph import Graph, GraphBatch, GraphDataset, collate_graphs
-from sklears_neural.data._graph_io import read_tu
+from sklears_neural.data._graph_io import from_smiles, read_tu
 from sklears_neural.data._loader import DataLoader, default_collate
 from sklears_neural.data._sampler import (
     BatchSampler,
@@ -56,6 +56,7 @@ __all__ = [
     "WeightedRandomSampler",
     "collate_graphs",
     "default_collate",
+    "from_smiles",
     "pad_sequences",
     "read_tu",
 ]

@@ -1,4 +1,5 @@
-"""Graph datasets from files: the TU format of the TU graph benchmarks."""
+"""Graphs from files and formats: the TU format of the TU graph benchmarks, and
+molecules from SMILES (RDKit, optional)."""
 
 from pathlib import Path
 
@@ -6,7 +7,7 @@ import numpy as np
 
 from sklears_neural.data._graph import Graph
 
-__all__ = ["read_tu"]
+__all__ = ["from_smiles", "read_tu"]
 
 
 def read_tu(folder, name=None):
@@ -90,3 +91,67 @@ def _features(labels_file, attributes_file, n_rows, constant=True):
     if features.shape[0] != n_rows:
         raise ValueError(f"{labels_file.stem}: {features.shape[0]} rows for {n_rows} items.")
     return features
+
+
+# One-hot atom and bond features of molecule graphs (the usual choices of
+# MoleculeNet-style models); the last slot of each list is "other".
+ATOM_SYMBOLS = ("C", "N", "O", "S", "F", "Cl", "Br", "I", "P", "B", "Si", "Se")
+ATOM_DEGREES = (0, 1, 2, 3, 4, 5)
+FORMAL_CHARGES = (-1, 0, 1)
+HYDROGEN_COUNTS = (0, 1, 2, 3, 4)
+HYBRIDIZATIONS = ("SP", "SP2", "SP3", "SP3D", "SP3D2")
+BOND_TYPES = ("SINGLE", "DOUBLE", "TRIPLE", "AROMATIC")
+
+
+def _one_hot(value, choices):
+    row = [float(value == choice) for choice in choices]
+    return row + [float(not any(row))]
+
+
+def from_smiles(smiles, y=None, name=None):
+    """A molecule as a Graph: atoms are nodes, bonds edges both ways (RDKit).
+
+    Node features are one-hot element (``ATOM_SYMBOLS`` and other), degree,
+    formal charge, attached hydrogens and hybridisation, plus aromaticity and
+    ring membership (38 columns); edge features one-hot bond type (single,
+    double, triple, aromatic) plus conjugation and ring membership (6).
+    Hydrogens are implicit.
+
+    Parameters
+    ----------
+    smiles : str
+        The molecule.
+    y : optional
+        Its target, kept as the graph's ``y``.
+    name : str, optional
+        How errors name it (default: the SMILES).
+
+    Returns
+    -------
+    Graph
+        The molecule's graph, named after it.
+    """
+    try:
+        from rdkit import Chem
+    except ImportError as exc:
+        raise ImportError("from_smiles needs RDKit: pip install 'sklears-neural[chem]' (or "
+                          "pip install rdkit).") from exc
+    name = smiles if name is None else name
+    molecule = Chem.MolFromSmiles(smiles)
+    if molecule is None:
+        raise ValueError(f"{name}: RDKit cannot parse this SMILES.")
+    x = [_one_hot(a.GetSymbol(), ATOM_SYMBOLS) + _one_hot(a.GetDegree(), ATOM_DEGREES)
+         + _one_hot(a.GetFormalCharge(), FORMAL_CHARGES)
+         + _one_hot(a.GetTotalNumHs(), HYDROGEN_COUNTS)
+         + _one_hot(str(a.GetHybridization()), HYBRIDIZATIONS)
+         + [float(a.GetIsAromatic()), float(a.IsInRing())] for a in molecule.GetAtoms()]
+    pairs, features = [], []
+    for bond in molecule.GetBonds():
+        i, j = bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()
+        row = (_one_hot(str(bond.GetBondType()), BOND_TYPES)[:-1]
+               + [float(bond.GetIsConjugated()), float(bond.IsInRing())])
+        pairs += [(i, j), (j, i)]
+        features += [row, row]
+    edge_index = np.array(pairs, dtype=np.int64).T.reshape(2, -1)
+    edge_attr = np.array(features, dtype=np.float64).reshape(-1, 6)
+    return Graph(np.array(x), edge_index, edge_attr=edge_attr, y=y, name=name)

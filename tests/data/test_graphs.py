@@ -147,3 +147,17 @@ def test_errors_name_the_graph_and_the_problem(rng):
     with pytest.raises(ValueError, match="Some graphs have edge_weight and X\\[1\\] has none"):
         collate_graphs([Graph(x, [[0], [1]], edge_weight=[1.0], name="X[0]"),
                         Graph(x, name="X[1]")])
+
+
+def test_molecules_from_smiles():
+    pytest.importorskip("rdkit", reason="from_smiles reads SMILES with RDKit (the chem extra)")
+    from sklears_neural.data import from_smiles
+
+    benzene = from_smiles("c1ccccc1", y=0.5)
+    assert (benzene.n_nodes, benzene.n_edges, benzene.n_features) == (6, 12, 38)
+    assert benzene.edge_attr.shape == (12, 6) and (benzene.edge_attr[:, 3] == 1).all()  # aromatic
+    assert benzene.x[:, 0].all()  # every atom is carbon
+    chloride = from_smiles("CS(=O)(=O)Cl")
+    assert chloride.n_nodes == 5 and chloride.x[:, 5].sum() == 1  # one chlorine
+    with pytest.raises(ValueError, match="RDKit cannot parse"):
+        from_smiles("C1CC", name="X[7]")

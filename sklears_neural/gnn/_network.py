@@ -11,6 +11,7 @@ from sklears_neural.nn import (
     GlobalPool,
     Linear,
     Module,
+    ReLU,
     SAGEConv,
     Sequential,
 )
@@ -24,13 +25,8 @@ CONVOLUTIONS = ("gin", "gcn", "sage")
 def _gin_mlp(in_features, out_features, generator):
     """The GIN paper's two-layer MLP with batch norm (Xu et al. 2019)."""
     return Sequential(Linear(in_features, out_features, generator=generator),
-                      BatchNorm1d(out_features), _ReLU(),
+                      BatchNorm1d(out_features), ReLU(),
                       Linear(out_features, out_features, generator=generator))
-
-
-class _ReLU(Module):
-    def forward(self, x):
-        return F.relu(x)
 
 
 class GraphNetwork(Module):

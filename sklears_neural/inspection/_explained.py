@@ -200,7 +200,9 @@ class ExplainedModel:
         grads = np.zeros(values.shape, dtype=np.float64)
         outputs = np.empty(values.shape[0], dtype=np.float64)
         with explaining(self.net.module_):
-            for rows, x, raw in self._passes(features, batch_size, input_grad=True):
+            for begin in range(0, n_rows(features), batch_size):
+                rows = slice(begin, begin + batch_size)
+                x, raw = self._run(features, rows, input_grad=True)
                 selected = self._selected(raw, indices[rows])
                 outputs[rows] = to_numpy(selected.data)
                 if selected.requires_grad:  # else the output does not depend on the input
@@ -249,13 +251,6 @@ class ExplainedModel:
                 self._run(features, slice(begin, begin + batch_size), input_grad=False)
                 activations.append(to_numpy(capture.checked_output().data))
         return np.concatenate(activations)
-
-    def _passes(self, features, batch_size, input_grad):
-        """Yield (rows, input Tensor, raw outputs) for each batch of ``features``; the
-        caller holds ``explaining`` around the loop."""
-        for begin in range(0, n_rows(features), batch_size):
-            rows = slice(begin, begin + batch_size)
-            yield (rows, *self._run(features, rows, input_grad))
 
     def _run(self, features, rows, input_grad):
         """The input Tensor of ``rows`` and the network's raw outputs for it."""
@@ -336,7 +331,7 @@ class LayerCapture:
         def forward(*args, **kwargs):
             out = compute(*args, **kwargs)
             data = out.data if self.replacement is None else _on(
-                np.asarray(self.replacement, dtype=out.dtype), _device(out))
+                np.asarray(self.replacement, dtype=out.dtype), out.device)
             if data.shape != out.shape:
                 raise ValueError(f"replacement of shape {data.shape} for a layer output of "
                                  f"shape {out.shape}")
@@ -357,10 +352,6 @@ class LayerCapture:
 
     def __exit__(self, *exc_info):
         return self._patch.__exit__(*exc_info)
-
-
-def _device(tensor):
-    return "cpu" if isinstance(tensor.data, np.ndarray) else tensor.device
 
 
 def _on(array, device):

@@ -9,7 +9,8 @@ are contiguous row ranges ``ptr[s]:ptr[s + 1]``.
 
 import numpy as np
 
-__all__ = ["REDUCTIONS", "check_argmax", "check_csr", "check_reduce", "check_segments"]
+__all__ = ["REDUCTIONS", "check_argmax", "check_csr", "check_index", "check_reduce",
+           "check_segments", "heads_of"]
 
 REDUCTIONS = ("sum", "mean", "max")
 
@@ -26,9 +27,11 @@ def _int_vector(kernel, name, a):
                          f"and shape {tuple(a.shape)}.")
 
 
-def check_csr(kernel, indptr, indices, weights, n_rows, n_cols):
+def check_csr(kernel, indptr, indices, weights, n_rows, n_cols, n_features=None):
     """Raise unless (indptr, indices, weights) is a valid CSR structure of n_rows rows
-    whose column indices are in [0, n_cols). Reads the arrays (on the host for numpy)."""
+    whose column indices are in [0, n_cols). Weights are one per entry, (nnz,), or one
+    per entry and head, (nnz, heads), with the ``n_features`` columns split evenly
+    between the heads. Reads the arrays (on the host for CuPy)."""
     _int_vector(kernel, "indptr", indptr)
     _int_vector(kernel, "indices", indices)
     if indptr.shape[0] != n_rows + 1:
@@ -43,9 +46,29 @@ def check_csr(kernel, indptr, indices, weights, n_rows, n_cols):
         host = indices.get() if hasattr(indices, "get") else np.asarray(indices)
         if host.min() < 0 or host.max() >= n_cols:
             raise ValueError(f"{kernel}: indices must be source nodes in [0, {n_cols}).")
-    if weights is not None and tuple(weights.shape) != (nnz,):
-        raise ValueError(f"{kernel}: weights has shape {tuple(weights.shape)}; it needs one "
-                         f"value per entry, ({nnz},).")
+    if weights is None:
+        return
+    shape = tuple(weights.shape)
+    if shape != (nnz,) and not (len(shape) == 2 and shape[0] == nnz and shape[1] >= 1):
+        raise ValueError(f"{kernel}: weights has shape {shape}; it needs one value per "
+                         f"entry, ({nnz},), or per entry and head, ({nnz}, heads).")
+    if len(shape) == 2 and n_features is not None and n_features % shape[1]:
+        raise ValueError(f"{kernel}: {shape[1]} heads of weights do not split the "
+                         f"{n_features} feature columns evenly.")
+
+
+def heads_of(weights):
+    """The number of heads of a weights array (1 for one value per entry or none)."""
+    return 1 if weights is None or len(weights.shape) == 1 else int(weights.shape[1])
+
+
+def check_index(kernel, index, n_rows):
+    """Raise unless ``index`` is a 1-D integer array of rows in [0, n_rows)."""
+    _int_vector(kernel, "index", index)
+    if index.shape[0]:
+        host = index.get() if hasattr(index, "get") else np.asarray(index)
+        if host.min() < 0 or host.max() >= n_rows:
+            raise ValueError(f"{kernel}: index must hold rows in [0, {n_rows}).")
 
 
 def check_segments(kernel, ptr, n_rows):

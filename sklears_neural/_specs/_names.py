@@ -18,8 +18,10 @@ KERNEL_NAMES = (
     "conv_transpose_forward", "im2col",
     # dense layer with a fused activation
     "dense_backward", "dense_forward",
-    # graphs: aggregation over incoming edges, reductions over segments
-    "segment_reduce_backward", "segment_reduce_forward", "spmm_backward", "spmm_forward",
+    # graphs: aggregation over incoming edges, gather/scatter of rows, reductions and
+    # softmax over segments
+    "gather_rows", "scatter_add_rows", "segment_reduce_backward", "segment_reduce_forward",
+    "segment_softmax_backward", "segment_softmax_forward", "spmm_backward", "spmm_forward",
     # losses
     "bce_with_logits", "huber_loss", "l1_loss", "mse_loss", "poisson_nll_loss",
     "softmax_cross_entropy",

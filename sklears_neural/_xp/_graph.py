@@ -13,13 +13,16 @@ from sklears_neural._specs._arrays import float_dtype
 from sklears_neural._specs._graph import (
     check_argmax,
     check_csr,
+    check_index,
     check_reduce,
     check_segments,
+    heads_of,
 )
 from sklears_neural.backend import get_array_module
 
-__all__ = ["segment_reduce_backward", "segment_reduce_forward", "spmm_backward",
-           "spmm_forward"]
+__all__ = ["gather_rows", "scatter_add_rows", "segment_reduce_backward",
+           "segment_reduce_forward", "segment_softmax_backward", "segment_softmax_forward",
+           "spmm_backward", "spmm_forward"]
 
 
 def _scatter(xp, how, target, index, values):
@@ -42,8 +45,15 @@ def _arrays(kernel, indptr, indices, weights, x, reduce, dtype):
         raise ValueError(f"{kernel}: x must be 2-D (nodes, features); got {tuple(x.shape)}.")
     indptr, indices = xp.asarray(indptr), xp.asarray(indices)
     weights = None if weights is None else xp.asarray(weights, dtype=dtype)
-    check_csr(kernel, indptr, indices, weights, indptr.shape[0] - 1, x.shape[0])
+    check_csr(kernel, indptr, indices, weights, indptr.shape[0] - 1, x.shape[0], x.shape[1])
     return xp, indptr.astype(np.int64), indices.astype(np.int64), weights, x
+
+
+def _per_column(xp, weights, features):
+    """Weights of shape (nnz,) or (nnz, heads) as one per entry and feature column."""
+    if weights.ndim == 1:
+        return weights[:, None]
+    return xp.repeat(weights, features // weights.shape[1], axis=1)
 
 
 def _rows_of_entries(xp, indptr, n_rows):
@@ -53,7 +63,8 @@ def _rows_of_entries(xp, indptr, n_rows):
 def spmm_forward(indptr, indices, weights, x, reduce):
     """Aggregate each row's entries: ``out[i] = reduce_e (w_e * x[indices[e]])``.
 
-    Returns (out of shape (n_rows, F), argmax of shape (n_rows, F) or None).
+    Weights of shape (nnz, heads) scale head h's feature columns
+    ``h * F / heads:(h + 1) * F / heads`` by ``w[e, h]``. Returns (out of shape (n_rows, F), argmax of shape (n_rows, F) or None).
     """
     dtype = float_dtype("spmm_forward", ("x", x), ("weights", weights))
     xp, indptr, indices, weights, x = _arrays("spmm_forward", indptr, indices, weights, x,
@@ -62,7 +73,7 @@ def spmm_forward(indptr, indices, weights, x, reduce):
     features = x.shape[1]
     messages = x[indices]
     if weights is not None:
-        messages = messages * weights[:, None]
+        messages = messages * _per_column(xp, weights, features)
     rows = _rows_of_entries(xp, indptr, n_rows)
     out = xp.zeros((n_rows, features), dtype=dtype)
     if reduce != "max":
@@ -85,7 +96,7 @@ def spmm_forward(indptr, indices, weights, x, reduce):
 def spmm_backward(indptr, indices, weights, x, grad_out, reduce, argmax):
     """Gradients of ``spmm_forward`` with respect to x and the weights (None without).
 
-    Returns (grad_x of x's shape, grad_weights of shape (nnz,) or None).
+    Returns (grad_x of x's shape, grad_weights of the weights' shape or None).
     """
     dtype = float_dtype("spmm_backward", ("x", x), ("weights", weights),
                         ("grad_out", grad_out))
@@ -100,7 +111,8 @@ def spmm_backward(indptr, indices, weights, x, grad_out, reduce, argmax):
         argmax = xp.asarray(argmax, dtype=np.int64)
         check_argmax("spmm_backward", argmax, indptr, grad_out.shape)
     nnz = indices.shape[0]
-    w = xp.ones(nnz, dtype=dtype) if weights is None else weights
+    w = xp.ones((nnz, 1), dtype=dtype) if weights is None else _per_column(
+        xp, weights, x.shape[1])
     rows = _rows_of_entries(xp, indptr, n_rows)
     grad_x = xp.zeros_like(x)
     if reduce == "max":  # d loss / d message of each entry: the winners take it
@@ -111,10 +123,13 @@ def spmm_backward(indptr, indices, weights, x, grad_out, reduce, argmax):
         per_entry = grad_out[rows]
         if reduce == "mean":
             per_entry = per_entry / xp.maximum(xp.diff(indptr), 1).astype(dtype)[rows][:, None]
-    _scatter(xp, "add", grad_x, indices, per_entry * w[:, None])
+    _scatter(xp, "add", grad_x, indices, per_entry * w)
     grad_weights = None
     if weights is not None:
-        grad_weights = (per_entry * x[indices]).sum(axis=1)
+        heads = heads_of(weights)
+        grad_weights = (per_entry * x[indices]).reshape(nnz, heads, x.shape[1] // heads)
+        grad_weights = grad_weights.sum(axis=2)
+        grad_weights = grad_weights.reshape(weights.shape)
     return grad_x, grad_weights
 
 
@@ -137,3 +152,80 @@ def segment_reduce_backward(ptr, x, grad_out, reduce, argmax):
     check_segments("segment_reduce_backward", xp.asarray(ptr), n_rows)
     rows = xp.arange(n_rows, dtype=np.int64)
     return spmm_backward(ptr, rows, None, x, grad_out, reduce, argmax)[0]
+
+
+def _rows_2d(kernel, a, dtype, xp):
+    a = xp.asarray(a, dtype=dtype)
+    if a.ndim != 2:
+        raise ValueError(f"{kernel}: expected a 2-D array (rows, features); got shape "
+                         f"{tuple(a.shape)}.")
+    return a
+
+
+def gather_rows(x, index):
+    """Rows of x by index: ``out[k] = x[index[k]]`` (the backward of ``scatter_add_rows``)."""
+    dtype = float_dtype("gather_rows", ("x", x))
+    xp = get_array_module(x, index)
+    x = _rows_2d("gather_rows", x, dtype, xp)
+    index = xp.asarray(index)
+    check_index("gather_rows", index, x.shape[0])
+    return x[index.astype(np.int64)]
+
+
+def scatter_add_rows(src, index, n_rows):
+    """Rows of src added by index: ``out[index[k]] += src[k]`` (the backward of
+    ``gather_rows``)."""
+    dtype = float_dtype("scatter_add_rows", ("src", src))
+    xp = get_array_module(src, index)
+    src = _rows_2d("scatter_add_rows", src, dtype, xp)
+    index = xp.asarray(index)
+    check_index("scatter_add_rows", index, n_rows)
+    if index.shape[0] != src.shape[0]:
+        raise ValueError(f"scatter_add_rows: index has {index.shape[0]} entries for "
+                         f"{src.shape[0]} rows of src.")
+    out = xp.zeros((n_rows, src.shape[1]), dtype=dtype)
+    _scatter(xp, "add", out, index.astype(np.int64), src)
+    return out
+
+
+def _scores(kernel, ptr, scores, dtype, xp):
+    scores = xp.asarray(scores, dtype=dtype)
+    if scores.ndim not in (1, 2):
+        raise ValueError(f"{kernel}: scores must be 1-D (entries) or 2-D (entries, heads); "
+                         f"got shape {tuple(scores.shape)}.")
+    ptr = xp.asarray(ptr)
+    check_segments(kernel, ptr, scores.shape[0])
+    return ptr.astype(np.int64), (scores[:, None] if scores.ndim == 1 else scores)
+
+
+def segment_softmax_forward(ptr, scores):
+    """Softmax over each contiguous segment ``ptr[s]:ptr[s + 1]`` of entries, per column
+    (per head); scores of shape (n,) or (n, heads), the output of the same shape."""
+    dtype = float_dtype("segment_softmax_forward", ("scores", scores))
+    xp = get_array_module(scores, ptr)
+    shape = np.shape(scores)
+    ptr, s = _scores("segment_softmax_forward", ptr, scores, dtype, xp)
+    segment = _rows_of_entries(xp, ptr, ptr.shape[0] - 1)
+    top = xp.full((ptr.shape[0] - 1, s.shape[1]), -np.inf, dtype=dtype)
+    _scatter(xp, "maximum", top, segment, s)
+    out = xp.exp(s - top[segment])
+    total = xp.zeros_like(top)
+    _scatter(xp, "add", total, segment, out)
+    return (out / total[segment]).reshape(shape)
+
+
+def segment_softmax_backward(ptr, out, grad_out):
+    """The gradient of ``segment_softmax_forward`` from its output:
+    ``out * (g - sum over the segment of out * g)``."""
+    dtype = float_dtype("segment_softmax_backward", ("out", out), ("grad_out", grad_out))
+    xp = get_array_module(out, grad_out, ptr)
+    if np.shape(grad_out) != np.shape(out):
+        raise ValueError(f"segment_softmax_backward: grad_out has shape "
+                         f"{tuple(np.shape(grad_out))}; out has {tuple(np.shape(out))}.")
+    shape = np.shape(out)
+    ptr, o = _scores("segment_softmax_backward", ptr, out, dtype, xp)
+    g = xp.asarray(grad_out, dtype=dtype).reshape(o.shape)
+    segment = _rows_of_entries(xp, ptr, ptr.shape[0] - 1)
+    dot = xp.zeros((ptr.shape[0] - 1, o.shape[1]), dtype=dtype)
+    _scatter(xp, "add", dot, segment, o * g)
+    return (o * (g - dot[segment])).reshape(shape)

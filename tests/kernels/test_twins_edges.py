@@ -183,11 +183,32 @@ def _graph_cases():
     def seg_backward(dtype, rng):
         return [ptr, _r(rng, dtype, 4, 3), _r(rng, dtype, 3, 3), "sum", None], {}
 
+    def heads_forward(dtype, rng):
+        return [indptr, indices, _r(rng, dtype, 6, 3), _r(rng, dtype, 4, 6), "max"], {}
+
+    def gather(dtype, rng):
+        return [_r(rng, dtype, 4, 3), np.array([3, 0, 3])], {}
+
+    def scatter(dtype, rng):
+        return [_r(rng, dtype, 3, 2), np.array([3, 0, 3]), 5], {}
+
+    def softmax_forward(dtype, rng):
+        return [indptr, _r(rng, dtype, 6, 2)], {}
+
+    def softmax_backward(dtype, rng):
+        return [indptr, K.segment_softmax_forward(indptr, _r(rng, dtype, 6)),
+                _r(rng, dtype, 6)], {}
+
     return [
         Case("spmm_forward", forward, [2, 3]),
+        Case("spmm_forward", heads_forward, [2, 3], id="spmm_forward-heads"),
         Case("spmm_backward", backward, [2, 3, 4]),
         Case("segment_reduce_forward", seg_forward, [1]),
         Case("segment_reduce_backward", seg_backward, [1, 2]),
+        Case("gather_rows", gather, [0]),
+        Case("scatter_add_rows", scatter, [0]),
+        Case("segment_softmax_forward", softmax_forward, [1]),
+        Case("segment_softmax_backward", softmax_backward, [1, 2]),
     ]
 
 

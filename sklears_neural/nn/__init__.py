@@ -54,7 +54,9 @@ from sklears_neural.nn.layers.conv import (
     ResidualBlock2d,
 )
 from sklears_neural.nn.layers.dense import Linear
-from sklears_neural.nn.layers.graph import GCNConv, GINConv, GlobalPool, SAGEConv
+from sklears_neural.nn.layers.graph import GCNConv, GINConv, GINEConv, GlobalPool, SAGEConv
+from sklears_neural.nn.layers.graph_attention import GATConv, GATv2Conv
+from sklears_neural.nn.layers.graph_pool import AttentionalAggregation, TopKPooling
 from sklears_neural.nn.layers.dropout import AlphaDropout, Dropout, GaussianNoise
 from sklears_neural.nn.layers.norm import BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, LayerNorm
 from sklears_neural.nn.layers.recurrent import GRU, LSTM, RNN, Embedding
@@ -87,7 +89,8 @@ __all__ = [
     "ConvTranspose2d", "ConvTranspose3d", "DepthwiseSeparableConv2d", "Flatten", "MaxPool1d",
     "MaxPool2d", "MaxPool3d", "ResidualBlock2d", "Upsample",
     "AlphaDropout", "GaussianNoise", "GroupNorm", "SpectralNorm", "utils",
-    "GCNConv", "GINConv", "GlobalPool", "SAGEConv",
+    "AttentionalAggregation", "GATConv", "GATv2Conv", "GCNConv", "GINConv", "GINEConv",
+    "GlobalPool", "SAGEConv", "TopKPooling",
     "BCEWithLogitsLoss", "BatchNorm1d", "CrossEntropyLoss", "Dropout", "ELU", "GELU",
     "HuberLoss", "Identity", "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax",
     "MSELoss", "Mish", "Module", "Parameter", "PoissonNLLLoss", "ReLU", "SELU", "eval_mode",

@@ -79,3 +79,90 @@ def test_gradients_through_every_layer(rng):
     np.testing.assert_allclose(out, g.x.sum(axis=0, keepdims=True))
     with pytest.raises(ValueError, match="aggr must be"):
         nn.SAGEConv(2, 2, aggr="min")
+
+
+def _attention_by_hand(layer, x, edges):
+    """GATConv's output from dense per-edge loops (self-loops replaced by one per node)."""
+    n, heads, width = x.shape[0], layer.heads, layer.out_features
+    keep = edges[0] != edges[1]
+    pairs = list(zip(edges[0][keep], edges[1][keep])) + [(i, i) for i in range(n)]
+    h = (x @ np.asarray(layer.lin.weight.data).T).reshape(n, heads, width)
+    a_src, a_dst = np.asarray(layer.att_src.data)[0], np.asarray(layer.att_dst.data)[0]
+    out = np.zeros((n, heads, width))
+    for i in range(n):
+        sources = [j for j, t in pairs if t == i]
+        scores = np.array([(h[j] * a_src).sum(1) + (h[i] * a_dst).sum(1) for j in sources])
+        scores = np.where(scores > 0, scores, 0.2 * scores)
+        alpha = np.exp(scores - scores.max(0)) / np.exp(scores - scores.max(0)).sum(0)
+        out[i] = sum(alpha[k][:, None] * h[j] for k, j in enumerate(sources))
+    return out.reshape(n, -1)
+
+
+def test_gat_is_softmax_attention_over_incoming_edges(rng):
+    g = _graph(rng)
+    layer = nn.GATConv(4, 3, heads=2, dtype="float64", generator=3)
+    out, (edges, alpha) = layer(Tensor(g.x), g.edge_index, return_attention_weights=True)
+    np.testing.assert_allclose(out.numpy(), _attention_by_hand(layer, g.x, g.edge_index),
+                               atol=1e-12)
+    sums = np.zeros((g.n_nodes, 2))
+    np.add.at(sums, edges[1], alpha.numpy())
+    np.testing.assert_allclose(sums, 1.0)  # every node has its self-loop
+
+
+def test_gine_adds_relu_messages_with_edge_features(rng):
+    g = _graph(rng)
+    attr = rng.normal(size=(g.n_edges, 4))
+    layer = nn.GINEConv(nn.Identity(), eps=0.5)
+    expected = 1.5 * g.x
+    for (j, i), e in zip(g.edge_index.T, attr):
+        expected[i] += np.maximum(g.x[j] + e, 0)
+    np.testing.assert_allclose(layer(Tensor(g.x), g.edge_index, attr).numpy(), expected)
+    with pytest.raises(ValueError, match="edge_attr has 2 features and the nodes 4"):
+        layer(Tensor(g.x), g.edge_index, attr[:, :2])
+    with pytest.raises(ValueError, match="GINEConv needs edge_attr"):
+        layer(Tensor(g.x), g.edge_index, None)
+
+
+def test_gradients_through_attention_and_learned_pooling(rng):
+    g = _graph(rng)
+    attr = rng.normal(size=(g.n_edges, 2))
+    batch = np.array([0, 0, 0, 2, 2, 2, 2])  # graph 1 empty
+    f64 = {"dtype": "float64"}
+    gine = nn.GINEConv(nn.Linear(4, 3, **f64, generator=0), train_eps=True, edge_dim=2,
+                       in_features=4, **f64, generator=1)
+    cases = [
+        (nn.GATConv(4, 3, heads=2, **f64, generator=0), lambda m, x: m(x, g.edge_index)),
+        (nn.GATConv(4, 3, heads=3, concat=False, add_self_loops=False, **f64, generator=0),
+         lambda m, x: m(x, g.edge_index)),
+        (nn.GATv2Conv(4, 2, heads=2, **f64, generator=0), lambda m, x: m(x, g.edge_index)),
+        (nn.GATv2Conv(4, 2, share_weights=True, **f64, generator=0),
+         lambda m, x: m(x, g.edge_index)),
+        (gine, lambda m, x: m(x, g.edge_index, attr)),
+        (nn.AttentionalAggregation(nn.Linear(4, 1, **f64, generator=0)),
+         lambda m, x: m(x, batch, 3)),
+        (nn.TopKPooling(4, ratio=0.6, **f64, generator=0),
+         lambda m, x: m(x, g.edge_index, None, batch, 3)[0]),
+        (nn.TopKPooling(4, min_score=0.2, **f64, generator=0),
+         lambda m, x: m(x, g.edge_index, None, batch, 3)[0]),
+    ]
+    for layer, call in cases:
+        x = Tensor(g.x, requires_grad=True)
+        params = list(layer.parameters())
+        assert gradcheck(lambda x, *p: call(layer, x), [x, *params]), layer
+
+
+def test_topk_keeps_the_best_nodes_of_each_graph_and_their_edges(rng):
+    g = _graph(rng)
+    batch = np.array([0, 0, 0, 1, 1, 1, 1])
+    pool = nn.TopKPooling(4, ratio=2, dtype="float64", generator=0)
+    x, edges, _, new_batch, perm, score = pool(Tensor(g.x), g.edge_index, None, batch, 2)
+    w = np.asarray(pool.weight.data)[:, 0]
+    raw = g.x @ w / np.linalg.norm(w)
+    for graph, nodes in ((0, [0, 1, 2]), (1, [3, 4, 5, 6])):
+        best = sorted(nodes, key=lambda i: -raw[i])[:2]
+        assert list(perm[new_batch == graph]) == best
+    np.testing.assert_allclose(x.numpy(), g.x[perm] * np.tanh(raw[perm])[:, None])
+    kept = {(a, b) for a, b in g.edge_index.T if a in perm and b in perm}
+    assert {(perm[a], perm[b]) for a, b in edges.T} == kept
+    with pytest.raises(ValueError, match="ratio must be a float in"):
+        nn.TopKPooling(4, ratio=1.5)

@@ -47,3 +47,27 @@ def test_global_pool_over_a_batch_with_an_empty_graph(rng, reduce):
     assert gradcheck(lambda x: F.global_pool(x, batch.batch, 4, reduce), [x])
     with pytest.raises(ValueError, match="batch must be non-decreasing"):
         F.global_pool(x, batch.batch[::-1], 4)
+
+
+def test_gather_scatter_and_segment_softmax_gradients(rng):
+    index = np.array([2, 0, 2, 2, 4])
+    x = Tensor(rng.normal(size=(5, 3)), requires_grad=True)
+    assert gradcheck(lambda x: F.gather_rows(x, index), [x])
+    src = Tensor(rng.normal(size=(5, 3)), requires_grad=True)
+    assert gradcheck(lambda s: F.scatter_add_rows(s, index, 6), [src])
+    np.testing.assert_allclose(F.scatter_add_rows(src, index, 6).numpy()[2],
+                               src.numpy()[[0, 2, 3]].sum(axis=0))
+    ptr = np.array([0, 2, 2, 5])
+    scores = Tensor(rng.normal(size=(5, 2)), requires_grad=True)
+    assert gradcheck(lambda s: F.segment_softmax(s, ptr), [scores])
+    flat = Tensor(rng.normal(size=5), requires_grad=True)
+    assert gradcheck(lambda s: F.segment_softmax(s, ptr) * Tensor(np.arange(5.0)), [flat])
+
+
+def test_multi_head_aggregation_gradients(rng):
+    g = _graph(rng)
+    indptr, indices, order = F.graph_csr(g.edge_index, g.n_nodes)
+    x = Tensor(rng.normal(size=(g.n_nodes, 6)), requires_grad=True)
+    w = Tensor(rng.normal(size=(g.n_edges, 3)), requires_grad=True)
+    for reduce in ("sum", "mean", "max"):
+        assert gradcheck(lambda x, w: F.graph_aggregate(x, indptr, indices, w, reduce), [x, w])

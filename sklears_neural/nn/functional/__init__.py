@@ -57,9 +57,13 @@ from sklears_neural.nn.functional._dropout import alpha_dropout, dropout, gaussi
 from sklears_neural.nn.functional._fold import fold, unfold
 from sklears_neural.nn.functional._graph import (
     check_edge_index,
+    gather_rows,
     global_pool,
     graph_aggregate,
     graph_csr,
+    graph_ptr,
+    scatter_add_rows,
+    segment_softmax,
 )
 from sklears_neural.nn.functional._loss import (
     binary_cross_entropy_with_logits,
@@ -97,7 +101,8 @@ __all__ = [
     "adaptive_max_pool2d", "adaptive_max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
     "max_pool1d", "max_pool2d", "max_pool3d", "pad", "same_padding", "upsample_nearest",
-    "fold", "unfold", "check_edge_index", "global_pool", "graph_aggregate", "graph_csr",
+    "fold", "unfold", "check_edge_index", "gather_rows", "global_pool", "graph_aggregate",
+    "graph_csr", "graph_ptr", "scatter_add_rows", "segment_softmax",
     "activation", "add", "alpha_dropout", "gaussian_noise", "group_norm", "batch_norm", "binary_cross_entropy_with_logits",
     "cross_entropy", "div", "dropout", "elu", "exp", "gelu", "huber_loss",
     "l1_loss", "layer_norm", "leaky_relu", "linear", "log", "log_softmax",

@@ -13,7 +13,8 @@ import numpy as np
 from sklears_neural._dispatch import kernels_for
 from sklears_neural.autograd import Function
 
-__all__ = ["check_edge_index", "global_pool", "graph_aggregate", "graph_csr"]
+__all__ = ["check_edge_index", "gather_rows", "global_pool", "graph_aggregate", "graph_csr",
+           "graph_ptr", "scatter_add_rows", "segment_softmax"]
 
 
 def check_edge_index(edge_index, n_nodes):
@@ -95,8 +96,10 @@ def graph_aggregate(x, indptr, indices, weights=None, reduce="sum"):
         Node features (the messages are the sources' rows).
     indptr, indices : int arrays
         The CSR structure of incoming edges (``graph_csr``).
-    weights : Tensor of shape (n_edges,), optional
-        Per-entry weights, in CSR order (differentiable).
+    weights : Tensor of shape (n_edges,) or (n_edges, heads), optional
+        Per-entry weights, in CSR order (differentiable); with heads, head h
+        scales the feature columns ``h * F / heads:(h + 1) * F / heads``
+        (multi-head attention).
     reduce : {"sum", "mean", "max"}, default="sum"
         Sum, mean over the incoming edges, or elementwise max; a node
         without incoming edges gets 0.
@@ -144,12 +147,130 @@ def global_pool(x, batch, n_graphs, reduce="mean"):
     Tensor of shape (n_graphs, F)
         One row per graph.
     """
+    return _SegmentPool(graph_ptr(batch, n_graphs, "global_pool"), reduce).apply(x)
+
+
+def graph_ptr(batch, n_graphs, caller="graph_ptr"):
+    """Each graph's node range from a batch vector: graph s is nodes ``ptr[s]:ptr[s + 1]``.
+
+    Parameters
+    ----------
+    batch : int array of shape (n_nodes,)
+        Each node's graph, non-decreasing.
+    n_graphs : int
+        The number of graphs.
+    caller : str, default="graph_ptr"
+        Names the caller in errors.
+
+    Returns
+    -------
+    ndarray of int64 of shape (n_graphs + 1,)
+        The segment boundaries.
+    """
     batch = np.asarray(batch, dtype=np.int64)
     if batch.size and (np.diff(batch) < 0).any():
-        raise ValueError("global_pool: batch must be non-decreasing (each graph's nodes "
+        raise ValueError(f"{caller}: batch must be non-decreasing (each graph's nodes "
                          "together, as collate_graphs lays them out).")
     if batch.size and (batch.min() < 0 or batch.max() >= n_graphs):
-        raise ValueError(f"global_pool: batch must hold graph indices in [0, {n_graphs}).")
+        raise ValueError(f"{caller}: batch must hold graph indices in [0, {n_graphs}).")
     ptr = np.zeros(n_graphs + 1, dtype=np.int64)
     np.cumsum(np.bincount(batch, minlength=n_graphs), out=ptr[1:])
-    return _SegmentPool(ptr, reduce).apply(x)
+    return ptr
+
+
+class _Gather(Function):
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x):
+        self.n_rows = x.shape[0]
+        return kernels_for(x).gather_rows(x, self.index)
+
+    def backward(self, grad):
+        return kernels_for(grad).scatter_add_rows(grad, self.index, self.n_rows)
+
+
+class _ScatterAdd(Function):
+    def __init__(self, index, n_rows):
+        self.index, self.n_rows = index, n_rows
+
+    def forward(self, src):
+        return kernels_for(src).scatter_add_rows(src, self.index, self.n_rows)
+
+    def backward(self, grad):
+        return kernels_for(grad).gather_rows(grad, self.index)
+
+
+def gather_rows(x, index):
+    """Rows of x by index, ``x[index]`` (repeats allowed): each edge's source or target
+    features.
+
+    Parameters
+    ----------
+    x : Tensor of shape (n_rows, F)
+        The rows.
+    index : int array of shape (n,)
+        Rows to take, in [0, n_rows).
+
+    Returns
+    -------
+    Tensor of shape (n, F)
+        The rows; the gradient adds back into each row taken.
+    """
+    return _Gather(np.asarray(index, dtype=np.int64)).apply(x)
+
+
+def scatter_add_rows(src, index, n_rows):
+    """Rows of src added into ``n_rows`` rows by index (PyG's ``scatter(..., reduce="sum")``).
+
+    Parameters
+    ----------
+    src : Tensor of shape (n, F)
+        The rows to add, one per index.
+    index : int array of shape (n,)
+        The row each is added into, in [0, n_rows).
+    n_rows : int
+        Rows of the output (a row no index names is 0).
+
+    Returns
+    -------
+    Tensor of shape (n_rows, F)
+        The sums.
+    """
+    return _ScatterAdd(np.asarray(index, dtype=np.int64), int(n_rows)).apply(src)
+
+
+class _SegmentSoftmax(Function):
+    def __init__(self, ptr):
+        self.ptr = ptr
+
+    def forward(self, scores):
+        out = kernels_for(scores).segment_softmax_forward(self.ptr, scores)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, grad):
+        (out,) = self.saved
+        return kernels_for(grad).segment_softmax_backward(self.ptr, out, grad)
+
+
+def segment_softmax(scores, ptr):
+    """Softmax over each contiguous segment of entries, per column (head).
+
+    With a CSR ``indptr`` (``graph_csr``) and scores in CSR order, the
+    softmax over each node's incoming edges (GAT's attention); with a
+    ``graph_ptr``, over each graph's nodes (attention pooling).
+
+    Parameters
+    ----------
+    scores : Tensor of shape (n,) or (n, heads)
+        The scores, each segment's together.
+    ptr : int array of shape (n_segments + 1,)
+        Segment s is entries ``ptr[s]:ptr[s + 1]``.
+
+    Returns
+    -------
+    Tensor of the scores' shape
+        Each segment's weights, summing to 1 per column.
+    """
+    return _SegmentSoftmax(np.asarray(ptr, dtype=np.int64)).apply(scores)

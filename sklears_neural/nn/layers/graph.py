@@ -19,7 +19,7 @@ from sklears_neural.nn._parameter import Parameter
 from sklears_neural.nn.layers._factory import empty_parameter_array
 from sklears_neural.nn.layers.dense import Linear
 
-__all__ = ["GCNConv", "GINConv", "GlobalPool", "SAGEConv"]
+__all__ = ["GCNConv", "GINConv", "GINEConv", "GlobalPool", "SAGEConv"]
 
 
 def _constant(values, like):
@@ -207,6 +207,79 @@ class GINConv(Module):
         """
         indptr, indices, _ = F.graph_csr(edge_index, x.shape[0])
         summed = F.graph_aggregate(x, indptr, indices, None, "sum")
+        return self.nn(summed + x * (self.eps + 1.0))
+
+
+class GINEConv(GINConv):
+    """GIN with edge features (Hu et al. 2020), PyG's ``GINEConv``.
+
+    ``out = nn((1 + eps) x_i + sum_{j -> i} relu(x_j + e_ji))``, with
+    ``e_ji`` the edge's features, first mapped to the node width by a
+    linear layer when ``edge_dim`` is given.
+
+    Parameters
+    ----------
+    nn : Module
+        Applied to the aggregated features (typically an MLP).
+    eps : float, default=0.0
+        The weight of a node's own features beyond 1.
+    train_eps : bool, default=False
+        Learn ``eps``.
+    edge_dim : int, optional
+        The edge feature width, when it differs from the node feature
+        width (``in_features``, then required).
+    in_features : int, optional
+        The node feature width (for the edge features' linear layer).
+    dtype : {"float32", "float64"}, optional
+        The dtype of the learned parameters.
+    generator : numpy.random.Generator, int or None, default=None
+        Seeds the edge features' linear layer.
+    """
+
+    def __init__(self, nn, eps=0.0, train_eps=False, edge_dim=None, in_features=None, *,
+                 dtype=None, generator=None):
+        super().__init__(nn, eps, train_eps, dtype=dtype)
+        if edge_dim is not None:
+            if in_features is None:
+                raise ValueError("GINEConv: edge_dim needs in_features (the node feature "
+                                 "width the edge features are mapped to).")
+            self.lin = Linear(edge_dim, in_features, dtype=dtype, generator=generator)
+        else:
+            self.lin = None
+
+    def forward(self, x, edge_index, edge_attr):
+        """Apply the layer.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n_nodes, in_features)
+            Node features.
+        edge_index : int array of shape (2, n_edges)
+            Sources and targets.
+        edge_attr : array or Tensor of shape (n_edges, edge_dim)
+            Edge features (``edge_dim`` = ``in_features`` without ``edge_dim``).
+
+        Returns
+        -------
+        Tensor
+            ``nn``'s output for every node.
+        """
+        n = x.shape[0]
+        source, target = F.check_edge_index(edge_index, n)
+        if edge_attr is None:
+            raise ValueError("GINEConv needs edge_attr, the edge features (use GINConv for a "
+                             "graph without them).")
+        edges = edge_attr if isinstance(edge_attr, Tensor) else _constant(edge_attr, x)
+        if edges.ndim != 2 or edges.shape[0] != len(source):
+            raise ValueError(f"GINEConv: edge_attr has shape {tuple(edges.shape)}; it needs "
+                             f"one row per edge, ({len(source)}, edge_dim).")
+        if self.lin is not None:
+            edges = self.lin(edges)
+        elif edges.shape[1] != x.shape[1]:
+            raise ValueError(f"GINEConv: edge_attr has {edges.shape[1]} features and the "
+                             f"nodes {x.shape[1]}; give edge_dim and in_features to map them.")
+        messages = F.relu(F.gather_rows(x, source) + edges)
+        summed = F.scatter_add_rows(messages, target, n)
         return self.nn(summed + x * (self.eps + 1.0))
 
 

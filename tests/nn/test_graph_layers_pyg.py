@@ -1,0 +1,111 @@
+"""Graph layers against PyTorch Geometric's, weights copied, in float64 (skipped
+without torch_geometric, which the benchmark environment has)."""
+
+import numpy as np
+import pytest
+
+from sklears_neural import nn
+from sklears_neural.autograd import Tensor
+
+torch = pytest.importorskip("torch", reason="PyG parity needs torch")
+pyg = pytest.importorskip("torch_geometric.nn", reason="PyG parity needs torch_geometric")
+
+
+def _t(a):
+    return torch.tensor(np.asarray(a), dtype=torch.float64)
+
+
+def _copy(param, value):
+    param.data[...] = value.detach().numpy().reshape(param.data.shape)
+
+
+@pytest.fixture
+def graph():
+    rng = np.random.default_rng(0)
+    n = 9
+    edges = rng.integers(0, n, size=(2, 30))
+    edges[:, 0] = 4  # a self-loop; node 8 likely isolated in some direction
+    return rng.normal(size=(n, 5)), edges, rng.normal(size=(30, 5))
+
+
+def _compare(ours, theirs, *args_ours, args_theirs):
+    out = ours(*args_ours)
+    expected = theirs(*args_theirs)
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), atol=1e-10)
+
+
+@pytest.mark.parametrize("concat", [True, False])
+def test_gat_matches_pyg(graph, concat):
+    x, edges, _ = graph
+    theirs = pyg.GATConv(5, 3, heads=2, concat=concat).double()
+    ours = nn.GATConv(5, 3, heads=2, concat=concat, dtype="float64")
+    _copy(ours.lin.weight, theirs.lin.weight)
+    _copy(ours.att_src, theirs.att_src)
+    _copy(ours.att_dst, theirs.att_dst)
+    torch.nn.init.normal_(theirs.bias)
+    _copy(ours.bias, theirs.bias)
+    _compare(ours, theirs, Tensor(x), edges, args_theirs=(_t(x), torch.tensor(edges)))
+
+
+def test_gatv2_matches_pyg(graph):
+    x, edges, _ = graph
+    theirs = pyg.GATv2Conv(5, 3, heads=2).double()
+    ours = nn.GATv2Conv(5, 3, heads=2, dtype="float64")
+    for name in ("lin_l", "lin_r"):
+        torch.nn.init.normal_(getattr(theirs, name).bias)
+        _copy(getattr(ours, name).weight, getattr(theirs, name).weight)
+        _copy(getattr(ours, name).bias, getattr(theirs, name).bias)
+    _copy(ours.att, theirs.att)
+    _compare(ours, theirs, Tensor(x), edges, args_theirs=(_t(x), torch.tensor(edges)))
+
+
+def test_gcn_and_sage_match_pyg(graph):
+    x, edges, _ = graph
+    weights = np.random.default_rng(1).uniform(0.5, 2, edges.shape[1])
+    theirs = pyg.GCNConv(5, 3).double()
+    ours = nn.GCNConv(5, 3, dtype="float64")
+    _copy(ours.lin.weight, theirs.lin.weight)
+    _compare(ours, theirs, Tensor(x), edges, weights,
+             args_theirs=(_t(x), torch.tensor(edges), _t(weights)))
+    for aggr in ("mean", "max", "sum"):
+        theirs = pyg.SAGEConv(5, 3, aggr=aggr).double()
+        ours = nn.SAGEConv(5, 3, aggr=aggr, dtype="float64")
+        for name in ("lin_l", "lin_r"):
+            _copy(getattr(ours, name).weight, getattr(theirs, name).weight)
+        _copy(ours.lin_l.bias, theirs.lin_l.bias)
+        _compare(ours, theirs, Tensor(x), edges, args_theirs=(_t(x), torch.tensor(edges)))
+
+
+def test_gine_matches_pyg(graph):
+    x, edges, edge_attr = graph
+    theirs = pyg.GINEConv(torch.nn.Linear(5, 3), eps=0.2, edge_dim=2).double()
+    ours = nn.GINEConv(nn.Linear(5, 3, dtype="float64"), eps=0.2, edge_dim=2, in_features=5,
+                       dtype="float64")
+    for mine, their in ((ours.nn, theirs.nn), (ours.lin, theirs.lin)):
+        _copy(mine.weight, their.weight)
+        _copy(mine.bias, their.bias)
+    attr = edge_attr[:, :2]
+    _compare(ours, theirs, Tensor(x), edges, attr,
+             args_theirs=(_t(x), torch.tensor(edges), _t(attr)))
+
+
+def test_pooling_matches_pyg(graph):
+    x, edges, _ = graph
+    batch = np.array([0, 0, 0, 0, 2, 2, 2, 2, 2])  # graph 1 has no nodes
+    gate, value = torch.nn.Linear(5, 1).double(), torch.nn.Linear(5, 4).double()
+    theirs = pyg.AttentionalAggregation(gate, value)
+    ours = nn.AttentionalAggregation(nn.Linear(5, 1, dtype="float64"),
+                                     nn.Linear(5, 4, dtype="float64"))
+    for mine, their in ((ours.gate_nn, gate), (ours.nn, value)):
+        _copy(mine.weight, their.weight)
+        _copy(mine.bias, their.bias)
+    _compare(ours, theirs, Tensor(x), batch, 3,
+             args_theirs=(_t(x), torch.tensor(batch), None, 3))
+    theirs = pyg.TopKPooling(5, ratio=0.5).double()
+    ours = nn.TopKPooling(5, ratio=0.5, dtype="float64")
+    _copy(ours.weight, theirs.select.weight)
+    mine = ours(Tensor(x), edges, None, batch, 3)
+    their = theirs(_t(x), torch.tensor(edges), None, torch.tensor(batch))
+    np.testing.assert_allclose(mine[0].numpy(), their[0].detach().numpy(), atol=1e-10)
+    np.testing.assert_array_equal(mine[1], their[1].numpy())
+    np.testing.assert_array_equal(mine[4], their[4].numpy())

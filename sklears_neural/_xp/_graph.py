@@ -64,7 +64,9 @@ def spmm_forward(indptr, indices, weights, x, reduce):
     """Aggregate each row's entries: ``out[i] = reduce_e (w_e * x[indices[e]])``.
 
     Weights of shape (nnz, heads) scale head h's feature columns
-    ``h * F / heads:(h + 1) * F / heads`` by ``w[e, h]``. Returns (out of shape (n_rows, F), argmax of shape (n_rows, F) or None).
+    ``h * F / heads:(h + 1) * F / heads`` by ``w[e, h]``.
+
+    Returns (out of shape (n_rows, F), argmax of shape (n_rows, F) or None).
     """
     dtype = float_dtype("spmm_forward", ("x", x), ("weights", weights))
     xp, indptr, indices, weights, x = _arrays("spmm_forward", indptr, indices, weights, x,

@@ -11,7 +11,12 @@ from sklears_neural._show_versions import show_versions
 from sklears_neural.autograd import Tensor, no_grad
 from sklears_neural.base import NeuralNetClassifier, NeuralNetRegressor
 from sklears_neural.cnn import CNN1DClassifier, CNN1DRegressor, CNNClassifier, CNNRegressor
-from sklears_neural.gnn import GNNGraphClassifier, GNNGraphRegressor
+from sklears_neural.gnn import (
+    GNNGraphClassifier,
+    GNNGraphRegressor,
+    GNNNodeClassifier,
+    GNNNodeRegressor,
+)
 from sklears_neural.mlp import MLPClassifier, MLPRegressor
 from sklears_neural.rnn import (
     RNNClassifier,
@@ -35,6 +40,8 @@ __all__ = [
     "CNNRegressor",
     "GNNGraphClassifier",
     "GNNGraphRegressor",
+    "GNNNodeClassifier",
+    "GNNNodeRegressor",
     "MLPClassifier",
     "MLPRegressor",
     "NeuralNetClassifier",

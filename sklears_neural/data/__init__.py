@@ -24,6 +24,7 @@ from sklears_neural.data._dataset import (
 )
 from sklears_neural.data._graph import Graph, GraphBatch, GraphDataset, collate_graphs
 from sklears_neural.data._graph_io import from_smiles, read_tu
+from sklears_neural.data._graph_nodes import NodeBatch, NodeDataset
 from sklears_neural.data._loader import DataLoader, default_collate
 from sklears_neural.data._sampler import (
     BatchSampler,
@@ -46,6 +47,8 @@ __all__ = [
     "GraphBatch",
     "GraphDataset",
     "IterableDataset",
+    "NodeBatch",
+    "NodeDataset",
     "Padded",
     "RandomSampler",
     "Sampler",

@@ -1,7 +1,11 @@
 """Graph neural networks with scikit-learn's API: ``GNNGraphClassifier`` and
-``GNNGraphRegressor`` (one prediction per graph; X a list of ``data.Graph``)."""
+``GNNGraphRegressor`` (one prediction per graph; X a list of ``data.Graph``),
+``GNNNodeClassifier`` and ``GNNNodeRegressor`` (one prediction per node; X a
+graph or a list of them)."""
 
 from sklears_neural.gnn._estimators import GNNGraphClassifier, GNNGraphRegressor
-from sklears_neural.gnn._network import GraphNetwork
+from sklears_neural.gnn._network import GraphNetwork, NodeNetwork
+from sklears_neural.gnn._node_estimators import GNNNodeClassifier, GNNNodeRegressor
 
-__all__ = ["GNNGraphClassifier", "GNNGraphRegressor", "GraphNetwork"]
+__all__ = ["GNNGraphClassifier", "GNNGraphRegressor", "GNNNodeClassifier", "GNNNodeRegressor",
+           "GraphNetwork", "NodeNetwork"]

@@ -49,10 +49,28 @@ def _graphs(X, dtype):
         copy = Graph.__new__(Graph)
         copy.__dict__.update(g.__dict__)
         copy.x = g.x.astype(dtype, copy=False)
+        if g.edge_attr is not None:
+            copy.edge_attr = g.edge_attr.astype(dtype, copy=False)
         copy.name = g.name if g.name != "graph" else f"X[{i}]"
         graphs.append(copy)
     GraphDataset(graphs)  # the graphs are alike (feature widths, edge data)
     return graphs
+
+
+def _check_widths(net, graphs, reset):
+    """Record (``reset``) or check the node and edge feature widths of alike graphs."""
+    edge_attr = graphs[0].edge_attr
+    n_edge = 0 if edge_attr is None else edge_attr.shape[1]
+    if reset:
+        net.n_features_in_ = graphs[0].n_features
+        net.n_edge_features_ = n_edge
+        return
+    if graphs[0].n_features != net.n_features_in_:
+        raise ValueError(f"The graphs have {graphs[0].n_features} node features; the "
+                         f"model was fitted with {net.n_features_in_}.")
+    if net.conv == "gine" and n_edge != net.n_edge_features_:
+        raise ValueError(f"The graphs have {n_edge} edge features; the model (conv='gine') "
+                         f"was fitted with {net.n_edge_features_}.")
 
 
 class _GraphNet(RoutedParamsMixin, BaseNeuralNet):
@@ -62,7 +80,8 @@ class _GraphNet(RoutedParamsMixin, BaseNeuralNet):
         **BaseNeuralNet._parameter_constraints, **CLASSIFIER_CONSTRAINTS,
         "conv": [StrOptions(set(CONVOLUTIONS))],
         "hidden_layer_sizes": "no_validation",
-        "pooling": [StrOptions({"sum", "mean", "max"})],
+        "pooling": [StrOptions({"sum", "mean", "max", "attention"})],
+        "heads": [Interval(Integral, 1, None, closed="left")],
         "dropout": unit_interval(),
         "optimizer": "no_validation",
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -87,10 +106,14 @@ class _GraphNet(RoutedParamsMixin, BaseNeuralNet):
     def _build_module(self, n_features, n_outputs, generator):
         return GraphNetwork(n_features, n_outputs, conv=self.conv,
                             hidden_layer_sizes=tuple(self.hidden_layer_sizes),
-                            pooling=self.pooling, dropout=self.dropout, generator=generator)
+                            pooling=self.pooling, dropout=self.dropout, heads=self.heads,
+                            edge_dim=self.n_edge_features_, generator=generator)
+
+    def _optimizer_class(self):
+        return resolve_optimizer(self.optimizer)
 
     def _build_optimizer(self, parameters):
-        return self._make_optimizer(resolve_optimizer(self.optimizer), parameters, lr=self.lr)
+        return self._make_optimizer(self._optimizer_class(), parameters, lr=self.lr)
 
     def _build_scheduler(self):
         """``lr_schedule`` when given; else the GIN paper's halving every
@@ -125,18 +148,12 @@ class _GraphNet(RoutedParamsMixin, BaseNeuralNet):
             y = y.astype(np.float64)
             if not np.isfinite(y).all():
                 raise ValueError("y contains NaN or infinity.")
-        if reset:
-            self.n_features_in_ = graphs[0].n_features
-        elif graphs[0].n_features != self.n_features_in_:
-            raise ValueError(f"The graphs have {graphs[0].n_features} node features; the "
-                             f"model was fitted with {self.n_features_in_}.")
+        _check_widths(self, graphs, reset)
         return graphs, y
 
     def _check_X_fast(self, X):
         graphs = _graphs(X, np.dtype(self.dtype))
-        if graphs[0].n_features != self.n_features_in_:
-            raise ValueError(f"The graphs have {graphs[0].n_features} node features; the "
-                             f"model was fitted with {self.n_features_in_}.")
+        _check_widths(self, graphs, reset=False)
         return graphs
 
     def _dataset(self, features, y=None, sample_weight=None):
@@ -154,18 +171,23 @@ class _GraphNet(RoutedParamsMixin, BaseNeuralNet):
 _HEAD = """
     Parameters
     ----------
-    conv : {"gin", "gcn", "sage"}, default="gin"
+    conv : {"gin", "gine", "gcn", "sage", "gat", "gatv2"}, default="gin"
         The graph convolution: GIN (Xu et al. 2019; each layer a two-layer
-        MLP with batch norm over the sum of a node and its neighbours), GCN
-        or GraphSAGE (mean aggregation).
+        MLP with batch norm over the sum of a node and its neighbours), GINE
+        (GIN with the graphs' ``edge_attr`` added to the messages), GCN,
+        GraphSAGE (mean aggregation), or graph attention (GAT, GATv2).
     hidden_layer_sizes : tuple of int, default=(64, 64, 64, 64)
         Widths of the convolution layers (the GIN paper's four).
-    pooling : {"mean", "sum", "max"}, default="mean"
-        How each graph's nodes are pooled; every layer's pooled features
-        feed the output (the GIN paper's readout). MUTAG, 10-fold CV at the
+    pooling : {"mean", "sum", "max", "attention"}, default="mean"
+        How each graph's nodes are pooled ("attention": a learned softmax
+        gate over each graph's nodes); every layer's pooled features feed
+        the output (the GIN paper's readout). MUTAG, 10-fold CV at the
         other defaults: mean 0.883, sum 0.830.
     dropout : float in [0, 1), default=0.5
         Before each readout head.
+    heads : int, default=1
+        Attention heads of "gat" and "gatv2", concatenated (each hidden
+        width must be a multiple).
     optimizer : str or Optimizer subclass, default="adam"
         Options as ``optimizer__*``.
     lr : float, default=0.01
@@ -193,6 +215,8 @@ _TAIL = TRAINING_DOC_LOOP.format().replace(
         The fitted network.
     n_features_in_ : int
         The node feature width.
+    n_edge_features_ : int
+        The edge feature width (0 without ``edge_attr``).
     history_, loss_curve_, n_iter_
         As for every estimator of the library.
 """
@@ -208,7 +232,7 @@ class GNNGraphClassifier(NeuralNetClassifierMixin, _GraphNet):
 """
 
     def __init__(self, conv="gin", *, hidden_layer_sizes=(64, 64, 64, 64), pooling="mean",
-                 dropout=0.5, optimizer="adam", lr=0.01, lr_decay_every=50, max_iter=100,
+                 dropout=0.5, heads=1, optimizer="adam", lr=0.01, lr_decay_every=50, max_iter=100,
                  batch_size=32, alpha=0.0, l1=0.0, clip_grad_norm=None, noise=0.0,
                  lr_schedule=None, label_smoothing=0.0, class_weight=None, callbacks=None,
                  validation_fraction=None, early_stopping=False, n_iter_no_change=50,
@@ -218,7 +242,7 @@ class GNNGraphClassifier(NeuralNetClassifierMixin, _GraphNet):
         self._store(locals())
 
 
-_REGRESSOR_POOLING = """    pooling : {"sum", "mean", "max"}, default="sum"
+_REGRESSOR_POOLING = """    pooling : {"sum", "mean", "max", "attention"}, default="sum"
         How each graph's nodes are pooled; every layer's pooled features
         feed the output (the GIN paper's readout). Sum suits targets that
         grow with the graph, such as a molecule's free energy: FreeSolv
@@ -236,7 +260,7 @@ class GNNGraphRegressor(NeuralNetRegressorMixin, _GraphNet):
         _HEAD.index("    dropout :"):] + _TAIL
 
     def __init__(self, conv="gin", *, hidden_layer_sizes=(64, 64, 64, 64), pooling="sum",
-                 dropout=0.5, optimizer="adam", lr=0.01, lr_decay_every=50, max_iter=100,
+                 dropout=0.5, heads=1, optimizer="adam", lr=0.01, lr_decay_every=50, max_iter=100,
                  batch_size=32, alpha=0.0, l1=0.0, clip_grad_norm=None, noise=0.0,
                  lr_schedule=None, callbacks=None, validation_fraction=None,
                  early_stopping=False, n_iter_no_change=50, tol=1e-4, shuffle=True,

@@ -38,6 +38,30 @@ def test_structure_is_learned(rng):
     assert model.n_features_in_ == 2 and list(model.classes_) == [0, 1]
 
 
+@pytest.mark.parametrize("conv, pooling", [("gin", "attention"), ("gine", "sum"),
+                                           ("gcn", "attention")])
+def test_more_convolutions_and_attention_pooling_learn_structure(rng, conv, pooling):
+    graphs, y = _cycle_or_path(rng)
+    for g in graphs:  # one edge feature: whether the edge closes a ring
+        g.edge_attr = np.ones((g.n_edges, 1))
+    model = GNNGraphClassifier(conv, hidden_layer_sizes=(16, 16), pooling=pooling, heads=2,
+                               max_iter=60, random_state=0).fit(graphs[:40], y[:40])
+    assert model.score(graphs[40:], y[40:]) >= 0.85, (conv, pooling)
+    assert model.n_edge_features_ == 1
+
+
+@pytest.mark.parametrize("conv", ["gat", "gatv2"])
+def test_attention_convolutions_learn_from_features(rng, conv):
+    """Attention averages its neighbours (it cannot count them, so rings and paths of
+    constant features look alike to it): here a node feature tells the class."""
+    graphs, y = _cycle_or_path(rng)
+    for g, label in zip(graphs, y):
+        g.x[:, 1] += 2.0 * label - 1.0
+    model = GNNGraphClassifier(conv, hidden_layer_sizes=(8,), heads=2, max_iter=30,
+                               random_state=0).fit(graphs[:40], y[:40])
+    assert model.score(graphs[40:], y[40:]) >= 0.9
+
+
 def test_regressor_counts_nodes(rng):
     graphs, _ = _cycle_or_path(rng, 80)
     sizes = np.array([g.n_nodes for g in graphs], dtype=float)

@@ -202,8 +202,9 @@ class _ScatterAdd(Function):
 
 
 def gather_rows(x, index):
-    """Rows of x by index, ``x[index]`` (repeats allowed): each edge's source or target
-    features.
+    """Take rows of x by index, ``x[index]`` (repeats allowed).
+
+    An edge list's sources or targets give each edge's node features.
 
     Parameters
     ----------
@@ -221,7 +222,9 @@ def gather_rows(x, index):
 
 
 def scatter_add_rows(src, index, n_rows):
-    """Rows of src added into ``n_rows`` rows by index (PyG's ``scatter(..., reduce="sum")``).
+    """Add rows of src into ``n_rows`` rows by index.
+
+    PyG's ``scatter(..., reduce="sum")``.
 
     Parameters
     ----------

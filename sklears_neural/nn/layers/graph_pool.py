@@ -69,10 +69,9 @@ class AttentionalAggregation(Module):
 
 
 class TopKPooling(Module):
-    """Keep each graph's highest-scoring nodes (Gao and Ji 2019; Cangea et al. 2018),
-    PyG's ``TopKPooling``.
+    """Keep each graph's highest-scoring nodes, PyG's ``TopKPooling``.
 
-    Each node scores ``s = x . p / |p|`` (a learned projection); the
+    Gao and Ji (2019), Cangea et al. (2018). Each node scores ``s = x . p / |p|`` (a learned projection); the
     ``ceil(ratio * n)`` best nodes of each graph of n nodes are kept, their
     features scaled by ``nonlinearity(s) * multiplier`` (so that the
     projection learns), and the edges between kept nodes kept.

@@ -227,7 +227,8 @@ def _forward(const int64_t[::1] indptr, const int64_t[::1] indices, const floati
         _forward_rows(indptr, indices, wp, heads, x, out, argmax, reduce, nt)
 
 
-def spmm_backward(indptr, indices, weights, x, grad_out, reduce, argmax, *, n_threads=None):
+def spmm_backward(indptr, indices, weights, x, grad_out, reduce, argmax, *,
+                  weights_grad=True, n_threads=None):
     """Gradients of ``spmm_forward`` with respect to x and the weights.
 
     Parameters
@@ -237,13 +238,15 @@ def spmm_backward(indptr, indices, weights, x, grad_out, reduce, argmax, *, n_th
     grad_out : array of shape (n_rows, F)
     argmax : int64 array of shape (n_rows, F) or None
         ``spmm_forward``'s, for "max".
+    weights_grad : bool, default=True
+        Compute the weights' gradient (False: skip that pass, return None).
     n_threads : int, optional
 
     Returns
     -------
     grad_x : ndarray of x's shape
     grad_weights : ndarray of the weights' shape or None
-        None without weights.
+        None without weights or ``weights_grad``.
     """
     dtype = float_dtype("spmm_backward", ("x", x), ("weights", weights),
                         ("grad_out", grad_out))
@@ -263,22 +266,22 @@ def spmm_backward(indptr, indices, weights, x, grad_out, reduce, argmax, *, n_th
     w = c_array(weights, dtype) if weighted else np.empty(0, dtype=dtype)
     heads = heads_of(w if weighted else None)
     grad_x = np.zeros_like(x)
-    grad_w = np.zeros(w.shape if weighted else 0, dtype=dtype)
+    grad_w = np.zeros(w.shape if weighted and weights_grad else 0, dtype=dtype)
     nt = resolve_n_threads(n_threads, indices.shape[0] * x.shape[1], PARALLEL_MIN_SIZE)
-    _backward(indptr, indices, w.reshape(-1), weighted, heads, x, grad_out, argmax,
-              grad_x, grad_w.reshape(-1), _REDUCE_IDS[reduce], nt)
-    return grad_x, (grad_w if weighted else None)
+    _backward(indptr, indices, w.reshape(-1), weighted, weighted and weights_grad, heads, x,
+              grad_out, argmax, grad_x, grad_w.reshape(-1), _REDUCE_IDS[reduce], nt)
+    return grad_x, (grad_w if weighted and weights_grad else None)
 
 
 def _backward(const int64_t[::1] indptr, const int64_t[::1] indices, const floating[::1] w,
-              bint weighted, Py_ssize_t heads, const floating[:, ::1] x,
+              bint weighted, bint weights_grad, Py_ssize_t heads, const floating[:, ::1] x,
               const floating[:, ::1] grad_out, const int64_t[:, ::1] argmax,
               floating[:, ::1] grad_x, floating[::1] grad_w, int reduce, int nt):
     """The nogil backward over memoryviews of one dtype (``grad_w`` empty unless weighted)."""
     cdef const floating* wp = &w[0] if weighted and w.shape[0] else NULL
     with nogil:
         _backward_x(indptr, indices, wp, heads, grad_out, argmax, grad_x, reduce, nt)
-        if weighted:
+        if weights_grad:
             _backward_weights(indptr, indices, heads, x, grad_out, argmax, grad_w, reduce,
                               nt)
 

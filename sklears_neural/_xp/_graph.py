@@ -95,10 +95,12 @@ def spmm_forward(indptr, indices, weights, x, reduce):
     return xp.where(argmax >= 0, best, 0).astype(dtype), argmax
 
 
-def spmm_backward(indptr, indices, weights, x, grad_out, reduce, argmax):
+def spmm_backward(indptr, indices, weights, x, grad_out, reduce, argmax, *,
+                  weights_grad=True):
     """Gradients of ``spmm_forward`` with respect to x and the weights (None without).
 
-    Returns (grad_x of x's shape, grad_weights of the weights' shape or None).
+    Returns (grad_x of x's shape, grad_weights of the weights' shape or None: None
+    without weights or ``weights_grad``).
     """
     dtype = float_dtype("spmm_backward", ("x", x), ("weights", weights),
                         ("grad_out", grad_out))
@@ -127,7 +129,7 @@ def spmm_backward(indptr, indices, weights, x, grad_out, reduce, argmax):
             per_entry = per_entry / xp.maximum(xp.diff(indptr), 1).astype(dtype)[rows][:, None]
     _scatter(xp, "add", grad_x, indices, per_entry * w)
     grad_weights = None
-    if weights is not None:
+    if weights is not None and weights_grad:
         heads = heads_of(weights)
         grad_weights = (per_entry * x[indices]).reshape(nnz, heads, x.shape[1] // heads)
         grad_weights = grad_weights.sum(axis=2)

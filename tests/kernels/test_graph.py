@@ -225,3 +225,15 @@ def test_index_errors_are_the_same_in_both_twins():
             kernels.segment_softmax_forward(np.array([0, 2]), np.ones(3))
         with pytest.raises(ValueError, match="grad_out has shape"):
             kernels.segment_softmax_backward(np.array([0, 2]), np.ones(2), np.ones(3))
+
+
+def test_weights_gradient_can_be_skipped():
+    rng = np.random.default_rng(6)
+    indptr, indices = _csr(rng, 5, 4, 12)
+    x, w, g = rng.standard_normal((4, 3)), rng.standard_normal(12), rng.standard_normal((5, 3))
+    for kernels in (K, X):
+        full = kernels.spmm_backward(indptr, indices, w, x, g, "sum", None)
+        grad_x, grad_w = kernels.spmm_backward(indptr, indices, w, x, g, "sum", None,
+                                               weights_grad=False)
+        np.testing.assert_array_equal(grad_x, full[0])
+        assert grad_w is None and full[1] is not None

@@ -71,3 +71,12 @@ def test_multi_head_aggregation_gradients(rng):
     w = Tensor(rng.normal(size=(g.n_edges, 3)), requires_grad=True)
     for reduce in ("sum", "mean", "max"):
         assert gradcheck(lambda x, w: F.graph_aggregate(x, indptr, indices, w, reduce), [x, w])
+
+
+@pytest.mark.parametrize("n_nodes", [1, 300, 70_000])  # one digit, and two 16-bit digits
+def test_graph_csr_orders_edges_by_target_stably(rng, n_nodes):
+    edges = rng.integers(0, n_nodes, size=(2, 5000))
+    indptr, indices, order = F.graph_csr(edges, n_nodes)
+    np.testing.assert_array_equal(order, np.argsort(edges[1], kind="stable"))
+    np.testing.assert_array_equal(indices, edges[0][order])
+    np.testing.assert_array_equal(np.diff(indptr), np.bincount(edges[1], minlength=n_nodes))

@@ -64,10 +64,21 @@ def graph_csr(edge_index, n_nodes):
     """
     edge_index = check_edge_index(edge_index, n_nodes)
     source, target = edge_index
-    order = np.argsort(target, kind="stable")
+    order = _stable_order(target, n_nodes)
     indptr = np.zeros(n_nodes + 1, dtype=np.int64)
     np.cumsum(np.bincount(target, minlength=n_nodes), out=indptr[1:])
     return indptr, source[order], order
+
+
+def _stable_order(keys, n_keys):
+    """``np.argsort(keys, kind="stable")`` for keys in [0, n_keys), by 16-bit digits:
+    numpy radix-sorts 16-bit integers, 3-4x faster than its stable sort of int64."""
+    if n_keys <= 1 << 16:
+        return np.argsort(keys.astype(np.uint16), kind="stable")
+    if n_keys > 1 << 32:
+        return np.argsort(keys, kind="stable")
+    low = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+    return low[np.argsort((keys[low] >> 16).astype(np.uint16), kind="stable")]
 
 
 class _Aggregate(Function):
@@ -83,7 +94,8 @@ class _Aggregate(Function):
     def backward(self, grad):
         x, weights = self.saved
         grad_x, grad_w = kernels_for(grad).spmm_backward(
-            self.indptr, self.indices, weights, x, grad, self.reduce, self.argmax)
+            self.indptr, self.indices, weights, x, grad, self.reduce, self.argmax,
+            weights_grad=self.needs_input_grad[1])
         return grad_x, grad_w
 
 

@@ -14,6 +14,7 @@ from sklears_neural.cnn import CNN1DClassifier, CNN1DRegressor, CNNClassifier, C
 from sklears_neural.gnn import (
     GNNGraphClassifier,
     GNNGraphRegressor,
+    GNNLinkPredictor,
     GNNNodeClassifier,
     GNNNodeRegressor,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "CNNRegressor",
     "GNNGraphClassifier",
     "GNNGraphRegressor",
+    "GNNLinkPredictor",
     "GNNNodeClassifier",
     "GNNNodeRegressor",
     "MLPClassifier",

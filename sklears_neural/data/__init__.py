@@ -24,6 +24,7 @@ from sklears_neural.data._dataset import (
 )
 from sklears_neural.data._graph import Graph, GraphBatch, GraphDataset, collate_graphs
 from sklears_neural.data._graph_io import from_smiles, read_tu
+from sklears_neural.data._graph_links import LinkBatch, LinkDataset, split_edges
 from sklears_neural.data._graph_nodes import NodeBatch, NodeDataset
 from sklears_neural.data._loader import DataLoader, default_collate
 from sklears_neural.data._sampler import (
@@ -47,6 +48,8 @@ __all__ = [
     "GraphBatch",
     "GraphDataset",
     "IterableDataset",
+    "LinkBatch",
+    "LinkDataset",
     "NodeBatch",
     "NodeDataset",
     "Padded",
@@ -62,4 +65,5 @@ __all__ = [
     "from_smiles",
     "pad_sequences",
     "read_tu",
+    "split_edges",
 ]

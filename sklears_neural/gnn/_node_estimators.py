@@ -118,33 +118,17 @@ class _NodeNet(_GraphNet):
         self : object
             The fitted estimator.
         """
-        return super().fit(self._node_dataset(X, y, sample_weight),
-                           validation_data=validation_data)
+        return super().fit(X, y, sample_weight, validation_data=validation_data)
 
-    def partial_fit(self, X, y=None, sample_weight=None, **kwargs):
-        """One epoch over the labelled nodes of X (see ``fit``).
-
-        Parameters
-        ----------
-        X : Graph, list of Graph or NodeDataset
-            The graph(s).
-        y : array-like of shape (n_nodes,), optional
-            One target per node, as for ``fit``.
-        sample_weight : array-like of shape (n_nodes,), optional
-            One weight per node.
-        **kwargs : dict
-            ``classes`` (a classifier's first call) and ``validation_data``.
-
-        Returns
-        -------
-        self : object
-            The updated estimator.
-        """
-        return super().partial_fit(self._node_dataset(X, y, sample_weight), **kwargs)
+    def _fit(self, X, y, sample_weight, incremental, classes=None, validation_data=None):
+        """``fit`` and ``partial_fit``: X, y and per-node weights become the dataset of
+        the labelled nodes first."""
+        return super()._fit(self._node_dataset(X, y, sample_weight), None, None, incremental,
+                            classes=classes, validation_data=validation_data)
 
     def _node_dataset(self, X, y, sample_weight):
         """X, y and per-node weights as a NodeDataset of the labelled nodes."""
-        if isinstance(X, NodeDataset) and y is None:
+        if isinstance(X, NodeDataset) and y is None and sample_weight is None:
             return X
         graphs = _node_graphs(X, np.dtype("float64"))
         nodes, targets = _labelled(graphs, y, self._is_classifier())

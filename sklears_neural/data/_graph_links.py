@@ -161,7 +161,7 @@ class LinkDataset(Dataset):
                            self.negative_ratio, self.generator)
 
     def with_negatives(self, ratio, generator=None, fixed=False):
-        """This dataset with ``ratio`` negatives per row, drawn per batch or once.
+        """Give this dataset ``ratio`` negatives per row, drawn per batch or once.
 
         Parameters
         ----------

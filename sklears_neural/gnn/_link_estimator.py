@@ -63,8 +63,18 @@ class LinkNetwork(Module):
 
         Parameters
         ----------
-        x, edge_index, edge_attr, edge_weight, batch, n_graphs
-            A ``LinkBatch`` unpacked (the graph).
+        x : Tensor of shape (n_nodes, n_features)
+            Node features.
+        edge_index : int array of shape (2, n_edges)
+            The edges.
+        edge_attr : array of shape (n_edges, edge_dim), optional
+            Edge features, read by ``conv="gine"``.
+        edge_weight : array of shape (n_edges,), optional
+            Edge weights, read by ``conv="gcn"``.
+        batch : int array, optional
+            Not read (one graph).
+        n_graphs : int, optional
+            Not read (one graph).
         pairs : int array of shape (n_pairs, 2)
             The pairs to score.
 
@@ -81,7 +91,7 @@ class LinkNetwork(Module):
 
 
 class GNNLinkPredictor(NeuralNetClassifierMixin, _NodeNet):
-    """Link prediction with a graph network: the probability that two nodes are linked.
+    __doc__ = """Link prediction with a graph network: the probability that two nodes are linked.
 
     ``fit(pairs, y=None, graph=g)`` learns from the pairs of g that are
     edges (and those of ``y == 0`` that are not) against random pairs drawn

@@ -166,3 +166,28 @@ def test_topk_keeps_the_best_nodes_of_each_graph_and_their_edges(rng):
     assert {(perm[a], perm[b]) for a, b in edges.T} == kept
     with pytest.raises(ValueError, match="ratio must be a float in"):
         nn.TopKPooling(4, ratio=1.5)
+
+
+def test_edge_masks_get_gradients_in_every_layer(rng):
+    from sklears_neural.nn import functional as F
+
+    g = _graph(rng)
+    attr = rng.normal(size=(g.n_edges, 4))
+    f64 = {"dtype": "float64"}
+    layers = [(nn.GCNConv(4, 3, **f64, generator=0), (g.edge_weight,)),
+              (nn.SAGEConv(4, 3, aggr="mean", **f64, generator=0), ()),
+              (nn.GINConv(nn.Linear(4, 3, **f64, generator=0)), ()),
+              (nn.GINEConv(nn.Linear(4, 3, **f64, generator=0)), (attr,)),
+              (nn.GATConv(4, 3, heads=2, **f64, generator=0), ()),
+              (nn.GATv2Conv(4, 3, **f64, generator=0), ())]
+    mask = Tensor(rng.uniform(0.2, 1.0, g.n_edges), requires_grad=True)
+    for layer, extra in layers:
+        def masked(m, layer=layer, extra=extra):
+            with F.edge_mask(m):
+                return layer(Tensor(g.x), g.edge_index, *extra)
+        assert gradcheck(masked, [mask]), layer
+        ones = masked(Tensor(np.ones(g.n_edges))).numpy()
+        np.testing.assert_allclose(ones, layer(Tensor(g.x), g.edge_index, *extra).numpy())
+    with pytest.raises(ValueError, match="edge_mask has shape"):
+        with F.edge_mask(Tensor(np.ones(3))):
+            layers[1][0](Tensor(g.x), g.edge_index)

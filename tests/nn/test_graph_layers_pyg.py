@@ -79,6 +79,7 @@ def test_gcn_and_sage_match_pyg(graph):
 def test_gine_matches_pyg(graph):
     x, edges, edge_attr = graph
     theirs = pyg.GINEConv(torch.nn.Linear(5, 3), eps=0.2, edge_dim=2).double()
+    theirs.eps.data.fill_(0.2)  # PyG keeps eps in float32 (0.2000000030)
     ours = nn.GINEConv(nn.Linear(5, 3, dtype="float64"), eps=0.2, edge_dim=2, in_features=5,
                        dtype="float64")
     for mine, their in ((ours.nn, theirs.nn), (ours.lin, theirs.lin)):
@@ -109,3 +110,34 @@ def test_pooling_matches_pyg(graph):
     np.testing.assert_allclose(mine[0].numpy(), their[0].detach().numpy(), atol=1e-10)
     np.testing.assert_array_equal(mine[1], their[1].numpy())
     np.testing.assert_array_equal(mine[4], their[4].numpy())
+
+
+def test_edge_masks_match_pyg_explain_mode(graph):
+    from sklears_neural.nn import functional as F
+
+    set_masks = pytest.importorskip("torch_geometric.explain.algorithm.utils").set_masks
+    x, edges, _ = graph
+    # without self-loops: PyG's explain mode drops a graph's own self-loops from the mask
+    # (its GCN keeps them as messages, so the mask would shift by one); ours keeps each
+    # edge's own entry
+    edges = edges[:, edges[0] != edges[1]]
+    mask = np.random.default_rng(2).uniform(0, 1, edges.shape[1])
+    pairs = [(pyg.GCNConv(5, 3), nn.GCNConv(5, 3, dtype="float64"), {"lin": "lin"}),
+             (pyg.GATConv(5, 3, heads=2), nn.GATConv(5, 3, heads=2, dtype="float64"),
+              {"lin": "lin", "att_src": None, "att_dst": None}),
+             (pyg.SAGEConv(5, 3, aggr="max"), nn.SAGEConv(5, 3, aggr="max", dtype="float64"),
+              {"lin_l": "lin_l", "lin_r": "lin_r"}),
+             (pyg.GINConv(torch.nn.Linear(5, 3)), nn.GINConv(nn.Linear(5, 3, dtype="float64")),
+              {"nn": "nn"})]
+    for theirs, ours, names in pairs:
+        theirs = theirs.double()
+        for mine, their in names.items():
+            if their is None:
+                _copy(getattr(ours, mine), getattr(theirs, mine))
+                continue
+            _copy(getattr(ours, mine).weight, getattr(theirs, their).weight)
+            if getattr(getattr(theirs, their), "bias", None) is not None:
+                _copy(getattr(ours, mine).bias, getattr(theirs, their).bias)
+        set_masks(theirs, torch.nn.Parameter(_t(mask)), torch.tensor(edges), apply_sigmoid=False)
+        with F.edge_mask(Tensor(mask)):
+            _compare(ours, theirs, Tensor(x), edges, args_theirs=(_t(x), torch.tensor(edges)))

@@ -57,6 +57,8 @@ from sklears_neural.nn.functional._dropout import alpha_dropout, dropout, gaussi
 from sklears_neural.nn.functional._fold import fold, unfold
 from sklears_neural.nn.functional._graph import (
     check_edge_index,
+    edge_mask,
+    edge_mask_for,
     gather_rows,
     global_pool,
     graph_aggregate,
@@ -64,6 +66,7 @@ from sklears_neural.nn.functional._graph import (
     graph_ptr,
     scatter_add_rows,
     segment_softmax,
+    take_entries,
 )
 from sklears_neural.nn.functional._loss import (
     binary_cross_entropy_with_logits,
@@ -101,8 +104,8 @@ __all__ = [
     "adaptive_max_pool2d", "adaptive_max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
     "max_pool1d", "max_pool2d", "max_pool3d", "pad", "same_padding", "upsample_nearest",
-    "fold", "unfold", "check_edge_index", "gather_rows", "global_pool", "graph_aggregate",
-    "graph_csr", "graph_ptr", "scatter_add_rows", "segment_softmax",
+    "fold", "unfold", "check_edge_index", "edge_mask", "edge_mask_for", "gather_rows", "global_pool", "graph_aggregate",
+    "graph_csr", "graph_ptr", "scatter_add_rows", "segment_softmax", "take_entries",
     "activation", "add", "alpha_dropout", "gaussian_noise", "group_norm", "batch_norm", "binary_cross_entropy_with_logits",
     "cross_entropy", "div", "dropout", "elu", "exp", "gelu", "huber_loss",
     "l1_loss", "layer_norm", "leaky_relu", "linear", "log", "log_softmax",

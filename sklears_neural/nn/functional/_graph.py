@@ -8,13 +8,19 @@ permutation from edge order to CSR order is kept, so that per-edge inputs
 (weights, attention) can be given in edge order.
 """
 
+import contextlib
+import contextvars
+
 import numpy as np
 
 from sklears_neural._dispatch import kernels_for
-from sklears_neural.autograd import Function
+from sklears_neural.autograd import Function, Tensor
+from sklears_neural.backend import get_array_module
+from sklears_neural.nn.functional._shape import cat
 
-__all__ = ["check_edge_index", "gather_rows", "global_pool", "graph_aggregate", "graph_csr",
-           "graph_ptr", "scatter_add_rows", "segment_softmax"]
+__all__ = ["check_edge_index", "edge_mask", "edge_mask_for", "gather_rows", "global_pool",
+           "graph_aggregate", "graph_csr", "graph_ptr", "scatter_add_rows", "segment_softmax",
+           "take_entries"]
 
 
 def check_edge_index(edge_index, n_nodes):
@@ -289,3 +295,68 @@ def segment_softmax(scores, ptr):
         Each segment's weights, summing to 1 per column.
     """
     return _SegmentSoftmax(np.asarray(ptr, dtype=np.int64)).apply(scores)
+
+
+_EDGE_MASK = contextvars.ContextVar("sklears_neural_edge_mask", default=None)
+
+
+@contextlib.contextmanager
+def edge_mask(mask):
+    """Scale every message of the graph layers by a per-edge mask, inside the block.
+
+    GNNExplainer's hook (PyG's explain mode): each layer multiplies the
+    message of edge e by ``mask[e]`` (a self-loop the layer adds gets 1), so
+    that a gradient reaches the mask. The mask follows the ``edge_index``
+    the layers are called with.
+
+    Parameters
+    ----------
+    mask : Tensor of shape (n_edges,)
+        One weight per edge, typically ``sigmoid`` of learned logits.
+
+    Yields
+    ------
+    Tensor
+        The mask.
+    """
+    token = _EDGE_MASK.set(mask)
+    try:
+        yield mask
+    finally:
+        _EDGE_MASK.reset(token)
+
+
+def edge_mask_for(n_edges, keep=None, n_added=0):
+    """The mask in force (``edge_mask``) for a layer's edges, or None.
+
+    Parameters
+    ----------
+    n_edges : int
+        The edges the layer was given (the mask's length).
+    keep : bool array of shape (n_edges,), optional
+        The given edges the layer keeps (a layer may drop self-loops).
+    n_added : int, default=0
+        Edges the layer appends after them (self-loops), weighted 1.
+
+    Returns
+    -------
+    Tensor of shape (n_kept + n_added,) or None
+        The mask over the layer's edges.
+    """
+    mask = _EDGE_MASK.get()
+    if mask is None:
+        return None
+    if tuple(mask.shape) != (n_edges,):
+        raise ValueError(f"edge_mask has shape {tuple(mask.shape)}; the layer's graph has "
+                         f"{n_edges} edges.")
+    if keep is not None and not keep.all():
+        mask = gather_rows(mask.reshape(n_edges, 1), np.flatnonzero(keep)).reshape(-1)
+    if n_added:
+        ones = get_array_module(mask.data).ones(n_added, dtype=mask.dtype)
+        mask = cat([mask, Tensor(ones)])
+    return mask
+
+
+def take_entries(values, order):
+    """``values[order]`` for a 1-D Tensor (per-edge values into CSR order)."""
+    return gather_rows(values.reshape(-1, 1), order).reshape(-1)

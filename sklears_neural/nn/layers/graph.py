@@ -88,8 +88,19 @@ class GCNConv(Module):
         inv_sqrt = np.where(degree > 0, 1.0 / np.sqrt(np.maximum(degree, 1e-300)), 0.0)
         norm = inv_sqrt[edges[0]] * weights * inv_sqrt[edges[1]]
         indptr, indices, order = F.graph_csr(edges, n)
-        out = F.graph_aggregate(self.lin(x), indptr, indices, _constant(norm[order], x), "sum")
+        entry_weights = _constant(norm[order], x)
+        n_given = np.shape(edge_index)[1]
+        mask = F.edge_mask_for(n_given, n_added=edges.shape[1] - n_given)
+        if mask is not None:  # an explainer's mask scales the normalised messages (as PyG)
+            entry_weights = entry_weights * F.take_entries(mask, order)
+        out = F.graph_aggregate(self.lin(x), indptr, indices, entry_weights, "sum")
         return out if self.bias is None else out + self.bias
+
+
+def _masked(edge_index, order):
+    """An explainer's edge mask (``F.edge_mask``) in CSR order, or None."""
+    mask = F.edge_mask_for(np.shape(edge_index)[1])
+    return None if mask is None else F.take_entries(mask, order)
 
 
 def _with_self_loops(edge_index, edge_weight, n, add):
@@ -157,8 +168,9 @@ class SAGEConv(Module):
         Tensor of shape (n_nodes, out_features)
             The new node features.
         """
-        indptr, indices, _ = F.graph_csr(edge_index, x.shape[0])
-        neighbours = F.graph_aggregate(x, indptr, indices, None, self.aggr)
+        indptr, indices, order = F.graph_csr(edge_index, x.shape[0])
+        neighbours = F.graph_aggregate(x, indptr, indices, _masked(edge_index, order),
+                                       self.aggr)
         return self.lin_l(neighbours) + self.lin_r(x)
 
 
@@ -205,8 +217,8 @@ class GINConv(Module):
         Tensor
             ``nn``'s output for every node.
         """
-        indptr, indices, _ = F.graph_csr(edge_index, x.shape[0])
-        summed = F.graph_aggregate(x, indptr, indices, None, "sum")
+        indptr, indices, order = F.graph_csr(edge_index, x.shape[0])
+        summed = F.graph_aggregate(x, indptr, indices, _masked(edge_index, order), "sum")
         return self.nn(summed + x * (self.eps + 1.0))
 
 
@@ -279,6 +291,9 @@ class GINEConv(GINConv):
             raise ValueError(f"GINEConv: edge_attr has {edges.shape[1]} features and the "
                              f"nodes {x.shape[1]}; give edge_dim and in_features to map them.")
         messages = F.relu(F.gather_rows(x, source) + edges)
+        mask = F.edge_mask_for(len(source))
+        if mask is not None:
+            messages = messages * mask.reshape(-1, 1)
         summed = F.scatter_add_rows(messages, target, n)
         return self.nn(summed + x * (self.eps + 1.0))
 

@@ -67,19 +67,19 @@ def _glorot_parameter(shape, dtype, rng):
     return Parameter(data)
 
 
-def _attention_edges(edge_index, n):
-    """CSR structure of the edges, self-loops replaced by one per node when asked, and
-    each entry's target: (indptr, sources, targets)."""
-    indptr, indices, _ = F.graph_csr(edge_index, n)
-    return indptr, indices, np.repeat(np.arange(n), np.diff(indptr))
-
-
-def _edges_for(edge_index, n, add_self_loops):
+def _attention_edges(edge_index, n, add_self_loops):
+    """The CSR structure of the edges (self-loops replaced by one per node when asked),
+    each entry's target, and an explainer's edge mask in CSR order (or None):
+    (indptr, sources, targets, mask)."""
     edges = F.check_edge_index(edge_index, n)
-    if not add_self_loops:
-        return edges
-    loops = np.arange(n)
-    return np.hstack([edges[:, edges[0] != edges[1]], np.vstack([loops, loops])])
+    keep, n_added = None, 0
+    if add_self_loops:
+        keep, n_added, loops = edges[0] != edges[1], n, np.arange(n)
+        edges = np.hstack([edges[:, keep], np.vstack([loops, loops])])
+    indptr, indices, order = F.graph_csr(edges, n)
+    mask = F.edge_mask_for(np.shape(edge_index)[1], keep, n_added)
+    return (indptr, indices, np.repeat(np.arange(n), np.diff(indptr)),
+            None if mask is None else F.take_entries(mask, order))
 
 
 class _GraphAttention(Module):
@@ -100,11 +100,14 @@ class _GraphAttention(Module):
         else:
             self.register_parameter("bias", None)
 
-    def _attend(self, values, scores, indptr, indices, targets, n, return_attention_weights):
+    def _attend(self, values, scores, graph, n, return_attention_weights):
         """Softmax the scores over each node's incoming edges, aggregate the sources'
         ``values`` with them, and combine the heads."""
+        indptr, indices, targets, mask = graph
         alpha = F.segment_softmax(scores, indptr)
         weights = F.dropout(alpha, self.dropout, self.training, self.generator)
+        if mask is not None:  # an explainer's mask scales the messages (as PyG)
+            weights = weights * mask.reshape(-1, 1)
         out = F.graph_aggregate(values, indptr, indices, weights, "sum")
         if not self.concat:
             out = out.reshape(n, self.heads, self.out_features).mean(axis=1)
@@ -166,15 +169,15 @@ class GATConv(_GraphAttention):
             (before dropout).
         """
         n = x.shape[0]
-        indptr, indices, targets = _attention_edges(
-            _edges_for(edge_index, n, self.add_self_loops), n)
+        graph = _attention_edges(edge_index, n, self.add_self_loops)
+        _, indices, targets, _ = graph
         h = self.lin(x)
         per_head = h.reshape(n, self.heads, self.out_features)
         score_src = (per_head * self.att_src).sum(axis=2)
         score_dst = (per_head * self.att_dst).sum(axis=2)
         scores = F.leaky_relu(F.gather_rows(score_src, indices)
                               + F.gather_rows(score_dst, targets), self.negative_slope)
-        return self._attend(h, scores, indptr, indices, targets, n, return_attention_weights)
+        return self._attend(h, scores, graph, n, return_attention_weights)
 
 
 class GATv2Conv(_GraphAttention):
@@ -229,12 +232,12 @@ class GATv2Conv(_GraphAttention):
             (before dropout).
         """
         n = x.shape[0]
-        indptr, indices, targets = _attention_edges(
-            _edges_for(edge_index, n, self.add_self_loops), n)
+        graph = _attention_edges(edge_index, n, self.add_self_loops)
+        _, indices, targets, _ = graph
         x_l = self.lin_l(x)
         x_r = x_l if self.share_weights else self.lin_r(x)
         pair = F.leaky_relu(F.gather_rows(x_l, indices) + F.gather_rows(x_r, targets),
                             self.negative_slope)
         scores = (pair.reshape(len(indices), self.heads, self.out_features)
                   * self.att).sum(axis=2)
-        return self._attend(x_l, scores, indptr, indices, targets, n, return_attention_weights)
+        return self._attend(x_l, scores, graph, n, return_attention_weights)

@@ -18,7 +18,10 @@ in one, and X as the estimator predicts on it, and returns an
 * ``lime_tabular``: a local linear surrogate of any model (LIME);
 * ``tcav``: testing with concept activation vectors;
 * layers: ``layer_activations``, ``grad_cam`` for convolutional networks,
-  ``layer_integrated_gradients``, ``attention_maps`` of Transformers.
+  ``layer_integrated_gradients``, ``attention_maps`` of Transformers;
+* graphs: ``gnn_explainer`` (GNNExplainer's edge and feature masks) and
+  ``node_attributions`` (gradient methods over node features) for the graph
+  and node estimators.
 
 ``AttributionDisplay`` (bars and beeswarms for tables), ``HeatmapDisplay``
 (maps over images and series) and ``AttentionDisplay`` draw them with
@@ -38,6 +41,7 @@ from sklears_neural.inspection._display import (
     AttributionDisplay,
     HeatmapDisplay,
 )
+from sklears_neural.inspection._graph import GraphExplanation, gnn_explainer, node_attributions
 from sklears_neural.inspection._gradients import (
     input_x_gradient,
     integrated_gradients,
@@ -57,7 +61,7 @@ from sklears_neural.inspection._result import Attribution
 from sklears_neural.inspection._tcav import tcav
 
 __all__ = ["INTEGRATION_METHODS", "AttentionDisplay", "Attribution", "AttributionDisplay",
-           "HeatmapDisplay", "attention_maps", "deeplift", "grad_cam", "guided_backprop",
-           "input_x_gradient", "integrated_gradients", "kernel_shap", "layer_activations",
-           "layer_integrated_gradients", "lime_tabular", "lrp", "saliency", "smoothgrad",
-           "tcav"]
+           "GraphExplanation", "HeatmapDisplay", "attention_maps", "deeplift", "gnn_explainer",
+           "grad_cam", "guided_backprop", "input_x_gradient", "integrated_gradients",
+           "kernel_shap", "layer_activations", "layer_integrated_gradients", "lime_tabular",
+           "lrp", "node_attributions", "saliency", "smoothgrad", "tcav"]

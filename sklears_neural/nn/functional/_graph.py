@@ -358,5 +358,18 @@ def edge_mask_for(n_edges, keep=None, n_added=0):
 
 
 def take_entries(values, order):
-    """``values[order]`` for a 1-D Tensor (per-edge values into CSR order)."""
+    """Take ``values[order]`` of a 1-D Tensor (per-edge values into CSR order).
+
+    Parameters
+    ----------
+    values : Tensor of shape (n,)
+        One value per edge.
+    order : int array of shape (m,)
+        The entries to take, in [0, n).
+
+    Returns
+    -------
+    Tensor of shape (m,)
+        The values taken (differentiable).
+    """
     return gather_rows(values.reshape(-1, 1), order).reshape(-1)

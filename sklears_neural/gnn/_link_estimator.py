@@ -162,11 +162,6 @@ class GNNLinkPredictor(NeuralNetClassifierMixin, _NodeNet):
                  verbose=0, n_threads=None, max_epochs="deprecated", **kwargs):
         self._store(locals())
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = True
-        return tags
-
     def fit(self, X, y=None, sample_weight=None, *, graph=None, validation_data=None):
         """Learn to score the pairs X of ``graph``.
 

@@ -20,11 +20,33 @@ from sklears_neural.base._params import (
 from sklears_neural.base._mixins import NeuralNetClassifierMixin, NeuralNetRegressorMixin
 from sklears_neural.base._routing import RoutedParamsMixin
 
-__all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
+__all__ = ["NeuralNetClassifier", "NeuralNetRegressor", "build_given_module"]
 
 # Constructor arguments a module class may take that the estimator can fill in.
 _FEATURE_ARGS = ("n_features", "in_features")
 _OUTPUT_ARGS = ("n_outputs", "out_features", "n_classes")
+
+
+def build_given_module(module, kwargs, n_features, n_outputs, generator):
+    """A user's network: a deep copy of an ``nn.Module`` instance, or an instance of an
+    ``nn.Module`` subclass built with ``kwargs`` (``module__*``) and, where its
+    constructor takes them and ``kwargs`` does not set them, the input width
+    (``n_features`` / ``in_features``), the output width (``n_outputs`` /
+    ``out_features`` / ``n_classes``) and ``generator``."""
+    if isinstance(module, nn.Module):
+        if kwargs:
+            raise ValueError("module__* arguments need module to be a class, not an instance.")
+        return copy.deepcopy(module)
+    if not (isinstance(module, type) and issubclass(module, nn.Module)):
+        raise ValueError(f"module must be an nn.Module subclass or instance; got {module!r}.")
+    kwargs = dict(kwargs)
+    accepted = inspect.signature(module).parameters
+    for names, value in ((_FEATURE_ARGS, n_features), (_OUTPUT_ARGS, n_outputs),
+                         (("generator",), generator)):
+        for name in names:
+            if name in accepted and name not in kwargs:
+                kwargs[name] = value
+    return module(**kwargs)
 
 
 class _NeuralNet(RoutedParamsMixin, BaseNeuralNet):
@@ -51,20 +73,8 @@ class _NeuralNet(RoutedParamsMixin, BaseNeuralNet):
                              "arguments) or an nn.Module instance.")
 
     def _build_module(self, n_features, n_outputs, generator):
-        kwargs = self._routed("module")
-        if isinstance(self.module, nn.Module):
-            if kwargs:
-                raise ValueError("module__* arguments need module to be a class, not an instance.")
-            return copy.deepcopy(self.module)
-        if not (isinstance(self.module, type) and issubclass(self.module, nn.Module)):
-            raise ValueError(f"module must be an nn.Module subclass or instance; got {self.module!r}.")
-        accepted = inspect.signature(self.module).parameters
-        for names, value in ((_FEATURE_ARGS, n_features), (_OUTPUT_ARGS, n_outputs),
-                             (("generator",), generator)):
-            for name in names:
-                if name in accepted and name not in kwargs:
-                    kwargs[name] = value
-        return self.module(**kwargs)
+        return build_given_module(self.module, self._routed("module"), n_features, n_outputs,
+                                  generator)
 
     def _build_criterion(self):
         kwargs = self._routed("criterion")

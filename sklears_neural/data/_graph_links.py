@@ -233,8 +233,8 @@ def split_edges(graph, test_size=0.1, *, negative_ratio=1.0, random_state=None):
     positives = np.stack([held // graph.n_nodes, held % graph.n_nodes], axis=1)
     n_neg = int(round(negative_ratio * n_test))
     existing = set(keys.tolist())
-    free = graph.n_nodes * (graph.n_nodes - 1) // 2 - sum(1 for k in existing
-                                                          if k // graph.n_nodes != k % graph.n_nodes)
+    linked = sum(1 for k in existing if k // graph.n_nodes != k % graph.n_nodes)
+    free = graph.n_nodes * (graph.n_nodes - 1) // 2 - linked
     if n_neg > free:
         raise ValueError(f"negative_ratio={negative_ratio} asks for {n_neg} non-edges; the "
                          f"graph has {free}.")

@@ -17,6 +17,7 @@ from sklears_neural._threads import thread_limits
 from sklears_neural.base._checks import resolve_optimizer
 from sklears_neural.base._estimator import BaseNeuralNet
 from sklears_neural.base._mixins import NeuralNetClassifierMixin, NeuralNetRegressorMixin
+from sklears_neural.base._neural_net import build_given_module
 from sklears_neural.base._params import (
     CLASSIFIER_CONSTRAINTS,
     TRAINING_DOC_DEPRECATED,
@@ -74,11 +75,12 @@ def _check_widths(net, graphs, reset):
 
 
 class _GraphNet(RoutedParamsMixin, BaseNeuralNet):
-    _ROUTES = ("optimizer", "callbacks")
+    _ROUTES = ("module", "optimizer", "callbacks")
     _thread_pool = "engine"
     _parameter_constraints = {
         **BaseNeuralNet._parameter_constraints, **CLASSIFIER_CONSTRAINTS,
         "conv": [StrOptions(set(CONVOLUTIONS))],
+        "module": "no_validation",
         "hidden_layer_sizes": "no_validation",
         "pooling": [StrOptions({"sum", "mean", "max", "attention"})],
         "heads": [Interval(Integral, 1, None, closed="left")],
@@ -104,6 +106,14 @@ class _GraphNet(RoutedParamsMixin, BaseNeuralNet):
                              f"got {sizes!r}.")
 
     def _build_module(self, n_features, n_outputs, generator):
+        """``module`` when given (the batch is passed to it unpacked), else the network the
+        other parameters describe."""
+        if self.module is not None:
+            return build_given_module(self.module, self._routed("module"), n_features,
+                                      n_outputs, generator)
+        return self._default_network(n_features, n_outputs, generator)
+
+    def _default_network(self, n_features, n_outputs, generator):
         return GraphNetwork(n_features, n_outputs, conv=self.conv,
                             hidden_layer_sizes=tuple(self.hidden_layer_sizes),
                             pooling=self.pooling, dropout=self.dropout, heads=self.heads,
@@ -176,6 +186,12 @@ _HEAD = """
         MLP with batch norm over the sum of a node and its neighbours), GINE
         (GIN with the graphs' ``edge_attr`` added to the messages), GCN,
         GraphSAGE (mean aggregation), or graph attention (GAT, GATv2).
+    module : nn.Module subclass or instance, optional
+        Your own network instead of the one the parameters below describe:
+        it is called with a ``data.GraphBatch`` unpacked, ``module(x,
+        edge_index, edge_attr, edge_weight, batch, n_graphs)``, and returns
+        one row per graph. A class is built with ``module__*`` arguments and,
+        where it takes them, ``n_features``, ``n_outputs`` and ``generator``.
     hidden_layer_sizes : tuple of int, default=(64, 64, 64, 64)
         Widths of the convolution layers (the GIN paper's four).
     pooling : {"mean", "sum", "max", "attention"}, default="mean"
@@ -207,7 +223,7 @@ _CLASSIFIER = """    label_smoothing : float in [0, 1], default=0.0
 _TAIL = TRAINING_DOC_LOOP.format().replace(
     "    n_iter_no_change : int, default=10\n", "    n_iter_no_change : int, default=50\n"
 ) + TRAINING_DOC_DEPRECATED + """    **kwargs
-        ``optimizer__*`` and ``callbacks__*`` routed arguments.
+        ``module__*``, ``optimizer__*`` and ``callbacks__*`` routed arguments.
 
     Attributes
     ----------
@@ -231,9 +247,10 @@ class GNNGraphClassifier(NeuralNetClassifierMixin, _GraphNet):
         The class labels.
 """
 
-    def __init__(self, conv="gin", *, hidden_layer_sizes=(64, 64, 64, 64), pooling="mean",
-                 dropout=0.5, heads=1, optimizer="adam", lr=0.01, lr_decay_every=50, max_iter=100,
-                 batch_size=32, alpha=0.0, l1=0.0, clip_grad_norm=None, noise=0.0,
+    def __init__(self, conv="gin", *, module=None, hidden_layer_sizes=(64, 64, 64, 64),
+                 pooling="mean", dropout=0.5, heads=1, optimizer="adam", lr=0.01,
+                 lr_decay_every=50, max_iter=100, batch_size=32, alpha=0.0, l1=0.0,
+                 clip_grad_norm=None, noise=0.0,
                  lr_schedule=None, label_smoothing=0.0, class_weight=None, callbacks=None,
                  validation_fraction=None, early_stopping=False, n_iter_no_change=50,
                  tol=1e-4, shuffle=True, warm_start=False, random_state=None, device="cpu",
@@ -259,9 +276,10 @@ class GNNGraphRegressor(NeuralNetRegressorMixin, _GraphNet):
 """ + _HEAD[:_HEAD.index("    pooling :")] + _REGRESSOR_POOLING + _HEAD[
         _HEAD.index("    dropout :"):] + _TAIL
 
-    def __init__(self, conv="gin", *, hidden_layer_sizes=(64, 64, 64, 64), pooling="sum",
-                 dropout=0.5, heads=1, optimizer="adam", lr=0.01, lr_decay_every=50, max_iter=100,
-                 batch_size=32, alpha=0.0, l1=0.0, clip_grad_norm=None, noise=0.0,
+    def __init__(self, conv="gin", *, module=None, hidden_layer_sizes=(64, 64, 64, 64),
+                 pooling="sum", dropout=0.5, heads=1, optimizer="adam", lr=0.01,
+                 lr_decay_every=50, max_iter=100, batch_size=32, alpha=0.0, l1=0.0,
+                 clip_grad_norm=None, noise=0.0,
                  lr_schedule=None, callbacks=None, validation_fraction=None,
                  early_stopping=False, n_iter_no_change=50, tol=1e-4, shuffle=True,
                  warm_start=False, random_state=None, device="cpu", dtype="float32",

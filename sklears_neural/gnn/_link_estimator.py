@@ -103,6 +103,13 @@ class GNNLinkPredictor(NeuralNetClassifierMixin, _NodeNet):
     ----------
     conv : {"gcn", "gat", "gatv2", "sage", "gin", "gine"}, default="gcn"
         The graph convolution.
+    module : nn.Module subclass or instance, optional
+        Your own network instead of the one the parameters below describe:
+        it is called with a ``data.LinkBatch`` unpacked, ``module(x,
+        edge_index, edge_attr, edge_weight, batch, n_graphs, pairs)``, and
+        returns two logits (no edge, edge) per pair. A class is built with
+        ``module__*`` arguments and, where it takes them, ``n_features``,
+        ``n_outputs`` (2) and ``generator``.
     hidden_layer_sizes : tuple of int, default=(128, 64)
         Widths of the convolutions; the last is the embedding's.
     dropout : float in [0, 1), default=0.0
@@ -130,7 +137,7 @@ class GNNLinkPredictor(NeuralNetClassifierMixin, _NodeNet):
     class_weight : "balanced", dict or None, default=None
         Weights per class, multiplied into ``sample_weight``.
 """ + TRAINING_DOC_LOOP.format() + TRAINING_DOC_DEPRECATED + """    **kwargs
-        ``optimizer__*`` and ``callbacks__*`` routed arguments.
+        ``module__*``, ``optimizer__*`` and ``callbacks__*`` routed arguments.
 
     Attributes
     ----------
@@ -152,8 +159,8 @@ class GNNLinkPredictor(NeuralNetClassifierMixin, _NodeNet):
         "negative_ratio": [Interval(Real, 0, None, closed="left")],
     }
 
-    def __init__(self, conv="gcn", *, hidden_layer_sizes=(128, 64), dropout=0.0, heads=8,
-                 residual=False, norm=None, negative_ratio=1.0, optimizer="adam", lr=0.01,
+    def __init__(self, conv="gcn", *, module=None, hidden_layer_sizes=(128, 64), dropout=0.0,
+                 heads=8, residual=False, norm=None, negative_ratio=1.0, optimizer="adam", lr=0.01,
                  lr_decay_every=None, max_iter=100, batch_size=None, alpha=0.0, l1=0.0,
                  clip_grad_norm=None, noise=0.0, lr_schedule=None, label_smoothing=0.0,
                  class_weight=None, callbacks=None, validation_fraction=None,
@@ -233,7 +240,7 @@ class GNNLinkPredictor(NeuralNetClassifierMixin, _NodeNet):
     def _initial_targets(self, y, classes):
         return np.array([0, 1])
 
-    def _build_module(self, n_features, n_outputs, generator):
+    def _default_network(self, n_features, n_outputs, generator):
         sizes = tuple(self.hidden_layer_sizes)
         return LinkNetwork(n_features, sizes[-1], sizes[:-1], conv=self.conv,
                            dropout=self.dropout, heads=self.heads, residual=self.residual,
@@ -242,7 +249,7 @@ class GNNLinkPredictor(NeuralNetClassifierMixin, _NodeNet):
 
     def _extra_validation(self):
         super()._extra_validation()
-        if not self.hidden_layer_sizes:
+        if self.module is None and not self.hidden_layer_sizes:
             raise ValueError("hidden_layer_sizes must hold at least the embedding's width.")
 
     def _loader(self, dataset):

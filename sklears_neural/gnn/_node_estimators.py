@@ -141,7 +141,7 @@ class _NodeNet(_GraphNet):
         return NodeDataset(X if isinstance(X, NodeDataset) else graphs, nodes, targets,
                            sample_weight)
 
-    def _build_module(self, n_features, n_outputs, generator):
+    def _default_network(self, n_features, n_outputs, generator):
         return NodeNetwork(n_features, n_outputs, conv=self.conv,
                            hidden_layer_sizes=tuple(self.hidden_layer_sizes),
                            dropout=self.dropout, heads=self.heads, residual=self.residual,
@@ -222,6 +222,13 @@ _HEAD = """
     conv : {"gcn", "gat", "gatv2", "sage", "gin", "gine"}, default="gcn"
         The graph convolution: GCN (Kipf and Welling 2017), graph attention
         (GAT, GATv2), GraphSAGE (mean), GIN, or GINE (reads ``edge_attr``).
+    module : nn.Module subclass or instance, optional
+        Your own network instead of the one the parameters below describe:
+        it is called with a ``data.NodeBatch`` unpacked, ``module(x,
+        edge_index, edge_attr, edge_weight, batch, n_graphs, nodes)``, and
+        returns one row per entry of ``nodes``. A class is built with
+        ``module__*`` arguments and, where it takes them, ``n_features``,
+        ``n_outputs`` and ``generator``.
     hidden_layer_sizes : tuple of int, default=(16,)
         Widths of the hidden convolutions (the GCN paper's one layer of 16);
         empty for one convolution straight to the outputs.
@@ -252,7 +259,7 @@ _HEAD = """
 _TAIL = TRAINING_DOC_LOOP.format().replace(
     "    n_iter_no_change : int, default=10\n", "    n_iter_no_change : int, default=50\n"
 ) + TRAINING_DOC_DEPRECATED + """    **kwargs
-        ``optimizer__*`` and ``callbacks__*`` routed arguments.
+        ``module__*``, ``optimizer__*`` and ``callbacks__*`` routed arguments.
 
     Attributes
     ----------
@@ -294,8 +301,8 @@ class GNNNodeClassifier(NeuralNetClassifierMixin, _NodeNet):
     (34,)
 """
 
-    def __init__(self, conv="gcn", *, hidden_layer_sizes=(16,), dropout=0.5, heads=8,
-                 residual=False, norm=None, optimizer="adam", lr=0.01, lr_decay_every=None,
+    def __init__(self, conv="gcn", *, module=None, hidden_layer_sizes=(16,), dropout=0.5,
+                 heads=8, residual=False, norm=None, optimizer="adam", lr=0.01, lr_decay_every=None,
                  max_iter=200, batch_size=None, alpha=5e-4, l1=0.0, clip_grad_norm=None,
                  noise=0.0, lr_schedule=None, label_smoothing=0.0, class_weight=None,
                  callbacks=None, validation_fraction=None, early_stopping=False,
@@ -312,8 +319,8 @@ class GNNNodeRegressor(NeuralNetRegressorMixin, _NodeNet):
     ``predict(graph)`` predicts every node.
 """ + _HEAD + _TAIL
 
-    def __init__(self, conv="gcn", *, hidden_layer_sizes=(16,), dropout=0.5, heads=8,
-                 residual=False, norm=None, optimizer="adam", lr=0.01, lr_decay_every=None,
+    def __init__(self, conv="gcn", *, module=None, hidden_layer_sizes=(16,), dropout=0.5,
+                 heads=8, residual=False, norm=None, optimizer="adam", lr=0.01, lr_decay_every=None,
                  max_iter=200, batch_size=None, alpha=5e-4, l1=0.0, clip_grad_norm=None,
                  noise=0.0, lr_schedule=None, callbacks=None, validation_fraction=None,
                  early_stopping=False, n_iter_no_change=50, tol=1e-4, shuffle=True,

@@ -122,3 +122,30 @@ def test_errors(rng, karate):
     with pytest.raises(ValueError, match="must be a multiple of heads"):
         fitted.set_params(conv="gat", hidden_layer_sizes=(10,), heads=4).fit(graph, officer)
     np.testing.assert_array_equal(fitted.predict_proba(graph), before)  # left as it was
+
+
+class _OneConv(__import__("sklears_neural").nn.Module):
+    """A user's network: one GCN layer straight to the outputs."""
+
+    def __init__(self, n_features, n_outputs, generator=None):
+        from sklears_neural import nn
+
+        super().__init__()
+        self.conv = nn.GCNConv(n_features, n_outputs, generator=generator)
+
+    def forward(self, x, edge_index, edge_attr, edge_weight, batch, n_graphs, nodes):
+        from sklears_neural.nn import functional as F
+
+        return F.gather_rows(self.conv(x, edge_index), nodes)
+
+
+def test_any_module(karate):
+    graph, officer = karate
+    y = np.full(34, -1)
+    y[LABELLED] = officer[LABELLED]
+    model = GNNNodeClassifier(module=_OneConv, max_iter=50, random_state=0).fit(graph, y)
+    assert isinstance(model.module_, _OneConv)
+    assert model.module_.conv.out_features == 2
+    assert model.predict(graph).shape == (34,)
+    with pytest.raises(ValueError, match="module must be an nn.Module subclass or instance"):
+        GNNNodeClassifier(module="gcn").fit(graph, y)

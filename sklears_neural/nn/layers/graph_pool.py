@@ -71,10 +71,11 @@ class AttentionalAggregation(Module):
 class TopKPooling(Module):
     """Keep each graph's highest-scoring nodes, PyG's ``TopKPooling``.
 
-    Gao and Ji (2019), Cangea et al. (2018). Each node scores ``s = x . p / |p|`` (a learned projection); the
-    ``ceil(ratio * n)`` best nodes of each graph of n nodes are kept, their
-    features scaled by ``nonlinearity(s) * multiplier`` (so that the
-    projection learns), and the edges between kept nodes kept.
+    Gao and Ji (2019), Cangea et al. (2018). Each node scores
+    ``s = x . p / |p|`` (a learned projection); the ``ceil(ratio * n)`` best
+    nodes of each graph of n nodes are kept, their features scaled by
+    ``nonlinearity(s) * multiplier`` (so that the projection learns), and the
+    edges between kept nodes kept.
 
     Parameters
     ----------

@@ -139,7 +139,15 @@ class LinkDataset(Dataset):
         return _item((batch, y, w))
 
     def _negatives(self, n):
-        return self.generator.integers(0, self.graph.n_nodes, size=(n, 2))
+        """n random pairs of distinct nodes (a self-pair would score z . z, no test of a
+        link). A drawn pair may be an edge of the graph: with sparse graphs rarely,
+        and filtering them would cost a lookup per pair (PyG's default does not)."""
+        nodes = self.graph.n_nodes
+        if nodes < 2:
+            raise ValueError("negative sampling needs a graph of at least 2 nodes.")
+        source = self.generator.integers(0, nodes, n)
+        target = (source + self.generator.integers(1, nodes, n)) % nodes
+        return np.stack([source, target], axis=1)
 
     def subset(self, indices):
         """A LinkDataset over rows ``indices`` (the same graph and sampling).
@@ -190,11 +198,12 @@ class LinkDataset(Dataset):
 def split_edges(graph, test_size=0.1, *, negative_ratio=1.0, random_state=None):
     """Hold out some of a graph's edges for testing link prediction.
 
-    An undirected edge (listed both ways) is held out both ways. The
-    training graph keeps the other edges (so that the held-out ones pass no
-    message); the test pairs are the held-out edges, one direction each,
-    labelled 1, and as many random non-edges per edge as ``negative_ratio``
-    says, labelled 0 (PyG's ``RandomLinkSplit``, in small).
+    An undirected edge (listed both ways) is held out both ways; self-loops
+    are never held out. The training graph keeps the other edges (so that
+    the held-out ones pass no message); the test pairs are the held-out
+    edges, once each in the direction the graph lists first, labelled 1, and
+    as many distinct random non-edges per edge as ``negative_ratio`` says,
+    labelled 0 (PyG's ``RandomLinkSplit``, in small).
 
     Parameters
     ----------
@@ -220,28 +229,31 @@ def split_edges(graph, test_size=0.1, *, negative_ratio=1.0, random_state=None):
         raise ValueError(f"test_size must be in (0, 1); got {test_size!r}.")
     rng = as_generator(random_state)
     source, target = graph.edge_index
-    low, high = np.minimum(source, target), np.maximum(source, target)
-    keys = low * graph.n_nodes + high
-    unique = np.unique(keys)
-    n_test = max(1, int(round(test_size * len(unique))))
-    held = rng.choice(unique, size=n_test, replace=False)
+    n = graph.n_nodes
+    keys = np.minimum(source, target) * n + np.maximum(source, target)
+    candidates, first = np.unique(keys[source != target], return_index=True)
+    if not len(candidates):
+        raise ValueError("split_edges: the graph has no edges between distinct nodes.")
+    n_test = max(1, int(round(test_size * len(candidates))))
+    chosen = rng.choice(len(candidates), size=n_test, replace=False)
+    held = candidates[chosen]
     keep = ~np.isin(keys, held)
     train = Graph(graph.x, graph.edge_index[:, keep],
                   edge_attr=None if graph.edge_attr is None else graph.edge_attr[keep],
                   edge_weight=None if graph.edge_weight is None else graph.edge_weight[keep],
                   y=graph.y, mask=graph.mask, name=graph.name)
-    positives = np.stack([held // graph.n_nodes, held % graph.n_nodes], axis=1)
+    loop_free = np.flatnonzero(source != target)
+    positives = graph.edge_index[:, loop_free[first[chosen]]].T  # as the graph lists them
     n_neg = int(round(negative_ratio * n_test))
-    existing = set(keys.tolist())
-    linked = sum(1 for k in existing if k // graph.n_nodes != k % graph.n_nodes)
-    free = graph.n_nodes * (graph.n_nodes - 1) // 2 - linked
-    if n_neg > free:
+    if n_neg > n * (n - 1) // 2 - len(candidates):
         raise ValueError(f"negative_ratio={negative_ratio} asks for {n_neg} non-edges; the "
-                         f"graph has {free}.")
-    negatives = []
+                         f"graph has {n * (n - 1) // 2 - len(candidates)}.")
+    existing, negatives = set(candidates.tolist()), []
     while len(negatives) < n_neg:
-        u, v = rng.integers(0, graph.n_nodes, 2)
-        if u != v and min(u, v) * graph.n_nodes + max(u, v) not in existing:
+        u, v = (int(a) for a in rng.integers(0, n, 2))
+        key = min(u, v) * n + max(u, v)
+        if u != v and key not in existing:
+            existing.add(key)  # each non-edge once
             negatives.append((u, v))
     pairs = np.concatenate([positives, np.array(negatives, dtype=np.int64).reshape(-1, 2)])
     labels = np.concatenate([np.ones(n_test, dtype=np.int64), np.zeros(n_neg, dtype=np.int64)])

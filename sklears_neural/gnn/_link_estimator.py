@@ -16,6 +16,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
+from sklears_neural._threads import thread_limits
 from sklears_neural.autograd import Tensor
 from sklears_neural.base._mixins import NeuralNetClassifierMixin
 from sklears_neural.base._params import (
@@ -186,7 +187,9 @@ class GNNLinkPredictor(NeuralNetClassifierMixin, _NodeNet):
         graph : Graph
             The graph whose edges pass the messages (required).
         validation_data : tuple (pairs_val, y_val), optional
-            Pairs of the same graph scored every epoch.
+            Pairs of the same graph scored every epoch, as given: give
+            non-edges (y 0) too, no negatives are drawn for them. A
+            ``validation_fraction`` split draws its negatives once.
 
         Returns
         -------
@@ -273,11 +276,21 @@ class GNNLinkPredictor(NeuralNetClassifierMixin, _NodeNet):
             self._graph = graph
         return LinkDataset(graph, pairs), y
 
-    def _check_X_fast(self, X):
-        graph = getattr(self, "_predict_graph", None) or self.graph_
+    def _check_X_fast(self, X, graph=None):
+        """X as pairs of ``graph`` (default the fitted graph), a LinkDataset."""
+        if graph is None:
+            graph = self.graph_
+        elif not isinstance(graph, Graph):
+            raise ValueError(f"graph must be a Graph; got {type(graph).__name__}.")
         (graph,) = _graphs([graph], np.dtype(self.dtype))
         _check_widths(self, [graph], reset=False)
         return LinkDataset(graph, check_pairs(X, graph.n_nodes))
+
+    def _pair_outputs(self, X, graph):
+        check_is_fitted(self, "module_")
+        features = self._check_X_fast(X, graph)
+        with thread_limits(self.n_threads, self._batch_work(len(features)), self._thread_pool):
+            return self._forward(features)
 
     def _dataset(self, features, y=None, sample_weight=None):
         return LinkDataset(features.graph, features.pairs, y, sample_weight)
@@ -303,7 +316,8 @@ class GNNLinkPredictor(NeuralNetClassifierMixin, _NodeNet):
         ndarray of shape (n_pairs, 2)
             ``[P(no edge), P(edge)]`` per pair.
         """
-        return self._with_graph(graph, super().predict_proba, X)
+        outputs = self._pair_outputs(X, graph)
+        return self._targets.probabilities(outputs.astype(np.float64))
 
     def predict(self, X, graph=None):
         """Whether each pair is an edge (1) or not (0).
@@ -320,7 +334,7 @@ class GNNLinkPredictor(NeuralNetClassifierMixin, _NodeNet):
         ndarray of shape (n_pairs,)
             0 or 1 per pair.
         """
-        return self._with_graph(graph, super().predict, X)
+        return self._predict_from_outputs(self._pair_outputs(X, graph))
 
     def predict_log_proba(self, X, graph=None):
         """The log of ``predict_proba``.
@@ -335,18 +349,10 @@ class GNNLinkPredictor(NeuralNetClassifierMixin, _NodeNet):
         Returns
         -------
         ndarray of shape (n_pairs, 2)
-            Log-probabilities.
+            Log-probabilities (-inf where a probability is 0).
         """
-        return self._with_graph(graph, super().predict_log_proba, X)
-
-    def _with_graph(self, graph, method, X):
-        if graph is not None and not isinstance(graph, Graph):
-            raise ValueError(f"graph must be a Graph; got {type(graph).__name__}.")
-        self._predict_graph = graph
-        try:
-            return method(X)
-        finally:
-            del self._predict_graph
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X, graph))
 
     def score(self, X, y, sample_weight=None, graph=None):
         """Accuracy of ``predict`` on labelled pairs.

@@ -15,6 +15,7 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from sklears_neural._threads import thread_limits
 from sklears_neural.data import Graph, NodeDataset
 from sklears_neural.gnn._estimators import _check_widths, _GraphNet, _graphs
 from sklears_neural.gnn._network import NodeNetwork
@@ -109,9 +110,9 @@ class _NodeNet(_GraphNet):
             None reads each graph's ``y`` (and ``mask``).
         sample_weight : array-like of shape (n_nodes,), optional
             One weight per node (unlabelled nodes' are not read).
-        validation_data : tuple (X_val, y_val), optional
-            Graph(s) and per-node targets scored every epoch (the same graph
-            with other nodes labelled, for a transductive split).
+        validation_data : tuple (X_val, y_val[, sample_weight_val]), optional
+            Graph(s), per-node targets (and weights) scored every epoch: the
+            same graph with other nodes labelled, for a transductive split.
 
         Returns
         -------
@@ -128,7 +129,13 @@ class _NodeNet(_GraphNet):
 
     def _node_dataset(self, X, y, sample_weight):
         """X, y and per-node weights as a NodeDataset of the labelled nodes."""
-        if isinstance(X, NodeDataset) and y is None and sample_weight is None:
+        if isinstance(X, NodeDataset):
+            if y is not None or sample_weight is not None:
+                raise ValueError("X is a NodeDataset, which holds its nodes' targets and "
+                                 "weights: pass y=None and sample_weight=None.")
+            if X.y is None:
+                raise ValueError("X is a NodeDataset without targets: build it with y (one "
+                                 "per node it lists), or pass the graphs and y.")
             return X
         graphs = _node_graphs(X, np.dtype("float64"))
         nodes, targets = _labelled(graphs, y, self._is_classifier())
@@ -138,8 +145,7 @@ class _NodeNet(_GraphNet):
                 raise ValueError(f"sample_weight has {sample_weight.shape[0]} values: give one "
                                  "per node of X.")
             sample_weight = sample_weight[nodes]
-        return NodeDataset(X if isinstance(X, NodeDataset) else graphs, nodes, targets,
-                           sample_weight)
+        return NodeDataset(graphs, nodes, targets, sample_weight)
 
     def _default_network(self, n_features, n_outputs, generator):
         return NodeNetwork(n_features, n_outputs, conv=self.conv,
@@ -188,7 +194,18 @@ class _NodeNet(_GraphNet):
 
     def _predict_outputs(self, X):
         check_is_fitted(self, "module_")
-        return self._forward(self._check_X_fast(X))
+        features = self._check_X_fast(X)
+        with thread_limits(self.n_threads, self._batch_work(len(features)), self._thread_pool):
+            return self._forward(features)
+
+    def _validation_dataset(self, validation_data):
+        """``validation_data`` (graphs, per-node targets[, per-node weights]) read as
+        ``fit`` reads its input: the labelled nodes and their weights."""
+        if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3):
+            weights = validation_data[2] if len(validation_data) == 3 else None
+            data = self._node_dataset(validation_data[0], validation_data[1], weights)
+            validation_data = (data, data.y, data.sample_weight)
+        return super()._validation_dataset(validation_data)
 
     def score(self, X, y=None, sample_weight=None):
         """Accuracy (classifier) or R² (regressor) over the labelled nodes of X.
@@ -252,9 +269,14 @@ _HEAD = """
     '    batch_size : int or "auto", default=None\n        Rows per minibatch',
     '    batch_size : int, "auto" or None, default=None\n        Labelled nodes per '
     'minibatch (None: all of them, full-batch training as in the GCN paper)').replace(
-    "    alpha, l1 : float, default=0.0\n", "    alpha : float, default=5e-4\n"
-    "        L2 penalty on the weight matrices, divided by the labelled nodes in a\n"
-    "        batch (scikit-learn's ``alpha``).\n    l1 : float, default=0.0\n")
+    "    alpha, l1 : float, default=0.0\n"
+    "        L2 / L1 penalties on the weight matrices (not biases or norms),\n"
+    "        divided by the (weighted) batch size as scikit-learn's ``alpha``.\n",
+    "    alpha : float, default=5e-4\n"
+    "        L2 penalty on the weight matrices (not biases or norms), divided by\n"
+    "        the labelled nodes in a batch (scikit-learn's ``alpha``).\n"
+    "    l1 : float, default=0.0\n"
+    "        L1 penalty on the weight matrices, divided likewise.\n")
 
 _TAIL = TRAINING_DOC_LOOP.format().replace(
     "    n_iter_no_change : int, default=10\n", "    n_iter_no_change : int, default=50\n"

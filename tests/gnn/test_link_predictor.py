@@ -46,6 +46,8 @@ def test_split_edges_holds_out_both_directions(sbm):
     every = {tuple(e) for e in graph.edge_index.T}
     assert not any(tuple(p) in every for p in pairs[labels == 0])
     assert (labels == 0).sum() == (labels == 1).sum()
+    negatives = {tuple(sorted(p)) for p in pairs[labels == 0]}
+    assert len(negatives) == (labels == 0).sum()  # each non-edge once
 
 
 def test_negatives_are_drawn_per_batch_and_fixed_for_validation(sbm):
@@ -55,6 +57,9 @@ def test_negatives_are_drawn_per_batch_and_fixed_for_validation(sbm):
     first, second = sampled.__getitems__(slice(None)), sampled.__getitems__(slice(None))
     assert len(first[0].pairs) == 30 and first[1].tolist() == [1] * 10 + [0] * 20
     assert not np.array_equal(first[0].pairs, second[0].pairs)
+    drawn = LinkDataset(train, train.edge_index.T, np.ones(train.n_edges, dtype=np.int64),
+                        negative_ratio=5.0, generator=1).__getitems__(slice(None))[0].pairs
+    assert (drawn[train.n_edges:, 0] != drawn[train.n_edges:, 1]).all()  # no self-pairs
     fixed = data.with_negatives(2.0, generator=0, fixed=True)
     assert len(fixed) == 30 and fixed.negative_ratio == 0
     np.testing.assert_array_equal(fixed.__getitems__(slice(None))[0].pairs,
@@ -72,6 +77,9 @@ def test_validation_partial_fit_persistence_and_other_graphs(sbm):
     on_full = model.predict_proba(pairs, graph=graph)  # the held-out edges now pass messages
     assert not np.allclose(on_full, model.predict_proba(pairs))
     assert model.score(pairs, labels) == np.mean(model.predict(pairs) == labels)
+    np.testing.assert_allclose(np.exp(model.predict_log_proba(pairs, graph=graph)), on_full)
+    np.testing.assert_allclose(np.exp(model.predict_log_proba(pairs)),
+                               model.predict_proba(pairs))
     online = GNNLinkPredictor(hidden_layer_sizes=(8,), random_state=0)
     online.partial_fit(edges, graph=train).partial_fit(edges, graph=train)
     assert online.n_iter_ == 2

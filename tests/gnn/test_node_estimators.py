@@ -98,6 +98,20 @@ def test_validation_partial_fit_persistence(rng, karate):
     for _ in range(3):
         online.partial_fit(graph, y, classes=[0, 1])
     assert online.n_iter_ == 3
+    weighted = GNNNodeClassifier(max_iter=3, random_state=0)
+    weighted.fit(graph, y, validation_data=(graph, held, np.ones(34)))  # per-node weights
+    assert "valid_score" in weighted.history_[-1]
+
+
+def test_node_datasets_hold_their_targets(karate):
+    graph, officer = karate
+    data = NodeDataset(graph, nodes=LABELLED, y=officer[LABELLED])
+    model = GNNNodeClassifier(max_iter=3, random_state=0).fit(data)
+    assert model.n_iter_ == 3 and model.predict(graph).shape == (34,)
+    with pytest.raises(ValueError, match="X is a NodeDataset, which holds its nodes' targets"):
+        GNNNodeClassifier(max_iter=1).fit(data, officer)
+    with pytest.raises(ValueError, match="X is a NodeDataset without targets"):
+        GNNNodeClassifier(max_iter=1).fit(NodeDataset(graph))
 
 
 def test_errors(rng, karate):
@@ -113,7 +127,7 @@ def test_errors(rng, karate):
         model.fit(graph, officer, sample_weight=[1, 2])
     with pytest.raises(ValueError, match="must be a multiple of heads"):
         GNNNodeClassifier("gat", hidden_layer_sizes=(10,), heads=4).fit(graph, officer)
-    assert not hasattr(GNNNodeClassifier(), "module_")
+    assert not hasattr(model, "module_")  # the failed fits above left nothing behind
     fitted = GNNNodeClassifier(max_iter=2, random_state=0).fit(graph, officer)
     with pytest.raises(ValueError, match="The graphs have 2 node features; the model was "
                                          "fitted with 34"):

@@ -237,3 +237,20 @@ def test_weights_gradient_can_be_skipped():
                                                weights_grad=False)
         np.testing.assert_array_equal(grad_x, full[0])
         assert grad_w is None and full[1] is not None
+
+
+@pytest.mark.parametrize("heads", [5, 8, 40])  # head widths 8, 5 and 1 against blocks of 20
+@pytest.mark.parametrize("reduce", ["sum", "mean", "max"])
+def test_threads_split_columns_through_heads(heads, reduce):
+    rng = np.random.default_rng(7)
+    indptr, indices = _csr(rng, 500, 400, 3000)  # parallel: 3000 entries x 40 features
+    x = rng.standard_normal((400, 40))
+    weights = rng.standard_normal((3000, heads))
+    out, argmax = K.spmm_forward(indptr, indices, weights, x, reduce, n_threads=2)
+    ref, ref_argmax = X.spmm_forward(indptr, indices, weights, x, reduce)
+    np.testing.assert_allclose(out, ref, **TOL[np.float64])
+    grad = rng.standard_normal(out.shape)
+    gx, gw = K.spmm_backward(indptr, indices, weights, x, grad, reduce, argmax, n_threads=2)
+    rx, rw = X.spmm_backward(indptr, indices, weights, x, grad, reduce, ref_argmax)
+    np.testing.assert_allclose(gx, rx, **TOL[np.float64])
+    np.testing.assert_allclose(gw, rw, **TOL[np.float64])

@@ -102,14 +102,15 @@ def test_pooling_matches_pyg(graph):
         _copy(mine.bias, their.bias)
     _compare(ours, theirs, Tensor(x), batch, 3,
              args_theirs=(_t(x), torch.tensor(batch), None, 3))
-    theirs = pyg.TopKPooling(5, ratio=0.5).double()
-    ours = nn.TopKPooling(5, ratio=0.5, dtype="float64")
-    _copy(ours.weight, theirs.select.weight)
-    mine = ours(Tensor(x), edges, None, batch, 3)
-    their = theirs(_t(x), torch.tensor(edges), None, torch.tensor(batch))
-    np.testing.assert_allclose(mine[0].numpy(), their[0].detach().numpy(), atol=1e-10)
-    np.testing.assert_array_equal(mine[1], their[1].numpy())
-    np.testing.assert_array_equal(mine[4], their[4].numpy())
+    for options in ({"ratio": 0.5}, {"min_score": 0.2}):
+        theirs = pyg.TopKPooling(5, **options).double()
+        ours = nn.TopKPooling(5, **options, dtype="float64")
+        _copy(ours.weight, theirs.select.weight)
+        mine = ours(Tensor(x), edges, None, batch, 3)
+        their = theirs(_t(x), torch.tensor(edges), None, torch.tensor(batch))
+        np.testing.assert_allclose(mine[0].numpy(), their[0].detach().numpy(), atol=1e-10)
+        np.testing.assert_array_equal(mine[1], their[1].numpy())
+        np.testing.assert_array_equal(mine[4], their[4].numpy())
 
 
 def test_edge_masks_match_pyg_explain_mode(graph):

@@ -307,7 +307,9 @@ def edge_mask(mask):
     GNNExplainer's hook (PyG's explain mode): each layer multiplies the
     message of edge e by ``mask[e]`` (a self-loop the layer adds gets 1), so
     that a gradient reaches the mask. The mask follows the ``edge_index``
-    the layers are called with.
+    the layers are called with, every edge its own entry: where the graph
+    has self-loops of its own, PyG drops their entries and the rest of its
+    mask shifts against GCN's messages, so the two differ there.
 
     Parameters
     ----------

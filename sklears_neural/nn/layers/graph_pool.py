@@ -84,8 +84,9 @@ class TopKPooling(Module):
     ratio : float in (0, 1] or int, default=0.5
         The fraction of each graph's nodes kept, or (an int) how many.
     min_score : float, optional
-        Instead of ``ratio``: keep the nodes whose softmax-normalised score
-        (over their graph) exceeds this, and at least each graph's best.
+        Instead of ``ratio``: score each node by the softmax of ``x . p``
+        over its graph, and keep the nodes whose score exceeds this (and at
+        least each graph's best).
     multiplier : float, default=1.0
         Scales the kept features.
     nonlinearity : {"tanh", "sigmoid"}, default="tanh"
@@ -140,19 +141,20 @@ class TopKPooling(Module):
         batch : int array of shape (n_kept,)
             Each kept node's graph.
         perm : int array of shape (n_kept,)
-            The kept nodes, as indices into the input.
+            The kept nodes, as indices into the input: each graph's best
+            first (in node order with ``min_score``).
         score : Tensor of shape (n_kept,)
             Their scores (after the nonlinearity or softmax).
         """
         n = x.shape[0]
         batch, n_graphs = _batch(batch, n, n_graphs)
         ptr = F.graph_ptr(batch, n_graphs, "TopKPooling")
-        norm = ((self.weight * self.weight).sum() ** 0.5)
-        raw = (x @ self.weight) / norm
+        projection = x @ self.weight
         if self.min_score is None:
+            raw = projection / ((self.weight * self.weight).sum() ** 0.5)
             score = F.tanh(raw) if self.nonlinearity == "tanh" else F.sigmoid(raw)
-        else:
-            score = F.segment_softmax(raw, ptr)
+        else:  # as PyG: the softmax of the unnormalised projection
+            score = F.segment_softmax(projection, ptr)
         perm = self._select(np.asarray(score.numpy()).reshape(-1), ptr)
         kept = F.gather_rows(x, perm) * F.gather_rows(score, perm)
         if self.multiplier != 1:
@@ -168,16 +170,17 @@ class TopKPooling(Module):
                 F.gather_rows(score, perm).reshape(-1))
 
     def _select(self, score, ptr):
-        """Each graph's kept nodes, best first within the graph."""
+        """Each graph's kept nodes: best first with ``ratio``, in node order with
+        ``min_score`` (PyG's orders)."""
         chosen = []
         for start, stop in zip(ptr[:-1], ptr[1:]):
             size = stop - start
             if size == 0:
                 continue
             order = start + np.argsort(-score[start:stop], kind="stable")
-            if self.min_score is not None:
+            if self.min_score is not None:  # in node order, as PyG
                 above = score[order] > min(self.min_score, score[order[0]] - 1e-7)
-                chosen.append(order[above])
+                chosen.append(np.sort(order[above]))
             elif isinstance(self.ratio, float):
                 chosen.append(order[:math.ceil(self.ratio * size)])
             else:

@@ -301,6 +301,16 @@ def _check_alike(graphs):
                          f"{sorted(attr_widths)}.")
 
 
+def row_arrays(n, rows, y, sample_weight):
+    """y and sample_weight as arrays (None stays None) of ``n`` rows, checked; ``rows``
+    names what a row is in the error."""
+    arrays = [None if a is None else np.asarray(a) for a in (y, sample_weight)]
+    for what, values in zip(("y", "sample_weight"), arrays):
+        if values is not None and values.shape[0] != n:
+            raise ValueError(f"{what} has {values.shape[0]} rows for {n} {rows}.")
+    return arrays
+
+
 class GraphDataset(Dataset):
     """A list of graphs with optional graph targets and sample weights.
 
@@ -322,13 +332,7 @@ class GraphDataset(Dataset):
             raise TypeError("GraphDataset takes a list of Graph objects.")
         if self.graphs:
             _check_alike(self.graphs)
-        n = len(self.graphs)
-        self.y = None if y is None else np.asarray(y)
-        self.sample_weight = None if sample_weight is None else np.asarray(sample_weight)
-        for what, values in (("y", self.y), ("sample_weight", self.sample_weight)):
-            if values is not None and values.shape[0] != n:
-                raise ValueError(f"{what} has {values.shape[0]} rows but there are {n} "
-                                 "graphs.")
+        self.y, self.sample_weight = row_arrays(len(self.graphs), "graphs", y, sample_weight)
 
     def __len__(self):
         return len(self.graphs)

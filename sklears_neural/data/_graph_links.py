@@ -13,7 +13,7 @@ import numpy as np
 
 from sklears_neural._random import as_generator
 from sklears_neural.data._dataset import Dataset, _item
-from sklears_neural.data._graph import Graph, GraphBatch, collate_graphs
+from sklears_neural.data._graph import Graph, GraphBatch, collate_graphs, row_arrays
 
 __all__ = ["LinkBatch", "LinkDataset", "check_pairs", "split_edges"]
 
@@ -95,12 +95,7 @@ class LinkDataset(Dataset):
             raise TypeError("LinkDataset takes one Graph.")
         self.graph = graph
         self.pairs = check_pairs(pairs, graph.n_nodes, "pairs")
-        n = len(self.pairs)
-        self.y = None if y is None else np.asarray(y)
-        self.sample_weight = None if sample_weight is None else np.asarray(sample_weight)
-        for what, values in (("y", self.y), ("sample_weight", self.sample_weight)):
-            if values is not None and values.shape[0] != n:
-                raise ValueError(f"{what} has {values.shape[0]} rows for {n} pairs.")
+        self.y, self.sample_weight = row_arrays(len(self.pairs), "pairs", y, sample_weight)
         if negative_ratio and self.y is None:
             raise ValueError("negative_ratio needs y: the sampled pairs are labelled 0.")
         self.negative_ratio = float(negative_ratio)

@@ -13,7 +13,7 @@ from collections import namedtuple
 import numpy as np
 
 from sklears_neural.data._dataset import Dataset, _item
-from sklears_neural.data._graph import Graph, GraphBatch, collate_graphs
+from sklears_neural.data._graph import Graph, GraphBatch, collate_graphs, row_arrays
 
 __all__ = ["NodeBatch", "NodeDataset"]
 
@@ -70,12 +70,7 @@ class NodeDataset(Dataset):
         if self.nodes.size and (self.nodes.min() < 0 or self.nodes.max() >= total):
             raise ValueError(f"nodes must be in [0, {total}) (the graphs' nodes, numbered "
                              "graph after graph).")
-        n = len(self.nodes)
-        self.y = None if y is None else np.asarray(y)
-        self.sample_weight = None if sample_weight is None else np.asarray(sample_weight)
-        for what, values in (("y", self.y), ("sample_weight", self.sample_weight)):
-            if values is not None and values.shape[0] != n:
-                raise ValueError(f"{what} has {values.shape[0]} rows for {n} nodes.")
+        self.y, self.sample_weight = row_arrays(len(self.nodes), "nodes", y, sample_weight)
 
     @property
     def n_nodes(self):

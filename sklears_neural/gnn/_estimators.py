@@ -220,22 +220,28 @@ _CLASSIFIER = """    label_smoothing : float in [0, 1], default=0.0
         Weights per class, multiplied into ``sample_weight``.
 """
 
-_TAIL = TRAINING_DOC_LOOP.format().replace(
-    "    n_iter_no_change : int, default=10\n", "    n_iter_no_change : int, default=50\n"
-) + TRAINING_DOC_DEPRECATED + """    **kwargs
+def doc_tail(network, sample="graph"):
+    """The end of a graph estimator's docstring: the loop parameters, kwargs and the
+    attributes every graph estimator has (``network``: the module's class)."""
+    return TRAINING_DOC_LOOP.format().replace(
+        "    n_iter_no_change : int, default=10\n", "    n_iter_no_change : int, default=50\n"
+    ) + TRAINING_DOC_DEPRECATED + f"""    **kwargs
         ``module__*``, ``optimizer__*`` and ``callbacks__*`` routed arguments.
 
     Attributes
     ----------
-    module_ : GraphNetwork
+    module_ : {network}
         The fitted network.
     n_features_in_ : int
         The node feature width.
     n_edge_features_ : int
         The edge feature width (0 without ``edge_attr``).
     history_, loss_curve_, n_iter_
-        As for every estimator of the library.
+        As for every estimator of the library; a sample is a {sample}.
 """
+
+
+_TAIL = doc_tail("GraphNetwork")
 
 
 class GNNGraphClassifier(NeuralNetClassifierMixin, _GraphNet):

@@ -18,17 +18,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from sklears_neural._threads import thread_limits
 from sklears_neural.autograd import Tensor
-from sklears_neural.base._mixins import NeuralNetClassifierMixin
-from sklears_neural.base._params import (
-    TRAINING_DOC_DEPRECATED,
-    TRAINING_DOC_EPOCHS,
-    TRAINING_DOC_LOOP,
-    TRAINING_DOC_PENALTIES,
-)
 from sklears_neural.backend import get_array_module
+from sklears_neural.base._mixins import NeuralNetClassifierMixin
+from sklears_neural.base._params import TRAINING_DOC_EPOCHS, TRAINING_DOC_PENALTIES
 from sklears_neural.data import Graph, LinkDataset
 from sklears_neural.data._graph_links import check_pairs
-from sklears_neural.gnn._estimators import _check_widths, _graphs
+from sklears_neural.gnn._estimators import _check_widths, _graphs, doc_tail
 from sklears_neural.gnn._network import NodeNetwork
 from sklears_neural.gnn._node_estimators import _NodeNet
 from sklears_neural.nn import Module
@@ -137,23 +132,10 @@ class GNNLinkPredictor(NeuralNetClassifierMixin, _NodeNet):
         Smooth the one-hot targets by this much.
     class_weight : "balanced", dict or None, default=None
         Weights per class, multiplied into ``sample_weight``.
-""" + TRAINING_DOC_LOOP.format() + TRAINING_DOC_DEPRECATED + """    **kwargs
-        ``module__*``, ``optimizer__*`` and ``callbacks__*`` routed arguments.
-
-    Attributes
-    ----------
-    module_ : LinkNetwork
-        The fitted network.
-    graph_ : Graph
+""" + doc_tail("LinkNetwork", "pair") + """    graph_ : Graph
         The graph of ``fit``, scored by ``predict_proba`` by default.
     classes_ : ndarray
         ``[0, 1]``.
-    n_features_in_ : int
-        The node feature width.
-    n_edge_features_ : int
-        The edge feature width (0 without ``edge_attr``).
-    history_, loss_curve_, n_iter_
-        As for every estimator of the library; a sample is a pair.
 """
     _parameter_constraints = {
         **_NodeNet._parameter_constraints,

@@ -16,17 +16,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from sklears_neural._threads import thread_limits
-from sklears_neural.data import Graph, NodeDataset
-from sklears_neural.gnn._estimators import _check_widths, _GraphNet, _graphs
-from sklears_neural.gnn._network import NodeNetwork
 from sklears_neural.base._checks import resolve_optimizer
 from sklears_neural.base._mixins import NeuralNetClassifierMixin, NeuralNetRegressorMixin
-from sklears_neural.base._params import (
-    TRAINING_DOC_DEPRECATED,
-    TRAINING_DOC_EPOCHS,
-    TRAINING_DOC_LOOP,
-    TRAINING_DOC_PENALTIES,
-)
+from sklears_neural.base._params import TRAINING_DOC_EPOCHS, TRAINING_DOC_PENALTIES
+from sklears_neural.data import Graph, NodeDataset
+from sklears_neural.gnn._estimators import _check_widths, _GraphNet, _graphs, doc_tail
+from sklears_neural.gnn._network import NodeNetwork
 
 __all__ = ["GNNNodeClassifier", "GNNNodeRegressor"]
 
@@ -278,22 +273,7 @@ _HEAD = """
     "    l1 : float, default=0.0\n"
     "        L1 penalty on the weight matrices, divided likewise.\n")
 
-_TAIL = TRAINING_DOC_LOOP.format().replace(
-    "    n_iter_no_change : int, default=10\n", "    n_iter_no_change : int, default=50\n"
-) + TRAINING_DOC_DEPRECATED + """    **kwargs
-        ``module__*``, ``optimizer__*`` and ``callbacks__*`` routed arguments.
-
-    Attributes
-    ----------
-    module_ : NodeNetwork
-        The fitted network.
-    n_features_in_ : int
-        The node feature width.
-    n_edge_features_ : int
-        The edge feature width (0 without ``edge_attr``).
-    history_, loss_curve_, n_iter_
-        As for every estimator of the library; a sample is a labelled node.
-"""
+_TAIL = doc_tail("NodeNetwork", "labelled node")
 
 
 class GNNNodeClassifier(NeuralNetClassifierMixin, _NodeNet):

@@ -27,6 +27,7 @@ from sklears_neural.data._graph_io import from_smiles, read_tu
 from sklears_neural.data._graph_links import LinkBatch, LinkDataset, split_edges
 from sklears_neural.data._graph_nodes import NodeBatch, NodeDataset
 from sklears_neural.data._loader import DataLoader, default_collate
+from sklears_neural.data._replay import ReplayBuffer, RolloutBuffer, gae
 from sklears_neural.data._sampler import (
     BatchSampler,
     RandomSampler,
@@ -54,6 +55,8 @@ __all__ = [
     "NodeDataset",
     "Padded",
     "RandomSampler",
+    "ReplayBuffer",
+    "RolloutBuffer",
     "Sampler",
     "SequenceDataset",
     "SequentialSampler",
@@ -63,6 +66,7 @@ __all__ = [
     "collate_graphs",
     "default_collate",
     "from_smiles",
+    "gae",
     "pad_sequences",
     "read_tu",
     "split_edges",

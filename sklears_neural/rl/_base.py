@@ -1,0 +1,277 @@
+"""What every agent shares: the environment (an id, an instance or a vector env,
+on gymnasium's API), seeding, the ``fit`` frame (a failed fit leaves the agent as
+it was), ``predict``, ``score``, ``evaluate_policy``, episode history, callbacks,
+and pickling without the environment."""
+
+import copy
+import numbers
+import time
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from sklears_neural._random import as_generator
+from sklears_neural.autograd import Tensor, no_grad
+
+__all__ = ["BaseAgent", "evaluate_policy", "make_vector_env"]
+
+
+def _gym():
+    try:
+        import gymnasium
+    except ImportError as error:  # pragma: no cover - gymnasium is in the rl extra
+        raise ImportError("sklears_neural.rl needs gymnasium: pip install "
+                          "'sklears-neural[rl]' (or gymnasium).") from error
+    return gymnasium
+
+
+def make_vector_env(env, n_envs=1):
+    """``env`` as a vector env that resets an ended episode in the same step.
+
+    Parameters
+    ----------
+    env : str, gymnasium.Env or gymnasium.vector.VectorEnv
+        An id for ``gymnasium.make``, an environment (``n_envs`` must be 1:
+        it cannot be copied), or a vector env made with
+        ``autoreset_mode=AutoresetMode.SAME_STEP``.
+    n_envs : int, default=1
+        Copies of an id's environment.
+
+    Returns
+    -------
+    gymnasium.vector.VectorEnv
+        With same-step resets: an ended episode's last observation is in
+        ``info["final_obs"]``.
+    """
+    gym = _gym()
+    same_step = gym.vector.AutoresetMode.SAME_STEP
+    if isinstance(env, gym.vector.VectorEnv):
+        if env.metadata.get("autoreset_mode") != same_step:
+            raise ValueError("env is a vector env that resets an ended episode on the next "
+                             "step; make it with autoreset_mode=AutoresetMode.SAME_STEP.")
+        return env
+    if isinstance(env, str):
+        return gym.vector.SyncVectorEnv([lambda: gym.make(env)] * n_envs,
+                                        autoreset_mode=same_step)
+    if isinstance(env, gym.Env):
+        if n_envs != 1:
+            raise ValueError(f"n_envs={n_envs} needs env as an id string (an environment "
+                             "instance cannot be copied); or pass a vector env.")
+        return gym.vector.SyncVectorEnv([lambda: env], autoreset_mode=same_step)
+    raise ValueError(f"env must be a gymnasium id, Env or VectorEnv; got {type(env).__name__}.")
+
+
+def _final_obs(next_obs, infos, ended):
+    """The observations after the step, an ended episode's final one in place of the
+    reset's."""
+    if not ended.any():
+        return next_obs
+    final = next_obs.copy()
+    for i in np.flatnonzero(ended):
+        final[i] = infos["final_obs"][i]
+    return final
+
+
+class BaseAgent(BaseEstimator):
+    """Shared machinery of the agents; not used directly.
+
+    Subclasses set ``_check_spaces(env)``, ``_build(env, rng)`` (networks,
+    optimizers, buffers) and ``_learn(env, total_timesteps, rng)``, and
+    ``_act(obs, deterministic)``.
+    """
+
+    def fit(self, total_timesteps=None, callbacks=None):
+        """Train for ``total_timesteps`` environment steps (all envs together).
+
+        If anything raises (Ctrl-C included), the agent is left as it was.
+
+        Parameters
+        ----------
+        total_timesteps : int, optional
+            Steps to train; default the ``total_timesteps`` parameter.
+        callbacks : list of callable, optional
+            Each called as ``callback(agent, episode)`` after every finished
+            episode, ``episode`` a dict (``return``, ``length``,
+            ``timesteps``); returning False stops training.
+
+        Returns
+        -------
+        self : object
+            The trained agent.
+        """
+        steps = self.total_timesteps if total_timesteps is None else total_timesteps
+        if (not isinstance(steps, numbers.Integral) or isinstance(steps, bool)
+                or steps <= 0):
+            raise ValueError(f"total_timesteps must be a positive int; got {steps!r}.")
+        self._validate_params()
+        saved = copy.copy(self.__dict__)
+        try:
+            env = make_vector_env(self.env, getattr(self, "n_envs", 1))
+            self._check_spaces(env)
+            rng = as_generator(self.random_state)
+            self._rng = rng
+            self._seed = int(rng.integers(2**31 - 1))
+            if not (self.warm_start and hasattr(self, "policy_")):
+                self._build(env, rng)
+                self.history_ = {"episode_returns": [], "episode_lengths": [], "losses": [],
+                                 "timesteps": []}
+                self.n_timesteps_ = 0
+            self._callbacks = list(callbacks or [])
+            self._stop = False
+            start = time.perf_counter()
+            self._learn(env, int(steps), rng)
+            self.fit_time_ = time.perf_counter() - start
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+        finally:
+            self.__dict__.pop("_callbacks", None)
+        return self
+
+    def _reset(self, env):
+        obs, _ = env.reset(seed=self._seed)
+        env.action_space.seed(self._seed)
+        self._episode_returns = np.zeros(env.num_envs)
+        self._episode_lengths = np.zeros(env.num_envs, dtype=np.int64)
+        return obs
+
+    def _track(self, rewards, ended):
+        """Count the step's rewards; record finished episodes and run the callbacks."""
+        self._episode_returns += rewards
+        self._episode_lengths += 1
+        self.n_timesteps_ += len(rewards)
+        for i in np.flatnonzero(ended):
+            episode = {"return": float(self._episode_returns[i]),
+                       "length": int(self._episode_lengths[i]), "timesteps": self.n_timesteps_}
+            self.history_["episode_returns"].append(episode["return"])
+            self.history_["episode_lengths"].append(episode["length"])
+            self.history_["timesteps"].append(self.n_timesteps_)
+            self._episode_returns[i] = 0.0
+            self._episode_lengths[i] = 0
+            if self.verbose and len(self.history_["episode_returns"]) % 10 == 0:
+                recent = self.history_["episode_returns"][-10:]
+                print(f"{type(self).__name__}: {self.n_timesteps_} steps, "
+                      f"{len(self.history_['episode_returns'])} episodes, mean return of the "
+                      f"last 10: {np.mean(recent):.2f}")
+            for callback in self._callbacks:
+                if callback(self, episode) is False:
+                    self._stop = True
+
+    def _step(self, env, actions):
+        """One step of every env: (next_obs, final_obs, rewards, terminated, truncated)."""
+        next_obs, rewards, terminated, truncated, infos = env.step(actions)
+        rewards = np.asarray(rewards, dtype=np.float64)
+        if not np.isfinite(rewards).all():
+            raise ValueError("the environment returned a non-finite reward; rewards must be "
+                             "finite numbers.")
+        ended = np.logical_or(terminated, truncated)
+        final = _final_obs(next_obs, infos, ended)
+        self._track(rewards, ended)
+        return next_obs, final, rewards, np.asarray(terminated), np.asarray(truncated)
+
+    # -- prediction ------------------------------------------------------------------
+    def _check_obs(self, obs):
+        """Observations as a float32 batch, and whether one was given alone."""
+        check_is_fitted(self, "policy_")
+        obs = np.asarray(obs, dtype=np.float32)
+        shape = self.observation_shape_
+        if obs.shape == shape:
+            return obs[None], True
+        if obs.shape[1:] != shape:
+            raise ValueError(f"obs has shape {obs.shape}; the agent takes one observation of "
+                             f"shape {shape} or a batch of shape (n, {', '.join(map(str, shape))})"
+                             ".")
+        return obs, False
+
+    def predict(self, obs, deterministic=True):
+        """The agent's action for one observation, or for each of a batch.
+
+        Parameters
+        ----------
+        obs : array-like of shape observation_shape_ or (n, *observation_shape_)
+            Observation(s).
+        deterministic : bool, default=True
+            The greedy / most likely action instead of a draw.
+
+        Returns
+        -------
+        ndarray
+            One action, or one per observation.
+        """
+        batch, single = self._check_obs(obs)
+        with no_grad():
+            actions = self._act(batch, deterministic)
+        return actions[0] if single else actions
+
+    def _forward(self, module, obs):
+        with no_grad():
+            return module(Tensor(np.asarray(obs, dtype=np.float32)))
+
+    def score(self, n_episodes=10, env=None):
+        """Mean return of deterministic episodes.
+
+        Parameters
+        ----------
+        n_episodes : int, default=10
+            Episodes to run.
+        env : str or gymnasium.Env, optional
+            Default the training ``env`` (a new instance for an id).
+
+        Returns
+        -------
+        float
+            The mean episodic return.
+        """
+        return float(np.mean(evaluate_policy(self, self.env if env is None else env,
+                                             n_episodes)[0]))
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        gym = _gym()
+        if isinstance(state.get("env"), (gym.Env, gym.vector.VectorEnv)):
+            state["env"] = getattr(getattr(state["env"], "spec", None), "id", None)
+        state.pop("_rng", None)
+        state.pop("_buffer", None)  # experience is not part of the model (as SB3)
+        return state
+
+
+def evaluate_policy(agent, env, n_eval_episodes=10, deterministic=True, seed=None):
+    """Run an agent's policy for whole episodes.
+
+    Parameters
+    ----------
+    agent : BaseAgent
+        A fitted agent.
+    env : str or gymnasium.Env
+        The environment (an id is made afresh).
+    n_eval_episodes : int, default=10
+        Episodes.
+    deterministic : bool, default=True
+        Greedy actions.
+    seed : int, optional
+        Seeds the first reset.
+
+    Returns
+    -------
+    returns : list of float
+        Each episode's return.
+    lengths : list of int
+        Each episode's length.
+    """
+    gym = _gym()
+    env = gym.make(env) if isinstance(env, str) else env
+    returns, lengths = [], []
+    obs, _ = env.reset(seed=seed)
+    for _ in range(int(n_eval_episodes)):
+        total, length, done = 0.0, 0, False
+        while not done:
+            obs, reward, terminated, truncated, _ = env.step(agent.predict(obs, deterministic))
+            total += float(reward)
+            length += 1
+            done = terminated or truncated
+        returns.append(total)
+        lengths.append(length)
+        obs, _ = env.reset()
+    return returns, lengths

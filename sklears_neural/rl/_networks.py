@@ -1,0 +1,198 @@
+"""The agents' networks: a Q-network (optionally dueling) and an actor-critic with a
+categorical or diagonal-Gaussian policy, with Stable-Baselines3's initialisation
+(orthogonal weights; gain sqrt(2) in the hidden layers, 0.01 on the policy's
+head, 1 on the value's)."""
+
+import math
+
+import numpy as np
+
+from sklears_neural import nn
+from sklears_neural.nn import functional as F
+from sklears_neural.nn import init
+
+__all__ = ["ActorCritic", "QNetwork", "mlp"]
+
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+def _linear(in_features, out_features, gain, generator, activation=None):
+    layer = nn.Linear(in_features, out_features, activation=activation)
+    init.orthogonal_(layer.weight, gain=gain, generator=generator)
+    init.zeros_(layer.bias)
+    return layer
+
+
+def mlp(in_features, hidden, activation, generator):
+    """Hidden dense layers (each with its activation fused); its output width."""
+    layers, width = [], in_features
+    for size in hidden:
+        layers.append(_linear(width, size, math.sqrt(2.0), generator, activation))
+        width = size
+    return nn.Sequential(*layers), width
+
+
+class QNetwork(nn.Module):
+    """Action values Q(s, .) of a discrete action space.
+
+    Parameters
+    ----------
+    n_features : int
+        The observation's width.
+    n_actions : int
+        Actions.
+    hidden : tuple of int, default=(64, 64)
+        Hidden widths.
+    activation : str, default="relu"
+        Of the hidden layers.
+    dueling : bool, default=False
+        ``Q = V + A - mean(A)`` from two heads (Wang et al. 2016).
+    generator : numpy.random.Generator, optional
+        Seeds the weights.
+    """
+
+    def __init__(self, n_features, n_actions, hidden=(64, 64), activation="relu",
+                 dueling=False, generator=None):
+        super().__init__()
+        self.body, width = mlp(n_features, hidden, activation, generator)
+        self.dueling = dueling
+        self.head = _linear(width, n_actions, 1.0, generator)
+        if dueling:
+            self.value = _linear(width, 1, 1.0, generator)
+
+    def forward(self, obs):
+        """Compute the Q-values of a batch of observations.
+
+        Parameters
+        ----------
+        obs : Tensor of shape (n, n_features)
+            Observations.
+
+        Returns
+        -------
+        Tensor of shape (n, n_actions)
+            Their action values.
+        """
+        h = self.body(obs)
+        q = self.head(h)
+        if self.dueling:
+            q = self.value(h) + q - q.mean(axis=1, keepdims=True)
+        return q
+
+
+class ActorCritic(nn.Module):
+    """A policy and a value function, on separate hidden layers (SB3's default).
+
+    Parameters
+    ----------
+    n_features : int
+        The observation's width.
+    n_actions : int
+        Actions (discrete) or action dimensions (continuous).
+    continuous : bool
+        A diagonal Gaussian over ``n_actions`` dimensions (a learned
+        state-independent log standard deviation) instead of a categorical.
+    hidden : tuple of int, default=(64, 64)
+        Hidden widths of each network.
+    activation : str, default="tanh"
+        Of the hidden layers.
+    log_std_init : float, default=0.0
+        The Gaussian's initial log standard deviation.
+    generator : numpy.random.Generator, optional
+        Seeds the weights.
+    """
+
+    def __init__(self, n_features, n_actions, continuous, hidden=(64, 64), activation="tanh",
+                 log_std_init=0.0, generator=None):
+        super().__init__()
+        self.continuous = continuous
+        self.pi_body, width = mlp(n_features, hidden, activation, generator)
+        self.vf_body, _ = mlp(n_features, hidden, activation, generator)
+        self.pi_head = _linear(width, n_actions, 0.01, generator)
+        self.vf_head = _linear(width, 1, 1.0, generator)
+        if continuous:
+            self.log_std = nn.Parameter(np.full(n_actions, log_std_init, dtype=np.float32))
+
+    def forward(self, obs):
+        """The policy's parameters and the values of a batch of observations.
+
+        Parameters
+        ----------
+        obs : Tensor of shape (n, n_features)
+            Observations.
+
+        Returns
+        -------
+        head : Tensor of shape (n, n_actions)
+            Logits (discrete) or the Gaussian's means (continuous).
+        values : Tensor of shape (n,)
+            State values.
+        """
+        head = self.pi_head(self.pi_body(obs))
+        values = self.vf_head(self.vf_body(obs)).reshape(-1)
+        return head, values
+
+    def log_prob_entropy(self, head, actions):
+        """The log-probability of ``actions`` and the policy's entropy, per row.
+
+        Parameters
+        ----------
+        head : Tensor of shape (n, n_actions)
+            ``forward``'s first output.
+        actions : ndarray of shape (n,) or (n, n_actions)
+            Action indices (discrete) or values (continuous).
+
+        Returns
+        -------
+        log_prob : Tensor of shape (n,)
+            The log-probability of each row's action.
+        entropy : Tensor of shape (n,)
+            The policy's entropy at each row.
+        """
+        if self.continuous:
+            std = F.exp(self.log_std)
+            z = (head - actions.astype(head.dtype)) / std
+            log_prob = (-0.5 * z * z - self.log_std - 0.5 * _LOG_2PI).sum(axis=1)
+            entropy = (self.log_std + 0.5 * (1.0 + _LOG_2PI)).sum() * np.ones(
+                head.shape[0], dtype=np.float32)
+            return log_prob, entropy
+        log_p = F.log_softmax(head, dim=1)
+        log_prob = log_p[np.arange(head.shape[0]), actions.astype(np.int64)]
+        entropy = -(F.exp(log_p) * log_p).sum(axis=1)
+        return log_prob, entropy
+
+    def sample(self, head, rng, deterministic=False):
+        """Draw actions for a batch of policy heads (numpy), with their log-probabilities.
+
+        Parameters
+        ----------
+        head : ndarray of shape (n, n_actions)
+            Logits or means.
+        rng : numpy.random.Generator
+            Draws the actions.
+        deterministic : bool, default=False
+            The most likely action instead of a draw.
+
+        Returns
+        -------
+        actions : ndarray of shape (n,) or (n, n_actions)
+            The actions.
+        log_probs : ndarray of shape (n,)
+            Their log-probabilities.
+        """
+        head = np.asarray(head, dtype=np.float64)
+        if self.continuous:
+            log_std = np.asarray(self.log_std.data, dtype=np.float64)
+            noise = np.zeros(head.shape) if deterministic else rng.standard_normal(head.shape)
+            actions = head + np.exp(log_std) * noise
+            log_probs = (-0.5 * noise ** 2 - log_std - 0.5 * _LOG_2PI).sum(axis=1)
+            return actions, log_probs
+        shifted = head - head.max(axis=1, keepdims=True)
+        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        if deterministic:
+            actions = log_p.argmax(axis=1)
+        else:  # inverse-CDF draw, one uniform per row
+            cdf = np.cumsum(np.exp(log_p), axis=1)
+            actions = np.minimum((cdf < rng.random((len(head), 1)) * cdf[:, -1:]).sum(axis=1),
+                                 head.shape[1] - 1)
+        return actions, log_p[np.arange(len(head)), actions]

@@ -1,0 +1,176 @@
+"""The agents on tiny environments written here, whose optimum is known: a bandit,
+a chain, a continuous bandit; GAE and n-step returns by hand; reproducibility,
+cloning, persistence across processes, bad input."""
+
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+gym = pytest.importorskip("gymnasium", reason="the agents run on gymnasium environments")
+from gymnasium import spaces  # noqa: E402
+
+from sklears_neural.data import ReplayBuffer, gae  # noqa: E402
+from sklears_neural.rl import A2CAgent, DQNAgent, PPOAgent, evaluate_policy  # noqa: E402
+
+
+class Bandit(gym.Env):
+    """One step per episode; action 2 pays 1, the others 0."""
+
+    observation_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
+    action_space = spaces.Discrete(3)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.array([1.0, -1.0], dtype=np.float32), {}
+
+    def step(self, action):
+        return np.array([1.0, -1.0], dtype=np.float32), float(action == 2), True, False, {}
+
+
+class Chain(gym.Env):
+    """Five states in a row (one-hot); right pays 1 at the right end (then the
+    episode ends), left costs nothing; cut after 12 steps. Optimal: always right."""
+
+    observation_space = spaces.Box(0.0, 1.0, (5,), np.float32)
+    action_space = spaces.Discrete(2)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.position, self.steps = 0, 0
+        return self._obs(), {}
+
+    def _obs(self):
+        return np.eye(5, dtype=np.float32)[self.position]
+
+    def step(self, action):
+        self.steps += 1
+        self.position = max(0, min(4, self.position + (1 if action == 1 else -1)))
+        done = self.position == 4
+        return self._obs(), float(done), done, self.steps >= 12 and not done, {}
+
+
+class Target(gym.Env):
+    """A continuous bandit: reward -(a - 0.5)^2 for an action in [-1, 1]."""
+
+    observation_space = spaces.Box(-1.0, 1.0, (1,), np.float32)
+    action_space = spaces.Box(-1.0, 1.0, (1,), np.float32)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.ones(1, dtype=np.float32), {}
+
+    def step(self, action):
+        return np.ones(1, dtype=np.float32), -float((action[0] - 0.5) ** 2), True, False, {}
+
+
+class NaNReward(Bandit):
+    def step(self, action):
+        return np.array([1.0, -1.0], dtype=np.float32), float("nan"), True, False, {}
+
+
+def _vector(env_class, n):
+    return gym.vector.SyncVectorEnv([env_class] * n,
+                                    autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+
+
+@pytest.mark.parametrize("agent", [
+    DQNAgent(Bandit(), learning_starts=10, target_update_interval=20, train_freq=1,
+             exploration_fraction=0.5, learning_rate=1e-3, random_state=0),
+    PPOAgent(Bandit(), n_steps=32, batch_size=16, learning_rate=3e-3, random_state=0),
+    A2CAgent(Bandit(), n_steps=8, learning_rate=3e-3, random_state=0),
+], ids=["dqn", "ppo", "a2c"])
+def test_bandit_arm(agent):
+    agent.fit(600)
+    assert agent.predict(np.array([1.0, -1.0])) == 2
+    assert agent.score(n_episodes=3) == 1.0
+
+
+@pytest.mark.parametrize("agent", [
+    DQNAgent(Chain(), learning_starts=50, target_update_interval=50, train_freq=1,
+             exploration_fraction=0.3, learning_rate=1e-3, gamma=0.9, n_step=3, random_state=0),
+    PPOAgent(_vector(Chain, 4), n_steps=32, batch_size=32, learning_rate=3e-3, gamma=0.9,
+             random_state=0),
+], ids=["dqn-3-step", "ppo-4-envs"])
+def test_chain_walks_right(agent):
+    agent.fit(3000)
+    returns, lengths = evaluate_policy(agent, Chain(), n_eval_episodes=2)
+    assert returns == [1.0, 1.0] and lengths == [4, 4]  # the shortest path
+
+
+def test_continuous_actions_find_the_target():
+    agent = PPOAgent(Target(), n_steps=64, batch_size=32, learning_rate=1e-2, random_state=0)
+    agent.fit(3000)
+    assert agent.continuous_ and abs(float(agent.predict(np.ones(1))[0]) - 0.5) < 0.1
+
+
+def test_gae_and_n_step_returns_by_hand():
+    rewards = np.array([[1.0], [0.0], [2.0]])
+    values = np.array([[0.5], [0.4], [0.3]])
+    dones = np.array([[0.0], [1.0], [0.0]])
+    advantages, returns = gae(rewards, values, dones, np.array([0.7]), gamma=0.9, lam=0.8)
+    d2 = 2.0 + 0.9 * 0.7 - 0.3
+    d1 = 0.0 - 0.4  # the episode ends: no bootstrap
+    d0 = 1.0 + 0.9 * 0.4 - 0.5
+    expected = [d0 + 0.72 * d1, d1, d2]
+    np.testing.assert_allclose(advantages[:, 0], expected)
+    np.testing.assert_allclose(returns, advantages + values)
+
+    buffer = ReplayBuffer(10, (1,), n_step=3, gamma=0.5)
+    for t, (reward, end) in enumerate([(1.0, False), (2.0, False), (4.0, False), (8.0, True)]):
+        buffer.add(np.array([[t]]), np.array([0]), np.array([reward]), np.array([[t + 1]]),
+                   np.array([end]), np.array([False]))
+    obs, _, ret, next_obs, terminated, discount = buffer.__getitems__(slice(None))
+    np.testing.assert_allclose(obs[:, 0], [0, 1, 2, 3])
+    np.testing.assert_allclose(ret, [1 + 1 + 1, 2 + 2 + 2, 4 + 4, 8])
+    np.testing.assert_allclose(next_obs[:, 0], [3, 4, 4, 4])
+    np.testing.assert_allclose(terminated, [0, 1, 1, 1])
+    np.testing.assert_allclose(discount, [0.125, 0.125, 0.25, 0.5])
+
+
+def test_seeded_runs_are_identical_and_clone_round_trips():
+    def run():
+        agent = PPOAgent(Chain(), n_steps=32, batch_size=16, random_state=3).fit(300)
+        return agent, [p.data.copy() for p in agent.policy_.parameters()]
+    (first, w1), (second, w2) = run(), run()
+    assert first.history_ == second.history_
+    for a, b in zip(w1, w2):
+        np.testing.assert_array_equal(a, b)
+    copy = clone(first)
+    assert copy.get_params()["n_steps"] == 32 and not hasattr(copy, "policy_")
+    assert clone(DQNAgent("CartPole-v1", n_step=3)).get_params()["n_step"] == 3
+
+
+def test_pickled_agent_acts_the_same_in_a_fresh_process(tmp_path):
+    agent = DQNAgent(Chain(), learning_starts=20, random_state=0).fit(200)
+    path = tmp_path / "agent.pkl"
+    path.write_bytes(pickle.dumps(agent))
+    obs = np.eye(5, dtype=np.float32)
+    code = ("import pickle, sys, numpy as np; agent = pickle.load(open(sys.argv[1], 'rb')); "
+            "print(agent.predict(np.eye(5, dtype=np.float32)).tolist())")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == str(agent.predict(obs).tolist())
+    assert pickle.loads(path.read_bytes()).env is None  # the instance is not pickled
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="DQNAgent needs a discrete action space"):
+        DQNAgent(Target()).fit(10)
+    with pytest.raises(ValueError, match="total_timesteps must be a positive int"):
+        PPOAgent(Bandit()).fit(0)
+    with pytest.raises(ValueError, match="non-finite reward"):
+        A2CAgent(NaNReward(), random_state=0).fit(20)
+    agent = A2CAgent(Bandit(), random_state=0).fit(20)
+    with pytest.raises(ValueError, match=r"obs has shape \(3,\); the agent takes one"):
+        agent.predict(np.zeros(3))
+    assert agent.predict(np.ones((4, 2))).shape == (4,)
+    before = agent.__dict__.copy()
+    with pytest.raises(ValueError, match="non-finite reward"):
+        agent.set_params(env=NaNReward()).fit(20)
+    assert agent.policy_ is before["policy_"]  # a failed fit leaves the agent as it was
+    with pytest.raises(ValueError, match="an environment instance cannot be copied"):
+        PPOAgent(Bandit(), n_envs=2).fit(10)

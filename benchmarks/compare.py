@@ -30,7 +30,8 @@ TransformerEncoderLayer and its self-attention block, forward+backward)
 compare sequence models with PyTorch's using the same weights; ``--only
 sequence`` names these two. ``explain`` times integrated gradients against
 captum on the same network copied into PyTorch; ``graph`` the message-passing
-product against scipy.sparse and torch. A new comparison is one more function and one
+product against scipy.sparse and torch, and GCN/GAT epochs against PyTorch
+Geometric; ``rl`` DQN and PPO on CartPole-v1 against Stable-Baselines3. A new comparison is one more function and one
 more ``TABLES`` entry.
 
 Timing: ``time.perf_counter``; warm-up calls first; each repeat runs the
@@ -74,6 +75,7 @@ from compare_tables.graph import bench_graph  # noqa: E402
 from compare_tables.load import bench_load  # noqa: E402
 from compare_tables.mlp import bench_mlp, bench_overhead, bench_predict  # noqa: E402
 from compare_tables.optim import bench_optim  # noqa: E402
+from compare_tables.rl import bench_rl  # noqa: E402
 from compare_tables.sequence import bench_encoder, bench_rnn  # noqa: E402
 
 
@@ -92,6 +94,7 @@ TABLES = {
     "load": bench_load,
     "explain": bench_explain,
     "graph": bench_graph,
+    "rl": bench_rl,
 }
 
 # Tables that set their own threads (the machine's defaults) and so run once,
@@ -153,6 +156,9 @@ def environment(threads, load_average=None):
         "scipy": scipy.__version__,
         "torch": None if torch is None else torch.__version__,
         "scikit-learn": _version("scikit-learn"),
+        "torch_geometric": _version("torch_geometric"),
+        "stable-baselines3": _version("stable-baselines3"),
+        "gymnasium": _version("gymnasium"),
         "threadpoolctl": threadpoolctl.__version__,
         "sklears_neural_git": _git_revision(),
         "cpu": _cpu_model(),

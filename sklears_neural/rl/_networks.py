@@ -1,7 +1,7 @@
 """The agents' networks: a Q-network (optionally dueling) and an actor-critic with a
 categorical or diagonal-Gaussian policy, with Stable-Baselines3's initialisation
-(orthogonal weights; gain sqrt(2) in the hidden layers, 0.01 on the policy's
-head, 1 on the value's)."""
+(the Q-network PyTorch's default; the actor-critic orthogonal weights, gain
+sqrt(2) in the hidden layers, 0.01 on the policy's head, 1 on the value's)."""
 
 import math
 
@@ -17,17 +17,19 @@ _LOG_2PI = math.log(2.0 * math.pi)
 
 
 def _linear(in_features, out_features, gain, generator, activation=None):
-    layer = nn.Linear(in_features, out_features, activation=activation)
-    init.orthogonal_(layer.weight, gain=gain, generator=generator)
-    init.zeros_(layer.bias)
+    """A dense layer, orthogonal with ``gain`` (None: PyTorch's default draw)."""
+    layer = nn.Linear(in_features, out_features, activation=activation, generator=generator)
+    if gain is not None:
+        init.orthogonal_(layer.weight, gain=gain, generator=generator)
+        init.zeros_(layer.bias)
     return layer
 
 
-def mlp(in_features, hidden, activation, generator):
+def mlp(in_features, hidden, activation, generator, gain=math.sqrt(2.0)):
     """Hidden dense layers (each with its activation fused); its output width."""
     layers, width = [], in_features
     for size in hidden:
-        layers.append(_linear(width, size, math.sqrt(2.0), generator, activation))
+        layers.append(_linear(width, size, gain, generator, activation))
         width = size
     return nn.Sequential(*layers), width
 
@@ -54,11 +56,12 @@ class QNetwork(nn.Module):
     def __init__(self, n_features, n_actions, hidden=(64, 64), activation="relu",
                  dueling=False, generator=None):
         super().__init__()
-        self.body, width = mlp(n_features, hidden, activation, generator)
+        # PyTorch's default initialisation, as Stable-Baselines3's Q-networks
+        self.body, width = mlp(n_features, hidden, activation, generator, gain=None)
         self.dueling = dueling
-        self.head = _linear(width, n_actions, 1.0, generator)
+        self.head = _linear(width, n_actions, None, generator)
         if dueling:
-            self.value = _linear(width, 1, 1.0, generator)
+            self.value = _linear(width, 1, None, generator)
 
     def forward(self, obs):
         """Compute the Q-values of a batch of observations.

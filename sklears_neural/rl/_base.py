@@ -205,6 +205,12 @@ class BaseAgent(BaseEstimator):
             actions = self._act(batch, deterministic)
         return actions[0] if single else actions
 
+    def _predict_rng(self):
+        """Draws for stochastic ``predict`` (the training generator while it exists)."""
+        if getattr(self, "_rng", None) is None:
+            self._rng = np.random.default_rng()
+        return self._rng
+
     def _forward(self, module, obs):
         with no_grad():
             return module(Tensor(np.asarray(obs, dtype=np.float32)))

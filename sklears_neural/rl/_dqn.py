@@ -10,11 +10,10 @@ from sklearn.utils._param_validation import Interval
 
 from sklears_neural import optim
 from sklears_neural.autograd import Tensor, no_grad
-from sklears_neural.data import ReplayBuffer
 from sklears_neural.nn import functional as F
 from sklears_neural.nn.utils import clip_grad_norm_
-from sklears_neural.rl._base import BaseAgent
 from sklears_neural.rl._networks import QNetwork
+from sklears_neural.rl._off_policy import OffPolicyAgent, polyak_update
 
 __all__ = ["DQNAgent"]
 
@@ -29,7 +28,7 @@ def _policy_options(policy_kwargs, default_activation):
             options.get("activation", default_activation), options)
 
 
-class DQNAgent(BaseAgent):
+class DQNAgent(OffPolicyAgent):
     """Deep Q-network agent for environments with discrete actions.
 
     Parameters
@@ -164,6 +163,7 @@ class DQNAgent(BaseAgent):
         self.target_ = copy.deepcopy(self.policy_)
         self.optimizer_ = optim.Adam(self.policy_.parameters(), lr=self.learning_rate)
         self._buffer = None
+        self._action_shape, self._action_dtype = (), np.int64
 
     def _epsilon(self, done_steps, total):
         span = self.exploration_fraction * total
@@ -171,29 +171,13 @@ class DQNAgent(BaseAgent):
         return self.exploration_initial_eps + progress * (
             self.exploration_final_eps - self.exploration_initial_eps)
 
-    def _learn(self, env, total, rng):
-        if getattr(self, "_buffer", None) is None:  # not pickled: a loaded agent starts anew
-            self._buffer = ReplayBuffer(self.buffer_size, self.observation_shape_,
-                                        n_step=self.n_step, gamma=self.gamma,
-                                        n_envs=env.num_envs)
-        obs = self._reset(env)
-        n_envs, start = env.num_envs, self.n_timesteps_
-        calls = 0
-        while self.n_timesteps_ - start < total and not self._stop:
-            epsilon = self._epsilon(self.n_timesteps_ - start, total)
-            actions = self._greedy(obs)
-            explore = rng.random(n_envs) < epsilon
-            actions[explore] = rng.integers(0, self.n_actions_, explore.sum())
-            next_obs, final, rewards, terminated, truncated = self._step(env, actions)
-            self._buffer.add(obs.reshape(n_envs, -1), actions, rewards,
-                             final.reshape(n_envs, -1), terminated, truncated)
-            obs = next_obs
-            calls += 1
-            if self.n_timesteps_ > self.learning_starts and calls % self.train_freq == 0:
-                for _ in range(self.gradient_steps):
-                    self.history_["losses"].append(self._update(rng))
-            if calls % max(self.target_update_interval // n_envs, 1) == 0:
-                self._update_target()
+    def _explore(self, obs, done_steps, total, rng):
+        """Epsilon-greedy actions (each env draws on its own)."""
+        epsilon = self._epsilon(done_steps, total)
+        actions = self._greedy(obs)
+        explore = rng.random(len(actions)) < epsilon
+        actions[explore] = rng.integers(0, self.n_actions_, explore.sum())
+        return actions, actions
 
     def _greedy(self, obs):
         q = self._forward(self.policy_, np.asarray(obs).reshape(len(obs), -1))
@@ -220,12 +204,7 @@ class DQNAgent(BaseAgent):
         return float(loss.item())
 
     def _update_target(self):
-        for target, online in zip(self.target_.parameters(), self.policy_.parameters()):
-            if self.tau == 1.0:
-                target.data[...] = online.data
-            else:
-                target.data *= 1.0 - self.tau
-                target.data += self.tau * online.data
+        polyak_update(self.target_, self.policy_, self.tau)
 
     def _act(self, obs, deterministic):
         return self._greedy(obs)

@@ -118,11 +118,6 @@ class _OnPolicyAgent(BaseAgent):
         actions, _ = self.policy_.sample(head.data, self._predict_rng(), deterministic)
         return self._env_actions(actions)
 
-    def _predict_rng(self):
-        if getattr(self, "_rng", None) is None:
-            self._rng = np.random.default_rng()
-        return self._rng
-
     def _losses(self, batch):
         """(policy log-probs, entropy, values) of a batch, as Tensors."""
         head, values = self.policy_(Tensor(batch["obs"]))

@@ -14,7 +14,13 @@ gym = pytest.importorskip("gymnasium", reason="the agents run on gymnasium envir
 from gymnasium import spaces  # noqa: E402
 
 from sklears_neural.data import ReplayBuffer, gae  # noqa: E402
-from sklears_neural.rl import A2CAgent, DQNAgent, PPOAgent, evaluate_policy  # noqa: E402
+from sklears_neural.rl import (  # noqa: E402
+    A2CAgent,
+    DQNAgent,
+    PPOAgent,
+    SACAgent,
+    evaluate_policy,
+)
 
 
 class Bandit(gym.Env):
@@ -101,10 +107,14 @@ def test_chain_walks_right(agent):
     assert returns == [1.0, 1.0] and lengths == [4, 4]  # the shortest path
 
 
-def test_continuous_actions_find_the_target():
-    agent = PPOAgent(Target(), n_steps=64, batch_size=32, learning_rate=1e-2, random_state=0)
-    agent.fit(3000)
-    assert agent.continuous_ and abs(float(agent.predict(np.ones(1))[0]) - 0.5) < 0.1
+@pytest.mark.parametrize("agent", [
+    PPOAgent(Target(), n_steps=64, batch_size=32, learning_rate=1e-2, random_state=0),
+    SACAgent(Target(), learning_starts=50, batch_size=32, learning_rate=3e-3,
+             policy_kwargs={"net_arch": (32, 32)}, random_state=0),
+], ids=["ppo", "sac"])
+def test_continuous_actions_find_the_target(agent):
+    agent.fit(3000 if isinstance(agent, PPOAgent) else 600)
+    assert abs(float(agent.predict(np.ones(1))[0]) - 0.5) < 0.1
 
 
 def test_gae_and_n_step_returns_by_hand():
@@ -160,6 +170,8 @@ def test_pickled_agent_acts_the_same_in_a_fresh_process(tmp_path):
 def test_bad_input():
     with pytest.raises(ValueError, match="DQNAgent needs a discrete action space"):
         DQNAgent(Target()).fit(10)
+    with pytest.raises(ValueError, match="SACAgent needs a 1-D Box"):
+        SACAgent(Bandit()).fit(10)
     with pytest.raises(ValueError, match="total_timesteps must be a positive int"):
         PPOAgent(Bandit()).fit(0)
     with pytest.raises(ValueError, match="non-finite reward"):

@@ -1,0 +1,48 @@
+"""The loop of the off-policy agents (DQN, SAC): act, store the step in the replay
+buffer, update every ``train_freq`` steps once past ``learning_starts``, move the
+target networks every ``target_update_interval`` steps."""
+
+import numpy as np
+
+from sklears_neural.data import ReplayBuffer
+from sklears_neural.rl._base import BaseAgent
+
+__all__ = ["OffPolicyAgent", "polyak_update"]
+
+
+def polyak_update(target, online, tau):
+    """Move ``target``'s parameters ``tau`` of the way to ``online``'s (1: copy)."""
+    for t, o in zip(target.parameters(), online.parameters()):
+        if tau == 1.0:
+            t.data[...] = o.data
+        else:
+            t.data *= 1.0 - tau
+            t.data += tau * o.data
+
+
+class OffPolicyAgent(BaseAgent):
+    """Subclasses provide ``_explore(obs, done_steps, total, rng)`` -> (actions for the
+    env, actions to store), ``_update(rng)`` -> loss and ``_update_target()``, and set
+    ``_action_shape`` / ``_action_dtype`` in ``_build``."""
+
+    def _learn(self, env, total, rng):
+        if getattr(self, "_buffer", None) is None:  # not pickled: a loaded agent starts anew
+            width = int(np.prod(self.observation_shape_))  # stored flat, as the nets read it
+            self._buffer = ReplayBuffer(self.buffer_size, (width,),
+                                        self._action_shape, self._action_dtype,
+                                        n_step=getattr(self, "n_step", 1), gamma=self.gamma,
+                                        n_envs=env.num_envs)
+        obs = self._reset(env)
+        n_envs, start, calls = env.num_envs, self.n_timesteps_, 0
+        while self.n_timesteps_ - start < total and not self._stop:
+            actions, stored = self._explore(obs, self.n_timesteps_ - start, total, rng)
+            next_obs, final, rewards, terminated, truncated = self._step(env, actions)
+            self._buffer.add(obs.reshape(n_envs, -1), stored, rewards,
+                             final.reshape(n_envs, -1), terminated, truncated)
+            obs = next_obs
+            calls += 1
+            if self.n_timesteps_ > self.learning_starts and calls % self.train_freq == 0:
+                for _ in range(self.gradient_steps):
+                    self.history_["losses"].append(self._update(rng))
+            if calls % max(self.target_update_interval // n_envs, 1) == 0:
+                self._update_target()

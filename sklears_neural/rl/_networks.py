@@ -10,6 +10,7 @@ import numpy as np
 from sklears_neural import nn
 from sklears_neural.nn import functional as F
 from sklears_neural.nn import init
+from sklears_neural.rl._losses import categorical_log_prob_entropy
 
 __all__ = ["ActorCritic", "QNetwork", "mlp"]
 
@@ -159,10 +160,7 @@ class ActorCritic(nn.Module):
             entropy = (self.log_std + 0.5 * (1.0 + _LOG_2PI)).sum() * np.ones(
                 head.shape[0], dtype=np.float32)
             return log_prob, entropy
-        log_p = F.log_softmax(head, dim=1)
-        log_prob = log_p[np.arange(head.shape[0]), actions.astype(np.int64)]
-        entropy = -(F.exp(log_p) * log_p).sum(axis=1)
-        return log_prob, entropy
+        return categorical_log_prob_entropy(head, actions.astype(np.int64))
 
     def sample(self, head, rng, deterministic=False):
         """Draw actions for a batch of policy heads (numpy), with their log-probabilities.

@@ -15,6 +15,7 @@ from sklears_neural.nn import functional as F
 from sklears_neural.nn.utils import clip_grad_norm_
 from sklears_neural.rl._base import BaseAgent
 from sklears_neural.rl._dqn import _policy_options
+from sklears_neural.rl._losses import clipped_surrogate
 from sklears_neural.rl._networks import ActorCritic
 
 __all__ = ["A2CAgent", "PPOAgent"]
@@ -248,10 +249,7 @@ class PPOAgent(_OnPolicyAgent):
                 if self.normalize_advantage and len(index) > 1:
                     advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
                 log_prob, entropy, values = self._losses(batch)
-                ratio = F.exp(log_prob - Tensor(batch["log_probs"].astype(np.float32)))
-                adv = Tensor(advantages.astype(np.float32))
-                clipped = _clip(ratio, 1.0 - clip, 1.0 + clip)
-                policy_loss = -_minimum(ratio * adv, clipped * adv).mean()
+                policy_loss = clipped_surrogate(log_prob, batch["log_probs"], advantages, clip)
                 returns = Tensor(batch["returns"].astype(np.float32))
                 if self.clip_range_vf is not None:
                     old = Tensor(batch["values"].astype(np.float32))
@@ -321,8 +319,3 @@ class A2CAgent(_OnPolicyAgent):
 def _clip(t, low, high):
     """``clip(t, low, high)`` of a Tensor, the gradient passing where it is inside."""
     return t - F.relu(t - high) + F.relu(low - t)
-
-
-def _minimum(a, b):
-    """Elementwise minimum of two Tensors: ``b - relu(b - a)``."""
-    return b - F.relu(b - a)

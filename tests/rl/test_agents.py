@@ -186,3 +186,29 @@ def test_bad_input():
     assert agent.policy_ is before["policy_"]  # a failed fit leaves the agent as it was
     with pytest.raises(ValueError, match="an environment instance cannot be copied"):
         PPOAgent(Bandit(), n_envs=2).fit(10)
+
+
+def test_fused_losses_gradients_and_values():
+    from sklears_neural.autograd import Tensor, gradcheck
+    from sklears_neural.nn import functional as F
+    from sklears_neural.rl._losses import categorical_log_prob_entropy, clipped_surrogate
+
+    rng = np.random.default_rng(0)
+    logits = Tensor(rng.normal(size=(6, 3)), requires_grad=True)
+    actions = np.array([0, 2, 1, 1, 0, 2])
+    log_prob, entropy = categorical_log_prob_entropy(logits, actions)
+    log_p = F.log_softmax(Tensor(logits.numpy()), dim=1).numpy()
+    np.testing.assert_allclose(log_prob.numpy(), log_p[np.arange(6), actions])
+    np.testing.assert_allclose(entropy.numpy(), -(np.exp(log_p) * log_p).sum(axis=1))
+    weights = Tensor(rng.normal(size=6))
+    assert gradcheck(lambda z: categorical_log_prob_entropy(z, actions)[0] * weights, [logits])
+    assert gradcheck(lambda z: categorical_log_prob_entropy(z, actions)[1] * weights, [logits])
+    old = rng.normal(size=6)
+    advantages = np.array([1.0, -1.0, 2.0, -0.5, 0.3, -2.0])
+    # ratios inside and outside the clip range, for both signs of the advantage
+    new = Tensor(old + np.array([0.05, 0.5, -0.6, -0.05, 0.4, -0.5]), requires_grad=True)
+    ratio = np.exp(new.numpy() - old)
+    expected = -np.minimum(ratio * advantages,
+                           np.clip(ratio, 0.8, 1.2) * advantages).mean()
+    np.testing.assert_allclose(clipped_surrogate(new, old, advantages, 0.2).numpy(), expected)
+    assert gradcheck(lambda lp: clipped_surrogate(lp, old, advantages, 0.2), [new])

@@ -73,6 +73,14 @@ def _final_obs(next_obs, infos, ended):
     return final
 
 
+def _progress_bar(name, total):
+    try:
+        from tqdm.auto import tqdm
+    except ImportError as error:
+        raise ImportError("progress_bar=True needs tqdm (pip install tqdm).") from error
+    return tqdm(total=total, desc=name, unit="step")
+
+
 class BaseAgent(BaseEstimator):
     """Shared machinery of the agents; not used directly.
 
@@ -81,7 +89,7 @@ class BaseAgent(BaseEstimator):
     ``_act(obs, deterministic)``.
     """
 
-    def fit(self, total_timesteps=None, callbacks=None):
+    def fit(self, total_timesteps=None, callbacks=None, progress_bar=False):
         """Train for ``total_timesteps`` environment steps (all envs together).
 
         If anything raises (Ctrl-C included), the agent is left as it was.
@@ -94,6 +102,9 @@ class BaseAgent(BaseEstimator):
             Each called as ``callback(agent, episode)`` after every finished
             episode, ``episode`` a dict (``return``, ``length``,
             ``timesteps``); returning False stops training.
+        progress_bar : bool, default=False
+            Show a tqdm bar over the steps with the mean return of the last
+            10 episodes (needs tqdm).
 
         Returns
         -------
@@ -119,15 +130,21 @@ class BaseAgent(BaseEstimator):
                 self.n_timesteps_ = 0
             self._callbacks = list(callbacks or [])
             self._stop = False
+            self._bar = _progress_bar(type(self).__name__, int(steps)) if progress_bar else None
             start = time.perf_counter()
             self._learn(env, int(steps), rng)
             self.fit_time_ = time.perf_counter() - start
         except BaseException:
+            bar = self.__dict__.get("_bar")
             self.__dict__.clear()
             self.__dict__.update(saved)
+            self._bar = bar
             raise
         finally:
             self.__dict__.pop("_callbacks", None)
+            bar = self.__dict__.pop("_bar", None)
+            if bar is not None:
+                bar.close()
         return self
 
     def _reset(self, env):
@@ -142,6 +159,8 @@ class BaseAgent(BaseEstimator):
         self._episode_returns += rewards
         self._episode_lengths += 1
         self.n_timesteps_ += len(rewards)
+        if self._bar is not None:
+            self._bar.update(len(rewards))
         for i in np.flatnonzero(ended):
             episode = {"return": float(self._episode_returns[i]),
                        "length": int(self._episode_lengths[i]), "timesteps": self.n_timesteps_}
@@ -158,6 +177,9 @@ class BaseAgent(BaseEstimator):
             for callback in self._callbacks:
                 if callback(self, episode) is False:
                     self._stop = True
+        if self._bar is not None and ended.any():
+            self._bar.set_postfix(mean_return=np.mean(self.history_["episode_returns"][-10:]),
+                                  refresh=False)
 
     def _step(self, env, actions):
         """One step of every env: (next_obs, final_obs, rewards, terminated, truncated)."""

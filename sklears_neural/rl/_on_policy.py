@@ -1,5 +1,5 @@
-"""On-policy actor-critic agents: ``PPOAgent`` (Schulman et al. 2017) and
-``A2CAgent`` (Mnih et al. 2016), on rollouts of vectorised environments with
+"""On-policy agents: ``PPOAgent`` (Schulman et al. 2017), ``A2CAgent`` (Mnih et
+al. 2016) and ``REINFORCEAgent`` (Williams 1992, with a learned baseline), on rollouts of vectorised environments with
 generalised advantage estimation; discrete (categorical) and continuous (diagonal
 Gaussian) actions. Stable-Baselines3's parameter names and defaults."""
 
@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import Interval
 
 from sklears_neural import optim
 from sklears_neural.autograd import Tensor
-from sklears_neural.data import RolloutBuffer
+from sklears_neural.data import RolloutBuffer, gae
 from sklears_neural.nn import functional as F
 from sklears_neural.nn.utils import clip_grad_norm_
 from sklears_neural.rl._base import BaseAgent
@@ -18,7 +18,7 @@ from sklears_neural.rl._dqn import _policy_options
 from sklears_neural.rl._losses import clipped_surrogate
 from sklears_neural.rl._networks import ActorCritic
 
-__all__ = ["A2CAgent", "PPOAgent"]
+__all__ = ["A2CAgent", "PPOAgent", "REINFORCEAgent"]
 
 
 def _scheduled(value, progress_remaining):
@@ -319,3 +319,100 @@ class A2CAgent(_OnPolicyAgent):
 def _clip(t, low, high):
     """``clip(t, low, high)`` of a Tensor, the gradient passing where it is inside."""
     return t - F.relu(t - high) + F.relu(low - t)
+
+
+class REINFORCEAgent(_OnPolicyAgent):
+    __doc__ = """Monte-Carlo policy gradient (Williams 1992) with a learned baseline.
+
+    After every ``n_episodes`` whole episodes of one environment: one
+    gradient step on ``-(G - V(s)) log pi(a|s) + vf_coef * (G - V(s))^2 -
+    ent_coef * entropy``, G the discounted return from each step on (a
+    time-limit cut bootstraps the value of its last observation).
+""" + _PARAMETERS_HEAD + """    learning_rate : float or callable, default=1e-3
+        Adam's step size (or its schedule).
+    n_episodes : int, default=1
+        Episodes per update.
+    gamma : float, default=0.99
+        The discount.
+    baseline : bool, default=True
+        Subtract the learned value from the returns (and train it).
+    normalize_advantage : bool, default=False
+        Standardise each update's advantages.
+    ent_coef : float, default=0.0
+        The entropy bonus.
+    vf_coef : float, default=0.5
+        The baseline's loss weight.
+    max_grad_norm : float, optional
+        Clip the gradient norm of each step (None: no clipping).
+""" + _PARAMETERS_TAIL
+
+    _parameter_constraints = {
+        **{k: v for k, v in _COMMON_CONSTRAINTS.items()
+           if k not in ("n_steps", "gae_lambda", "n_envs")},
+        "n_episodes": [Interval(Integral, 1, None, closed="left")],
+        "baseline": ["boolean"],
+    }
+    n_envs = 1
+
+    def __init__(self, env, policy="mlp", *, policy_kwargs=None, learning_rate=1e-3,
+                 n_episodes=1, gamma=0.99, baseline=True, normalize_advantage=False,
+                 ent_coef=0.0, vf_coef=0.5, max_grad_norm=None, total_timesteps=100_000,
+                 random_state=None, warm_start=False, verbose=0):
+        self.env, self.policy, self.policy_kwargs = env, policy, policy_kwargs
+        self.learning_rate, self.n_episodes, self.gamma = learning_rate, n_episodes, gamma
+        self.baseline, self.normalize_advantage = baseline, normalize_advantage
+        self.ent_coef, self.vf_coef, self.max_grad_norm = ent_coef, vf_coef, max_grad_norm
+        self.total_timesteps, self.random_state = total_timesteps, random_state
+        self.warm_start, self.verbose = warm_start, verbose
+
+    def _make_optimizer(self, parameters):
+        return optim.Adam(parameters, lr=_scheduled(self.learning_rate, 1.0))
+
+    def _learn(self, env, total, rng):
+        obs = self._reset(env)
+        start = self.n_timesteps_
+        steps = {key: [] for key in ("obs", "actions", "rewards", "dones", "values")}
+        finished = 0
+        while self.n_timesteps_ - start < total and not self._stop:
+            flat = obs.reshape(1, -1)
+            head, value = self._forward(self.policy_, flat)
+            actions, _ = self.policy_.sample(head.data, rng)
+            next_obs, final, rewards, terminated, truncated = self._step(
+                env, self._env_actions(actions))
+            if truncated[0] and not terminated[0]:
+                _, tail = self._forward(self.policy_, final.reshape(1, -1))
+                rewards = rewards + self.gamma * np.asarray(tail.data, dtype=np.float64)
+            for key, item in (("obs", flat[0]), ("actions", actions[0]),
+                              ("rewards", rewards[0]), ("dones", terminated[0] | truncated[0]),
+                              ("values", float(np.asarray(value.data)[0]))):
+                steps[key].append(item)
+            obs = next_obs
+            finished += int(terminated[0] | truncated[0])
+            if finished == self.n_episodes:
+                self._update_episodes(steps, total, start)
+                steps = {key: [] for key in steps}
+                finished = 0
+
+    def _update_episodes(self, steps, total, start):
+        column = {k: np.asarray(v)[:, None] for k, v in steps.items()
+                  if k in ("rewards", "dones", "values")}
+        values = column["values"] if self.baseline else np.zeros_like(column["values"])
+        advantages, returns = gae(column["rewards"], values, column["dones"], np.zeros(1),
+                                  self.gamma, 1.0)
+        rollout = {"obs": np.asarray(steps["obs"], dtype=np.float32),
+                   "actions": np.asarray(steps["actions"]),
+                   "advantages": advantages[:, 0], "returns": returns[:, 0]}
+        remaining = max(1.0 - (self.n_timesteps_ - start) / total, 0.0)
+        for group in self.optimizer_.param_groups:
+            group["lr"] = _scheduled(self.learning_rate, remaining)
+        advantages = rollout["advantages"]
+        if self.normalize_advantage and len(advantages) > 1:
+            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+        log_prob, entropy, predicted = self._losses(rollout)
+        loss = -(Tensor(advantages.astype(np.float32)) * log_prob).mean() \
+            - self.ent_coef * entropy.mean()
+        if self.baseline:
+            loss = loss + self.vf_coef * F.mse_loss(
+                predicted, Tensor(rollout["returns"].astype(np.float32)))
+        self._step_optimizer(loss)
+        self.history_["losses"].append(float(loss.item()))

@@ -18,6 +18,7 @@ from sklears_neural.rl import (  # noqa: E402
     A2CAgent,
     DQNAgent,
     PPOAgent,
+    REINFORCEAgent,
     SACAgent,
     evaluate_policy,
 )
@@ -88,7 +89,8 @@ def _vector(env_class, n):
              exploration_fraction=0.5, learning_rate=1e-3, random_state=0),
     PPOAgent(Bandit(), n_steps=32, batch_size=16, learning_rate=3e-3, random_state=0),
     A2CAgent(Bandit(), n_steps=8, learning_rate=3e-3, random_state=0),
-], ids=["dqn", "ppo", "a2c"])
+    REINFORCEAgent(Bandit(), n_episodes=8, learning_rate=1e-2, random_state=0),
+], ids=["dqn", "ppo", "a2c", "reinforce"])
 def test_bandit_arm(agent):
     agent.fit(600)
     assert agent.predict(np.array([1.0, -1.0])) == 2
@@ -100,7 +102,8 @@ def test_bandit_arm(agent):
              exploration_fraction=0.3, learning_rate=1e-3, gamma=0.9, n_step=3, random_state=0),
     PPOAgent(_vector(Chain, 4), n_steps=32, batch_size=32, learning_rate=3e-3, gamma=0.9,
              random_state=0),
-], ids=["dqn-3-step", "ppo-4-envs"])
+    REINFORCEAgent(Chain(), n_episodes=4, learning_rate=1e-2, gamma=0.9, random_state=0),
+], ids=["dqn-3-step", "ppo-4-envs", "reinforce"])
 def test_chain_walks_right(agent):
     agent.fit(3000)
     returns, lengths = evaluate_policy(agent, Chain(), n_eval_episodes=2)

@@ -1,11 +1,14 @@
 """Reinforcement-learning agents with scikit-learn's parameter conventions.
 
 ``DQNAgent`` (discrete actions), ``PPOAgent``, ``A2CAgent`` and
-``REINFORCEAgent`` (discrete or continuous) and ``SACAgent`` (continuous) learn on gymnasium environments: ``Agent(env, ...).fit(
+``REINFORCEAgent`` (discrete or continuous actions) and ``SACAgent``
+(continuous) learn on gymnasium environments: ``Agent(env, ...).fit(
 total_timesteps)``, ``predict(obs)``, ``score(n_episodes)``;
 ``evaluate_policy`` runs episodes. ``get_params``, ``set_params`` and
 ``clone`` work as for any estimator, and a fitted agent pickles (without its
-environment instance or replay experience). Needs gymnasium (the ``rl``
+environment instance or replay experience). Observation normalisation and
+reward scaling are gymnasium's wrappers (``NormalizeObservation``,
+``NormalizeReward``) on the environment given. Needs gymnasium (the ``rl``
 extra).
 """
 

@@ -1,7 +1,8 @@
 """On-policy agents: ``PPOAgent`` (Schulman et al. 2017), ``A2CAgent`` (Mnih et
-al. 2016) and ``REINFORCEAgent`` (Williams 1992, with a learned baseline), on rollouts of vectorised environments with
-generalised advantage estimation; discrete (categorical) and continuous (diagonal
-Gaussian) actions. Stable-Baselines3's parameter names and defaults."""
+al. 2016) and ``REINFORCEAgent`` (Williams 1992, with a learned baseline), on
+rollouts of vectorised environments with generalised advantage estimation;
+discrete (categorical) and continuous (diagonal Gaussian) actions.
+Stable-Baselines3's parameter names and defaults."""
 
 from numbers import Integral, Real
 

@@ -97,6 +97,12 @@ class ReplayBuffer(Dataset):
                 self._emit(pending)
                 pending.popleft()
 
+    def reset_windows(self):
+        """Drop the steps still waiting for their n-step return (before the
+        environments restart, so that no window spans two episodes)."""
+        for pending in self._pending:
+            pending.clear()
+
     def _emit(self, pending):
         """Store the transition from ``pending[0]`` with the returns of all ``pending``."""
         ret, factor = 0.0, 1.0
@@ -127,7 +133,13 @@ class ReplayBuffer(Dataset):
         tuple of ndarray
             ``(obs, action, reward, next_obs, terminated, discount)``.
         """
-        rows = np.arange(self._size)[indices]
+        if isinstance(indices, slice):
+            rows = np.arange(self._size)[indices]
+        else:
+            rows = np.asarray(indices, dtype=np.int64)
+            if rows.size and (rows.min() < 0 or rows.max() >= self._size):
+                raise IndexError(f"ReplayBuffer holds {self._size} rows; asked for "
+                                 f"{rows.min()}..{rows.max()}.")
         return (self.obs[rows], self.actions[rows], self.rewards[rows], self.next_obs[rows],
                 self.terminated[rows], self.discounts[rows])
 
@@ -242,7 +254,7 @@ class RolloutBuffer:
         return self.step == self.n_steps
 
     def finish(self, last_values, gamma, lam):
-        """GAE over the stored steps; the rollout flattened to rows, env-major.
+        """GAE over the stored steps; the rollout flattened to rows, step-major.
 
         Parameters
         ----------

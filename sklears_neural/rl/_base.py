@@ -31,9 +31,9 @@ def make_vector_env(env, n_envs=1):
 
     Parameters
     ----------
-    env : str, gymnasium.Env or gymnasium.vector.VectorEnv
-        An id for ``gymnasium.make``, an environment (``n_envs`` must be 1:
-        it cannot be copied), or a vector env made with
+    env : str, EnvSpec, gymnasium.Env or gymnasium.vector.VectorEnv
+        An id or spec for ``gymnasium.make``, an environment (``n_envs``
+        must be 1: it cannot be copied), or a vector env made with
         ``autoreset_mode=AutoresetMode.SAME_STEP``.
     n_envs : int, default=1
         Copies of an id's environment.
@@ -51,7 +51,7 @@ def make_vector_env(env, n_envs=1):
             raise ValueError("env is a vector env that resets an ended episode on the next "
                              "step; make it with autoreset_mode=AutoresetMode.SAME_STEP.")
         return env
-    if isinstance(env, str):
+    if isinstance(env, (str, gym.envs.registration.EnvSpec)):
         return gym.vector.SyncVectorEnv([lambda: gym.make(env)] * n_envs,
                                         autoreset_mode=same_step)
     if isinstance(env, gym.Env):
@@ -110,20 +110,30 @@ class BaseAgent(BaseEstimator):
         -------
         self : object
             The trained agent.
+
+        Notes
+        -----
+        A warm start continues the weights, optimizer state and history but,
+        like Stable-Baselines3's default ``reset_num_timesteps=True``,
+        restarts the schedules (epsilon, learning rate, clip range) over the
+        new ``total_timesteps``.
         """
         steps = self.total_timesteps if total_timesteps is None else total_timesteps
         if (not isinstance(steps, numbers.Integral) or isinstance(steps, bool)
                 or steps <= 0):
             raise ValueError(f"total_timesteps must be a positive int; got {steps!r}.")
         self._validate_params()
-        saved = copy.copy(self.__dict__)
+        continuing = self.warm_start and hasattr(self, "policy_")
+        saved = self._snapshot(continuing)
         try:
             env = make_vector_env(self.env, getattr(self, "n_envs", 1))
             self._check_spaces(env)
             rng = as_generator(self.random_state)
             self._rng = rng
             self._seed = int(rng.integers(2**31 - 1))
-            if not (self.warm_start and hasattr(self, "policy_")):
+            if continuing:
+                self._check_same_spaces(env)
+            else:
                 self._build(env, rng)
                 self.history_ = {"episode_returns": [], "episode_lengths": [], "losses": [],
                                  "timesteps": []}
@@ -139,6 +149,7 @@ class BaseAgent(BaseEstimator):
             self.__dict__.clear()
             self.__dict__.update(saved)
             self._bar = bar
+            self._buffer = None  # its experience is not restored: the next fit starts one
             raise
         finally:
             self.__dict__.pop("_callbacks", None)
@@ -146,6 +157,26 @@ class BaseAgent(BaseEstimator):
             if bar is not None:
                 bar.close()
         return self
+
+    def _snapshot(self, continuing):
+        """What a failed fit restores: the attributes as they are, deep-copied when a
+        warm start would change the learned state in place (all but the environment
+        and the replay buffer)."""
+        if not continuing:
+            return copy.copy(self.__dict__)
+        return {key: value if key in ("env", "_buffer") else copy.deepcopy(value)
+                for key, value in self.__dict__.items()}
+
+    def _check_same_spaces(self, env):
+        """A warm start needs the spaces the agent was built for."""
+        shape = tuple(env.single_observation_space.shape)
+        space = env.single_action_space
+        actions = int(space.n) if hasattr(space, "n") else int(space.shape[0])
+        if shape != self.observation_shape_ or actions != self.n_actions_:
+            raise ValueError(f"warm_start=True continues an agent built for observations of "
+                             f"shape {self.observation_shape_} and {self.n_actions_} actions; "
+                             f"this environment has {shape} and {actions}. Set "
+                             "warm_start=False to start afresh.")
 
     def _reset(self, env):
         obs, _ = env.reset(seed=self._seed)
@@ -256,10 +287,16 @@ class BaseAgent(BaseEstimator):
                                              n_episodes)[0]))
 
     def __getstate__(self):
+        """The state to pickle (and deep-copy): an environment instance becomes its
+        ``EnvSpec`` (None without one; a vector env, one copy's), and the replay
+        experience and random stream are left out."""
         state = self.__dict__.copy()
         gym = _gym()
-        if isinstance(state.get("env"), (gym.Env, gym.vector.VectorEnv)):
-            state["env"] = getattr(getattr(state["env"], "spec", None), "id", None)
+        env = state.get("env")
+        if isinstance(env, gym.vector.VectorEnv):  # its environments' spec (one copy)
+            env = getattr(env, "envs", [None])[0]
+        if isinstance(env, gym.Env):  # the spec keeps make's arguments and wrappers
+            state["env"] = env.spec
         state.pop("_rng", None)
         state.pop("_buffer", None)  # experience is not part of the model (as SB3)
         return state
@@ -289,7 +326,13 @@ def evaluate_policy(agent, env, n_eval_episodes=10, deterministic=True, seed=Non
         Each episode's length.
     """
     gym = _gym()
-    env = gym.make(env) if isinstance(env, str) else env
+    if env is None:
+        raise ValueError("the agent has no environment (an environment instance is not "
+                         "pickled with it): pass env=, an id or an Env.")
+    if isinstance(env, gym.vector.VectorEnv):
+        raise ValueError("evaluation runs whole episodes of one environment: pass env=, an id "
+                         "or an Env, not a vector env.")
+    env = gym.make(env) if isinstance(env, (str, gym.envs.registration.EnvSpec)) else env
     returns, lengths = [], []
     obs, _ = env.reset(seed=seed)
     for _ in range(int(n_eval_episodes)):

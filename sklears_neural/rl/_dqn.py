@@ -147,6 +147,9 @@ class DQNAgent(OffPolicyAgent):
             raise ValueError(f"DQNAgent needs a discrete action space; this environment's is "
                              f"{env.single_action_space}. Use PPOAgent (or SACAgent) for "
                              "continuous actions.")
+        if env.single_action_space.start != 0:
+            raise ValueError("DQNAgent needs Discrete actions numbered from 0; this space "
+                             f"starts at {env.single_action_space.start}.")
         if not isinstance(env.single_observation_space, spaces.Box):
             raise ValueError("DQNAgent needs Box observations (arrays); got "
                              f"{env.single_observation_space}.")

@@ -23,15 +23,23 @@ def polyak_update(target, online, tau):
 class OffPolicyAgent(BaseAgent):
     """Subclasses provide ``_explore(obs, done_steps, total, rng)`` -> (actions for the
     env, actions to store), ``_update(rng)`` -> loss and ``_update_target()``, and set
-    ``_action_shape`` / ``_action_dtype`` in ``_build``."""
+    ``_action_shape`` / ``_action_dtype`` in ``_build``. The targets move every
+    ``target_update_interval`` steps (DQN), or after every gradient step when
+    ``_targets_per_update`` (SAC, as Stable-Baselines3)."""
+
+    _targets_per_update = False
 
     def _learn(self, env, total, rng):
-        if getattr(self, "_buffer", None) is None:  # not pickled: a loaded agent starts anew
+        layout = (self.buffer_size, getattr(self, "n_step", 1), self.gamma, env.num_envs)
+        if getattr(self, "_buffer", None) is None or self._buffer_layout != layout:
+            # none yet, none pickled, or built for other settings: start one
             width = int(np.prod(self.observation_shape_))  # stored flat, as the nets read it
             self._buffer = ReplayBuffer(self.buffer_size, (width,),
                                         self._action_shape, self._action_dtype,
-                                        n_step=getattr(self, "n_step", 1), gamma=self.gamma,
+                                        n_step=layout[1], gamma=self.gamma,
                                         n_envs=env.num_envs)
+            self._buffer_layout = layout
+        self._buffer.reset_windows()  # each fit resets the env: no window spans two
         obs = self._reset(env)
         n_envs, start, calls = env.num_envs, self.n_timesteps_, 0
         while self.n_timesteps_ - start < total and not self._stop:
@@ -44,5 +52,8 @@ class OffPolicyAgent(BaseAgent):
             if self.n_timesteps_ > self.learning_starts and calls % self.train_freq == 0:
                 for _ in range(self.gradient_steps):
                     self.history_["losses"].append(self._update(rng))
-            if calls % max(self.target_update_interval // n_envs, 1) == 0:
+                    if self._targets_per_update:
+                        self._update_target()
+            if (not self._targets_per_update
+                    and calls % max(self.target_update_interval // n_envs, 1) == 0):
                 self._update_target()

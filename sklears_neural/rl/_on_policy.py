@@ -61,6 +61,12 @@ class _OnPolicyAgent(BaseAgent):
                              f"{env.single_observation_space}.")
         if self.policy != "mlp":
             raise ValueError(f"policy must be 'mlp'; got {self.policy!r}.")
+        if isinstance(action_space, spaces.Discrete) and action_space.start != 0:
+            raise ValueError(f"{type(self).__name__} needs Discrete actions numbered from 0; "
+                             f"this space starts at {action_space.start}.")
+        if isinstance(self, REINFORCEAgent) and env.num_envs != 1:
+            raise ValueError(f"REINFORCEAgent runs one environment; got a vector env of "
+                             f"{env.num_envs}.")
 
     def _build(self, env, rng):
         from gymnasium import spaces
@@ -87,7 +93,7 @@ class _OnPolicyAgent(BaseAgent):
         obs = self._reset(env)
         start = self.n_timesteps_
         while self.n_timesteps_ - start < total and not self._stop:
-            while not buffer.full:
+            while not buffer.full and not self._stop:
                 flat = obs.reshape(n_envs, -1)
                 head, values = self._forward(self.policy_, flat)
                 actions, log_probs = self.policy_.sample(head.data, rng)
@@ -102,6 +108,8 @@ class _OnPolicyAgent(BaseAgent):
                         rewards[cut] += self.gamma * np.asarray(tail.data, dtype=np.float64)
                 buffer.add(flat, actions, rewards, terminated | truncated, values, log_probs)
                 obs = next_obs
+            if self._stop:  # a callback asked: no update on a partial rollout
+                break
             _, last = self._forward(self.policy_, obs.reshape(n_envs, -1))
             rollout = buffer.finish(np.asarray(last.data, dtype=np.float64), self.gamma,
                                     self.gae_lambda)
@@ -380,7 +388,7 @@ class REINFORCEAgent(_OnPolicyAgent):
             actions, _ = self.policy_.sample(head.data, rng)
             next_obs, final, rewards, terminated, truncated = self._step(
                 env, self._env_actions(actions))
-            if truncated[0] and not terminated[0]:
+            if self.baseline and truncated[0] and not terminated[0]:
                 _, tail = self._forward(self.policy_, final.reshape(1, -1))
                 rewards = rewards + self.gamma * np.asarray(tail.data, dtype=np.float64)
             for key, item in (("obs", flat[0]), ("actions", actions[0]),

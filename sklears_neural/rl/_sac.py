@@ -196,7 +196,7 @@ class SACAgent(OffPolicyAgent):
         "random_state": ["random_state"], "warm_start": ["boolean"], "verbose": ["verbose"],
     }
 
-    target_update_interval = 1
+    _targets_per_update = True
 
     def __init__(self, env, policy="mlp", *, policy_kwargs=None, learning_rate=3e-4,
                  buffer_size=1_000_000, learning_starts=100, batch_size=256, tau=0.005,

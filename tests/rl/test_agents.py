@@ -215,3 +215,60 @@ def test_fused_losses_gradients_and_values():
                            np.clip(ratio, 0.8, 1.2) * advantages).mean()
     np.testing.assert_allclose(clipped_surrogate(new, old, advantages, 0.2).numpy(), expected)
     assert gradcheck(lambda lp: clipped_surrogate(lp, old, advantages, 0.2), [new])
+
+
+def test_replay_windows_per_env_truncation_and_refits():
+    buffer = ReplayBuffer(20, (1,), n_step=2, gamma=0.5, n_envs=2)
+    # env 0: three steps, cut by a time limit; env 1: one step then terminated
+    steps = [([1.0, 10.0], [False, True], [False, False]),
+             ([2.0, 20.0], [False, False], [False, False]),
+             ([4.0, 40.0], [False, False], [True, False])]
+    for t, (rewards, terminated, truncated) in enumerate(steps):
+        obs = np.array([[t], [100 + t]], dtype=np.float32)
+        buffer.add(obs, np.array([0, 1]), np.array(rewards), obs + 1,
+                   np.array(terminated), np.array(truncated))
+    obs, actions, ret, next_obs, done, discount = buffer.__getitems__(slice(None))
+    rows = {(float(o[0]), float(r), float(n[0]), float(d), float(g))
+            for o, r, n, d, g in zip(obs, ret, next_obs, done, discount)}
+    assert rows == {
+        (100.0, 10.0, 101.0, 1.0, 0.5),   # env 1 ends at once: one reward, no bootstrap
+        (0.0, 2.0, 2.0, 0.0, 0.25),       # env 0: two rewards, bootstrap two steps on
+        (101.0, 40.0, 103.0, 0.0, 0.25),  # env 1's next episode: 20 + 0.5 * 40
+        (1.0, 4.0, 3.0, 0.0, 0.25),       # env 0 cut: the window folds, bootstrapped
+        (2.0, 4.0, 3.0, 0.0, 0.5),
+    }
+    buffer.add(np.zeros((2, 1)), np.array([0, 0]), np.array([1.0, 1.0]), np.ones((2, 1)),
+               np.array([False, False]), np.array([False, False]))
+    buffer.reset_windows()  # a new fit resets the envs: nothing pending may carry over
+    assert len(buffer) == 6 and all(not window for window in buffer._pending)
+
+
+def test_warm_start_continues_and_a_failed_warm_fit_restores():
+    agent = DQNAgent(Chain(), learning_starts=20, n_step=2, random_state=0).fit(100)
+    weights = [p.data.copy() for p in agent.policy_.parameters()]
+    losses = list(agent.history_["losses"])
+    agent.set_params(warm_start=True)
+
+    def fail_at_second_episode(agent, episode):
+        if len(agent.history_["episode_returns"]) > len(losses) // 10 + 10:
+            raise RuntimeError("stop here")
+    with pytest.raises(RuntimeError, match="stop here"):
+        agent.fit(400, callbacks=[fail_at_second_episode])
+    assert agent.history_["losses"] == losses and agent.n_timesteps_ == 100
+    for before, now in zip(weights, agent.policy_.parameters()):
+        np.testing.assert_array_equal(before, now.data)
+    agent.fit(50)
+    assert agent.n_timesteps_ == 150 and len(agent.history_["losses"]) > len(losses)
+    with pytest.raises(ValueError, match="warm_start=True continues an agent built for"):
+        agent.set_params(env=Bandit()).fit(10)
+
+
+def test_evaluation_needs_one_environment():
+    agent = PPOAgent(_vector(Bandit, 2), n_steps=8, random_state=0).fit(16)
+    with pytest.raises(ValueError, match="not a vector env"):
+        agent.score()
+    assert agent.score(env=Bandit(), n_episodes=2) in (0.0, 1.0)
+    loaded = pickle.loads(pickle.dumps(agent))
+    assert loaded.env is None  # the test's Bandit has no registered spec
+    with pytest.raises(ValueError, match="the agent has no environment"):
+        loaded.score()

@@ -98,8 +98,11 @@ class ReplayBuffer(Dataset):
                 pending.popleft()
 
     def reset_windows(self):
-        """Drop the steps still waiting for their n-step return (before the
-        environments restart, so that no window spans two episodes)."""
+        """Drop the steps still waiting for their n-step return.
+
+        Call it before the environments restart, so that no window spans two
+        episodes.
+        """
         for pending in self._pending:
             pending.clear()
 

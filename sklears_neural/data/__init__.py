@@ -27,7 +27,12 @@ from sklears_neural.data._graph_io import from_smiles, read_tu
 from sklears_neural.data._graph_links import LinkBatch, LinkDataset, split_edges
 from sklears_neural.data._graph_nodes import NodeBatch, NodeDataset
 from sklears_neural.data._loader import DataLoader, default_collate
-from sklears_neural.data._replay import ReplayBuffer, RolloutBuffer, gae
+from sklears_neural.data._replay import (
+    PrioritizedReplayBuffer,
+    ReplayBuffer,
+    RolloutBuffer,
+    gae,
+)
 from sklears_neural.data._sampler import (
     BatchSampler,
     RandomSampler,
@@ -54,6 +59,7 @@ __all__ = [
     "NodeBatch",
     "NodeDataset",
     "Padded",
+    "PrioritizedReplayBuffer",
     "RandomSampler",
     "ReplayBuffer",
     "RolloutBuffer",

@@ -13,7 +13,7 @@ import numpy as np
 from sklears_neural._random import as_generator
 from sklears_neural.data._dataset import Dataset
 
-__all__ = ["ReplayBuffer", "RolloutBuffer", "gae"]
+__all__ = ["PrioritizedReplayBuffer", "ReplayBuffer", "RolloutBuffer", "gae"]
 
 
 class ReplayBuffer(Dataset):
@@ -279,3 +279,94 @@ class RolloutBuffer:
                 "log_probs": self.log_probs, "advantages": advantages, "returns": returns}
         self.step = 0
         return {k: v.reshape(rows, *v.shape[2:]) for k, v in flat.items()}
+
+
+class PrioritizedReplayBuffer(ReplayBuffer):
+    """A replay buffer that samples transitions by priority (Schaul et al. 2016).
+
+    Row i is drawn with probability ``p_i ** alpha / sum_j p_j ** alpha``; a
+    new row gets the largest priority seen, and ``update_priorities`` sets
+    them from the last batch's TD errors. A sum tree over the rows makes
+    drawing a batch and updating its priorities O(batch * log capacity).
+
+    Parameters
+    ----------
+    capacity, obs_shape, action_shape, action_dtype, n_step, gamma, n_envs, obs_dtype
+        As for ``ReplayBuffer``.
+    alpha : float, default=0.6
+        How much priorities count (0: uniform).
+    eps : float, default=1e-6
+        Added to every priority, so that none is 0.
+    """
+
+    def __init__(self, capacity, obs_shape, action_shape=(), action_dtype=np.int64, n_step=1,
+                 gamma=0.99, n_envs=1, obs_dtype=np.float32, alpha=0.6, eps=1e-6):
+        super().__init__(capacity, obs_shape, action_shape, action_dtype, n_step, gamma,
+                         n_envs, obs_dtype)
+        self.alpha, self.eps = float(alpha), float(eps)
+        self._leaves = 1 << max(0, (self.capacity - 1).bit_length())
+        self._tree = np.zeros(2 * self._leaves)  # node k's children: 2k and 2k + 1
+        self._max_priority = 1.0
+
+    def _emit(self, pending):
+        row = self._next
+        super()._emit(pending)
+        self._set([row], np.array([self._max_priority ** self.alpha]))
+
+    def _set(self, rows, values):
+        nodes = np.asarray(rows, dtype=np.int64) + self._leaves
+        self._tree[nodes] = values
+        nodes = np.unique(nodes // 2)
+        while nodes[0] >= 1:
+            self._tree[nodes] = self._tree[2 * nodes] + self._tree[2 * nodes + 1]
+            if nodes[0] == 1:
+                break
+            nodes = np.unique(nodes // 2)
+
+    def sample(self, batch_size, generator=None, beta=0.4):
+        """A batch drawn by priority, with its importance weights and rows.
+
+        Parameters
+        ----------
+        batch_size : int
+            Rows.
+        generator : numpy.random.Generator, int or None, default=None
+            Draws them.
+        beta : float, default=0.4
+            Importance-sampling exponent (1 corrects the bias fully).
+
+        Returns
+        -------
+        tuple
+            The rows as ``__getitems__`` gives them, then their weights
+            ``(N P(i)) ** -beta / max`` and their row indices (for
+            ``update_priorities``).
+        """
+        if not self._size:
+            raise ValueError("PrioritizedReplayBuffer.sample: the buffer is empty.")
+        total = self._tree[1]
+        targets = as_generator(generator).random(batch_size) * total
+        nodes = np.ones(batch_size, dtype=np.int64)
+        while nodes[0] < self._leaves:  # descend: left if the target falls in its sum
+            left = 2 * nodes
+            go_right = targets >= self._tree[left]
+            targets = np.where(go_right, targets - self._tree[left], targets)
+            nodes = np.where(go_right, left + 1, left)
+        rows = np.minimum(nodes - self._leaves, self._size - 1)
+        probabilities = self._tree[rows + self._leaves] / total
+        weights = (self._size * np.maximum(probabilities, 1e-12)) ** -beta
+        return (*self.__getitems__(rows), weights / weights.max(), rows)
+
+    def update_priorities(self, rows, priorities):
+        """Set the priorities of rows (typically their absolute TD errors).
+
+        Parameters
+        ----------
+        rows : array-like of int
+            Rows, as ``sample`` returned them.
+        priorities : array-like of float
+            Their new priorities (``eps`` is added).
+        """
+        priorities = np.abs(np.asarray(priorities, dtype=np.float64)) + self.eps
+        self._max_priority = max(self._max_priority, float(priorities.max()))
+        self._set(rows, priorities ** self.alpha)

@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval
 
 from sklears_neural import optim
 from sklears_neural.autograd import Tensor, no_grad
+from sklears_neural.data import PrioritizedReplayBuffer, ReplayBuffer
 from sklears_neural.nn import functional as F
 from sklears_neural.nn.utils import clip_grad_norm_
 from sklears_neural.rl._networks import QNetwork
@@ -71,6 +72,14 @@ class DQNAgent(OffPolicyAgent):
         network values it.
     n_step : int, default=1
         Rewards summed into each transition's target.
+    prioritized_replay : bool, default=False
+        Sample transitions by their last TD error (Schaul et al. 2016), with
+        importance weights in the loss.
+    prioritized_replay_alpha : float, default=0.6
+        How much the priorities count.
+    prioritized_replay_beta0 : float, default=0.4
+        The importance weights' exponent at the start, raised linearly to 1
+        over the training.
     total_timesteps : int, default=100_000
         Steps of ``fit()`` without an argument.
     n_envs : int, default=1
@@ -116,6 +125,9 @@ class DQNAgent(OffPolicyAgent):
         "exploration_final_eps": [Interval(Real, 0, 1, closed="both")],
         "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "double_q": ["boolean"], "n_step": [Interval(Integral, 1, None, closed="left")],
+        "prioritized_replay": ["boolean"],
+        "prioritized_replay_alpha": [Interval(Real, 0, None, closed="left")],
+        "prioritized_replay_beta0": [Interval(Real, 0, 1, closed="both")],
         "total_timesteps": [Interval(Integral, 1, None, closed="left")],
         "n_envs": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"], "warm_start": ["boolean"], "verbose": ["verbose"],
@@ -126,8 +138,9 @@ class DQNAgent(OffPolicyAgent):
                  gamma=0.99, train_freq=4, gradient_steps=1, target_update_interval=10_000,
                  exploration_fraction=0.1, exploration_initial_eps=1.0,
                  exploration_final_eps=0.05, max_grad_norm=10.0, double_q=True, n_step=1,
-                 total_timesteps=100_000, n_envs=1, random_state=None, warm_start=False,
-                 verbose=0):
+                 prioritized_replay=False, prioritized_replay_alpha=0.6,
+                 prioritized_replay_beta0=0.4, total_timesteps=100_000, n_envs=1,
+                 random_state=None, warm_start=False, verbose=0):
         self.env, self.policy, self.policy_kwargs = env, policy, policy_kwargs
         self.learning_rate, self.buffer_size = learning_rate, buffer_size
         self.learning_starts, self.batch_size, self.tau = learning_starts, batch_size, tau
@@ -137,6 +150,9 @@ class DQNAgent(OffPolicyAgent):
         self.exploration_initial_eps = exploration_initial_eps
         self.exploration_final_eps = exploration_final_eps
         self.max_grad_norm, self.double_q, self.n_step = max_grad_norm, double_q, n_step
+        self.prioritized_replay = prioritized_replay
+        self.prioritized_replay_alpha = prioritized_replay_alpha
+        self.prioritized_replay_beta0 = prioritized_replay_beta0
         self.total_timesteps, self.n_envs = total_timesteps, n_envs
         self.random_state, self.warm_start, self.verbose = random_state, warm_start, verbose
 
@@ -176,6 +192,7 @@ class DQNAgent(OffPolicyAgent):
 
     def _explore(self, obs, done_steps, total, rng):
         """Epsilon-greedy actions (each env draws on its own)."""
+        self._progress = done_steps / total  # anneals the importance weights' exponent
         epsilon = self._epsilon(done_steps, total)
         actions = self._greedy(obs)
         explore = rng.random(len(actions)) < epsilon
@@ -186,9 +203,21 @@ class DQNAgent(OffPolicyAgent):
         q = self._forward(self.policy_, np.asarray(obs).reshape(len(obs), -1))
         return np.asarray(q.data).argmax(axis=1)
 
+    def _replay_kind(self):
+        if self.prioritized_replay:
+            return PrioritizedReplayBuffer, {"alpha": self.prioritized_replay_alpha}
+        return ReplayBuffer, {}
+
     def _update(self, rng):
-        obs, actions, rewards, next_obs, terminated, discounts = self._buffer.sample(
-            self.batch_size, rng)
+        weights = None
+        if self.prioritized_replay:
+            beta = self.prioritized_replay_beta0 + getattr(self, "_progress", 0.0) * (
+                1.0 - self.prioritized_replay_beta0)
+            (obs, actions, rewards, next_obs, terminated, discounts, weights,
+             rows) = self._buffer.sample(self.batch_size, rng, beta=beta)
+        else:
+            obs, actions, rewards, next_obs, terminated, discounts = self._buffer.sample(
+                self.batch_size, rng)
         with no_grad():
             next_target = np.asarray(self.target_(Tensor(next_obs)).data, dtype=np.float64)
             if self.double_q:
@@ -198,7 +227,10 @@ class DQNAgent(OffPolicyAgent):
             next_values = next_target[np.arange(len(chosen)), chosen]
         targets = rewards + discounts * (1.0 - terminated) * next_values
         q = self.policy_(Tensor(obs))[np.arange(len(actions)), actions]
-        loss = F.huber_loss(q, Tensor(targets.astype(np.float32)))
+        if weights is not None:
+            self._buffer.update_priorities(rows, np.asarray(q.data) - targets)
+            weights = Tensor(weights.astype(np.float32))
+        loss = F.huber_loss(q, Tensor(targets.astype(np.float32)), sample_weight=weights)
         self.optimizer_.zero_grad()
         loss.backward()
         if self.max_grad_norm is not None:

@@ -29,15 +29,20 @@ class OffPolicyAgent(BaseAgent):
 
     _targets_per_update = False
 
+    def _replay_kind(self):
+        """The replay buffer's class and its extra options."""
+        return ReplayBuffer, {}
+
     def _learn(self, env, total, rng):
-        layout = (self.buffer_size, getattr(self, "n_step", 1), self.gamma, env.num_envs)
+        layout = (self.buffer_size, getattr(self, "n_step", 1), self.gamma, env.num_envs,
+                  self._replay_kind()[0])
         if getattr(self, "_buffer", None) is None or self._buffer_layout != layout:
             # none yet, none pickled, or built for other settings: start one
             width = int(np.prod(self.observation_shape_))  # stored flat, as the nets read it
-            self._buffer = ReplayBuffer(self.buffer_size, (width,),
-                                        self._action_shape, self._action_dtype,
-                                        n_step=layout[1], gamma=self.gamma,
-                                        n_envs=env.num_envs)
+            kind, options = self._replay_kind()
+            self._buffer = kind(self.buffer_size, (width,), self._action_shape,
+                                self._action_dtype, n_step=layout[1], gamma=self.gamma,
+                                n_envs=env.num_envs, **options)
             self._buffer_layout = layout
         self._buffer.reset_windows()  # each fit resets the env: no window spans two
         obs = self._reset(env)

@@ -272,3 +272,24 @@ def test_evaluation_needs_one_environment():
     assert loaded.env is None  # the test's Bandit has no registered spec
     with pytest.raises(ValueError, match="the agent has no environment"):
         loaded.score()
+
+
+def test_prioritized_replay_samples_by_priority_and_dqn_learns_with_it():
+    from sklears_neural.data import PrioritizedReplayBuffer
+
+    buffer = PrioritizedReplayBuffer(5, (1,), alpha=1.0, eps=0.0)
+    for t in range(7):  # wraps around: rows 0 and 1 are overwritten
+        buffer.add(np.array([[t]]), np.array([0]), np.array([0.0]), np.array([[t]]),
+                   np.array([True]), np.array([False]))
+    buffer.update_priorities(np.arange(5), [1, 2, 3, 4, 10])
+    *batch, weights, rows = buffer.sample(40_000, generator=0, beta=1.0)
+    np.testing.assert_allclose(np.bincount(rows, minlength=5) / 40_000,
+                               np.array([1, 2, 3, 4, 10]) / 20, atol=0.01)
+    np.testing.assert_allclose(batch[0][:, 0], np.where(rows < 2, rows + 5, rows))
+    # weights (N P)^-1 / max: the rarest row weighs 1
+    np.testing.assert_allclose(weights[rows == 0], 1.0)
+    np.testing.assert_allclose(weights[rows == 4], 0.1)
+    agent = DQNAgent(Bandit(), learning_starts=10, target_update_interval=20, train_freq=1,
+                     exploration_fraction=0.5, learning_rate=1e-3, prioritized_replay=True,
+                     random_state=0).fit(600)
+    assert agent.predict(np.array([1.0, -1.0])) == 2

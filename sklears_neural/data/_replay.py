@@ -291,8 +291,22 @@ class PrioritizedReplayBuffer(ReplayBuffer):
 
     Parameters
     ----------
-    capacity, obs_shape, action_shape, action_dtype, n_step, gamma, n_envs, obs_dtype
-        As for ``ReplayBuffer``.
+    capacity : int
+        Transitions kept (the oldest are overwritten).
+    obs_shape : tuple of int
+        The shape of one observation.
+    action_shape : tuple of int, default=()
+        The shape of one action.
+    action_dtype : dtype, default=np.int64
+        Of the actions.
+    n_step : int, default=1
+        Rewards summed per transition.
+    gamma : float, default=0.99
+        The discount.
+    n_envs : int, default=1
+        Environments whose steps arrive together.
+    obs_dtype : dtype, default=np.float32
+        Of the observations.
     alpha : float, default=0.6
         How much priorities count (0: uniform).
     eps : float, default=1e-6

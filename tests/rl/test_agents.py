@@ -293,3 +293,9 @@ def test_prioritized_replay_samples_by_priority_and_dqn_learns_with_it():
                      exploration_fraction=0.5, learning_rate=1e-3, prioritized_replay=True,
                      random_state=0).fit(600)
     assert agent.predict(np.array([1.0, -1.0])) == 2
+
+
+def test_gymnasium_wrappers_normalise_observations_and_rewards():
+    env = gym.wrappers.NormalizeReward(gym.wrappers.NormalizeObservation(Chain()), gamma=0.9)
+    agent = PPOAgent(env, n_steps=32, batch_size=16, random_state=0).fit(96)
+    assert agent.n_timesteps_ == 96 and agent.predict(np.eye(5)[0]).shape == ()

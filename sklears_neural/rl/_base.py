@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from sklears_neural._random import as_generator
-from sklears_neural.autograd import Tensor, no_grad
+from sklears_neural.autograd import no_grad
 
 __all__ = ["BaseAgent", "evaluate_policy", "make_vector_env"]
 
@@ -263,10 +263,6 @@ class BaseAgent(BaseEstimator):
         if getattr(self, "_rng", None) is None:
             self._rng = np.random.default_rng()
         return self._rng
-
-    def _forward(self, module, obs):
-        with no_grad():
-            return module(Tensor(np.asarray(obs, dtype=np.float32)))
 
     def score(self, n_episodes=10, env=None):
         """Mean return of deterministic episodes.

@@ -200,8 +200,8 @@ class DQNAgent(OffPolicyAgent):
         return actions, actions
 
     def _greedy(self, obs):
-        q = self._forward(self.policy_, np.asarray(obs).reshape(len(obs), -1))
-        return np.asarray(q.data).argmax(axis=1)
+        flat = np.asarray(obs, dtype=np.float32).reshape(len(obs), -1)
+        return self.policy_.act_values(flat).argmax(axis=1)
 
     def _replay_kind(self):
         if self.prioritized_replay:
@@ -258,5 +258,5 @@ class DQNAgent(OffPolicyAgent):
             Q(s, a) for each action.
         """
         batch, single = self._check_obs(obs)
-        q = np.asarray(self._forward(self.policy_, batch.reshape(len(batch), -1)).data)
+        q = self.policy_.act_values(batch.reshape(len(batch), -1))
         return q[0] if single else q

@@ -8,6 +8,8 @@ import math
 import numpy as np
 
 from sklears_neural import nn
+from sklears_neural.autograd import Tensor
+from sklears_neural.backend import to_numpy
 from sklears_neural.nn import functional as F
 from sklears_neural.nn import init
 from sklears_neural.rl._losses import categorical_log_prob_entropy
@@ -33,6 +35,34 @@ def mlp(in_features, hidden, activation, generator, gain=math.sqrt(2.0)):
         layers.append(_linear(width, size, gain, generator, activation))
         width = size
     return nn.Sequential(*layers), width
+
+
+_NUMPY_ACTIVATIONS = {"identity": lambda x: x, None: lambda x: x,
+                      "relu": lambda x: np.maximum(x, 0.0), "tanh": np.tanh}
+
+
+def numpy_dense(layers, x):
+    """Dense layers applied in numpy, or None when one's activation has no numpy twin.
+
+    Acting takes one small batch per environment step, where the engine's
+    per-op bookkeeping (the graph, the checks) costs more than the products
+    (about 43 against 9 microseconds for CartPole's 256-256 Q-network): the
+    agents act through this and learn through the engine.
+    """
+    for layer in layers:
+        activation = _NUMPY_ACTIVATIONS.get(layer.activation)
+        if activation is None or layer.activation_param is not None:
+            return None
+        x = x @ np.asarray(layer.weight.data).T
+        if layer.bias is not None:
+            x = x + np.asarray(layer.bias.data)
+        x = activation(x)
+    return x
+
+
+def _on_host(layer):
+    """Whether a layer's weights are numpy arrays (not on a GPU)."""
+    return type(layer.weight.data) is np.ndarray
 
 
 class QNetwork(nn.Module):
@@ -81,6 +111,27 @@ class QNetwork(nn.Module):
         q = self.head(h)
         if self.dueling:
             q = self.value(h) + q - q.mean(axis=1, keepdims=True)
+        return q
+
+    def act_values(self, obs):
+        """``forward`` in numpy for acting (no graph); the engine where it must.
+
+        Parameters
+        ----------
+        obs : ndarray of shape (n, n_features)
+            Observations.
+
+        Returns
+        -------
+        ndarray of shape (n, n_actions)
+            Their action values.
+        """
+        h = numpy_dense(list(self.body), obs)
+        if h is None or not _on_host(self.head):
+            return np.asarray(to_numpy(self(Tensor(obs)).data))
+        q = numpy_dense([self.head], h)
+        if self.dueling:
+            q = numpy_dense([self.value], h) + q - q.mean(axis=1, keepdims=True)
         return q
 
 
@@ -135,6 +186,28 @@ class ActorCritic(nn.Module):
         head = self.pi_head(self.pi_body(obs))
         values = self.vf_head(self.vf_body(obs)).reshape(-1)
         return head, values
+
+    def act_values(self, obs):
+        """``forward`` in numpy for acting (no graph); the engine where it must.
+
+        Parameters
+        ----------
+        obs : ndarray of shape (n, n_features)
+            Observations.
+
+        Returns
+        -------
+        head : ndarray of shape (n, n_actions)
+            Logits or means.
+        values : ndarray of shape (n,)
+            State values.
+        """
+        head = numpy_dense([*self.pi_body, self.pi_head], obs)
+        values = numpy_dense([*self.vf_body, self.vf_head], obs)
+        if head is None or values is None or not _on_host(self.pi_head):
+            head, values = self(Tensor(obs))
+            return np.asarray(to_numpy(head.data)), np.asarray(to_numpy(values.data))
+        return head, values.reshape(-1)
 
     def log_prob_entropy(self, head, actions):
         """The log-probability of ``actions`` and the policy's entropy, per row.

@@ -94,25 +94,24 @@ class _OnPolicyAgent(BaseAgent):
         start = self.n_timesteps_
         while self.n_timesteps_ - start < total and not self._stop:
             while not buffer.full and not self._stop:
-                flat = obs.reshape(n_envs, -1)
-                head, values = self._forward(self.policy_, flat)
-                actions, log_probs = self.policy_.sample(head.data, rng)
-                values = np.asarray(values.data, dtype=np.float64)
+                flat = obs.reshape(n_envs, -1).astype(np.float32)
+                head, values = self.policy_.act_values(flat)
+                actions, log_probs = self.policy_.sample(head, rng)
                 next_obs, final, rewards, terminated, truncated = self._step(
                     env, self._env_actions(actions))
                 if truncated.any():  # a cut episode's last reward bootstraps its value
                     cut = np.flatnonzero(truncated & ~terminated)
                     if len(cut):
-                        _, tail = self._forward(self.policy_, final[cut].reshape(len(cut), -1))
+                        _, tail = self.policy_.act_values(
+                            final[cut].reshape(len(cut), -1).astype(np.float32))
                         rewards = rewards.copy()
-                        rewards[cut] += self.gamma * np.asarray(tail.data, dtype=np.float64)
+                        rewards[cut] += self.gamma * tail
                 buffer.add(flat, actions, rewards, terminated | truncated, values, log_probs)
                 obs = next_obs
             if self._stop:  # a callback asked: no update on a partial rollout
                 break
-            _, last = self._forward(self.policy_, obs.reshape(n_envs, -1))
-            rollout = buffer.finish(np.asarray(last.data, dtype=np.float64), self.gamma,
-                                    self.gae_lambda)
+            _, last = self.policy_.act_values(obs.reshape(n_envs, -1).astype(np.float32))
+            rollout = buffer.finish(last.astype(np.float64), self.gamma, self.gae_lambda)
             remaining = max(1.0 - (self.n_timesteps_ - start) / total, 0.0)
             for group in self.optimizer_.param_groups:
                 group["lr"] = _scheduled(self.learning_rate, remaining)
@@ -124,8 +123,8 @@ class _OnPolicyAgent(BaseAgent):
         return actions
 
     def _act(self, obs, deterministic):
-        head, _ = self._forward(self.policy_, obs.reshape(len(obs), -1))
-        actions, _ = self.policy_.sample(head.data, self._predict_rng(), deterministic)
+        head, _ = self.policy_.act_values(obs.reshape(len(obs), -1))
+        actions, _ = self.policy_.sample(head, self._predict_rng(), deterministic)
         return self._env_actions(actions)
 
     def _losses(self, batch):
@@ -383,17 +382,17 @@ class REINFORCEAgent(_OnPolicyAgent):
         steps = {key: [] for key in ("obs", "actions", "rewards", "dones", "values")}
         finished = 0
         while self.n_timesteps_ - start < total and not self._stop:
-            flat = obs.reshape(1, -1)
-            head, value = self._forward(self.policy_, flat)
-            actions, _ = self.policy_.sample(head.data, rng)
+            flat = obs.reshape(1, -1).astype(np.float32)
+            head, value = self.policy_.act_values(flat)
+            actions, _ = self.policy_.sample(head, rng)
             next_obs, final, rewards, terminated, truncated = self._step(
                 env, self._env_actions(actions))
             if self.baseline and truncated[0] and not terminated[0]:
-                _, tail = self._forward(self.policy_, final.reshape(1, -1))
-                rewards = rewards + self.gamma * np.asarray(tail.data, dtype=np.float64)
+                _, tail = self.policy_.act_values(final.reshape(1, -1).astype(np.float32))
+                rewards = rewards + self.gamma * tail
             for key, item in (("obs", flat[0]), ("actions", actions[0]),
                               ("rewards", rewards[0]), ("dones", terminated[0] | truncated[0]),
-                              ("values", float(np.asarray(value.data)[0]))):
+                              ("values", float(value[0]))):
                 steps[key].append(item)
             obs = next_obs
             finished += int(terminated[0] | truncated[0])

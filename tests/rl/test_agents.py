@@ -299,3 +299,22 @@ def test_gymnasium_wrappers_normalise_observations_and_rewards():
     env = gym.wrappers.NormalizeReward(gym.wrappers.NormalizeObservation(Chain()), gamma=0.9)
     agent = PPOAgent(env, n_steps=32, batch_size=16, random_state=0).fit(96)
     assert agent.n_timesteps_ == 96 and agent.predict(np.eye(5)[0]).shape == ()
+
+
+@pytest.mark.parametrize("dueling", [False, True])
+def test_numpy_acting_matches_the_engine(dueling):
+    from sklears_neural.autograd import Tensor
+    from sklears_neural.rl import ActorCritic, QNetwork
+
+    rng = np.random.default_rng(0)
+    obs = rng.normal(size=(3, 4)).astype(np.float32)
+    q = QNetwork(4, 2, (8, 8), dueling=dueling, generator=0)
+    np.testing.assert_allclose(q.act_values(obs), q(Tensor(obs)).numpy(), rtol=1e-5, atol=1e-6)
+    policy = ActorCritic(4, 3, continuous=False, hidden=(8,), generator=0)
+    head, values = policy.act_values(obs)
+    ref_head, ref_values = policy(Tensor(obs))
+    np.testing.assert_allclose(head, ref_head.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(values, ref_values.numpy(), rtol=1e-5, atol=1e-6)
+    gelu = ActorCritic(4, 3, continuous=False, hidden=(8,), activation="gelu", generator=0)
+    np.testing.assert_allclose(gelu.act_values(obs)[0], gelu(Tensor(obs))[0].numpy(),
+                               rtol=1e-6)  # no numpy twin: the engine acts

@@ -6,15 +6,17 @@ and pickling without the environment."""
 import copy
 import numbers
 import time
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from sklears_neural._random import as_generator
 from sklears_neural.autograd import no_grad
 
-__all__ = ["BaseAgent", "evaluate_policy", "make_vector_env"]
+__all__ = ["AGENT_CONSTRAINTS", "BaseAgent", "evaluate_policy", "make_vector_env"]
 
 
 def _gym():
@@ -79,6 +81,14 @@ def _progress_bar(name, total):
     except ImportError as error:
         raise ImportError("progress_bar=True needs tqdm (pip install tqdm).") from error
     return tqdm(total=total, desc=name, unit="step")
+
+
+AGENT_CONSTRAINTS = {
+    "env": "no_validation", "policy": [str], "policy_kwargs": [dict, None],
+    "total_timesteps": [Interval(Integral, 1, None, closed="left")],
+    "n_envs": [Interval(Integral, 1, None, closed="left")],
+    "random_state": ["random_state"], "warm_start": ["boolean"], "verbose": ["verbose"],
+}
 
 
 class BaseAgent(BaseEstimator):

@@ -14,7 +14,7 @@ from sklears_neural.data import PrioritizedReplayBuffer, ReplayBuffer
 from sklears_neural.nn import functional as F
 from sklears_neural.nn.utils import clip_grad_norm_
 from sklears_neural.rl._networks import QNetwork
-from sklears_neural.rl._off_policy import OffPolicyAgent, polyak_update
+from sklears_neural.rl._off_policy import OFF_POLICY_CONSTRAINTS, OffPolicyAgent, polyak_update
 
 __all__ = ["DQNAgent"]
 
@@ -110,15 +110,7 @@ class DQNAgent(OffPolicyAgent):
     """
 
     _parameter_constraints = {
-        "env": "no_validation", "policy": [str], "policy_kwargs": [dict, None],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "buffer_size": [Interval(Integral, 1, None, closed="left")],
-        "learning_starts": [Interval(Integral, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "tau": [Interval(Real, 0, 1, closed="right")],
-        "gamma": [Interval(Real, 0, 1, closed="both")],
-        "train_freq": [Interval(Integral, 1, None, closed="left")],
-        "gradient_steps": [Interval(Integral, 1, None, closed="left")],
+        **OFF_POLICY_CONSTRAINTS,
         "target_update_interval": [Interval(Integral, 1, None, closed="left")],
         "exploration_fraction": [Interval(Real, 0, 1, closed="both")],
         "exploration_initial_eps": [Interval(Real, 0, 1, closed="both")],
@@ -128,9 +120,6 @@ class DQNAgent(OffPolicyAgent):
         "prioritized_replay": ["boolean"],
         "prioritized_replay_alpha": [Interval(Real, 0, None, closed="left")],
         "prioritized_replay_beta0": [Interval(Real, 0, 1, closed="both")],
-        "total_timesteps": [Interval(Integral, 1, None, closed="left")],
-        "n_envs": [Interval(Integral, 1, None, closed="left")],
-        "random_state": ["random_state"], "warm_start": ["boolean"], "verbose": ["verbose"],
     }
 
     def __init__(self, env, policy="mlp", *, policy_kwargs=None, learning_rate=1e-4,

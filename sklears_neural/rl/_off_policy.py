@@ -2,12 +2,27 @@
 buffer, update every ``train_freq`` steps once past ``learning_starts``, move the
 target networks every ``target_update_interval`` steps."""
 
+from numbers import Integral, Real
+
 import numpy as np
+from sklearn.utils._param_validation import Interval
 
 from sklears_neural.data import ReplayBuffer
-from sklears_neural.rl._base import BaseAgent
+from sklears_neural.rl._base import AGENT_CONSTRAINTS, BaseAgent
 
-__all__ = ["OffPolicyAgent", "polyak_update"]
+__all__ = ["OFF_POLICY_CONSTRAINTS", "OffPolicyAgent", "polyak_update"]
+
+OFF_POLICY_CONSTRAINTS = {
+    **AGENT_CONSTRAINTS,
+    "learning_rate": [Interval(Real, 0, None, closed="neither")],
+    "buffer_size": [Interval(Integral, 1, None, closed="left")],
+    "learning_starts": [Interval(Integral, 0, None, closed="left")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "tau": [Interval(Real, 0, 1, closed="right")],
+    "gamma": [Interval(Real, 0, 1, closed="both")],
+    "train_freq": [Interval(Integral, 1, None, closed="left")],
+    "gradient_steps": [Interval(Integral, 1, None, closed="left")],
+}
 
 
 def polyak_update(target, online, tau):

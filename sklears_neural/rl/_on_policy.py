@@ -14,7 +14,7 @@ from sklears_neural.autograd import Tensor
 from sklears_neural.data import RolloutBuffer, gae
 from sklears_neural.nn import functional as F
 from sklears_neural.nn.utils import clip_grad_norm_
-from sklears_neural.rl._base import BaseAgent
+from sklears_neural.rl._base import AGENT_CONSTRAINTS, BaseAgent
 from sklears_neural.rl._dqn import _policy_options
 from sklears_neural.rl._losses import clipped_surrogate
 from sklears_neural.rl._networks import ActorCritic
@@ -28,7 +28,7 @@ def _scheduled(value, progress_remaining):
 
 
 _COMMON_CONSTRAINTS = {
-    "env": "no_validation", "policy": [str], "policy_kwargs": [dict, None],
+    **AGENT_CONSTRAINTS,
     "learning_rate": [Interval(Real, 0, None, closed="neither"), callable],
     "n_steps": [Interval(Integral, 1, None, closed="left")],
     "gamma": [Interval(Real, 0, 1, closed="both")],
@@ -37,9 +37,6 @@ _COMMON_CONSTRAINTS = {
     "vf_coef": [Interval(Real, 0, None, closed="left")],
     "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
     "normalize_advantage": ["boolean"],
-    "total_timesteps": [Interval(Integral, 1, None, closed="left")],
-    "n_envs": [Interval(Integral, 1, None, closed="left")],
-    "random_state": ["random_state"], "warm_start": ["boolean"], "verbose": ["verbose"],
 }
 
 

@@ -4,7 +4,7 @@ automatic entropy tuning; Stable-Baselines3's parameter names and defaults."""
 
 import copy
 import math
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -14,7 +14,7 @@ from sklears_neural.autograd import Tensor, no_grad
 from sklears_neural.nn import functional as F
 from sklears_neural.rl._dqn import _policy_options
 from sklears_neural.rl._networks import mlp
-from sklears_neural.rl._off_policy import OffPolicyAgent, polyak_update
+from sklears_neural.rl._off_policy import OFF_POLICY_CONSTRAINTS, OffPolicyAgent, polyak_update
 
 __all__ = ["SACAgent", "SquashedGaussianActor", "TwinCritic"]
 
@@ -180,20 +180,9 @@ class SACAgent(OffPolicyAgent):
     """
 
     _parameter_constraints = {
-        "env": "no_validation", "policy": [str], "policy_kwargs": [dict, None],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "buffer_size": [Interval(Integral, 1, None, closed="left")],
-        "learning_starts": [Interval(Integral, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "tau": [Interval(Real, 0, 1, closed="right")],
-        "gamma": [Interval(Real, 0, 1, closed="both")],
-        "train_freq": [Interval(Integral, 1, None, closed="left")],
-        "gradient_steps": [Interval(Integral, 1, None, closed="left")],
+        **OFF_POLICY_CONSTRAINTS,
         "ent_coef": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
         "target_entropy": [StrOptions({"auto"}), Real],
-        "total_timesteps": [Interval(Integral, 1, None, closed="left")],
-        "n_envs": [Interval(Integral, 1, None, closed="left")],
-        "random_state": ["random_state"], "warm_start": ["boolean"], "verbose": ["verbose"],
     }
 
     _targets_per_update = True

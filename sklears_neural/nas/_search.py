@@ -1,0 +1,487 @@
+"""``NASClassifier`` / ``NASRegressor``: architecture search as a meta-estimator in
+the style of ``GridSearchCV``.
+
+Candidates are points of a search space (``SearchSpace``), each an estimator
+configured by ``set_params`` and scored by cross-validation after a number of
+epochs (its ``max_iter``). Strategies: ``random``; ``evolution`` (regularized
+evolution: tournament selection, one mutation, the oldest dies); ``hyperband``
+(brackets of successive halving on epochs; a survivor resumes its training
+with ``warm_start`` instead of starting again). Every evaluation is a row of
+``cv_results_``, with the keys ``GridSearchCV`` gives and the epochs it had.
+"""
+
+import copy
+import math
+import time
+from numbers import Integral, Real
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import check_cv
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from sklears_neural._random import as_generator
+from sklears_neural.nas._space import SearchSpace, default_space
+
+__all__ = ["NASClassifier", "NASRegressor", "pareto_front"]
+
+OBJECTIVES = ("n_parameters", "predict_latency")
+
+
+def pareto_front(scores, costs):
+    """The rows no other row beats on every count: higher score, lower costs.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n,)
+        Higher is better.
+    costs : array-like of shape (n, k)
+        Lower is better.
+
+    Returns
+    -------
+    ndarray of int
+        The non-dominated rows, by score descending.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    costs = np.asarray(costs, dtype=np.float64).reshape(len(scores), -1)
+    keep = []
+    for i in range(len(scores)):
+        at_least = (scores >= scores[i]) & (costs <= costs[i]).all(axis=1)
+        better = (scores > scores[i]) | (costs < costs[i]).any(axis=1)
+        if not (at_least & better).any():
+            keep.append(i)
+    keep = np.asarray(keep, dtype=np.int64)
+    return keep[np.argsort(-scores[keep], kind="stable")]
+
+
+def _n_parameters(estimator):
+    module = getattr(estimator, "module_", None)
+    if module is not None:
+        return int(sum(np.size(p.data) for p in module.parameters()))
+    coefs = getattr(estimator, "coefs_", None)
+    return int(sum(np.size(c) for c in coefs)) if coefs is not None else np.nan
+
+
+def _fit_and_score(estimator, X, y, train, test, epochs, warm, scorer, objectives):
+    """Fit (or continue) one split's estimator for ``epochs`` and score it."""
+    if not warm:
+        estimator = clone(estimator)
+    before = getattr(estimator, "n_iter_", 0) if warm else 0
+    estimator.set_params(max_iter=int(epochs), **({"warm_start": True} if warm else {}))
+    start = time.perf_counter()
+    estimator.fit(_rows(X, train), _rows(y, train))
+    fit_time = time.perf_counter() - start
+    start = time.perf_counter()
+    score = float(scorer(estimator, _rows(X, test), _rows(y, test)))
+    score_time = time.perf_counter() - start
+    trained = getattr(estimator, "n_iter_", before + epochs)
+    costs = {}
+    if "n_parameters" in objectives:
+        costs["n_parameters"] = _n_parameters(estimator)
+    if "predict_latency" in objectives:
+        costs["predict_latency"] = score_time / max(len(test), 1)
+    return estimator, score, fit_time, score_time, max(int(trained) - int(before), 0), costs
+
+
+def _rows(a, index):
+    return a[index] if hasattr(a, "shape") else [a[i] for i in index]
+
+
+class _NASBase(MetaEstimatorMixin, BaseEstimator):
+    _parameter_constraints = {
+        "estimator": "no_validation", "search_space": [dict, SearchSpace, None],
+        "strategy": [StrOptions({"random", "evolution", "hyperband"})],
+        "n_trials": [Interval(Integral, 1, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left"), None],
+        "max_epochs": [Interval(Integral, 1, None, closed="left"), None],
+        "time_budget": [Interval(Real, 0, None, closed="neither"), None],
+        "cv": ["cv_object"], "scoring": [str, callable, None], "n_jobs": [Integral, None],
+        "objectives": [tuple, list, None],
+        "population_size": [Interval(Integral, 2, None, closed="left")],
+        "sample_size": [Interval(Integral, 1, None, closed="left")],
+        "eta": [Interval(Integral, 2, None, closed="left")],
+        "min_epochs": [Interval(Integral, 1, None, closed="left")],
+        "refit": ["boolean"], "warm_start": ["boolean"], "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, estimator, search_space=None, *, strategy="random", n_trials=20,
+                 epochs=None, max_epochs=None, time_budget=None, cv=3, scoring=None,
+                 n_jobs=None, objectives=None, population_size=10, sample_size=3, eta=3,
+                 min_epochs=1, refit=True, warm_start=False, random_state=None, verbose=0):
+        self.estimator, self.search_space, self.strategy = estimator, search_space, strategy
+        self.n_trials, self.epochs, self.max_epochs = n_trials, epochs, max_epochs
+        self.time_budget, self.cv, self.scoring, self.n_jobs = time_budget, cv, scoring, n_jobs
+        self.objectives, self.population_size = objectives, population_size
+        self.sample_size, self.eta, self.min_epochs = sample_size, eta, min_epochs
+        self.refit, self.warm_start = refit, warm_start
+        self.random_state, self.verbose = random_state, verbose
+
+    # -- set-up ---------------------------------------------------------------------------
+    def _setup(self, X, y):
+        self._validate_params()
+        space = (default_space(self.estimator) if self.search_space is None
+                 else self.search_space if isinstance(self.search_space, SearchSpace)
+                 else SearchSpace(self.search_space))
+        space.check_estimator(self.estimator)
+        if "max_iter" not in self.estimator.get_params():
+            raise ValueError(f"{type(self.estimator).__name__} has no max_iter: the search "
+                             "trains candidates for a number of epochs.")
+        objectives = tuple(self.objectives or ())
+        unknown = set(objectives) - set(OBJECTIVES)
+        if unknown:
+            raise ValueError(f"objectives must be among {OBJECTIVES}; got {sorted(unknown)}.")
+        epochs = self.epochs or self.estimator.get_params()["max_iter"]
+        cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
+        splits = list(cv.split(X, y))
+        first = self.min_epochs if self.strategy == "hyperband" else epochs
+        if self.max_epochs is not None and self.max_epochs < first * len(splits):
+            raise ValueError(f"max_epochs={self.max_epochs} cannot train one candidate: it "
+                             f"takes {first} epochs x {len(splits)} folds = "
+                             f"{first * len(splits)}.")
+        if self.strategy == "hyperband" and self.min_epochs > epochs:
+            raise ValueError(f"min_epochs={self.min_epochs} is more than epochs={epochs}.")
+        return space, objectives, int(epochs), splits
+
+    def fit(self, X, y, **fit_params):
+        """Search, then refit the best candidate on all of X.
+
+        Ctrl-C stops the search and keeps what it found (``interrupted_``);
+        with ``warm_start=True`` the next ``fit`` continues it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The training data.
+        y : array-like of shape (n_samples,)
+            The targets.
+        **fit_params : dict
+            Not used; present for scikit-learn's API.
+
+        Returns
+        -------
+        self : object
+            The fitted search.
+        """
+        space, objectives, epochs, splits = self._setup(X, y)
+        resume = self.warm_start and hasattr(self, "search_history_")
+        if not resume:
+            self._records, self._state = [], {"rng": as_generator(self.random_state)}
+            self.epochs_used_ = 0
+        self._scorer = check_scoring(self.estimator, self.scoring)
+        self._start, self.interrupted_ = time.perf_counter(), False
+        self._context = (X, y, splits, objectives)
+        try:
+            getattr(self, f"_search_{self.strategy}")(space, epochs)
+        except KeyboardInterrupt:
+            self.interrupted_ = True
+        finally:
+            del self._context
+        if not self._records:
+            raise ValueError("the search evaluated no candidate: raise the budget.")
+        self._summarise(objectives)
+        if self.refit:
+            best = self._records[self.best_index_]
+            self.best_estimator_ = clone(self.estimator).set_params(
+                **best["params"], max_iter=best["epochs"]).fit(X, y)
+        return self
+
+    # -- evaluation ---------------------------------------------------------------------
+    def _out_of_budget(self):
+        if not self._records:  # a search scores at least one candidate
+            return False
+        if self.time_budget is not None and time.perf_counter() - self._start > \
+                self.time_budget:
+            return True
+        return self.max_epochs is not None and self.epochs_used_ >= self.max_epochs
+
+    def _evaluate(self, params, epochs, resumed=None):
+        """Cross-validate ``params`` at ``epochs`` epochs (continuing ``resumed``'s split
+        estimators); one record."""
+        X, y, splits, objectives = self._context
+        if resumed is None:
+            base = clone(self.estimator).set_params(**params)
+            jobs = [(base, False, epochs) for _ in splits]
+        else:
+            jobs = [(est, True, epochs - resumed["epochs"]) for est in resumed["fitted"]]
+        results = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fit_and_score)(est, X, y, train, test, n, warm, self._scorer, objectives)
+            for (est, warm, n), (train, test) in zip(jobs, splits))
+        fitted, scores, fit_times, score_times, trained, costs = zip(*results)
+        self.epochs_used_ += int(sum(trained))
+        record = {"params": dict(params), "epochs": int(epochs), "scores": list(scores),
+                  "fit_time": list(fit_times), "score_time": list(score_times),
+                  "costs": {k: float(np.mean([c[k] for c in costs])) for k in objectives},
+                  "fitted": list(fitted), "trial": len(self._records)}
+        self._records.append(record)
+        if self.verbose:
+            print(f"{type(self).__name__}: trial {record['trial']}, {epochs} epochs, score "
+                  f"{np.mean(scores):.4f}, {params}")
+        return record
+
+    # -- strategies ---------------------------------------------------------------------
+    def _search_random(self, space, epochs):
+        rng = self._state["rng"]
+        while len(self._records) < self.n_trials and not self._out_of_budget():
+            self._drop_fitted(self._evaluate(space.sample(rng), epochs))
+
+    def _search_evolution(self, space, epochs):
+        rng = self._state["rng"]
+        while len(self._records) < self.n_trials and not self._out_of_budget():
+            if len(self._records) < self.population_size:
+                params = space.sample(rng)
+            else:  # the living population: the last population_size evaluated (aging)
+                population = self._records[-self.population_size:]
+                picks = rng.choice(len(population), min(self.sample_size, len(population)),
+                                   replace=False)
+                parent = max((population[i] for i in picks), key=lambda r: np.mean(r["scores"]))
+                params = space.mutate(parent["params"], rng)
+            self._drop_fitted(self._evaluate(params, epochs))
+
+    def _search_hyperband(self, space, epochs):
+        """Hyperband (Li et al. 2018): brackets of successive halving, the most aggressive
+        first; survivors continue their training with ``warm_start``."""
+        rng, eta = self._state["rng"], self.eta
+        s_max = int(math.floor(math.log(epochs / self.min_epochs) / math.log(eta) + 1e-9))
+        start = self._state.get("bracket", s_max)
+        for s in range(start, -1, -1):
+            self._state["bracket"] = s
+            n = int(math.ceil((s_max + 1) / (s + 1) * eta ** s))
+            alive = [None] * n
+            params = [space.sample(rng) for _ in range(n)]
+            for i in range(s + 1):
+                rung_epochs = max(1, int(round(epochs * eta ** (i - s))))
+                scored = []
+                for k, previous in enumerate(alive):
+                    if self._out_of_budget():
+                        return
+                    record = self._evaluate(params[k], rung_epochs, previous)
+                    if previous is not None:
+                        previous["fitted"] = None
+                    scored.append((np.mean(record["scores"]), k, record))
+                keep = max(1, n // eta ** (i + 1)) if i < s else 0
+                order = sorted(scored, key=lambda t: -t[0])
+                survivors = {k for _, k, _ in order[:keep]}
+                for _, k, record in scored:
+                    if k not in survivors:
+                        record["fitted"] = None
+                params = [params[k] for _, k, _ in order[:keep]]
+                alive = [record for _, _, record in order[:keep]]
+                n = len(alive)
+            for record in alive:
+                record["fitted"] = None
+        self._state["bracket"] = -1
+
+    @staticmethod
+    def _drop_fitted(record):
+        record["fitted"] = None  # not resumed: let the split estimators go
+
+    # -- results --------------------------------------------------------------------------
+    def _summarise(self, objectives):
+        records = self._records
+        n_splits = len(records[0]["scores"])
+        results = {}
+        for key, values in (("fit_time", "fit_time"), ("score_time", "score_time")):
+            table = np.array([r[values] for r in records])
+            results[f"mean_{key}"] = table.mean(axis=1)
+            results[f"std_{key}"] = table.std(axis=1)
+        names = sorted({name for r in records for name in r["params"]})
+        for name in names:
+            column = np.ma.MaskedArray(np.empty(len(records), dtype=object),
+                                       mask=[name not in r["params"] for r in records])
+            for i, r in enumerate(records):
+                if name in r["params"]:
+                    column[i] = r["params"][name]
+            results[f"param_{name}"] = column
+        results["params"] = [r["params"] for r in records]
+        scores = np.array([r["scores"] for r in records])
+        for k in range(n_splits):
+            results[f"split{k}_test_score"] = scores[:, k]
+        results["mean_test_score"] = scores.mean(axis=1)
+        results["std_test_score"] = scores.std(axis=1)
+        order = np.argsort(-results["mean_test_score"], kind="stable")
+        ranks = np.empty(len(records), dtype=np.int32)
+        ranks[order] = np.arange(1, len(records) + 1)
+        results["rank_test_score"] = ranks
+        results["n_epochs"] = np.array([r["epochs"] for r in records])
+        for name in objectives:
+            results[name] = np.array([r["costs"][name] for r in records])
+        self.cv_results_ = results
+        self.best_index_ = int(order[0])
+        self.best_params_ = dict(records[self.best_index_]["params"])
+        self.best_score_ = float(results["mean_test_score"][self.best_index_])
+        self.n_splits_ = n_splits
+        self.search_history_ = [{k: v for k, v in r.items() if k != "fitted"} for r in records]
+        if objectives:
+            costs = np.column_stack([results[name] for name in objectives])
+            rows = pareto_front(results["mean_test_score"], costs)
+            self.pareto_front_ = [{"index": int(i), "params": records[i]["params"],
+                                   "score": float(results["mean_test_score"][i]),
+                                   **{n: float(results[n][i]) for n in objectives}}
+                                  for i in rows]
+        else:
+            self.pareto_front_ = [{"index": self.best_index_, "params": self.best_params_,
+                                   "score": self.best_score_}]
+
+    # -- the best estimator's methods -----------------------------------------------------
+    def predict(self, X):
+        """Predict with ``best_estimator_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The inputs.
+
+        Returns
+        -------
+        ndarray
+            Its predictions.
+        """
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.predict(X)
+
+    def score(self, X, y, sample_weight=None):
+        """Score ``best_estimator_`` with ``scoring`` (its own score by default).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The inputs.
+        y : array-like of shape (n_samples,)
+            The targets.
+        sample_weight : array-like of shape (n_samples,), optional
+            Passed to the estimator's own score.
+
+        Returns
+        -------
+        float
+            The score.
+        """
+        check_is_fitted(self, "best_estimator_")
+        if self.scoring is None:
+            return self.best_estimator_.score(X, y, sample_weight=sample_weight)
+        return float(check_scoring(self.best_estimator_, self.scoring)(
+            self.best_estimator_, X, y))
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_scorer", None)
+        if "_records" in state:  # the split estimators are only kept to resume a rung
+            state["_records"] = [{**r, "fitted": None} for r in state["_records"]]
+        state["_state"] = copy.copy(state.get("_state", {}))
+        return state
+
+
+_DOC = """
+    Parameters
+    ----------
+    estimator : estimator
+        The family searched (an estimator of this library, or any with
+        ``max_iter`` and, for ``hyperband``, ``warm_start``).
+    search_space : dict or SearchSpace, optional
+        Parameter name -> ``Choice`` / ``IntRange`` / ``FloatRange`` (a list
+        reads as a choice); default ``default_space(estimator)``.
+    strategy : {"random", "evolution", "hyperband"}, default="random"
+        How candidates are proposed and trained.
+    n_trials : int, default=20
+        Candidates of "random" and "evolution".
+    epochs : int, optional
+        Epochs of a candidate (hyperband's most); default the estimator's
+        ``max_iter``.
+    max_epochs : int, optional
+        Budget: epochs over all candidates and folds.
+    time_budget : float, optional
+        Budget: seconds; no candidate starts after it (the first always
+        does).
+    cv : int, cross-validation generator or iterable, default=3
+        As ``GridSearchCV``'s.
+    scoring : str or callable, optional
+        As ``GridSearchCV``'s (default the estimator's ``score``).
+    n_jobs : int, optional
+        Folds trained in parallel (joblib).
+    objectives : tuple of {"n_parameters", "predict_latency"}, optional
+        Costs measured beside the score; ``pareto_front_`` holds the
+        candidates no other beats on score and every cost.
+    population_size, sample_size : int, default=10, 3
+        Regularized evolution's living population and tournament.
+    eta : int, default=3
+        Hyperband's halving rate.
+    min_epochs : int, default=1
+        Hyperband's fewest epochs.
+    refit : bool, default=True
+        Refit the best candidate on all the data (``best_estimator_``).
+    warm_start : bool, default=False
+        Continue the search of the last ``fit`` (after Ctrl-C, say).
+    random_state : int, numpy.random.Generator or None, default=None
+        Seeds the candidates.
+    verbose : int, default=0
+        Print each evaluation.
+
+    Attributes
+    ----------
+    best_estimator_ : estimator
+        The best candidate refitted.
+    best_params_ : dict
+        Its parameters.
+    best_score_ : float
+        Its mean cross-validated score.
+    best_index_ : int
+        Its row of ``cv_results_``.
+    cv_results_ : dict of arrays
+        ``GridSearchCV``'s keys, one row per evaluation, plus ``n_epochs``
+        and the objectives.
+    pareto_front_ : list of dict
+        The non-dominated candidates (the best alone without objectives).
+    search_history_ : list of dict
+        Every evaluation in order.
+    epochs_used_ : int
+        Epochs trained over all folds.
+    interrupted_ : bool
+        Whether Ctrl-C stopped the search.
+"""
+
+
+class NASClassifier(_NASBase):
+    __doc__ = """Neural architecture search for a classifier.
+""" + _DOC
+
+    def predict_proba(self, X):
+        """Class probabilities of ``best_estimator_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The inputs.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            The probabilities.
+        """
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.predict_proba(X)
+
+    @property
+    def classes_(self):
+        """The best estimator's classes."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.classes_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "classifier"
+        return tags
+
+
+class NASRegressor(_NASBase):
+    __doc__ = """Neural architecture search for a regressor.
+""" + _DOC
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "regressor"
+        return tags

@@ -31,7 +31,8 @@ compare sequence models with PyTorch's using the same weights; ``--only
 sequence`` names these two. ``explain`` times integrated gradients against
 captum on the same network copied into PyTorch; ``graph`` the message-passing
 product against scipy.sparse and torch, and GCN/GAT epochs against PyTorch
-Geometric; ``rl`` DQN and PPO on CartPole-v1 against Stable-Baselines3. A new comparison is one more function and one
+Geometric; ``rl`` DQN and PPO on CartPole-v1 against Stable-Baselines3;
+``search`` the architecture-search strategies against scikit-learn's searches. A new comparison is one more function and one
 more ``TABLES`` entry.
 
 Timing: ``time.perf_counter``; warm-up calls first; each repeat runs the
@@ -76,6 +77,7 @@ from compare_tables.load import bench_load  # noqa: E402
 from compare_tables.mlp import bench_mlp, bench_overhead, bench_predict  # noqa: E402
 from compare_tables.optim import bench_optim  # noqa: E402
 from compare_tables.rl import bench_rl  # noqa: E402
+from compare_tables.search import bench_search  # noqa: E402
 from compare_tables.sequence import bench_encoder, bench_rnn  # noqa: E402
 
 
@@ -95,6 +97,7 @@ TABLES = {
     "explain": bench_explain,
     "graph": bench_graph,
     "rl": bench_rl,
+    "search": bench_search,
 }
 
 # Tables that set their own threads (the machine's defaults) and so run once,

@@ -13,14 +13,18 @@ with ``warm_start`` instead of starting again). Every evaluation is a row of
 import copy
 import math
 import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed
+from scipy.stats import rankdata
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.exceptions import FitFailedWarning
+from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 
 from sklears_neural._random import as_generator
@@ -67,13 +71,24 @@ def _n_parameters(estimator):
 
 
 def _fit_and_score(estimator, X, y, train, test, epochs, warm, scorer, objectives):
-    """Fit (or continue) one split's estimator for ``epochs`` and score it."""
+    """Fit (or continue) one split's estimator for ``epochs`` and score it; a fit that
+    fails scores NaN (as GridSearchCV's ``error_score=np.nan``)."""
     if not warm:
         estimator = clone(estimator)
     before = getattr(estimator, "n_iter_", 0) if warm else 0
     estimator.set_params(max_iter=int(epochs), **({"warm_start": True} if warm else {}))
     start = time.perf_counter()
-    estimator.fit(_rows(X, train), _rows(y, train))
+    try:
+        estimator.fit(_rows(X, train), _rows(y, train))
+    except (KeyboardInterrupt, MemoryError):
+        raise
+    except Exception as error:  # noqa: BLE001 - recorded, as scikit-learn's searches do
+        warnings.warn(f"a candidate failed to fit and scores NaN: {error!r}", FitFailedWarning)
+        return (estimator, np.nan, time.perf_counter() - start, 0.0, 0,
+                {k: np.nan for k in objectives})
+    history = getattr(estimator, "history_", None)
+    if history and history[-1].get("interrupted"):  # the trainer took Ctrl-C: stop here
+        raise KeyboardInterrupt
     fit_time = time.perf_counter() - start
     start = time.perf_counter()
     score = float(scorer(estimator, _rows(X, test), _rows(y, test)))
@@ -88,7 +103,7 @@ def _fit_and_score(estimator, X, y, train, test, epochs, warm, scorer, objective
 
 
 def _rows(a, index):
-    return a[index] if hasattr(a, "shape") else [a[i] for i in index]
+    return _safe_indexing(a, index)
 
 
 class _NASBase(MetaEstimatorMixin, BaseEstimator):
@@ -143,6 +158,9 @@ class _NASBase(MetaEstimatorMixin, BaseEstimator):
             raise ValueError(f"max_epochs={self.max_epochs} cannot train one candidate: it "
                              f"takes {first} epochs x {len(splits)} folds = "
                              f"{first * len(splits)}.")
+        if self.strategy == "hyperband" and "warm_start" not in self.estimator.get_params():
+            raise ValueError(f"strategy='hyperband' continues survivors with warm_start, "
+                             f"which {type(self.estimator).__name__} does not have.")
         if self.strategy == "hyperband" and self.min_epochs > epochs:
             raise ValueError(f"min_epochs={self.min_epochs} is more than epochs={epochs}.")
         return space, objectives, int(epochs), splits
@@ -181,6 +199,8 @@ class _NASBase(MetaEstimatorMixin, BaseEstimator):
             self.interrupted_ = True
         finally:
             del self._context
+            for record in self._records:  # a resumed rung restarts: nothing kept to continue
+                record["fitted"] = None
         if not self._records:
             raise ValueError("the search evaluated no candidate: raise the budget.")
         self._summarise(objectives)
@@ -263,7 +283,7 @@ class _NASBase(MetaEstimatorMixin, BaseEstimator):
                     if previous is not None:
                         previous["fitted"] = None
                     scored.append((np.mean(record["scores"]), k, record))
-                keep = max(1, n // eta ** (i + 1)) if i < s else 0
+                keep = max(1, n // eta) if i < s else 0
                 order = sorted(scored, key=lambda t: -t[0])
                 survivors = {k for _, k, _ in order[:keep]}
                 for _, k, record in scored:
@@ -303,15 +323,17 @@ class _NASBase(MetaEstimatorMixin, BaseEstimator):
             results[f"split{k}_test_score"] = scores[:, k]
         results["mean_test_score"] = scores.mean(axis=1)
         results["std_test_score"] = scores.std(axis=1)
-        order = np.argsort(-results["mean_test_score"], kind="stable")
-        ranks = np.empty(len(records), dtype=np.int32)
-        ranks[order] = np.arange(1, len(records) + 1)
-        results["rank_test_score"] = ranks
+        ranked = np.where(np.isnan(results["mean_test_score"]), -np.inf,
+                          results["mean_test_score"])
+        results["rank_test_score"] = rankdata(-ranked, method="min").astype(np.int32)
         results["n_epochs"] = np.array([r["epochs"] for r in records])
         for name in objectives:
             results[name] = np.array([r["costs"][name] for r in records])
         self.cv_results_ = results
-        self.best_index_ = int(order[0])
+        # the best of the rows trained longest (hyperband's last rungs), as HalvingSearchCV
+        final = results["n_epochs"] == results["n_epochs"].max()
+        candidates = np.where(final, ranked, -np.inf)
+        self.best_index_ = int(np.argmax(candidates))
         self.best_params_ = dict(records[self.best_index_]["params"])
         self.best_score_ = float(results["mean_test_score"][self.best_index_])
         self.n_splits_ = n_splits
@@ -415,7 +437,9 @@ _DOC = """
     refit : bool, default=True
         Refit the best candidate on all the data (``best_estimator_``).
     warm_start : bool, default=False
-        Continue the search of the last ``fit`` (after Ctrl-C, say).
+        Continue the search of the last ``fit`` (after Ctrl-C, say):
+        random and evolution go on to ``n_trials``; hyperband restarts the
+        bracket it was in.
     random_state : int, numpy.random.Generator or None, default=None
         Seeds the candidates.
     verbose : int, default=0
@@ -424,7 +448,8 @@ _DOC = """
     Attributes
     ----------
     best_estimator_ : estimator
-        The best candidate refitted.
+        The best candidate refitted (the best of those trained for the
+        most epochs).
     best_params_ : dict
         Its parameters.
     best_score_ : float

@@ -57,7 +57,7 @@ class Choice:
         if len(self.options) == 1:
             return value
         others = [o for o in self.options if not _same(o, value)]
-        return others[int(rng.integers(len(others)))]
+        return others[int(rng.integers(len(others)))] if others else value
 
     def __repr__(self):
         return f"Choice({self.options!r})"
@@ -156,6 +156,27 @@ class IntRange(_Range):
     def _cast(self, value):
         return int(min(max(round(value), self.low), self.high))
 
+    def mutate(self, value, rng):
+        """A nearby integer, never ``value`` itself where the range has another.
+
+        Parameters
+        ----------
+        value : int
+            The current value.
+        rng : numpy.random.Generator
+            The draws.
+
+        Returns
+        -------
+        int
+            In [low, high].
+        """
+        child = super().mutate(value, rng)
+        if child == value and self.high > self.low:
+            step = 1 if value < self.high and (value == self.low or rng.random() < 0.5) else -1
+            child = value + step
+        return child
+
 
 class FloatRange(_Range):
     """A real number in [low, high].
@@ -176,7 +197,7 @@ class SearchSpace:
     """Named dimensions, each keyed by the parameter ``estimator.set_params`` takes.
 
     A dimension is a ``Choice``, ``IntRange`` or ``FloatRange``, or a fixed
-    value; a list reads as a choice.
+    value; a list or tuple reads as a choice (as ``GridSearchCV``'s grids).
 
     Parameters
     ----------

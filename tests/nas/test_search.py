@@ -47,8 +47,26 @@ def test_each_strategy_searches_and_refits(digits, strategy):
     assert set(search.classes_) == set(range(10))
     if strategy == "hyperband":  # rungs of 1, 3 and 9 epochs; survivors continue
         assert set(search.cv_results_["n_epochs"]) == {1, 3, 9}
+        assert search.cv_results_["n_epochs"][search.best_index_] == 9
     else:
         assert set(search.cv_results_["n_epochs"]) == {9}
+
+
+def test_hyperband_brackets_keep_a_third_per_rung(digits):
+    X, y = digits
+    search = NASClassifier(MLPClassifier(random_state=0, n_iter_no_change=100), SPACE,
+                           strategy="hyperband", epochs=27, random_state=0).fit(X[:90], y[:90])
+    epochs = list(search.cv_results_["n_epochs"])
+    # brackets s = 3..0 (eta 3): 27 -> 9 -> 3 -> 1 at 1, 3, 9, 27 epochs; 12 -> 4 -> 1 at 3,
+    # 9, 27; 6 -> 2 at 9, 27; 4 at 27
+    expected = ([1] * 27 + [3] * 9 + [9] * 3 + [27] + [3] * 12 + [9] * 4 + [27]
+                + [9] * 6 + [27] * 2 + [27] * 4)
+    assert epochs == expected
+    # survivors continue: a bracket-3 survivor trains 27 epochs in all, not 1 + 3 + 9 + 27
+    per_fold = [27, 9, 3, 1]
+    first_bracket = sum(n * e for n, e in zip(per_fold, [1, 2, 6, 18]))
+    assert search.epochs_used_ <= 3 * (first_bracket + 12 * 3 + 4 * 6 + 18 + 6 * 9
+                                       + 2 * 18 + 4 * 27)
 
 
 def test_evolution_mutates_the_tournament_winner(digits):
@@ -61,7 +79,7 @@ def test_evolution_mutates_the_tournament_winner(digits):
         population = history[k - 3:k]
         parent = max(population, key=lambda r: np.mean(r["scores"]))["params"]
         changed = [n for n in parent if parent[n] != history[k]["params"][n]]
-        assert len(changed) <= 1
+        assert len(changed) == 1
 
 
 def test_same_seed_same_search(digits):
@@ -164,3 +182,5 @@ def test_bad_input(digits):
                       min_epochs=5).fit(X, y)
     with pytest.raises(ValueError, match="strategy"):
         NASClassifier(MLPClassifier(), SPACE, strategy="darts").fit(X, y)
+    assert Choice([1, 1]).mutate(1, np.random.default_rng(0)) == 1
+    assert IntRange(3, 4).mutate(3, np.random.default_rng(0)) == 4

@@ -178,13 +178,16 @@ class _NASBase(MetaEstimatorMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             The targets.
         **fit_params : dict
-            Not used; present for scikit-learn's API.
+            Not supported (an error names them).
 
         Returns
         -------
         self : object
             The fitted search.
         """
+        if fit_params:
+            raise ValueError(f"{type(self).__name__}.fit takes no fit parameters; got "
+                             f"{sorted(fit_params)}.")
         space, objectives, epochs, splits = self._setup(X, y)
         resume = self.warm_start and hasattr(self, "search_history_")
         if not resume:

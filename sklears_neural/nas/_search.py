@@ -28,6 +28,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from sklears_neural._random import as_generator
+from sklears_neural.base import NeuralNetClassifier
+from sklears_neural.nas._darts import CellNetwork, darts_search, discretise
 from sklears_neural.nas._space import SearchSpace, default_space
 
 __all__ = ["NASClassifier", "NASRegressor", "pareto_front"]
@@ -102,6 +104,22 @@ def _fit_and_score(estimator, X, y, train, test, epochs, warm, scorer, objective
     return estimator, score, fit_time, score_time, max(int(trained) - int(before), 0), costs
 
 
+def _darts_image_shape(estimator):
+    """The (channels, height, width) DARTS searches a cell for, or a clear error."""
+    shape = estimator.get_params().get("input_shape")
+    if (type(estimator).__name__ != "CNNClassifier" or shape is None or len(shape) != 3
+            or not all(isinstance(s, Integral) and s > 0 for s in shape)):
+        raise ValueError("strategy='darts' searches a convolutional cell for images: "
+                         "estimator must be a CNNClassifier with input_shape=(channels, "
+                         f"height, width); got {type(estimator).__name__} with input_shape="
+                         f"{shape!r}.")
+    return tuple(int(s) for s in shape)
+
+
+def _batch(size):
+    return 64 if size in (None, "auto") else int(size)
+
+
 def _rows(a, index):
     return _safe_indexing(a, index)
 
@@ -109,7 +127,7 @@ def _rows(a, index):
 class _NASBase(MetaEstimatorMixin, BaseEstimator):
     _parameter_constraints = {
         "estimator": "no_validation", "search_space": [dict, SearchSpace, None],
-        "strategy": [StrOptions({"random", "evolution", "hyperband"})],
+        "strategy": [StrOptions({"random", "evolution", "hyperband", "darts"})],
         "n_trials": [Interval(Integral, 1, None, closed="left")],
         "epochs": [Interval(Integral, 1, None, closed="left"), None],
         "max_epochs": [Interval(Integral, 1, None, closed="left"), None],
@@ -139,10 +157,14 @@ class _NASBase(MetaEstimatorMixin, BaseEstimator):
     # -- set-up ---------------------------------------------------------------------------
     def _setup(self, X, y):
         self._validate_params()
-        space = (default_space(self.estimator) if self.search_space is None
-                 else self.search_space if isinstance(self.search_space, SearchSpace)
-                 else SearchSpace(self.search_space))
-        space.check_estimator(self.estimator)
+        if self.strategy == "darts":
+            space = None
+            _darts_image_shape(self.estimator)
+        else:
+            space = (default_space(self.estimator) if self.search_space is None
+                     else self.search_space if isinstance(self.search_space, SearchSpace)
+                     else SearchSpace(self.search_space))
+            space.check_estimator(self.estimator)
         if "max_iter" not in self.estimator.get_params():
             raise ValueError(f"{type(self.estimator).__name__} has no max_iter: the search "
                              "trains candidates for a number of epochs.")
@@ -209,8 +231,9 @@ class _NASBase(MetaEstimatorMixin, BaseEstimator):
         self._summarise(objectives)
         if self.refit:
             best = self._records[self.best_index_]
-            self.best_estimator_ = clone(self.estimator).set_params(
-                **best["params"], max_iter=best["epochs"]).fit(X, y)
+            base = best["base"] if best.get("base") is not None else \
+                clone(self.estimator).set_params(**best["params"])
+            self.best_estimator_ = clone(base).set_params(max_iter=best["epochs"]).fit(X, y)
         return self
 
     # -- evaluation ---------------------------------------------------------------------
@@ -222,12 +245,13 @@ class _NASBase(MetaEstimatorMixin, BaseEstimator):
             return True
         return self.max_epochs is not None and self.epochs_used_ >= self.max_epochs
 
-    def _evaluate(self, params, epochs, resumed=None):
+    def _evaluate(self, params, epochs, resumed=None, base=None):
         """Cross-validate ``params`` at ``epochs`` epochs (continuing ``resumed``'s split
-        estimators); one record."""
+        estimators; ``base``: the estimator, when not ``estimator`` with ``params``); one
+        record."""
         X, y, splits, objectives = self._context
         if resumed is None:
-            base = clone(self.estimator).set_params(**params)
+            base = clone(self.estimator).set_params(**params) if base is None else base
             jobs = [(base, False, epochs) for _ in splits]
         else:
             jobs = [(est, True, epochs - resumed["epochs"]) for est in resumed["fitted"]]
@@ -239,7 +263,8 @@ class _NASBase(MetaEstimatorMixin, BaseEstimator):
         record = {"params": dict(params), "epochs": int(epochs), "scores": list(scores),
                   "fit_time": list(fit_times), "score_time": list(score_times),
                   "costs": {k: float(np.mean([c[k] for c in costs])) for k in objectives},
-                  "fitted": list(fitted), "trial": len(self._records)}
+                  "fitted": list(fitted), "trial": len(self._records),
+                  "base": None if resumed is not None else base}
         self._records.append(record)
         if self.verbose:
             print(f"{type(self).__name__}: trial {record['trial']}, {epochs} epochs, score "
@@ -299,6 +324,28 @@ class _NASBase(MetaEstimatorMixin, BaseEstimator):
                 record["fitted"] = None
         self._state["bracket"] = -1
 
+    def _search_darts(self, space, epochs):
+        """First-order DARTS over a convolutional cell (``_darts``), then the derived
+        cell retrained and cross-validated as one candidate."""
+        if self._records:  # a finished search: nothing to continue
+            return
+        X, y, _, _ = self._context
+        image_shape = _darts_image_shape(self.estimator)
+        classes, codes = np.unique(np.asarray(y), return_inverse=True)
+        options = self.estimator.get_params()
+        alpha, losses = darts_search(
+            np.asarray(X, dtype=np.float32).reshape(len(codes), -1), codes, len(classes),
+            image_shape, epochs, batch_size=_batch(options.get("batch_size")),
+            lr=options.get("lr", 1e-3), rng=self._state["rng"])
+        self.alpha_, self.darts_losses_ = alpha, losses
+        genotype = discretise(alpha, n_nodes=3)
+        base = NeuralNetClassifier(
+            CellNetwork, module__image_shape=image_shape, module__genotype=genotype,
+            lr=options.get("lr", 1e-3), batch_size=options.get("batch_size", "auto"),
+            max_iter=options["max_iter"], random_state=options.get("random_state"))
+        self._drop_fitted(self._evaluate({"genotype": genotype}, options["max_iter"],
+                                         base=base))
+
     @staticmethod
     def _drop_fitted(record):
         record["fitted"] = None  # not resumed: let the split estimators go
@@ -340,7 +387,8 @@ class _NASBase(MetaEstimatorMixin, BaseEstimator):
         self.best_params_ = dict(records[self.best_index_]["params"])
         self.best_score_ = float(results["mean_test_score"][self.best_index_])
         self.n_splits_ = n_splits
-        self.search_history_ = [{k: v for k, v in r.items() if k != "fitted"} for r in records]
+        self.search_history_ = [{k: v for k, v in r.items() if k not in ("fitted", "base")}
+                                for r in records]
         if objectives:
             costs = np.column_stack([results[name] for name in objectives])
             rows = pareto_front(results["mean_test_score"], costs)
@@ -410,8 +458,13 @@ _DOC = """
     search_space : dict or SearchSpace, optional
         Parameter name -> ``Choice`` / ``IntRange`` / ``FloatRange`` (a list
         reads as a choice); default ``default_space(estimator)``.
-    strategy : {"random", "evolution", "hyperband"}, default="random"
-        How candidates are proposed and trained.
+    strategy : {"random", "evolution", "hyperband", "darts"}, default="random"
+        How candidates are proposed and trained. "darts" (first-order DARTS,
+        for a ``CNNClassifier`` with a 3-D ``input_shape``) learns a
+        convolutional cell for ``epochs`` epochs, derives it
+        (``alpha_``), and retrains it with the estimator's ``lr``,
+        ``batch_size`` and ``max_iter`` as a ``NeuralNetClassifier``;
+        ``search_space`` is not read.
     n_trials : int, default=20
         Candidates of "random" and "evolution".
     epochs : int, optional

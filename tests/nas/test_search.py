@@ -184,3 +184,34 @@ def test_bad_input(digits):
         NASClassifier(MLPClassifier(), SPACE, strategy="darts").fit(X, y)
     assert Choice([1, 1]).mutate(1, np.random.default_rng(0)) == 1
     assert IntRange(3, 4).mutate(3, np.random.default_rng(0)) == 4
+
+
+def test_darts_discretises_the_strongest_edges_and_operations():
+    from sklears_neural.nas._darts import OPERATIONS, discretise
+
+    alpha = np.zeros((6, len(OPERATIONS)))  # edges (0,1) (0,2) (1,2) (0,3) (1,3) (2,3)
+    alpha[:, OPERATIONS.index("zero")] = 9.0  # "zero" never wins, however strong
+    alpha[0, OPERATIONS.index("conv3x3")] = 2.0
+    alpha[2, OPERATIONS.index("max_pool")] = 3.0
+    alpha[1, OPERATIONS.index("skip")] = 1.0
+    alpha[5, OPERATIONS.index("conv5x5")] = 4.0
+    alpha[3, OPERATIONS.index("avg_pool")] = 2.5
+    genotype = discretise(alpha, n_nodes=3)
+    assert genotype == [(0, 1, "conv3x3"), (0, 2, "skip"), (1, 2, "max_pool"),
+                        (0, 3, "avg_pool"), (2, 3, "conv5x5")]
+
+
+def test_darts_searches_a_cell_and_retrains_it(digits):
+    from sklears_neural.cnn import CNNClassifier
+    from sklears_neural.rnn import RNNClassifier
+
+    X, y = digits
+    search = NASClassifier(CNNClassifier(input_shape=(1, 8, 8), max_iter=2, random_state=0),
+                           strategy="darts", epochs=1, random_state=0).fit(X, y)
+    genotype = search.best_params_["genotype"]
+    assert len(genotype) == 5 and {g[1] for g in genotype} == {1, 2, 3}
+    assert search.alpha_.shape == (6, 6) and len(search.darts_losses_) == 1
+    assert search.best_estimator_.module_.genotype == genotype
+    assert search.predict(X).shape == (240,)
+    with pytest.raises(ValueError, match="strategy='darts' searches a convolutional cell"):
+        NASClassifier(RNNClassifier(), strategy="darts").fit(X, y)

@@ -13,6 +13,7 @@ edges, each its strongest operation other than "zero") and retrained.
 import numpy as np
 
 from sklears_neural import nn, optim
+from sklears_neural._random import as_generator
 from sklears_neural.autograd import Tensor
 from sklears_neural.nn import functional as F
 
@@ -95,8 +96,8 @@ class CellNetwork(nn.Module):
         self._edge_list = edges
         self.head = nn.Linear(channels, n_outputs, generator=generator)
         if genotype is None:
-            self.alpha = nn.Parameter(1e-3 * np.random.default_rng(0).standard_normal(
-                (len(edges), len(OPERATIONS))).astype(np.float32))
+            draws = as_generator(generator).standard_normal((len(edges), len(OPERATIONS)))
+            self.alpha = nn.Parameter((1e-3 * draws).astype(np.float32))
 
     def weight_parameters(self):
         """Every parameter but ``alpha``.

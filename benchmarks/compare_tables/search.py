@@ -24,10 +24,12 @@ def _data():
 
 
 def _epochs_of(search):
-    """Epochs trained over all folds by a scikit-learn search (from its estimators'
-    n_iter_ is not kept: the grid's candidates x folds x max_iter, an upper bound)."""
+    """Epochs trained over all folds by a scikit-learn search, an upper bound: its
+    candidates' resources (or max_iter) times the folds (the fitted estimators'
+    n_iter_ are not kept)."""
     results = search.cv_results_
-    n_folds = sum(1 for key in results if key.startswith("split") and key.endswith("_score"))
+    n_folds = sum(1 for key in results
+                  if key.startswith("split") and key.endswith("_test_score"))
     resources = results.get("n_resources")
     if resources is not None:
         return int(np.sum(resources) * n_folds)

@@ -104,6 +104,14 @@ def _fit_and_score(estimator, X, y, train, test, epochs, warm, scorer, objective
     return estimator, score, fit_time, score_time, max(int(trained) - int(before), 0), costs
 
 
+def _progress_bar(name):
+    try:
+        from tqdm.auto import tqdm
+    except ImportError as error:
+        raise ImportError("progress_bar=True needs tqdm (pip install tqdm).") from error
+    return tqdm(desc=name, unit="evaluation")
+
+
 def _darts_image_shape(estimator):
     """The (channels, height, width) DARTS searches a cell for, or a clear error."""
     shape = estimator.get_params().get("input_shape")
@@ -139,13 +147,14 @@ class _NASBase(MetaEstimatorMixin, BaseEstimator):
         "eta": [Interval(Integral, 2, None, closed="left")],
         "min_epochs": [Interval(Integral, 1, None, closed="left")],
         "refit": ["boolean"], "warm_start": ["boolean"], "random_state": ["random_state"],
-        "verbose": ["verbose"],
+        "verbose": ["verbose"], "callbacks": [list, tuple, None], "progress_bar": ["boolean"],
     }
 
     def __init__(self, estimator, search_space=None, *, strategy="random", n_trials=20,
                  epochs=None, max_epochs=None, time_budget=None, cv=3, scoring=None,
                  n_jobs=None, objectives=None, population_size=10, sample_size=3, eta=3,
-                 min_epochs=1, refit=True, warm_start=False, random_state=None, verbose=0):
+                 min_epochs=1, refit=True, warm_start=False, random_state=None, verbose=0,
+                 callbacks=None, progress_bar=False):
         self.estimator, self.search_space, self.strategy = estimator, search_space, strategy
         self.n_trials, self.epochs, self.max_epochs = n_trials, epochs, max_epochs
         self.time_budget, self.cv, self.scoring, self.n_jobs = time_budget, cv, scoring, n_jobs
@@ -153,6 +162,7 @@ class _NASBase(MetaEstimatorMixin, BaseEstimator):
         self.sample_size, self.eta, self.min_epochs = sample_size, eta, min_epochs
         self.refit, self.warm_start = refit, warm_start
         self.random_state, self.verbose = random_state, verbose
+        self.callbacks, self.progress_bar = callbacks, progress_bar
 
     # -- set-up ---------------------------------------------------------------------------
     def _setup(self, X, y):
@@ -217,13 +227,17 @@ class _NASBase(MetaEstimatorMixin, BaseEstimator):
             self.epochs_used_ = 0
         self._scorer = check_scoring(self.estimator, self.scoring)
         self._start, self.interrupted_ = time.perf_counter(), False
-        self._context = (X, y, splits, objectives)
+        self._context, self._stopped = (X, y, splits, objectives), False
+        self._bar = _progress_bar(type(self).__name__) if self.progress_bar else None
         try:
             getattr(self, f"_search_{self.strategy}")(space, epochs)
         except KeyboardInterrupt:
             self.interrupted_ = True
         finally:
             del self._context
+            if self._bar is not None:
+                self._bar.close()
+            self._bar = None
             for record in self._records:  # a resumed rung restarts: nothing kept to continue
                 record["fitted"] = None
         if not self._records:
@@ -238,6 +252,8 @@ class _NASBase(MetaEstimatorMixin, BaseEstimator):
 
     # -- evaluation ---------------------------------------------------------------------
     def _out_of_budget(self):
+        if self._stopped:  # a callback asked
+            return True
         if not self._records:  # a search scores at least one candidate
             return False
         if self.time_budget is not None and time.perf_counter() - self._start > \
@@ -269,6 +285,14 @@ class _NASBase(MetaEstimatorMixin, BaseEstimator):
         if self.verbose:
             print(f"{type(self).__name__}: trial {record['trial']}, {epochs} epochs, score "
                   f"{np.mean(scores):.4f}, {params}")
+        if self._bar is not None:
+            self._bar.update(1)
+            self._bar.set_postfix(best=max(np.nanmean(r["scores"]) for r in self._records),
+                                  refresh=False)
+        for callback in self.callbacks or ():
+            if callback(self, {k: v for k, v in record.items() if k not in ("fitted", "base")}) \
+                    is False:
+                self._stopped = True
         return record
 
     # -- strategies ---------------------------------------------------------------------
@@ -443,6 +467,7 @@ class _NASBase(MetaEstimatorMixin, BaseEstimator):
     def __getstate__(self):
         state = self.__dict__.copy()
         state.pop("_scorer", None)
+        state.pop("_bar", None)
         if "_records" in state:  # the split estimators are only kept to resume a rung
             state["_records"] = [{**r, "fitted": None} for r in state["_records"]]
         state["_state"] = copy.copy(state.get("_state", {}))
@@ -500,6 +525,13 @@ _DOC = """
         Seeds the candidates.
     verbose : int, default=0
         Print each evaluation.
+    callbacks : list of callable, optional
+        Each called as ``callback(search, evaluation)`` after every
+        evaluation (a dict as in ``search_history_``); returning False stops
+        the search (what was found is kept).
+    progress_bar : bool, default=False
+        A tqdm bar over the evaluations with the best score so far (needs
+        tqdm).
 
     Attributes
     ----------

@@ -215,3 +215,18 @@ def test_darts_searches_a_cell_and_retrains_it(digits):
     assert search.predict(X).shape == (240,)
     with pytest.raises(ValueError, match="strategy='darts' searches a convolutional cell"):
         NASClassifier(RNNClassifier(), strategy="darts").fit(X, y)
+
+
+def test_callbacks_see_every_evaluation_and_can_stop(digits):
+    X, y = digits
+    seen = []
+
+    def stop_after_two(search, evaluation):
+        seen.append(evaluation["trial"])
+        return len(seen) < 2
+
+    search = NASClassifier(MLPClassifier(random_state=0), SPACE, n_trials=5, epochs=2,
+                           callbacks=[stop_after_two], progress_bar=True,
+                           random_state=0).fit(X, y)
+    assert seen == [0, 1] and len(search.search_history_) == 2
+    assert "fitted" not in search.search_history_[0]

@@ -77,7 +77,10 @@ class GraphExplanation:
                 f"{len(self.edge_mask)} edges, {len(self.feature_mask)} features)")
 
 
-def _check(estimator, graph, node):
+def _check(estimator, graph, node, target):
+    """The graph as the estimator's batch, the explained output row at its features,
+    and the column explained with the target it names: (batch, reference, column,
+    label)."""
     if not isinstance(estimator, _GRAPH_LEVEL + _NODE_LEVEL):
         raise TypeError(f"{type(estimator).__name__} is not a graph estimator of this library "
                         "(GNNGraphClassifier, GNNGraphRegressor, GNNNodeClassifier, "
@@ -94,7 +97,10 @@ def _check(estimator, graph, node):
     batch = estimator._dataset(features).__getitems__(slice(None))[0]
     if node_level and not 0 <= node < batch.x.shape[0]:
         raise ValueError(f"node must be in [0, {batch.x.shape[0]}); got {node!r}.")
-    return batch, node_level
+    with explaining(estimator.module_), no_grad():
+        reference = to_numpy(_forward(estimator.module_, batch, Tensor(batch.x), node).data)
+    column, label = _target_column(estimator, reference, target)
+    return batch, reference, column, label
 
 
 def _target_column(estimator, batch_outputs, target):
@@ -150,7 +156,7 @@ def gnn_explainer(estimator, graph, *, node=None, target=None, epochs=100, lr=0.
     GraphExplanation
         The edge and feature masks.
     """
-    batch, _ = _check(estimator, graph, node)
+    batch, reference, column, label = _check(estimator, graph, node, target)
     module = estimator.module_
     rng = as_generator(random_state)
     x = np.asarray(batch.x)
@@ -159,9 +165,6 @@ def gnn_explainer(estimator, graph, *, node=None, target=None, epochs=100, lr=0.
     edge_logits = Tensor(rng.normal(1.0, std, n_edges).astype(x.dtype), requires_grad=True)
     feat_logits = Tensor(rng.normal(0.1, 0.1, x.shape[1]).astype(x.dtype), requires_grad=True)
     optimizer = optim.Adam([edge_logits, feat_logits], lr=lr)
-    with explaining(module), no_grad():
-        reference = to_numpy(_forward(module, batch, Tensor(x), node).data)
-    column, label = _target_column(estimator, reference, target)
     classifier = hasattr(estimator, "classes_")
     losses, hard_edges, hard_feats = [], None, None
     with explaining(module):
@@ -240,7 +243,7 @@ def node_attributions(estimator, graph, *, method="saliency", node=None, target=
     if method not in NODE_METHODS:
         raise ValueError(f"method must be one of {', '.join(map(repr, NODE_METHODS))}; got "
                          f"{method!r}.")
-    batch, _ = _check(estimator, graph, node)
+    batch, reference, column, label = _check(estimator, graph, node, target)
     module = estimator.module_
     x = np.asarray(batch.x)
     if baseline is None:
@@ -249,9 +252,6 @@ def node_attributions(estimator, graph, *, method="saliency", node=None, target=
     if baseline.shape != x.shape:
         raise ValueError(f"baseline has shape {baseline.shape}; the graph's features have "
                          f"{x.shape}.")
-    with explaining(module), no_grad():
-        reference = to_numpy(_forward(module, batch, Tensor(x), node).data)
-    column, label = _target_column(estimator, reference, target)
 
     def gradient(values):
         inputs = Tensor(values, requires_grad=True)

@@ -81,7 +81,7 @@ def _fit_and_score(estimator, X, y, train, test, epochs, warm, scorer, objective
     estimator.set_params(max_iter=int(epochs), **({"warm_start": True} if warm else {}))
     start = time.perf_counter()
     try:
-        estimator.fit(_rows(X, train), _rows(y, train))
+        estimator.fit(_safe_indexing(X, train), _safe_indexing(y, train))
     except (KeyboardInterrupt, MemoryError):
         raise
     except Exception as error:  # noqa: BLE001 - recorded, as scikit-learn's searches do
@@ -93,7 +93,7 @@ def _fit_and_score(estimator, X, y, train, test, epochs, warm, scorer, objective
         raise KeyboardInterrupt
     fit_time = time.perf_counter() - start
     start = time.perf_counter()
-    score = float(scorer(estimator, _rows(X, test), _rows(y, test)))
+    score = float(scorer(estimator, _safe_indexing(X, test), _safe_indexing(y, test)))
     score_time = time.perf_counter() - start
     trained = getattr(estimator, "n_iter_", before + epochs)
     costs = {}
@@ -127,9 +127,6 @@ def _darts_image_shape(estimator):
 def _batch(size):
     return 64 if size in (None, "auto") else int(size)
 
-
-def _rows(a, index):
-    return _safe_indexing(a, index)
 
 
 class _NASBase(MetaEstimatorMixin, BaseEstimator):

@@ -135,6 +135,7 @@ class BaseAgent(BaseEstimator):
         self._validate_params()
         continuing = self.warm_start and hasattr(self, "policy_")
         saved = self._snapshot(continuing)
+        bar = _progress_bar(type(self).__name__, int(steps)) if progress_bar else None
         try:
             env = make_vector_env(self.env, getattr(self, "n_envs", 1))
             self._check_spaces(env)
@@ -150,23 +151,31 @@ class BaseAgent(BaseEstimator):
                 self.n_timesteps_ = 0
             self._callbacks = list(callbacks or [])
             self._stop = False
-            self._bar = _progress_bar(type(self).__name__, int(steps)) if progress_bar else None
+            self._bar = bar
             start = time.perf_counter()
             self._learn(env, int(steps), rng)
             self.fit_time_ = time.perf_counter() - start
         except BaseException:
-            bar = self.__dict__.get("_bar")
             self.__dict__.clear()
             self.__dict__.update(saved)
-            self._bar = bar
             self._buffer = None  # its experience is not restored: the next fit starts one
             raise
         finally:
             self.__dict__.pop("_callbacks", None)
-            bar = self.__dict__.pop("_bar", None)
+            self.__dict__.pop("_bar", None)
             if bar is not None:
                 bar.close()
         return self
+
+    def _check_observations_and_policy(self, env):
+        """The checks every agent shares: Box observations and the "mlp" policy."""
+        from gymnasium import spaces
+
+        if not isinstance(env.single_observation_space, spaces.Box):
+            raise ValueError(f"{type(self).__name__} needs Box observations (arrays); got "
+                             f"{env.single_observation_space}.")
+        if self.policy != "mlp":
+            raise ValueError(f"policy must be 'mlp'; got {self.policy!r}.")
 
     def _snapshot(self, continuing):
         """What a failed fit restores: the attributes as they are, deep-copied when a

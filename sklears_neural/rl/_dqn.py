@@ -155,11 +155,7 @@ class DQNAgent(OffPolicyAgent):
         if env.single_action_space.start != 0:
             raise ValueError("DQNAgent needs Discrete actions numbered from 0; this space "
                              f"starts at {env.single_action_space.start}.")
-        if not isinstance(env.single_observation_space, spaces.Box):
-            raise ValueError("DQNAgent needs Box observations (arrays); got "
-                             f"{env.single_observation_space}.")
-        if self.policy != "mlp":
-            raise ValueError(f"policy must be 'mlp'; got {self.policy!r}.")
+        self._check_observations_and_policy(env)
 
     def _build(self, env, rng):
         hidden, activation, options = _policy_options(self.policy_kwargs, "relu")

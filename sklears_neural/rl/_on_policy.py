@@ -53,11 +53,7 @@ class _OnPolicyAgent(BaseAgent):
         if isinstance(action_space, spaces.Box) and len(action_space.shape) != 1:
             raise ValueError(f"{type(self).__name__} needs 1-D Box actions; got shape "
                              f"{action_space.shape}.")
-        if not isinstance(env.single_observation_space, spaces.Box):
-            raise ValueError(f"{type(self).__name__} needs Box observations (arrays); got "
-                             f"{env.single_observation_space}.")
-        if self.policy != "mlp":
-            raise ValueError(f"policy must be 'mlp'; got {self.policy!r}.")
+        self._check_observations_and_policy(env)
         if isinstance(action_space, spaces.Discrete) and action_space.start != 0:
             raise ValueError(f"{type(self).__name__} needs Discrete actions numbered from 0; "
                              f"this space starts at {action_space.start}.")

@@ -210,11 +210,7 @@ class SACAgent(OffPolicyAgent):
                              "discrete actions.")
         if not np.isfinite(space.low).all() or not np.isfinite(space.high).all():
             raise ValueError("SACAgent needs bounded actions (finite low and high).")
-        if not isinstance(env.single_observation_space, spaces.Box):
-            raise ValueError("SACAgent needs Box observations (arrays); got "
-                             f"{env.single_observation_space}.")
-        if self.policy != "mlp":
-            raise ValueError(f"policy must be 'mlp'; got {self.policy!r}.")
+        self._check_observations_and_policy(env)
 
     def _build(self, env, rng):
         hidden, activation, _ = _policy_options(

@@ -100,10 +100,41 @@ class _GraphAttention(Module):
         else:
             self.register_parameter("bias", None)
 
-    def _attend(self, values, scores, graph, n, return_attention_weights):
+    def forward(self, x, edge_index, return_attention_weights=False):
+        """Apply the layer.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n_nodes, in_features)
+            Node features.
+        edge_index : int array of shape (2, n_edges)
+            Sources and targets.
+        return_attention_weights : bool, default=False
+            Also return the edges attended over (with the self-loops) and
+            their weights.
+
+        Returns
+        -------
+        out : Tensor of shape (n_nodes, heads * out_features) or (n_nodes, out_features)
+            The new node features.
+        (edge_index, alpha) : (int array of shape (2, E), Tensor of shape (E, heads))
+            With ``return_attention_weights``: each edge's attention per head
+            (before dropout).
+        """
+        n = x.shape[0]
+        indptr, indices, targets, mask = _attention_edges(edge_index, n, self.add_self_loops)
+        values, scores = self._values_and_scores(x, indices, targets)
+        return self._attend(values, scores, indptr, indices, targets, mask, n,
+                            return_attention_weights)
+
+    def _values_and_scores(self, x, indices, targets):
+        """The messages to aggregate and each entry's scores (entries in CSR order)."""
+        raise NotImplementedError
+
+    def _attend(self, values, scores, indptr, indices, targets, mask, n,
+                return_attention_weights):
         """Softmax the scores over each node's incoming edges, aggregate the sources'
         ``values`` with them, and combine the heads."""
-        indptr, indices, targets, mask = graph
         alpha = F.segment_softmax(scores, indptr)
         weights = F.dropout(alpha, self.dropout, self.training, self.generator)
         if mask is not None:  # an explainer's mask scales the messages (as PyG)
@@ -147,37 +178,14 @@ class GATConv(_GraphAttention):
         self.att_src = _glorot_parameter((1, heads, out_features), dtype, self.generator)
         self.att_dst = _glorot_parameter((1, heads, out_features), dtype, self.generator)
 
-    def forward(self, x, edge_index, return_attention_weights=False):
-        """Apply the layer.
-
-        Parameters
-        ----------
-        x : Tensor of shape (n_nodes, in_features)
-            Node features.
-        edge_index : int array of shape (2, n_edges)
-            Sources and targets.
-        return_attention_weights : bool, default=False
-            Also return the edges attended over (with the self-loops) and
-            their weights.
-
-        Returns
-        -------
-        out : Tensor of shape (n_nodes, heads * out_features) or (n_nodes, out_features)
-            The new node features.
-        (edge_index, alpha) : (int array of shape (2, E), Tensor of shape (E, heads))
-            With ``return_attention_weights``: each edge's attention per head
-            (before dropout).
-        """
-        n = x.shape[0]
-        graph = _attention_edges(edge_index, n, self.add_self_loops)
-        _, indices, targets, _ = graph
+    def _values_and_scores(self, x, indices, targets):
         h = self.lin(x)
-        per_head = h.reshape(n, self.heads, self.out_features)
+        per_head = h.reshape(x.shape[0], self.heads, self.out_features)
         score_src = (per_head * self.att_src).sum(axis=2)
         score_dst = (per_head * self.att_dst).sum(axis=2)
         scores = F.leaky_relu(F.gather_rows(score_src, indices)
                               + F.gather_rows(score_dst, targets), self.negative_slope)
-        return self._attend(h, scores, graph, n, return_attention_weights)
+        return h, scores
 
 
 class GATv2Conv(_GraphAttention):
@@ -210,34 +218,11 @@ class GATv2Conv(_GraphAttention):
         init.zeros_(lin.bias)
         return lin
 
-    def forward(self, x, edge_index, return_attention_weights=False):
-        """Apply the layer.
-
-        Parameters
-        ----------
-        x : Tensor of shape (n_nodes, in_features)
-            Node features.
-        edge_index : int array of shape (2, n_edges)
-            Sources and targets.
-        return_attention_weights : bool, default=False
-            Also return the edges attended over (with the self-loops) and
-            their weights.
-
-        Returns
-        -------
-        out : Tensor of shape (n_nodes, heads * out_features) or (n_nodes, out_features)
-            The new node features.
-        (edge_index, alpha) : (int array of shape (2, E), Tensor of shape (E, heads))
-            With ``return_attention_weights``: each edge's attention per head
-            (before dropout).
-        """
-        n = x.shape[0]
-        graph = _attention_edges(edge_index, n, self.add_self_loops)
-        _, indices, targets, _ = graph
+    def _values_and_scores(self, x, indices, targets):
         x_l = self.lin_l(x)
         x_r = x_l if self.share_weights else self.lin_r(x)
         pair = F.leaky_relu(F.gather_rows(x_l, indices) + F.gather_rows(x_r, targets),
                             self.negative_slope)
         scores = (pair.reshape(len(indices), self.heads, self.out_features)
                   * self.att).sum(axis=2)
-        return self._attend(x_l, scores, graph, n, return_attention_weights)
+        return x_l, scores

@@ -17,7 +17,7 @@ from sklears_neural._random import as_generator
 from sklears_neural.autograd import Tensor
 from sklears_neural.nn import functional as F
 
-__all__ = ["OPERATIONS", "CellNetwork", "darts_search", "discretise"]
+__all__ = ["OPERATIONS", "CellNetwork", "cell_edges", "darts_search", "discretise"]
 
 OPERATIONS = ("zero", "skip", "conv3x3", "conv5x5", "max_pool", "avg_pool")
 
@@ -41,7 +41,7 @@ def _operation(name, channels, generator):
     return pool(3, stride=1, padding=1)
 
 
-def _edges(n_nodes):
+def cell_edges(n_nodes):
     """(source, target) of every edge of a cell with ``n_nodes`` computed nodes."""
     return [(i, j) for j in range(1, n_nodes + 1) for i in range(j)]
 
@@ -50,8 +50,9 @@ class CellNetwork(nn.Module):
     """A stem convolution, cells, global average pooling and a linear head.
 
     With ``genotype`` None every edge is a mixed operation weighted by the
-    shared ``alpha`` (the search's supernet); with a genotype, the edges it
-    lists carry one operation each.
+    shared ``alpha`` (DARTS's supernet), or, while ``choices`` holds one
+    operation index per edge, that operation alone (ENAS's shared weights);
+    with a genotype, the edges it lists carry one operation each.
 
     Parameters
     ----------
@@ -81,7 +82,7 @@ class CellNetwork(nn.Module):
         self.stem = nn.Sequential(nn.Conv2d(image_shape[0], channels, 3, padding=1, bias=False,
                                             generator=generator), nn.BatchNorm2d(channels))
         self.n_cells = n_cells
-        edges = _edges(n_nodes) if genotype is None else [(i, j) for i, j, _ in self.genotype]
+        edges = cell_edges(n_nodes) if genotype is None else [(i, j) for i, j, _ in self.genotype]
         for c in range(n_cells):
             for e, (i, j) in enumerate(edges):
                 if genotype is None:
@@ -94,6 +95,7 @@ class CellNetwork(nn.Module):
                 nn.ReLU(), nn.Conv2d(n_nodes * channels, channels, 1, bias=False,
                                      generator=generator), nn.BatchNorm2d(channels)))
         self._edge_list = edges
+        self.choices = None
         self.head = nn.Linear(channels, n_outputs, generator=generator)
         if genotype is None:
             draws = as_generator(generator).standard_normal((len(edges), len(OPERATIONS)))
@@ -123,7 +125,9 @@ class CellNetwork(nn.Module):
             Logits.
         """
         h = self.stem(x.reshape(x.shape[0], *self.image_shape))
-        mix = None if self.genotype is not None else F.softmax(self.alpha, dim=1)
+        sampled = self.choices if self.genotype is None else None
+        mix = None if self.genotype is not None or sampled is not None else \
+            F.softmax(self.alpha, dim=1)
         for c in range(self.n_cells):
             states = [h]
             for j in range(1, self.n_nodes + 1):
@@ -132,7 +136,10 @@ class CellNetwork(nn.Module):
                     if dst != j:
                         continue
                     edge = getattr(self, f"cell{c}_edge{e}")
-                    if mix is None:
+                    if sampled is not None:  # ENAS: one operation, its weights shared
+                        k = int(sampled[e])
+                        out = None if OPERATIONS[k] == "zero" else edge[k](states[src])
+                    elif mix is None:
                         out = edge(states[src])
                     else:  # the mixed operation ("zero" adds nothing)
                         out = None
@@ -141,7 +148,8 @@ class CellNetwork(nn.Module):
                                 continue
                             term = op(states[src]) * mix[e:e + 1, k:k + 1].reshape(1, 1, 1, 1)
                             out = term if out is None else out + term
-                    total = out if total is None else total + out
+                    if out is not None:
+                        total = out if total is None else total + out
                 states.append(total if total is not None else states[0] * 0.0)
             h = getattr(self, f"cell{c}_out")(F.cat(states[1:], dim=1)) + h
         return self.head(h.mean(axis=(2, 3)))
@@ -170,7 +178,7 @@ def discretise(alpha, n_nodes, keep=2):
     weights /= weights.sum(axis=1, keepdims=True)
     nonzero = [k for k, name in enumerate(OPERATIONS) if name != "zero"]
     genotype = []
-    edges = _edges(n_nodes)
+    edges = cell_edges(n_nodes)
     for j in range(1, n_nodes + 1):
         incoming = [(e, i) for e, (i, t) in enumerate(edges) if t == j]
         strength = [(weights[e, nonzero].max(), e, i) for e, i in incoming]

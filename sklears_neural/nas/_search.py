@@ -30,6 +30,7 @@ from sklearn.utils.validation import check_is_fitted
 from sklears_neural._random import as_generator
 from sklears_neural.base import NeuralNetClassifier
 from sklears_neural.nas._darts import CellNetwork, darts_search, discretise
+from sklears_neural.nas._enas import enas_search, genotype_of
 from sklears_neural.nas._space import SearchSpace, default_space
 
 __all__ = ["NASClassifier", "NASRegressor", "pareto_front"]
@@ -72,16 +73,18 @@ def _n_parameters(estimator):
     return int(sum(np.size(c) for c in coefs)) if coefs is not None else np.nan
 
 
-def _fit_and_score(estimator, X, y, train, test, epochs, warm, scorer, objectives):
-    """Fit (or continue) one split's estimator for ``epochs`` and score it; a fit that
-    fails scores NaN (as GridSearchCV's ``error_score=np.nan``)."""
+def _fit_and_score(estimator, X, y, train, test, epochs, before, scorer, objectives):
+    """Fit one split's estimator for ``epochs`` (continue it, when it has trained
+    ``before`` > 0 epochs already) and score it; a fit that fails scores NaN (as
+    GridSearchCV's ``error_score=np.nan``)."""
+    warm = before > 0
     if not warm:
         estimator = clone(estimator)
-    before = getattr(estimator, "n_iter_", 0) if warm else 0
-    estimator.set_params(max_iter=int(epochs), **({"warm_start": True} if warm else {}))
     start = time.perf_counter()
     try:
-        estimator.fit(_safe_indexing(X, train), _safe_indexing(y, train))
+        if epochs > 0:  # a resumed split already at its rung's epochs is only scored
+            estimator.set_params(max_iter=int(epochs), **({"warm_start": True} if warm else {}))
+            estimator.fit(_safe_indexing(X, train), _safe_indexing(y, train))
     except (KeyboardInterrupt, MemoryError):
         raise
     except Exception as error:  # noqa: BLE001 - recorded, as scikit-learn's searches do
@@ -89,7 +92,7 @@ def _fit_and_score(estimator, X, y, train, test, epochs, warm, scorer, objective
         return (estimator, np.nan, time.perf_counter() - start, 0.0, 0,
                 {k: np.nan for k in objectives})
     history = getattr(estimator, "history_", None)
-    if history and history[-1].get("interrupted"):  # the trainer took Ctrl-C: stop here
+    if epochs > 0 and history and history[-1].get("interrupted"):  # the trainer took Ctrl-C
         raise KeyboardInterrupt
     fit_time = time.perf_counter() - start
     start = time.perf_counter()
@@ -112,16 +115,24 @@ def _progress_bar(name):
     return tqdm(desc=name, unit="evaluation")
 
 
-def _darts_image_shape(estimator):
-    """The (channels, height, width) DARTS searches a cell for, or a clear error."""
+def _cell_image_shape(estimator, strategy):
+    """The (channels, height, width) DARTS and ENAS search a cell for, or a clear error."""
     shape = estimator.get_params().get("input_shape")
     if (type(estimator).__name__ != "CNNClassifier" or shape is None or len(shape) != 3
             or not all(isinstance(s, Integral) and s > 0 for s in shape)):
-        raise ValueError("strategy='darts' searches a convolutional cell for images: "
+        raise ValueError(f"strategy={strategy!r} searches a convolutional cell for images: "
                          "estimator must be a CNNClassifier with input_shape=(channels, "
                          f"height, width); got {type(estimator).__name__} with input_shape="
                          f"{shape!r}.")
     return tuple(int(s) for s in shape)
+
+
+def _in_training(bracket):
+    """The rows of a Hyperband bracket whose split estimators it still continues: this
+    rung's scored candidates and the survivors of the last rung it has not reached."""
+    done = len(bracket["scored"])
+    return ([trial for _, _, trial in bracket["scored"]]
+            + [k for k in bracket["alive"][done:] if k is not None])
 
 
 def _batch(size):
@@ -132,7 +143,7 @@ def _batch(size):
 class _NASBase(MetaEstimatorMixin, BaseEstimator):
     _parameter_constraints = {
         "estimator": "no_validation", "search_space": [dict, SearchSpace, None],
-        "strategy": [StrOptions({"random", "evolution", "hyperband", "darts"})],
+        "strategy": [StrOptions({"random", "evolution", "hyperband", "darts", "enas"})],
         "n_trials": [Interval(Integral, 1, None, closed="left")],
         "epochs": [Interval(Integral, 1, None, closed="left"), None],
         "max_epochs": [Interval(Integral, 1, None, closed="left"), None],
@@ -164,9 +175,9 @@ class _NASBase(MetaEstimatorMixin, BaseEstimator):
     # -- set-up ---------------------------------------------------------------------------
     def _setup(self, X, y):
         self._validate_params()
-        if self.strategy == "darts":
+        if self.strategy in ("darts", "enas"):
             space = None
-            _darts_image_shape(self.estimator)
+            _cell_image_shape(self.estimator, self.strategy)
         else:
             space = (default_space(self.estimator) if self.search_space is None
                      else self.search_space if isinstance(self.search_space, SearchSpace)
@@ -235,8 +246,11 @@ class _NASBase(MetaEstimatorMixin, BaseEstimator):
             if self._bar is not None:
                 self._bar.close()
             self._bar = None
-            for record in self._records:  # a resumed rung restarts: nothing kept to continue
-                record["fitted"] = None
+            bracket = self._state.get("hyperband") if self.interrupted_ else None
+            resumable = set() if bracket is None else set(_in_training(bracket))
+            for record in self._records:  # only an unfinished bracket's survivors continue
+                if record["trial"] not in resumable:
+                    record["fitted"] = None
         if not self._records:
             raise ValueError("the search evaluated no candidate: raise the budget.")
         self._summarise(objectives)
@@ -265,18 +279,24 @@ class _NASBase(MetaEstimatorMixin, BaseEstimator):
         X, y, splits, objectives = self._context
         if resumed is None:
             base = clone(self.estimator).set_params(**params) if base is None else base
-            jobs = [(base, False, epochs) for _ in splits]
+            jobs = [(base, 0, epochs) for _ in splits]
         else:
-            jobs = [(est, True, epochs - resumed["epochs"]) for est in resumed["fitted"]]
+            # from where each split's estimator stands (one interrupted mid-rung is ahead;
+            # its epochs count here, as its evaluation did not end)
+            before = resumed["epochs"]
+            jobs = [(est, before, epochs - int(getattr(est, "n_iter_", before)))
+                    for est in resumed["fitted"]]
         results = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_and_score)(est, X, y, train, test, n, warm, self._scorer, objectives)
-            for (est, warm, n), (train, test) in zip(jobs, splits))
+            delayed(_fit_and_score)(est, X, y, train, test, n, before, self._scorer,
+                                    objectives)
+            for (est, before, n), (train, test) in zip(jobs, splits))
         fitted, scores, fit_times, score_times, trained, costs = zip(*results)
         self.epochs_used_ += int(sum(trained))
         record = {"params": dict(params), "epochs": int(epochs), "scores": list(scores),
                   "fit_time": list(fit_times), "score_time": list(score_times),
                   "costs": {k: float(np.mean([c[k] for c in costs])) for k in objectives},
                   "fitted": list(fitted), "trial": len(self._records),
+                  "epochs_used": self.epochs_used_,
                   "base": None if resumed is not None else base}
         self._records.append(record)
         if self.verbose:
@@ -313,53 +333,72 @@ class _NASBase(MetaEstimatorMixin, BaseEstimator):
 
     def _search_hyperband(self, space, epochs):
         """Hyperband (Li et al. 2018): brackets of successive halving, the most aggressive
-        first; survivors continue their training with ``warm_start``."""
+        first; survivors continue their training with ``warm_start``. The bracket in
+        progress lives in ``_state["hyperband"]`` (its candidates, the rung, the scores
+        so far, the survivors' rows), so an interrupted search continues in its rung."""
         rng, eta = self._state["rng"], self.eta
         s_max = int(math.floor(math.log(epochs / self.min_epochs) / math.log(eta) + 1e-9))
-        start = self._state.get("bracket", s_max)
-        for s in range(start, -1, -1):
-            self._state["bracket"] = s
-            n = int(math.ceil((s_max + 1) / (s + 1) * eta ** s))
-            alive = [None] * n
-            params = [space.sample(rng) for _ in range(n)]
-            for i in range(s + 1):
+        bracket = self._state.get("hyperband")
+        if bracket is not None and any(self._records[k]["fitted"] is None
+                                       for k in _in_training(bracket)):
+            bracket = None  # its estimators in training were not kept (a pickle): restart it
+        for s in range(self._state.get("bracket", s_max), -1, -1):
+            if bracket is None or bracket["s"] != s:
+                n = int(math.ceil((s_max + 1) / (s + 1) * eta ** s))
+                bracket = {"s": s, "rung": 0, "params": [space.sample(rng) for _ in range(n)],
+                           "alive": [None] * n, "scored": []}
+            self._state["bracket"], self._state["hyperband"] = s, bracket
+            while bracket["rung"] <= s:
+                i, params, alive, scored = (bracket["rung"], bracket["params"], bracket["alive"],
+                                            bracket["scored"])
                 rung_epochs = max(1, int(round(epochs * eta ** (i - s))))
-                scored = []
-                for k, previous in enumerate(alive):
+                for k in range(len(scored), len(alive)):
                     if self._out_of_budget():
                         return
+                    previous = None if alive[k] is None else self._records[alive[k]]
                     record = self._evaluate(params[k], rung_epochs, previous)
                     if previous is not None:
                         previous["fitted"] = None
-                    scored.append((np.mean(record["scores"]), k, record))
-                keep = max(1, n // eta) if i < s else 0
+                    scored.append((float(np.mean(record["scores"])), k, record["trial"]))
+                keep = max(1, len(alive) // eta) if i < s else 0
                 order = sorted(scored, key=lambda t: -t[0])
-                survivors = {k for _, k, _ in order[:keep]}
-                for _, k, record in scored:
-                    if k not in survivors:
-                        record["fitted"] = None
-                params = [params[k] for _, k, _ in order[:keep]]
-                alive = [record for _, _, record in order[:keep]]
-                n = len(alive)
-            for record in alive:
-                record["fitted"] = None
-        self._state["bracket"] = -1
+                for _, _, trial in order[keep:]:
+                    self._records[trial]["fitted"] = None
+                bracket.update(rung=i + 1, scored=[],
+                               params=[params[k] for _, k, _ in order[:keep]],
+                               alive=[trial for _, _, trial in order[:keep]])
+            bracket = None
+        self._state["bracket"], self._state["hyperband"] = -1, None
 
     def _search_darts(self, space, epochs):
         """First-order DARTS over a convolutional cell (``_darts``), then the derived
         cell retrained and cross-validated as one candidate."""
+        self._search_cell(epochs, "darts")
+
+    def _search_enas(self, space, epochs):
+        """ENAS over the same cell (``_enas``): shared weights and a controller, then
+        the best sampled cell retrained and cross-validated as one candidate."""
+        self._search_cell(epochs, "enas")
+
+    def _search_cell(self, epochs, strategy):
         if self._records:  # a finished search: nothing to continue
             return
         X, y, _, _ = self._context
-        image_shape = _darts_image_shape(self.estimator)
+        image_shape = _cell_image_shape(self.estimator, strategy)
         classes, codes = np.unique(np.asarray(y), return_inverse=True)
         options = self.estimator.get_params()
-        alpha, losses = darts_search(
-            np.asarray(X, dtype=np.float32).reshape(len(codes), -1), codes, len(classes),
-            image_shape, epochs, batch_size=_batch(options.get("batch_size")),
-            lr=options.get("lr", 1e-3), rng=self._state["rng"])
-        self.alpha_, self.darts_losses_ = alpha, losses
-        genotype = discretise(alpha, n_nodes=3)
+        flat = np.asarray(X, dtype=np.float32).reshape(len(codes), -1)
+        shared = dict(batch_size=_batch(options.get("batch_size")), lr=options.get("lr", 1e-3),
+                      rng=self._state["rng"])
+        if strategy == "darts":
+            alpha, losses = darts_search(flat, codes, len(classes), image_shape, epochs,
+                                         **shared)
+            self.alpha_, self.darts_losses_ = alpha, losses
+            genotype = discretise(alpha, n_nodes=3)
+        else:
+            choices, self.enas_history_ = enas_search(flat, codes, len(classes), image_shape,
+                                                      epochs, **shared)
+            genotype = genotype_of(choices, n_nodes=3)
         base = NeuralNetClassifier(
             CellNetwork, module__image_shape=image_shape, module__genotype=genotype,
             lr=options.get("lr", 1e-3), batch_size=options.get("batch_size", "auto"),
@@ -480,13 +519,14 @@ _DOC = """
     search_space : dict or SearchSpace, optional
         Parameter name -> ``Choice`` / ``IntRange`` / ``FloatRange`` (a list
         reads as a choice); default ``default_space(estimator)``.
-    strategy : {"random", "evolution", "hyperband", "darts"}, default="random"
-        How candidates are proposed and trained. "darts" (first-order DARTS,
-        for a ``CNNClassifier`` with a 3-D ``input_shape``) learns a
-        convolutional cell for ``epochs`` epochs, derives it
-        (``alpha_``), and retrains it with the estimator's ``lr``,
-        ``batch_size`` and ``max_iter`` as a ``NeuralNetClassifier``;
-        ``search_space`` is not read.
+    strategy : {"random", "evolution", "hyperband", "darts", "enas"}, default="random"
+        How candidates are proposed and trained. "darts" (first-order DARTS)
+        and "enas" (shared weights and a learned controller), for a
+        ``CNNClassifier`` with a 3-D ``input_shape``, search a convolutional
+        cell for ``epochs`` epochs (DARTS's weights in ``alpha_``, ENAS's
+        rewards and candidates in ``enas_history_``) and retrain the cell
+        found with the estimator's ``lr``, ``batch_size`` and ``max_iter`` as
+        a ``NeuralNetClassifier``; ``search_space`` is not read.
     n_trials : int, default=20
         Candidates of "random" and "evolution".
     epochs : int, optional
@@ -516,8 +556,10 @@ _DOC = """
         Refit the best candidate on all the data (``best_estimator_``).
     warm_start : bool, default=False
         Continue the search of the last ``fit`` (after Ctrl-C, say):
-        random and evolution go on to ``n_trials``; hyperband restarts the
-        bracket it was in.
+        random and evolution go on to ``n_trials``; hyperband continues the
+        rung it was in, its survivors' training included (a search that was
+        pickled since restarts that bracket: the estimators in training are
+        not saved).
     random_state : int, numpy.random.Generator or None, default=None
         Seeds the candidates.
     verbose : int, default=0
@@ -547,7 +589,9 @@ _DOC = """
     pareto_front_ : list of dict
         The non-dominated candidates (the best alone without objectives).
     search_history_ : list of dict
-        Every evaluation in order.
+        Every evaluation in order: its parameters, epochs, scores per split,
+        times, costs, and ``epochs_used`` (epochs over all folds spent by the
+        search when it ended).
     epochs_used_ : int
         Epochs trained over all folds.
     interrupted_ : bool

@@ -273,12 +273,77 @@ class SearchSpace:
         return f"SearchSpace({self.dimensions!r})"
 
 
-def _widths():
-    shapes = []
-    for depth in (1, 2, 3):
-        for width in (32, 64, 128, 256, 512):
-            shapes.append((width,) * depth)
-    return shapes
+def _widths(widths=(32, 64, 128, 256, 512), depths=(1, 2, 3)):
+    return [(width,) * depth for depth in depths for width in widths]
+
+
+def _mlp_space():
+    return {
+        "hidden_layer_sizes": Choice(_widths()),
+        "activation": Choice(["relu", "tanh", "gelu"]),
+        "alpha": FloatRange(1e-6, 1e-1, log=True),
+        "learning_rate_init": FloatRange(1e-4, 1e-2, log=True),
+        "batch_size": Choice([32, 64, 128, 256]),
+        "batch_norm": Choice([False, True]),
+        "dropout": Choice([0.0, 0.1, 0.2]),
+    }
+
+
+def _cnn_space():
+    return {
+        "conv_layers": Choice([((16, 3), (32, 3)), ((32, 3), (64, 3)), ((32, 5), (64, 3)),
+                               ((64, 3), (128, 3)), ((32, 3), (64, 3), (128, 3))]),
+        "pooling": Choice(["max", "avg"]),
+        "hidden_layer_sizes": Choice([(64,), (128,), (256,)]),
+        "dropout": Choice([0.0, 0.25, 0.5]),
+        "lr": FloatRange(1e-4, 1e-2, log=True),
+        "batch_size": Choice([32, 64, 128]),
+    }
+
+
+def _cnn1d_space():
+    return {
+        "conv_layers": Choice(["inception", "fcn", "resnet"]),
+        "lr": FloatRange(1e-4, 1e-2, log=True),
+        "batch_size": Choice([16, 32, 64]),
+    }
+
+
+def _rnn_space():
+    return {
+        "cell": Choice(["lstm", "gru"]),
+        "hidden_size": Choice([32, 64, 128]),
+        "num_layers": IntRange(1, 2),
+        "bidirectional": Choice([False, True]),
+        "pooling": Choice(["last", "mean", "attention"]),
+        "lr": FloatRange(3e-4, 1e-2, log=True),
+        "batch_size": Choice([16, 32, 64]),
+    }
+
+
+def _transformer_space():
+    return {
+        "d_model": Choice([32, 64, 128]),
+        "nhead": Choice([2, 4]),
+        "num_layers": IntRange(1, 3),
+        "dim_feedforward": Choice([64, 128, 256]),
+        "dropout": Choice([0.0, 0.1, 0.2]),
+        "pooling": Choice(["mean", "attention", "last"]),
+        "lr": FloatRange(1e-4, 3e-3, log=True),
+        "batch_size": Choice([16, 32, 64]),
+    }
+
+
+def _gnn_space(graph_level):
+    space = {
+        "conv": Choice(["gcn", "sage", "gin", "gat"]),
+        "hidden_layer_sizes": Choice(_widths((16, 32, 64, 128), (1, 2, 3, 4))),
+        "dropout": Choice([0.0, 0.25, 0.5]),
+        "lr": FloatRange(1e-3, 3e-2, log=True),
+    }
+    if graph_level:
+        space["pooling"] = Choice(["mean", "sum", "max", "attention"])
+    return space
 
 
 def default_space(estimator):
@@ -287,30 +352,50 @@ def default_space(estimator):
     Parameters
     ----------
     estimator : estimator
-        ``MLPClassifier`` / ``MLPRegressor`` (widths and depth, activation,
-        alpha, learning rate, batch size) or any estimator with
-        ``hidden_layer_sizes`` and ``lr`` (widths, learning rate, alpha).
+        Which family's space, read from its parameters:
+
+        - ``MLPClassifier`` / ``MLPRegressor``: widths and depth,
+          activation, alpha, learning rate, batch size, batch
+          normalisation, dropout;
+        - ``CNNClassifier`` / ``CNNRegressor``: convolution blocks (filters,
+          kernel sizes), pooling, dense head, dropout, learning rate, batch
+          size;
+        - ``CNN1DClassifier`` / ``CNN1DRegressor``: the published
+          architectures ("inception", "fcn", "resnet"), learning rate,
+          batch size;
+        - ``RNNClassifier`` / ``RNNRegressor``: cell, size, layers,
+          direction, pooling, learning rate, batch size;
+        - ``TransformerClassifier`` / ``TransformerRegressor``: width,
+          heads, layers, feed-forward width, dropout, pooling, learning rate,
+          batch size;
+        - the graph estimators: convolution, depth and width, dropout,
+          learning rate and, for whole graphs, pooling;
+        - any other estimator with ``hidden_layer_sizes`` and ``lr``:
+          widths, learning rate, alpha.
 
     Returns
     -------
     SearchSpace
-        The space.
+        The space (its dimensions can be edited, or one's own passed as
+        ``search_space``).
     """
     params = estimator.get_params()
     if "learning_rate_init" in params:  # the MLPs, scikit-learn's names
-        return SearchSpace({
-            "hidden_layer_sizes": Choice(_widths()),
-            "activation": Choice(["relu", "tanh", "gelu"]),
-            "alpha": FloatRange(1e-6, 1e-1, log=True),
-            "learning_rate_init": FloatRange(1e-4, 1e-2, log=True),
-            "batch_size": Choice([32, 64, 128, 256]),
-        })
-    if "hidden_layer_sizes" in params and "lr" in params:
-        return SearchSpace({
-            "hidden_layer_sizes": Choice(_widths()),
-            "lr": FloatRange(1e-4, 1e-2, log=True),
-            "alpha": FloatRange(1e-6, 1e-1, log=True),
-        })
-    raise ValueError(f"no default search space for {type(estimator).__name__}: pass "
-                     "search_space, a dict of its parameters' choices and ranges.")
-
+        space = _mlp_space()
+    elif "conv_layers" in params:
+        one_d = "1D" in type(estimator).__name__ or isinstance(params["conv_layers"], str)
+        space = _cnn1d_space() if one_d else _cnn_space()
+    elif "cell" in params and "hidden_size" in params:
+        space = _rnn_space()
+    elif "d_model" in params and "nhead" in params:
+        space = _transformer_space()
+    elif "conv" in params and "hidden_layer_sizes" in params:
+        space = _gnn_space(graph_level="pooling" in params)
+    elif "hidden_layer_sizes" in params and "lr" in params:
+        space = {"hidden_layer_sizes": Choice(_widths()),
+                 "lr": FloatRange(1e-4, 1e-2, log=True),
+                 "alpha": FloatRange(1e-6, 1e-1, log=True)}
+    else:
+        raise ValueError(f"no default search space for {type(estimator).__name__}: pass "
+                         "search_space, a dict of its parameters' choices and ranges.")
+    return SearchSpace({name: d for name, d in space.items() if name in params})

@@ -230,3 +230,27 @@ def test_callbacks_see_every_evaluation_and_can_stop(digits):
                            random_state=0).fit(X, y)
     assert seen == [0, 1] and len(search.search_history_) == 2
     assert "fitted" not in search.search_history_[0]
+
+
+def test_hyperband_resumes_inside_its_rung(digits):
+    """Interrupted in the second rung of the first bracket (the second survivor's second
+    fold), then continued: the same rows, scores and epochs as a search never stopped."""
+    X, y = digits[0][:90], digits[1][:90]
+    options = dict(strategy="hyperband", epochs=9, random_state=0)
+    estimator = _Interrupting(random_state=0, n_iter_no_change=100)
+    _Interrupting.fits, _Interrupting.stop_at = 0, None
+    full = NASClassifier(estimator, SPACE, **options).fit(X, y)
+    # bracket s=2: 9 candidates x 3 folds at 1 epoch (fits 1-27), then 3 survivors go on
+    # to 3 epochs: fits 28-30, then 31 (first fold) and 32, interrupted
+    _Interrupting.fits, _Interrupting.stop_at = 0, 32
+    search = NASClassifier(estimator, SPACE, **options).fit(X, y)
+    assert search.interrupted_ and len(search.search_history_) == 10
+    assert search._state["hyperband"]["rung"] == 1
+    search.set_params(warm_start=True).fit(X, y)
+    assert not search.interrupted_
+    np.testing.assert_array_equal(search.cv_results_["n_epochs"], full.cv_results_["n_epochs"])
+    np.testing.assert_allclose(search.cv_results_["mean_test_score"],
+                               full.cv_results_["mean_test_score"])
+    assert search.epochs_used_ == full.epochs_used_
+    assert [r["epochs_used"] for r in search.search_history_][-1] == full.epochs_used_
+    assert all(r["fitted"] is None for r in search._records)

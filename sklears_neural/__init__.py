@@ -8,6 +8,7 @@ the GPU) and ``backend`` (numpy or CuPy).
 
 from sklears_neural import autograd, backend, nn, optim
 from sklears_neural._show_versions import show_versions
+from sklears_neural._versions import __version__
 from sklears_neural.autograd import Tensor, no_grad
 from sklears_neural.base import NeuralNetClassifier, NeuralNetRegressor
 from sklears_neural.cnn import CNN1DClassifier, CNN1DRegressor, CNNClassifier, CNNRegressor
@@ -26,13 +27,6 @@ from sklears_neural.rnn import (
     TransformerClassifier,
     TransformerRegressor,
 )
-
-try:
-    from importlib.metadata import PackageNotFoundError, version
-
-    __version__ = version("sklears-neural")
-except PackageNotFoundError:  # a source tree that was never installed
-    __version__ = "0.1.0.dev0"
 
 __all__ = [
     "CNN1DClassifier",

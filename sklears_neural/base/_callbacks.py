@@ -20,14 +20,15 @@ rule, and ``early_stopping``), ``GradientClipping`` (``clip_grad_norm``),
 
 import inspect
 import math
+import os
+import uuid
 import warnings
 
-import joblib
-
+from sklears_neural.base._safe_format import load, load_metadata, save
 from sklears_neural.nn.utils import clip_grad_norm_, clip_grad_value_
 
-__all__ = ["Callback", "EarlyStopping", "LearningRateSchedule", "Checkpoint", "ProgressBar",
-           "GradientClipping", "ScheduleStep", "StoppingRule"]
+__all__ = ["Callback", "EarlyStopping", "LearningRateSchedule", "Checkpoint", "load_checkpoint",
+           "ProgressBar", "GradientClipping", "ScheduleStep", "StoppingRule"]
 
 
 class Callback:
@@ -329,22 +330,54 @@ class LearningRateSchedule(Callback):
 
 
 class Checkpoint(Callback):
-    """Save the module's weights with joblib whenever the monitor improves.
+    """Save the whole estimator whenever the monitor improves, in ``io.save``'s safe format.
+
+    The best state goes to ``path``; with ``save_last`` the state after every
+    epoch also goes to ``last_path`` (``path`` with ``.last`` before its
+    suffix). ``sklears_neural.io.load_checkpoint`` (or ``io.load``) restores
+    either as a fitted estimator that predicts and can continue training.
+    A file that exists when training starts and that this checkpoint did not
+    write is not overwritten unless ``overwrite=True``.
 
     Parameters
     ----------
     path : str or path-like
-        File to write (overwritten at each improvement).
+        The best state's file. Its directory must exist.
     monitor : str, default="valid_loss"
         As for ``EarlyStopping``; ``"train_loss"`` works without validation.
+    save_last : bool, default=False
+        Also keep the last epoch's state in ``last_path``.
+    overwrite : bool, default=False
+        Replace files this checkpoint did not write.
+
+    Attributes
+    ----------
+    best_ : float
+        The best monitored value so far (negated for scores).
+    best_epoch_ : int
+        Its epoch.
     """
 
-    def __init__(self, path, monitor="valid_loss"):
+    def __init__(self, path, monitor="valid_loss", save_last=False, overwrite=False):
         self.path = path
         self.monitor = monitor
+        self.save_last = save_last
+        self.overwrite = overwrite
+        # written into each file, so a later fit knows which files are its own; copies of
+        # this callback (each fit trains a copy) share it
+        self._token = uuid.uuid4().hex
+
+    @property
+    def last_path(self):
+        """The last epoch's file: ``path`` with ``.last`` before its suffix."""
+        root, suffix = os.path.splitext(os.fspath(self.path))
+        return f"{root}.last{suffix}"
+
+    def _targets(self):
+        return [os.fspath(self.path)] + ([self.last_path] if self.save_last else [])
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        """Reset the best value of the monitor.
+        """Check the files can be written, and reset the best value of the monitor.
 
         Parameters
         ----------
@@ -356,11 +389,35 @@ class Checkpoint(Callback):
             Always None; the targets are in ``X``.
         **kwargs : dict
             Further information a later version may pass.
+
+        Raises
+        ------
+        FileExistsError
+            If a file exists that this checkpoint did not write, without
+            ``overwrite``.
+        FileNotFoundError
+            If the directory of ``path`` does not exist.
         """
+        for target in self._targets():
+            folder = os.path.dirname(os.path.abspath(target))
+            if not os.path.isdir(folder):
+                raise FileNotFoundError(f"Checkpoint: the directory {folder!r} of {target!r} "
+                                        "does not exist; create it first.")
+            if not os.path.exists(target) or self.overwrite:
+                continue
+            try:
+                token = (load_metadata(target)["metadata"] or {}).get("checkpoint")
+            except ValueError:
+                token = None
+            if token != self._token:
+                raise FileExistsError(
+                    f"Checkpoint: {target!r} exists and this checkpoint did not write it; "
+                    "pass overwrite=True to replace it, or choose another path.")
         self.best_ = math.inf
+        self.best_epoch_ = None
 
     def on_epoch_end(self, net, logs=None, **kwargs):
-        """Save the module's ``state_dict`` if the monitor improved.
+        """Save the estimator if the monitor improved (and the last state, if asked).
 
         Parameters
         ----------
@@ -381,10 +438,48 @@ class Checkpoint(Callback):
         if value is None:
             raise ValueError(f"Checkpoint: history has no {self.monitor!r}.")
         value = value if _lower_is_better(self.monitor) else -value
+        notes = {"checkpoint": self._token, "epoch": int(logs["epoch"]),
+                 "monitor": self.monitor, "value": float(logs[self.monitor])}
         if value < self.best_:
-            self.best_ = value
-            joblib.dump({"epoch": logs["epoch"], "state_dict": net.module_.state_dict()},
-                        self.path)
+            self.best_, self.best_epoch_ = value, int(logs["epoch"])
+            save(net, self.path, metadata={**notes, "which": "best"})
+        if self.save_last:
+            save(net, self.last_path, metadata={**notes, "which": "last"})
+
+
+def load_checkpoint(path, which="best", *, trusted=None):
+    """The estimator a ``Checkpoint`` saved, fitted as it was at that epoch.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The checkpoint's ``path``.
+    which : {"best", "last"}, default="best"
+        The best state, or the last epoch's (``save_last=True``).
+    trusted : list of str, optional
+        As for ``sklears_neural.io.load``.
+
+    Returns
+    -------
+    estimator
+        A new fitted estimator: it predicts, and ``partial_fit`` or a
+        ``warm_start`` fit continue from that state.
+
+    Raises
+    ------
+    ValueError
+        If ``which`` is neither, or the file is not a checkpoint's.
+    """
+    if which not in ("best", "last"):
+        raise ValueError(f"which must be 'best' or 'last'; got {which!r}.")
+    if which == "last":
+        root, suffix = os.path.splitext(os.fspath(path))
+        path = f"{root}.last{suffix}"
+    notes = load_metadata(path)["metadata"] or {}
+    if "checkpoint" not in notes:
+        raise ValueError(f"{os.fspath(path)!r} was saved by io.save, not by a Checkpoint; "
+                         "load it with sklears_neural.io.load.")
+    return load(path, trusted=trusted)
 
 
 class ProgressBar(Callback):
@@ -436,6 +531,11 @@ class ProgressBar(Callback):
                  if logs.get(k) is not None}
         self.bar_.set_postfix(shown, refresh=False)
         self.bar_.update(1)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("bar_", None)  # the open bar is a view of training, not its state
+        return state
 
     def on_train_end(self, net, **kwargs):
         """Close the bar.

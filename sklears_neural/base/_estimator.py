@@ -28,6 +28,9 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from sklears_neural._dispatch import products_pool
+from sklears_neural._threads import thread_limits
+from sklears_neural._versions import checked_state, with_versions
 from sklears_neural.autograd import Tensor, no_grad
 from sklears_neural.backend import check_dtype, parse_device, to_device, to_numpy
 from sklears_neural.base._callbacks import (
@@ -45,8 +48,6 @@ from sklears_neural.base._l2_fold import foldable, split_penalized
 from sklears_neural.base._noise import gaussian_like, parse_noise
 from sklears_neural.base._params import TRAINING_CONSTRAINTS
 from sklears_neural.base._streaming import EncodedStream
-from sklears_neural._dispatch import products_pool
-from sklears_neural._threads import thread_limits
 from sklears_neural.base._trainer import (
     MinibatchTrainer,
     evaluate_outputs,
@@ -749,7 +750,7 @@ class BaseNeuralNet(BaseEstimator):
         self.callbacks_ = inplace["callbacks"]
 
     def __getstate__(self):
-        state = self.__dict__.copy()
+        state = with_versions(self.__dict__.copy())
         if "module_" in state:
             module = state["module_"]
             if self.device_ != "cpu":
@@ -765,6 +766,7 @@ class BaseNeuralNet(BaseEstimator):
         return state
 
     def __setstate__(self, state):
+        state = checked_state(state, type(self).__name__)
         optimizer_state = state.pop("_optimizer_state", None)
         scheduler_state = state.pop("_scheduler_state", None)
         self.__dict__.update(state)

@@ -28,6 +28,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from sklears_neural._random import as_generator
+from sklears_neural._versions import checked_state, with_versions
 from sklears_neural.base import NeuralNetClassifier
 from sklears_neural.nas._darts import CellNetwork, darts_search, discretise
 from sklears_neural.nas._enas import enas_search, genotype_of
@@ -507,7 +508,10 @@ class _NASBase(MetaEstimatorMixin, BaseEstimator):
         if "_records" in state:  # the split estimators are only kept to resume a rung
             state["_records"] = [{**r, "fitted": None} for r in state["_records"]]
         state["_state"] = copy.copy(state.get("_state", {}))
-        return state
+        return with_versions(state)
+
+    def __setstate__(self, state):
+        self.__dict__.update(checked_state(state, type(self).__name__))
 
 
 _DOC = """

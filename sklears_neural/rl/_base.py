@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from sklears_neural._random import as_generator
+from sklears_neural._versions import checked_state, with_versions
 from sklears_neural.autograd import no_grad
 
 __all__ = ["AGENT_CONSTRAINTS", "BaseAgent", "evaluate_policy", "make_vector_env"]
@@ -314,7 +315,10 @@ class BaseAgent(BaseEstimator):
             state["env"] = env.spec
         state.pop("_rng", None)
         state.pop("_buffer", None)  # experience is not part of the model (as SB3)
-        return state
+        return with_versions(state)
+
+    def __setstate__(self, state):
+        self.__dict__.update(checked_state(state, type(self).__name__))
 
 
 def evaluate_policy(agent, env, n_eval_episodes=10, deterministic=True, seed=None):

@@ -1,6 +1,5 @@
 """NeuralNetClassifier / NeuralNetRegressor and the callbacks of the base loop."""
 
-import joblib
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -121,13 +120,16 @@ def test_lr_scheduler_sets_the_rate_each_epoch():
 
 def test_checkpoint_writes_the_best_weights(tmp_path):
     X, y = data()
-    path = tmp_path / "best.joblib"
+    from sklears_neural.io import load_checkpoint, load_metadata
+
+    path = tmp_path / "best.skn"
     net = NeuralNetClassifier(TinyNet, max_iter=6, random_state=0,
                               callbacks=[Checkpoint(path, monitor="train_loss")]).fit(X, y)
-    saved = joblib.load(path)
     best_epoch = int(np.argmin(net.loss_curve_)) + 1
-    assert saved["epoch"] == best_epoch
-    assert set(saved["state_dict"]) == set(net.module_.state_dict())
+    assert load_metadata(path)["metadata"]["epoch"] == best_epoch
+    saved = load_checkpoint(path)
+    assert saved.n_iter_ == best_epoch
+    assert set(saved.module_.state_dict()) == set(net.module_.state_dict())
 
 
 def test_gradient_clipping_bounds_the_update():

@@ -1,0 +1,118 @@
+"""Record the operations a network runs: every ``Function.apply`` during one forward
+pass, with its inputs and outputs, in evaluation mode without gradients.
+
+The engine is define-by-run, so a forward pass on a sample input is the graph.
+Tracing twice, on batches of two sizes, tells which recorded shapes follow the
+batch (a reshape to ``(batch, 64)``, the zero initial state of a recurrent
+layer) so the exported graph takes any batch size.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sklears_neural.autograd import Tensor, no_grad
+from sklears_neural.autograd._function import Function
+from sklears_neural.nn import Module, eval_mode
+
+__all__ = ["Step", "Trace", "trace"]
+
+
+@dataclass
+class Step:
+    """One recorded operation.
+
+    Attributes
+    ----------
+    function : Function
+        The operation (its options are its attributes).
+    inputs : list
+        What ``apply`` was given: Tensors, arrays (constants) or None.
+    outputs : list of Tensor
+        What it returned.
+    """
+
+    function: Function
+    inputs: list
+    outputs: list
+
+
+@dataclass
+class Trace:
+    """A forward pass: its steps, the input tensors and the outputs.
+
+    Attributes
+    ----------
+    steps : list of Step
+        In order.
+    inputs : list of Tensor
+        The network's input tensors.
+    outputs : list of Tensor
+        Its outputs.
+    """
+
+    steps: list
+    inputs: list
+    outputs: list
+
+
+def trace(module, args):
+    """Run ``module(*args)`` once and record every operation.
+
+    Parameters
+    ----------
+    module : Module
+        The network.
+    args : tuple
+        Its inputs (Tensors, or what the module takes beside them).
+
+    Returns
+    -------
+    Trace
+        The steps, inputs and outputs.
+    """
+    if not isinstance(module, Module):
+        raise TypeError(f"expected an nn.Module to trace; got {type(module).__name__}.")
+    steps = []
+    original = Function.apply
+
+    def recording_apply(self, *inputs):
+        outputs = original(self, *inputs)
+        steps.append(Step(self, list(inputs),
+                          list(outputs) if isinstance(outputs, tuple) else [outputs]))
+        return outputs
+
+    Function.apply = recording_apply
+    try:
+        with eval_mode(), no_grad():
+            result = module(*args)
+    finally:
+        Function.apply = original
+    outputs = list(result) if isinstance(result, (tuple, list)) else [result]
+    for output in outputs:
+        if not isinstance(output, Tensor):
+            raise TypeError(f"the network returned a {type(output).__name__}; export needs "
+                            "Tensors.")
+    inputs = [a for a in args if isinstance(a, Tensor)]
+    return Trace(steps, inputs, outputs)
+
+
+def sample_like(array, n_rows, seed=0):
+    """A random batch of ``n_rows`` shaped and typed like ``array``'s rows.
+
+    Parameters
+    ----------
+    array : ndarray
+        An example batch.
+    n_rows : int
+        Rows wanted.
+    seed : int, default=0
+        Seeds the draw.
+
+    Returns
+    -------
+    ndarray
+        The batch.
+    """
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n_rows, *array.shape[1:])).astype(array.dtype)

@@ -120,11 +120,12 @@ class Table:
 
     def add_check(self, name, value, target=None, op=">="):
         """Record a ratio, and its verdict against ``target`` when one is set
-        (``op`` is ``"<="`` or ``">="``)."""
+        (``op`` is ``"<="``, ``">="``, ``"<"`` or ``">"``)."""
         if value is None or target is None:
             ok = None
         else:
-            ok = value <= target if op == "<=" else value >= target
+            ok = {"<=": value <= target, ">=": value >= target, "<": value < target,
+                  ">": value > target}[op]
         self.checks[name] = {"value": value,
                              "target": None if target is None else f"{op} {target}", "ok": ok}
 
@@ -145,7 +146,9 @@ class Table:
             out.append("")
             name_width = max(len(n) for n in self.checks)
             for name, check in self.checks.items():
-                value = "n/a" if check["value"] is None else f"{check['value']:.2f}"
+                value = check["value"]
+                value = ("n/a" if value is None else f"{value:.4f}" if 0 < abs(value) < 0.1
+                         else f"{value:.2f}")  # small differences (accuracy) keep 4 places
                 line_ = f"  {name.ljust(name_width)}  {value:>6}"
                 if check["target"] is not None:
                     verdict = {True: "ok", False: "MISSED", None: "-"}[check["ok"]]

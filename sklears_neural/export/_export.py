@@ -217,6 +217,9 @@ def _classifier_outputs(b, targets, logits):
 
 def _feature_shape(estimator, X):
     if X is not None:
+        if isinstance(X, (list, tuple)) and len({np.shape(x) for x in X}) > 1:
+            raise OnnxExportError("ONNX export takes sequences of one length, as an array "
+                                  "of rows; X is a list of sequences of several lengths.")
         X = np.asarray(X)
         if X.ndim < 2:
             raise ValueError(f"X must have a batch axis: got shape {X.shape}.")

@@ -77,9 +77,9 @@ def _converter(scope, operator, container):
 
 
 def register_skl2onnx():
-    """Register our estimators' converters with skl2onnx (done on import of
-    ``sklears_neural.export`` when skl2onnx is installed).
+    """Register our estimators' converters with skl2onnx.
 
+    Importing ``sklears_neural.export`` does it when skl2onnx is installed.
     After it, ``skl2onnx.to_onnx(model, X_sample)`` exports our estimators
     alone or inside a Pipeline. Classifiers take skl2onnx's ``zipmap``
     option (``options={id(clf): {"zipmap": False}}`` for a probability

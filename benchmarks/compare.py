@@ -32,8 +32,9 @@ sequence`` names these two. ``explain`` times integrated gradients against
 captum on the same network copied into PyTorch; ``graph`` the message-passing
 product against scipy.sparse and torch, and GCN/GAT epochs against PyTorch
 Geometric; ``rl`` DQN and PPO on CartPole-v1 against Stable-Baselines3;
-``search`` the architecture-search strategies against scikit-learn's searches. A new comparison is one more function and one
-more ``TABLES`` entry.
+``search`` the architecture-search strategies against scikit-learn's searches;
+``export`` prediction latency against onnxruntime on the exported model. A new
+comparison is one more function and one more ``TABLES`` entry.
 
 Timing: ``time.perf_counter``; warm-up calls first; each repeat runs the
 call enough times to last ``min_time`` seconds; the reported time is the
@@ -72,6 +73,7 @@ from compare_tables.adam import bench_adam  # noqa: E402
 from compare_tables.conv import bench_conv2d, bench_lenet, bench_pool  # noqa: E402
 from compare_tables.dense import bench_dense  # noqa: E402
 from compare_tables.explain import bench_explain  # noqa: E402
+from compare_tables.export import bench_export  # noqa: E402
 from compare_tables.graph import bench_graph  # noqa: E402
 from compare_tables.load import bench_load  # noqa: E402
 from compare_tables.mlp import bench_mlp, bench_overhead, bench_predict  # noqa: E402
@@ -98,6 +100,7 @@ TABLES = {
     "graph": bench_graph,
     "rl": bench_rl,
     "search": bench_search,
+    "export": bench_export,
 }
 
 # Tables that set their own threads (the machine's defaults) and so run once,

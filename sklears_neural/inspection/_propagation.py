@@ -93,6 +93,10 @@ def _steps(module, method):
                          f"that is a sequence of layers (the MLP and CNN estimators'); "
                          f"{type(module).__name__} is not one. Use integrated_gradients or "
                          "saliency.")
+    if getattr(module, "residual", False):
+        raise ValueError(f"{method} propagates its rules layer by layer; this network has "
+                         "residual connections (residual=True), which it does not follow. "
+                         "Use integrated_gradients or saliency.")
     steps = []
     for layer in layers:
         if isinstance(layer, Linear):

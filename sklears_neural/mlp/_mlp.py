@@ -75,14 +75,14 @@ class _BaseMLP(RoutedParamsMixin, BaseNeuralNet):
         "beta_1": unit_interval(), "beta_2": unit_interval(),
         "epsilon": [Interval(Real, 0, None, closed="neither")],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
-        "batch_norm": ["boolean"], "layer_norm": ["boolean"]}
+        "batch_norm": ["boolean"], "layer_norm": ["boolean"], "residual": ["boolean"]}
 
     def __init__(self, hidden_layer_sizes, activation, *, solver, alpha, batch_size,
                  learning_rate, learning_rate_init, power_t, max_iter, shuffle, random_state,
                  tol, verbose, warm_start, momentum, nesterovs_momentum, early_stopping,
                  validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, max_fun,
-                 dropout, batch_norm, layer_norm, l1, clip_grad_norm, noise, lr_schedule,
-                 callbacks, device, dtype, n_threads, routed):
+                 dropout, batch_norm, layer_norm, residual, l1, clip_grad_norm, noise,
+                 lr_schedule, callbacks, device, dtype, n_threads, routed):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -109,6 +109,7 @@ class _BaseMLP(RoutedParamsMixin, BaseNeuralNet):
         self.dropout = dropout
         self.batch_norm = batch_norm
         self.layer_norm = layer_norm
+        self.residual = residual
         self.l1 = l1
         self.clip_grad_norm = clip_grad_norm
         self.noise = noise
@@ -164,7 +165,7 @@ class _BaseMLP(RoutedParamsMixin, BaseNeuralNet):
             n_features, sizes, n_outputs,
             activations=_per_layer("activation", self.activation, len(sizes), lambda a: None),
             dropout=_per_layer("dropout", self.dropout, len(sizes), lambda p: None),
-            batch_norm=self.batch_norm, layer_norm=self.layer_norm,
+            batch_norm=self.batch_norm, layer_norm=self.layer_norm, residual=self.residual,
             activation_noise=noise.std if noise.on == "activations" else 0.0,
             generator=generator)
 
@@ -338,6 +339,11 @@ _MLP_DOC = """    hidden_layer_sizes : array-like of int, default=(100,)
         Dropout after each hidden layer (ours).
     batch_norm, layer_norm : bool, default=False
         Normalise each hidden layer before its activation (ours).
+    residual : bool, default=False
+        Add each hidden layer's input to its output where their widths are
+        equal (a residual connection around every hidden layer after the
+        first; ours). The rule-propagation explanations (guided backprop,
+        DeepLIFT, LRP) do not apply to such networks; the gradient ones do.
     l1 : float, default=0.0
         L1 penalty on the weights, scaled like ``alpha`` (both: elastic net).
     clip_grad_norm : float, optional
@@ -426,7 +432,8 @@ class MLPClassifier(NeuralNetClassifierMixin, _BaseMLP):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=None,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 dropout=0.0, batch_norm=False, layer_norm=False, l1=0.0, clip_grad_norm=None,
+                 dropout=0.0, batch_norm=False, layer_norm=False, residual=False, l1=0.0,
+                 clip_grad_norm=None,
                  noise=0.0, lr_schedule=None, label_smoothing=0.0, callbacks=None,
                  class_weight=None, device="cpu", dtype="float32", n_threads=None, **kwargs):
         super().__init__(
@@ -437,7 +444,8 @@ class MLPClassifier(NeuralNetClassifierMixin, _BaseMLP):
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
-            dropout=dropout, batch_norm=batch_norm, layer_norm=layer_norm, l1=l1,
+            dropout=dropout, batch_norm=batch_norm, layer_norm=layer_norm, residual=residual,
+            l1=l1,
             clip_grad_norm=clip_grad_norm, noise=noise, lr_schedule=lr_schedule,
             callbacks=callbacks, device=device, dtype=dtype, n_threads=n_threads,
             routed=kwargs)
@@ -513,7 +521,8 @@ class MLPRegressor(NeuralNetRegressorMixin, _BaseMLP):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=None,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 dropout=0.0, batch_norm=False, layer_norm=False, l1=0.0, clip_grad_norm=None,
+                 dropout=0.0, batch_norm=False, layer_norm=False, residual=False, l1=0.0,
+                 clip_grad_norm=None,
                  noise=0.0, lr_schedule=None, callbacks=None, device="cpu", dtype="float32",
                  n_threads=None, **kwargs):
         self.loss = loss
@@ -525,7 +534,8 @@ class MLPRegressor(NeuralNetRegressorMixin, _BaseMLP):
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
-            dropout=dropout, batch_norm=batch_norm, layer_norm=layer_norm, l1=l1,
+            dropout=dropout, batch_norm=batch_norm, layer_norm=layer_norm, residual=residual,
+            l1=l1,
             clip_grad_norm=clip_grad_norm, noise=noise, lr_schedule=lr_schedule,
             callbacks=callbacks, device=device, dtype=dtype, n_threads=n_threads,
             routed=kwargs)

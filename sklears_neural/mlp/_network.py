@@ -43,6 +43,9 @@ class MLPNetwork(Module):
         One per hidden layer.
     batch_norm, layer_norm : bool, default=False
         Normalise each hidden layer before its activation (one of them).
+    residual : bool, default=False
+        Add each hidden layer's input to its output (after its activation
+        and dropout) where the two widths are equal.
     activation_noise : float, default=0.0
         Standard deviation of Gaussian noise added after each hidden
         activation in training (a ``GaussianNoise`` layer per hidden layer).
@@ -53,15 +56,22 @@ class MLPNetwork(Module):
     ----------
     layers : Sequential
         Every layer, input to output.
+    residual : bool
+        Whether hidden layers of equal widths have residual connections.
     """
 
     def __init__(self, n_features, hidden_layer_sizes, n_outputs, activations, dropout,
-                 batch_norm=False, layer_norm=False, activation_noise=0.0, generator=None):
+                 batch_norm=False, layer_norm=False, residual=False, activation_noise=0.0,
+                 generator=None):
         super().__init__()
         sizes = [n_features, *hidden_layer_sizes, n_outputs]
         layers = []
         normalised = batch_norm or layer_norm
+        self.residual = bool(residual)
+        # (first layer, end, residual) of each hidden layer's modules, then the output's
+        self._blocks = []
         for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            start = len(layers)
             last = i == len(sizes) - 2
             name = "identity" if last else check_activation(activations[i])
             linear = Linear(fan_in, fan_out, activation=None if (last or normalised) else name)
@@ -71,6 +81,7 @@ class MLPNetwork(Module):
             init.uniform_(linear.bias, -bound, bound, generator=generator)
             layers.append(linear)
             if last:
+                self._blocks.append((start, len(layers), False))
                 break
             if normalised:
                 layers.append(BatchNorm1d(fan_out) if batch_norm else LayerNorm(fan_out))
@@ -79,6 +90,7 @@ class MLPNetwork(Module):
                 layers.append(GaussianNoise(activation_noise, generator=generator))
             if dropout[i] > 0:
                 layers.append(Dropout(dropout[i], generator=generator))
+            self._blocks.append((start, len(layers), self.residual and fan_in == fan_out))
         self.layers = Sequential(*layers)
 
     def linears(self):
@@ -104,4 +116,12 @@ class MLPNetwork(Module):
         Tensor of shape (n, n_outputs)
             The outputs (logits for a classifier).
         """
-        return self.layers(x)
+        if not self.__dict__.get("residual", False):  # (networks saved before it existed)
+            return self.layers(x)
+        layers = list(self.layers)
+        for start, end, skip in self._blocks:
+            h = x
+            for layer in layers[start:end]:
+                h = layer(h)
+            x = h + x if skip else h
+        return x

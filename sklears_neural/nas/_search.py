@@ -136,6 +136,10 @@ def _in_training(bracket):
             + [k for k in bracket["alive"][done:] if k is not None])
 
 
+def _point_key(params):
+    return repr(sorted(params.items()))
+
+
 def _batch(size):
     return 64 if size in (None, "auto") else int(size)
 
@@ -314,22 +318,31 @@ class _NASBase(MetaEstimatorMixin, BaseEstimator):
         return record
 
     # -- strategies ---------------------------------------------------------------------
+    def _novel(self, propose):
+        """A proposal not evaluated yet (up to 20 tries; a small space may be exhausted)."""
+        seen = {_point_key(r["params"]) for r in self._records}
+        for _ in range(20):
+            params = propose()
+            if _point_key(params) not in seen:
+                return params
+        return params
+
     def _search_random(self, space, epochs):
         rng = self._state["rng"]
         while len(self._records) < self.n_trials and not self._out_of_budget():
-            self._drop_fitted(self._evaluate(space.sample(rng), epochs))
+            self._drop_fitted(self._evaluate(self._novel(lambda: space.sample(rng)), epochs))
 
     def _search_evolution(self, space, epochs):
         rng = self._state["rng"]
         while len(self._records) < self.n_trials and not self._out_of_budget():
             if len(self._records) < self.population_size:
-                params = space.sample(rng)
+                params = self._novel(lambda: space.sample(rng))
             else:  # the living population: the last population_size evaluated (aging)
                 population = self._records[-self.population_size:]
                 picks = rng.choice(len(population), min(self.sample_size, len(population)),
                                    replace=False)
                 parent = max((population[i] for i in picks), key=lambda r: np.mean(r["scores"]))
-                params = space.mutate(parent["params"], rng)
+                params = self._novel(lambda: space.mutate(parent["params"], rng))
             self._drop_fitted(self._evaluate(params, epochs))
 
     def _search_hyperband(self, space, epochs):

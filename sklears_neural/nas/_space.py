@@ -286,6 +286,7 @@ def _mlp_space():
         "batch_size": Choice([32, 64, 128, 256]),
         "batch_norm": Choice([False, True]),
         "dropout": Choice([0.0, 0.1, 0.2]),
+        "residual": Choice([False, True]),
     }
 
 
@@ -356,7 +357,7 @@ def default_space(estimator):
 
         - ``MLPClassifier`` / ``MLPRegressor``: widths and depth,
           activation, alpha, learning rate, batch size, batch
-          normalisation, dropout;
+          normalisation, dropout, residual connections;
         - ``CNNClassifier`` / ``CNNRegressor``: convolution blocks (filters,
           kernel sizes), pooling, dense head, dropout, learning rate, batch
           size;

@@ -28,6 +28,9 @@ FAMILIES = {
     "MLPClassifier-binary": (lambda: sn.MLPClassifier(max_iter=5, activation="gelu",
                                                       random_state=0), X, Y % 2),
     "MLPRegressor": (lambda: sn.MLPRegressor(max_iter=5, random_state=0), X, Y * 1.5),
+    "MLPRegressor-residual": (lambda: sn.MLPRegressor(
+        hidden_layer_sizes=(16, 16, 16), residual=True, layer_norm=True, max_iter=5,
+        random_state=0), X, Y * 1.5),
     "CNNClassifier": (lambda: sn.CNNClassifier(input_shape=(1, 4, 4), max_iter=2,
                                                random_state=0), X, Y),
     "CNN1DClassifier-inception": (lambda: sn.CNN1DClassifier(

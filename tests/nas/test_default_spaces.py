@@ -31,7 +31,7 @@ def _graphs(rng):
 FAMILIES = {
     "MLPClassifier": (dict(), _images,
                       {"hidden_layer_sizes", "activation", "alpha", "learning_rate_init",
-                       "batch_size", "batch_norm", "dropout"}),
+                       "batch_size", "batch_norm", "dropout", "residual"}),
     "CNNClassifier": (dict(input_shape=(1, 8, 8)), _images,
                       {"conv_layers", "pooling", "hidden_layer_sizes", "dropout", "lr",
                        "batch_size"}),

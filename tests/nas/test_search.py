@@ -82,6 +82,17 @@ def test_evolution_mutates_the_tournament_winner(digits):
         assert len(changed) == 1
 
 
+@pytest.mark.parametrize("strategy", ["random", "evolution"])
+def test_no_point_is_evaluated_twice_while_new_ones_remain(digits, strategy):
+    X, y = digits
+    space = {"hidden_layer_sizes": [(4,), (8,)], "alpha": [1e-4, 1e-3, 1e-2]}  # 6 points
+    search = NASClassifier(MLPClassifier(random_state=0), space, strategy=strategy,
+                           n_trials=6, epochs=1, population_size=2, cv=2,
+                           random_state=0).fit(X[:60], y[:60])
+    points = [tuple(sorted(r["params"].items())) for r in search.search_history_]
+    assert len(points) == 6 and len(set(points)) == 6
+
+
 def test_same_seed_same_search(digits):
     X, y = digits
     runs = [NASClassifier(MLPClassifier(random_state=0), SPACE, n_trials=3, epochs=3,

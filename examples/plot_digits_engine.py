@@ -1,10 +1,14 @@
-"""Train an MLP built from the engine on scikit-learn's digits.
+"""
+An MLP built from the engine, trained on digits
+===============================================
 
-Run: ``python examples/plot_digits_engine.py``. The same code backs
+Train an MLP built from the engine on scikit-learn's digits.
+
+Run it alone: ``python examples/plot_digits_engine.py``. The same code backs
 ``sklears-neural demo``; this script also prints the confusion matrix.
 """
 
-from sklearn.metrics import confusion_matrix
+from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
 
 from sklears_neural import Tensor, no_grad
 from sklears_neural._demo import load_digits_split, train_digits_mlp
@@ -17,7 +21,9 @@ def main():
     with no_grad():
         predicted = model(Tensor(X_test)).numpy().argmax(axis=1)
     print(f"test accuracy {result['test_accuracy']:.4f} in {result['fit_time']:.2f} s")
-    print(confusion_matrix(y_test, predicted))
+    matrix = confusion_matrix(y_test, predicted)
+    print(matrix)
+    ConfusionMatrixDisplay(matrix).plot(colorbar=False)
 
 
 if __name__ == "__main__":

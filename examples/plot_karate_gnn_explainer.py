@@ -1,7 +1,11 @@
-"""Zachary's karate club from four labelled members, and why a member was put in
+"""
+Why a karate club member was put in a club (GNNExplainer)
+=========================================================
+
+Zachary's karate club from four labelled members, and why a member was put in
 a club (GNNExplainer).
 
-Run: ``python examples/plot_karate_gnn_explainer.py [output folder]`` (needs
+Run it alone: ``python examples/plot_karate_gnn_explainer.py [output folder]`` (needs
 networkx, which ships the karate club). Fits ``GNNNodeClassifier`` at its
 defaults (a two-layer GCN) on the club's friendship graph with only the two
 leaders and one member of each club labelled, prints the accuracy on the
@@ -9,6 +13,7 @@ other 30 members, and saves ``karate_explainer.png``: the predicted clubs,
 and the edges GNNExplainer finds that member 8's prediction rests on.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -27,7 +32,7 @@ LABELLED = [0, 33, 1, 32]
 EXPLAINED = 8
 
 
-def main(out_dir=".", quick=False):
+def main(out_dir=None, quick=False):
     import networkx as nx
 
     club = nx.karate_club_graph()
@@ -60,11 +65,14 @@ def main(out_dir=".", quick=False):
     for ax in (left, right):
         ax.axis("off")
     figure.tight_layout()
+    if out_dir is None:  # shown, not saved
+        return []
     path = Path(out_dir) / "karate_explainer.png"
     figure.savefig(path, dpi=100)
     print(f"saved {path}")
     return [path]
 
 
-if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else ".")
+if __name__ == "__main__":  # the gallery runs it so: figures stay open, nothing saved
+    main(sys.argv[1] if len(sys.argv) > 1 else None,
+         quick=os.environ.get("SKLEARS_NEURAL_EXAMPLES_QUICK") == "1")

@@ -1,6 +1,10 @@
-"""KernelSHAP for a neural classifier inside a scikit-learn Pipeline.
+"""
+KernelSHAP for a neural classifier in a Pipeline
+================================================
 
-Run: ``python examples/plot_kernel_shap_pipeline.py [output folder]``.
+KernelSHAP for a neural classifier inside a scikit-learn Pipeline.
+
+Run it alone: ``python examples/plot_kernel_shap_pipeline.py [output folder]``.
 Fits ``StandardScaler`` + ``MLPClassifier`` on scikit-learn's breast-cancer
 data (30 features), explains 40 test rows' malignancy probability with
 KernelSHAP against 100 training rows, checks that each row's values add up
@@ -8,6 +12,7 @@ to its prediction, and saves ``breast_cancer_kernel_shap.png``, a beeswarm
 of the ten most important features.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -25,7 +30,7 @@ from sklears_neural import MLPClassifier  # noqa: E402
 from sklears_neural.inspection import AttributionDisplay, kernel_shap  # noqa: E402
 
 
-def main(out_dir=".", quick=False):
+def main(out_dir=None, quick=False):
     data = load_breast_cancer()
     X_train, X_test, y_train, y_test = train_test_split(
         data.data, data.target, test_size=0.25, stratify=data.target, random_state=0)
@@ -44,11 +49,14 @@ def main(out_dir=".", quick=False):
     display.plot(kind="beeswarm", max_features=10)
     display.figure_.set_size_inches(8, 5)
     display.figure_.tight_layout()
+    if out_dir is None:  # shown, not saved
+        return []
     path = Path(out_dir) / "breast_cancer_kernel_shap.png"
     display.figure_.savefig(path, dpi=100)
     print(f"saved {path}")
     return [path]
 
 
-if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else ".")
+if __name__ == "__main__":  # the gallery runs it so: figures stay open, nothing saved
+    main(sys.argv[1] if len(sys.argv) > 1 else None,
+         quick=os.environ.get("SKLEARS_NEURAL_EXAMPLES_QUICK") == "1")

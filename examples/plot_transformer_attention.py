@@ -1,6 +1,10 @@
-"""Where a Transformer looks on a bundled time series (GunPoint).
+"""
+Where a Transformer looks on a time series
+==========================================
 
-Run: ``python examples/plot_transformer_attention.py [output folder]``
+Where a Transformer looks on a bundled time series (GunPoint).
+
+Run it alone: ``python examples/plot_transformer_attention.py [output folder]``
 (needs aeon, which bundles the UCR GunPoint data). Fits
 ``TransformerClassifier`` at its defaults on the official train split,
 prints the test accuracy, and saves ``gunpoint_attention.png``: the last
@@ -8,6 +12,7 @@ layer's attention map of one test series (tokens are patches of the
 series), beside the series itself.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -22,7 +27,7 @@ from sklears_neural.inspection import AttentionDisplay  # noqa: E402
 from sklears_neural.rnn import TransformerClassifier  # noqa: E402
 
 
-def main(out_dir=".", quick=False):
+def main(out_dir=None, quick=False):
     from aeon.datasets import load_classification
 
     X_train, y_train = load_classification("GunPoint", split="train")
@@ -39,11 +44,14 @@ def main(out_dir=".", quick=False):
     AttentionDisplay.from_estimator(model, X_test[:1], ax=right)
     right.set_title("last layer's attention, heads averaged")
     figure.tight_layout()
+    if out_dir is None:  # shown, not saved
+        return []
     path = Path(out_dir) / "gunpoint_attention.png"
     figure.savefig(path, dpi=100)
     print(f"saved {path}")
     return [path]
 
 
-if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else ".")
+if __name__ == "__main__":  # the gallery runs it so: figures stay open, nothing saved
+    main(sys.argv[1] if len(sys.argv) > 1 else None,
+         quick=os.environ.get("SKLEARS_NEURAL_EXAMPLES_QUICK") == "1")

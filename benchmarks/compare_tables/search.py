@@ -13,7 +13,7 @@ GRID = {"hidden_layer_sizes": [(64,), (128,), (256,), (128, 128), (256, 256)],
         "alpha": [1e-4, 1e-2]}
 EPOCHS, EPOCHS_QUICK = 60, 6
 # DARTS and ENAS: a convolutional cell on the digits as 8x8 images, searched for
-# 10 epochs, then retrained 30 epochs (as examples/nas_digits_cells.py)
+# 10 epochs, then retrained 30 epochs (as benchmarks/nas_digits_cells.py)
 CELL_EPOCHS, CELL_EPOCHS_QUICK = (10, 30), (1, 2)
 SEEDS, SEEDS_QUICK = (0, 1, 2), (0,)
 

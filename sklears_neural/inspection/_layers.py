@@ -166,7 +166,7 @@ grad_cam.__doc__ = """Grad-CAM (Selvaraju et al. 2017): where a convolutional la
     Returns
     -------
     Attribution
-        ``values`` of shape (n_samples, *positions).
+        ``values`` of shape (n_samples, \\*positions).
 """
 
 layer_integrated_gradients.__doc__ = """Integrated gradients attributed to a layer's output.

@@ -113,7 +113,7 @@ class RNNForecaster(BaseEstimator):
     mean_, scale_ : ndarray of shape (n_series,)
         "series": the mean and standard deviation of each series; "window":
         0 and the standard deviation of its changes; "none": 0 and 1.
-    last_window_ : ndarray of shape (window_, n_series)
+    last_window_ : ndarray of shape (window\\_, n_series)
         The end of the training series, where ``predict()`` starts.
 
     Examples

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "nas_digits_cells.py"
+EXAMPLE = Path(__file__).resolve().parents[2] / "benchmarks" / "nas_digits_cells.py"
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("gymnasium", reason="the example runs gymnasium's classic control")
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "rl_cartpole_pendulum.py"
+EXAMPLE = Path(__file__).resolve().parents[2] / "benchmarks" / "rl_cartpole_pendulum.py"
 
 
 def test_example_runs_every_agent():

@@ -44,7 +44,7 @@ def embedding(input, weight, padding_idx=None):
 
     Returns
     -------
-    Tensor of shape (*input.shape, embedding_dim)
+    Tensor of shape (\\*input.shape, embedding_dim)
         The rows of ``weight`` at the indices.
 
     Raises

@@ -53,7 +53,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
 
     Parameters
     ----------
-    input : Tensor of shape (N, C, *spatial)
+    input : Tensor of shape (N, C, \\*spatial)
         The batch; 1 to 3 spatial dimensions.
     kernel_size : int or tuple of int
         The window size along each spatial dimension.
@@ -113,7 +113,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
 
     Returns
     -------
-    Tensor of shape (N, C, *output_size)
+    Tensor of shape (N, C, \\*output_size)
         The summed windows.
 
     Raises

@@ -348,7 +348,7 @@ def adaptive_avg_pool1d(input, output_size):
 
     Returns
     -------
-    Tensor of shape (N, C, *output_size)
+    Tensor of shape (N, C, \\*output_size)
         The pooled batch.
     """
     return _adaptive_avg("adaptive_avg_pool1d", 1, input, output_size)
@@ -371,7 +371,7 @@ def adaptive_avg_pool2d(input, output_size):
 
     Returns
     -------
-    Tensor of shape (N, C, *output_size)
+    Tensor of shape (N, C, \\*output_size)
         The pooled batch.
     """
     return _adaptive_avg("adaptive_avg_pool2d", 2, input, output_size)
@@ -390,7 +390,7 @@ def adaptive_avg_pool3d(input, output_size):
 
     Returns
     -------
-    Tensor of shape (N, C, *output_size)
+    Tensor of shape (N, C, \\*output_size)
         The pooled batch.
     """
     return _adaptive_avg("adaptive_avg_pool3d", 3, input, output_size)
@@ -411,7 +411,7 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
 
     Returns
     -------
-    output : Tensor of shape (N, C, *output_size)
+    output : Tensor of shape (N, C, \\*output_size)
         The pooled batch.
     indices : Tensor of int64
         The argmax of each bin, of the shape of ``output``; only with
@@ -437,7 +437,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
 
     Returns
     -------
-    output : Tensor of shape (N, C, *output_size)
+    output : Tensor of shape (N, C, \\*output_size)
         The pooled batch.
     indices : Tensor of int64
         The argmax of each bin, of the shape of ``output``; only with
@@ -461,7 +461,7 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
 
     Returns
     -------
-    output : Tensor of shape (N, C, *output_size)
+    output : Tensor of shape (N, C, \\*output_size)
         The pooled batch.
     indices : Tensor of int64
         The argmax of each bin, of the shape of ``output``; only with
@@ -475,7 +475,7 @@ def pad(input, pad, mode="constant", value=0.0):
 
     Parameters
     ----------
-    input : Tensor of shape (N, C, *spatial)
+    input : Tensor of shape (N, C, \\*spatial)
         The input batch.
     pad : sequence of int
         ``(left, right)`` for the last dimension, then ``(top, bottom)`` for
@@ -508,14 +508,14 @@ def upsample_nearest(input, scale_factor):
 
     Parameters
     ----------
-    input : Tensor of shape (N, C, *spatial)
+    input : Tensor of shape (N, C, \\*spatial)
         The input batch, with 1 to 3 spatial dimensions.
     scale_factor : int or tuple of int
         Repetition of each element along each spatial dimension.
 
     Returns
     -------
-    Tensor of shape (N, C, *(spatial * scale_factor))
+    Tensor of shape (N, C, \\*(spatial * scale_factor))
         The upsampled batch.
     """
     d = input.ndim - 2

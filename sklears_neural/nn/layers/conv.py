@@ -205,7 +205,7 @@ class Conv1d(_Conv):
 
     Attributes
     ----------
-    weight : Parameter of shape (out_channels, in_channels // groups, *kernel_size)
+    weight : Parameter of shape (out_channels, in_channels // groups, \\*kernel_size)
         The filters.
     bias : Parameter of shape (out_channels,) or None
         The bias, None without one.
@@ -254,7 +254,7 @@ class Conv2d(_Conv):
 
     Attributes
     ----------
-    weight : Parameter of shape (out_channels, in_channels // groups, *kernel_size)
+    weight : Parameter of shape (out_channels, in_channels // groups, \\*kernel_size)
         The filters.
     bias : Parameter of shape (out_channels,) or None
         The bias, None without one.
@@ -312,7 +312,7 @@ class Conv3d(_Conv):
 
     Attributes
     ----------
-    weight : Parameter of shape (out_channels, in_channels // groups, *kernel_size)
+    weight : Parameter of shape (out_channels, in_channels // groups, \\*kernel_size)
         The filters.
     bias : Parameter of shape (out_channels,) or None
         The bias, None without one.
@@ -397,7 +397,7 @@ class ConvTranspose1d(_ConvTranspose):
 
     Attributes
     ----------
-    weight : Parameter of shape (in_channels, out_channels // groups, *kernel_size)
+    weight : Parameter of shape (in_channels, out_channels // groups, \\*kernel_size)
         The filters.
     bias : Parameter of shape (out_channels,) or None
         The bias, None without one.
@@ -448,7 +448,7 @@ class ConvTranspose2d(_ConvTranspose):
 
     Attributes
     ----------
-    weight : Parameter of shape (in_channels, out_channels // groups, *kernel_size)
+    weight : Parameter of shape (in_channels, out_channels // groups, \\*kernel_size)
         The filters.
     bias : Parameter of shape (out_channels,) or None
         The bias, None without one.
@@ -499,7 +499,7 @@ class ConvTranspose3d(_ConvTranspose):
 
     Attributes
     ----------
-    weight : Parameter of shape (in_channels, out_channels // groups, *kernel_size)
+    weight : Parameter of shape (in_channels, out_channels // groups, \\*kernel_size)
         The filters.
     bias : Parameter of shape (out_channels,) or None
         The bias, None without one.

@@ -1,6 +1,6 @@
 """A convolutional cell for digits found by DARTS or ENAS, then retrained.
 
-Run: ``python examples/nas_digits_cells.py [darts|enas]`` (``--quick`` for a
+Run: ``python benchmarks/nas_digits_cells.py [darts|enas]`` (``--quick`` for a
 smoke run). Searches a cell on scikit-learn's digits as 8x8 images (the 75 %
 training split): first-order DARTS relaxes each edge's choice of operation
 into weights trained by gradient descent; ENAS trains one set of weights

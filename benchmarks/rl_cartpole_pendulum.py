@@ -1,6 +1,6 @@
 """DQN and PPO on CartPole-v1, SAC on Pendulum-v1 (gymnasium's classic control).
 
-Run: ``python examples/rl_cartpole_pendulum.py`` (needs gymnasium, the ``rl``
+Run: ``python benchmarks/rl_cartpole_pendulum.py`` (needs gymnasium, the ``rl``
 extra; add ``--quick`` for a short smoke run). Trains each agent with the
 rl-zoo's hyperparameters for the environment (SAC with Stable-Baselines3's
 defaults), then prints the mean return over 100 deterministic evaluation

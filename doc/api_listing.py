@@ -43,9 +43,9 @@ def write(path):
             obj = getattr(module, name, None)
             if obj is None or isinstance(obj, type(module)) or isinstance(obj, str):
                 continue  # submodules have their own section, __version__ is text
-            key = id(obj)
+            key = (id(obj), name)  # an alias under another name is listed too
             if key in seen:
-                continue  # documented where it is first exported
+                continue  # documented where it is first exported under this name
             seen.add(key)
             if callable(obj):
                 entries.append(name)

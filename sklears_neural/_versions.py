@@ -1,7 +1,9 @@
 """The versions a fitted model records (this library's, NumPy's, scikit-learn's) and
 the warning given when a model is loaded under others."""
 
+import threading
 import warnings
+from contextlib import contextmanager
 
 import numpy as np
 import sklearn
@@ -14,7 +16,8 @@ try:
 except PackageNotFoundError:  # a source tree that was never installed
     __version__ = "0.1.0.dev0"
 
-__all__ = ["InconsistentVersionWarning", "check_versions", "library_versions"]
+__all__ = ["InconsistentVersionWarning", "check_versions", "checked_state", "library_versions",
+           "versions_checked", "with_versions"]
 
 STATE_KEY = "_sklears_neural_versions"
 
@@ -74,14 +77,28 @@ def check_versions(recorded, name):
     name : str
         The loaded object's class, for the message.
     """
-    if not recorded:
-        return
+    if not isinstance(recorded, dict) or getattr(_quiet, "depth", 0):
+        return  # none recorded (or not a mapping), or a caller that already warned
     for library, current in library_versions().items():
         original = recorded.get(library)
         if original is not None and original != current:
             warnings.warn(InconsistentVersionWarning(
                 estimator_name=name, library=library, current_version=current,
                 original_version=original), stacklevel=3)
+
+
+_quiet = threading.local()
+
+
+@contextmanager
+def versions_checked():
+    """Objects restored inside do not warn again: the caller checked the versions once
+    (``io.load`` reads them from the file's header)."""
+    _quiet.depth = getattr(_quiet, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _quiet.depth -= 1
 
 
 def with_versions(state):

@@ -21,7 +21,6 @@ rule, and ``early_stopping``), ``GradientClipping`` (``clip_grad_norm``),
 import inspect
 import math
 import os
-import uuid
 import warnings
 
 from sklears_neural.base._safe_format import load, load_metadata, save
@@ -329,6 +328,10 @@ class LearningRateSchedule(Callback):
             group["lr"] = lr
 
 
+# Files the checkpoints of this process wrote (absolute paths): theirs to overwrite.
+_WRITTEN = set()
+
+
 class Checkpoint(Callback):
     """Save the whole estimator whenever the monitor improves, in ``io.save``'s safe format.
 
@@ -336,8 +339,9 @@ class Checkpoint(Callback):
     epoch also goes to ``last_path`` (``path`` with ``.last`` before its
     suffix). ``sklears_neural.io.load_checkpoint`` (or ``io.load``) restores
     either as a fitted estimator that predicts and can continue training.
-    A file that exists when training starts and that this checkpoint did not
-    write is not overwritten unless ``overwrite=True``.
+    A file that exists when training starts and that no checkpoint of this
+    session wrote (a clone in a search, a refit and a warm start share
+    their files) is not overwritten unless ``overwrite=True``.
 
     Parameters
     ----------
@@ -363,9 +367,6 @@ class Checkpoint(Callback):
         self.monitor = monitor
         self.save_last = save_last
         self.overwrite = overwrite
-        # written into each file, so a later fit knows which files are its own; copies of
-        # this callback (each fit trains a copy) share it
-        self._token = uuid.uuid4().hex
 
     @property
     def last_path(self):
@@ -403,18 +404,14 @@ class Checkpoint(Callback):
             if not os.path.isdir(folder):
                 raise FileNotFoundError(f"Checkpoint: the directory {folder!r} of {target!r} "
                                         "does not exist; create it first.")
-            if not os.path.exists(target) or self.overwrite:
-                continue
-            try:
-                token = (load_metadata(target)["metadata"] or {}).get("checkpoint")
-            except ValueError:
-                token = None
-            if token != self._token:
+            if (os.path.exists(target) and not self.overwrite
+                    and os.path.abspath(target) not in _WRITTEN):
                 raise FileExistsError(
-                    f"Checkpoint: {target!r} exists and this checkpoint did not write it; "
-                    "pass overwrite=True to replace it, or choose another path.")
-        self.best_ = math.inf
-        self.best_epoch_ = None
+                    f"Checkpoint: {target!r} exists and no checkpoint of this session wrote "
+                    "it; pass overwrite=True to replace it, or choose another path.")
+        if not getattr(net, "history_", None) or not hasattr(self, "best_"):
+            self.best_ = math.inf  # a fresh fit; a continued one keeps its best
+            self.best_epoch_ = None
 
     def on_epoch_end(self, net, logs=None, **kwargs):
         """Save the estimator if the monitor improved (and the last state, if asked).
@@ -438,13 +435,15 @@ class Checkpoint(Callback):
         if value is None:
             raise ValueError(f"Checkpoint: history has no {self.monitor!r}.")
         value = value if _lower_is_better(self.monitor) else -value
-        notes = {"checkpoint": self._token, "epoch": int(logs["epoch"]),
-                 "monitor": self.monitor, "value": float(logs[self.monitor])}
+        notes = {"checkpoint": True, "epoch": int(logs["epoch"]), "monitor": self.monitor,
+                 "value": float(logs[self.monitor])}
         if value < self.best_:
             self.best_, self.best_epoch_ = value, int(logs["epoch"])
-            save(net, self.path, metadata={**notes, "which": "best"})
+            _WRITTEN.add(os.path.abspath(save(net, self.path, metadata={**notes,
+                                                                         "which": "best"})))
         if self.save_last:
-            save(net, self.last_path, metadata={**notes, "which": "last"})
+            _WRITTEN.add(os.path.abspath(save(net, self.last_path,
+                                              metadata={**notes, "which": "last"})))
 
 
 def load_checkpoint(path, which="best", *, trusted=None):
@@ -475,8 +474,8 @@ def load_checkpoint(path, which="best", *, trusted=None):
     if which == "last":
         root, suffix = os.path.splitext(os.fspath(path))
         path = f"{root}.last{suffix}"
-    notes = load_metadata(path)["metadata"] or {}
-    if "checkpoint" not in notes:
+    notes = load_metadata(path)["metadata"]
+    if not isinstance(notes, dict) or "checkpoint" not in notes:
         raise ValueError(f"{os.fspath(path)!r} was saved by io.save, not by a Checkpoint; "
                          "load it with sklears_neural.io.load.")
     return load(path, trusted=trusted)

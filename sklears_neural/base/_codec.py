@@ -235,7 +235,7 @@ class Decoder:
         self._objects = {}
 
     def names(self, value):
-        """Every class and function name an encoded value refers to.
+        """Every class and function name an encoded value refers to, with its use.
 
         Parameters
         ----------
@@ -244,17 +244,20 @@ class Decoder:
 
         Returns
         -------
-        set of str
-            The names (``module.QualName``).
+        set of (str, str)
+            ``(module.QualName, kind)``, kind "object" (an instance is
+            created), "type" (the class is a value) or "function".
         """
         found = set()
         stack = [value]
         while stack:
             item = stack.pop()
             if isinstance(item, dict):
-                for tag in ("__object__", "__type__", "__function__"):
-                    if isinstance(item.get(tag), str):
-                        found.add(item[tag])
+                for tag, kind in (("__object__", "object"), ("__type__", "type"),
+                                  ("__function__", "function")):
+                    if tag in item:
+                        found.add((item[tag] if isinstance(item[tag], str) else repr(item[tag]),
+                                   kind))
                 stack.extend(item.values())
             elif isinstance(item, list):
                 stack.extend(item)
@@ -273,21 +276,29 @@ class Decoder:
         list of str
             Sorted.
         """
-        refused = []
-        for name in self.names(value):
+        refused = set()
+        for name, kind in self.names(value):
             try:
-                self.resolve(name)
-            except UntrustedTypeError:
-                refused.append(name)
+                self.resolve(name, kind)
+            except (UntrustedTypeError, ImportError):
+                refused.add(name)
         return sorted(refused)
 
-    def resolve(self, name):
-        """The class or function called ``name``, if loading may use it.
+    def resolve(self, name, kind="object"):
+        """The class or function called ``name``, if loading may use it as ``kind``.
 
         Parameters
         ----------
         name : str
             ``module.QualName``.
+        kind : {"object", "type", "function"}, default="object"
+            "object": an instance of the class is created (this library's
+            classes, scikit-learn's label encoders, trusted names, and
+            imported subclasses of this library's ``nn.Module`` or
+            ``Callback``); "type": the class itself is a value, which an
+            estimator may call later (only networks, optimizers, schedulers,
+            callbacks and estimators, or trusted names); "function": a
+            function the estimator may call (trusted names only).
 
         Returns
         -------
@@ -297,32 +308,38 @@ class Decoder:
         Raises
         ------
         UntrustedTypeError
-            If it is not this library's, not a known plain-data class, not
-            trusted, and not an already imported subclass of this library's
-            ``nn.Module`` or ``Callback``.
+            If loading may not use it so.
         """
-        if not isinstance(name, str):
-            raise UntrustedTypeError(f"the file names {name!r}, which is not a class name.",
-                                     [repr(name)])
-        if name.startswith("builtins."):
+        if not isinstance(name, str) or any(part.startswith("__") or not part
+                                            for part in name.split(".")):
+            raise self._refusal(str(name), kind)  # __main__ modules, dunder attributes
+        if name in self._trusted:
+            _, target = _import_longest(name)
+            if target is None:
+                raise ImportError(f"the trusted name {name!r} is not found in its module.")
+            return target
+        if kind == "function":
+            raise self._refusal(name, kind)
+        if name.startswith("builtins.") and kind == "type":
             builtin = {"int": int, "float": float, "bool": bool, "str": str, "bytes": bytes,
                        "complex": complex, "tuple": tuple, "list": list, "dict": dict,
-                       "set": set, "frozenset": frozenset, "slice": slice}.get(name[9:])
+                       "set": set, "frozenset": frozenset}.get(name[9:])
             if builtin is None:
-                raise self._refusal(name)
+                raise self._refusal(name, kind)
             return builtin
-        if any(part.startswith("__") for part in name.split(".")):
-            raise self._refusal(name)  # __main__ modules, dunder attributes
         library = _is_library(name.split(".")[0])
-        if not library and name not in FOREIGN_CLASSES and name not in self._trusted:
-            found = self._already_imported(name)
-            if found is None:
-                raise self._refusal(name)
-            return found
-        module_name, target = _import_longest(name)
-        if target is None or (library and getattr(target, "__module__", None) != module_name):
-            raise self._refusal(name)  # a name this library only imports from elsewhere
-        return target
+        if library and any(part in _PRIVATE_LIBRARY_PARTS for part in name.split(".")):
+            raise self._refusal(name, kind)  # compiled kernels, the demo: never imported so
+        if library or (name in FOREIGN_CLASSES and kind == "object"):
+            module_name, target = _import_longest(name)
+            if (not isinstance(target, type) or target.__module__ != module_name
+                    or (kind == "type" and not _callable_safely(target))):
+                raise self._refusal(name, kind)
+            return target
+        found = self._already_imported(name)
+        if found is None:
+            raise self._refusal(name, kind)
+        return found
 
     def _already_imported(self, name):
         """A user's network or callback class whose module is imported already."""
@@ -340,11 +357,14 @@ class Decoder:
                 return None
         return None
 
-    def _refusal(self, name):
+    def _refusal(self, name, kind="object"):
+        what = {"object": "creates", "type": "takes as a class",
+                "function": "calls"}[kind]
         return UntrustedTypeError(
-            f"the file names {name!r}, which loading does not create: it is not a class of "
-            "sklears_neural (nor an imported subclass of its nn.Module or Callback). If you "
-            f"trust the file, pass trusted=[{name!r}] (its module is then imported).", [name])
+            f"the file names {name!r}, which loading never {what} unless trusted: only "
+            "sklears_neural's classes (and an imported subclass of its nn.Module or Callback) "
+            "load by default, and no function. If you trust the file, pass "
+            f"trusted=[{name!r}] (its module is then imported).", [name])
 
     def decode(self, value):
         """Rebuild an encoded value.
@@ -364,6 +384,9 @@ class Decoder:
         if not isinstance(value, dict):
             return value
         if "__ref__" in value:
+            if value["__ref__"] not in self._objects:
+                raise ValueError(f"the file refers to object {value['__ref__']!r} before "
+                                 "defining it.")
             return self._objects[value["__ref__"]]
         if "__float__" in value:
             return float(value["__float__"])
@@ -380,8 +403,10 @@ class Decoder:
             return pathlib.Path(value["__path__"])
         if "__envspec__" in value:
             return str(value["__envspec__"])
-        if "__type__" in value or "__function__" in value:
-            return self.resolve(value.get("__type__", value.get("__function__")))
+        if "__type__" in value:
+            return self.resolve(value["__type__"], "type")
+        if "__function__" in value:
+            return self.resolve(value["__function__"], "function")
         return self._shared(value)
 
     def _shared(self, value):
@@ -389,10 +414,12 @@ class Decoder:
         if "__ndarray__" in value:
             return self._keep(ref, self._read_array(value["__ndarray__"]))
         if "__objarray__" in value:
-            items = [self.decode(v) for v in value["__objarray__"]]
-            array = np.empty(len(items), dtype=object)
-            array[:] = items
-            return self._keep(ref, array.reshape(value["shape"]))
+            items = value["__objarray__"]
+            array = self._keep(ref, np.empty(len(items), dtype=object).reshape(value["shape"]))
+            flat = array.reshape(-1)  # a view: filling it fills the registered array
+            for i, item in enumerate(items):
+                flat[i] = self.decode(item)
+            return array
         if "__list__" in value:
             out = self._keep(ref, [])
             out.extend(self.decode(v) for v in value["__list__"])
@@ -403,8 +430,12 @@ class Decoder:
                 out[_hashable(self.decode(k))] = self.decode(v)
             return out
         if "__set__" in value:
-            items = (_hashable(self.decode(v)) for v in value["__set__"])
-            return self._keep(ref, frozenset(items) if value.get("frozen") else set(items))
+            if value.get("frozen"):
+                return self._keep(ref, frozenset(_hashable(self.decode(v))
+                                                 for v in value["__set__"]))
+            out = self._keep(ref, set())
+            out.update(_hashable(self.decode(v)) for v in value["__set__"])
+            return out
         if "__generator__" in value:
             name = value["__generator__"]
             if name not in BIT_GENERATORS:
@@ -422,7 +453,7 @@ class Decoder:
         return obj
 
     def _object(self, value, ref):
-        cls = self.resolve(value["__object__"])
+        cls = self.resolve(value["__object__"], "object")
         if not isinstance(cls, type):
             raise UntrustedTypeError(f"the file names {value['__object__']!r} as a class; "
                                      "it is not one.", [value["__object__"]])
@@ -434,17 +465,37 @@ class Decoder:
                 dict.__setitem__(obj, _hashable(self.decode(k)), self.decode(v))
         state = {key: self.decode(v) for key, v in value["state"].items()}
         setstate = getattr(cls, "__setstate__", None)
-        ours = _is_library(cls.__module__) or class_name(cls) in FOREIGN_CLASSES
-        if setstate is not None and ours and setstate is not getattr(object, "__setstate__",
-                                                                      None):
+        # only this library's (or scikit-learn's encoders') own __setstate__ runs: where the
+        # method is defined decides, so a trusted subclass restores as its base does
+        owner = getattr(setstate, "__module__", None) or ""
+        if setstate is not None and (_is_library(owner) or owner.startswith("sklearn.")):
             obj.__setstate__(state)
         else:
             obj.__dict__.update(state)
         return obj
 
 
+_PRIVATE_LIBRARY_PARTS = ("_kernels", "_xp", "_demo")
+
+
+def _callable_safely(cls):
+    """Whether a class may be a value an estimator calls later (its constructor only
+    builds a network, an optimizer, a scheduler, a callback or an estimator)."""
+    from sklearn.base import BaseEstimator
+
+    from sklears_neural.base._callbacks import Callback
+    from sklears_neural.nn import Module
+    from sklears_neural.optim import Optimizer
+    from sklears_neural.optim.lr_scheduler import LRScheduler
+
+    return issubclass(cls, (Module, Optimizer, LRScheduler, Callback, BaseEstimator))
+
+
 def _scalar(value):
     dtype = np.dtype(value["__scalar__"])
+    if dtype.fields is not None or dtype.subdtype is not None or dtype.itemsize > 64:
+        raise ValueError(f"the file holds a scalar of dtype {dtype!r}, which this format "
+                         "never writes.")
     item = value["value"]
     if isinstance(item, dict):
         item = float(item["__float__"])

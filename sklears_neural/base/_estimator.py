@@ -751,6 +751,7 @@ class BaseNeuralNet(BaseEstimator):
 
     def __getstate__(self):
         state = with_versions(self.__dict__.copy())
+        state.pop("_parent_callback_ctx", None)  # scikit-learn's, live only during a fit
         if "module_" in state:
             module = state["module_"]
             if self.device_ != "cpu":

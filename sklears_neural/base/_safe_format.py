@@ -14,7 +14,7 @@ import zipfile
 
 import numpy as np
 
-from sklears_neural._versions import check_versions, library_versions
+from sklears_neural._versions import check_versions, library_versions, versions_checked
 from sklears_neural.base._codec import Decoder, Encoder, UntrustedTypeError, class_name
 
 __all__ = ["FORMAT", "get_untrusted_types", "load", "load_metadata", "save"]
@@ -112,15 +112,23 @@ def _read_header(path):
 
 
 def _array_reader(archive):
+    cache = {}  # each member is read once, however often the file refers to it
+
     def read(member):
         if not isinstance(member, str) or not member.startswith("arrays/"):
             raise ValueError(f"the file refers to an array member {member!r}.")
+        if member in cache:  # only a crafted file refers to a member twice
+            return cache[member]
         with archive.open(member) as handle:
             try:
-                return np.load(_io.BytesIO(handle.read()), allow_pickle=False)
+                array = np.load(_io.BytesIO(handle.read()), allow_pickle=False)
             except ValueError as error:  # a pickled object array: refused, not run
-                raise ValueError(f"array {member!r} of the file is not a plain array ({error}); "
-                                 "loading never unpickles.") from error
+                raise ValueError(f"array {member!r} of the file is not a plain array "
+                                 f"({error}); loading never unpickles.") from error
+        if not isinstance(array, np.ndarray):
+            raise ValueError(f"member {member!r} of the file is not one .npy array.")
+        cache[member] = array
+        return array
     return read
 
 
@@ -168,10 +176,11 @@ def load(path, *, trusted=None):
         if refused:
             raise UntrustedTypeError(
                 f"{os.fspath(path)!r} names classes or functions that loading does not create "
-                f"unless trusted: {refused}. Import your own network's class before loading, "
-                f"or, if you trust the file, pass trusted={refused}.", refused)
+                f"or call unless trusted: {refused}. Import your own network's class before "
+                f"loading, or, if you trust the file, pass trusted={refused}.", refused)
         check_versions(header.get("versions"), header.get("class", "the saved object"))
-        return decoder.decode(header["object"])
+        with versions_checked():  # the header's versions were checked once, above
+            return decoder.decode(header["object"])
 
 
 def get_untrusted_types(path):

@@ -21,7 +21,7 @@ from sklears_neural.export._ops import CONVERTERS, OPSET
 from sklears_neural.export._trace import trace
 from sklears_neural.nn import Module
 
-__all__ = ["estimator_graph", "module_graph", "to_onnx"]
+__all__ = ["estimator_graph", "module_graph", "network_dtype", "to_onnx"]
 
 _BATCHES = (2, 3)  # two traces, two batch sizes: what follows the batch is found
 
@@ -120,10 +120,9 @@ def _input_nodes(estimator, b, x_name, feature_shape, float_dtype):
 
 def _series_scaling(b, values, steps):
     """Each sequence's features standardised over its steps (a constant one: centred)."""
-    mean = b.node("ReduceMean", [values], axes=[1], keepdims=1)
+    mean = b.reduce_mean(values, [1])
     centered = b.node("Sub", [values, mean])
-    variance = b.node("ReduceMean", [b.node("Mul", [centered, centered])], axes=[1],
-                      keepdims=1)
+    variance = b.reduce_mean(b.node("Mul", [centered, centered]), [1])
     eps = float(np.finfo(np.float64).eps)
     count = float(steps)
     bound = b.node("Add", [b.node("Mul", [variance, b.const(np.array(count * eps))]),
@@ -215,6 +214,13 @@ def _classifier_outputs(b, targets, logits):
     return {"label": b.node("Gather", [table, index], axis=0), "probabilities": probabilities}
 
 
+def network_dtype(estimator):
+    """The float dtype an estimator's network computes in."""
+    from sklears_neural.backend import check_dtype
+
+    return np.dtype(check_dtype(getattr(estimator, "dtype", None) or "float32"))
+
+
 def _feature_shape(estimator, X):
     if X is not None:
         if isinstance(X, (list, tuple)) and len({np.shape(x) for x in X}) > 1:
@@ -245,7 +251,7 @@ def to_onnx(model, X=None, *, name=None, opset=OPSET):
     name : str, optional
         The graph's name (default: the class name).
     opset : int, default=17
-        The ONNX opset (17 or later).
+        The ONNX opset (17 or later; the nodes are written in its form).
 
     Returns
     -------
@@ -276,7 +282,7 @@ def to_onnx(model, X=None, *, name=None, opset=OPSET):
                              "the network.")
         samples = [np.asarray(x) for x in (X if isinstance(X, tuple) else (X,))]
         float_dtype = next((s.dtype for s in samples if s.dtype.kind == "f"), np.float32)
-        b = GraphBuilder("", float_dtype)
+        b = GraphBuilder("", float_dtype, opset)
         names = ["input"] if len(samples) == 1 else [f"input_{k}" for k in range(len(samples))]
         outputs, shapes = module_graph(model, samples, b, names)
         inputs = [helper.make_tensor_value_info(n, _tensor_type(s.dtype),
@@ -291,9 +297,8 @@ def to_onnx(model, X=None, *, name=None, opset=OPSET):
     else:
         _check_exportable(model)
         feature_shape = _feature_shape(model, X)
-        float_dtype = np.dtype(np.float64 if str(getattr(model, "dtype", "float32")) ==
-                               "float64" else np.float32)
-        b = GraphBuilder("", float_dtype)
+        float_dtype = network_dtype(model)
+        b = GraphBuilder("", float_dtype, opset)
         results = estimator_graph(model, b, "X", feature_shape)
         inputs = [helper.make_tensor_value_info("X", onnx.TensorProto.FLOAT,
                                                 ["N", *feature_shape])]

@@ -37,11 +37,14 @@ class GraphBuilder:
         Prefix of every name made here (unique inside a larger graph).
     float_dtype : numpy dtype
         The network's float type; float constants are cast to it.
+    opset : int, default=17
+        The ONNX opset the nodes are written for.
     """
 
-    def __init__(self, prefix, float_dtype):
+    def __init__(self, prefix, float_dtype, opset=17):
         self.onnx = _onnx()
         self.prefix = prefix
+        self.opset = int(opset)
         self.float_dtype = np.dtype(float_dtype)
         self.nodes = []
         self.initializers = []
@@ -215,6 +218,31 @@ class GraphBuilder:
         return outputs[0] if n_outputs == 1 else outputs
 
 
+    def reduce_mean(self, x, axes, keepdims=True):
+        """A ReduceMean node in the form of the builder's opset (axes an attribute up to
+        17, an input from 18).
+
+        Parameters
+        ----------
+        x : str
+            The input's name.
+        axes : sequence of int
+            The axes averaged.
+        keepdims : bool, default=True
+            Keep them as size 1.
+
+        Returns
+        -------
+        str
+            The output's name.
+        """
+        axes = [int(a) for a in axes]
+        if self.opset >= 18:
+            return self.node("ReduceMean", [x, self.const(np.array(axes, np.int64), "axes")],
+                             keepdims=int(bool(keepdims)))
+        return self.node("ReduceMean", [x], axes=axes, keepdims=int(bool(keepdims)))
+
+
 def _host(array):
     return array.get() if hasattr(array, "get") and hasattr(array, "__cuda_array_interface__") \
         else array
@@ -248,6 +276,10 @@ class StepContext:
 
     def constant(self, i):
         """Input ``i`` as an array, or None where absent (it must be a constant)."""
+        if self.is_computed(i):
+            raise OnnxExportError(f"{type(self.fn).__name__}: input {i} is computed from the "
+                                  "network's input, where ONNX export needs a constant (a "
+                                  "weight).")
         array, _ = self.b.constant_of(self.step.inputs[i])
         return array
 
@@ -258,7 +290,7 @@ class StepContext:
             return False
         array, varies = self.b.constant_of(value)
         other_array = np.asarray(_host(getattr(other, "data", other)))
-        return varies or np.shape(array) != np.shape(other_array)
+        return varies or _differ(array, other_array)
 
     def name(self, i, hint="const"):
         """Input ``i`` as a name ("" where absent); a constant becomes an initializer."""
@@ -320,7 +352,8 @@ def convert_traces(builder, first, second, input_names, converters):
     for step, other in zip(first.steps, second.steps):
         if not any(builder.computed(v) for v in step.inputs):  # constants only: fold
             for out, out_other in zip(step.outputs, other.outputs):
-                builder.bind_constant(out, _host(out.data), out.shape != out_other.shape)
+                value, other_value = _host(out.data), _host(out_other.data)
+                builder.bind_constant(out, value, _differ(value, other_value))
             continue
         converter = _lookup(converters, type(step.function))
         if converter is None:
@@ -340,6 +373,12 @@ def convert_traces(builder, first, second, input_names, converters):
             raise OnnxExportError("a network output does not depend on its input.")
         outputs.append(builder.name_of(out))
     return outputs
+
+
+def _differ(a, b):
+    """Whether a constant changed between the two traces: it follows the batch."""
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape != b.shape or not np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
 
 
 def _lookup(converters, cls):

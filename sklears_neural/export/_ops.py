@@ -157,8 +157,8 @@ def _normalize(ctx):
     fn, b = ctx.fn, ctx.b
     axes = [int(a) for a in fn.axes]
     x = ctx.name(0)
-    centered = b.node("Sub", [x, b.node("ReduceMean", [x], axes=axes, keepdims=1)])
-    var = b.node("ReduceMean", [b.node("Mul", [centered, centered])], axes=axes, keepdims=1)
+    centered = b.node("Sub", [x, b.reduce_mean(x, axes)])
+    var = b.reduce_mean(b.node("Mul", [centered, centered]), axes)
     y = b.node("Div", [centered, b.node("Sqrt", [b.node("Add", [var, _scalar(b, fn.eps)])])])
     if ctx.step.inputs[1] is not None:
         y = b.node("Mul", [y, b.const(ctx.constant(1).reshape(fn.param_shape), "gamma")])
@@ -283,8 +283,7 @@ def _mean(ctx):
     fn = ctx.fn
     if fn.count != int(np.prod([fn.shape[a] for a in fn.axes])):
         raise OnnxExportError("ONNX export: a mean over some entries only has no mapping.")
-    return ctx.b.node("ReduceMean", [ctx.name(0)], axes=[int(a) for a in fn.axes],
-                      keepdims=int(bool(fn.keepdims)))
+    return ctx.b.reduce_mean(ctx.name(0), fn.axes, keepdims=fn.keepdims)
 
 
 @_converts(m.Sum)
@@ -373,6 +372,12 @@ def _identity(ctx):
 def _attention(ctx):
     fn, b = ctx.fn, ctx.b
     q, k, v = ctx.name(0), ctx.name(1), ctx.name(2)
+    for mask in ("attn_mask", "key_padding_mask"):  # masks shaped by the batch are not fixed
+        mine, other = getattr(fn, mask), getattr(ctx.other, mask)
+        if (mine is None) != (other is None) or (mine is not None and np.shape(
+                getattr(mine, "data", mine)) != np.shape(getattr(other, "data", other))):
+            raise OnnxExportError(f"ONNX export: an attention {mask} that follows the batch "
+                                  "has no mapping.")
     if fn.key_padding_mask is not None and np.asarray(fn.key_padding_mask).any():
         raise OnnxExportError("ONNX export: attention over padded sequences has no mapping; "
                               "export takes sequences of one length.")

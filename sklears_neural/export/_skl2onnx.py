@@ -10,7 +10,7 @@ skl2onnx's container.
 
 import numpy as np
 
-from sklears_neural.export._export import estimator_graph
+from sklears_neural.export._export import estimator_graph, network_dtype
 from sklears_neural.export._graph import GraphBuilder
 from sklears_neural.export._ops import OPSET
 
@@ -52,10 +52,9 @@ def _converter(scope, operator, container):
     from onnx import TensorProto, helper
 
     estimator = operator.raw_operator
-    float_dtype = np.float64 if str(getattr(estimator, "dtype", "float32")) == "float64" \
-        else np.float32
+    opset = max(OPSET, int(container.target_opset or OPSET))
     builder = GraphBuilder(scope.get_unique_variable_name(type(estimator).__name__) + "_",
-                           float_dtype)
+                           network_dtype(estimator), opset)
     x = operator.inputs[0].full_name
     if operator.inputs[0].type.to_onnx_type().tensor_type.elem_type != TensorProto.FLOAT:
         x = builder.node("Cast", [x], to=int(TensorProto.FLOAT))
@@ -69,7 +68,7 @@ def _converter(scope, operator, container):
     for node in builder.nodes:
         attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
         container.add_node(node.op_type, list(node.input), list(node.output), name=node.name,
-                           op_version=OPSET, **attributes)
+                           op_version=opset, **attributes)
     keys = ["variable"] if "variable" in results else ["label", "probabilities"]
     for key, output in zip(keys, operator.outputs):
         container.add_node("Identity", [results[key]], [output.full_name],

@@ -7,6 +7,7 @@ batch (a reshape to ``(batch, 64)``, the zero initial state of a recurrent
 layer) so the exported graph takes any batch size.
 """
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,8 @@ from sklears_neural.autograd._function import Function
 from sklears_neural.nn import Module, eval_mode
 
 __all__ = ["Step", "Trace", "trace"]
+
+_TRACING = threading.Lock()
 
 
 @dataclass
@@ -74,20 +77,23 @@ def trace(module, args):
     if not isinstance(module, Module):
         raise TypeError(f"expected an nn.Module to trace; got {type(module).__name__}.")
     steps = []
-    original = Function.apply
+    with _TRACING:  # one trace at a time: the patch below is process-wide
+        original = Function.apply
+        tracing_thread = threading.get_ident()
 
-    def recording_apply(self, *inputs):
-        outputs = original(self, *inputs)
-        steps.append(Step(self, list(inputs),
-                          list(outputs) if isinstance(outputs, tuple) else [outputs]))
-        return outputs
+        def recording_apply(self, *inputs):
+            outputs = original(self, *inputs)
+            if threading.get_ident() == tracing_thread:  # other threads' ops are not ours
+                steps.append(Step(self, list(inputs),
+                                  list(outputs) if isinstance(outputs, tuple) else [outputs]))
+            return outputs
 
-    Function.apply = recording_apply
-    try:
-        with eval_mode(), no_grad():
-            result = module(*args)
-    finally:
-        Function.apply = original
+        Function.apply = recording_apply
+        try:
+            with eval_mode(), no_grad():
+                result = module(*args)
+        finally:
+            Function.apply = original
     outputs = list(result) if isinstance(result, (tuple, list)) else [result]
     for output in outputs:
         if not isinstance(output, Tensor):

@@ -167,15 +167,16 @@ def genotype_of(choices, n_nodes):
 def _accuracy(net, X, y, choices, batch_size):
     """A cell's accuracy with the shared weights (batch statistics, as in training)."""
     net.choices = choices
-    correct = 0
+    correct = seen = 0
     with no_grad():
         for start in range(0, len(X), batch_size):
             rows = slice(start, start + batch_size)
-            if len(X[rows]) < 2:  # batch normalisation needs two rows
+            if len(X[rows]) < 2:  # batch normalisation needs two rows: not scored
                 continue
             logits = net(Tensor(X[rows])).data
             correct += int((np.asarray(logits).argmax(axis=1) == y[rows]).sum())
-    return correct / max(len(X), 1)
+            seen += len(X[rows])
+    return correct / max(seen, 1)
 
 
 def enas_search(X, y, n_classes, image_shape, epochs, batch_size=64, lr=1e-3,

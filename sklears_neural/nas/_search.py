@@ -251,7 +251,7 @@ class _NASBase(MetaEstimatorMixin, BaseEstimator):
             if self._bar is not None:
                 self._bar.close()
             self._bar = None
-            bracket = self._state.get("hyperband") if self.interrupted_ else None
+            bracket = self._state.get("hyperband")  # unfinished: stopped by Ctrl-C or budget
             resumable = set() if bracket is None else set(_in_training(bracket))
             for record in self._records:  # only an unfinished bracket's survivors continue
                 if record["trial"] not in resumable:
@@ -375,7 +375,8 @@ class _NASBase(MetaEstimatorMixin, BaseEstimator):
                         previous["fitted"] = None
                     scored.append((float(np.mean(record["scores"])), k, record["trial"]))
                 keep = max(1, len(alive) // eta) if i < s else 0
-                order = sorted(scored, key=lambda t: -t[0])
+                # best first; a failed fit (NaN) last
+                order = sorted(scored, key=lambda t: (not np.isfinite(t[0]), -t[0]))
                 for _, _, trial in order[keep:]:
                     self._records[trial]["fitted"] = None
                 bracket.update(rung=i + 1, scored=[],
@@ -574,9 +575,9 @@ _DOC = """
     warm_start : bool, default=False
         Continue the search of the last ``fit`` (after Ctrl-C, say):
         random and evolution go on to ``n_trials``; hyperband continues the
-        rung it was in, its survivors' training included (a search that was
-        pickled since restarts that bracket: the estimators in training are
-        not saved).
+        rung it was in (after Ctrl-C, a budget or a callback stopped it), its
+        survivors' training included (a search pickled since restarts that
+        bracket: the estimators in training are not saved).
     random_state : int, numpy.random.Generator or None, default=None
         Seeds the candidates.
     verbose : int, default=0

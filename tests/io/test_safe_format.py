@@ -88,7 +88,8 @@ def test_a_fresh_process_predicts_identically(tmp_path):
         import numpy as np
         from sklears_neural import io
         model = io.load({str(path)!r})
-        np.save({str(tmp_path / 'out.npy')!r}, model.predict_proba(np.load({str(tmp_path / 'X.npy')!r})))
+        X = np.load({str(tmp_path / 'X.npy')!r})
+        np.save({str(tmp_path / 'out.npy')!r}, model.predict_proba(X))
     """)
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
     np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), model.predict_proba(X))

@@ -265,3 +265,31 @@ def test_hyperband_resumes_inside_its_rung(digits):
     assert search.epochs_used_ == full.epochs_used_
     assert [r["epochs_used"] for r in search.search_history_][-1] == full.epochs_used_
     assert all(r["fitted"] is None for r in search._records)
+
+
+class _FailsFirstCandidate(MLPClassifier):
+    """Fails every fit of the first candidate (its first three fits: one per fold)."""
+
+    fits = 0
+
+    def fit(self, X, y):
+        type(self).fits += 1
+        if type(self).fits <= 3:
+            raise ValueError("this candidate cannot be trained")
+        return super().fit(X, y)
+
+
+def test_hyperband_never_promotes_a_failed_candidate(digits):
+    X, y = digits
+    _FailsFirstCandidate.fits = 0
+    with pytest.warns(Warning, match="scores NaN"):
+        search = NASClassifier(_FailsFirstCandidate(random_state=0, n_iter_no_change=100),
+                               SPACE, strategy="hyperband", epochs=3, random_state=0).fit(
+            X[:90], y[:90])
+    history = search.search_history_
+    first_rung = [r for r in history[:3] if r["epochs"] == 1]
+    assert np.isnan(np.mean(first_rung[0]["scores"]))
+    promoted = history[3]
+    assert promoted["epochs"] == 3
+    best = max(first_rung[1:], key=lambda r: np.mean(r["scores"]))
+    assert promoted["params"] == best["params"]

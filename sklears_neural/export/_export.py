@@ -17,6 +17,11 @@ from sklearn.exceptions import NotFittedError
 from sklears_neural.autograd import Tensor
 from sklears_neural.base._trainer import module_inputs, sample_rows
 from sklears_neural.export._graph import GraphBuilder, OnnxExportError, convert_traces
+from sklears_neural.export._graph_export import (
+    graph_estimator_graph,
+    graph_input_names,
+    is_graph_estimator,
+)
 from sklears_neural.export._ops import CONVERTERS, OPSET
 from sklears_neural.export._trace import trace
 from sklears_neural.nn import Module
@@ -64,10 +69,6 @@ def _check_exportable(estimator):
     if not hasattr(estimator, "module_"):
         raise NotFittedError(f"This {type(estimator).__name__} instance is not fitted yet: "
                              "call fit before exporting it.")
-    if type(estimator).__name__.startswith("GNN"):
-        raise OnnxExportError(f"{type(estimator).__name__} has no ONNX export: its input is "
-                              "a graph (edges, not a fixed-width row), which ONNX's "
-                              "scikit-learn converters cannot feed.")
 
 
 def _read(estimator, X):
@@ -178,7 +179,13 @@ def estimator_graph(estimator, b, x_name, feature_shape):
         args = module_inputs(estimator._check_X_fast(X), "cpu")
         traces.append(trace(module, args))
     (outputs,) = convert_traces(b, *traces, [network_input], CONVERTERS)
-    if float_dtype != np.float32:
+    return _estimator_outputs(estimator, b, outputs)
+
+
+def _estimator_outputs(estimator, b, outputs):
+    """Probabilities and labels (classifiers) or predictions (regressors), float32, from
+    the network's outputs."""
+    if np.dtype(b.float_dtype) != np.float32:
         outputs = b.node("Cast", [outputs], to=int(_tensor_type(np.float32)))
     targets = estimator._targets
     if targets.kind_ == "regression":
@@ -242,11 +249,13 @@ def to_onnx(model, X=None, *, name=None, opset=OPSET):
     Parameters
     ----------
     model : estimator or Module
-        A fitted MLP, CNN, CNN1D, RNN or Transformer estimator (classifier
-        or regressor), or a network.
+        A fitted MLP, CNN, CNN1D, RNN, Transformer or graph estimator
+        (classifier or regressor; GIN, GCN, GraphSAGE, GAT and GATv2
+        convolutions, mean, sum and attention pooling), or a network.
     X : array-like, optional
         An example input: for an estimator, rows as ``predict`` takes them
-        (default: rows of ``n_features_in_`` columns); for a Module, a
+        (default: rows of ``n_features_in_`` columns; for a graph
+        estimator, graphs, default a small path graph); for a Module, a
         batch (required), or a tuple of batches for several inputs.
     name : str, optional
         The graph's name (default: the class name).
@@ -258,8 +267,12 @@ def to_onnx(model, X=None, *, name=None, opset=OPSET):
     onnx.ModelProto
         For an estimator, input "X" (float32) and outputs "label" and
         "probabilities" (classifiers) or "variable" (regressors), as
-        skl2onnx names them; for a Module, inputs "input" (or "input_k")
-        and outputs "output" (or "output_k") in the network's float type.
+        skl2onnx names them; a graph estimator takes "x" (float32 node
+        features), "edge_index" (int64, (2, n_edges)) and, for whole graphs,
+        "batch" (int64, each node's graph numbered from 0), and gives one
+        output row per graph or per node; for a Module, inputs "input" (or
+        "input_k") and outputs "output" (or "output_k") in the network's
+        float type.
 
     Raises
     ------
@@ -294,6 +307,25 @@ def to_onnx(model, X=None, *, name=None, opset=OPSET):
             b.nodes.append(helper.make_node("Identity", [source], [target]))
         out_info = [helper.make_tensor_value_info(n, _tensor_type(float_dtype), list(shape))
                     for n, shape in zip(out_names, shapes)]
+    elif is_graph_estimator(model):
+        _check_exportable(model)
+        float_dtype = network_dtype(model)
+        b = GraphBuilder("", float_dtype, opset)
+        names = {name: name for name in graph_input_names(model)}
+        x = names["x"] if float_dtype == np.float32 else b.node(
+            "Cast", ["x"], to=int(_tensor_type(float_dtype)))
+        results = _estimator_outputs(model, b, graph_estimator_graph(
+            model, b, {**names, "x": x}, X))
+        n_features = int(model.n_features_in_)
+        inputs = [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", n_features]),
+                  helper.make_tensor_value_info("edge_index", onnx.TensorProto.INT64, [2, "E"])]
+        if "batch" in names:
+            inputs.append(helper.make_tensor_value_info("batch", onnx.TensorProto.INT64, ["N"]))
+        out_info = []
+        for key, source in results.items():
+            b.nodes.append(helper.make_node("Identity", [source], [key]))
+            out_info.append(helper.make_tensor_value_info(key, _output_type(model, key),
+                                                          _output_shape(model, key, "G")))
     else:
         _check_exportable(model)
         feature_shape = _feature_shape(model, X)
@@ -315,13 +347,13 @@ def to_onnx(model, X=None, *, name=None, opset=OPSET):
     return onnx_model
 
 
-def _output_shape(estimator, key):
+def _output_shape(estimator, key, rows="N"):
     targets = estimator._targets
     if key == "variable":
-        return ["N", int(targets.n_outputs)]
+        return [rows, int(targets.n_outputs)]
     if key == "label" and targets.kind_ != "multilabel":
-        return ["N"]
-    return ["N", len(targets.classes_)]
+        return [rows]
+    return [rows, len(targets.classes_)]
 
 
 def _output_type(estimator, key):

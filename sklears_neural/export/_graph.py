@@ -53,6 +53,8 @@ class GraphBuilder:
         self._constants = {}  # id(tensor) -> (array, varies with the batch)
         self._const_names = {}  # id(array) -> initializer name
         self._keep = []
+        # graph inputs (edge_index, batch) of the traces, by id: the names they have
+        self.graph_inputs = {}
 
     def fresh(self, hint):
         """A new unique name.
@@ -177,7 +179,7 @@ class GraphBuilder:
         if key is not None and key in self._const_names:
             return self._const_names[key]
         name = self.fresh(hint)
-        value = np.ascontiguousarray(array.astype(dtype, copy=False))
+        value = np.array(array, dtype=dtype, order="C")  # (ascontiguousarray makes 0-d 1-d)
         if value.dtype.kind in "OU":
             tensor = self.onnx.helper.make_tensor(
                 name, self.onnx.TensorProto.STRING, value.shape,
@@ -219,8 +221,7 @@ class GraphBuilder:
 
 
     def reduce_mean(self, x, axes, keepdims=True):
-        """A ReduceMean node in the form of the builder's opset (axes an attribute up to
-        17, an input from 18).
+        """A ReduceMean node (``reduce``).
 
         Parameters
         ----------
@@ -236,11 +237,33 @@ class GraphBuilder:
         str
             The output's name.
         """
+        return self.reduce("ReduceMean", x, axes, keepdims)
+
+    def reduce(self, op_type, x, axes, keepdims=True):
+        """A ReduceMean / ReduceMax node in the form of the builder's opset (axes an
+        attribute up to 17, an input from 18).
+
+        Parameters
+        ----------
+        op_type : {"ReduceMean", "ReduceMax"}
+            The reduction.
+        x : str
+            The input's name.
+        axes : sequence of int
+            The axes reduced.
+        keepdims : bool, default=True
+            Keep them as size 1.
+
+        Returns
+        -------
+        str
+            The output's name.
+        """
         axes = [int(a) for a in axes]
         if self.opset >= 18:
-            return self.node("ReduceMean", [x, self.const(np.array(axes, np.int64), "axes")],
+            return self.node(op_type, [x, self.const(np.array(axes, np.int64), "axes")],
                              keepdims=int(bool(keepdims)))
-        return self.node("ReduceMean", [x], axes=axes, keepdims=int(bool(keepdims)))
+        return self.node(op_type, [x], axes=axes, keepdims=int(bool(keepdims)))
 
 
 def _host(array):

@@ -16,7 +16,7 @@ from sklears_neural.autograd import Tensor, no_grad
 from sklears_neural.autograd._function import Function
 from sklears_neural.nn import Module, eval_mode
 
-__all__ = ["Step", "Trace", "trace"]
+__all__ = ["LayerCall", "Step", "Trace", "trace"]
 
 _TRACING = threading.Lock()
 
@@ -59,7 +59,23 @@ class Trace:
     outputs: list
 
 
-def trace(module, args):
+class LayerCall:
+    """A recorded call of a whole layer (a graph convolution, say), converted as one
+    step: ``layer`` and the arguments it was called with.
+
+    Parameters
+    ----------
+    layer : Module
+        The layer.
+    args : tuple
+        Its positional arguments (tensors and the rest, as given).
+    """
+
+    def __init__(self, layer, args):
+        self.layer, self.args = layer, args
+
+
+def trace(module, args, layers=()):
     """Run ``module(*args)`` once and record every operation.
 
     Parameters
@@ -68,6 +84,10 @@ def trace(module, args):
         The network.
     args : tuple
         Its inputs (Tensors, or what the module takes beside them).
+    layers : tuple of type, default=()
+        Layer classes recorded as one ``LayerCall`` step each (their own
+        operations are not recorded): layers whose structure (a graph's
+        edges) ONNX must recompute rather than replay.
 
     Returns
     -------
@@ -81,19 +101,43 @@ def trace(module, args):
         original = Function.apply
         tracing_thread = threading.get_ident()
 
+        inside = [0]  # depth of recorded layer calls: their own operations are not steps
+
+        def ours():
+            return threading.get_ident() == tracing_thread and not inside[0]
+
         def recording_apply(self, *inputs):
             outputs = original(self, *inputs)
-            if threading.get_ident() == tracing_thread:  # other threads' ops are not ours
+            if ours():  # other threads' ops are not ours
                 steps.append(Step(self, list(inputs),
                                   list(outputs) if isinstance(outputs, tuple) else [outputs]))
             return outputs
 
+        def layer_recorder(forward):
+            def recording_forward(self, *call_args, **kwargs):
+                if not ours() or kwargs:
+                    return forward(self, *call_args, **kwargs)
+                inside[0] += 1
+                try:
+                    out = forward(self, *call_args)
+                finally:
+                    inside[0] -= 1
+                tensors = [a for a in call_args if isinstance(a, Tensor)]
+                steps.append(Step(LayerCall(self, call_args), tensors, [out]))
+                return out
+            return recording_forward
+
+        patched = [(cls, cls.__dict__["forward"]) for cls in layers]
         Function.apply = recording_apply
+        for cls, forward in patched:
+            cls.forward = layer_recorder(forward)
         try:
             with eval_mode(), no_grad():
                 result = module(*args)
         finally:
             Function.apply = original
+            for cls, forward in patched:
+                cls.forward = forward
     outputs = list(result) if isinstance(result, (tuple, list)) else [result]
     for output in outputs:
         if not isinstance(output, Tensor):

@@ -131,12 +131,6 @@ def test_what_cannot_be_exported_says_why():
         to_onnx(_UsesUnmapped(), np.ones((2, 3), np.float32))
     with pytest.raises(ValueError, match="X, an example batch"):
         to_onnx(nn.Linear(2, 2))
-    from sklears_neural.data import Graph
-
-    graphs = [Graph(np.ones((3, 2)), np.array([[0, 1], [1, 2]])) for _ in range(4)]
-    gnn = sn.GNNGraphClassifier(max_iter=1).fit(graphs, [0, 1, 0, 1])
-    with pytest.raises(OnnxExportError, match="its input is a graph"):
-        to_onnx(gnn)
     rnn = sn.RNNClassifier(hidden_size=4, max_iter=1).fit(
         [np.ones((3, 1)), np.ones((5, 1))] * 2, [0, 1, 0, 1])
     with pytest.raises(OnnxExportError, match="sequences of one length"):

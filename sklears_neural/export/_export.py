@@ -21,6 +21,7 @@ from sklears_neural.export._graph_export import (
     graph_estimator_graph,
     graph_input_names,
     is_graph_estimator,
+    sample_graphs,
 )
 from sklears_neural.export._ops import CONVERTERS, OPSET
 from sklears_neural.export._trace import trace
@@ -251,7 +252,8 @@ def to_onnx(model, X=None, *, name=None, opset=OPSET):
     model : estimator or Module
         A fitted MLP, CNN, CNN1D, RNN, Transformer or graph estimator
         (classifier or regressor; GIN, GCN, GraphSAGE, GAT and GATv2
-        convolutions, mean, sum and attention pooling), or a network.
+        convolutions, mean, sum, max and attention pooling; written at opset
+        18 or later), or a network.
     X : array-like, optional
         An example input: for an estimator, rows as ``predict`` takes them
         (default: rows of ``n_features_in_`` columns; for a graph
@@ -268,9 +270,10 @@ def to_onnx(model, X=None, *, name=None, opset=OPSET):
         For an estimator, input "X" (float32) and outputs "label" and
         "probabilities" (classifiers) or "variable" (regressors), as
         skl2onnx names them; a graph estimator takes "x" (float32 node
-        features), "edge_index" (int64, (2, n_edges)) and, for whole graphs,
-        "batch" (int64, each node's graph numbered from 0), and gives one
-        output row per graph or per node; for a Module, inputs "input" (or
+        features), "edge_index" (int64, (2, n_edges)), "edge_weight"
+        (float32, a GCN's, when the example graphs carry weights) and, for
+        whole graphs, "batch" (int64, each node's graph numbered from 0),
+        and gives one output row per graph or per node; for a Module, inputs "input" (or
         "input_k") and outputs "output" (or "output_k") in the network's
         float type.
 
@@ -309,16 +312,21 @@ def to_onnx(model, X=None, *, name=None, opset=OPSET):
                     for n, shape in zip(out_names, shapes)]
     elif is_graph_estimator(model):
         _check_exportable(model)
+        opset = max(opset, 18)  # ScatterElements' max (per-node and per-graph softmax)
         float_dtype = network_dtype(model)
         b = GraphBuilder("", float_dtype, opset)
-        names = {name: name for name in graph_input_names(model)}
+        graphs = sample_graphs(model, X)
+        names = {name: name for name in graph_input_names(model, graphs)}
         x = names["x"] if float_dtype == np.float32 else b.node(
             "Cast", ["x"], to=int(_tensor_type(float_dtype)))
         results = _estimator_outputs(model, b, graph_estimator_graph(
-            model, b, {**names, "x": x}, X))
+            model, b, {**names, "x": x}, graphs))
         n_features = int(model.n_features_in_)
         inputs = [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", n_features]),
                   helper.make_tensor_value_info("edge_index", onnx.TensorProto.INT64, [2, "E"])]
+        if "edge_weight" in names:
+            inputs.append(helper.make_tensor_value_info("edge_weight", onnx.TensorProto.FLOAT,
+                                                        ["E"]))
         if "batch" in names:
             inputs.append(helper.make_tensor_value_info("batch", onnx.TensorProto.INT64, ["N"]))
         out_info = []

@@ -3,12 +3,12 @@
 A graph layer's structure (the edges in sorted order, self-loops added,
 degree normalisation) is computed from ``edge_index`` by NumPy code the trace
 cannot see; its ONNX twin recomputes it from the graph's ``edge_index`` and
-``batch`` inputs with Gather and ScatterElements (sum) nodes, in the order the
-edges come: the sums do not depend on it. Softmaxes over a node's incoming
-edges (GAT) or a graph's nodes (attention pooling) subtract one maximum per
-head instead of one per group: the same result unless the scores of one
-graph differ by more than float32's exponent range. Max aggregation and GINE
-(edge features) have no mapping at opset 17.
+``batch`` inputs with Gather and ScatterElements nodes (sum and max, opset
+18), in the order the edges come: the reductions do not depend on it. A
+softmax over a node's incoming edges (GAT) or a graph's nodes (attention
+pooling) subtracts each group's own maximum, as the engine's kernel does.
+Only the layer classes themselves convert (a subclass that overrides their
+parts is refused); GINE (edge features) has no mapping.
 """
 
 import numpy as np
@@ -41,12 +41,19 @@ def _graph_input(ctx, value, what):
     return name
 
 
-def _edges(ctx):
+def _no_wrap(b, index, n):
+    """An index with its negative entries pushed out of range: ONNX's Gather would wrap
+    them around to the last rows, where the engine raises."""
+    return b.node("Where", [b.node("Less", [index, _i64(b, 0)]),
+                            b.node("Squeeze", [n, _i64(b, [0])]), index])
+
+
+def _edges(ctx, n):
     """The graph's sources and targets (1-D int64 names)."""
     edge_index = _graph_input(ctx, ctx.fn.args[1], "edges")
     b = ctx.b
-    return (b.node("Gather", [edge_index, _i64(b, 0)], axis=0),
-            b.node("Gather", [edge_index, _i64(b, 1)], axis=0))
+    return tuple(_no_wrap(b, b.node("Gather", [edge_index, _i64(b, k)], axis=0), n)
+                 for k in (0, 1))
 
 
 def _rows(b, x):
@@ -54,15 +61,26 @@ def _rows(b, x):
     return b.node("Slice", [b.node("Shape", [x]), _i64(b, [0]), _i64(b, [1])])
 
 
-def _scatter_sum(b, values, index, n_rows, rank):
-    """Rows of ``values`` summed into ``n_rows`` rows by ``index`` (ScatterElements)."""
+def _scatter_sum(b, values, index, n_rows, rank, reduction="add"):
+    """Rows of ``values`` summed (or maximised) into ``n_rows`` rows by ``index``; a row
+    no entry reaches is 0 for a sum, the lowest float for a max."""
     rest = b.node("Slice", [b.node("Shape", [values]), _i64(b, [1]), _i64(b, [_BIG])])
-    zeros = b.node("ConstantOfShape", [b.node("Concat", [n_rows, rest], axis=0)],
-                   value=b.onnx.numpy_helper.from_array(np.zeros(1, b.float_dtype)))
+    start = 0 if reduction == "add" else np.finfo(b.float_dtype).min
+    initial = b.node("ConstantOfShape", [b.node("Concat", [n_rows, rest], axis=0)],
+                     value=b.onnx.numpy_helper.from_array(np.full(1, start, b.float_dtype)))
     if rank > 1:
         index = b.node("Expand", [b.node("Reshape", [index, _i64(b, [-1] + [1] * (rank - 1))]),
                                   b.node("Shape", [values])])
-    return b.node("ScatterElements", [zeros, index, values], axis=0, reduction="add")
+    return b.node("ScatterElements", [initial, index, values], axis=0, reduction=reduction)
+
+
+def _scatter_max(b, values, index, n_rows, rank):
+    """Rows of ``values`` maximised by ``index``; 0 where no entry reaches (the
+    engine's max aggregation and pooling)."""
+    best = _scatter_sum(b, values, index, n_rows, rank, reduction="max")
+    empty = b.node("Equal", [best, b.const(np.full(1, np.finfo(b.float_dtype).min,
+                                                   b.float_dtype))])
+    return b.node("Where", [empty, b.const(np.zeros(1, b.float_dtype)), best])
 
 
 def _linear(b, layer, x):
@@ -87,10 +105,9 @@ def _submodule(ctx, module, x, width):
 
 def _gcn(ctx):
     layer, b, x = ctx.fn.layer, ctx.b, ctx.name(0)
-    if len(ctx.fn.args) > 2 and ctx.fn.args[2] is not None:
-        raise OnnxExportError("ONNX export: GCNConv with edge weights has no mapping.")
-    source, target = _edges(ctx)
+    weight = ctx.fn.args[2] if len(ctx.fn.args) > 2 else None
     n = _rows(b, x)
+    source, target = _edges(ctx, n)
     if layer.add_self_loops:  # a loop of weight 1 for every node that has none
         is_loop = b.node("Cast", [b.node("Equal", [source, target])], to=_float(b))
         loops = _scatter_sum(b, is_loop, source, n, 1)
@@ -98,14 +115,21 @@ def _gcn(ctx):
             loops, b.const(np.zeros(1, b.float_dtype))])]), _i64(b, [-1])])
         source = b.node("Concat", [source, missing], axis=0)
         target = b.node("Concat", [target, missing], axis=0)
-    ones = b.node("ConstantOfShape", [b.node("Shape", [source])],
-                  value=b.onnx.numpy_helper.from_array(np.ones(1, b.float_dtype)))
-    degree = _scatter_sum(b, ones, target, n, 1)
+    weights = b.node("ConstantOfShape", [b.node("Shape", [source])],
+                     value=b.onnx.numpy_helper.from_array(np.ones(1, b.float_dtype)))
+    if weight is not None:  # the graph's edge weights, then 1 for each added loop
+        given = _graph_input(ctx, weight, "edge weights")
+        if np.dtype(b.float_dtype) != np.float32:
+            given = b.node("Cast", [given], to=_float(b))
+        added = b.node("Slice", [weights, b.node("Shape", [given]), _i64(b, [_BIG])])
+        weights = b.node("Concat", [given, added], axis=0)
+    degree = _scatter_sum(b, weights, target, n, 1)
     positive = b.node("Greater", [degree, b.const(np.zeros(1, b.float_dtype))])
     inverse = b.node("Where", [positive, b.node("Pow", [
         b.node("Max", [degree, b.const(np.full(1, 1e-30, b.float_dtype))]),
         b.const(np.full(1, -0.5, b.float_dtype))]), b.const(np.zeros(1, b.float_dtype))])
-    norm = b.node("Mul", [b.node("Gather", [inverse, source], axis=0),
+    norm = b.node("Mul", [b.node("Mul", [b.node("Gather", [inverse, source], axis=0),
+                                         weights]),
                           b.node("Gather", [inverse, target], axis=0)])
     h = _linear(b, layer.lin, x)
     messages = b.node("Mul", [b.node("Gather", [h, source], axis=0),
@@ -120,11 +144,14 @@ def _float(b):
     return int(helper.np_dtype_to_tensor_dtype(b.float_dtype))
 
 
-def _neighbour_sum(ctx, x, mean=False):
+def _neighbour_sum(ctx, x, mean=False, reduction="add"):
     b = ctx.b
-    source, target = _edges(ctx)
     n = _rows(b, x)
-    total = _scatter_sum(b, b.node("Gather", [x, source], axis=0), target, n, 2)
+    source, target = _edges(ctx, n)
+    gathered = b.node("Gather", [x, source], axis=0)
+    if reduction == "max":
+        return _scatter_max(b, gathered, target, n, 2)
+    total = _scatter_sum(b, gathered, target, n, 2)
     if not mean:
         return total
     ones = b.node("ConstantOfShape", [b.node("Shape", [source])],
@@ -136,9 +163,8 @@ def _neighbour_sum(ctx, x, mean=False):
 
 def _sage(ctx):
     layer, b, x = ctx.fn.layer, ctx.b, ctx.name(0)
-    if layer.aggr == "max":
-        raise OnnxExportError("ONNX export: SAGEConv(aggr='max') has no mapping at opset 17.")
-    neighbours = _neighbour_sum(ctx, x, mean=layer.aggr == "mean")
+    neighbours = _neighbour_sum(ctx, x, mean=layer.aggr == "mean",
+                                reduction="max" if layer.aggr == "max" else "add")
     return b.node("Add", [_linear(b, layer.lin_l, neighbours), _linear(b, layer.lin_r, x)])
 
 
@@ -154,7 +180,7 @@ def _gin(ctx):
 
 def _attention_edges(ctx, layer, n):
     b = ctx.b
-    source, target = _edges(ctx)
+    source, target = _edges(ctx, n)
     if layer.add_self_loops:  # PyG's: every self-loop removed, then one per node added
         keep = b.node("Not", [b.node("Equal", [source, target])])
         loops = b.node("Range", [_i64(b, 0), b.node("Squeeze", [n, _i64(b, [0])]), _i64(b, 1)])
@@ -164,8 +190,9 @@ def _attention_edges(ctx, layer, n):
 
 
 def _softmax_by(b, scores, group, n_groups, rank):
-    """Softmax of ``scores`` rows within each group (one shift per column)."""
-    shifted = b.node("Sub", [scores, b.reduce("ReduceMax", scores, [0])])
+    """Softmax of ``scores`` rows within each group, shifted by the group's maximum."""
+    peak = _scatter_sum(b, scores, group, n_groups, rank, reduction="max")
+    shifted = b.node("Sub", [scores, b.node("Gather", [peak, group], axis=0)])
     e = b.node("Exp", [shifted])
     total = _scatter_sum(b, e, group, n_groups, rank)
     return b.node("Div", [e, b.node("Gather", [total, group], axis=0)])
@@ -173,6 +200,9 @@ def _softmax_by(b, scores, group, n_groups, rank):
 
 def _gat(ctx):
     layer, b, x = ctx.fn.layer, ctx.b, ctx.name(0)
+    if len(ctx.fn.args) > 2 and ctx.fn.args[2]:
+        raise OnnxExportError("ONNX export: a graph attention layer asked for its attention "
+                              "weights has no mapping.")
     heads, width = layer.heads, layer.out_features
     n = _rows(b, x)
     source, target = _attention_edges(ctx, layer, n)
@@ -212,15 +242,14 @@ def _graphs(ctx, batch_arg):
     b = ctx.b
     batch = _graph_input(ctx, batch_arg, "a batch vector")
     count = b.node("Add", [b.reduce("ReduceMax", batch, [0]), _i64(b, [1])])
-    return batch, count
+    return _no_wrap(b, batch, count), count
 
 
 def _global_pool(ctx):
     layer, b, x = ctx.fn.layer, ctx.b, ctx.name(0)
-    if layer.reduce == "max":
-        raise OnnxExportError("ONNX export: max pooling over a graph's nodes has no mapping "
-                              "at opset 17.")
     batch, count = _graphs(ctx, ctx.fn.args[1])
+    if layer.reduce == "max":
+        return _scatter_max(b, x, batch, count, 2)
     total = _scatter_sum(b, x, batch, count, 2)
     if layer.reduce == "sum":
         return total
@@ -247,10 +276,15 @@ _LAYERS = ((GCNConv, _gcn), (SAGEConv, _sage), (GINConv, _gin), (_GraphAttention
 
 def _layer_call(ctx):
     for cls, convert in _LAYERS:
-        if isinstance(ctx.fn.layer, cls):
+        if type(ctx.fn.layer) in _EXACT.get(cls, (cls,)):
             return convert(ctx)
     raise OnnxExportError(f"ONNX export: the layer {type(ctx.fn.layer).__name__} has no "
-                          "mapping.")
+                          "mapping (a subclass of a graph layer may compute otherwise than "
+                          "the layer it extends).")
+
+
+# The classes each converter writes exactly (subclasses may override their parts).
+_EXACT = {_GraphAttention: (GATConv, GATv2Conv), GINConv: (GINConv, GINEConv)}
 
 
 CONVERTERS[LayerCall] = _layer_call

@@ -7,6 +7,7 @@ batch (a reshape to ``(batch, 64)``, the zero initial state of a recurrent
 layer) so the exported graph takes any batch size.
 """
 
+import inspect
 import threading
 from dataclasses import dataclass
 
@@ -114,9 +115,14 @@ def trace(module, args, layers=()):
             return outputs
 
         def layer_recorder(forward):
+            signature = inspect.signature(forward)
+
             def recording_forward(self, *call_args, **kwargs):
-                if not ours() or kwargs:
+                if not ours():
                     return forward(self, *call_args, **kwargs)
+                bound = signature.bind(self, *call_args, **kwargs)
+                bound.apply_defaults()  # keywords recorded by position, as the converters read
+                call_args = tuple(bound.arguments.values())[1:]
                 inside[0] += 1
                 try:
                     out = forward(self, *call_args)
@@ -127,6 +133,10 @@ def trace(module, args, layers=()):
                 return out
             return recording_forward
 
+        missing = [cls.__name__ for cls in layers if "forward" not in cls.__dict__]
+        if missing:
+            raise TypeError(f"trace: layers= names classes that do not define forward "
+                            f"themselves: {missing}.")
         patched = [(cls, cls.__dict__["forward"]) for cls in layers]
         Function.apply = recording_apply
         for cls, forward in patched:

@@ -44,8 +44,8 @@ def _feed(graphs, with_batch=True):
 
 
 @pytest.mark.parametrize("conv, pooling", [("gin", "mean"), ("gin", "sum"),
-                                           ("gin", "attention"), ("gcn", "mean"),
-                                           ("sage", "mean"), ("gat", "mean"),
+                                           ("gin", "attention"), ("gin", "max"),
+                                           ("gcn", "mean"), ("sage", "mean"), ("gat", "mean"),
                                            ("gatv2", "sum")])
 def test_graph_classifier_matches_predict(conv, pooling):
     model = sn.GNNGraphClassifier(conv=conv, pooling=pooling, hidden_layer_sizes=(8, 8),
@@ -77,19 +77,67 @@ def test_node_classifier_matches_predict_on_another_graph(conv):
     np.testing.assert_array_equal(outputs["label"], model.predict(other))
 
 
+def test_gcn_takes_the_graphs_edge_weights_and_sage_max_aggregates():
+    weighted = [Graph(g.x, g.edge_index, edge_weight=RNG.uniform(0.5, 2.0,
+                                                                 g.edge_index.shape[1]))
+                for g in GRAPHS]
+    model = sn.GNNGraphClassifier(conv="gcn", hidden_layer_sizes=(8,), max_iter=3,
+                                  random_state=0).fit(weighted, Y)
+    onnx_model = to_onnx(model, weighted[:2])
+    assert [i.name for i in onnx_model.graph.input] == ["x", "edge_index", "edge_weight",
+                                                        "batch"]
+    feed = _feed(weighted[:9])
+    feed["edge_weight"] = collate_graphs(weighted[:9]).edge_weight.astype(np.float32)
+    np.testing.assert_allclose(_run(onnx_model, feed)["probabilities"],
+                               model.predict_proba(weighted[:9]), atol=1e-5)
+    with pytest.raises(OnnxExportError, match="pass X, graphs like those"):
+        to_onnx(model)
+    from sklears_neural import nn
+
+    class MaxSage(nn.Module):
+        def __init__(self, n_features, n_outputs, generator=None):
+            super().__init__()
+            self.conv = nn.SAGEConv(n_features, 8, aggr="max", generator=generator)
+            self.pool = nn.GlobalPool("max")
+            self.out = nn.Linear(8, n_outputs, generator=generator)
+
+        def forward(self, x, edge_index, edge_attr=None, edge_weight=None, batch=None,
+                    n_graphs=None):
+            return self.out(self.pool(self.conv(x, edge_index), batch=batch,
+                                      n_graphs=n_graphs))  # keywords are followed too
+
+    own = sn.GNNGraphClassifier(module=MaxSage, max_iter=3, random_state=0).fit(GRAPHS, Y)
+    outputs = _run(to_onnx(own, GRAPHS[:2]), _feed(GRAPHS[:11]))
+    np.testing.assert_allclose(outputs["probabilities"], own.predict_proba(GRAPHS[:11]),
+                               atol=1e-5)
+
+
 def test_graph_models_without_a_mapping_say_why():
     with pytest.raises(OnnxExportError, match="GINEConv"):
         with_edges = [Graph(g.x, g.edge_index, edge_attr=np.ones((g.edge_index.shape[1], 3)))
                       for g in GRAPHS[:10]]
         to_onnx(sn.GNNGraphClassifier(conv="gine", max_iter=1).fit(with_edges, Y[:10]),
                 with_edges[:2])
-    with pytest.raises(OnnxExportError, match="max pooling"):
-        to_onnx(sn.GNNGraphClassifier(pooling="max", max_iter=1).fit(GRAPHS[:10], Y[:10]))
-    weighted = [Graph(g.x, g.edge_index, edge_weight=np.full(g.edge_index.shape[1], 2.0))
-                for g in GRAPHS[:10]]
-    with pytest.raises(OnnxExportError, match="edge weights"):
-        to_onnx(sn.GNNGraphClassifier(conv="gcn", max_iter=1).fit(weighted, Y[:10]),
-                weighted[:2])
+    from sklears_neural import nn
+
+    class MyGAT(nn.GATConv):
+        def _values_and_scores(self, x, indices, targets):
+            values, scores = super()._values_and_scores(x, indices, targets)
+            return values, scores * 2.0
+
+    class WithMyGAT(nn.Module):
+        def __init__(self, n_features, n_outputs, generator=None):
+            super().__init__()
+            self.conv = MyGAT(n_features, n_outputs, generator=generator)
+            self.pool = nn.GlobalPool("mean")
+
+        def forward(self, x, edge_index, edge_attr=None, edge_weight=None, batch=None,
+                    n_graphs=None):
+            return self.pool(self.conv(x, edge_index), batch, n_graphs)
+
+    subclassed = sn.GNNGraphClassifier(module=WithMyGAT, max_iter=1).fit(GRAPHS[:10], Y[:10])
+    with pytest.raises(OnnxExportError, match="MyGAT has no mapping"):
+        to_onnx(subclassed, GRAPHS[:2])
     pairs = np.array([[0, 1], [2, 3]])
     link = sn.GNNLinkPredictor(max_iter=1).fit(pairs, graph=_graph(6))
     with pytest.raises(OnnxExportError, match="GNNLinkPredictor has no ONNX export"):

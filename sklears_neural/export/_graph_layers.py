@@ -144,27 +144,31 @@ def _float(b):
     return int(helper.np_dtype_to_tensor_dtype(b.float_dtype))
 
 
-def _neighbour_sum(ctx, x, mean=False, reduction="add"):
-    b = ctx.b
-    n = _rows(b, x)
-    source, target = _edges(ctx, n)
-    gathered = b.node("Gather", [x, source], axis=0)
-    if reduction == "max":
-        return _scatter_max(b, gathered, target, n, 2)
-    total = _scatter_sum(b, gathered, target, n, 2)
-    if not mean:
+def _reduce_by(b, values, index, n_rows, reduce):
+    """Rows of ``values`` grouped by ``index`` into ``n_rows`` rows: their sum, mean or
+    max (0 for a group no row reaches, as the engine's kernels)."""
+    if reduce == "max":
+        return _scatter_max(b, values, index, n_rows, 2)
+    total = _scatter_sum(b, values, index, n_rows, 2)
+    if reduce == "sum":
         return total
-    ones = b.node("ConstantOfShape", [b.node("Shape", [source])],
+    ones = b.node("ConstantOfShape", [b.node("Shape", [index])],
                   value=b.onnx.numpy_helper.from_array(np.ones(1, b.float_dtype)))
-    count = b.node("Max", [_scatter_sum(b, ones, target, n, 1),
+    count = b.node("Max", [_scatter_sum(b, ones, index, n_rows, 1),
                            b.const(np.ones(1, b.float_dtype))])
     return b.node("Div", [total, b.node("Unsqueeze", [count, _i64(b, [1])])])
 
 
+def _neighbours(ctx, x, reduce):
+    """Each node's incoming neighbours' features, reduced."""
+    n = _rows(ctx.b, x)
+    source, target = _edges(ctx, n)
+    return _reduce_by(ctx.b, ctx.b.node("Gather", [x, source], axis=0), target, n, reduce)
+
+
 def _sage(ctx):
     layer, b, x = ctx.fn.layer, ctx.b, ctx.name(0)
-    neighbours = _neighbour_sum(ctx, x, mean=layer.aggr == "mean",
-                                reduction="max" if layer.aggr == "max" else "add")
+    neighbours = _neighbours(ctx, x, layer.aggr)
     return b.node("Add", [_linear(b, layer.lin_l, neighbours), _linear(b, layer.lin_r, x)])
 
 
@@ -174,7 +178,7 @@ def _gin(ctx):
         raise OnnxExportError("ONNX export: GINEConv (edge features) has no mapping.")
     eps = float(np.asarray(getattr(layer.eps, "data", layer.eps)).reshape(-1)[0])
     own = b.node("Mul", [x, b.const(np.full(1, eps + 1.0, b.float_dtype))])
-    summed = b.node("Add", [_neighbour_sum(ctx, x), own])
+    summed = b.node("Add", [_neighbours(ctx, x, "sum"), own])
     return _submodule(ctx, layer.nn, summed, ctx.input_shape(0)[1])
 
 
@@ -248,16 +252,7 @@ def _graphs(ctx, batch_arg):
 def _global_pool(ctx):
     layer, b, x = ctx.fn.layer, ctx.b, ctx.name(0)
     batch, count = _graphs(ctx, ctx.fn.args[1])
-    if layer.reduce == "max":
-        return _scatter_max(b, x, batch, count, 2)
-    total = _scatter_sum(b, x, batch, count, 2)
-    if layer.reduce == "sum":
-        return total
-    ones = b.node("ConstantOfShape", [b.node("Shape", [batch])],
-                  value=b.onnx.numpy_helper.from_array(np.ones(1, b.float_dtype)))
-    nodes = b.node("Max", [_scatter_sum(b, ones, batch, count, 1),
-                           b.const(np.ones(1, b.float_dtype))])
-    return b.node("Div", [total, b.node("Unsqueeze", [nodes, _i64(b, [1])])])
+    return _reduce_by(b, x, batch, count, layer.reduce)
 
 
 def _attention_pool(ctx):

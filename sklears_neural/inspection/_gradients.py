@@ -74,10 +74,12 @@ def _piecewise_integrated_gradients(estimator, X, target, baseline, n_steps, out
     gradient at each piece's midpoint, weighted by its length (``_piecewise``)."""
     from sklears_neural.inspection._piecewise import path_pieces
 
+    if output != "logits":
+        raise ValueError("method='piecewise_linear' is exact on the raw outputs only (a "
+                         "softmax is not piecewise linear); use output='logits' or another "
+                         "method.")
+    points = _points_per_pass(batch_size)
     model, Z, indices, targets = _prepare(estimator, X, target, output)
-    if output != "logits" and model.classifier:
-        raise ValueError("method='piecewise_linear' is exact on the logits only (the softmax "
-                         "is not piecewise linear); use output='logits' or another method.")
     if isinstance(Z, list) or np.ndim(Z) != 2:
         raise ValueError("method='piecewise_linear' takes rows of features (an MLP's input).")
     B = _baseline(baseline, Z)
@@ -92,8 +94,7 @@ def _piecewise_integrated_gradients(estimator, X, target, baseline, n_steps, out
     midpoints = np.concatenate([(p[:-1] + p[1:]) / 2 for p in pieces])
     lengths = np.concatenate([np.diff(p) for p in pieces])
     path = B[row_of] + midpoints[:, None] * difference[row_of]
-    _, grads = model.outputs_and_gradients(path, indices[row_of],
-                                           _points_per_pass(batch_size))
+    _, grads = model.outputs_and_gradients(path, indices[row_of], points)
     values = np.zeros_like(difference)
     np.add.at(values, row_of, grads * lengths[:, None])
     values *= difference
@@ -290,7 +291,8 @@ integrated_gradients.__doc__ = """Integrated gradients (Sundararajan et al. 2017
     input, times the input minus the baseline. The attributions of a row sum
     to its output minus the baseline's, up to the integration error that
     ``delta`` reports (for ReLU networks, whose gradient jumps along the
-    path, the error shrinks as ``n_steps`` grows).
+    path, a rule's error shrinks as ``n_steps`` grows; "piecewise_linear"
+    has none but rounding).
 """ + _COMMON + """    baseline : float or array-like, optional
         The reference input: a number for every value (None: 0), one input
         (X's sample shape), or one per input (X's shape); in the space
@@ -306,11 +308,14 @@ integrated_gradients.__doc__ = """Integrated gradients (Sundararajan et al. 2017
 "riemann_right", "riemann_middle", "piecewise_linear"}, default="gausslegendre"
         The integration rule, named as captum names it; or
         "piecewise_linear", the exact integral for an MLP with ReLU, leaky
-        ReLU or no activations (on the logits): each path is cut where a
-        unit's pre-activation crosses 0, and the gradient is taken at each
-        piece's midpoint, weighted by its length, so ``delta`` is rounding
-        only (a row's path through the default digits MLP has at most about
-        100 pieces).
+        ReLU or no activations (batch norm and residual connections
+        included, layer norm not), on its raw outputs (logits, or a
+        regressor's predictions): each path is cut where a unit's
+        pre-activation crosses 0, and the gradient is taken at each piece's
+        midpoint, weighted by its length, so ``delta`` is rounding only.
+        ``n_steps`` is then the most pieces a path may have: the default
+        digits MLP (100 hidden units) needs up to 101, so pass 200; the
+        error says how many a path needs.
 """ + _OUTPUT + """    batch_size : int, optional
         Path points per engine pass (default: the paths of as many rows as
         make about 4096 points).

@@ -13,13 +13,15 @@ rounding only, whatever the network's kinks.
 
 import numpy as np
 
+from sklears_neural._specs import default_param
+from sklears_neural.backend import to_numpy
 from sklears_neural.mlp._network import MLPNetwork
 from sklears_neural.nn import BatchNorm1d, Dropout, GaussianNoise, Linear
 from sklears_neural.nn.layers.activation import Activation, Identity
 
 __all__ = ["path_pieces"]
 
-_PIECEWISE = {"identity": None, "relu": 0.0, "leaky_relu": None}
+_PIECEWISE = frozenset({"identity", "relu", "leaky_relu"})
 
 
 def _fail(reason):
@@ -33,8 +35,25 @@ def _activate(name, param, values):
         return values
     if name == "relu":
         return np.maximum(values, 0.0)
-    slope = 0.01 if param is None else float(param)
+    slope = float(default_param("leaky_relu") if param is None else param)
     return np.where(values >= 0, values, slope * values)
+
+
+def _host(array):
+    return np.asarray(to_numpy(array), dtype=np.float64)
+
+
+def _at(alphas, values, points):
+    """``values`` (affine between consecutive ``alphas``) at ``points``; a point that is
+    one of ``alphas`` gets its stored value exactly."""
+    k = np.clip(np.searchsorted(alphas, points, side="right") - 1, 0, len(alphas) - 2)
+    span = alphas[k + 1] - alphas[k]
+    w = np.where(span > 0, (points - alphas[k]) / np.where(span > 0, span, 1.0), 0.0)
+    out = values[k] + w[:, None] * (values[k + 1] - values[k])
+    exact = np.searchsorted(alphas, points)
+    hit = (exact < len(alphas)) & (alphas[np.minimum(exact, len(alphas) - 1)] == points)
+    out[hit] = values[exact[hit]]
+    return out
 
 
 def _split(alphas, values):
@@ -47,10 +66,46 @@ def _split(alphas, values):
     t = a[rows, cols] / (a[rows, cols] - b[rows, cols])
     new = alphas[rows] + t * (alphas[rows + 1] - alphas[rows])
     merged = np.unique(np.concatenate([alphas, new]))
-    k = np.clip(np.searchsorted(alphas, merged, side="right") - 1, 0, len(alphas) - 2)
-    span = alphas[k + 1] - alphas[k]
-    w = np.where(span > 0, (merged - alphas[k]) / np.where(span > 0, span, 1.0), 0.0)
-    return merged, values[k] + w[:, None] * (values[k + 1] - values[k])
+    return merged, _at(alphas, values, merged)
+
+
+def _step(layer):
+    """One layer of the walk: ("linear", W, b, activation, param), ("affine", scale,
+    shift), ("activation", name, param) or None (an identity in evaluation)."""
+    if isinstance(layer, Linear):
+        name = layer.activation or "identity"
+        if name not in _PIECEWISE:
+            _fail(f"it has a {name} activation")
+        return ("linear", _host(layer.weight.data),
+                None if layer.bias is None else _host(layer.bias.data), name,
+                layer.activation_param)
+    if isinstance(layer, BatchNorm1d):
+        scale = _host(layer.weight.data) / np.sqrt(_host(layer.running_var) + layer.eps)
+        return ("affine", scale, _host(layer.bias.data) - scale * _host(layer.running_mean))
+    if isinstance(layer, Activation):
+        if layer.name not in _PIECEWISE:
+            _fail(f"it has a {layer.name} activation")
+        return ("activation", layer.name, getattr(layer, "activation_param", None))
+    if isinstance(layer, (Dropout, GaussianNoise, Identity)):
+        return None
+    _fail(f"it has a {type(layer).__name__} layer")
+
+
+def _apply(step, alphas, h):
+    """One step of the walk at every breakpoint (new ones where a ReLU bends)."""
+    if step is None:
+        return alphas, h
+    if step[0] == "linear":
+        _, weight, bias, name, param = step
+        h = h @ weight.T + (0.0 if bias is None else bias)
+        if name == "identity":
+            return alphas, h
+        alphas, h = _split(alphas, h)
+        return alphas, _activate(name, param, h)
+    if step[0] == "affine":
+        return alphas, h * step[1] + step[2]
+    alphas, h = _split(alphas, h)
+    return alphas, _activate(step[1], step[2], h)
 
 
 def path_pieces(module, start, end, max_pieces):
@@ -76,46 +131,22 @@ def path_pieces(module, start, end, max_pieces):
         If the network is not piecewise linear, or a row's path has more
         than ``max_pieces`` pieces.
     """
-    if not isinstance(module, MLPNetwork) or module.__dict__.get("residual", False):
-        _fail(f"this network is a {type(module).__name__}" + (
-            " with residual connections" if isinstance(module, MLPNetwork) else ""))
-    steps = []
-    for layer in module.layers:
-        if isinstance(layer, Linear):
-            name = layer.activation or "identity"
-            if name not in _PIECEWISE:
-                _fail(f"it has a {name} activation")
-            steps.append(("linear", np.asarray(layer.weight.data, np.float64),
-                          None if layer.bias is None else np.asarray(layer.bias.data,
-                                                                     np.float64),
-                          name, layer.activation_param))
-        elif isinstance(layer, BatchNorm1d):
-            scale = np.asarray(layer.weight.data, np.float64) / np.sqrt(
-                np.asarray(layer.running_var, np.float64) + layer.eps)
-            shift = np.asarray(layer.bias.data, np.float64) - scale * np.asarray(
-                layer.running_mean, np.float64)
-            steps.append(("affine", scale, shift))
-        elif isinstance(layer, Activation):
-            if layer.name not in _PIECEWISE:
-                _fail(f"it has a {layer.name} activation")
-            steps.append(("activation", layer.name, getattr(layer, "activation_param", None)))
-        elif not isinstance(layer, (Dropout, GaussianNoise, Identity)):
-            _fail(f"it has a {type(layer).__name__} layer")
+    if not isinstance(module, MLPNetwork):
+        _fail(f"this network is a {type(module).__name__}")
+    layers = list(module.layers)
+    blocks = (module.__dict__.get("_blocks") if module.__dict__.get("residual", False)
+              else None) or [(0, len(layers), False)]
+    program = [([_step(layer) for layer in layers[start:end]], skip)
+               for start, end, skip in blocks]
     pieces = []
     for u0, u1 in zip(np.asarray(start, np.float64), np.asarray(end, np.float64)):
         alphas, h = np.array([0.0, 1.0]), np.stack([u0, u1])
-        for step in steps:
-            if step[0] == "linear":
-                _, weight, bias, name, param = step
-                h = h @ weight.T + (0.0 if bias is None else bias)
-                if name != "identity":
-                    alphas, h = _split(alphas, h)
-                    h = _activate(name, param, h)
-            elif step[0] == "affine":
-                h = h * step[1] + step[2]
-            else:
-                alphas, h = _split(alphas, h)
-                h = _activate(step[1], step[2], h)
+        for steps, skip in program:
+            block_alphas, block_input = alphas, h
+            for step in steps:
+                alphas, h = _apply(step, alphas, h)
+            if skip:  # the block's input, at the breakpoints found inside it, added back
+                h = h + _at(block_alphas, block_input, alphas)
         if len(alphas) - 1 > max_pieces:
             raise ValueError(f"method='piecewise_linear': a path crosses {len(alphas) - 2} "
                              f"kinks of the network, more than n_steps={max_pieces} pieces "

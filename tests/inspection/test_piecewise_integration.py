@@ -3,14 +3,9 @@ ReLU MLP's path, so every row is complete up to rounding (the per-row reading of
 the completeness bound, at 200 steps); the kinks found by hand on a small network;
 networks that are not piecewise linear are refused."""
 
-import warnings
-
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from test_gradient_attributions import digits_mlp  # noqa: F401  (the shared fixture)
 
 from sklears_neural import CNNClassifier, MLPClassifier, MLPRegressor
 from sklears_neural.inspection import integrated_gradients
@@ -20,17 +15,8 @@ from sklears_neural.mlp._network import MLPNetwork
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
-@pytest.fixture(scope="module")
-def digits_mlp():
-    X, y = load_digits(return_X_y=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        pipe = make_pipeline(StandardScaler(), MLPClassifier(random_state=0, max_iter=100))
-        return pipe.fit(X, y), X
-
-
-def test_every_row_of_a_trained_digits_mlp_is_complete_at_200_steps(digits_mlp):
-    pipe, X = digits_mlp
+def test_every_row_of_a_trained_digits_mlp_is_complete_at_200_steps(digits_mlp):  # noqa: F811
+    pipe, X, _ = digits_mlp  # the aggregate test's model (test_gradient_attributions)
     result = integrated_gradients(pipe, X[:100], n_steps=200, method="piecewise_linear")
     change = np.abs(result.outputs - result.baseline_outputs)
     assert np.all(np.abs(result.delta) < 1e-3 * change)  # row by row

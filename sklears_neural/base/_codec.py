@@ -27,6 +27,8 @@ from collections import OrderedDict
 
 import numpy as np
 
+from sklears_neural.backend import is_cupy_array, to_numpy
+
 __all__ = ["Decoder", "Encoder", "UntrustedTypeError", "class_name"]
 
 LIBRARY = "sklears_neural"
@@ -130,8 +132,8 @@ class Encoder:
 
     def _shared(self, value, path):
         """Mutable or large values, written once and referenced after."""
-        if hasattr(value, "__cuda_array_interface__") and hasattr(value, "get"):
-            value = value.get()  # a CuPy array, saved as a host array
+        if is_cupy_array(value):
+            value = to_numpy(value)  # a CuPy array, saved as a host array
         if isinstance(value, np.ndarray):
             ref = self._remember(value)
             if value.dtype.hasobject:

@@ -8,15 +8,19 @@ scaling of the sequence estimators, and the probabilities and labels
 ``predict_proba`` and ``predict`` compute from the network's outputs.
 """
 
-import copy
-
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
 from sklears_neural.autograd import Tensor
 from sklears_neural.base._trainer import module_inputs, sample_rows
-from sklears_neural.export._graph import GraphBuilder, OnnxExportError, convert_traces
+from sklears_neural.export._graph import (
+    GraphBuilder,
+    OnnxExportError,
+    convert_traces,
+    network_on_cpu,
+    tensor_type,
+)
 from sklears_neural.export._graph_export import (
     graph_estimator_graph,
     graph_input_names,
@@ -110,7 +114,7 @@ def _input_nodes(estimator, b, x_name, feature_shape, float_dtype):
     if tuple(row_shape) != (int(np.prod(feature_shape)),):
         y = b.node("Reshape", [y, b.const(np.array((-1, *row_shape), np.int64), "rows")])
     if float_dtype != np.float32:
-        y = b.node("Cast", [y], to=int(_tensor_type(float_dtype)))
+        y = b.node("Cast", [y], to=tensor_type(float_dtype))
     _, scale = _read(estimator, np.zeros((1, *feature_shape)))
     if scale == "channel":
         y = b.node("Div", [b.node("Sub", [y, b.const(estimator.scale_mean_, "scale_mean")]),
@@ -135,19 +139,6 @@ def _series_scaling(b, values, steps):
     return b.node("Div", [centered, std])
 
 
-def _tensor_type(dtype):
-    from onnx import helper
-
-    return helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
-
-
-def _network(estimator):
-    module = estimator.module_
-    if getattr(estimator, "device_", "cpu") != "cpu":
-        module = copy.deepcopy(module).to(device="cpu")
-    return module
-
-
 def estimator_graph(estimator, b, x_name, feature_shape):
     """Add an estimator's nodes, from X (float32, shape (N, *feature_shape)) to its
     outputs.
@@ -170,7 +161,7 @@ def estimator_graph(estimator, b, x_name, feature_shape):
         regressor "variable" (float32, shape (N, n_outputs)).
     """
     _check_exportable(estimator)
-    module = _network(estimator)
+    module = network_on_cpu(estimator)
     float_dtype = np.dtype(b.float_dtype)
     network_input = _input_nodes(estimator, b, x_name, feature_shape, float_dtype)
     rng = np.random.default_rng(0)
@@ -187,7 +178,7 @@ def _estimator_outputs(estimator, b, outputs):
     """Probabilities and labels (classifiers) or predictions (regressors), float32, from
     the network's outputs."""
     if np.dtype(b.float_dtype) != np.float32:
-        outputs = b.node("Cast", [outputs], to=int(_tensor_type(np.float32)))
+        outputs = b.node("Cast", [outputs], to=tensor_type(np.float32))
     targets = estimator._targets
     if targets.kind_ == "regression":
         if getattr(estimator, "loss", None) == "poisson":
@@ -207,7 +198,7 @@ def _classifier_outputs(b, targets, logits):
         p = b.node("Sigmoid", [logits])
         if targets.kind_ == "multilabel":
             label = b.node("Cast", [b.node("Greater", [p, b.const(np.array(0.5), dtype=f32)])],
-                           to=int(_tensor_type(np.int64)))
+                           to=tensor_type(np.int64))
             return {"label": label, "probabilities": p}
         one = b.const(np.array(1.0), dtype=f32)
         probabilities = b.node("Concat", [b.node("Sub", [one, p]), p], axis=1)
@@ -301,14 +292,14 @@ def to_onnx(model, X=None, *, name=None, opset=OPSET):
         b = GraphBuilder("", float_dtype, opset)
         names = ["input"] if len(samples) == 1 else [f"input_{k}" for k in range(len(samples))]
         outputs, shapes = module_graph(model, samples, b, names)
-        inputs = [helper.make_tensor_value_info(n, _tensor_type(s.dtype),
+        inputs = [helper.make_tensor_value_info(n, tensor_type(s.dtype),
                                                 ["N", *s.shape[1:]])
                   for n, s in zip(names, samples)]
         out_names = ["output"] if len(outputs) == 1 else [f"output_{k}" for k in
                                                          range(len(outputs))]
         for source, target in zip(outputs, out_names):
             b.nodes.append(helper.make_node("Identity", [source], [target]))
-        out_info = [helper.make_tensor_value_info(n, _tensor_type(float_dtype), list(shape))
+        out_info = [helper.make_tensor_value_info(n, tensor_type(float_dtype), list(shape))
                     for n, shape in zip(out_names, shapes)]
     elif is_graph_estimator(model):
         _check_exportable(model)
@@ -318,7 +309,7 @@ def to_onnx(model, X=None, *, name=None, opset=OPSET):
         graphs = sample_graphs(model, X)
         names = {name: name for name in graph_input_names(model, graphs)}
         x = names["x"] if float_dtype == np.float32 else b.node(
-            "Cast", ["x"], to=int(_tensor_type(float_dtype)))
+            "Cast", ["x"], to=tensor_type(float_dtype))
         results = _estimator_outputs(model, b, graph_estimator_graph(
             model, b, {**names, "x": x}, graphs))
         n_features = int(model.n_features_in_)

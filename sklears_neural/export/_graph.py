@@ -8,11 +8,14 @@ state of a recurrent layer) is marked, and only the converters that know what
 to do with it accept it.
 """
 
+import copy
+
 import numpy as np
 
 from sklears_neural.autograd import Tensor
+from sklears_neural.backend import to_numpy
 
-__all__ = ["GraphBuilder", "OnnxExportError", "convert_traces"]
+__all__ = ["GraphBuilder", "OnnxExportError", "convert_traces", "network_on_cpu", "tensor_type"]
 
 
 class OnnxExportError(ValueError):
@@ -150,8 +153,8 @@ class GraphBuilder:
         if isinstance(value, Tensor):
             if id(value) in self._constants:
                 return self._constants[id(value)]
-            return np.asarray(_host(value.data)), False
-        return np.asarray(_host(value)), False
+            return to_numpy(value.data), False
+        return to_numpy(value), False
 
     def const(self, array, hint="const", dtype=None):
         """An initializer holding ``array`` (float arrays in the network's type).
@@ -171,7 +174,7 @@ class GraphBuilder:
             Its name.
         """
         raw = array
-        array = np.asarray(_host(array))
+        array = to_numpy(array)
         if dtype is None:
             dtype = (self.float_dtype if array.dtype.kind in "fc" else
                      np.int64 if array.dtype.kind in "iu" else array.dtype)
@@ -266,9 +269,39 @@ class GraphBuilder:
         return self.node(op_type, [x], axes=axes, keepdims=int(bool(keepdims)))
 
 
-def _host(array):
-    return array.get() if hasattr(array, "get") and hasattr(array, "__cuda_array_interface__") \
-        else array
+def tensor_type(dtype):
+    """The ONNX element type of a NumPy dtype.
+
+    Parameters
+    ----------
+    dtype : numpy dtype
+        The dtype.
+
+    Returns
+    -------
+    int
+        Its ``onnx.TensorProto`` type.
+    """
+    return int(_onnx().helper.np_dtype_to_tensor_dtype(np.dtype(dtype)))
+
+
+def network_on_cpu(estimator):
+    """A fitted estimator's network, copied to the CPU when it was fitted on a GPU.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A fitted estimator of this library.
+
+    Returns
+    -------
+    Module
+        Its ``module_``, or a CPU copy.
+    """
+    module = estimator.module_
+    if getattr(estimator, "device_", "cpu") != "cpu":
+        module = copy.deepcopy(module).to(device="cpu")
+    return module
 
 
 class StepContext:
@@ -312,7 +345,7 @@ class StepContext:
         if self.b.computed(value) or value is None:
             return False
         array, varies = self.b.constant_of(value)
-        other_array = np.asarray(_host(getattr(other, "data", other)))
+        other_array = to_numpy(getattr(other, "data", other))
         return varies or _differ(array, other_array)
 
     def name(self, i, hint="const"):
@@ -375,7 +408,7 @@ def convert_traces(builder, first, second, input_names, converters):
     for step, other in zip(first.steps, second.steps):
         if not any(builder.computed(v) for v in step.inputs):  # constants only: fold
             for out, out_other in zip(step.outputs, other.outputs):
-                value, other_value = _host(out.data), _host(out_other.data)
+                value, other_value = to_numpy(out.data), to_numpy(out_other.data)
                 builder.bind_constant(out, value, _differ(value, other_value))
             continue
         converter = _lookup(converters, type(step.function))

@@ -6,13 +6,11 @@ graphs is its maximum plus one); outputs per graph (``GNNGraphClassifier`` /
 ``GNNGraphRegressor``) or per node (``GNNNodeClassifier`` /
 ``GNNNodeRegressor``)."""
 
-import copy
-
 import numpy as np
 
 from sklears_neural.autograd import Tensor
 from sklears_neural.data import Graph, collate_graphs
-from sklears_neural.export._graph import OnnxExportError, convert_traces
+from sklears_neural.export._graph import OnnxExportError, convert_traces, network_on_cpu
 from sklears_neural.export._graph_layers import GRAPH_LAYERS
 from sklears_neural.export._ops import CONVERTERS
 from sklears_neural.export._trace import trace
@@ -122,9 +120,7 @@ def graph_estimator_graph(estimator, b, names, X=None):
         The name of the network's outputs (per graph or per node).
     """
     graphs = sample_graphs(estimator, X)
-    module = estimator.module_
-    if getattr(estimator, "device_", "cpu") != "cpu":
-        module = copy.deepcopy(module).to(device="cpu")
+    module = network_on_cpu(estimator)
     traces = []
     for count in (1, 2):  # two batches of different sizes: what follows them is found
         batch = collate_graphs(graphs[:count])

@@ -13,7 +13,7 @@ parts is refused); GINE (edge features) has no mapping.
 
 import numpy as np
 
-from sklears_neural.export._graph import OnnxExportError, convert_traces
+from sklears_neural.export._graph import OnnxExportError, convert_traces, tensor_type
 from sklears_neural.export._ops import CONVERTERS, activation
 from sklears_neural.export._trace import LayerCall, trace
 from sklears_neural.nn.layers.graph import GCNConv, GINConv, GINEConv, GlobalPool, SAGEConv
@@ -109,7 +109,7 @@ def _gcn(ctx):
     n = _rows(b, x)
     source, target = _edges(ctx, n)
     if layer.add_self_loops:  # a loop of weight 1 for every node that has none
-        is_loop = b.node("Cast", [b.node("Equal", [source, target])], to=_float(b))
+        is_loop = b.node("Cast", [b.node("Equal", [source, target])], to=tensor_type(b.float_dtype))
         loops = _scatter_sum(b, is_loop, source, n, 1)
         missing = b.node("Reshape", [b.node("NonZero", [b.node("Equal", [
             loops, b.const(np.zeros(1, b.float_dtype))])]), _i64(b, [-1])])
@@ -120,7 +120,7 @@ def _gcn(ctx):
     if weight is not None:  # the graph's edge weights, then 1 for each added loop
         given = _graph_input(ctx, weight, "edge weights")
         if np.dtype(b.float_dtype) != np.float32:
-            given = b.node("Cast", [given], to=_float(b))
+            given = b.node("Cast", [given], to=tensor_type(b.float_dtype))
         added = b.node("Slice", [weights, b.node("Shape", [given]), _i64(b, [_BIG])])
         weights = b.node("Concat", [given, added], axis=0)
     degree = _scatter_sum(b, weights, target, n, 1)
@@ -136,12 +136,6 @@ def _gcn(ctx):
                               b.node("Unsqueeze", [norm, _i64(b, [1])])])
     out = _scatter_sum(b, messages, target, n, 2)
     return out if layer.bias is None else b.node("Add", [out, b.const(layer.bias.data, "bias")])
-
-
-def _float(b):
-    from onnx import helper
-
-    return int(helper.np_dtype_to_tensor_dtype(b.float_dtype))
 
 
 def _reduce_by(b, values, index, n_rows, reduce):

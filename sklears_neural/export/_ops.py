@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from sklears_neural.autograd import _math as m
-from sklears_neural.export._graph import OnnxExportError
+from sklears_neural.export._graph import OnnxExportError, tensor_type
 from sklears_neural.nn.functional import _activation as act
 from sklears_neural.nn.functional import _attention as attention
 from sklears_neural.nn.functional import _conv as conv
@@ -357,10 +357,7 @@ def _get_item(ctx):
 
 @_converts(m.AsType)
 def _as_type(ctx):
-    from onnx import helper
-
-    to = helper.np_dtype_to_tensor_dtype(np.dtype(ctx.fn.dtype))
-    return ctx.b.node("Cast", [ctx.name(0)], to=int(to))
+    return ctx.b.node("Cast", [ctx.name(0)], to=tensor_type(ctx.fn.dtype))
 
 
 @_converts(dropout.Dropout, dropout._AddNoise, dropout._AlphaDropout)
